@@ -1,0 +1,877 @@
+/*
+ * config.c - libconfig files to the configuration model.
+ *
+ * The main file holds server, plugins and store settings and either a list
+ * of flows or a group naming flow files to include (flows.include, a glob
+ * relative to the main file). Each flow file holds flows and triggers lists.
+ * Files are parsed one by one so that every setting still knows its file and
+ * line, and the whole set is validated before anything is used: unknown
+ * settings are errors (a typo must not silently disable a check), as are
+ * unknown flows, duplicate ids and duplicate routes.
+ */
+#include "config.h"
+
+#include "loader.h"
+#include "log.h"
+#include "router.h"
+#include "units.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+
+typedef struct parse_ctx {
+    char *err;
+    size_t errlen;
+    const char *dir;
+    int failed;
+} parse_ctx;
+
+__attribute__((format(printf, 3, 4))) static int fail(parse_ctx *c, const config_setting_t *s,
+                                                      const char *fmt, ...)
+{
+    if (c->failed)
+        return -1;
+    c->failed = 1;
+    int n = 0;
+    if (s && config_setting_source_file(s))
+        n = snprintf(c->err, c->errlen, "%s:%u: ", config_setting_source_file(s),
+                     config_setting_source_line(s));
+    if (n < 0 || (size_t)n >= c->errlen)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static size_t strv_len(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+/* Reject any member of group not in allowed (NULL-terminated). */
+static int check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
+                      const char *const *allowed)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(m);
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (name && strcmp(name, *a) == 0)
+                ok = 1;
+        if (!ok) {
+            char list[512] = "";
+            for (const char *const *a = allowed; *a; a++) {
+                strncat(list, *a, sizeof(list) - strlen(list) - 1);
+                if (a[1])
+                    strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+            }
+            return fail(c, m, "%s: unknown setting \"%s\" (known: %s)", what, name ? name : "?",
+                        list);
+        }
+    }
+    return 0;
+}
+
+/*
+ * "@env:NAME" and "@file:PATH" keep secrets out of the files that live in
+ * git. A missing variable or unreadable file is a configuration error, never
+ * an empty secret.
+ */
+static int resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
+                          const char *raw, char **out)
+{
+    if (strncmp(raw, "@env:", 5) == 0) {
+        const char *v = getenv(raw + 5);
+        if (!v)
+            return fail(c, s, "%s: environment variable %s is not set", what, raw + 5);
+        *out = strdup(v);
+        return 0;
+    }
+    if (strncmp(raw, "@file:", 6) == 0) {
+        char path[4096];
+        const char *p = raw + 6;
+        if (p[0] != '/' && c->dir)
+            snprintf(path, sizeof(path), "%s/%s", c->dir, p);
+        else
+            snprintf(path, sizeof(path), "%s", p);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return fail(c, s, "%s: cannot read %s: %s", what, path, strerror(errno));
+        char buf[65536];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        int too_big = !feof(f);
+        fclose(f);
+        if (too_big)
+            return fail(c, s, "%s: %s is larger than 64 KiB", what, path);
+        buf[n] = 0;
+        if (strlen(buf) != n)
+            return fail(c, s, "%s: %s contains a NUL byte", what, path);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = 0;
+        *out = strdup(buf);
+        return 0;
+    }
+    *out = strdup(raw);
+    return 0;
+}
+
+/* Optional string member; *out stays as it was when absent. */
+static int get_string(parse_ctx *c, const config_setting_t *g, const char *name,
+                      const char *what, char **out)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail(c, s, "%s.%s: must be a string", what, name);
+    char *v;
+    if (resolve_string(c, s, what, config_setting_get_string(s), &v) < 0)
+        return -1;
+    free(*out);
+    *out = v;
+    return 0;
+}
+
+/* A string or a list of strings, as a NULL-terminated vector. */
+static int get_strv(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
+                    char ***out)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    if (!s)
+        return 0;
+    char **v;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        v = calloc(2, sizeof(char *));
+        if (resolve_string(c, s, what, config_setting_get_string(s), &v[0]) < 0) {
+            free(v);
+            return -1;
+        }
+    } else if (config_setting_is_array(s) || config_setting_is_list(s)) {
+        int n = config_setting_length(s);
+        v = calloc((size_t)n + 1, sizeof(char *));
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                strv_free(v);
+                return fail(c, e, "%s.%s: must be a list of strings", what, name);
+            }
+            if (resolve_string(c, e, what, config_setting_get_string(e), &v[i]) < 0) {
+                strv_free(v);
+                return -1;
+            }
+        }
+    } else {
+        return fail(c, s, "%s.%s: must be a string or a list of strings", what, name);
+    }
+    strv_free(*out);
+    *out = v;
+    return 0;
+}
+
+static int get_int(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
+                   long long lo, long long hi, int *out)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+        return fail(c, s, "%s.%s: must be an integer", what, name);
+    long long v = config_setting_get_int64(s);
+    if (v < lo || v > hi)
+        return fail(c, s, "%s.%s: %lld is out of range %lld..%lld", what, name, v, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_size(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
+                    uint64_t *out)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+        long long v = config_setting_get_int64(s);
+        if (v < 0)
+            return fail(c, s, "%s.%s: must not be negative", what, name);
+        *out = (uint64_t)v;
+        return 0;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+        units_parse_size(config_setting_get_string(s), out) < 0)
+        return fail(c, s, "%s.%s: bad size (use a number of bytes or \"512K\", \"1M\", \"1G\")",
+                    what, name);
+    return 0;
+}
+
+static int get_duration(parse_ctx *c, const config_setting_t *g, const char *name,
+                        const char *what, uint64_t *out)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+        units_parse_duration(config_setting_get_string(s), out) < 0)
+        return fail(c, s,
+                    "%s.%s: bad duration (use \"250ms\", \"30s\", \"5m\", \"1h\" or \"14d\")",
+                    what, name);
+    return 0;
+}
+
+static int valid_id(const char *s)
+{
+    if (!s || !*s || strlen(s) > 128)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static char *where_of(const config_setting_t *s)
+{
+    char buf[4200];
+    snprintf(buf, sizeof(buf), "%s:%u",
+             config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+             config_setting_source_line(s));
+    return strdup(buf);
+}
+
+/* The flow's config group as JSON, secrets resolved. */
+static json_t *setting_to_json(parse_ctx *c, const config_setting_t *s, const char *what)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP: {
+        json_t *o = json_object();
+        int n = config_setting_length(s);
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+            json_t *v = setting_to_json(c, m, what);
+            if (!v) {
+                json_decref(o);
+                return NULL;
+            }
+            json_object_set_new(o, config_setting_name(m), v);
+        }
+        return o;
+    }
+    case CONFIG_TYPE_ARRAY:
+    case CONFIG_TYPE_LIST: {
+        json_t *a = json_array();
+        int n = config_setting_length(s);
+        for (int i = 0; i < n; i++) {
+            json_t *v = setting_to_json(c, config_setting_get_elem(s, (unsigned)i), what);
+            if (!v) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, v);
+        }
+        return a;
+    }
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return json_integer(config_setting_get_int64(s));
+    case CONFIG_TYPE_FLOAT:
+        return json_real(config_setting_get_float(s));
+    case CONFIG_TYPE_BOOL:
+        return json_boolean(config_setting_get_bool(s));
+    case CONFIG_TYPE_STRING: {
+        char *v;
+        if (resolve_string(c, s, what, config_setting_get_string(s), &v) < 0)
+            return NULL;
+        json_t *j = json_string(v);
+        free(v);
+        if (!j)
+            fail(c, s, "%s: string is not valid UTF-8", what);
+        return j;
+    }
+    default:
+        fail(c, s, "%s: unsupported value", what);
+        return NULL;
+    }
+}
+
+static const char *const server_keys[] = {
+    "listen", "http_threads", "workers", "max_body", "max_queue", "sync_timeout",
+    "shutdown_timeout", "admin_token", "log_level", NULL};
+
+static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
+{
+    server_conf *sv = &cfg->server;
+    if (!config_setting_is_group(g))
+        return fail(c, g, "server: must be a group { ... }");
+    if (check_keys(c, g, "server", server_keys) < 0 ||
+        get_strv(c, g, "listen", "server", &sv->listen) < 0 ||
+        get_int(c, g, "http_threads", "server", 1, 64, &sv->http_threads) < 0 ||
+        get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
+        get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
+        get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
+        get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
+        get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
+        get_string(c, g, "log_level", "server", &sv->log_level) < 0)
+        return -1;
+    int mq = (int)sv->max_queue;
+    if (get_int(c, g, "max_queue", "server", 1, 100000000, &mq) < 0)
+        return -1;
+    sv->max_queue = (size_t)mq;
+    if (sv->log_level && log_parse_level(sv->log_level) < 0)
+        return fail(c, config_setting_get_member(g, "log_level"),
+                    "server.log_level: use error, warn, info or debug");
+    if (sv->admin_token && strlen(sv->admin_token) < 16)
+        return fail(c, config_setting_get_member(g, "admin_token"),
+                    "server.admin_token: must be at least 16 characters");
+    if (sv->max_body == 0)
+        return fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
+    return 0;
+}
+
+static const char *const flow_keys[] = {"id", "namespace", "executor", "description",
+                                        "timeout", "config", NULL};
+
+static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
+{
+    if (!config_setting_is_group(g))
+        return fail(c, g, "flows: each flow must be a group { id = ...; executor = ...; }");
+    f->where = where_of(g);
+    if (check_keys(c, g, "flow", flow_keys) < 0 || get_string(c, g, "id", "flow", &f->id) < 0)
+        return -1;
+    if (!f->id)
+        return fail(c, g, "flow: missing setting \"id\"");
+    if (!valid_id(f->id))
+        return fail(c, config_setting_get_member(g, "id"),
+                    "flow.id: \"%s\" must match [A-Za-z0-9._-]+", f->id);
+    char what[200];
+    snprintf(what, sizeof(what), "flow \"%s\"", f->id);
+    if (get_string(c, g, "namespace", what, &f->ns) < 0 ||
+        get_string(c, g, "executor", what, &f->executor) < 0 ||
+        get_string(c, g, "description", what, &f->description) < 0 ||
+        get_duration(c, g, "timeout", what, &f->timeout_ms) < 0)
+        return -1;
+    if (f->ns && !valid_id(f->ns))
+        return fail(c, config_setting_get_member(g, "namespace"),
+                    "%s: namespace \"%s\" must match [A-Za-z0-9._-]+", what, f->ns);
+    if (!f->executor)
+        return fail(c, g, "%s: missing setting \"executor\"", what);
+    if (f->ns) {
+        size_t n = strlen(f->ns) + strlen(f->id) + 2;
+        f->key = malloc(n);
+        snprintf(f->key, n, "%s/%s", f->ns, f->id);
+    } else {
+        f->key = strdup(f->id);
+    }
+    const config_setting_t *conf = config_setting_get_member(g, "config");
+    json_t *j;
+    if (conf) {
+        if (!config_setting_is_group(conf))
+            return fail(c, conf, "%s: config must be a group { ... }", what);
+        j = setting_to_json(c, conf, what);
+        if (!j)
+            return -1;
+    } else {
+        j = json_object();
+    }
+    f->cfg_json = json_dumps(j, JSON_COMPACT);
+    f->cfg_len = strlen(f->cfg_json);
+    json_decref(j);
+    pthread_mutex_init(&f->exec_lock, NULL);
+    return 0;
+}
+
+static const char *const trigger_keys[] = {
+    "id", "flows", "path", "methods", "content_types", "mode", "sync_timeout",
+    "success_code", "variables", "max_body", "description", NULL};
+
+/* Flow references are resolved after every file is read. */
+typedef struct pending_refs {
+    char **names;
+    const config_setting_t *where;
+} pending_refs;
+
+static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
+                         const config_setting_t *g, pending_refs *refs)
+{
+    if (!config_setting_is_group(g))
+        return fail(c, g, "triggers: each trigger must be a group { id = ...; flows = [...]; }");
+    t->where = where_of(g);
+    if (check_keys(c, g, "trigger", trigger_keys) < 0 ||
+        get_string(c, g, "id", "trigger", &t->id) < 0)
+        return -1;
+    if (!t->id)
+        return fail(c, g, "trigger: missing setting \"id\"");
+    if (!valid_id(t->id))
+        return fail(c, config_setting_get_member(g, "id"),
+                    "trigger.id: \"%s\" must match [A-Za-z0-9._-]+", t->id);
+    char what[200];
+    snprintf(what, sizeof(what), "trigger \"%s\"", t->id);
+
+    char *mode = NULL;
+    char **methods = NULL;
+    int rc = -1;
+    t->sync_timeout_ms = cfg->server.sync_timeout_ms;
+    t->max_body = cfg->server.max_body;
+    t->success_code = 202;
+    if (get_string(c, g, "path", what, &t->path) < 0 ||
+        get_string(c, g, "description", what, &t->description) < 0 ||
+        get_strv(c, g, "flows", what, &refs->names) < 0 ||
+        get_strv(c, g, "methods", what, &methods) < 0 ||
+        get_strv(c, g, "content_types", what, &t->content_types) < 0 ||
+        get_strv(c, g, "variables", what, &t->variables) < 0 ||
+        get_string(c, g, "mode", what, &mode) < 0 ||
+        get_duration(c, g, "sync_timeout", what, &t->sync_timeout_ms) < 0 ||
+        get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
+        get_size(c, g, "max_body", what, &t->max_body) < 0)
+        goto out;
+    refs->where = g;
+    if (!refs->names || !refs->names[0]) {
+        fail(c, g, "%s: missing setting \"flows\" (the flows it starts)", what);
+        goto out;
+    }
+    if (!t->path) {
+        size_t n = strlen(t->id) + 8;
+        t->path = malloc(n);
+        snprintf(t->path, n, "/hooks/%s", t->id);
+    }
+    if (methods) {
+        for (char **m = methods; *m; m++) {
+            unsigned bit = config_method_bit(*m);
+            if (!bit) {
+                fail(c, config_setting_get_member(g, "methods"),
+                     "%s: unknown method \"%s\" (use GET, POST, PUT, PATCH or DELETE)", what, *m);
+                goto out;
+            }
+            t->methods |= bit;
+        }
+    } else {
+        t->methods = METHOD_POST;
+    }
+    if (mode && strcmp(mode, "sync") == 0) {
+        t->sync = 1;
+    } else if (mode && strcmp(mode, "async") != 0) {
+        fail(c, config_setting_get_member(g, "mode"), "%s: mode must be \"sync\" or \"async\"",
+             what);
+        goto out;
+    }
+    if (t->max_body > cfg->server.max_body) {
+        fail(c, config_setting_get_member(g, "max_body"),
+             "%s: max_body is larger than server.max_body (%llu bytes)", what,
+             (unsigned long long)cfg->server.max_body);
+        goto out;
+    }
+    t->n_variables = strv_len(t->variables);
+    rc = 0;
+out:
+    free(mode);
+    strv_free(methods);
+    return rc;
+}
+
+typedef struct builder {
+    sluice_config *cfg;
+    size_t cap_flows, cap_triggers;
+    pending_refs *refs;
+    config_t *files;
+    size_t n_files, cap_files;
+} builder;
+
+static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, int is_main)
+{
+    const config_setting_t *fl = config_setting_get_member(root, "flows");
+    if (fl && (!is_main || !config_setting_is_group(fl))) {
+        if (!config_setting_is_list(fl))
+            return fail(c, fl, "flows: must be a list ( { ... }, { ... } )");
+        int n = config_setting_length(fl);
+        for (int i = 0; i < n; i++) {
+            if (b->cfg->n_flows == b->cap_flows) {
+                b->cap_flows = b->cap_flows ? b->cap_flows * 2 : 16;
+                b->cfg->flows = realloc(b->cfg->flows, b->cap_flows * sizeof(flow_def));
+            }
+            flow_def *f = &b->cfg->flows[b->cfg->n_flows++];
+            memset(f, 0, sizeof(*f));
+            if (parse_flow(c, f, config_setting_get_elem(fl, (unsigned)i)) < 0)
+                return -1;
+        }
+    }
+    const config_setting_t *tl = config_setting_get_member(root, "triggers");
+    if (tl) {
+        if (!config_setting_is_list(tl))
+            return fail(c, tl, "triggers: must be a list ( { ... }, { ... } )");
+        int n = config_setting_length(tl);
+        for (int i = 0; i < n; i++) {
+            if (b->cfg->n_triggers == b->cap_triggers) {
+                b->cap_triggers = b->cap_triggers ? b->cap_triggers * 2 : 16;
+                b->cfg->triggers = realloc(b->cfg->triggers, b->cap_triggers * sizeof(trigger_def));
+                b->refs = realloc(b->refs, b->cap_triggers * sizeof(pending_refs));
+            }
+            trigger_def *t = &b->cfg->triggers[b->cfg->n_triggers];
+            pending_refs *r = &b->refs[b->cfg->n_triggers];
+            b->cfg->n_triggers++;
+            memset(t, 0, sizeof(*t));
+            memset(r, 0, sizeof(*r));
+            if (parse_trigger(c, b->cfg, t, config_setting_get_elem(tl, (unsigned)i), r) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Parsed files stay open until validation ends so settings keep file:line. */
+static config_t *open_file(parse_ctx *c, builder *b, const char *path)
+{
+    if (b->n_files == b->cap_files) {
+        b->cap_files = b->cap_files ? b->cap_files * 2 : 8;
+        b->files = realloc(b->files, b->cap_files * sizeof(config_t));
+    }
+    config_t *f = &b->files[b->n_files++];
+    config_init(f);
+    config_set_include_dir(f, c->dir);
+    if (config_read_file(f, path) != CONFIG_TRUE) {
+        if (config_error_type(f) == CONFIG_ERR_FILE_IO)
+            snprintf(c->err, c->errlen, "%s: cannot read: %s", path, strerror(errno));
+        else
+            snprintf(c->err, c->errlen, "%s:%d: syntax error: %s",
+                     config_error_file(f) ? config_error_file(f) : path, config_error_line(f),
+                     config_error_text(f));
+        c->failed = 1;
+        return NULL;
+    }
+    return f;
+}
+
+static const char *const main_keys[] = {"server", "plugins", "flows", "triggers", NULL};
+static const char *const flowfile_keys[] = {"flows", "triggers", NULL};
+static const char *const plugins_keys[] = {"path", NULL};
+static const char *const flows_group_keys[] = {"include", NULL};
+
+static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
+{
+    if (check_keys(c, g, "flows", flows_group_keys) < 0)
+        return -1;
+    char **globs = NULL;
+    if (get_strv(c, g, "include", "flows", &globs) < 0)
+        return -1;
+    int rc = 0;
+    for (char **gp = globs; gp && *gp && rc == 0; gp++) {
+        char pat[4096];
+        if ((*gp)[0] == '/' || !c->dir)
+            snprintf(pat, sizeof(pat), "%s", *gp);
+        else
+            snprintf(pat, sizeof(pat), "%s/%s", c->dir, *gp);
+        glob_t gl;
+        int gr = glob(pat, 0, NULL, &gl);
+        if (gr == GLOB_NOMATCH) {
+            /* An empty flows.d is legal: log it so a wrong pattern is visible. */
+            log_warn("config: flows.include \"%s\" matches no file", pat);
+            continue;
+        }
+        if (gr != 0) {
+            rc = fail(c, config_setting_get_member(g, "include"), "flows.include: cannot expand %s",
+                      pat);
+            break;
+        }
+        for (size_t i = 0; i < gl.gl_pathc && rc == 0; i++) {
+            config_t *f = open_file(c, b, gl.gl_pathv[i]);
+            if (!f) {
+                rc = -1;
+                break;
+            }
+            const config_setting_t *root = config_root_setting(f);
+            if (check_keys(c, root, "flow file", flowfile_keys) < 0 ||
+                parse_lists(c, b, root, 0) < 0)
+                rc = -1;
+        }
+        globfree(&gl);
+    }
+    strv_free(globs);
+    return rc;
+}
+
+static int resolve_and_route(parse_ctx *c, builder *b)
+{
+    sluice_config *cfg = b->cfg;
+    for (size_t i = 0; i < cfg->n_flows; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->flows[i].key, cfg->flows[j].key) == 0) {
+                snprintf(c->err, c->errlen, "%s: flow \"%s\" is already defined at %s",
+                         cfg->flows[i].where, cfg->flows[i].key, cfg->flows[j].where);
+                return -1;
+            }
+    cfg->router = router_new();
+    for (size_t i = 0; i < cfg->n_triggers; i++) {
+        trigger_def *t = &cfg->triggers[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t->id, cfg->triggers[j].id) == 0) {
+                snprintf(c->err, c->errlen, "%s: trigger \"%s\" is already defined at %s",
+                         t->where, t->id, cfg->triggers[j].where);
+                return -1;
+            }
+        pending_refs *r = &b->refs[i];
+        t->n_flows = strv_len(r->names);
+        t->flows = calloc(t->n_flows, sizeof(flow_def *));
+        for (size_t k = 0; k < t->n_flows; k++) {
+            t->flows[k] = config_find_flow(cfg, r->names[k]);
+            if (!t->flows[k])
+                return fail(c, config_setting_get_member(r->where, "flows"),
+                            "trigger \"%s\": flows: unknown flow \"%s\"", t->id, r->names[k]);
+            for (size_t m = 0; m < k; m++)
+                if (t->flows[m] == t->flows[k])
+                    return fail(c, config_setting_get_member(r->where, "flows"),
+                                "trigger \"%s\": flows: \"%s\" is listed twice", t->id,
+                                r->names[k]);
+        }
+        char rerr[512];
+        void *other;
+        if (router_add(cfg->router, t->path, t, &other, rerr, sizeof(rerr)) < 0) {
+            if (other)
+                snprintf(c->err, c->errlen,
+                         "%s: trigger \"%s\": path: duplicate route: %s (trigger \"%s\" at %s)",
+                         t->where, t->id, rerr, ((trigger_def *)other)->id,
+                         ((trigger_def *)other)->where);
+            else
+                snprintf(c->err, c->errlen, "%s: trigger \"%s\": path: %s", t->where, t->id,
+                         rerr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void builder_free(builder *b)
+{
+    for (size_t i = 0; b->refs && i < b->cfg->n_triggers; i++)
+        strv_free(b->refs[i].names);
+    free(b->refs);
+    for (size_t i = 0; i < b->n_files; i++)
+        config_destroy(&b->files[i]);
+    free(b->files);
+}
+
+static void config_free(sluice_config *cfg);
+
+int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
+{
+    *out = NULL;
+    sluice_config *cfg = calloc(1, sizeof(*cfg));
+    atomic_init(&cfg->refs, 1);
+    cfg->path = strdup(path);
+    const char *slash = strrchr(path, '/');
+    cfg->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    if (cfg->dir[0] == 0) {
+        free(cfg->dir);
+        cfg->dir = strdup("/");
+    }
+    server_conf *sv = &cfg->server;
+    sv->http_threads = 2;
+    sv->workers = 4;
+    sv->max_body = 1024 * 1024;
+    sv->max_queue = 10000;
+    sv->sync_timeout_ms = 30000;
+    sv->shutdown_timeout_ms = 30000;
+
+    parse_ctx c = {.err = err, .errlen = errlen, .dir = cfg->dir};
+    builder b = {.cfg = cfg};
+    int rc = -1;
+    config_t *f = open_file(&c, &b, path);
+    if (!f)
+        goto out;
+    const config_setting_t *root = config_root_setting(f);
+    if (check_keys(&c, root, "top level", main_keys) < 0)
+        goto out;
+    /* server first: trigger defaults come from it. */
+    const config_setting_t *s = config_setting_get_member(root, "server");
+    if (s && parse_server(&c, cfg, s) < 0)
+        goto out;
+    if (!sv->listen) {
+        sv->listen = calloc(2, sizeof(char *));
+        sv->listen[0] = strdup(DEFAULT_LISTEN);
+    }
+    const config_setting_t *pl = config_setting_get_member(root, "plugins");
+    if (pl) {
+        if (!config_setting_is_group(pl)) {
+            fail(&c, pl, "plugins: must be a group { path = [...]; }");
+            goto out;
+        }
+        if (check_keys(&c, pl, "plugins", plugins_keys) < 0 ||
+            get_strv(&c, pl, "path", "plugins", &cfg->plugin_path) < 0)
+            goto out;
+    }
+    if (parse_lists(&c, &b, root, 1) < 0)
+        goto out;
+    const config_setting_t *fg = config_setting_get_member(root, "flows");
+    if (fg && config_setting_is_group(fg) && read_includes(&c, &b, fg) < 0)
+        goto out;
+    if (resolve_and_route(&c, &b) < 0)
+        goto out;
+    rc = 0;
+out:
+    builder_free(&b);
+    if (rc < 0) {
+        config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int config_bind(sluice_config *cfg, char *err, size_t errlen)
+{
+    size_t i;
+    for (i = 0; i < cfg->n_flows; i++) {
+        flow_def *f = &cfg->flows[i];
+        char perr[1024] = "";
+        f->plugin = loader_get(f->executor, (const char *const *)cfg->plugin_path, perr,
+                               sizeof(perr));
+        if (!f->plugin) {
+            snprintf(err, errlen, "%s: flow \"%s\": executor \"%s\": %s", f->where, f->key,
+                     f->executor, perr);
+            goto fail;
+        }
+        perr[0] = 0;
+        if (loader_configure(f->plugin, f->cfg_json, f->cfg_len, f->where, &f->instance, perr,
+                             sizeof(perr)) < 0) {
+            /* Plugins are told where the flow is; don't say it twice. */
+            const char *msg = perr[0] ? perr : "the executor refused its config";
+            size_t wl = strlen(f->where);
+            if (strncmp(msg, f->where, wl) == 0 && msg[wl] == ':')
+                msg += wl + (msg[wl + 1] == ' ' ? 2 : 1);
+            snprintf(err, errlen, "%s: flow \"%s\": %s", f->where, f->key, msg);
+            f->plugin = NULL;
+            goto fail;
+        }
+    }
+    cfg->bound = 1;
+    return 0;
+fail:
+    while (i-- > 0) {
+        loader_unconfigure(cfg->flows[i].plugin, cfg->flows[i].instance);
+        cfg->flows[i].plugin = NULL;
+        cfg->flows[i].instance = NULL;
+    }
+    return -1;
+}
+
+static void config_free(sluice_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_flows; i++) {
+        flow_def *f = &cfg->flows[i];
+        if (f->plugin && f->instance)
+            loader_unconfigure(f->plugin, f->instance);
+        free(f->id);
+        free(f->ns);
+        free(f->key);
+        free(f->executor);
+        free(f->description);
+        free(f->cfg_json);
+        free(f->where);
+        if (f->where || f->cfg_json)
+            pthread_mutex_destroy(&f->exec_lock);
+    }
+    free(cfg->flows);
+    for (size_t i = 0; i < cfg->n_triggers; i++) {
+        trigger_def *t = &cfg->triggers[i];
+        free(t->id);
+        free(t->path);
+        strv_free(t->content_types);
+        free(t->flows);
+        strv_free(t->variables);
+        free(t->description);
+        free(t->where);
+    }
+    free(cfg->triggers);
+    router_free(cfg->router);
+    strv_free(cfg->server.listen);
+    free(cfg->server.admin_token);
+    strv_free(cfg->server.trusted_proxies);
+    free(cfg->server.log_level);
+    strv_free(cfg->plugin_path);
+    free(cfg->store_path);
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg);
+}
+
+sluice_config *config_ref(sluice_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+void config_unref(sluice_config *cfg)
+{
+    if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1)
+        config_free(cfg);
+}
+
+flow_def *config_find_flow(const sluice_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_flows; i++)
+        if (strcmp(cfg->flows[i].key, key) == 0)
+            return &cfg->flows[i];
+    return NULL;
+}
+
+trigger_def *config_find_trigger(const sluice_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->n_triggers; i++)
+        if (strcmp(cfg->triggers[i].id, id) == 0)
+            return &cfg->triggers[i];
+    return NULL;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} method_names[] = {{"GET", METHOD_GET},
+                    {"POST", METHOD_POST},
+                    {"PUT", METHOD_PUT},
+                    {"PATCH", METHOD_PATCH},
+                    {"DELETE", METHOD_DELETE}};
+
+unsigned config_method_bit(const char *method)
+{
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (strcmp(method, method_names[i].name) == 0)
+            return method_names[i].bit;
+    return 0;
+}
+
+void config_methods_string(unsigned methods, char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (methods & method_names[i].bit) {
+            if (buf[0])
+                strncat(buf, ", ", len - strlen(buf) - 1);
+            strncat(buf, method_names[i].name, len - strlen(buf) - 1);
+        }
+    if (methods & METHOD_GET)
+        strncat(buf, ", HEAD", len - strlen(buf) - 1);
+    strncat(buf, buf[0] ? ", OPTIONS" : "OPTIONS", len - strlen(buf) - 1);
+}

@@ -1,0 +1,125 @@
+/*
+ * config.h - the configuration model: server, plugins, flows, triggers.
+ *
+ * config_load() turns libconfig files into this model and validates it as a
+ * whole; every error names file:line and the setting. A loaded config is an
+ * immutable, reference-counted snapshot: requests and executions hold a
+ * reference to the snapshot they started with, so a reload never changes
+ * anything under them. Binding flows to plugin instances is a second step
+ * (config_bind) because it runs plugin code.
+ */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct router;
+struct plugin;
+
+#define METHOD_GET 0x01u
+#define METHOD_POST 0x02u
+#define METHOD_PUT 0x04u
+#define METHOD_PATCH 0x08u
+#define METHOD_DELETE 0x10u
+
+#define ON_LIMIT_QUEUE 0
+#define ON_LIMIT_REJECT 1
+#define ON_LIMIT_CANCEL 2
+
+typedef struct flow_def {
+    char *id;
+    char *ns;  /* namespace, may be NULL */
+    char *key; /* "ns/id", or "id" without a namespace */
+    char *executor;
+    char *description;
+    uint64_t timeout_ms; /* 0: none */
+    int concurrency;     /* 0: unlimited */
+    int on_limit;
+    int retry_max;
+    uint64_t retry_backoff_ms;
+    char *cfg_json; /* the flow's config group as JSON text */
+    size_t cfg_len;
+    char *where; /* "file:line" of the flow */
+
+    /* Bound by config_bind. */
+    struct plugin *plugin;
+    void *instance;
+    pthread_mutex_t exec_lock; /* serializes non-reentrant instances */
+    atomic_int running;
+} flow_def;
+
+typedef struct trigger_def {
+    char *id;
+    char *path; /* route template */
+    unsigned methods;
+    char **content_types; /* NULL-terminated, NULL: any */
+    flow_def **flows;
+    size_t n_flows;
+    int sync;
+    uint64_t sync_timeout_ms;
+    int success_code; /* for async answers, default 202 */
+    char **variables; /* NULL-terminated names, may be NULL */
+    size_t n_variables;
+    uint64_t max_body;
+    char *description;
+    char *where;
+} trigger_def;
+
+typedef struct server_conf {
+    char **listen; /* NULL-terminated "host:port" */
+    int http_threads;
+    int workers;
+    uint64_t max_body;
+    size_t max_queue;
+    uint64_t sync_timeout_ms;
+    uint64_t shutdown_timeout_ms;
+    char *admin_token; /* NULL: admin API from loopback only */
+    char **trusted_proxies;
+    char *log_level;
+} server_conf;
+
+typedef struct sluice_config {
+    atomic_int refs;
+    char *path;
+    char *dir; /* directory of path, for relative includes */
+    server_conf server;
+    char **plugin_path; /* NULL-terminated */
+    char *store_path;
+    uint64_t retention_ms;
+    flow_def *flows;
+    size_t n_flows;
+    trigger_def *triggers;
+    size_t n_triggers;
+    struct router *router;
+    int bound;
+} sluice_config;
+
+/*
+ * Parse and validate the file at path (and the flow files it includes).
+ * On error returns -1 with "file:line: setting: message" in err.
+ */
+int config_load(sluice_config **out, const char *path, char *err, size_t errlen);
+
+/*
+ * Load the plugins the flows name and configure one instance per flow.
+ * extra_plugin_dirs (NULL-terminated, may be NULL) are searched before the
+ * configured path. On error returns -1 with the flow's file:line in err and
+ * leaves nothing configured.
+ */
+int config_bind(sluice_config *cfg, char *err, size_t errlen);
+
+sluice_config *config_ref(sluice_config *cfg);
+/* Drops a reference; the last one unconfigures instances and frees. */
+void config_unref(sluice_config *cfg);
+
+flow_def *config_find_flow(const sluice_config *cfg, const char *key);
+trigger_def *config_find_trigger(const sluice_config *cfg, const char *id);
+
+/* "GET, POST" for an Allow header. */
+void config_methods_string(unsigned methods, char *buf, size_t len);
+unsigned config_method_bit(const char *method);
+
+#endif

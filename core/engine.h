@@ -1,0 +1,54 @@
+/*
+ * engine.h - the bounded queue, the worker pool and the timers.
+ *
+ * HTTP threads only ever enqueue. Workers dequeue and call the plugin's
+ * execute; plugin code never runs on an HTTP thread. One timer thread fires
+ * flow timeouts and sync-wait deadlines.
+ */
+#ifndef SLUICE_ENGINE_H
+#define SLUICE_ENGINE_H
+
+#include "exec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+int engine_start(int workers, size_t max_queue);
+
+/* Enqueue n executions, all or none (a fan-out is one decision).
+ * Returns 0, -1 when the queue lacks room, -2 when stopping. Takes a
+ * reference to each execution on success. */
+int engine_submit(sluice_exec **v, size_t n);
+
+/* Finish an execution with SLUICE_OK or SLUICE_ERR (workers, exec_complete). */
+void engine_finish(sluice_exec *e, int result);
+
+/* Ask a queued or running execution to stop. Returns 0, or -1 when it has
+ * already finished. */
+int engine_cancel(sluice_exec *e, int reason);
+
+typedef struct engine_timer engine_timer;
+
+/*
+ * Call fn(arg) on the timer thread at deadline (units_mono_ms clock). When
+ * slot is not NULL it receives the timer and is cleared (under the timer
+ * lock) when the timer fires, so engine_timer_cancel(slot) is always safe.
+ */
+void engine_timer_add(uint64_t deadline, void (*fn)(void *), void *arg, engine_timer **slot);
+/* 1 when the timer was removed before firing (fn will not run), else 0. */
+int engine_timer_cancel(engine_timer **slot);
+
+size_t engine_queued(void);
+size_t engine_running(void);
+size_t engine_capacity(void);
+
+/*
+ * Stop taking work, let queued and running executions finish for up to
+ * timeout_ms, then cancel what still runs (SLUICE_CANCEL_SHUTDOWN) and give
+ * it a short grace. Returns the number of executions that never started.
+ */
+size_t engine_drain(uint64_t timeout_ms);
+/* Stop the worker and timer threads (after engine_drain). */
+void engine_stop(void);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * event.c - building the event JSON from a request.
+ */
+#include "event.h"
+
+#include "units.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const secret_headers[] = {
+    "authorization", "proxy-authorization", "cookie", "x-api-key", "x-hub-signature",
+    "x-hub-signature-256", "webhook-signature", "stripe-signature", "x-slack-signature",
+    "x-gitlab-token", "x-webhook-signature", "x-signature", NULL};
+
+int event_header_is_secret(const char *lower_name)
+{
+    for (const char *const *p = secret_headers; *p; p++)
+        if (strcmp(lower_name, *p) == 0)
+            return 1;
+    return 0;
+}
+
+const char *event_header(const http_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (strcasecmp(rq->headers[i].name, name) == 0)
+            return rq->headers[i].value;
+    return NULL;
+}
+
+int event_parse_query(http_request *rq, char *err, size_t errlen)
+{
+    if (!rq->query || !*rq->query)
+        return 0;
+    size_t cap = 8;
+    rq->params = calloc(cap, sizeof(kv));
+    const char *p = rq->query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            if (rq->n_params == EVENT_MAX_QUERY_PARAMS) {
+                snprintf(err, errlen, "too many query parameters (the limit is %d)",
+                         EVENT_MAX_QUERY_PARAMS);
+                return -1;
+            }
+            const char *eq = memchr(p, '=', len);
+            size_t klen = eq ? (size_t)(eq - p) : len;
+            char *k = router_decode(p, klen, 1);
+            char *v = eq ? router_decode(eq + 1, len - klen - 1, 1) : strdup("");
+            if (!k || !v) {
+                free(k);
+                free(v);
+                snprintf(err, errlen, "invalid percent-encoding in the query string");
+                return -1;
+            }
+            if (rq->n_params == cap)
+                rq->params = realloc(rq->params, (cap *= 2) * sizeof(kv));
+            rq->params[rq->n_params].name = k;
+            rq->params[rq->n_params].value = v;
+            rq->n_params++;
+        }
+        if (!amp)
+            break;
+        p = amp + 1;
+    }
+    return 0;
+}
+
+/* The media type, lower-cased, without parameters ("application/json"). */
+static void media_type(const char *ct, char *out, size_t len)
+{
+    size_t i = 0;
+    if (ct)
+        for (; ct[i] && ct[i] != ';' && i + 1 < len; i++)
+            out[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] + 32 : ct[i]);
+    while (i > 0 && out[i - 1] == ' ')
+        i--;
+    out[i] = 0;
+}
+
+static int is_json_type(const char *mt)
+{
+    size_t n = strlen(mt);
+    return strcmp(mt, "application/json") == 0 || (n > 5 && strcmp(mt + n - 5, "+json") == 0);
+}
+
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    json_t *j = json_stringn((const char *)s, n);
+    int ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
+/* Append value under key: the first value is a string, later ones make an
+ * array, so repeated form fields are never silently dropped. */
+static void add_multi(json_t *obj, const char *key, const char *value)
+{
+    json_t *v = json_string(value);
+    if (!v)
+        return;
+    json_t *old = json_object_get(obj, key);
+    if (!old) {
+        json_object_set_new(obj, key, v);
+    } else if (json_is_array(old)) {
+        json_array_append_new(old, v);
+    } else {
+        json_t *a = json_array();
+        json_array_append(a, old);
+        json_array_append_new(a, v);
+        json_object_set_new(obj, key, a);
+    }
+}
+
+static json_t *parse_form(const unsigned char *body, size_t len, char *err, size_t errlen)
+{
+    json_t *o = json_object();
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && body[j] != '&')
+            j++;
+        if (j > i) {
+            const char *p = (const char *)body + i;
+            const char *eq = memchr(p, '=', j - i);
+            size_t klen = eq ? (size_t)(eq - p) : j - i;
+            char *k = router_decode(p, klen, 1);
+            char *v = eq ? router_decode(eq + 1, j - i - klen - 1, 1) : strdup("");
+            if (!k || !v || !valid_utf8((unsigned char *)k, strlen(k)) ||
+                !valid_utf8((unsigned char *)v, strlen(v))) {
+                free(k);
+                free(v);
+                json_decref(o);
+                snprintf(err, errlen, "invalid form body: bad percent-encoding or not UTF-8");
+                return NULL;
+            }
+            add_multi(o, k, v);
+            free(k);
+            free(v);
+        }
+        i = j + 1;
+    }
+    return o;
+}
+
+static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *err,
+                      size_t errlen)
+{
+    json_t *body = json_null();
+    json_t *raw = json_null();
+    if (rq->body_len == 0) {
+        /* nothing */
+    } else if (is_json_type(mt)) {
+        json_error_t jerr;
+        body = json_loadb((const char *)rq->body, rq->body_len,
+                          JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        if (!body) {
+            snprintf(err, errlen, "malformed JSON body at line %d column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+            return -1;
+        }
+    } else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+        body = parse_form(rq->body, rq->body_len, err, errlen);
+        if (!body)
+            return -1;
+    } else if ((strncmp(mt, "text/", 5) == 0 || mt[0] == 0) &&
+               valid_utf8(rq->body, rq->body_len)) {
+        body = json_stringn((const char *)rq->body, rq->body_len);
+    } else {
+        char *b64 = units_base64_encode(rq->body, rq->body_len);
+        json_decref(raw);
+        raw = json_string(b64);
+        free(b64);
+    }
+    json_object_set_new(ev, "body", body);
+    json_object_set_new(ev, "raw_body_b64", raw);
+    return 0;
+}
+
+/*
+ * WayScript-style positional variables: a "variables" array in a JSON body,
+ * or repeated "variables" query parameters, mapped in order onto the names
+ * the trigger declares.
+ */
+static int map_variables(json_t *ev, const http_request *rq, const trigger_def *t, char *err,
+                         size_t errlen)
+{
+    json_t *vals = json_array();
+    json_t *b = json_object_get(ev, "body");
+    json_t *bv = json_is_object(b) ? json_object_get(b, "variables") : NULL;
+    if (json_is_array(bv)) {
+        json_array_extend(vals, bv);
+    } else {
+        for (size_t i = 0; i < rq->n_params; i++)
+            if (strcmp(rq->params[i].name, "variables") == 0)
+                json_array_append_new(vals, json_string(rq->params[i].value));
+    }
+    json_t *vars = json_object();
+    size_t n = json_array_size(vals);
+    if (t->n_variables == 0 || n == 0) {
+        json_object_set_new(ev, "variables", vars);
+        json_decref(vals);
+        return 0;
+    }
+    if (n > t->n_variables) {
+        snprintf(err, errlen, "got %zu variables but trigger \"%s\" declares %zu", n, t->id,
+                 t->n_variables);
+        json_decref(vals);
+        json_decref(vars);
+        return -1;
+    }
+    for (size_t i = 0; i < t->n_variables; i++)
+        json_object_set(vars, t->variables[i], i < n ? json_array_get(vals, i) : json_null());
+    json_object_set_new(ev, "variables", vars);
+    json_decref(vals);
+    return 0;
+}
+
+int event_build(json_t **out, const http_request *rq, const trigger_def *t,
+                const route_match *m, char *err, size_t errlen)
+{
+    *out = NULL;
+    json_t *ev = json_object();
+    json_object_set_new(ev, "execution_id", json_null());
+    json_object_set_new(ev, "request_id", json_string(rq->request_id));
+    json_object_set_new(ev, "trigger", json_string(t->id));
+    json_object_set_new(ev, "flow", json_null());
+    json_object_set_new(ev, "function", json_null());
+    json_object_set_new(ev, "method", json_string(rq->method));
+    json_t *path = json_string(rq->path);
+    json_object_set_new(ev, "path", path ? path : json_string("/"));
+
+    json_t *params = json_object();
+    for (size_t i = 0; m && i < m->n_params; i++) {
+        json_t *v = json_string(m->values[i]);
+        if (!v) {
+            snprintf(err, errlen, "path parameter %s is not valid UTF-8", m->names[i]);
+            goto bad;
+        }
+        json_object_set_new(params, m->names[i], v);
+    }
+    json_object_set_new(ev, "params", params);
+
+    json_t *query = json_object();
+    json_object_set_new(ev, "query", query);
+    for (size_t i = 0; i < rq->n_params; i++) {
+        json_t *v = json_string(rq->params[i].value);
+        if (!v || !valid_utf8((const unsigned char *)rq->params[i].name,
+                                strlen(rq->params[i].name))) {
+            json_decref(v);
+            snprintf(err, errlen, "query parameter is not valid UTF-8");
+            goto bad;
+        }
+        json_t *arr = json_object_get(query, rq->params[i].name);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(query, rq->params[i].name, arr);
+        }
+        json_array_append_new(arr, v);
+    }
+
+    json_t *headers = json_object();
+    json_object_set_new(ev, "headers", headers);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        const char *v = event_header_is_secret(rq->headers[i].name) ? "[redacted]"
+                                                                     : rq->headers[i].value;
+        json_t *jv = json_string(v);
+        if (!jv) /* header bytes that are not UTF-8 are kept as escaped text */
+            jv = json_string("[not UTF-8]");
+        json_object_set_new(headers, rq->headers[i].name, jv);
+    }
+
+    const char *ct = event_header(rq, "content-type");
+    char mt[128];
+    media_type(ct, mt, sizeof(mt));
+    json_t *jct = ct ? json_string(ct) : NULL;
+    json_object_set_new(ev, "content_type", jct ? jct : json_null());
+    if (parse_body(ev, rq, mt, err, errlen) < 0)
+        goto bad;
+    if (map_variables(ev, rq, t, err, errlen) < 0)
+        goto bad;
+
+    /* function selects an entry point: query parameter, then body field. */
+    const char *fn = NULL;
+    for (size_t i = 0; i < rq->n_params && !fn; i++)
+        if (strcmp(rq->params[i].name, "function") == 0)
+            fn = rq->params[i].value;
+    json_t *b = json_object_get(ev, "body");
+    if (!fn && json_is_object(b) && json_is_string(json_object_get(b, "function")))
+        fn = json_string_value(json_object_get(b, "function"));
+    json_t *jfn = fn ? json_string(fn) : NULL;
+    if (jfn)
+        json_object_set_new(ev, "function", jfn);
+
+    json_object_set_new(ev, "remote_addr", json_string(rq->remote_addr));
+    char ts[40];
+    units_format_time(rq->received_ms, ts, sizeof(ts));
+    json_object_set_new(ev, "received_at", json_string(ts));
+    *out = ev;
+    return 0;
+bad:
+    json_decref(ev);
+    return 400;
+}
+
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len)
+{
+    json_object_set_new(base, "execution_id", json_string(exec_id));
+    json_object_set_new(base, "flow", json_string(f->key));
+    char *s = json_dumps(base, JSON_COMPACT);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+char *event_inputs(json_t *base)
+{
+    json_t *in = json_object();
+    static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
+    for (const char *const *k = keys; *k; k++) {
+        json_t *v = json_object_get(base, *k);
+        json_object_set(in, *k, v ? v : json_null());
+    }
+    char *s = json_dumps(in, JSON_COMPACT);
+    json_decref(in);
+    return s;
+}

@@ -1,0 +1,64 @@
+/*
+ * event.h - one HTTP request turned into the JSON event flows receive.
+ *
+ * The event is built once per request and copied per flow of a fan-out
+ * (only execution_id and flow differ). Authentication material is redacted
+ * here, before anything is stored or handed to a plugin.
+ */
+#ifndef SLUICE_EVENT_H
+#define SLUICE_EVENT_H
+
+#include "config.h"
+#include "router.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_MAX_QUERY_PARAMS 256
+
+typedef struct kv {
+    char *name;
+    char *value;
+} kv;
+
+typedef struct http_request {
+    char request_id[40];
+    const char *method;
+    char *path;  /* as received, without the query string */
+    char *query; /* raw query string, may be NULL */
+    kv *headers; /* names lower-cased */
+    size_t n_headers;
+    kv *params; /* decoded query parameters, in order */
+    size_t n_params;
+    unsigned char *body;
+    size_t body_len;
+    char remote_addr[64];
+    uint64_t received_ms;
+} http_request;
+
+/* Split rq->query into rq->params. -1 with a message on bad encoding or
+ * too many parameters (HTTP 400). */
+int event_parse_query(http_request *rq, char *err, size_t errlen);
+
+/* The value of a request header (name lower-case), or NULL. */
+const char *event_header(const http_request *rq, const char *name);
+
+/* True when a header must never reach a plugin, a log or the store. */
+int event_header_is_secret(const char *lower_name);
+
+/*
+ * Build the shared part of the event. Returns 0, or an HTTP status (400)
+ * with a message in err for a body that does not parse or variables that
+ * do not fit the trigger.
+ */
+int event_build(json_t **out, const http_request *rq, const trigger_def *t,
+                const route_match *m, char *err, size_t errlen);
+
+/* The event for one flow as JSON text (malloc'd); *len gets its length. */
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len);
+
+/* The inputs shown in the execution document (malloc'd JSON text). */
+char *event_inputs(json_t *base);
+
+#endif

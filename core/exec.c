@@ -1,0 +1,245 @@
+/*
+ * exec.c - the execution object and its JSON document.
+ */
+#include "exec.h"
+
+#include "units.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+                      const char *id, const char *request_id, char *event, size_t event_len,
+                      char *inputs, const char *function, const char *const *hdr_names,
+                      const char *const *hdr_values, size_t n_hdrs, int sync,
+                      uint64_t received_ms)
+{
+    sluice_exec *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    atomic_init(&e->refs, 1);
+    pthread_mutex_init(&e->mu, NULL);
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    snprintf(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
+    e->cfg = config_ref(cfg);
+    e->trigger = trigger;
+    e->flow = flow;
+    e->event = event;
+    e->event_len = event_len;
+    e->inputs = inputs;
+    e->function = function ? strdup(function) : NULL;
+    e->n_hdrs = n_hdrs;
+    if (n_hdrs) {
+        e->hdr_names = calloc(n_hdrs, sizeof(char *));
+        e->hdr_values = calloc(n_hdrs, sizeof(char *));
+        for (size_t i = 0; i < n_hdrs; i++) {
+            e->hdr_names[i] = strdup(hdr_names[i]);
+            e->hdr_values[i] = strdup(hdr_values[i]);
+        }
+    }
+    e->sync = sync;
+    e->received_ms = received_ms;
+    e->state = EXEC_QUEUED;
+    e->attempt = 1;
+    snprintf(e->attempt_str, sizeof(e->attempt_str), "1");
+    snprintf(e->timeout_str, sizeof(e->timeout_str), "%llu",
+             (unsigned long long)flow->timeout_ms);
+    atomic_init(&e->cancel_reason, 0);
+    atomic_init(&e->completed, 0);
+    return e;
+}
+
+sluice_exec *exec_ref(sluice_exec *e)
+{
+    atomic_fetch_add(&e->refs, 1);
+    return e;
+}
+
+void exec_unref(sluice_exec *e)
+{
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+        return;
+    config_unref(e->cfg);
+    free(e->event);
+    free(e->inputs);
+    free(e->function);
+    for (size_t i = 0; i < e->n_hdrs; i++) {
+        free(e->hdr_names[i]);
+        free(e->hdr_values[i]);
+    }
+    free(e->hdr_names);
+    free(e->hdr_values);
+    free(e->outputs);
+    free(e->error);
+    for (int i = 0; i < 2; i++) {
+        free(e->logs[i].head);
+        free(e->logs[i].tail);
+    }
+    free(e->resp_ctype);
+    free(e->resp_body);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+static const char *const state_names[] = {"queued", "running", "succeeded",
+                                          "failed", "timed_out", "cancelled"};
+
+const char *exec_state_name(int state)
+{
+    return state >= 0 && state <= EXEC_CANCELLED ? state_names[state] : "unknown";
+}
+
+int exec_state_is_final(int state)
+{
+    return state >= EXEC_SUCCEEDED;
+}
+
+int exec_add_waiter(sluice_exec *e, exec_waiter *w)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->finished) {
+        pthread_mutex_unlock(&e->mu);
+        return 1;
+    }
+    w->next = e->waiters;
+    e->waiters = w;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+int exec_set_final(sluice_exec *e, int state)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->finished) {
+        pthread_mutex_unlock(&e->mu);
+        return -1;
+    }
+    e->state = state;
+    e->finished = 1;
+    e->finished_ms = units_now_ms();
+    exec_waiter *w = e->waiters;
+    e->waiters = NULL;
+    pthread_mutex_unlock(&e->mu);
+    /* Wake outside the lock: a waiter may read the execution at once. */
+    while (w) {
+        exec_waiter *next = w->next;
+        w->wake(w->arg);
+        w = next;
+    }
+    return 0;
+}
+
+void logbuf_append(logbuf *b, const char *data, size_t len)
+{
+    const size_t keep = SLUICE_LOG_KEEP;
+    b->total += len;
+    if (b->head_len < keep) {
+        if (!b->head)
+            b->head = malloc(keep);
+        size_t n = keep - b->head_len < len ? keep - b->head_len : len;
+        memcpy(b->head + b->head_len, data, n);
+        b->head_len += n;
+        data += n;
+        len -= n;
+    }
+    if (len == 0)
+        return;
+    if (!b->tail)
+        b->tail = malloc(keep);
+    if (len >= keep) {
+        memcpy(b->tail, data + len - keep, keep);
+        b->tail_pos = 0;
+        b->tail_len = keep;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        b->tail[b->tail_pos] = data[i];
+        b->tail_pos = (b->tail_pos + 1) % keep;
+    }
+    b->tail_len = b->tail_len + len > keep ? keep : b->tail_len + len;
+}
+
+char *logbuf_render(const logbuf *b, size_t *len)
+{
+    const size_t keep = SLUICE_LOG_KEEP;
+    uint64_t dropped = b->total - b->head_len - b->tail_len;
+    char marker[96] = "";
+    if (dropped)
+        snprintf(marker, sizeof(marker), "\n[... %llu bytes dropped ...]\n",
+                 (unsigned long long)dropped);
+    size_t mlen = strlen(marker);
+    char *out = malloc(b->head_len + mlen + b->tail_len + 1);
+    size_t o = 0;
+    if (b->head_len)
+        memcpy(out, b->head, b->head_len);
+    o = b->head_len;
+    memcpy(out + o, marker, mlen);
+    o += mlen;
+    /* The ring's oldest byte is at tail_pos once it has wrapped. */
+    size_t start = b->tail_len == keep ? b->tail_pos : 0;
+    for (size_t i = 0; i < b->tail_len; i++)
+        out[o++] = b->tail[(start + i) % keep];
+    out[o] = 0;
+    *len = o;
+    return out;
+}
+
+static void set_time(json_t *o, const char *key, uint64_t ms)
+{
+    if (!ms) {
+        json_object_set_new(o, key, json_null());
+        return;
+    }
+    char buf[40];
+    units_format_time(ms, buf, sizeof(buf));
+    json_object_set_new(o, key, json_string(buf));
+}
+
+/* Log text is arbitrary bytes; JSON strings must be UTF-8. */
+static json_t *log_json(const logbuf *b)
+{
+    size_t len;
+    char *text = logbuf_render(b, &len);
+    json_t *s = json_stringn(text, len);
+    if (!s) {
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)text[i] >= 0x80)
+                text[i] = '?';
+        s = json_stringn(text, len);
+    }
+    free(text);
+    return s ? s : json_string("");
+}
+
+json_t *exec_to_json(sluice_exec *e, int with_logs)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(e->id));
+    json_object_set_new(o, "request_id", json_string(e->request_id));
+    json_object_set_new(o, "flow", json_string(e->flow->key));
+    json_object_set_new(o, "trigger", json_string(e->trigger->id));
+    json_object_set_new(o, "executor", json_string(e->flow->executor));
+    pthread_mutex_lock(&e->mu);
+    json_object_set_new(o, "state", json_string(exec_state_name(e->state)));
+    json_object_set_new(o, "attempt", json_integer(e->attempt));
+    json_object_set_new(o, "exit_code", e->has_exit_code ? json_integer(e->exit_code)
+                                                         : json_null());
+    json_t *in = e->inputs ? json_loads(e->inputs, 0, NULL) : NULL;
+    json_object_set_new(o, "inputs", in ? in : json_object());
+    json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
+    json_object_set_new(o, "outputs", out ? out : json_object());
+    json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
+    set_time(o, "received_at", e->received_ms);
+    set_time(o, "started_at", e->started_ms);
+    set_time(o, "finished_at", e->finished_ms);
+    if (e->finished_ms && e->started_ms)
+        json_object_set_new(o, "duration_ms",
+                            json_integer((json_int_t)(e->finished_ms - e->started_ms)));
+    if (with_logs) {
+        json_object_set_new(o, "stdout", log_json(&e->logs[0]));
+        json_object_set_new(o, "stderr", log_json(&e->logs[1]));
+    }
+    pthread_mutex_unlock(&e->mu);
+    return o;
+}

@@ -1,0 +1,121 @@
+/*
+ * exec.h - one execution: what it runs, what it produced, who waits for it.
+ *
+ * An execution is reference counted. The store holds one reference for as
+ * long as it remembers it, the queue or worker holds one while it runs, a
+ * sync request holds one while it waits. Fields set at creation are
+ * immutable; results are written under mu.
+ */
+#ifndef SLUICE_EXEC_H
+#define SLUICE_EXEC_H
+
+#include "config.h"
+
+#include <sluice/plugin.h>
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum exec_state {
+    EXEC_QUEUED,
+    EXEC_RUNNING,
+    EXEC_SUCCEEDED,
+    EXEC_FAILED,
+    EXEC_TIMED_OUT,
+    EXEC_CANCELLED,
+};
+
+/* Head and tail of one output stream; the middle is counted, not kept. */
+typedef struct logbuf {
+    char *head;
+    size_t head_len;
+    char *tail; /* ring buffer of SLUICE_LOG_KEEP bytes */
+    size_t tail_pos, tail_len;
+    uint64_t total;
+} logbuf;
+
+typedef struct exec_waiter {
+    void (*wake)(void *arg);
+    void *arg;
+    struct exec_waiter *next;
+} exec_waiter;
+
+struct engine_timer;
+
+struct sluice_exec {
+    atomic_int refs;
+    pthread_mutex_t mu;
+
+    /* Immutable after exec_new. */
+    char id[40];
+    char request_id[40];
+    sluice_config *cfg; /* reference held: keeps flow and trigger alive */
+    flow_def *flow;
+    trigger_def *trigger;
+    char *event; /* JSON text */
+    size_t event_len;
+    char *inputs; /* JSON text: body, query, params, variables, function */
+    char *function;
+    char **hdr_names, **hdr_values; /* redacted request headers */
+    size_t n_hdrs;
+    int sync;
+    uint64_t received_ms;
+    char timeout_str[24];
+
+    /* Results, under mu. */
+    int state;
+    int attempt;
+    char attempt_str[12];
+    int exit_code, has_exit_code;
+    char *outputs; /* JSON object text */
+    char *error;
+    logbuf logs[2]; /* stdout, stderr */
+    int resp_status;
+    char *resp_ctype, *resp_body;
+    size_t resp_len;
+    uint64_t started_ms, finished_ms;
+    exec_waiter *waiters;
+    int finished; /* state is final, waiters were woken */
+
+    atomic_int cancel_reason; /* SLUICE_CANCEL_* */
+    atomic_int completed;     /* exec_complete was called (PENDING) */
+    struct engine_timer *timeout_timer;
+    struct sluice_exec *qnext; /* queue link, owned by the engine */
+};
+
+/*
+ * A new queued execution for flow (from trigger), taking ownership of event
+ * text and inputs text. headers are copied. Returns with one reference.
+ */
+sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+                      const char *id, const char *request_id, char *event, size_t event_len,
+                      char *inputs, const char *function, const char *const *hdr_names,
+                      const char *const *hdr_values, size_t n_hdrs, int sync,
+                      uint64_t received_ms);
+sluice_exec *exec_ref(sluice_exec *e);
+void exec_unref(sluice_exec *e);
+
+const char *exec_state_name(int state);
+int exec_state_is_final(int state);
+
+/* Register a callback for when the execution reaches a final state. Returns
+ * 0, or 1 when it already has (the callback is then not registered). */
+int exec_add_waiter(sluice_exec *e, exec_waiter *w);
+
+/* Set the final state, wake waiters. Returns 0, or -1 if already final. */
+int exec_set_final(sluice_exec *e, int state);
+
+/* Append output with head/tail bounding. */
+void logbuf_append(logbuf *b, const char *data, size_t len);
+/* The kept text with a marker where bytes were dropped (malloc'd). */
+char *logbuf_render(const logbuf *b, size_t *len);
+
+/*
+ * The execution as a JSON document: id, flow, trigger, state, exit_code,
+ * inputs, outputs, error, timings. with_logs adds stdout and stderr.
+ */
+json_t *exec_to_json(sluice_exec *e, int with_logs);
+
+#endif

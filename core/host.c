@@ -1,0 +1,222 @@
+/*
+ * host.c - the services sluiced offers plugins (the sluice_host table).
+ *
+ * Everything a plugin hands over is validated and copied here, with the
+ * limits documented in <sluice/plugin.h>; a plugin that misbehaves gets a
+ * log line naming it, never a crash of the host.
+ */
+#include "engine.h"
+#include "exec.h"
+#include "loader.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *plugin_name(const sluice_host *h)
+{
+    const host_table *t = (const host_table *)h;
+    return t->owner ? t->owner->name : "?";
+}
+
+__attribute__((format(printf, 4, 5))) static void host_log(const sluice_host *h,
+                                                           const sluice_exec *e, int level,
+                                                           const char *fmt, ...)
+{
+    char prefix[160];
+    if (e)
+        snprintf(prefix, sizeof(prefix), "plugin %s exec=%s", plugin_name(h), e->id);
+    else
+        snprintf(prefix, sizeof(prefix), "plugin %s", plugin_name(h));
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, e ? e->request_id : NULL, prefix, fmt, ap);
+    va_end(ap);
+}
+
+static const char *host_exec_event(const sluice_exec *e, size_t *len)
+{
+    if (len)
+        *len = e->event_len;
+    return e->event;
+}
+
+static const char *host_exec_header(const sluice_exec *e, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < e->n_hdrs; i++)
+        if (strcasecmp(e->hdr_names[i], name) == 0)
+            return e->hdr_values[i];
+    return NULL;
+}
+
+static const char *host_exec_meta(const sluice_exec *e, const char *key)
+{
+    if (!key)
+        return NULL;
+    if (strcmp(key, "execution_id") == 0)
+        return e->id;
+    if (strcmp(key, "request_id") == 0)
+        return e->request_id;
+    if (strcmp(key, "flow") == 0)
+        return e->flow->key;
+    if (strcmp(key, "flow_id") == 0)
+        return e->flow->id;
+    if (strcmp(key, "namespace") == 0)
+        return e->flow->ns;
+    if (strcmp(key, "trigger") == 0)
+        return e->trigger->id;
+    if (strcmp(key, "function") == 0)
+        return e->function;
+    if (strcmp(key, "attempt") == 0)
+        return e->attempt_str;
+    if (strcmp(key, "timeout_ms") == 0)
+        return e->timeout_str;
+    if (strcmp(key, "mode") == 0)
+        return e->sync ? "sync" : "async";
+    return NULL;
+}
+
+static sluice_host *host_of(sluice_exec *e)
+{
+    return &e->flow->plugin->host.pub;
+}
+
+static int host_exec_set_output(sluice_exec *e, const char *json, size_t len)
+{
+    if (!json) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_output: NULL output refused");
+        return -1;
+    }
+    if (len > SLUICE_MAX_OUTPUT) {
+        host_log(host_of(e), e, LOG_ERROR,
+                 "exec_set_output: %zu bytes refused (the limit is %u)", len, SLUICE_MAX_OUTPUT);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j || !json_is_object(j)) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_output: not a JSON object: %s",
+                 j ? "wrong type" : jerr.text);
+        json_decref(j);
+        return -1;
+    }
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    pthread_mutex_lock(&e->mu);
+    free(e->outputs);
+    e->outputs = text;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static int host_exec_set_error(sluice_exec *e, const char *message)
+{
+    if (!message)
+        message = "(no message)";
+    size_t n = strnlen(message, SLUICE_MAX_ERROR - 1);
+    char *copy = strndup(message, n);
+    pthread_mutex_lock(&e->mu);
+    free(e->error);
+    e->error = copy;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static int host_exec_set_exit_code(sluice_exec *e, int code)
+{
+    pthread_mutex_lock(&e->mu);
+    e->exit_code = code;
+    e->has_exit_code = 1;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static int host_exec_write_log(sluice_exec *e, int stream, const char *data, size_t len)
+{
+    if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_write_log: unknown stream %d", stream);
+        return -1;
+    }
+    if (!data || !len)
+        return 0;
+    pthread_mutex_lock(&e->mu);
+    logbuf_append(&e->logs[stream - 1], data, len);
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static int host_exec_is_cancelled(const sluice_exec *e)
+{
+    return atomic_load(&((sluice_exec *)e)->cancel_reason);
+}
+
+static void host_exec_complete(sluice_exec *e, int result)
+{
+    if (atomic_exchange(&e->completed, 1) != 0) {
+        host_log(host_of(e), e, LOG_WARN,
+                 "exec_complete called for an execution that is already complete; ignored");
+        return;
+    }
+    if (result != SLUICE_OK && result != SLUICE_ERR) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_complete: bad result %d; treating as error",
+                 result);
+        result = SLUICE_ERR;
+    }
+    engine_finish(e, result);
+}
+
+static int host_exec_set_response(sluice_exec *e, int status, const char *content_type,
+                                  const char *body, size_t len)
+{
+    if (status < 100 || status > 599) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_response: bad status %d refused", status);
+        return -1;
+    }
+    if (len > SLUICE_MAX_OUTPUT || (len && !body)) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_response: body of %zu bytes refused", len);
+        return -1;
+    }
+    if (content_type && strpbrk(content_type, "\r\n")) {
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_response: bad content type refused");
+        return -1;
+    }
+    char *b = malloc(len + 1);
+    if (len)
+        memcpy(b, body, len);
+    b[len] = 0;
+    char *ct = strdup(content_type ? content_type : "application/json");
+    pthread_mutex_lock(&e->mu);
+    free(e->resp_body);
+    free(e->resp_ctype);
+    e->resp_status = status;
+    e->resp_body = b;
+    e->resp_len = len;
+    e->resp_ctype = ct;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+void host_fill(sluice_host *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->abi_major = SLUICE_ABI_MAJOR;
+    h->abi_minor = SLUICE_ABI_MINOR;
+    h->struct_size = sizeof(sluice_host);
+    h->log = host_log;
+    h->exec_event = host_exec_event;
+    h->exec_header = host_exec_header;
+    h->exec_meta = host_exec_meta;
+    h->exec_set_output = host_exec_set_output;
+    h->exec_set_error = host_exec_set_error;
+    h->exec_set_exit_code = host_exec_set_exit_code;
+    h->exec_write_log = host_exec_write_log;
+    h->exec_is_cancelled = host_exec_is_cancelled;
+    h->exec_complete = host_exec_complete;
+    h->exec_set_response = host_exec_set_response;
+}

@@ -1,0 +1,745 @@
+/*
+ * http.c - libmicrohttpd glue.
+ *
+ * One request goes through three phases of the access handler:
+ *   headers  route, method, Content-Length and Content-Type checks; errors
+ *            are answered before a byte of the body is read;
+ *   body     chunks are appended up to the trigger's max_body; one byte
+ *            more and a 413 is queued at once (MHD then discards the rest);
+ *   done     event, store, queue; async answers now, sync suspends the
+ *            connection until every execution of the request is final or
+ *            the sync timeout passes (the timer thread resumes it).
+ * The access handler never runs plugin code and never blocks.
+ */
+#include "http.h"
+
+#include "api.h"
+#include "engine.h"
+#include "event.h"
+#include "exec.h"
+#include "log.h"
+#include "router.h"
+#include "store.h"
+#include "units.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_LISTEN 16
+/* How much of an oversized streamed body is read and dropped before the
+ * connection is cut instead. */
+#define DISCARD_MAX (16u * 1024 * 1024)
+
+static struct {
+    pthread_mutex_t mu;
+    sluice_config *cfg;
+    struct MHD_Daemon *daemons[MAX_LISTEN];
+    int n_daemons;
+} srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Waiting for the executions of one sync request. */
+typedef struct sync_wait {
+    atomic_int refs;
+    pthread_mutex_t mu;
+    struct MHD_Connection *conn;
+    size_t pending;
+    int suspended, resumed, timed_out;
+    engine_timer *timer;
+    exec_waiter *waiters;
+} sync_wait;
+
+enum phase { PH_HEADERS, PH_BODY, PH_WAITING, PH_DONE };
+
+typedef struct conn_state {
+    http_request rq;
+    int phase;
+    sluice_config *cfg;
+    trigger_def *trigger;
+    route_match match;
+    uint64_t limit;
+    size_t body_cap;
+    uint64_t discarding; /* bytes dropped after the limit was passed */
+    sluice_exec **execs;
+    size_t n_execs;
+    sync_wait *wait;
+} conn_state;
+
+/* ---- responses ---- */
+
+static void add_headers(struct MHD_Response *r, const char *request_id,
+                        const char *const *extra)
+{
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (request_id && *request_id)
+        MHD_add_response_header(r, "X-Request-Id", request_id);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+        MHD_add_response_header(r, extra[i], extra[i + 1]);
+}
+
+int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
+               const char *code, const char *message, const char *const *extra_headers)
+{
+    json_t *env = json_object();
+    json_t *req = json_object();
+    json_object_set_new(req, "id", json_string(request_id ? request_id : ""));
+    json_object_set_new(env, "request", req);
+    json_object_set_new(env, "data", data ? data : json_null());
+    if (code) {
+        json_t *err = json_object();
+        json_object_set_new(err, "code", json_string(code));
+        json_t *msg = json_string(message ? message : "");
+        json_object_set_new(err, "message", msg ? msg : json_string("(message not UTF-8)"));
+        json_object_set_new(env, "error", err);
+    }
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    size_t len = strlen(text);
+    text[len] = 0;
+    char *body = realloc(text, len + 2);
+    body[len] = '\n';
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
+    add_headers(r, request_id, extra_headers);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
+               const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return http_reply(c, request_id, status, NULL, code, msg, NULL);
+}
+
+/* A response a flow chose itself (exec_set_response): not enveloped. */
+static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(e->resp_len, e->resp_body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", e->resp_ctype);
+    int status = e->resp_status;
+    pthread_mutex_unlock(&e->mu);
+    MHD_add_response_header(r, "X-Request-Id", request_id);
+    MHD_add_response_header(r, "X-Sluice-Execution-Id", e->id);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- configuration swap ---- */
+
+void http_set_config(sluice_config *cfg)
+{
+    config_ref(cfg);
+    pthread_mutex_lock(&srv.mu);
+    sluice_config *old = srv.cfg;
+    srv.cfg = cfg;
+    pthread_mutex_unlock(&srv.mu);
+    config_unref(old);
+}
+
+sluice_config *http_get_config(void)
+{
+    pthread_mutex_lock(&srv.mu);
+    sluice_config *cfg = srv.cfg ? config_ref(srv.cfg) : NULL;
+    pthread_mutex_unlock(&srv.mu);
+    return cfg;
+}
+
+/* ---- per-connection state ---- */
+
+static void sync_wait_unref(sync_wait *w)
+{
+    if (atomic_fetch_sub(&w->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    free(w->waiters);
+    free(w);
+}
+
+static void conn_state_free(conn_state *cs)
+{
+    http_request *rq = &cs->rq;
+    free(rq->path);
+    free(rq->query);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        free(rq->headers[i].name);
+        free(rq->headers[i].value);
+    }
+    free(rq->headers);
+    for (size_t i = 0; i < rq->n_params; i++) {
+        free(rq->params[i].name);
+        free(rq->params[i].value);
+    }
+    free(rq->params);
+    free(rq->body);
+    route_match_clear(&cs->match);
+    for (size_t i = 0; i < cs->n_execs; i++)
+        exec_unref(cs->execs[i]);
+    free(cs->execs);
+    if (cs->wait) {
+        if (engine_timer_cancel(&cs->wait->timer))
+            sync_wait_unref(cs->wait);
+        sync_wait_unref(cs->wait);
+    }
+    if (cs->cfg)
+        config_unref(cs->cfg);
+    free(cs);
+}
+
+/* The URI log callback runs first and sees the raw URI, query included:
+ * the request state is born here so the query can be parsed strictly. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    conn_state *cs = calloc(1, sizeof(*cs));
+    units_uuidv7(cs->rq.request_id);
+    cs->rq.received_ms = units_now_ms();
+    const char *q = strchr(uri, '?');
+    cs->rq.path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+    cs->rq.query = q ? strdup(q + 1) : NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, cs->rq.remote_addr,
+                      sizeof(cs->rq.remote_addr));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                      cs->rq.remote_addr, sizeof(cs->rq.remote_addr));
+    }
+    return cs;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (*con_cls)
+        conn_state_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    http_request *rq = cls;
+    if (rq->n_headers % 16 == 0)
+        rq->headers = realloc(rq->headers, (rq->n_headers + 16) * sizeof(kv));
+    char *name = strdup(key);
+    for (char *p = name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    rq->headers[rq->n_headers].name = name;
+    rq->headers[rq->n_headers].value = strdup(value ? value : "");
+    rq->n_headers++;
+    return MHD_YES;
+}
+
+static int peer_is_loopback(const http_request *rq)
+{
+    return strncmp(rq->remote_addr, "127.", 4) == 0 || strcmp(rq->remote_addr, "::1") == 0 ||
+           strncmp(rq->remote_addr, "::ffff:127.", 11) == 0;
+}
+
+/* ---- the webhook path ---- */
+
+static int content_type_allowed(const trigger_def *t, const char *ct)
+{
+    if (!t->content_types)
+        return 1;
+    char mt[128];
+    size_t i = 0;
+    for (; ct && ct[i] && ct[i] != ';' && i + 1 < sizeof(mt); i++)
+        mt[i] = ct[i];
+    while (i > 0 && mt[i - 1] == ' ')
+        i--;
+    mt[i] = 0;
+    for (char **p = t->content_types; *p; p++)
+        if (strcasecmp(*p, mt) == 0)
+            return 1;
+    return 0;
+}
+
+static json_t *queued_doc(sluice_exec *e)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "execution_id", json_string(e->id));
+    json_object_set_new(d, "flow", json_string(e->flow->key));
+    pthread_mutex_lock(&e->mu);
+    json_object_set_new(d, "state", json_string(exec_state_name(e->state)));
+    pthread_mutex_unlock(&e->mu);
+    char url[128];
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    json_object_set_new(d, "status_url", json_string(url));
+    return d;
+}
+
+/* The async answer, also used when a sync wait times out. */
+static int reply_accepted(struct MHD_Connection *c, conn_state *cs, unsigned status)
+{
+    json_t *data;
+    if (cs->n_execs == 1) {
+        data = queued_doc(cs->execs[0]);
+    } else {
+        data = json_object();
+        json_t *ids = json_array();
+        json_t *list = json_array();
+        for (size_t i = 0; i < cs->n_execs; i++) {
+            json_array_append_new(ids, json_string(cs->execs[i]->id));
+            json_array_append_new(list, queued_doc(cs->execs[i]));
+        }
+        json_object_set_new(data, "execution_ids", ids);
+        json_object_set_new(data, "executions", list);
+    }
+    json_object_set_new(data, "trigger", json_string(cs->trigger->id));
+    char loc[128];
+    snprintf(loc, sizeof(loc), "/api/v1/executions/%s", cs->execs[0]->id);
+    const char *hdrs[] = {"Location", loc, NULL};
+    return http_reply(c, cs->rq.request_id, status, data, NULL, NULL, hdrs);
+}
+
+static int reply_finished(struct MHD_Connection *c, conn_state *cs)
+{
+    if (cs->n_execs == 1 && cs->execs[0]->resp_status)
+        return reply_raw(c, cs->rq.request_id, cs->execs[0]);
+    int all_ok = 1;
+    for (size_t i = 0; i < cs->n_execs; i++)
+        if (cs->execs[i]->state != EXEC_SUCCEEDED)
+            all_ok = 0;
+    json_t *data;
+    if (cs->n_execs == 1) {
+        data = exec_to_json(cs->execs[0], 1);
+    } else {
+        data = json_object();
+        json_t *list = json_array();
+        for (size_t i = 0; i < cs->n_execs; i++)
+            json_array_append_new(list, exec_to_json(cs->execs[i], 1));
+        json_object_set_new(data, "executions", list);
+    }
+    if (all_ok)
+        return http_reply(c, cs->rq.request_id, 200, data, NULL, NULL, NULL);
+    const char *msg = cs->n_execs == 1 && cs->execs[0]->error ? cs->execs[0]->error
+                                                              : "the flow did not succeed";
+    return http_reply(c, cs->rq.request_id, 500, data, "flow_failed", msg, NULL);
+}
+
+static void sync_resume(sync_wait *w, int timed_out)
+{
+    pthread_mutex_lock(&w->mu);
+    int go = 0;
+    if (!w->resumed && w->suspended && (timed_out || w->pending == 0)) {
+        w->resumed = 1;
+        w->timed_out = timed_out;
+        go = 1;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (go)
+        MHD_resume_connection(w->conn);
+}
+
+static void sync_exec_done(void *arg)
+{
+    sync_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->pending--;
+    pthread_mutex_unlock(&w->mu);
+    sync_resume(w, 0);
+    sync_wait_unref(w);
+}
+
+static void sync_timeout(void *arg)
+{
+    sync_wait *w = arg;
+    sync_resume(w, 1);
+    sync_wait_unref(w);
+}
+
+static int wants(const http_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (strcmp(rq->params[i].name, name) == 0)
+            return strcmp(rq->params[i].value, "false") != 0 &&
+                   strcmp(rq->params[i].value, "0") != 0;
+    return 0;
+}
+
+static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
+{
+    http_request *rq = &cs->rq;
+    trigger_def *t = cs->trigger;
+    char err[1024];
+    json_t *base;
+    int st = event_build(&base, rq, t, &cs->match, err, sizeof(err));
+    if (st) {
+        log_msg(LOG_INFO, rq->request_id, "refused %s %s: 400 %s", rq->method, rq->path, err);
+        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
+    }
+    int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
+    const char *fn = json_string_value(json_object_get(base, "function"));
+    char *inputs = event_inputs(base);
+
+    /* Headers a plugin may read: everything but authentication material. */
+    const char **hn = calloc(rq->n_headers + 1, sizeof(char *));
+    const char **hv = calloc(rq->n_headers + 1, sizeof(char *));
+    size_t nh = 0;
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (!event_header_is_secret(rq->headers[i].name)) {
+            hn[nh] = rq->headers[i].name;
+            hv[nh++] = rq->headers[i].value;
+        }
+
+    cs->execs = calloc(t->n_flows, sizeof(sluice_exec *));
+    for (size_t i = 0; i < t->n_flows; i++) {
+        char id[40];
+        units_uuidv7(id);
+        size_t len;
+        char *text = event_for_flow(base, id, t->flows[i], &len);
+        cs->execs[i] = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len,
+                                i + 1 == t->n_flows ? inputs : strdup(inputs), fn, hn, hv, nh,
+                                sync, rq->received_ms);
+        cs->n_execs++;
+    }
+    free(hn);
+    free(hv);
+    json_decref(base);
+
+    /* Durable before acknowledged: a store refusal is a 503, never a 2xx. */
+    for (size_t i = 0; i < cs->n_execs; i++)
+        if (store_accept(cs->execs[i]) < 0) {
+            log_msg(LOG_ERROR, rq->request_id, "store refused execution %s",
+                    cs->execs[i]->id);
+            const char *hdrs[] = {"Retry-After", "5", NULL};
+            return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
+                                               "the execution store cannot take work now", hdrs);
+        }
+
+    sync_wait *w = NULL;
+    if (sync) {
+        w = calloc(1, sizeof(*w));
+        pthread_mutex_init(&w->mu, NULL);
+        atomic_init(&w->refs, 1 + (int)cs->n_execs);
+        w->conn = c;
+        w->pending = cs->n_execs;
+        w->waiters = calloc(cs->n_execs, sizeof(exec_waiter));
+        for (size_t i = 0; i < cs->n_execs; i++) {
+            w->waiters[i].wake = sync_exec_done;
+            w->waiters[i].arg = w;
+            exec_add_waiter(cs->execs[i], &w->waiters[i]);
+        }
+        cs->wait = w;
+    }
+
+    int rc = engine_submit(cs->execs, cs->n_execs);
+    if (rc < 0) {
+        /* Nothing will run: finish them so the store and waiters agree. */
+        for (size_t i = 0; i < cs->n_execs; i++) {
+            pthread_mutex_lock(&cs->execs[i]->mu);
+            cs->execs[i]->error = strdup(rc == -1 ? "rejected: queue full" : "rejected: stopping");
+            pthread_mutex_unlock(&cs->execs[i]->mu);
+            exec_set_final(cs->execs[i], EXEC_CANCELLED);
+            store_finish(cs->execs[i]);
+        }
+        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path,
+                rc == -1 ? "queue full" : "shutting down");
+        const char *hdrs[] = {"Retry-After", rc == -1 ? "1" : "5", NULL};
+        return (enum MHD_Result)http_reply(
+            c, rq->request_id, 503, NULL, rc == -1 ? "queue_full" : "shutting_down",
+            rc == -1 ? "the execution queue is full; retry later" : "sluiced is shutting down",
+            hdrs);
+    }
+    for (size_t i = 0; i < cs->n_execs; i++)
+        log_msg(LOG_INFO, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
+                rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
+                sync ? "sync" : "async");
+    if (!sync)
+        return (enum MHD_Result)reply_accepted(c, cs, (unsigned)t->success_code);
+
+    cs->phase = PH_WAITING;
+    MHD_suspend_connection(c);
+    atomic_fetch_add(&w->refs, 1);
+    engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
+    pthread_mutex_lock(&w->mu);
+    w->suspended = 1;
+    pthread_mutex_unlock(&w->mu);
+    sync_resume(w, 0); /* everything may already be done */
+    return MHD_YES;
+}
+
+static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
+                                     const char *method)
+{
+    http_request *rq = &cs->rq;
+    rq->method = method;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, rq);
+    char err[512];
+    if (event_parse_query(rq, err, sizeof(err)) < 0)
+        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
+
+    cs->cfg = http_get_config();
+    int result;
+    if (api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result)) {
+        cs->phase = PH_DONE;
+        return (enum MHD_Result)result;
+    }
+
+    int m = router_match(cs->cfg->router, rq->path, &cs->match);
+    if (m < 0)
+        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_path",
+                                           "malformed path (bad percent-encoding or too deep)");
+    if (m == 0)
+        return (enum MHD_Result)http_error(c, rq->request_id, 404, "not_found",
+                                           "no trigger at this path");
+    trigger_def *t = cs->match.target;
+    cs->trigger = t;
+    char allow[96];
+    config_methods_string(t->methods, allow, sizeof(allow));
+    if (strcmp(method, "OPTIONS") == 0) {
+        const char *hdrs[] = {"Allow", allow, NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 200, NULL, NULL, NULL, hdrs);
+    }
+    const char *routed = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    if (!(config_method_bit(routed) & t->methods)) {
+        const char *hdrs[] = {"Allow", allow, NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
+                                           "this trigger does not accept this method", hdrs);
+    }
+    cs->limit = t->max_body;
+    const char *cl = event_header(rq, "content-length");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end == 0 && n > cs->limit) {
+            log_msg(LOG_INFO, rq->request_id, "refused %s %s: 413 Content-Length %llu",
+                    method, rq->path, n);
+            return (enum MHD_Result)http_error(c, rq->request_id, 413, "payload_too_large",
+                                               "the body is larger than %llu bytes",
+                                               (unsigned long long)cs->limit);
+        }
+    }
+    const char *ct = event_header(rq, "content-type");
+    if ((cl || event_header(rq, "transfer-encoding")) && !content_type_allowed(t, ct))
+        return (enum MHD_Result)http_error(c, rq->request_id, 415, "unsupported_media_type",
+                                           "content type \"%s\" is not accepted here",
+                                           ct ? ct : "(none)");
+    cs->phase = PH_BODY;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)version;
+    conn_state *cs = *con_cls;
+    if (!cs)
+        return MHD_NO;
+    switch (cs->phase) {
+    case PH_HEADERS: {
+        enum MHD_Result r = start_request(c, cs, method);
+        if (cs->phase == PH_HEADERS)
+            cs->phase = PH_DONE; /* a response was queued */
+        return r;
+    }
+    case PH_BODY:
+        if (*upload_data_size) {
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            if (cs->discarding || cs->rq.body_len + n > cs->limit) {
+                /* Past the limit nothing more is kept. Clients that stream
+                 * (chunked, Expect: 100-continue) often cannot read an
+                 * answer sent mid-upload, so the rest is read and dropped,
+                 * up to a bound, and the 413 sent when the body ends. */
+                cs->discarding += n;
+                if (cs->discarding <= DISCARD_MAX)
+                    return MHD_YES;
+                cs->phase = PH_DONE;
+                log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
+                        method, cs->rq.path, (unsigned long long)cs->limit);
+                return (enum MHD_Result)http_error(c, cs->rq.request_id, 413,
+                                                   "payload_too_large",
+                                                   "the body is larger than %llu bytes",
+                                                   (unsigned long long)cs->limit);
+            }
+            if (cs->rq.body_len + n > cs->body_cap) {
+                size_t cap = cs->body_cap ? cs->body_cap : 4096;
+                while (cap < cs->rq.body_len + n)
+                    cap *= 2;
+                if (cap > cs->limit)
+                    cap = (size_t)cs->limit;
+                cs->rq.body = realloc(cs->rq.body, cap + 1);
+                cs->body_cap = cap;
+            }
+            memcpy(cs->rq.body + cs->rq.body_len, upload_data, n);
+            cs->rq.body_len += n;
+            return MHD_YES;
+        }
+        cs->phase = PH_DONE;
+        if (cs->discarding) {
+            log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
+                    method, cs->rq.path, (unsigned long long)cs->limit);
+            return (enum MHD_Result)http_error(c, cs->rq.request_id, 413, "payload_too_large",
+                                               "the body is larger than %llu bytes",
+                                               (unsigned long long)cs->limit);
+        }
+        return accept_request(c, cs);
+    case PH_WAITING:
+        cs->phase = PH_DONE;
+        if (cs->wait->timed_out) {
+            log_msg(LOG_INFO, cs->rq.request_id,
+                    "sync wait passed %llu ms; answering 202 with the execution id",
+                    (unsigned long long)cs->trigger->sync_timeout_ms);
+            return (enum MHD_Result)reply_accepted(c, cs, 202);
+        }
+        return (enum MHD_Result)reply_finished(c, cs);
+    default:
+        /* Body bytes after an early response are discarded by MHD. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+}
+
+/* ---- listening ---- */
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, int *v6)
+{
+    char host[256];
+    const char *colon;
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        snprintf(host, sizeof(host), "%.*s", (int)(rb - s - 1), s + 1);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    if (strchr(host, ':')) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+            return -1;
+        *len = sizeof(*a6);
+        *v6 = 1;
+        return 0;
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (host[0] == 0 || strcmp(host, "*") == 0)
+        a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return -1;
+    *len = sizeof(*a4);
+    *v6 = 0;
+    return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    log_msg(LOG_DEBUG, NULL, "http: %s", buf);
+}
+
+int http_start(sluice_config *cfg, char *err, size_t errlen)
+{
+    http_set_config(cfg);
+    for (char **l = cfg->server.listen; *l; l++) {
+        if (srv.n_daemons == MAX_LISTEN) {
+            snprintf(err, errlen, "server.listen: at most %d addresses", MAX_LISTEN);
+            return -1;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int v6;
+        if (parse_listen(*l, &ss, &sl, &v6) < 0) {
+            snprintf(err, errlen,
+                     "server.listen: bad address \"%s\" (use HOST:PORT or [IPV6]:PORT)", *l);
+            return -1;
+        }
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        if (v6)
+            flags |= MHD_USE_IPv6;
+        struct MHD_Daemon *d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server.http_threads,
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+            NULL, MHD_OPTION_END);
+        if (!d) {
+            snprintf(err, errlen, "server.listen: cannot listen on %s (in use, or no permission)",
+                     *l);
+            return -1;
+        }
+        srv.daemons[srv.n_daemons++] = d;
+        /* Port 0 asks the kernel for a free port: say which one it gave. */
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        unsigned port = di ? di->port : 0;
+        const char *colon = strrchr(*l, ':');
+        log_info("listening on http://%.*s:%u", (int)(colon - *l), *l, port);
+    }
+    return 0;
+}
+
+void http_quiesce(void)
+{
+    for (int i = 0; i < srv.n_daemons; i++) {
+        MHD_socket s = MHD_quiesce_daemon(srv.daemons[i]);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+void http_stop(void)
+{
+    for (int i = 0; i < srv.n_daemons; i++)
+        MHD_stop_daemon(srv.daemons[i]);
+    srv.n_daemons = 0;
+    pthread_mutex_lock(&srv.mu);
+    sluice_config *cfg = srv.cfg;
+    srv.cfg = NULL;
+    pthread_mutex_unlock(&srv.mu);
+    config_unref(cfg);
+}

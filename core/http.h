@@ -1,0 +1,35 @@
+/*
+ * http.h - the HTTP front: libmicrohttpd glue, limits, responses.
+ */
+#ifndef SLUICE_HTTP_H
+#define SLUICE_HTTP_H
+
+#include "config.h"
+
+#include <jansson.h>
+
+struct MHD_Connection;
+
+/* Start listening on every address of cfg->server.listen. */
+int http_start(sluice_config *cfg, char *err, size_t errlen);
+/* Serve new requests with cfg (a reference is taken). */
+void http_set_config(sluice_config *cfg);
+/* The configuration now serving, with a new reference. */
+sluice_config *http_get_config(void);
+/* Stop accepting connections (close the listening sockets). */
+void http_quiesce(void);
+/* Close everything. */
+void http_stop(void);
+
+/*
+ * Queue a JSON response in the common envelope:
+ *   {"request":{"id":...},"data":data,"error":{"code":...,"message":...}}
+ * data is stolen (may be NULL for null). code/message NULL: no error.
+ */
+int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
+               const char *code, const char *message, const char *const *extra_headers);
+/* An error envelope with "data": null. */
+int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
+               const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

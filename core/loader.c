@@ -1,0 +1,269 @@
+/*
+ * loader.c - dlopen, validation and init of executor plugins.
+ */
+#include "loader.h"
+
+#include "log.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/sluice/plugins"
+#endif
+
+/* The size of the v1.0 descriptor: a plugin may not be smaller. */
+#define PLUGIN_V1_0_SIZE (offsetof(sluice_plugin, cancel) + sizeof(void (*)(void)))
+/* A descriptor claiming more than this is certainly corrupt. */
+#define PLUGIN_MAX_SIZE 4096u
+
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
+static plugin *loaded;
+static char **extra_dirs;
+
+void loader_set_extra_dirs(const char *const *dirs)
+{
+    pthread_mutex_lock(&loader_lock);
+    if (extra_dirs) {
+        for (char **d = extra_dirs; *d; d++)
+            free(*d);
+        free(extra_dirs);
+    }
+    size_t n = 0;
+    while (dirs && dirs[n])
+        n++;
+    extra_dirs = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        extra_dirs[i] = strdup(dirs[i]);
+    pthread_mutex_unlock(&loader_lock);
+}
+
+__attribute__((format(printf, 4, 5))) static void refuse(const char *path, char *err,
+                                                         size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    log_error("loader: refusing plugin %s: %s", path, err);
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+static plugin *find_loaded(const char *name)
+{
+    for (plugin *p = loaded; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/*
+ * The order of checks matters: only the three leading fields are trusted
+ * until the version is known, and init (plugin code) runs only after the
+ * descriptor is fully validated. Called with loader_lock held.
+ */
+static plugin *load_file_locked(const char *path, const char *expect_name, char *err,
+                                size_t errlen)
+{
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
+        const char *e = dlerror();
+        refuse(path, err, errlen, "cannot load: %s", e ? e : "unknown error");
+        return NULL;
+    }
+    const sluice_plugin *(*entry)(void);
+    *(void **)&entry = dlsym(dl, "sluice_plugin_v1");
+    if (!entry) {
+        refuse(path, err, errlen,
+               "no sluice_plugin_v1 symbol (not a sluice plugin, or built for another ABI "
+               "major version)");
+        goto fail;
+    }
+    const sluice_plugin *d = entry();
+    if (!d) {
+        refuse(path, err, errlen, "sluice_plugin_v1() returned NULL");
+        goto fail;
+    }
+    if (d->abi_major != SLUICE_ABI_MAJOR) {
+        refuse(path, err, errlen, "built for ABI %u.%u, this sluiced speaks ABI %u",
+               d->abi_major, d->abi_minor, SLUICE_ABI_MAJOR);
+        goto fail;
+    }
+    if (d->abi_minor > SLUICE_ABI_MINOR) {
+        refuse(path, err, errlen,
+               "built for ABI %u.%u, newer than this sluiced's %u.%u; upgrade sluiced",
+               d->abi_major, d->abi_minor, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
+        goto fail;
+    }
+    if (d->struct_size < PLUGIN_V1_0_SIZE) {
+        refuse(path, err, errlen, "descriptor size %u is smaller than the v1.0 size %zu",
+               d->struct_size, (size_t)PLUGIN_V1_0_SIZE);
+        goto fail;
+    }
+    if (d->struct_size > PLUGIN_MAX_SIZE) {
+        refuse(path, err, errlen, "descriptor size %u is implausible", d->struct_size);
+        goto fail;
+    }
+    /* A larger descriptor from the same minor can only carry fields we do
+     * not know; they must be zero, or the plugin expects something we lack. */
+    if (d->struct_size > sizeof(sluice_plugin)) {
+        const unsigned char *tail = (const unsigned char *)d + sizeof(sluice_plugin);
+        for (size_t i = 0; i < d->struct_size - sizeof(sluice_plugin); i++)
+            if (tail[i]) {
+                refuse(path, err, errlen,
+                       "descriptor size %u is larger than this sluiced's %zu and the extra "
+                       "fields are set",
+                       d->struct_size, sizeof(sluice_plugin));
+                goto fail;
+            }
+    }
+    plugin *p = calloc(1, sizeof(*p));
+    size_t n = d->struct_size < sizeof(sluice_plugin) ? d->struct_size : sizeof(sluice_plugin);
+    memcpy(&p->desc, d, n);
+    const char *missing = !p->desc.configure     ? "configure"
+                          : !p->desc.unconfigure ? "unconfigure"
+                          : !p->desc.execute     ? "execute"
+                                                 : NULL;
+    if (missing) {
+        refuse(path, err, errlen, "mandatory callback %s is NULL", missing);
+        free(p);
+        goto fail;
+    }
+    if (!valid_name(p->desc.name)) {
+        refuse(path, err, errlen, "plugin name \"%s\" must match [a-z0-9._-]{1,64}",
+               p->desc.name ? p->desc.name : "(null)");
+        free(p);
+        goto fail;
+    }
+    if (expect_name && strcmp(p->desc.name, expect_name) != 0) {
+        refuse(path, err, errlen, "plugin calls itself \"%s\" but its file says \"%s\"",
+               p->desc.name, expect_name);
+        free(p);
+        goto fail;
+    }
+    plugin *dup = find_loaded(p->desc.name);
+    if (dup) {
+        refuse(path, err, errlen, "a plugin named \"%s\" is already loaded from %s",
+               p->desc.name, dup->path);
+        free(p);
+        goto fail;
+    }
+    p->name = strdup(p->desc.name);
+    p->path = strdup(path);
+    p->dl = dl;
+    host_fill(&p->host.pub);
+    p->host.owner = p;
+    if (p->desc.init) {
+        char ierr[512] = "";
+        if (p->desc.init(&p->host.pub, &p->ctx, ierr, sizeof(ierr)) != 0) {
+            refuse(path, err, errlen, "init failed: %s", ierr[0] ? ierr : "(no message)");
+            free(p->name);
+            free(p->path);
+            free(p);
+            goto fail;
+        }
+    }
+    p->next = loaded;
+    loaded = p;
+    log_info("loader: loaded plugin %s %s (ABI %u.%u) from %s", p->name,
+             p->desc.version ? p->desc.version : "?", p->desc.abi_major, p->desc.abi_minor,
+             path);
+    return p;
+fail:
+    dlclose(dl);
+    return NULL;
+}
+
+plugin *loader_load_file(const char *path, const char *expect_name, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&loader_lock);
+    plugin *p = load_file_locked(path, expect_name, err, errlen);
+    pthread_mutex_unlock(&loader_lock);
+    return p;
+}
+
+static int try_dir(const char *dir, const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s.so", dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+plugin *loader_get(const char *name, const char *const *cfg_dirs, char *err, size_t errlen)
+{
+    if (!valid_name(name)) {
+        snprintf(err, errlen, "executor names must match [a-z0-9._-]{1,64}");
+        return NULL;
+    }
+    pthread_mutex_lock(&loader_lock);
+    plugin *p = find_loaded(name);
+    if (p) {
+        pthread_mutex_unlock(&loader_lock);
+        return p;
+    }
+    char path[4096];
+    char searched[2048] = "";
+    int found = 0;
+    for (char **d = extra_dirs; !found && d && *d; d++) {
+        found = try_dir(*d, name, path, sizeof(path));
+        snprintf(searched + strlen(searched), sizeof(searched) - strlen(searched), "%s%s",
+                 searched[0] ? ":" : "", *d);
+    }
+    for (const char *const *d = cfg_dirs; !found && d && *d; d++) {
+        found = try_dir(*d, name, path, sizeof(path));
+        snprintf(searched + strlen(searched), sizeof(searched) - strlen(searched), "%s%s",
+                 searched[0] ? ":" : "", *d);
+    }
+    if (!found) {
+        found = try_dir(PLUGINDIR, name, path, sizeof(path));
+        snprintf(searched + strlen(searched), sizeof(searched) - strlen(searched), "%s%s",
+                 searched[0] ? ":" : "", PLUGINDIR);
+    }
+    if (!found) {
+        snprintf(err, errlen, "unknown executor: no %s.so in %s", name, searched);
+        pthread_mutex_unlock(&loader_lock);
+        return NULL;
+    }
+    p = load_file_locked(path, name, err, errlen);
+    pthread_mutex_unlock(&loader_lock);
+    return p;
+}
+
+int loader_configure(plugin *p, const char *cfg_json, size_t cfg_len, const char *where,
+                     void **instance, char *err, size_t errlen)
+{
+    *instance = NULL;
+    err[0] = 0;
+    int rc = p->desc.configure(p->ctx, cfg_json, cfg_len, where, instance, err, errlen);
+    err[errlen - 1] = 0;
+    return rc == 0 ? 0 : -1;
+}
+
+void loader_unconfigure(plugin *p, void *instance)
+{
+    p->desc.unconfigure(instance);
+}
+
+void loader_shutdown(void)
+{
+    pthread_mutex_lock(&loader_lock);
+    for (plugin *p = loaded; p; p = p->next)
+        if (p->desc.destroy)
+            p->desc.destroy(p->ctx);
+    pthread_mutex_unlock(&loader_lock);
+}

@@ -1,0 +1,31 @@
+# sluiced, the daemon. The sources other than main.c also form a
+# convenience library so unit tests link exactly the code that ships.
+CORE_SOURCES = \
+	core/api.c core/api.h \
+	core/config.c core/config.h \
+	core/engine.c core/engine.h \
+	core/event.c core/event.h \
+	core/exec.c core/exec.h \
+	core/host.c \
+	core/http.c core/http.h \
+	core/loader.c core/loader.h \
+	core/log.c core/log.h \
+	core/router.c core/router.h \
+	core/store.c core/store.h \
+	core/units.c core/units.h
+
+CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
+	-DPLUGINDIR='"$(pluginsdir)"' -DSYSCONFDIR='"$(sysconfdir)"'
+CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(LIBS)
+
+noinst_LIBRARIES += core/libsluicecore.a
+core_libsluicecore_a_SOURCES = $(CORE_SOURCES)
+core_libsluicecore_a_CPPFLAGS = $(CORE_CPP)
+core_libsluicecore_a_CFLAGS = $(CORE_CC)
+
+sbin_PROGRAMS += sluiced
+sluiced_SOURCES = core/main.c
+sluiced_CPPFLAGS = $(CORE_CPP)
+sluiced_CFLAGS = $(CORE_CC)
+sluiced_LDADD = core/libsluicecore.a $(CORE_LIBS)

@@ -1,0 +1,269 @@
+/*
+ * main.c - sluiced: options, start-up, signals, reload, shutdown.
+ *
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwaitinfo(), so reload and shutdown run as ordinary code on
+ * one thread, never inside a signal handler.
+ */
+#include "autoconfig.h"
+#include "config.h"
+#include "engine.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/sluice/sluice.conf"
+#define STORE_MAX_FINISHED 10000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: sluiced [OPTION]...\n"
+            "Receive webhooks and run flows: sluiced matches each HTTP request to a trigger,\n"
+            "turns it into a JSON event and hands it to the executor plugin of each flow\n"
+            "the trigger starts.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE      configuration file (default " DEFAULT_CONFIG ")\n"
+            "  -t, --check-config     validate the configuration, load its plugins, print\n"
+            "                         any error as FILE:LINE: SETTING: MESSAGE, and exit\n"
+            "                         0 when it is valid, 1 when it is not\n"
+            "  -l, --listen ADDR:PORT listen here instead of server.listen (repeatable;\n"
+            "                         [::1]:8080 for IPv6)\n"
+            "  -P, --plugin-dir DIR   search DIR for executor plugins before the configured\n"
+            "                         plugins.path (repeatable)\n"
+            "  -v, --verbose          log at debug level\n"
+            "  -q, --quiet            log warnings and errors only\n"
+            "  -V, --version          print the version and the plugin ABI, and exit\n"
+            "  -h, --help             print this help and exit\n"
+            "\n"
+            "Environment:\n"
+            "  SLUICE_PLUGIN_PATH     colon-separated plugin directories, searched after\n"
+            "                         --plugin-dir and before plugins.path\n"
+            "\n"
+            "Signals:\n"
+            "  SIGTERM, SIGINT        stop accepting requests, let running executions finish\n"
+            "                         (up to server.shutdown_timeout), exit 0\n"
+            "  SIGHUP                 reload the configuration; an invalid one is rejected\n"
+            "                         and the running one keeps serving\n"
+            "\n"
+            "Logs go to standard error, one line per event.\n"
+            "Documentation: README.md; the plugin ABI: <sluice/plugin.h>.\n");
+}
+
+static char **split_path_env(const char *s, char **extra, size_t n_extra)
+{
+    size_t n = n_extra;
+    for (const char *p = s; p && *p; p++)
+        if (*p == ':')
+            n++;
+    char **v = calloc(n + 3, sizeof(char *));
+    size_t k = 0;
+    for (size_t i = 0; i < n_extra; i++)
+        v[k++] = extra[i];
+    if (s && *s) {
+        char *copy = strdup(s);
+        for (char *tok = strtok(copy, ":"); tok; tok = strtok(NULL, ":"))
+            v[k++] = strdup(tok);
+        free(copy);
+    }
+    v[k] = NULL;
+    return v;
+}
+
+static sluice_config *load_and_bind(const char *path, char **listen_override)
+{
+    char err[2048];
+    sluice_config *cfg;
+    if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+        log_error("config: %s", err);
+        return NULL;
+    }
+    if (listen_override && listen_override[0]) {
+        for (char **l = cfg->server.listen; *l; l++)
+            free(*l);
+        free(cfg->server.listen);
+        size_t n = 0;
+        while (listen_override[n])
+            n++;
+        cfg->server.listen = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+            cfg->server.listen[i] = strdup(listen_override[i]);
+    }
+    if (config_bind(cfg, err, sizeof(err)) < 0) {
+        log_error("config: %s", err);
+        config_unref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static void reload(const char *path, char **listen_override)
+{
+    log_info("reload: reading %s", path);
+    sluice_config *cur = http_get_config();
+    sluice_config *cfg = load_and_bind(path, listen_override);
+    if (!cfg) {
+        log_error("reload: the new configuration is invalid; still serving the old one");
+        config_unref(cur);
+        return;
+    }
+    int same_listen = 1;
+    char **a = cur->server.listen, **b = cfg->server.listen;
+    for (; *a && *b; a++, b++)
+        if (strcmp(*a, *b) != 0)
+            same_listen = 0;
+    if (*a || *b || !same_listen)
+        log_warn("reload: server.listen changed; restart sluiced to listen elsewhere");
+    if (cfg->server.log_level)
+        log_set_level(log_parse_level(cfg->server.log_level));
+    http_set_config(cfg);
+    log_info("reload: now serving %zu flows and %zu triggers", cfg->n_flows, cfg->n_triggers);
+    config_unref(cfg);
+    config_unref(cur);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'},  {"plugin-dir", required_argument, NULL, 'P'},
+        {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
+        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *config_path = DEFAULT_CONFIG;
+    int check_only = 0;
+    char *listen[17] = {0};
+    size_t n_listen = 0;
+    char *plugin_dirs[64];
+    size_t n_plugin_dirs = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:tl:P:vqVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'l':
+            if (n_listen == 16) {
+                fprintf(stderr, "sluiced: at most 16 --listen addresses\n");
+                return 2;
+            }
+            listen[n_listen++] = optarg;
+            break;
+        case 'P':
+            if (n_plugin_dirs == 32) {
+                fprintf(stderr, "sluiced: at most 32 --plugin-dir options\n");
+                return 2;
+            }
+            plugin_dirs[n_plugin_dirs++] = strdup(optarg);
+            break;
+        case 'v':
+            log_set_level(LOG_DEBUG);
+            break;
+        case 'q':
+            log_set_level(LOG_WARN);
+            break;
+        case 'V':
+            printf("sluiced %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, SLUICE_ABI_MAJOR,
+                   SLUICE_ABI_MINOR);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'sluiced --help' for more information.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluiced: unexpected argument \"%s\"\n", argv[optind]);
+        fprintf(stderr, "Try 'sluiced --help' for more information.\n");
+        return 2;
+    }
+
+    char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
+    loader_set_extra_dirs((const char *const *)dirs);
+    for (char **d = dirs; *d; d++)
+        free(*d);
+    free(dirs);
+
+    /* Block the signals we handle before any thread exists, so every thread
+     * inherits the mask and only sigwaitinfo below sees them. SIGPIPE is
+     * ignored: a client gone mid-answer is not a reason to die. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sluice_config *cfg = load_and_bind(config_path, listen);
+    if (check_only) {
+        if (!cfg) {
+            fprintf(stderr, "sluiced: configuration %s is invalid\n", config_path);
+            return 1;
+        }
+        printf("sluiced: configuration %s is valid: %zu flows, %zu triggers\n", config_path,
+               cfg->n_flows, cfg->n_triggers);
+        config_unref(cfg);
+        loader_shutdown();
+        return 0;
+    }
+    if (!cfg)
+        return 1;
+    if (cfg->server.log_level)
+        log_set_level(log_parse_level(cfg->server.log_level));
+
+    char err[1024];
+    if (store_open(STORE_MAX_FINISHED) < 0 ||
+        engine_start(cfg->server.workers, cfg->server.max_queue) < 0) {
+        log_error("cannot start the engine");
+        return 1;
+    }
+    if (http_start(cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    uint64_t shutdown_ms = cfg->server.shutdown_timeout_ms;
+    log_info("sluiced %s ready: %zu flows, %zu triggers, %d workers, queue %zu", PACKAGE_VERSION,
+             cfg->n_flows, cfg->n_triggers, cfg->server.workers, cfg->server.max_queue);
+    config_unref(cfg);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig == SIGHUP) {
+            reload(config_path, listen);
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("%s: draining (up to %llu ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                     (unsigned long long)shutdown_ms);
+            break;
+        }
+    }
+    http_quiesce();
+    size_t dropped = engine_drain(shutdown_ms);
+    if (dropped)
+        log_warn("shutdown: %zu queued executions never started", dropped);
+    http_stop();
+    engine_stop();
+    store_close();
+    loader_shutdown();
+    log_info("sluiced stopped");
+    return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * units.c - parsing of sizes and durations, clocks, ids.
+ */
+#include "units.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+static int parse_number(const char *s, uint64_t *num, const char **rest)
+{
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    *num = v;
+    while (*end == ' ')
+        end++;
+    *rest = end;
+    return 0;
+}
+
+static int mul_checked(uint64_t a, uint64_t b, uint64_t *out)
+{
+    if (a && b > UINT64_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+int units_parse_size(const char *s, uint64_t *out)
+{
+    uint64_t n;
+    const char *u;
+    if (!s || parse_number(s, &n, &u) < 0)
+        return -1;
+    uint64_t mul;
+    if (*u == 0 || strcasecmp(u, "b") == 0)
+        mul = 1;
+    else if (strcasecmp(u, "k") == 0 || strcasecmp(u, "kb") == 0 || strcasecmp(u, "kib") == 0)
+        mul = 1024ULL;
+    else if (strcasecmp(u, "m") == 0 || strcasecmp(u, "mb") == 0 || strcasecmp(u, "mib") == 0)
+        mul = 1024ULL * 1024;
+    else if (strcasecmp(u, "g") == 0 || strcasecmp(u, "gb") == 0 || strcasecmp(u, "gib") == 0)
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return -1;
+    return mul_checked(n, mul, out);
+}
+
+int units_parse_duration(const char *s, uint64_t *out_ms)
+{
+    uint64_t n;
+    const char *u;
+    if (!s || parse_number(s, &n, &u) < 0)
+        return -1;
+    uint64_t mul;
+    if (strcmp(u, "ms") == 0)
+        mul = 1;
+    else if (*u == 0 || strcmp(u, "s") == 0)
+        mul = 1000;
+    else if (strcmp(u, "m") == 0 || strcmp(u, "min") == 0)
+        mul = 60 * 1000;
+    else if (strcmp(u, "h") == 0)
+        mul = 3600 * 1000;
+    else if (strcmp(u, "d") == 0)
+        mul = 86400ULL * 1000;
+    else
+        return -1;
+    return mul_checked(n, mul, out_ms);
+}
+
+uint64_t units_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t units_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void units_format_time(uint64_t epoch_ms, char *buf, size_t len)
+{
+    time_t sec = (time_t)(epoch_ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(epoch_ms % 1000));
+}
+
+int units_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/*
+ * RFC 9562 UUIDv7: 48 bits of Unix milliseconds, then random bits. Ids sort
+ * by creation time, which keeps the store's primary key index append-only.
+ */
+void units_uuidv7(char *buf)
+{
+    unsigned char b[16];
+    uint64_t ms = units_now_ms();
+    units_random(b + 6, 10);
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    static const char hex[] = "0123456789abcdef";
+    char *o = buf;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = 0;
+}
+
+char *units_base64_encode(const unsigned char *data, size_t len)
+{
+    size_t out_len = 4 * ((len + 2) / 3) + 1;
+    char *out = malloc(out_len);
+    if (!out)
+        return NULL;
+    /* EVP_EncodeBlock takes an int length; bodies are far below 2 GiB. */
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}

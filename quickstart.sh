@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# quickstart.sh - set up, build and run or test sluice on Debian 12.
+#
+#   ./quickstart.sh run    install what is missing, build, and start sluiced
+#                          in the foreground on 127.0.0.1:8080 with the
+#                          sample flows in flows/
+#   ./quickstart.sh test   install what is missing, build, run the whole test
+#                          suite (normal build, then an ASan+UBSan build), and
+#                          print "N passed, M failed"
+#
+# Installing packages needs root (or sudo). Builds go to build/ and
+# build-san/ so the source tree stays clean.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config
+  libmicrohttpd-dev libconfig-dev libjansson-dev libgit2-dev
+  libcurl4-openssl-dev libsqlite3-dev libssl-dev check curl"
+TEST_PKGS="jq procps"
+
+say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
+
+install_packages() {
+    local missing=()
+    for p in $*; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing ${missing[*]}"
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+bootstrap() {
+    if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+        say "autoreconf -fi"
+        autoreconf -fi >/dev/null
+    fi
+}
+
+# build DIR [CONFIGURE ARGS...]
+build() {
+    local dir=$1; shift
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ configure -nt "$dir/Makefile" ]; then
+        say "configure $* (in $dir)"
+        (cd "$dir" && "$ROOT/configure" -q "$@")
+    fi
+    say "make (in $dir)"
+    make -C "$dir" -s -j"$(nproc)" >/dev/null
+}
+
+# Sum the TAP results that make check recorded in test-suite.log files.
+summarize() {
+    local pass=0 failed=0 f n
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        n=$(sed -n 's/^# PASS: *//p' "$f" | head -1); pass=$((pass + ${n:-0}))
+        for k in FAIL ERROR XPASS; do
+            n=$(sed -n "s/^# $k: *//p" "$f" | head -1); failed=$((failed + ${n:-0}))
+        done
+    done
+    echo "$pass passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+cmd=${1:-}
+case "$cmd" in
+run)
+    install_packages $BUILD_PKGS
+    bootstrap
+    build build --enable-werror
+    cat <<EOT
+
+sluiced is starting on http://127.0.0.1:8080 with flows/sluice.conf. Try:
+
+  curl -s -X POST http://127.0.0.1:8080/hooks/hello -H 'Content-Type: application/json' -d '{"name":"world"}'
+
+Stop it with Ctrl-C.
+EOT
+    exec build/sluiced -c flows/sluice.conf --plugin-dir "$ROOT/build/plugins/shell/.libs"
+    ;;
+test)
+    install_packages $BUILD_PKGS $TEST_PKGS
+    bootstrap
+    build build --enable-werror
+    rc=0
+    say "make check (in build)"
+    make -C build -s -j2 check >/dev/null 2>&1 || rc=1
+    build build-san --enable-werror --enable-sanitizers
+    say "make check (in build-san, ASan+UBSan)"
+    make -C build-san -s -j2 check >/dev/null 2>&1 || rc=1
+    for d in build build-san; do
+        grep -h '^\(FAIL\|ERROR\|XPASS\)' "$d/test-suite.log" 2>/dev/null | sed "s/^/$d: /" || true
+    done
+    if [ $rc -ne 0 ]; then
+        for d in build build-san; do
+            [ -f "$d/test-suite.log" ] && sed -n '/^\(FAIL\|ERROR\)/,$p' "$d/test-suite.log" | head -200
+        done
+    fi
+    summarize build/test-suite.log build-san/test-suite.log || rc=1
+    exit $rc
+    ;;
+*)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

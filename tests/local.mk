@@ -1,0 +1,105 @@
+# Tests: Check unit tests (tests/unit), loader fixtures (tests/plugins),
+# and integration tests that run a real sluiced on loopback
+# (tests/integration, driven by bash and curl).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(BASH)
+AM_SH_LOG_FLAGS =
+
+UNIT_CPP = $(CORE_CPP) -DTEST_PLUGIN_DIR='"$(abs_top_builddir)/tests/plugins/.libs"' \
+	-DTEST_SRCDIR='"$(abs_top_srcdir)"'
+UNIT_CC = $(CORE_CC) $(CHECK_CFLAGS)
+UNIT_LIBS = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
+
+UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config \
+	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_test_units_SOURCES = tests/unit/test_units.c
+tests_unit_test_units_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_units_CFLAGS = $(UNIT_CC)
+tests_unit_test_units_LDADD = $(UNIT_LIBS)
+tests_unit_test_router_SOURCES = tests/unit/test_router.c
+tests_unit_test_router_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_router_CFLAGS = $(UNIT_CC)
+tests_unit_test_router_LDADD = $(UNIT_LIBS)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_config_CFLAGS = $(UNIT_CC)
+tests_unit_test_config_LDADD = $(UNIT_LIBS)
+tests_unit_test_event_SOURCES = tests/unit/test_event.c
+tests_unit_test_event_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_event_CFLAGS = $(UNIT_CC)
+tests_unit_test_event_LDADD = $(UNIT_LIBS)
+tests_unit_test_loader_SOURCES = tests/unit/test_loader.c
+tests_unit_test_loader_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_loader_CFLAGS = $(UNIT_CC)
+tests_unit_test_loader_LDADD = $(UNIT_LIBS)
+tests_unit_test_exec_SOURCES = tests/unit/test_exec.c
+tests_unit_test_exec_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_exec_CFLAGS = $(UNIT_CC)
+tests_unit_test_exec_LDADD = $(UNIT_LIBS)
+
+# Loader fixtures: one shared object per way a plugin can be wrong.
+FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)
+FIXTURE_CPP = -I$(top_srcdir)/sdk/include
+FIXTURE_CC = $(AM_CFLAGS) -fvisibility=hidden
+check_LTLIBRARIES += tests/plugins/good.la tests/plugins/nosym.la tests/plugins/major.la \
+	tests/plugins/minor.la tests/plugins/small.la tests/plugins/nullcb.la \
+	tests/plugins/badname.la tests/plugins/dupe.la tests/plugins/initfail.la \
+	tests/plugins/bigtail.la tests/plugins/bigzero.la
+tests_plugins_good_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_good_la_CPPFLAGS = $(FIXTURE_CPP)
+tests_plugins_good_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_good_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_nosym_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_nosym_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_NOSYM
+tests_plugins_nosym_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_nosym_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_major_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_major_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_MAJOR -DFIXTURE_NAME='"major"'
+tests_plugins_major_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_major_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_minor_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_minor_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_MINOR -DFIXTURE_NAME='"minor"'
+tests_plugins_minor_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_minor_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_small_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_small_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_SMALL -DFIXTURE_NAME='"small"'
+tests_plugins_small_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_small_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_nullcb_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_nullcb_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_NULLCB -DFIXTURE_NAME='"nullcb"'
+tests_plugins_nullcb_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_nullcb_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_badname_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_badname_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_NAME='"Bad Name"'
+tests_plugins_badname_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_badname_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_dupe_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_dupe_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_NAME='"good"'
+tests_plugins_dupe_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_dupe_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_initfail_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_initfail_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_INITFAIL -DFIXTURE_NAME='"initfail"'
+tests_plugins_initfail_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_initfail_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_bigtail_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_bigtail_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_BIGTAIL -DFIXTURE_NAME='"bigtail"'
+tests_plugins_bigtail_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_bigtail_la_LDFLAGS = $(FIXTURE_LINK)
+tests_plugins_bigzero_la_SOURCES = tests/plugins/fixture.c
+tests_plugins_bigzero_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_BIGZERO -DFIXTURE_NAME='"bigzero"'
+tests_plugins_bigzero_la_CFLAGS = $(FIXTURE_CC)
+tests_plugins_bigzero_la_LDFLAGS = $(FIXTURE_LINK)
+
+# Integration tests: a real sluiced on 127.0.0.1, driven by curl.
+INTEGRATION_TESTS = \
+	tests/integration/http.sh \
+	tests/integration/sync_async.sh \
+	tests/integration/limits.sh \
+	tests/integration/signals.sh \
+	tests/integration/shell.sh \
+	tests/integration/cli.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/conf

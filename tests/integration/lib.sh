@@ -55,10 +55,28 @@ unlike() {
     if printf '%s' "$1" | grep -Eq -- "$2"; then fail "$3"; diag "must not match: $2"
     else ok "$3"; fi
 }
+# done_testing: stop sluiced (it must exit 0 on SIGTERM and, under the
+# sanitizers, report nothing), then print the plan.
 done_testing() {
+    if [ -n "$SLUICE_PID" ]; then
+        stop_sluiced TERM
+        is "$SLUICE_RC" 0 "sluiced exits 0 on SIGTERM"
+    fi
+    if [ -f "$T/sluiced.log" ]; then
+        if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/sluiced.log"; then
+            fail "sluiced ran clean under the sanitizers"
+            grep -E -A30 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/sluiced.log" |
+                head -60 | sed 's/^/#   /'
+        else
+            ok "no sanitizer report in the sluiced log"
+        fi
+    fi
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]
 }
+
+# skip DESCRIPTION REASON
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
 
 # jq_get FILTER: evaluate a jq filter on $BODY.
 jq_get() { printf '%s' "$BODY" | jq -r "$1" 2>/dev/null; }

@@ -42,7 +42,11 @@ for i in $(seq 10); do
 done
 after=$(rss)
 diag "RSS before ${before} kB, after twenty 2 MB bodies ${after} kB"
-check "twenty refused 2 MB bodies grow RSS by less than 8 MB" [ $((after - before)) -lt 8192 ]
+if [ -n "${SLUICE_SANITIZED:-}" ]; then
+    skip "twenty refused 2 MB bodies grow RSS by less than 8 MB" "ASan keeps freed memory"
+else
+    check "twenty refused 2 MB bodies grow RSS by less than 8 MB" [ $((after - before)) -lt 8192 ]
+fi
 
 req GET /healthz
 is "$STATUS" 200 "the daemon is still healthy"

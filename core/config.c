@@ -11,6 +11,9 @@
  */
 #include "config.h"
 
+#include "confparse.h"
+#include "gate.h"
+
 #include "loader.h"
 #include "log.h"
 #include "router.h"
@@ -28,295 +31,6 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
-typedef struct parse_ctx {
-    char *err;
-    size_t errlen;
-    const char *dir;
-    int failed;
-} parse_ctx;
-
-__attribute__((format(printf, 3, 4))) static int fail(parse_ctx *c, const config_setting_t *s,
-                                                      const char *fmt, ...)
-{
-    if (c->failed)
-        return -1;
-    c->failed = 1;
-    int n = 0;
-    if (s && config_setting_source_file(s))
-        n = snprintf(c->err, c->errlen, "%s:%u: ", config_setting_source_file(s),
-                     config_setting_source_line(s));
-    if (n < 0 || (size_t)n >= c->errlen)
-        n = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static void strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
-
-static size_t strv_len(char *const *v)
-{
-    size_t n = 0;
-    while (v && v[n])
-        n++;
-    return n;
-}
-
-/* Reject any member of group not in allowed (NULL-terminated). */
-static int check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
-                      const char *const *allowed)
-{
-    int n = config_setting_length(group);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
-        const char *name = config_setting_name(m);
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (name && strcmp(name, *a) == 0)
-                ok = 1;
-        if (!ok) {
-            char list[512] = "";
-            for (const char *const *a = allowed; *a; a++) {
-                strncat(list, *a, sizeof(list) - strlen(list) - 1);
-                if (a[1])
-                    strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-            }
-            return fail(c, m, "%s: unknown setting \"%s\" (known: %s)", what, name ? name : "?",
-                        list);
-        }
-    }
-    return 0;
-}
-
-/*
- * "@env:NAME" and "@file:PATH" keep secrets out of the files that live in
- * git. A missing variable or unreadable file is a configuration error, never
- * an empty secret.
- */
-static int resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
-                          const char *raw, char **out)
-{
-    if (strncmp(raw, "@env:", 5) == 0) {
-        const char *v = getenv(raw + 5);
-        if (!v)
-            return fail(c, s, "%s: environment variable %s is not set", what, raw + 5);
-        *out = strdup(v);
-        return 0;
-    }
-    if (strncmp(raw, "@file:", 6) == 0) {
-        char path[4096];
-        const char *p = raw + 6;
-        if (p[0] != '/' && c->dir)
-            snprintf(path, sizeof(path), "%s/%s", c->dir, p);
-        else
-            snprintf(path, sizeof(path), "%s", p);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            return fail(c, s, "%s: cannot read %s: %s", what, path, strerror(errno));
-        char buf[65536];
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        int too_big = !feof(f);
-        fclose(f);
-        if (too_big)
-            return fail(c, s, "%s: %s is larger than 64 KiB", what, path);
-        buf[n] = 0;
-        if (strlen(buf) != n)
-            return fail(c, s, "%s: %s contains a NUL byte", what, path);
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            buf[--n] = 0;
-        *out = strdup(buf);
-        return 0;
-    }
-    *out = strdup(raw);
-    return 0;
-}
-
-/* Optional string member; *out stays as it was when absent. */
-static int get_string(parse_ctx *c, const config_setting_t *g, const char *name,
-                      const char *what, char **out)
-{
-    const config_setting_t *s = config_setting_get_member(g, name);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return fail(c, s, "%s.%s: must be a string", what, name);
-    char *v;
-    if (resolve_string(c, s, what, config_setting_get_string(s), &v) < 0)
-        return -1;
-    free(*out);
-    *out = v;
-    return 0;
-}
-
-/* A string or a list of strings, as a NULL-terminated vector. */
-static int get_strv(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                    char ***out)
-{
-    const config_setting_t *s = config_setting_get_member(g, name);
-    if (!s)
-        return 0;
-    char **v;
-    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-        v = calloc(2, sizeof(char *));
-        if (resolve_string(c, s, what, config_setting_get_string(s), &v[0]) < 0) {
-            free(v);
-            return -1;
-        }
-    } else if (config_setting_is_array(s) || config_setting_is_list(s)) {
-        int n = config_setting_length(s);
-        v = calloc((size_t)n + 1, sizeof(char *));
-        for (int i = 0; i < n; i++) {
-            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-            if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-                strv_free(v);
-                return fail(c, e, "%s.%s: must be a list of strings", what, name);
-            }
-            if (resolve_string(c, e, what, config_setting_get_string(e), &v[i]) < 0) {
-                strv_free(v);
-                return -1;
-            }
-        }
-    } else {
-        return fail(c, s, "%s.%s: must be a string or a list of strings", what, name);
-    }
-    strv_free(*out);
-    *out = v;
-    return 0;
-}
-
-static int get_int(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                   long long lo, long long hi, int *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, name);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-        return fail(c, s, "%s.%s: must be an integer", what, name);
-    long long v = config_setting_get_int64(s);
-    if (v < lo || v > hi)
-        return fail(c, s, "%s.%s: %lld is out of range %lld..%lld", what, name, v, lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
-static int get_size(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                    uint64_t *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, name);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
-        long long v = config_setting_get_int64(s);
-        if (v < 0)
-            return fail(c, s, "%s.%s: must not be negative", what, name);
-        *out = (uint64_t)v;
-        return 0;
-    }
-    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-        units_parse_size(config_setting_get_string(s), out) < 0)
-        return fail(c, s, "%s.%s: bad size (use a number of bytes or \"512K\", \"1M\", \"1G\")",
-                    what, name);
-    return 0;
-}
-
-static int get_duration(parse_ctx *c, const config_setting_t *g, const char *name,
-                        const char *what, uint64_t *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, name);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-        units_parse_duration(config_setting_get_string(s), out) < 0)
-        return fail(c, s,
-                    "%s.%s: bad duration (use \"250ms\", \"30s\", \"5m\", \"1h\" or \"14d\")",
-                    what, name);
-    return 0;
-}
-
-static int valid_id(const char *s)
-{
-    if (!s || !*s || strlen(s) > 128)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-' || *s == '.'))
-            return 0;
-    return 1;
-}
-
-static char *where_of(const config_setting_t *s)
-{
-    char buf[4200];
-    snprintf(buf, sizeof(buf), "%s:%u",
-             config_setting_source_file(s) ? config_setting_source_file(s) : "?",
-             config_setting_source_line(s));
-    return strdup(buf);
-}
-
-/* The flow's config group as JSON, secrets resolved. */
-static json_t *setting_to_json(parse_ctx *c, const config_setting_t *s, const char *what)
-{
-    switch (config_setting_type(s)) {
-    case CONFIG_TYPE_GROUP: {
-        json_t *o = json_object();
-        int n = config_setting_length(s);
-        for (int i = 0; i < n; i++) {
-            const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
-            json_t *v = setting_to_json(c, m, what);
-            if (!v) {
-                json_decref(o);
-                return NULL;
-            }
-            json_object_set_new(o, config_setting_name(m), v);
-        }
-        return o;
-    }
-    case CONFIG_TYPE_ARRAY:
-    case CONFIG_TYPE_LIST: {
-        json_t *a = json_array();
-        int n = config_setting_length(s);
-        for (int i = 0; i < n; i++) {
-            json_t *v = setting_to_json(c, config_setting_get_elem(s, (unsigned)i), what);
-            if (!v) {
-                json_decref(a);
-                return NULL;
-            }
-            json_array_append_new(a, v);
-        }
-        return a;
-    }
-    case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64:
-        return json_integer(config_setting_get_int64(s));
-    case CONFIG_TYPE_FLOAT:
-        return json_real(config_setting_get_float(s));
-    case CONFIG_TYPE_BOOL:
-        return json_boolean(config_setting_get_bool(s));
-    case CONFIG_TYPE_STRING: {
-        char *v;
-        if (resolve_string(c, s, what, config_setting_get_string(s), &v) < 0)
-            return NULL;
-        json_t *j = json_string(v);
-        free(v);
-        if (!j)
-            fail(c, s, "%s: string is not valid UTF-8", what);
-        return j;
-    }
-    default:
-        fail(c, s, "%s: unsupported value", what);
-        return NULL;
-    }
-}
-
 static const char *const server_keys[] = {
     "listen", "http_threads", "workers", "max_body", "max_queue", "sync_timeout",
     "shutdown_timeout", "admin_token", "log_level", NULL};
@@ -325,29 +39,29 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
 {
     server_conf *sv = &cfg->server;
     if (!config_setting_is_group(g))
-        return fail(c, g, "server: must be a group { ... }");
-    if (check_keys(c, g, "server", server_keys) < 0 ||
-        get_strv(c, g, "listen", "server", &sv->listen) < 0 ||
-        get_int(c, g, "http_threads", "server", 1, 64, &sv->http_threads) < 0 ||
-        get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
-        get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
-        get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
-        get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
-        get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
-        get_string(c, g, "log_level", "server", &sv->log_level) < 0)
+        return cp_fail(c, g, "server: must be a group { ... }");
+    if (cp_check_keys(c, g, "server", server_keys) < 0 ||
+        cp_get_strv(c, g, "listen", "server", &sv->listen) < 0 ||
+        cp_get_int(c, g, "http_threads", "server", 1, 64, &sv->http_threads) < 0 ||
+        cp_get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
+        cp_get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
+        cp_get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
+        cp_get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
+        cp_get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
+        cp_get_string(c, g, "log_level", "server", &sv->log_level) < 0)
         return -1;
     int mq = (int)sv->max_queue;
-    if (get_int(c, g, "max_queue", "server", 1, 100000000, &mq) < 0)
+    if (cp_get_int(c, g, "max_queue", "server", 1, 100000000, &mq) < 0)
         return -1;
     sv->max_queue = (size_t)mq;
     if (sv->log_level && log_parse_level(sv->log_level) < 0)
-        return fail(c, config_setting_get_member(g, "log_level"),
+        return cp_fail(c, config_setting_get_member(g, "log_level"),
                     "server.log_level: use error, warn, info or debug");
     if (sv->admin_token && strlen(sv->admin_token) < 16)
-        return fail(c, config_setting_get_member(g, "admin_token"),
+        return cp_fail(c, config_setting_get_member(g, "admin_token"),
                     "server.admin_token: must be at least 16 characters");
     if (sv->max_body == 0)
-        return fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
+        return cp_fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
     return 0;
 }
 
@@ -357,27 +71,27 @@ static const char *const flow_keys[] = {"id", "namespace", "executor", "descript
 static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
 {
     if (!config_setting_is_group(g))
-        return fail(c, g, "flows: each flow must be a group { id = ...; executor = ...; }");
-    f->where = where_of(g);
-    if (check_keys(c, g, "flow", flow_keys) < 0 || get_string(c, g, "id", "flow", &f->id) < 0)
+        return cp_fail(c, g, "flows: each flow must be a group { id = ...; executor = ...; }");
+    f->where = cp_where_of(g);
+    if (cp_check_keys(c, g, "flow", flow_keys) < 0 || cp_get_string(c, g, "id", "flow", &f->id) < 0)
         return -1;
     if (!f->id)
-        return fail(c, g, "flow: missing setting \"id\"");
-    if (!valid_id(f->id))
-        return fail(c, config_setting_get_member(g, "id"),
+        return cp_fail(c, g, "flow: missing setting \"id\"");
+    if (!cp_valid_id(f->id))
+        return cp_fail(c, config_setting_get_member(g, "id"),
                     "flow.id: \"%s\" must match [A-Za-z0-9._-]+", f->id);
     char what[200];
     snprintf(what, sizeof(what), "flow \"%s\"", f->id);
-    if (get_string(c, g, "namespace", what, &f->ns) < 0 ||
-        get_string(c, g, "executor", what, &f->executor) < 0 ||
-        get_string(c, g, "description", what, &f->description) < 0 ||
-        get_duration(c, g, "timeout", what, &f->timeout_ms) < 0)
+    if (cp_get_string(c, g, "namespace", what, &f->ns) < 0 ||
+        cp_get_string(c, g, "executor", what, &f->executor) < 0 ||
+        cp_get_string(c, g, "description", what, &f->description) < 0 ||
+        cp_get_duration(c, g, "timeout", what, &f->timeout_ms) < 0)
         return -1;
-    if (f->ns && !valid_id(f->ns))
-        return fail(c, config_setting_get_member(g, "namespace"),
+    if (f->ns && !cp_valid_id(f->ns))
+        return cp_fail(c, config_setting_get_member(g, "namespace"),
                     "%s: namespace \"%s\" must match [A-Za-z0-9._-]+", what, f->ns);
     if (!f->executor)
-        return fail(c, g, "%s: missing setting \"executor\"", what);
+        return cp_fail(c, g, "%s: missing setting \"executor\"", what);
     if (f->ns) {
         size_t n = strlen(f->ns) + strlen(f->id) + 2;
         f->key = malloc(n);
@@ -389,8 +103,8 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
     json_t *j;
     if (conf) {
         if (!config_setting_is_group(conf))
-            return fail(c, conf, "%s: config must be a group { ... }", what);
-        j = setting_to_json(c, conf, what);
+            return cp_fail(c, conf, "%s: config must be a group { ... }", what);
+        j = cp_setting_to_json(c, conf, what);
         if (!j)
             return -1;
     } else {
@@ -417,15 +131,22 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
                          const config_setting_t *g, pending_refs *refs)
 {
     if (!config_setting_is_group(g))
-        return fail(c, g, "triggers: each trigger must be a group { id = ...; flows = [...]; }");
-    t->where = where_of(g);
-    if (check_keys(c, g, "trigger", trigger_keys) < 0 ||
-        get_string(c, g, "id", "trigger", &t->id) < 0)
+        return cp_fail(c, g, "triggers: each trigger must be a group { id = ...; flows = [...]; }");
+    t->where = cp_where_of(g);
+    const char *keys[64];
+    size_t nk = 0;
+    for (const char *const *k = trigger_keys; *k; k++)
+        keys[nk++] = *k;
+    for (const char *const *k = gate_trigger_keys; *k && nk < 63; k++)
+        keys[nk++] = *k;
+    keys[nk] = NULL;
+    if (cp_check_keys(c, g, "trigger", keys) < 0 ||
+        cp_get_string(c, g, "id", "trigger", &t->id) < 0)
         return -1;
     if (!t->id)
-        return fail(c, g, "trigger: missing setting \"id\"");
-    if (!valid_id(t->id))
-        return fail(c, config_setting_get_member(g, "id"),
+        return cp_fail(c, g, "trigger: missing setting \"id\"");
+    if (!cp_valid_id(t->id))
+        return cp_fail(c, config_setting_get_member(g, "id"),
                     "trigger.id: \"%s\" must match [A-Za-z0-9._-]+", t->id);
     char what[200];
     snprintf(what, sizeof(what), "trigger \"%s\"", t->id);
@@ -436,20 +157,20 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     t->sync_timeout_ms = cfg->server.sync_timeout_ms;
     t->max_body = cfg->server.max_body;
     t->success_code = 202;
-    if (get_string(c, g, "path", what, &t->path) < 0 ||
-        get_string(c, g, "description", what, &t->description) < 0 ||
-        get_strv(c, g, "flows", what, &refs->names) < 0 ||
-        get_strv(c, g, "methods", what, &methods) < 0 ||
-        get_strv(c, g, "content_types", what, &t->content_types) < 0 ||
-        get_strv(c, g, "variables", what, &t->variables) < 0 ||
-        get_string(c, g, "mode", what, &mode) < 0 ||
-        get_duration(c, g, "sync_timeout", what, &t->sync_timeout_ms) < 0 ||
-        get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
-        get_size(c, g, "max_body", what, &t->max_body) < 0)
+    if (cp_get_string(c, g, "path", what, &t->path) < 0 ||
+        cp_get_string(c, g, "description", what, &t->description) < 0 ||
+        cp_get_strv(c, g, "flows", what, &refs->names) < 0 ||
+        cp_get_strv(c, g, "methods", what, &methods) < 0 ||
+        cp_get_strv(c, g, "content_types", what, &t->content_types) < 0 ||
+        cp_get_strv(c, g, "variables", what, &t->variables) < 0 ||
+        cp_get_string(c, g, "mode", what, &mode) < 0 ||
+        cp_get_duration(c, g, "sync_timeout", what, &t->sync_timeout_ms) < 0 ||
+        cp_get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
+        cp_get_size(c, g, "max_body", what, &t->max_body) < 0)
         goto out;
     refs->where = g;
     if (!refs->names || !refs->names[0]) {
-        fail(c, g, "%s: missing setting \"flows\" (the flows it starts)", what);
+        cp_fail(c, g, "%s: missing setting \"flows\" (the flows it starts)", what);
         goto out;
     }
     if (!t->path) {
@@ -461,7 +182,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         for (char **m = methods; *m; m++) {
             unsigned bit = config_method_bit(*m);
             if (!bit) {
-                fail(c, config_setting_get_member(g, "methods"),
+                cp_fail(c, config_setting_get_member(g, "methods"),
                      "%s: unknown method \"%s\" (use GET, POST, PUT, PATCH or DELETE)", what, *m);
                 goto out;
             }
@@ -473,21 +194,23 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     if (mode && strcmp(mode, "sync") == 0) {
         t->sync = 1;
     } else if (mode && strcmp(mode, "async") != 0) {
-        fail(c, config_setting_get_member(g, "mode"), "%s: mode must be \"sync\" or \"async\"",
+        cp_fail(c, config_setting_get_member(g, "mode"), "%s: mode must be \"sync\" or \"async\"",
              what);
         goto out;
     }
     if (t->max_body > cfg->server.max_body) {
-        fail(c, config_setting_get_member(g, "max_body"),
+        cp_fail(c, config_setting_get_member(g, "max_body"),
              "%s: max_body is larger than server.max_body (%llu bytes)", what,
              (unsigned long long)cfg->server.max_body);
         goto out;
     }
-    t->n_variables = strv_len(t->variables);
+    t->n_variables = cp_strv_len(t->variables);
+    if (gate_parse(c, g, what, t, &t->gate) < 0)
+        goto out;
     rc = 0;
 out:
     free(mode);
-    strv_free(methods);
+    cp_strv_free(methods);
     return rc;
 }
 
@@ -504,7 +227,7 @@ static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, i
     const config_setting_t *fl = config_setting_get_member(root, "flows");
     if (fl && (!is_main || !config_setting_is_group(fl))) {
         if (!config_setting_is_list(fl))
-            return fail(c, fl, "flows: must be a list ( { ... }, { ... } )");
+            return cp_fail(c, fl, "flows: must be a list ( { ... }, { ... } )");
         int n = config_setting_length(fl);
         for (int i = 0; i < n; i++) {
             if (b->cfg->n_flows == b->cap_flows) {
@@ -520,7 +243,7 @@ static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, i
     const config_setting_t *tl = config_setting_get_member(root, "triggers");
     if (tl) {
         if (!config_setting_is_list(tl))
-            return fail(c, tl, "triggers: must be a list ( { ... }, { ... } )");
+            return cp_fail(c, tl, "triggers: must be a list ( { ... }, { ... } )");
         int n = config_setting_length(tl);
         for (int i = 0; i < n; i++) {
             if (b->cfg->n_triggers == b->cap_triggers) {
@@ -570,10 +293,10 @@ static const char *const flows_group_keys[] = {"include", NULL};
 
 static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
 {
-    if (check_keys(c, g, "flows", flows_group_keys) < 0)
+    if (cp_check_keys(c, g, "flows", flows_group_keys) < 0)
         return -1;
     char **globs = NULL;
-    if (get_strv(c, g, "include", "flows", &globs) < 0)
+    if (cp_get_strv(c, g, "include", "flows", &globs) < 0)
         return -1;
     int rc = 0;
     for (char **gp = globs; gp && *gp && rc == 0; gp++) {
@@ -590,7 +313,7 @@ static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
             continue;
         }
         if (gr != 0) {
-            rc = fail(c, config_setting_get_member(g, "include"), "flows.include: cannot expand %s",
+            rc = cp_fail(c, config_setting_get_member(g, "include"), "flows.include: cannot expand %s",
                       pat);
             break;
         }
@@ -601,13 +324,13 @@ static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
                 break;
             }
             const config_setting_t *root = config_root_setting(f);
-            if (check_keys(c, root, "flow file", flowfile_keys) < 0 ||
+            if (cp_check_keys(c, root, "flow file", flowfile_keys) < 0 ||
                 parse_lists(c, b, root, 0) < 0)
                 rc = -1;
         }
         globfree(&gl);
     }
-    strv_free(globs);
+    cp_strv_free(globs);
     return rc;
 }
 
@@ -631,16 +354,16 @@ static int resolve_and_route(parse_ctx *c, builder *b)
                 return -1;
             }
         pending_refs *r = &b->refs[i];
-        t->n_flows = strv_len(r->names);
+        t->n_flows = cp_strv_len(r->names);
         t->flows = calloc(t->n_flows, sizeof(flow_def *));
         for (size_t k = 0; k < t->n_flows; k++) {
             t->flows[k] = config_find_flow(cfg, r->names[k]);
             if (!t->flows[k])
-                return fail(c, config_setting_get_member(r->where, "flows"),
+                return cp_fail(c, config_setting_get_member(r->where, "flows"),
                             "trigger \"%s\": flows: unknown flow \"%s\"", t->id, r->names[k]);
             for (size_t m = 0; m < k; m++)
                 if (t->flows[m] == t->flows[k])
-                    return fail(c, config_setting_get_member(r->where, "flows"),
+                    return cp_fail(c, config_setting_get_member(r->where, "flows"),
                                 "trigger \"%s\": flows: \"%s\" is listed twice", t->id,
                                 r->names[k]);
         }
@@ -664,7 +387,7 @@ static int resolve_and_route(parse_ctx *c, builder *b)
 static void builder_free(builder *b)
 {
     for (size_t i = 0; b->refs && i < b->cfg->n_triggers; i++)
-        strv_free(b->refs[i].names);
+        cp_strv_free(b->refs[i].names);
     free(b->refs);
     for (size_t i = 0; i < b->n_files; i++)
         config_destroy(&b->files[i]);
@@ -700,7 +423,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     if (!f)
         goto out;
     const config_setting_t *root = config_root_setting(f);
-    if (check_keys(&c, root, "top level", main_keys) < 0)
+    if (cp_check_keys(&c, root, "top level", main_keys) < 0)
         goto out;
     /* server first: trigger defaults come from it. */
     const config_setting_t *s = config_setting_get_member(root, "server");
@@ -713,11 +436,11 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     const config_setting_t *pl = config_setting_get_member(root, "plugins");
     if (pl) {
         if (!config_setting_is_group(pl)) {
-            fail(&c, pl, "plugins: must be a group { path = [...]; }");
+            cp_fail(&c, pl, "plugins: must be a group { path = [...]; }");
             goto out;
         }
-        if (check_keys(&c, pl, "plugins", plugins_keys) < 0 ||
-            get_strv(&c, pl, "path", "plugins", &cfg->plugin_path) < 0)
+        if (cp_check_keys(&c, pl, "plugins", plugins_keys) < 0 ||
+            cp_get_strv(&c, pl, "path", "plugins", &cfg->plugin_path) < 0)
             goto out;
     }
     if (parse_lists(&c, &b, root, 1) < 0)
@@ -798,19 +521,20 @@ static void config_free(sluice_config *cfg)
         trigger_def *t = &cfg->triggers[i];
         free(t->id);
         free(t->path);
-        strv_free(t->content_types);
+        cp_strv_free(t->content_types);
         free(t->flows);
-        strv_free(t->variables);
+        cp_strv_free(t->variables);
         free(t->description);
         free(t->where);
+        gate_free(t->gate);
     }
     free(cfg->triggers);
     router_free(cfg->router);
-    strv_free(cfg->server.listen);
+    cp_strv_free(cfg->server.listen);
     free(cfg->server.admin_token);
-    strv_free(cfg->server.trusted_proxies);
+    cp_strv_free(cfg->server.trusted_proxies);
     free(cfg->server.log_level);
-    strv_free(cfg->plugin_path);
+    cp_strv_free(cfg->plugin_path);
     free(cfg->store_path);
     free(cfg->path);
     free(cfg->dir);

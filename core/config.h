@@ -18,6 +18,7 @@
 
 struct router;
 struct plugin;
+struct gate;
 
 #define METHOD_GET 0x01u
 #define METHOD_POST 0x02u
@@ -66,6 +67,7 @@ typedef struct trigger_def {
     uint64_t max_body;
     char *description;
     char *where;
+    struct gate *gate; /* admission rules, NULL when none (gate.h) */
 } trigger_def;
 
 typedef struct server_conf {

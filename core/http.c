@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "event.h"
 #include "exec.h"
+#include "gate.h"
 #include "log.h"
 #include "router.h"
 #include "store.h"
@@ -264,6 +265,28 @@ static int peer_is_loopback(const http_request *rq)
 
 /* ---- the webhook path ---- */
 
+static int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigger_def *t,
+                         const gate_verdict *v)
+{
+    if (v->filtered) {
+        log_msg(LOG_INFO, rq->request_id, "filtered %s %s trigger=%s: %s", rq->method, rq->path,
+                t->id, v->message);
+        json_t *d = json_object();
+        json_object_set_new(d, "filtered", json_true());
+        json_object_set_new(d, "trigger", json_string(t->id));
+        return http_reply(c, rq->request_id, v->status ? (unsigned)v->status : 202, d, NULL,
+                          NULL, NULL);
+    }
+    log_msg(LOG_INFO, rq->request_id, "refused %s %s trigger=%s: %d %s", rq->method, rq->path,
+            t->id, v->status, v->message);
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%u", v->retry_after);
+    const char *hdrs[] = {"Retry-After", ra, NULL};
+    return http_reply(c, rq->request_id, (unsigned)v->status, NULL,
+                      v->code ? v->code : "refused", v->message,
+                      v->retry_after ? hdrs : NULL);
+}
+
 static int content_type_allowed(const trigger_def *t, const char *ct)
 {
     if (!t->content_types)
@@ -394,6 +417,11 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     if (st) {
         log_msg(LOG_INFO, rq->request_id, "refused %s %s: 400 %s", rq->method, rq->path, err);
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
+    }
+    gate_verdict v = {0};
+    if (t->gate && gate_check_body(t->gate, cs->cfg, rq, base, &v) != 0) {
+        json_decref(base);
+        return (enum MHD_Result)reply_verdict(c, rq, t, &v);
     }
     int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
     const char *fn = json_string_value(json_object_get(base, "function"));
@@ -542,6 +570,9 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         return (enum MHD_Result)http_error(c, rq->request_id, 415, "unsupported_media_type",
                                            "content type \"%s\" is not accepted here",
                                            ct ? ct : "(none)");
+    gate_verdict v = {0};
+    if (t->gate && gate_check_headers(t->gate, cs->cfg, rq, &v) != 0)
+        return (enum MHD_Result)reply_verdict(c, rq, t, &v);
     cs->phase = PH_BODY;
     return MHD_YES;
 }

@@ -3,9 +3,11 @@
 CORE_SOURCES = \
 	core/api.c core/api.h \
 	core/config.c core/config.h \
+	core/confparse.c core/confparse.h \
 	core/engine.c core/engine.h \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
+	core/gate.c core/gate.h \
 	core/host.c \
 	core/http.c core/http.h \
 	core/loader.c core/loader.h \

@@ -3,25 +3,37 @@
  *
  * Guarded by server.admin_token (Authorization: Bearer, compared in
  * constant time); without a token it answers loopback peers only, so a
- * default install never exposes execution data to the network.
+ * default install never exposes execution data to the network. Health
+ * probes are public.
+ *
+ *   GET  /api/v1/executions[?flow=&trigger=&state=&since=&until=&limit=&cursor=]
+ *   GET  /api/v1/executions/{id}
+ *   GET  /api/v1/executions/{id}/logs
+ *   POST /api/v1/executions/{id}/cancel
+ *   POST /api/v1/executions/{id}/replay
+ *   GET  /api/v1/flows, /api/v1/triggers
+ *   POST /api/v1/reload
+ *   GET  /healthz, /readyz
  */
+#define _GNU_SOURCE
 #include "api.h"
 
 #include "engine.h"
 #include "exec.h"
 #include "http.h"
+#include "log.h"
 #include "store.h"
+#include "units.h"
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-static int is_admin_path(const char *path)
-{
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-           strncmp(path, "/api/v1/", 8) == 0;
-}
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Constant time in the token's length; the length itself is not secret. */
 static int token_ok(const char *given, const char *want)
@@ -58,8 +70,17 @@ static int authorize(struct MHD_Connection *c, const http_request *rq, sluice_co
     return 1;
 }
 
+static const char *param(const http_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (strcmp(rq->params[i].name, name) == 0)
+            return rq->params[i].value;
+    return NULL;
+}
+
 static json_t *flows_json(sluice_config *cfg)
 {
+    json_t *stats = store_flow_stats("flow");
     json_t *a = json_array();
     for (size_t i = 0; i < cfg->n_flows; i++) {
         flow_def *f = &cfg->flows[i];
@@ -70,15 +91,21 @@ static json_t *flows_json(sluice_config *cfg)
         json_object_set_new(o, "description",
                             f->description ? json_string(f->description) : json_null());
         json_object_set_new(o, "timeout_ms", json_integer((json_int_t)f->timeout_ms));
+        json_object_set_new(o, "concurrency", json_integer(f->concurrency));
         json_object_set_new(o, "running", json_integer(atomic_load(&f->running)));
+        json_object_set_new(o, "queued", json_integer(atomic_load(&f->queued)));
         json_object_set_new(o, "source", json_string(f->where));
+        json_t *st = json_object_get(stats, f->key);
+        json_object_set(o, "executions", st ? st : json_null());
         json_array_append_new(a, o);
     }
+    json_decref(stats);
     return a;
 }
 
 static json_t *triggers_json(sluice_config *cfg)
 {
+    json_t *stats = store_flow_stats("trigger");
     json_t *a = json_array();
     for (size_t i = 0; i < cfg->n_triggers; i++) {
         trigger_def *t = &cfg->triggers[i];
@@ -94,67 +121,313 @@ static json_t *triggers_json(sluice_config *cfg)
             json_array_append_new(fl, json_string(t->flows[k]->key));
         json_object_set_new(o, "flows", fl);
         json_object_set_new(o, "source", json_string(t->where));
+        json_t *st = json_object_get(stats, t->id);
+        json_object_set(o, "executions", st ? st : json_null());
         json_array_append_new(a, o);
     }
+    json_decref(stats);
     return a;
+}
+
+/* Times in filters: RFC 3339 ("2026-11-23T12:00:00Z") or epoch milliseconds. */
+static int parse_time(const char *s, uint64_t *ms)
+{
+    if (!s)
+        return 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end == 0 && end != s) {
+        *ms = v;
+        return 0;
+    }
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest || (*rest && *rest != 'Z' && *rest != '.'))
+        return -1;
+    *ms = (uint64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+static int list_executions(struct MHD_Connection *c, const http_request *rq)
+{
+    store_filter f = {0};
+    f.flow = param(rq, "flow");
+    f.trigger = param(rq, "trigger");
+    f.state = param(rq, "state");
+    f.cursor = param(rq, "cursor");
+    const char *limit = param(rq, "limit");
+    f.limit = limit ? atoi(limit) : 50;
+    if (f.limit < 1 || f.limit > 500)
+        return http_error(c, rq->request_id, 400, "bad_request", "limit must be 1..500");
+    if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
+        parse_time(param(rq, "until"), &f.until_ms) < 0)
+        return http_error(c, rq->request_id, 400, "bad_request",
+                          "since and until take RFC 3339 times or epoch milliseconds");
+    char *next = NULL;
+    json_t *items = store_list(&f, &next);
+    json_t *d = json_object();
+    json_object_set_new(d, "executions", items);
+    json_object_set_new(d, "next_cursor", next ? json_string(next) : json_null());
+    free(next);
+    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+}
+
+static int cancel_execution(struct MHD_Connection *c, const http_request *rq, const char *id)
+{
+    sluice_exec *e = store_get_live(id);
+    if (!e) {
+        json_t *doc = store_get_json(id, 0);
+        if (!doc)
+            return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+                          "the execution has already finished", NULL);
+    }
+    int rc = engine_cancel(e, SLUICE_CANCEL_REQUEST);
+    log_msg(LOG_INFO, rq->request_id, "cancel requested for exec=%s flow=%s", e->id,
+            e->flow->key);
+    json_t *doc = exec_to_json(e, 0);
+    exec_unref(e);
+    if (rc < 0)
+        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+                          "the execution has already finished", NULL);
+    return http_reply(c, rq->request_id, 202, doc, NULL, NULL, NULL);
+}
+
+/* A short, bounded wait for one commit: admin operations are rare, so the
+ * replay path keeps it simple instead of parking the connection. */
+typedef struct replay_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} replay_wait;
+
+static void replay_stored(void *arg)
+{
+    replay_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int replay_execution(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+                            const char *id)
+{
+    char *trig = NULL, *flow = NULL, *event = NULL, *inputs = NULL, *fn = NULL;
+    json_t *headers = NULL;
+    if (store_load_request(id, &trig, &flow, &event, &inputs, &fn, &headers) < 0)
+        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+    int ret;
+    trigger_def *t = config_find_trigger(cfg, trig);
+    flow_def *f = config_find_flow(cfg, flow);
+    json_t *ev = json_loads(event, 0, NULL);
+    if (!t || !f || !ev) {
+        ret = http_error(c, rq->request_id, 409, "not_replayable",
+                         "trigger %s or flow %s is no longer configured", trig, flow);
+        goto out;
+    }
+    if (engine_reserve(1) < 0) {
+        const char *hdrs[] = {"Retry-After", "1", NULL};
+        ret = http_reply(c, rq->request_id, 503, NULL, "queue_full",
+                         "the execution queue is full; retry later", hdrs);
+        goto out;
+    }
+    char nid[40];
+    units_uuidv7(nid);
+    json_object_set_new(ev, "execution_id", json_string(nid));
+    json_object_set_new(ev, "replay_of", json_string(id));
+    char *text = json_dumps(ev, JSON_COMPACT);
+    size_t nh = json_object_size(headers), k = 0;
+    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
+    const char *key;
+    json_t *val;
+    json_object_foreach(headers, key, val)
+    {
+        if (json_is_string(val)) {
+            hn[k] = key;
+            hv[k++] = json_string_value(val);
+        }
+    }
+    sluice_exec *e = exec_new(cfg, t, f, nid, rq->request_id, text, strlen(text), inputs, fn,
+                              hn, hv, k, 0, units_now_ms());
+    inputs = NULL; /* owned by e */
+    free(hn);
+    free(hv);
+    replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    store_accept(&e, 1, replay_stored, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    if (e->store_status != STORE_OK) {
+        engine_unreserve(1);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        ret = http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
+                         "the execution store cannot take work now", hdrs);
+    } else {
+        engine_enqueue(&e, 1, 1);
+        log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", id, nid,
+                f->key);
+        json_t *d = json_object();
+        json_object_set_new(d, "execution_id", json_string(nid));
+        json_object_set_new(d, "replay_of", json_string(id));
+        json_object_set_new(d, "flow", json_string(f->key));
+        char url[128];
+        snprintf(url, sizeof(url), "/api/v1/executions/%s", nid);
+        json_object_set_new(d, "status_url", json_string(url));
+        const char *hdrs[] = {"Location", url, NULL};
+        ret = http_reply(c, rq->request_id, 202, d, NULL, NULL, hdrs);
+    }
+    exec_unref(e);
+out:
+    json_decref(ev);
+    json_decref(headers);
+    free(trig);
+    free(flow);
+    free(event);
+    free(inputs);
+    free(fn);
+    return ret;
+}
+
+static int health(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+                  int ready)
+{
+    int ok = !ready || (store_healthy() && cfg->bound);
+    json_t *d = json_object();
+    json_object_set_new(d, "status", json_string(ok ? "ok" : "unavailable"));
+    json_object_set_new(d, "store", json_string(store_healthy() ? "ok" : "failing"));
+    json_object_set_new(d, "plugins", json_string(cfg->bound ? "ok" : "not loaded"));
+    json_object_set_new(d, "queued", json_integer((json_int_t)engine_queued()));
+    json_object_set_new(d, "running", json_integer((json_int_t)engine_running()));
+    json_object_set_new(d, "queue_capacity", json_integer((json_int_t)engine_capacity()));
+    if (ok)
+        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return http_reply(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
+}
+
+static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
+                              const char *allow)
+{
+    const char *hdrs[] = {"Allow", allow, NULL};
+    return http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
+                      "this resource does not accept this method", hdrs);
 }
 
 int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                int loopback, int *result)
 {
     const char *p = rq->path;
-    if (!is_admin_path(p))
-        return 0;
-    const char *id_start = NULL;
-    char id[64] = "";
-    if (strncmp(p, "/api/v1/executions/", 19) == 0) {
-        id_start = p + 19;
-        size_t n = strcspn(id_start, "/");
-        /* Longer paths (e.g. Kestra-style webhook routes) belong to triggers. */
-        if (n == 0 || n >= sizeof(id) || id_start[n] != 0)
-            return 0;
-        memcpy(id, id_start, n);
-        id[n] = 0;
-    } else if (strcmp(p, "/healthz") != 0 && strcmp(p, "/readyz") != 0 &&
-               strcmp(p, "/api/v1/flows") != 0 && strcmp(p, "/api/v1/triggers") != 0) {
-        return 0;
-    }
-    int is_get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
+    int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
+    int post = strcmp(rq->method, "POST") == 0;
 
     if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
-        /* Health is public: load balancers probe it without credentials. */
-        json_t *d = json_object();
-        json_object_set_new(d, "status", json_string("ok"));
-        json_object_set_new(d, "queued", json_integer((json_int_t)engine_queued()));
-        json_object_set_new(d, "running", json_integer((json_int_t)engine_running()));
-        json_object_set_new(d, "queue_capacity", json_integer((json_int_t)engine_capacity()));
-        *result = http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+        *result = get ? health(c, rq, cfg, p[1] == 'r') : method_not_allowed(c, rq, "GET, HEAD");
         return 1;
+    }
+    if (strncmp(p, "/api/v1/", 8) != 0)
+        return 0;
+
+    /* Which admin resource, if any: executions/{id}[/verb] has at most two
+     * segments after "executions"; longer paths belong to triggers. */
+    const char *rest = p + 8;
+    char id[64] = "", verb[16] = "";
+    int kind = 0;
+    if (strcmp(rest, "executions") == 0) {
+        kind = 1;
+    } else if (strncmp(rest, "executions/", 11) == 0) {
+        const char *s = rest + 11;
+        size_t n = strcspn(s, "/");
+        if (n == 0 || n >= sizeof(id))
+            return 0;
+        memcpy(id, s, n);
+        id[n] = 0;
+        if (s[n] == 0) {
+            kind = 2;
+        } else {
+            const char *v = s + n + 1;
+            if (strchr(v, '/') || strlen(v) >= sizeof(verb))
+                return 0;
+            snprintf(verb, sizeof(verb), "%s", v);
+            if (strcmp(verb, "logs") != 0 && strcmp(verb, "cancel") != 0 &&
+                strcmp(verb, "replay") != 0)
+                return 0;
+            kind = 3;
+        }
+    } else if (strcmp(rest, "flows") == 0) {
+        kind = 4;
+    } else if (strcmp(rest, "triggers") == 0) {
+        kind = 5;
+    } else if (strcmp(rest, "reload") == 0) {
+        kind = 6;
+    } else {
+        return 0;
     }
     if (!authorize(c, rq, cfg, loopback)) {
         *result = MHD_YES;
         return 1;
     }
-    if (!is_get) {
-        const char *hdrs[] = {"Allow", "GET, HEAD", NULL};
-        *result = http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
-                             "this resource is read-only", hdrs);
-        return 1;
+    switch (kind) {
+    case 1:
+        *result = get ? list_executions(c, rq) : method_not_allowed(c, rq, "GET, HEAD");
+        break;
+    case 2: {
+        if (!get) {
+            *result = method_not_allowed(c, rq, "GET, HEAD");
+            break;
+        }
+        json_t *doc = store_get_json(id, 1);
+        *result = doc ? http_reply(c, rq->request_id, 200, doc, NULL, NULL, NULL)
+                      : http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        break;
     }
-    if (strcmp(p, "/api/v1/flows") == 0) {
-        *result = http_reply(c, rq->request_id, 200, flows_json(cfg), NULL, NULL, NULL);
-        return 1;
+    case 3:
+        if (strcmp(verb, "logs") == 0) {
+            if (!get) {
+                *result = method_not_allowed(c, rq, "GET, HEAD");
+                break;
+            }
+            json_t *doc = store_get_json(id, 1);
+            if (!doc) {
+                *result = http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+                break;
+            }
+            json_t *d = json_object();
+            json_object_set(d, "id", json_object_get(doc, "id"));
+            json_object_set(d, "state", json_object_get(doc, "state"));
+            json_object_set(d, "stdout", json_object_get(doc, "stdout"));
+            json_object_set(d, "stderr", json_object_get(doc, "stderr"));
+            json_decref(doc);
+            *result = http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+        } else if (!post) {
+            *result = method_not_allowed(c, rq, "POST");
+        } else if (strcmp(verb, "cancel") == 0) {
+            *result = cancel_execution(c, rq, id);
+        } else {
+            *result = replay_execution(c, rq, cfg, id);
+        }
+        break;
+    case 4:
+        *result = get ? http_reply(c, rq->request_id, 200, flows_json(cfg), NULL, NULL, NULL)
+                      : method_not_allowed(c, rq, "GET, HEAD");
+        break;
+    case 5:
+        *result = get ? http_reply(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL)
+                      : method_not_allowed(c, rq, "GET, HEAD");
+        break;
+    case 6:
+        if (!post) {
+            *result = method_not_allowed(c, rq, "POST");
+            break;
+        }
+        /* Reloads run plugin code (configure), which never runs on an HTTP
+         * thread: hand it to the main thread as SIGHUP would. */
+        log_msg(LOG_INFO, rq->request_id, "reload requested through the API");
+        kill(getpid(), SIGHUP);
+        json_t *d = json_object();
+        json_object_set_new(d, "reload", json_string("requested"));
+        *result = http_reply(c, rq->request_id, 202, d, NULL, NULL, NULL);
+        break;
     }
-    if (strcmp(p, "/api/v1/triggers") == 0) {
-        *result = http_reply(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL);
-        return 1;
-    }
-    sluice_exec *e = store_get(id);
-    if (!e) {
-        *result = http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
-        return 1;
-    }
-    *result = http_reply(c, rq->request_id, 200, exec_to_json(e, 1), NULL, NULL, NULL);
-    exec_unref(e);
     return 1;
 }

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include "auth.h"
 #include "confparse.h"
 #include "gate.h"
 
@@ -30,10 +31,14 @@
 #include <jansson.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define DEFAULT_STORE LOCALSTATEDIR "/lib/sluice/sluice.db"
 
 static const char *const server_keys[] = {
     "listen", "http_threads", "workers", "max_body", "max_queue", "sync_timeout",
-    "shutdown_timeout", "admin_token", "log_level", NULL};
+    "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir", NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
 {
@@ -62,11 +67,30 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
                     "server.admin_token: must be at least 16 characters");
     if (sv->max_body == 0)
         return cp_fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
+    /* issue 5 (gate): trusted proxies are CIDRs; the state dir is relative to the config. */
+    if (cp_get_strv(c, g, "trusted_proxies", "server", &sv->trusted_proxies) < 0 ||
+        cp_get_string(c, g, "state_dir", "server", &sv->state_dir) < 0)
+        return -1;
+    for (char **p = sv->trusted_proxies; p && *p; p++) {
+        auth_cidr cidr;
+        if (auth_cidr_parse(*p, &cidr) < 0)
+            return cp_fail(c, config_setting_get_member(g, "trusted_proxies"),
+                           "server.trusted_proxies: \"%s\" is not an address or CIDR", *p);
+    }
+    if (sv->state_dir && sv->state_dir[0] != '/') {
+        size_t n = strlen(cfg->dir) + strlen(sv->state_dir) + 2;
+        char *abs = malloc(n);
+        snprintf(abs, n, "%s/%s", cfg->dir, sv->state_dir);
+        free(sv->state_dir);
+        sv->state_dir = abs;
+    }
     return 0;
 }
 
-static const char *const flow_keys[] = {"id", "namespace", "executor", "description",
-                                        "timeout", "config", NULL};
+static const char *const flow_keys[] = {"id",          "namespace",   "executor", "description",
+                                        "timeout",     "concurrency", "on_limit", "retry",
+                                        "config",      NULL};
+static const char *const retry_keys[] = {"max", "backoff", NULL};
 
 static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
 {
@@ -87,6 +111,37 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
         cp_get_string(c, g, "description", what, &f->description) < 0 ||
         cp_get_duration(c, g, "timeout", what, &f->timeout_ms) < 0)
         return -1;
+    char *on_limit = NULL;
+    if (cp_get_int(c, g, "concurrency", what, 0, 100000, &f->concurrency) < 0 ||
+        cp_get_string(c, g, "on_limit", what, &on_limit) < 0)
+        return -1;
+    if (on_limit) {
+        int bad = 0;
+        if (strcmp(on_limit, "queue") == 0)
+            f->on_limit = ON_LIMIT_QUEUE;
+        else if (strcmp(on_limit, "reject") == 0)
+            f->on_limit = ON_LIMIT_REJECT;
+        else if (strcmp(on_limit, "cancel") == 0)
+            f->on_limit = ON_LIMIT_CANCEL;
+        else
+            bad = 1;
+        free(on_limit);
+        if (bad)
+            return cp_fail(c, config_setting_get_member(g, "on_limit"),
+                           "%s.on_limit: use \"queue\", \"reject\" or \"cancel\"", what);
+    }
+    const config_setting_t *retry = config_setting_get_member(g, "retry");
+    if (retry) {
+        char rwhat[220];
+        snprintf(rwhat, sizeof(rwhat), "%s.retry", what);
+        f->retry_backoff_ms = 10000;
+        if (!config_setting_is_group(retry))
+            return cp_fail(c, retry, "%s: must be a group { max = 3; backoff = \"10s\"; }", rwhat);
+        if (cp_check_keys(c, retry, rwhat, retry_keys) < 0 ||
+            cp_get_int(c, retry, "max", rwhat, 0, 100, &f->retry_max) < 0 ||
+            cp_get_duration(c, retry, "backoff", rwhat, &f->retry_backoff_ms) < 0)
+            return -1;
+    }
     if (f->ns && !cp_valid_id(f->ns))
         return cp_fail(c, config_setting_get_member(g, "namespace"),
                     "%s: namespace \"%s\" must match [A-Za-z0-9._-]+", what, f->ns);
@@ -119,7 +174,8 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
 
 static const char *const trigger_keys[] = {
     "id", "flows", "path", "methods", "content_types", "mode", "sync_timeout",
-    "success_code", "variables", "max_body", "description", NULL};
+    "success_code", "variables", "max_body", "description", "idempotency_key",
+    "idempotency_ttl", NULL};
 
 /* Flow references are resolved after every file is read. */
 typedef struct pending_refs {
@@ -157,6 +213,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     t->sync_timeout_ms = cfg->server.sync_timeout_ms;
     t->max_body = cfg->server.max_body;
     t->success_code = 202;
+    t->idem_ttl_ms = 24ULL * 3600 * 1000;
     if (cp_get_string(c, g, "path", what, &t->path) < 0 ||
         cp_get_string(c, g, "description", what, &t->description) < 0 ||
         cp_get_strv(c, g, "flows", what, &refs->names) < 0 ||
@@ -166,8 +223,16 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         cp_get_string(c, g, "mode", what, &mode) < 0 ||
         cp_get_duration(c, g, "sync_timeout", what, &t->sync_timeout_ms) < 0 ||
         cp_get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
-        cp_get_size(c, g, "max_body", what, &t->max_body) < 0)
+        cp_get_size(c, g, "max_body", what, &t->max_body) < 0 ||
+        cp_get_string(c, g, "idempotency_key", what, &t->idem_key) < 0 ||
+        cp_get_duration(c, g, "idempotency_ttl", what, &t->idem_ttl_ms) < 0)
         goto out;
+    if (t->idem_key && strncmp(t->idem_key, "header:", 7) != 0 &&
+        strncmp(t->idem_key, "body:", 5) != 0) {
+        cp_fail(c, config_setting_get_member(g, "idempotency_key"),
+                "%s: idempotency_key must be \"header:NAME\" or \"body:dotted.path\"", what);
+        goto out;
+    }
     refs->where = g;
     if (!refs->names || !refs->names[0]) {
         cp_fail(c, g, "%s: missing setting \"flows\" (the flows it starts)", what);
@@ -286,7 +351,8 @@ static config_t *open_file(parse_ctx *c, builder *b, const char *path)
     return f;
 }
 
-static const char *const main_keys[] = {"server", "plugins", "flows", "triggers", NULL};
+static const char *const main_keys[] = {"server", "plugins", "store", "flows", "triggers", NULL};
+static const char *const store_keys[] = {"path", "retention", NULL};
 static const char *const flowfile_keys[] = {"flows", "triggers", NULL};
 static const char *const plugins_keys[] = {"path", NULL};
 static const char *const flows_group_keys[] = {"include", NULL};
@@ -443,6 +509,27 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
             cp_get_strv(&c, pl, "path", "plugins", &cfg->plugin_path) < 0)
             goto out;
     }
+    const config_setting_t *stg = config_setting_get_member(root, "store");
+    if (stg) {
+        if (!config_setting_is_group(stg)) {
+            cp_fail(&c, stg, "store: must be a group { path = \"...\"; retention = \"14d\"; }");
+            goto out;
+        }
+        if (cp_check_keys(&c, stg, "store", store_keys) < 0 ||
+            cp_get_string(&c, stg, "path", "store", &cfg->store_path) < 0 ||
+            cp_get_duration(&c, stg, "retention", "store", &cfg->retention_ms) < 0)
+            goto out;
+        /* A relative store path is relative to the configuration file. */
+        if (cfg->store_path && cfg->store_path[0] != '/') {
+            size_t n = strlen(cfg->dir) + strlen(cfg->store_path) + 2;
+            char *abs = malloc(n);
+            snprintf(abs, n, "%s/%s", cfg->dir, cfg->store_path);
+            free(cfg->store_path);
+            cfg->store_path = abs;
+        }
+    }
+    if (!cfg->store_path)
+        cfg->store_path = strdup(DEFAULT_STORE);
     if (parse_lists(&c, &b, root, 1) < 0)
         goto out;
     const config_setting_t *fg = config_setting_get_member(root, "flows");
@@ -526,6 +613,7 @@ static void config_free(sluice_config *cfg)
         cp_strv_free(t->variables);
         free(t->description);
         free(t->where);
+        free(t->idem_key);
         gate_free(t->gate);
     }
     free(cfg->triggers);
@@ -534,6 +622,7 @@ static void config_free(sluice_config *cfg)
     free(cfg->server.admin_token);
     cp_strv_free(cfg->server.trusted_proxies);
     free(cfg->server.log_level);
+    free(cfg->server.state_dir);
     cp_strv_free(cfg->plugin_path);
     free(cfg->store_path);
     free(cfg->path);

@@ -50,6 +50,7 @@ typedef struct flow_def {
     void *instance;
     pthread_mutex_t exec_lock; /* serializes non-reentrant instances */
     atomic_int running;
+    atomic_int queued;
 } flow_def;
 
 typedef struct trigger_def {
@@ -68,6 +69,8 @@ typedef struct trigger_def {
     char *description;
     char *where;
     struct gate *gate; /* admission rules, NULL when none (gate.h) */
+    char *idem_key;      /* "header:NAME" or "body:path"; NULL: the standard headers */
+    uint64_t idem_ttl_ms;
 } trigger_def;
 
 typedef struct server_conf {
@@ -79,8 +82,9 @@ typedef struct server_conf {
     uint64_t sync_timeout_ms;
     uint64_t shutdown_timeout_ms;
     char *admin_token; /* NULL: admin API from loopback only */
-    char **trusted_proxies;
+    char **trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
     char *log_level;
+    char *state_dir; /* small state files (capability tokens); NULL: the default */
 } server_conf;
 
 typedef struct sluice_config {
@@ -89,8 +93,8 @@ typedef struct sluice_config {
     char *dir; /* directory of path, for relative includes */
     server_conf server;
     char **plugin_path; /* NULL-terminated */
-    char *store_path;
-    uint64_t retention_ms;
+    char *store_path;     /* SQLite file */
+    uint64_t retention_ms; /* 0: keep finished executions forever */
     flow_def *flows;
     size_t n_flows;
     trigger_def *triggers;

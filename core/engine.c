@@ -40,8 +40,10 @@ static struct {
     pthread_cond_t work; /* queue not empty, or quitting */
     pthread_cond_t idle; /* an execution finished */
     sluice_exec *head, *tail;
-    size_t queued, running, max_queue;
+    size_t queued, reserved, running, max_queue;
     int stopping, quit;
+    sluice_exec **run; /* running executions, for on_limit = cancel */
+    size_t n_run, cap_run;
     pthread_t *workers;
     int n_workers;
 
@@ -76,6 +78,12 @@ static void deadline_to_ts(uint64_t ms, struct timespec *ts)
 
 void engine_timer_add(uint64_t deadline, void (*fn)(void *), void *arg, engine_timer **slot)
 {
+    if (__atomic_load_n(&eng.tquit, __ATOMIC_ACQUIRE)) {
+        /* Stopped: periodic work (retention) must not re-arm forever. */
+        if (slot)
+            *slot = NULL;
+        return;
+    }
     engine_timer *t = calloc(1, sizeof(*t));
     t->deadline = deadline;
     t->fn = fn;
@@ -225,17 +233,30 @@ int engine_cancel(sluice_exec *e, int reason)
 
 /* ---- queue and workers ---- */
 
-int engine_submit(sluice_exec **v, size_t n)
+int engine_reserve(size_t n)
 {
     pthread_mutex_lock(&eng.mu);
-    if (eng.stopping) {
-        pthread_mutex_unlock(&eng.mu);
-        return -2;
-    }
-    if (eng.queued + n > eng.max_queue) {
-        pthread_mutex_unlock(&eng.mu);
-        return -1;
-    }
+    int rc = 0;
+    if (eng.stopping)
+        rc = -2;
+    else if (eng.queued + eng.reserved + n > eng.max_queue)
+        rc = -1;
+    else
+        eng.reserved += n;
+    pthread_mutex_unlock(&eng.mu);
+    return rc;
+}
+
+void engine_unreserve(size_t n)
+{
+    pthread_mutex_lock(&eng.mu);
+    eng.reserved -= n;
+    pthread_mutex_unlock(&eng.mu);
+}
+
+void engine_enqueue(sluice_exec **v, size_t n, int reserved)
+{
+    pthread_mutex_lock(&eng.mu);
     for (size_t i = 0; i < n; i++) {
         sluice_exec *e = exec_ref(v[i]);
         e->qnext = NULL;
@@ -244,14 +265,101 @@ int engine_submit(sluice_exec **v, size_t n)
         else
             eng.head = e;
         eng.tail = e;
+        atomic_fetch_add(&e->flow->queued, 1);
     }
     eng.queued += n;
-    if (n == 1)
-        pthread_cond_signal(&eng.work);
-    else
-        pthread_cond_broadcast(&eng.work);
+    if (reserved)
+        eng.reserved -= n;
+    pthread_cond_broadcast(&eng.work);
     pthread_mutex_unlock(&eng.mu);
+}
+
+size_t engine_flow_load(const flow_def *f)
+{
+    return (size_t)atomic_load(&f->running) + (size_t)atomic_load(&f->queued);
+}
+
+int engine_cancel_oldest(const char *flow_key)
+{
+    sluice_exec *oldest = NULL;
+    pthread_mutex_lock(&eng.mu);
+    for (size_t i = 0; i < eng.n_run; i++) {
+        sluice_exec *e = eng.run[i];
+        if (strcmp(e->flow->key, flow_key) == 0 && atomic_load(&e->cancel_reason) == 0 &&
+            (!oldest || e->started_ms < oldest->started_ms))
+            oldest = e;
+    }
+    if (oldest)
+        exec_ref(oldest);
+    pthread_mutex_unlock(&eng.mu);
+    if (!oldest)
+        return -1;
+    log_msg(LOG_INFO, oldest->request_id,
+            "exec=%s flow=%s: cancelled to make room (on_limit = cancel)", oldest->id,
+            flow_key);
+    engine_cancel(oldest, SLUICE_CANCEL_REQUEST);
+    exec_unref(oldest);
     return 0;
+}
+
+static void run_list_remove(sluice_exec *e)
+{
+    for (size_t i = 0; i < eng.n_run; i++)
+        if (eng.run[i] == e) {
+            eng.run[i] = eng.run[--eng.n_run];
+            return;
+        }
+}
+
+/* Exponential backoff with +-20% jitter, capped at an hour. */
+static uint64_t retry_delay(const flow_def *f, int attempt)
+{
+    uint64_t d = f->retry_backoff_ms;
+    for (int i = 1; i < attempt && d < 3600000; i++)
+        d *= 2;
+    if (d > 3600000)
+        d = 3600000;
+    uint32_t r = 0;
+    units_random(&r, sizeof(r));
+    int64_t jitter = (int64_t)(d / 5);
+    return (uint64_t)((int64_t)d - jitter + (jitter ? (int64_t)(r % (uint64_t)(2 * jitter + 1)) : 0));
+}
+
+static void retry_fire(void *arg)
+{
+    sluice_exec *e = arg;
+    engine_enqueue(&e, 1, 0);
+    exec_unref(e);
+}
+
+/* Leave the running set; called once per attempt. */
+static void leave_running(sluice_exec *e)
+{
+    atomic_fetch_sub(&e->flow->running, 1);
+    pthread_mutex_lock(&eng.mu);
+    run_list_remove(e);
+    eng.running--;
+    pthread_cond_broadcast(&eng.idle);
+    pthread_cond_broadcast(&eng.work); /* a concurrency slot opened */
+    pthread_mutex_unlock(&eng.mu);
+}
+
+/* Put e back in the store as queued; the running reference goes with it. */
+static void requeue(sluice_exec *e, int attempt, uint64_t delay_ms, const char *why)
+{
+    pthread_mutex_lock(&e->mu);
+    e->state = EXEC_QUEUED;
+    e->attempt = attempt;
+    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", attempt);
+    pthread_mutex_unlock(&e->mu);
+    store_requeue(e);
+    log_msg(LOG_INFO, e->request_id, "exec=%s flow=%s: %s", e->id, e->flow->key, why);
+    leave_running(e);
+    if (delay_ms) {
+        engine_timer_add(units_mono_ms() + delay_ms, retry_fire, e, NULL);
+    } else {
+        exec_unref(e);
+    }
 }
 
 void engine_finish(sluice_exec *e, int result)
@@ -259,6 +367,31 @@ void engine_finish(sluice_exec *e, int result)
     if (e->timeout_timer && engine_timer_cancel(&e->timeout_timer))
         exec_unref(e); /* the timer's reference */
     int reason = atomic_load(&e->cancel_reason);
+    if (reason == SLUICE_CANCEL_SHUTDOWN && result != SLUICE_OK) {
+        requeue(e, e->attempt, 0, "stopped by shutdown; queued again for the next start");
+        return;
+    }
+    if (result != SLUICE_OK && reason == SLUICE_CANCEL_NONE && e->attempt <= e->flow->retry_max) {
+        uint64_t delay = retry_delay(e->flow, e->attempt);
+        char why[160];
+        snprintf(why, sizeof(why), "attempt %d failed; retrying in %llu ms (attempt %d of %d)",
+                 e->attempt, (unsigned long long)delay, e->attempt + 1, e->flow->retry_max + 1);
+        pthread_mutex_lock(&e->mu);
+        e->has_exit_code = 0;
+        free(e->outputs);
+        e->outputs = NULL;
+        free(e->error);
+        e->error = NULL;
+        for (int i = 0; i < 2; i++) {
+            free(e->logs[i].head);
+            free(e->logs[i].tail);
+            memset(&e->logs[i], 0, sizeof(e->logs[i]));
+        }
+        pthread_mutex_unlock(&e->mu);
+        atomic_store(&e->completed, 0);
+        requeue(e, e->attempt + 1, delay, why);
+        return;
+    }
     int state;
     if (result == SLUICE_OK)
         state = EXEC_SUCCEEDED;
@@ -275,7 +408,6 @@ void engine_finish(sluice_exec *e, int result)
         pthread_mutex_unlock(&e->mu);
     }
     if (exec_set_final(e, state) == 0) {
-        atomic_fetch_sub(&e->flow->running, 1);
         store_finish(e);
         pthread_mutex_lock(&e->mu);
         int lvl = state == EXEC_SUCCEEDED ? LOG_INFO : LOG_WARN;
@@ -288,11 +420,21 @@ void engine_finish(sluice_exec *e, int result)
                 e->error ? e->error : "");
         pthread_mutex_unlock(&e->mu);
     }
-    pthread_mutex_lock(&eng.mu);
-    eng.running--;
-    pthread_cond_broadcast(&eng.idle);
-    pthread_mutex_unlock(&eng.mu);
+    leave_running(e);
     exec_unref(e); /* the running reference */
+}
+
+/* Called with eng.mu held when e has left the queue for a worker. */
+static void enter_running(sluice_exec *e)
+{
+    atomic_fetch_add(&e->flow->running, 1);
+    atomic_fetch_sub(&e->flow->queued, 1);
+    if (eng.n_run == eng.cap_run) {
+        eng.cap_run = eng.cap_run ? eng.cap_run * 2 : 16;
+        eng.run = realloc(eng.run, eng.cap_run * sizeof(*eng.run));
+    }
+    eng.run[eng.n_run++] = e;
+    eng.running++;
 }
 
 static void run_one(sluice_exec *e)
@@ -305,7 +447,6 @@ static void run_one(sluice_exec *e)
         if (!e->error)
             e->error = strdup("cancelled before it started");
         pthread_mutex_unlock(&e->mu);
-        atomic_fetch_add(&f->running, 1);
         atomic_store(&e->completed, 1);
         engine_finish(e, SLUICE_ERR);
         return;
@@ -314,8 +455,17 @@ static void run_one(sluice_exec *e)
     e->state = EXEC_RUNNING;
     e->started_ms = units_now_ms();
     pthread_mutex_unlock(&e->mu);
-    atomic_fetch_add(&f->running, 1);
-    store_update(e);
+    /* Recorded before the plugin runs: after a crash, an execution is either
+     * still queued (never started) or known to have started. */
+    if (store_mark_running(e) < 0) {
+        pthread_mutex_lock(&e->mu);
+        if (!e->error)
+            e->error = strdup("the store could not record the start; not run");
+        pthread_mutex_unlock(&e->mu);
+        atomic_store(&e->completed, 1);
+        engine_finish(e, SLUICE_ERR);
+        return;
+    }
     if (f->timeout_ms)
         engine_timer_add(units_mono_ms() + f->timeout_ms, timeout_fired, exec_ref(e),
                          &e->timeout_timer);
@@ -344,22 +494,42 @@ static void run_one(sluice_exec *e)
     exec_unref(e);
 }
 
+/*
+ * The oldest queued execution whose flow has a free concurrency slot (a
+ * flow at its limit does not hold up the others). Called with eng.mu held.
+ */
+static sluice_exec *queue_take(void)
+{
+    sluice_exec *prev = NULL;
+    for (sluice_exec *e = eng.head; e; prev = e, e = e->qnext) {
+        int limit = e->flow->concurrency;
+        if (limit && atomic_load(&e->flow->running) >= limit &&
+            atomic_load(&e->cancel_reason) == SLUICE_CANCEL_NONE)
+            continue;
+        if (prev)
+            prev->qnext = e->qnext;
+        else
+            eng.head = e->qnext;
+        if (eng.tail == e)
+            eng.tail = prev;
+        e->qnext = NULL;
+        eng.queued--;
+        return e;
+    }
+    return NULL;
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&eng.mu);
     for (;;) {
-        while (!eng.head && !eng.quit)
+        sluice_exec *e = NULL;
+        while (!eng.quit && (eng.stopping || !(e = queue_take())))
             pthread_cond_wait(&eng.work, &eng.mu);
-        if (!eng.head)
+        if (!e)
             break;
-        sluice_exec *e = eng.head;
-        eng.head = e->qnext;
-        if (!eng.head)
-            eng.tail = NULL;
-        e->qnext = NULL;
-        eng.queued--;
-        eng.running++;
+        enter_running(e);
         pthread_mutex_unlock(&eng.mu);
         run_one(e);
         pthread_mutex_lock(&eng.mu);
@@ -407,12 +577,12 @@ size_t engine_capacity(void)
 static int wait_idle_until(uint64_t deadline)
 {
     pthread_mutex_lock(&eng.mu);
-    while ((eng.queued || eng.running) && units_mono_ms() < deadline) {
+    while (eng.running && units_mono_ms() < deadline) {
         struct timespec ts;
         deadline_to_ts(deadline, &ts);
         pthread_cond_timedwait(&eng.idle, &eng.mu, &ts);
     }
-    int idle = !eng.queued && !eng.running;
+    int idle = !eng.running;
     pthread_mutex_unlock(&eng.mu);
     return idle;
 }
@@ -421,30 +591,28 @@ size_t engine_drain(uint64_t timeout_ms)
 {
     pthread_mutex_lock(&eng.mu);
     eng.stopping = 1;
+    pthread_cond_broadcast(&eng.work);
+    size_t queued = eng.queued;
     pthread_mutex_unlock(&eng.mu);
-    if (wait_idle_until(units_mono_ms() + timeout_ms))
-        return 0;
-
-    /* Time is up: what has not started will not start; what runs is told
-     * to stop and given a short grace. */
-    pthread_mutex_lock(&eng.mu);
-    sluice_exec *q = eng.head;
-    size_t dropped = eng.queued;
-    eng.head = eng.tail = NULL;
-    eng.queued = 0;
-    pthread_mutex_unlock(&eng.mu);
-    while (q) {
-        sluice_exec *next = q->qnext;
-        atomic_store(&q->cancel_reason, SLUICE_CANCEL_SHUTDOWN);
+    if (!wait_idle_until(units_mono_ms() + timeout_ms)) {
+        /* Time is up: what still runs is told to stop; the store records it
+         * as queued again, so it runs at the next start. */
+        log_warn("shutdown: %zu executions still running after %llu ms; cancelling them",
+                 engine_running(), (unsigned long long)timeout_ms);
         pthread_mutex_lock(&eng.mu);
-        eng.running++;
+        size_t n = eng.n_run;
+        sluice_exec **v = malloc((n ? n : 1) * sizeof(*v));
+        for (size_t i = 0; i < n; i++)
+            v[i] = exec_ref(eng.run[i]);
         pthread_mutex_unlock(&eng.mu);
-        run_one(q); /* finishes it as cancelled without running */
-        q = next;
+        for (size_t i = 0; i < n; i++) {
+            engine_cancel(v[i], SLUICE_CANCEL_SHUTDOWN);
+            exec_unref(v[i]);
+        }
+        free(v);
+        wait_idle_until(units_mono_ms() + PENDING_GRACE_MS + 1000);
     }
-    store_cancel_running(SLUICE_CANCEL_SHUTDOWN);
-    wait_idle_until(units_mono_ms() + PENDING_GRACE_MS + 1000);
-    return dropped;
+    return queued;
 }
 
 void engine_stop(void)
@@ -457,8 +625,19 @@ void engine_stop(void)
         pthread_join(eng.workers[i], NULL);
     free(eng.workers);
     eng.workers = NULL;
+    /* Queued executions are safe in the store; drop the memory copies. */
+    while (eng.head) {
+        sluice_exec *e = eng.head;
+        eng.head = e->qnext;
+        atomic_fetch_sub(&e->flow->queued, 1);
+        exec_unref(e);
+    }
+    eng.tail = NULL;
+    eng.queued = 0;
+    free(eng.run);
+    eng.run = NULL;
     pthread_mutex_lock(&eng.tmu);
-    eng.tquit = 1;
+    __atomic_store_n(&eng.tquit, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&eng.tcond);
     pthread_mutex_unlock(&eng.tmu);
     pthread_join(eng.timer_thread, NULL);

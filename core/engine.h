@@ -15,10 +15,22 @@
 
 int engine_start(int workers, size_t max_queue);
 
-/* Enqueue n executions, all or none (a fan-out is one decision).
- * Returns 0, -1 when the queue lacks room, -2 when stopping. Takes a
- * reference to each execution on success. */
-int engine_submit(sluice_exec **v, size_t n);
+/*
+ * Admission is two steps so nothing is stored that cannot run: reserve
+ * room for n executions (all or none: a fan-out is one decision), store
+ * them, then enqueue them (or release the room when the store failed).
+ * engine_reserve returns 0, -1 when the queue lacks room, -2 when stopping.
+ */
+int engine_reserve(size_t n);
+void engine_unreserve(size_t n);
+/* Enqueue executions (taking a reference to each); reserved says whether
+ * room was reserved for them (recovered work is queued regardless). */
+void engine_enqueue(sluice_exec **v, size_t n, int reserved);
+
+/* Executions of flow running or queued now. */
+size_t engine_flow_load(const flow_def *f);
+/* Cancel the execution of flow key that started first (on_limit = cancel). */
+int engine_cancel_oldest(const char *flow_key);
 
 /* Finish an execution with SLUICE_OK or SLUICE_ERR (workers, exec_complete). */
 void engine_finish(sluice_exec *e, int result);
@@ -30,7 +42,8 @@ int engine_cancel(sluice_exec *e, int reason);
 typedef struct engine_timer engine_timer;
 
 /*
- * Call fn(arg) on the timer thread at deadline (units_mono_ms clock). When
+ * Call fn(arg) on the timer thread at deadline (units_mono_ms clock). After
+ * engine_stop nothing is scheduled and fn is never called. When
  * slot is not NULL it receives the timer and is cleared (under the timer
  * lock) when the timer fires, so engine_timer_cancel(slot) is always safe.
  */
@@ -43,9 +56,10 @@ size_t engine_running(void);
 size_t engine_capacity(void);
 
 /*
- * Stop taking work, let queued and running executions finish for up to
- * timeout_ms, then cancel what still runs (SLUICE_CANCEL_SHUTDOWN) and give
- * it a short grace. Returns the number of executions that never started.
+ * Stop taking and starting work, let running executions finish for up to
+ * timeout_ms, then cancel what still runs (SLUICE_CANCEL_SHUTDOWN: recorded
+ * as queued again, to run at the next start) and give it a short grace.
+ * Queued executions stay queued in the store. Returns how many were queued.
  */
 size_t engine_drain(uint64_t timeout_ms);
 /* Stop the worker and timer threads (after engine_drain). */

@@ -5,6 +5,8 @@
 
 #include "units.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,34 @@ static const char *const secret_headers[] = {
     "x-hub-signature-256", "webhook-signature", "stripe-signature", "x-slack-signature",
     "x-gitlab-token", "x-webhook-signature", "x-signature", NULL};
 
+/* Headers that triggers name as carrying keys or signatures (gate.c).
+ * Entries are written once, before the count that publishes them. */
+static char extra_secret[EVENT_MAX_SECRET_HEADERS][128];
+static atomic_size_t n_extra_secret;
+static pthread_mutex_t extra_secret_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void event_add_secret_header(const char *lower_name)
+{
+    if (!lower_name || strlen(lower_name) >= sizeof(extra_secret[0]) ||
+        event_header_is_secret(lower_name))
+        return;
+    pthread_mutex_lock(&extra_secret_mu);
+    size_t n = atomic_load(&n_extra_secret);
+    if (n < EVENT_MAX_SECRET_HEADERS) {
+        snprintf(extra_secret[n], sizeof(extra_secret[n]), "%s", lower_name);
+        atomic_store(&n_extra_secret, n + 1);
+    }
+    pthread_mutex_unlock(&extra_secret_mu);
+}
+
 int event_header_is_secret(const char *lower_name)
 {
     for (const char *const *p = secret_headers; *p; p++)
         if (strcmp(lower_name, *p) == 0)
+            return 1;
+    size_t n = atomic_load(&n_extra_secret);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(lower_name, extra_secret[i]) == 0)
             return 1;
     return 0;
 }
@@ -147,6 +173,30 @@ static json_t *parse_form(const unsigned char *body, size_t len, char *err, size
     return o;
 }
 
+/* Nesting depth of JSON text, counted without parsing: brackets outside
+ * strings. Malformed text is left to the parser to describe. */
+static int json_depth_exceeds(const unsigned char *s, size_t n, int max)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return 1;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *err,
                       size_t errlen)
 {
@@ -156,6 +206,11 @@ static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *
         /* nothing */
     } else if (is_json_type(mt)) {
         json_error_t jerr;
+        if (json_depth_exceeds(rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH)) {
+            snprintf(err, errlen, "JSON body nested deeper than %d levels",
+                     EVENT_MAX_JSON_DEPTH);
+            return -1;
+        }
         body = json_loadb((const char *)rq->body, rq->body_len,
                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!body) {

@@ -46,6 +46,13 @@ const char *event_header(const http_request *rq, const char *name);
 
 /* True when a header must never reach a plugin, a log or the store. */
 int event_header_is_secret(const char *lower_name);
+/* Treat one more header as secret (a trigger's key or signature header);
+ * the list only grows, up to EVENT_MAX_SECRET_HEADERS names. */
+#define EVENT_MAX_SECRET_HEADERS 64
+void event_add_secret_header(const char *lower_name);
+
+/* JSON bodies nested deeper than this are refused (400). */
+#define EVENT_MAX_JSON_DEPTH 64
 
 /*
  * Build the shared part of the event. Returns 0, or an HTTP status (400)

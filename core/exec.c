@@ -64,6 +64,7 @@ void exec_unref(sluice_exec *e)
     free(e->event);
     free(e->inputs);
     free(e->function);
+    free(e->idem_key);
     for (size_t i = 0; i < e->n_hdrs; i++) {
         free(e->hdr_names[i]);
         free(e->hdr_values[i]);

@@ -79,6 +79,11 @@ struct sluice_exec {
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
 
+    /* Set by the store when an accept batch commits (store.h). */
+    int store_status;
+    char dup_of[40]; /* STORE_DUPLICATE: the execution this one repeats */
+    char *idem_key;  /* idempotency key of the request, or NULL */
+
     atomic_int cancel_reason; /* SLUICE_CANCEL_* */
     atomic_int completed;     /* exec_complete was called (PENDING) */
     struct engine_timer *timeout_timer;

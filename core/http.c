@@ -14,12 +14,14 @@
 #include "http.h"
 
 #include "api.h"
+#include "captoken.h"
 #include "engine.h"
 #include "event.h"
 #include "exec.h"
 #include "gate.h"
 #include "log.h"
 #include "router.h"
+#include "routes.h"
 #include "store.h"
 #include "units.h"
 
@@ -45,10 +47,12 @@ static struct {
     sluice_config *cfg;
     struct MHD_Daemon *daemons[MAX_LISTEN];
     int n_daemons;
+    struct sync_wait *waits; /* parked sync requests, answered at shutdown */
 } srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Waiting for the executions of one sync request. */
 typedef struct sync_wait {
+    struct sync_wait *wnext; /* in srv.waits while its connection lives */
     atomic_int refs;
     pthread_mutex_t mu;
     struct MHD_Connection *conn;
@@ -58,7 +62,7 @@ typedef struct sync_wait {
     exec_waiter *waiters;
 } sync_wait;
 
-enum phase { PH_HEADERS, PH_BODY, PH_WAITING, PH_DONE };
+enum phase { PH_HEADERS, PH_BODY, PH_STORING, PH_WAITING, PH_DONE };
 
 typedef struct conn_state {
     http_request rq;
@@ -71,7 +75,12 @@ typedef struct conn_state {
     uint64_t discarding; /* bytes dropped after the limit was passed */
     sluice_exec **execs;
     size_t n_execs;
+    int sync;
     sync_wait *wait;
+    /* Parked while the store commits (see on_stored). */
+    struct MHD_Connection *conn;
+    pthread_mutex_t park_mu;
+    int parked, stored, store_failed;
 } conn_state;
 
 /* ---- responses ---- */
@@ -148,6 +157,7 @@ static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_ex
 void http_set_config(sluice_config *cfg)
 {
     config_ref(cfg);
+    captoken_sync(cfg); /* capability URLs exist before their first request */
     pthread_mutex_lock(&srv.mu);
     sluice_config *old = srv.cfg;
     srv.cfg = cfg;
@@ -174,6 +184,40 @@ static void sync_wait_unref(sync_wait *w)
     free(w);
 }
 
+static void waits_add(sync_wait *w)
+{
+    atomic_fetch_add(&w->refs, 1);
+    pthread_mutex_lock(&srv.mu);
+    w->wnext = srv.waits;
+    srv.waits = w;
+    pthread_mutex_unlock(&srv.mu);
+}
+
+static void waits_remove(sync_wait *w)
+{
+    int found = 0;
+    pthread_mutex_lock(&srv.mu);
+    for (sync_wait **pp = &srv.waits; *pp; pp = &(*pp)->wnext)
+        if (*pp == w) {
+            *pp = w->wnext;
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&srv.mu);
+    if (found)
+        sync_wait_unref(w);
+}
+
+static void sync_resume(sync_wait *w, int timed_out);
+
+void http_release_waits(void)
+{
+    pthread_mutex_lock(&srv.mu);
+    for (sync_wait *w = srv.waits; w; w = w->wnext)
+        sync_resume(w, 1);
+    pthread_mutex_unlock(&srv.mu);
+}
+
 static void conn_state_free(conn_state *cs)
 {
     http_request *rq = &cs->rq;
@@ -195,12 +239,14 @@ static void conn_state_free(conn_state *cs)
         exec_unref(cs->execs[i]);
     free(cs->execs);
     if (cs->wait) {
+        waits_remove(cs->wait);
         if (engine_timer_cancel(&cs->wait->timer))
             sync_wait_unref(cs->wait);
         sync_wait_unref(cs->wait);
     }
     if (cs->cfg)
         config_unref(cs->cfg);
+    pthread_mutex_destroy(&cs->park_mu);
     free(cs);
 }
 
@@ -210,6 +256,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
     conn_state *cs = calloc(1, sizeof(*cs));
+    pthread_mutex_init(&cs->park_mu, NULL);
     units_uuidv7(cs->rq.request_id);
     cs->rq.received_ms = units_now_ms();
     const char *q = strchr(uri, '?');
@@ -281,10 +328,18 @@ static int reply_verdict(struct MHD_Connection *c, const http_request *rq, const
             t->id, v->status, v->message);
     char ra[16];
     snprintf(ra, sizeof(ra), "%u", v->retry_after);
-    const char *hdrs[] = {"Retry-After", ra, NULL};
+    const char *hdrs[5] = {NULL};
+    size_t nh = 0;
+    if (v->retry_after) {
+        hdrs[nh++] = "Retry-After";
+        hdrs[nh++] = ra;
+    }
+    if (v->www_authenticate) {
+        hdrs[nh++] = "WWW-Authenticate";
+        hdrs[nh++] = v->www_authenticate;
+    }
     return http_reply(c, rq->request_id, (unsigned)v->status, NULL,
-                      v->code ? v->code : "refused", v->message,
-                      v->retry_after ? hdrs : NULL);
+                      v->code ? v->code : "refused", v->message, nh ? hdrs : NULL);
 }
 
 static int content_type_allowed(const trigger_def *t, const char *ct)
@@ -407,6 +462,151 @@ static int wants(const http_request *rq, const char *name)
     return 0;
 }
 
+static int reply_duplicate(struct MHD_Connection *c, conn_state *cs, char (*ids)[40], size_t n);
+
+/* The batch is stored (or not): answer, or wait for a sync result. */
+static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
+{
+    http_request *rq = &cs->rq;
+    trigger_def *t = cs->trigger;
+    cs->phase = PH_DONE;
+    if (cs->store_failed) {
+        log_msg(LOG_ERROR, rq->request_id, "refused %s %s: 503 the store could not record it",
+                rq->method, rq->path);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
+                                           "the execution store cannot take work now", hdrs);
+    }
+    size_t dup = 0;
+    for (size_t i = 0; i < cs->n_execs; i++)
+        if (cs->execs[i]->store_status == STORE_DUPLICATE)
+            dup++;
+    if (dup == cs->n_execs) {
+        char ids[64][40];
+        for (size_t i = 0; i < cs->n_execs && i < 64; i++)
+            snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
+        return (enum MHD_Result)reply_duplicate(c, cs, ids, cs->n_execs < 64 ? cs->n_execs : 64);
+    }
+    for (size_t i = 0; i < cs->n_execs; i++)
+        log_msg(LOG_INFO, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
+                rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
+                cs->sync ? "sync" : "async");
+    if (!cs->sync)
+        return (enum MHD_Result)reply_accepted(c, cs, (unsigned)t->success_code);
+
+    sync_wait *w = cs->wait;
+    cs->phase = PH_WAITING;
+    MHD_suspend_connection(c);
+    atomic_fetch_add(&w->refs, 1);
+    engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
+    waits_add(w);
+    pthread_mutex_lock(&w->mu);
+    w->suspended = 1;
+    pthread_mutex_unlock(&w->mu);
+    sync_resume(w, 0); /* everything may already be done */
+    return MHD_YES;
+}
+
+/*
+ * The idempotency key of a request: the trigger's configured header or body
+ * path, else the standard headers senders use for retries.
+ */
+static const char *idempotency_key(const http_request *rq, const trigger_def *t, json_t *base)
+{
+    if (t->idem_key && strncmp(t->idem_key, "header:", 7) == 0)
+        return event_header(rq, t->idem_key + 7);
+    if (t->idem_key) {
+        json_t *v = json_object_get(base, "body");
+        char path[256];
+        snprintf(path, sizeof(path), "%s", t->idem_key + 5);
+        for (char *tok = strtok(path, "."); tok && v; tok = strtok(NULL, "."))
+            v = json_is_array(v) ? json_array_get(v, (size_t)atoi(tok)) : json_object_get(v, tok);
+        return json_is_string(v) ? json_string_value(v) : NULL;
+    }
+    static const char *const std[] = {"idempotency-key", "webhook-id", "x-github-delivery", NULL};
+    for (const char *const *h = std; *h; h++) {
+        const char *v = event_header(rq, *h);
+        if (v && *v)
+            return v;
+    }
+    return NULL;
+}
+
+static int reply_duplicate(struct MHD_Connection *c, conn_state *cs, char (*ids)[40], size_t n)
+{
+    json_t *data;
+    if (n == 1) {
+        data = store_get_json(ids[0], 0);
+        if (!data)
+            data = json_object();
+    } else {
+        data = json_object();
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *d = store_get_json(ids[i], 0);
+            if (d)
+                json_array_append_new(list, d);
+        }
+        json_object_set_new(data, "executions", list);
+    }
+    json_object_set_new(data, "duplicate", json_true());
+    log_msg(LOG_INFO, cs->rq.request_id, "duplicate %s %s trigger=%s: answered with %s",
+            cs->rq.method, cs->rq.path, cs->trigger->id, ids[0]);
+    return http_reply(c, cs->rq.request_id, 200, data, NULL, NULL, NULL);
+}
+
+/* Per-flow concurrency at admission: reject, or make room (DESIGN 7). */
+static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *result)
+{
+    trigger_def *t = cs->trigger;
+    for (size_t i = 0; i < t->n_flows; i++) {
+        flow_def *f = t->flows[i];
+        if (!f->concurrency || engine_flow_load(f) < (size_t)f->concurrency)
+            continue;
+        if (f->on_limit == ON_LIMIT_REJECT) {
+            log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 503 flow %s at concurrency %d",
+                    cs->rq.method, cs->rq.path, f->key, f->concurrency);
+            const char *hdrs[] = {"Retry-After", "1", NULL};
+            char msg[300];
+            snprintf(msg, sizeof(msg), "flow %s is running %d executions, its limit", f->key,
+                     f->concurrency);
+            *result = http_reply(c, cs->rq.request_id, 503, NULL, "flow_busy", msg, hdrs);
+            return -1;
+        }
+        if (f->on_limit == ON_LIMIT_CANCEL)
+            engine_cancel_oldest(f->key);
+    }
+    return 0;
+}
+
+/* Runs on the store thread once the batch is durable (or failed). */
+static void on_stored(void *arg)
+{
+    conn_state *cs = arg;
+    size_t ok = 0, dup = 0;
+    sluice_exec *run[64];
+    for (size_t i = 0; i < cs->n_execs; i++) {
+        sluice_exec *e = cs->execs[i];
+        if (e->store_status == STORE_OK && ok < 64)
+            run[ok++] = e;
+        else if (e->store_status == STORE_DUPLICATE)
+            dup++;
+    }
+    if (ok + dup < cs->n_execs || ok == 0) {
+        engine_unreserve(cs->n_execs);
+        cs->store_failed = ok + dup < cs->n_execs;
+    } else {
+        /* Durable: only now may anything run. */
+        engine_enqueue(run, ok, 1);
+        engine_unreserve(cs->n_execs - ok);
+    }
+    pthread_mutex_lock(&cs->park_mu);
+    cs->stored = 1;
+    if (cs->parked)
+        MHD_resume_connection(cs->conn);
+    pthread_mutex_unlock(&cs->park_mu);
+}
+
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
 {
     http_request *rq = &cs->rq;
@@ -423,7 +623,34 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         json_decref(base);
         return (enum MHD_Result)reply_verdict(c, rq, t, &v);
     }
-    int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
+
+    const char *ikey = idempotency_key(rq, t, base);
+    if (ikey) {
+        char ids[16][40];
+        size_t n = store_find_idempotent(t->id, ikey, rq->received_ms - t->idem_ttl_ms, ids, 16);
+        if (n) {
+            json_decref(base);
+            return (enum MHD_Result)reply_duplicate(c, cs, ids, n);
+        }
+    }
+    int result;
+    if (check_flow_limits(c, cs, &result) < 0) {
+        json_decref(base);
+        return (enum MHD_Result)result;
+    }
+    int rc = engine_reserve(t->n_flows);
+    if (rc < 0) {
+        json_decref(base);
+        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path,
+                rc == -1 ? "queue full" : "shutting down");
+        const char *hdrs[] = {"Retry-After", rc == -1 ? "1" : "5", NULL};
+        return (enum MHD_Result)http_reply(
+            c, rq->request_id, 503, NULL, rc == -1 ? "queue_full" : "shutting_down",
+            rc == -1 ? "the execution queue is full; retry later" : "sluiced is shutting down",
+            hdrs);
+    }
+
+    cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
     const char *fn = json_string_value(json_object_get(base, "function"));
     char *inputs = event_inputs(base);
 
@@ -443,28 +670,18 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         units_uuidv7(id);
         size_t len;
         char *text = event_for_flow(base, id, t->flows[i], &len);
-        cs->execs[i] = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len,
-                                i + 1 == t->n_flows ? inputs : strdup(inputs), fn, hn, hv, nh,
-                                sync, rq->received_ms);
-        cs->n_execs++;
+        sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len,
+                                  i + 1 == t->n_flows ? inputs : strdup(inputs), fn, hn, hv, nh,
+                                  cs->sync, rq->received_ms);
+        e->idem_key = ikey ? strdup(ikey) : NULL;
+        cs->execs[cs->n_execs++] = e;
     }
     free(hn);
     free(hv);
     json_decref(base);
 
-    /* Durable before acknowledged: a store refusal is a 503, never a 2xx. */
-    for (size_t i = 0; i < cs->n_execs; i++)
-        if (store_accept(cs->execs[i]) < 0) {
-            log_msg(LOG_ERROR, rq->request_id, "store refused execution %s",
-                    cs->execs[i]->id);
-            const char *hdrs[] = {"Retry-After", "5", NULL};
-            return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
-                                               "the execution store cannot take work now", hdrs);
-        }
-
-    sync_wait *w = NULL;
-    if (sync) {
-        w = calloc(1, sizeof(*w));
+    if (cs->sync) {
+        sync_wait *w = calloc(1, sizeof(*w));
         pthread_mutex_init(&w->mu, NULL);
         atomic_init(&w->refs, 1 + (int)cs->n_execs);
         w->conn = c;
@@ -478,39 +695,19 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         cs->wait = w;
     }
 
-    int rc = engine_submit(cs->execs, cs->n_execs);
-    if (rc < 0) {
-        /* Nothing will run: finish them so the store and waiters agree. */
-        for (size_t i = 0; i < cs->n_execs; i++) {
-            pthread_mutex_lock(&cs->execs[i]->mu);
-            cs->execs[i]->error = strdup(rc == -1 ? "rejected: queue full" : "rejected: stopping");
-            pthread_mutex_unlock(&cs->execs[i]->mu);
-            exec_set_final(cs->execs[i], EXEC_CANCELLED);
-            store_finish(cs->execs[i]);
-        }
-        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path,
-                rc == -1 ? "queue full" : "shutting down");
-        const char *hdrs[] = {"Retry-After", rc == -1 ? "1" : "5", NULL};
-        return (enum MHD_Result)http_reply(
-            c, rq->request_id, 503, NULL, rc == -1 ? "queue_full" : "shutting_down",
-            rc == -1 ? "the execution queue is full; retry later" : "sluiced is shutting down",
-            hdrs);
+    /* Durable before acknowledged: park the connection until the store
+     * thread has committed the batch (group commit), never block here. */
+    cs->conn = c;
+    cs->phase = PH_STORING;
+    store_accept(cs->execs, cs->n_execs, on_stored, cs);
+    pthread_mutex_lock(&cs->park_mu);
+    if (!cs->stored) {
+        MHD_suspend_connection(c);
+        cs->parked = 1;
     }
-    for (size_t i = 0; i < cs->n_execs; i++)
-        log_msg(LOG_INFO, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
-                rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
-                sync ? "sync" : "async");
-    if (!sync)
-        return (enum MHD_Result)reply_accepted(c, cs, (unsigned)t->success_code);
-
-    cs->phase = PH_WAITING;
-    MHD_suspend_connection(c);
-    atomic_fetch_add(&w->refs, 1);
-    engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
-    pthread_mutex_lock(&w->mu);
-    w->suspended = 1;
-    pthread_mutex_unlock(&w->mu);
-    sync_resume(w, 0); /* everything may already be done */
+    pthread_mutex_unlock(&cs->park_mu);
+    if (!cs->parked)
+        return after_stored(c, cs);
     return MHD_YES;
 }
 
@@ -525,13 +722,19 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
 
     cs->cfg = http_get_config();
+    /* Size limits (414/431 in JSON) and capability URLs (/t/TOKEN) before routing. */
+    gate_verdict pv = {0};
+    int pre = routes_before_match(cs->cfg, rq, &cs->match, &pv);
+    if (pre < 0)
+        return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
+                                           pv.message, NULL);
     int result;
-    if (api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result)) {
+    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result)) {
         cs->phase = PH_DONE;
         return (enum MHD_Result)result;
     }
 
-    int m = router_match(cs->cfg->router, rq->path, &cs->match);
+    int m = pre ? 1 : router_match(cs->cfg->router, rq->path, &cs->match);
     if (m < 0)
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_path",
                                            "malformed path (bad percent-encoding or too deep)");
@@ -540,6 +743,10 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
                                            "no trigger at this path");
     trigger_def *t = cs->match.target;
     cs->trigger = t;
+    /* Address allowlist, failed-attempt limit, path keys (then redacted from rq->path). */
+    gate_verdict rv = {0};
+    if (t->gate && gate_check_route(t->gate, cs->cfg, rq, &cs->match, &rv) != 0)
+        return (enum MHD_Result)reply_verdict(c, rq, t, &rv);
     char allow[96];
     config_methods_string(t->methods, allow, sizeof(allow));
     if (strcmp(method, "OPTIONS") == 0) {
@@ -637,6 +844,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                (unsigned long long)cs->limit);
         }
         return accept_request(c, cs);
+    case PH_STORING:
+        return after_stored(c, cs);
     case PH_WAITING:
         cs->phase = PH_DONE;
         if (cs->wait->timed_out) {

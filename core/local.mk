@@ -2,24 +2,31 @@
 # convenience library so unit tests link exactly the code that ships.
 CORE_SOURCES = \
 	core/api.c core/api.h \
+	core/auth.c core/auth.h \
+	core/captoken.c core/captoken.h \
 	core/config.c core/config.h \
 	core/confparse.c core/confparse.h \
 	core/engine.c core/engine.h \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
-	core/gate.c core/gate.h \
+	core/filter.c core/filter.h \
+	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \
 	core/host.c \
 	core/http.c core/http.h \
 	core/loader.c core/loader.h \
 	core/log.c core/log.h \
+	core/ratelimit.c core/ratelimit.h \
 	core/router.c core/router.h \
+	core/routes.c core/routes.h \
 	core/store.c core/store.h \
 	core/units.c core/units.h
 
 CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
-	-DPLUGINDIR='"$(pluginsdir)"' -DSYSCONFDIR='"$(sysconfdir)"'
-CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
-CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(LIBS)
+	-DPLUGINDIR='"$(pluginsdir)"' -DSYSCONFDIR='"$(sysconfdir)"' \
+	-DLOCALSTATEDIR='"$(localstatedir)"'
+CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(SQLITE_CFLAGS)
+CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS)
 
 noinst_LIBRARIES += core/libsluicecore.a
 core_libsluicecore_a_SOURCES = $(CORE_SOURCES)

@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "log.h"
 #include "store.h"
+#include "units.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -23,7 +24,7 @@
 #define SYSCONFDIR "/usr/local/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/sluice/sluice.conf"
-#define STORE_MAX_FINISHED 10000
+#define RETENTION_TICK_MS 5000
 
 static void usage(FILE *out)
 {
@@ -42,6 +43,7 @@ static void usage(FILE *out)
             "                         [::1]:8080 for IPv6)\n"
             "  -P, --plugin-dir DIR   search DIR for executor plugins before the configured\n"
             "                         plugins.path (repeatable)\n"
+            "  -s, --store FILE       the SQLite execution store (instead of store.path)\n"
             "  -v, --verbose          log at debug level\n"
             "  -q, --quiet            log warnings and errors only\n"
             "  -V, --version          print the version and the plugin ABI, and exit\n"
@@ -81,6 +83,8 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
     return v;
 }
 
+static const char *store_override;
+
 static sluice_config *load_and_bind(const char *path, char **listen_override)
 {
     char err[2048];
@@ -99,6 +103,10 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         cfg->server.listen = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++)
             cfg->server.listen[i] = strdup(listen_override[i]);
+    }
+    if (store_override) {
+        free(cfg->store_path);
+        cfg->store_path = strdup(store_override);
     }
     if (config_bind(cfg, err, sizeof(err)) < 0) {
         log_error("config: %s", err);
@@ -133,12 +141,88 @@ static void reload(const char *path, char **listen_override)
     config_unref(cur);
 }
 
+struct recovery {
+    sluice_config *cfg;
+    size_t counts[3]; /* resumed, retried, failed */
+};
+
+/*
+ * Work an earlier process accepted and did not finish: queued executions
+ * run now; running ones were interrupted mid-way, so they are retried when
+ * their flow allows it and otherwise failed, never silently run twice.
+ */
+static void recover_one(void *arg, const char *id, const char *request_id, const char *trigger,
+                        const char *flow, const char *state, int attempt, const char *event,
+                        const char *inputs, const char *function, json_t *headers,
+                        uint64_t received_ms)
+{
+    struct recovery *rec = arg;
+    sluice_config *cfg = rec->cfg;
+    size_t *counts = rec->counts;
+    trigger_def *t = config_find_trigger(cfg, trigger);
+    flow_def *f = config_find_flow(cfg, flow);
+    if (!t || !f) {
+        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; failed", id,
+                 trigger, flow);
+        store_fail_stale(id, "its trigger or flow is no longer configured");
+        json_decref(headers);
+        counts[2]++;
+        return;
+    }
+    int running = strcmp(state, "running") == 0;
+    if (running && attempt > f->retry_max) {
+        log_warn("recovery: exec=%s flow=%s was running when sluiced stopped; failed "
+                 "(the flow allows no retry)",
+                 id, flow);
+        store_fail_stale(id, "interrupted: sluiced stopped while it was running");
+        json_decref(headers);
+        counts[2]++;
+        return;
+    }
+    size_t nh = json_object_size(headers), k = 0;
+    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
+    const char *key;
+    json_t *val;
+    json_object_foreach(headers, key, val)
+    {
+        if (json_is_string(val)) {
+            hn[k] = key;
+            hv[k++] = json_string_value(val);
+        }
+    }
+    sluice_exec *e = exec_new(cfg, t, f, id, request_id, strdup(event), strlen(event),
+                              inputs ? strdup(inputs) : NULL, function, hn, hv, k, 0,
+                              received_ms);
+    free(hn);
+    free(hv);
+    json_decref(headers);
+    e->attempt = running ? attempt + 1 : attempt;
+    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
+    if (running)
+        store_requeue(e);
+    store_adopt(e);
+    engine_enqueue(&e, 1, 0);
+    exec_unref(e);
+    counts[running ? 1 : 0]++;
+}
+
+static uint64_t retention_ms;
+
+static void retention_tick(void *arg)
+{
+    (void)arg;
+    if (retention_ms)
+        store_purge(units_now_ms() - retention_ms);
+    engine_timer_add(units_mono_ms() + RETENTION_TICK_MS, retention_tick, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 't'},
         {"listen", required_argument, NULL, 'l'},  {"plugin-dir", required_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
+        {"store", required_argument, NULL, 's'},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *config_path = DEFAULT_CONFIG;
@@ -148,7 +232,7 @@ int main(int argc, char **argv)
     char *plugin_dirs[64];
     size_t n_plugin_dirs = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "c:tl:P:vqVh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:tl:P:s:vqVh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -169,6 +253,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             plugin_dirs[n_plugin_dirs++] = strdup(optarg);
+            break;
+        case 's':
+            store_override = optarg;
             break;
         case 'v':
             log_set_level(LOG_DEBUG);
@@ -210,6 +297,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit must surface as a failed write (503), not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
 
     sluice_config *cfg = load_and_bind(config_path, listen);
     if (check_only) {
@@ -229,11 +318,27 @@ int main(int argc, char **argv)
         log_set_level(log_parse_level(cfg->server.log_level));
 
     char err[1024];
-    if (store_open(STORE_MAX_FINISHED) < 0 ||
-        engine_start(cfg->server.workers, cfg->server.max_queue) < 0) {
-        log_error("cannot start the engine");
+    if (store_open(cfg->store_path, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        config_unref(cfg);
+        loader_shutdown();
         return 1;
     }
+    if (engine_start(cfg->server.workers, cfg->server.max_queue) < 0) {
+        log_error("cannot start the worker threads");
+        return 1;
+    }
+    struct recovery rec = {.cfg = cfg};
+    store_recover(recover_one, &rec);
+    if (rec.counts[0] + rec.counts[1] + rec.counts[2])
+        log_info("recovery: %zu queued executions resumed, %zu interrupted ones retried, %zu "
+                 "failed",
+                 rec.counts[0], rec.counts[1], rec.counts[2]);
+    retention_ms = cfg->retention_ms;
+    if (retention_ms)
+        log_info("store: finished executions are kept for %llu s",
+                 (unsigned long long)(retention_ms / 1000));
+    retention_tick(NULL);
     if (http_start(cfg, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
@@ -257,9 +362,11 @@ int main(int argc, char **argv)
         }
     }
     http_quiesce();
-    size_t dropped = engine_drain(shutdown_ms);
-    if (dropped)
-        log_warn("shutdown: %zu queued executions never started", dropped);
+    size_t queued = engine_drain(shutdown_ms);
+    if (queued)
+        log_info("shutdown: %zu queued executions stay queued for the next start", queued);
+    store_flush();
+    http_release_waits();
     http_stop();
     engine_stop();
     store_close();

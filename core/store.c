@@ -1,33 +1,94 @@
 /*
- * store.c - the in-memory execution store.
- *
- * A hash table by id (chained, resized by doubling) plus a FIFO of finished
- * executions: when more than max_finished have finished, the oldest are
- * forgotten. Unfinished executions are never forgotten; their number is
- * bounded by the engine's queue and workers.
+ * store.c - the SQLite execution store (see store.h for the rules).
  */
 #include "store.h"
 
 #include "engine.h"
+#include "log.h"
+#include "units.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-typedef struct entry {
+#define SCHEMA_VERSION 1
+#define PURGE_BATCH 500
+
+/* Each migration takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 1: executions */
+    "CREATE TABLE executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  flow TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  event TEXT NOT NULL,"
+    "  inputs TEXT,"
+    "  function TEXT,"
+    "  headers TEXT,"
+    "  idem_key TEXT,"
+    "  exit_code INTEGER,"
+    "  outputs TEXT,"
+    "  error TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX executions_state ON executions(state);"
+    "CREATE INDEX executions_flow ON executions(flow, id);"
+    "CREATE INDEX executions_trigger ON executions(trigger, id);"
+    "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
+    "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
+    "  WHERE idem_key IS NOT NULL;",
+};
+
+enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
+
+typedef struct store_op {
+    int kind;
+    sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
+    sluice_exec **v;     /* ACCEPT */
+    size_t n;
+    void (*done)(void *);
+    void *arg;
+    uint64_t ms;         /* PURGE: cutoff */
+    char *id, *reason;   /* FAIL_STALE */
+    int *waiting;        /* set to 1 (ok) or -1 when written, for synchronous ops */
+    struct store_op *next;
+} store_op;
+
+typedef struct live {
     sluice_exec *e;
-    struct entry *hnext;   /* hash chain */
-    struct entry *fnext;   /* finished FIFO */
-    int finished;
-} entry;
+    struct live *next;
+} live;
 
 static struct {
-    pthread_mutex_t mu;
-    entry **buckets;
-    size_t n_buckets, count;
-    entry *fhead, *ftail;
-    size_t n_finished, max_finished;
-} st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sqlite3 *wdb, *rdb;
+    pthread_mutex_t rmu; /* serializes the reading connection */
+    pthread_mutex_t mu;  /* ops queue and live set */
+    pthread_cond_t cv, written;
+    store_op *head, *tail;
+    int quit, healthy;
+    pthread_t thread;
+    live **buckets;
+    size_t n_buckets, n_live;
+} st = {
+    .rmu = PTHREAD_MUTEX_INITIALIZER,
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .cv = PTHREAD_COND_INITIALIZER,
+    .written = PTHREAD_COND_INITIALIZER,
+};
+
+/* ---- the live set ---- */
 
 static uint64_t hash_id(const char *s)
 {
@@ -39,102 +100,711 @@ static uint64_t hash_id(const char *s)
     return h;
 }
 
-int store_open(size_t max_finished)
-{
-    st.max_finished = max_finished;
-    st.n_buckets = 1024;
-    st.buckets = calloc(st.n_buckets, sizeof(entry *));
-    return st.buckets ? 0 : -1;
-}
-
-static void grow(void)
+static void live_grow(void)
 {
     size_t nb = st.n_buckets * 2;
-    entry **b = calloc(nb, sizeof(entry *));
+    live **b = calloc(nb, sizeof(live *));
     if (!b)
         return;
-    for (size_t i = 0; i < st.n_buckets; i++) {
-        entry *x = st.buckets[i];
-        while (x) {
-            entry *next = x->hnext;
+    for (size_t i = 0; i < st.n_buckets; i++)
+        for (live *x = st.buckets[i], *next; x; x = next) {
+            next = x->next;
             size_t k = hash_id(x->e->id) & (nb - 1);
-            x->hnext = b[k];
+            x->next = b[k];
             b[k] = x;
-            x = next;
         }
-    }
     free(st.buckets);
     st.buckets = b;
     st.n_buckets = nb;
 }
 
-static entry **find_slot(const char *id)
+/* Called with st.mu held. */
+static void live_add(sluice_exec *e)
 {
-    entry **pp = &st.buckets[hash_id(id) & (st.n_buckets - 1)];
-    while (*pp && strcmp((*pp)->e->id, id) != 0)
-        pp = &(*pp)->hnext;
-    return pp;
+    if (st.n_live >= st.n_buckets)
+        live_grow();
+    live *x = malloc(sizeof(*x));
+    x->e = exec_ref(e);
+    size_t k = hash_id(e->id) & (st.n_buckets - 1);
+    x->next = st.buckets[k];
+    st.buckets[k] = x;
+    st.n_live++;
 }
 
-int store_accept(sluice_exec *e)
+/* Called with st.mu held; returns the reference the set held. */
+static sluice_exec *live_remove(const char *id)
 {
-    entry *x = calloc(1, sizeof(*x));
-    if (!x)
-        return -1;
-    x->e = exec_ref(e);
+    live **pp = &st.buckets[hash_id(id) & (st.n_buckets - 1)];
+    for (; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->e->id, id) == 0) {
+            live *x = *pp;
+            sluice_exec *e = x->e;
+            *pp = x->next;
+            free(x);
+            st.n_live--;
+            return e;
+        }
+    return NULL;
+}
+
+void store_adopt(sluice_exec *e)
+{
     pthread_mutex_lock(&st.mu);
-    if (st.count >= st.n_buckets)
-        grow();
-    size_t k = hash_id(e->id) & (st.n_buckets - 1);
-    x->hnext = st.buckets[k];
-    st.buckets[k] = x;
-    st.count++;
+    live_add(e);
     pthread_mutex_unlock(&st.mu);
+}
+
+sluice_exec *store_get_live(const char *id)
+{
+    sluice_exec *e = NULL;
+    pthread_mutex_lock(&st.mu);
+    if (st.buckets)
+        for (live *x = st.buckets[hash_id(id) & (st.n_buckets - 1)]; x; x = x->next)
+            if (strcmp(x->e->id, id) == 0) {
+                e = exec_ref(x->e);
+                break;
+            }
+    pthread_mutex_unlock(&st.mu);
+    return e;
+}
+
+/* ---- writing ---- */
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err)
+            snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
     return 0;
 }
 
-void store_update(sluice_exec *e)
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-    (void)e; /* in memory, the execution object is the record */
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static char *headers_text(const sluice_exec *e)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < e->n_hdrs; i++) {
+        json_t *v = json_string(e->hdr_values[i]);
+        if (v)
+            json_object_set_new(o, e->hdr_names[i], v);
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static sqlite3_stmt *prep(const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v3(st.wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+        log_error("store: cannot prepare statement: %s", sqlite3_errmsg(st.wdb));
+    return s;
+}
+
+static struct {
+    sqlite3_stmt *insert, *expire_idem, *find_dup, *running, *finish, *requeue, *purge, *fail;
+} ws;
+
+/* One accepted execution, inside the batch transaction. */
+static int write_accept(sluice_exec *e)
+{
+    if (e->idem_key) {
+        /* Keys past their TTL no longer hold their slot in the unique index. */
+        sqlite3_bind_text(ws.expire_idem, 1, e->trigger->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ws.expire_idem, 2, e->flow->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ws.expire_idem, 3, e->idem_key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ws.expire_idem, 4,
+                           (sqlite3_int64)(e->received_ms - e->trigger->idem_ttl_ms));
+        if (step_done(ws.expire_idem) < 0)
+            return -1;
+    }
+    char *hdrs = headers_text(e);
+    sqlite3_stmt *s = ws.insert;
+    sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, e->trigger->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, e->flow->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, e->attempt);
+    sqlite3_bind_text(s, 6, e->event, (int)e->event_len, SQLITE_STATIC);
+    bind_text(s, 7, e->inputs);
+    bind_text(s, 8, e->function);
+    bind_text(s, 9, hdrs);
+    bind_text(s, 10, e->idem_key);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)e->received_ms);
+    int rc = step_done(s);
+    free(hdrs);
+    if (rc < 0)
+        return -1;
+    if (sqlite3_changes(st.wdb) == 0) {
+        /* A concurrent request with the same key won the race. */
+        e->store_status = STORE_DUPLICATE;
+        sqlite3_bind_text(ws.find_dup, 1, e->trigger->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ws.find_dup, 2, e->flow->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ws.find_dup, 3, e->idem_key ? e->idem_key : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(ws.find_dup) == SQLITE_ROW)
+            snprintf(e->dup_of, sizeof(e->dup_of), "%s",
+                     (const char *)sqlite3_column_text(ws.find_dup, 0));
+        sqlite3_reset(ws.find_dup);
+        sqlite3_clear_bindings(ws.find_dup);
+    } else {
+        e->store_status = STORE_OK;
+    }
+    return 0;
+}
+
+static int write_finish(sluice_exec *e)
+{
+    sqlite3_stmt *s = ws.finish;
+    pthread_mutex_lock(&e->mu);
+    size_t ol, el;
+    char *out = logbuf_render(&e->logs[0], &ol);
+    char *errt = logbuf_render(&e->logs[1], &el);
+    sqlite3_bind_text(s, 1, exec_state_name(e->state), -1, SQLITE_STATIC);
+    if (e->has_exit_code)
+        sqlite3_bind_int(s, 2, e->exit_code);
+    else
+        sqlite3_bind_null(s, 2);
+    bind_text(s, 3, e->outputs);
+    bind_text(s, 4, e->error);
+    sqlite3_bind_blob(s, 5, out, (int)ol, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 6, errt, (int)el, SQLITE_TRANSIENT);
+    if (e->started_ms)
+        sqlite3_bind_int64(s, 7, (sqlite3_int64)e->started_ms);
+    else
+        sqlite3_bind_null(s, 7);
+    sqlite3_bind_int64(s, 8, (sqlite3_int64)e->finished_ms);
+    sqlite3_bind_int(s, 9, e->attempt);
+    sqlite3_bind_text(s, 10, e->id, -1, SQLITE_TRANSIENT);
+    pthread_mutex_unlock(&e->mu);
+    free(out);
+    free(errt);
+    return step_done(s);
+}
+
+static int write_op(store_op *op)
+{
+    sqlite3_stmt *s;
+    switch (op->kind) {
+    case OP_ACCEPT:
+        for (size_t i = 0; i < op->n; i++)
+            if (write_accept(op->v[i]) < 0)
+                return -1;
+        return 0;
+    case OP_RUNNING:
+        s = ws.running;
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)op->e->started_ms);
+        sqlite3_bind_int(s, 2, op->e->attempt);
+        sqlite3_bind_text(s, 3, op->e->id, -1, SQLITE_STATIC);
+        return step_done(s);
+    case OP_FINISH:
+        return write_finish(op->e);
+    case OP_REQUEUE:
+        s = ws.requeue;
+        sqlite3_bind_int(s, 1, op->e->attempt);
+        sqlite3_bind_text(s, 2, op->e->id, -1, SQLITE_STATIC);
+        return step_done(s);
+    case OP_PURGE:
+        if (!op->ms)
+            return 0;
+        sqlite3_bind_int64(ws.purge, 1, (sqlite3_int64)op->ms);
+        if (step_done(ws.purge) < 0)
+            return -1;
+        if (sqlite3_changes(st.wdb) > 0) {
+            log_debug("store: retention removed %d executions", sqlite3_changes(st.wdb));
+            /* Give the freed pages back to the file system, a few at a time. */
+            exec_sql(st.wdb, "PRAGMA incremental_vacuum(256)", NULL, 0);
+        }
+        return 0;
+    case OP_FAIL_STALE:
+        s = ws.fail;
+        sqlite3_bind_text(s, 1, op->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)units_now_ms());
+        sqlite3_bind_text(s, 3, op->id, -1, SQLITE_STATIC);
+        return step_done(s);
+    }
+    return -1;
+}
+
+/*
+ * Each op gets a savepoint, so one bad op (say, a constraint) fails alone;
+ * the commit fails or succeeds for the whole batch.
+ */
+static void write_batch(store_op *ops)
+{
+    int has_accept = 0;
+    for (store_op *op = ops; op; op = op->next)
+        if (op->kind == OP_ACCEPT)
+            has_accept = 1;
+    exec_sql(st.wdb, has_accept ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+             0);
+    char err[256];
+    int ok_all = exec_sql(st.wdb, "BEGIN IMMEDIATE", err, sizeof(err)) == 0;
+    int n_ops = 0;
+    for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
+        exec_sql(st.wdb, "SAVEPOINT op", NULL, 0);
+        int ok = write_op(op) == 0;
+        if (!ok) {
+            log_error("store: write failed: %s", sqlite3_errmsg(st.wdb));
+            exec_sql(st.wdb, "ROLLBACK TO op", NULL, 0);
+            if (op->kind == OP_ACCEPT)
+                for (size_t i = 0; i < op->n; i++)
+                    op->v[i]->store_status = STORE_FAILED;
+        }
+        exec_sql(st.wdb, "RELEASE op", NULL, 0);
+        if (op->waiting && !ok)
+            *op->waiting = -1;
+    }
+    if (ok_all && exec_sql(st.wdb, "COMMIT", err, sizeof(err)) < 0) {
+        log_error("store: commit failed: %s", err);
+        exec_sql(st.wdb, "ROLLBACK", NULL, 0);
+        ok_all = 0;
+    } else if (!ok_all) {
+        log_error("store: cannot begin a transaction: %s", err);
+    }
+    __atomic_store_n(&st.healthy, ok_all, __ATOMIC_RELAXED);
+
+    for (store_op *op = ops, *next; op; op = next) {
+        next = op->next;
+        switch (op->kind) {
+        case OP_ACCEPT:
+            pthread_mutex_lock(&st.mu);
+            for (size_t i = 0; i < op->n; i++) {
+                if (!ok_all)
+                    op->v[i]->store_status = STORE_FAILED;
+                if (op->v[i]->store_status == STORE_OK)
+                    live_add(op->v[i]);
+            }
+            pthread_mutex_unlock(&st.mu);
+            op->done(op->arg);
+            break;
+        case OP_FINISH: {
+            pthread_mutex_lock(&st.mu);
+            sluice_exec *held = live_remove(op->e->id);
+            pthread_mutex_unlock(&st.mu);
+            exec_unref(held);
+            exec_unref(op->e);
+            break;
+        }
+        case OP_RUNNING:
+        case OP_REQUEUE:
+            exec_unref(op->e);
+            break;
+        default:
+            break;
+        }
+        if (op->waiting) {
+            pthread_mutex_lock(&st.mu);
+            if (*op->waiting == 0)
+                *op->waiting = ok_all ? 1 : -1;
+            pthread_cond_broadcast(&st.written);
+            pthread_mutex_unlock(&st.mu);
+        }
+        free(op->id);
+        free(op->reason);
+        free(op->v);
+        free(op);
+    }
+}
+
+static void *store_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&st.mu);
+    for (;;) {
+        while (!st.head && !st.quit)
+            pthread_cond_wait(&st.cv, &st.mu);
+        if (!st.head)
+            break;
+        store_op *ops = st.head;
+        st.head = st.tail = NULL;
+        pthread_mutex_unlock(&st.mu);
+        write_batch(ops);
+        pthread_mutex_lock(&st.mu);
+    }
+    pthread_mutex_unlock(&st.mu);
+    return NULL;
+}
+
+static void push(store_op *op)
+{
+    pthread_mutex_lock(&st.mu);
+    if (st.tail)
+        st.tail->next = op;
+    else
+        st.head = op;
+    st.tail = op;
+    pthread_cond_signal(&st.cv);
+    pthread_mutex_unlock(&st.mu);
+}
+
+/* Push an op and wait until the store thread has written it. */
+static int push_wait(store_op *op)
+{
+    int waiting = 0;
+    op->waiting = &waiting;
+    push(op);
+    pthread_mutex_lock(&st.mu);
+    while (waiting == 0)
+        pthread_cond_wait(&st.written, &st.mu);
+    pthread_mutex_unlock(&st.mu);
+    return waiting > 0 ? 0 : -1;
+}
+
+void store_accept(sluice_exec **v, size_t n, void (*done)(void *arg), void *arg)
+{
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_ACCEPT;
+    op->v = malloc(n * sizeof(*v));
+    memcpy(op->v, v, n * sizeof(*v));
+    op->n = n;
+    op->done = done;
+    op->arg = arg;
+    push(op);
+}
+
+int store_mark_running(sluice_exec *e)
+{
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_RUNNING;
+    op->e = exec_ref(e);
+    return push_wait(op);
 }
 
 void store_finish(sluice_exec *e)
 {
-    sluice_exec *evicted = NULL;
-    pthread_mutex_lock(&st.mu);
-    entry *x = *find_slot(e->id);
-    if (x && !x->finished) {
-        x->finished = 1;
-        if (st.ftail)
-            st.ftail->fnext = x;
-        else
-            st.fhead = x;
-        st.ftail = x;
-        st.n_finished++;
-    }
-    if (st.n_finished > st.max_finished) {
-        entry *old = st.fhead;
-        st.fhead = old->fnext;
-        if (!st.fhead)
-            st.ftail = NULL;
-        st.n_finished--;
-        entry **pp = find_slot(old->e->id);
-        *pp = old->hnext;
-        st.count--;
-        evicted = old->e;
-        free(old);
-    }
-    pthread_mutex_unlock(&st.mu);
-    exec_unref(evicted);
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_FINISH;
+    op->e = exec_ref(e);
+    push(op);
 }
 
-sluice_exec *store_get(const char *id)
+void store_requeue(sluice_exec *e)
 {
-    pthread_mutex_lock(&st.mu);
-    entry *x = *find_slot(id);
-    sluice_exec *e = x ? exec_ref(x->e) : NULL;
-    pthread_mutex_unlock(&st.mu);
-    return e;
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_REQUEUE;
+    op->e = exec_ref(e);
+    push(op);
+}
+
+void store_purge(uint64_t older_than_ms)
+{
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_PURGE;
+    op->ms = older_than_ms;
+    push(op);
+}
+
+void store_flush(void)
+{
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_PURGE;
+    op->ms = 0; /* deletes nothing: finished_at is never negative */
+    push_wait(op);
+}
+
+void store_fail_stale(const char *id, const char *reason)
+{
+    store_op *op = calloc(1, sizeof(*op));
+    op->kind = OP_FAIL_STALE;
+    op->id = strdup(id);
+    op->reason = strdup(reason);
+    push_wait(op);
+}
+
+/* ---- reading ---- */
+
+static void set_ms(json_t *o, const char *key, sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+        json_object_set_new(o, key, json_null());
+        return;
+    }
+    char buf[40];
+    units_format_time((uint64_t)sqlite3_column_int64(s, col), buf, sizeof(buf));
+    json_object_set_new(o, key, json_string(buf));
+}
+
+static json_t *col_json(sqlite3_stmt *s, int col, json_t *dflt)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    json_t *j = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+    if (j) {
+        json_decref(dflt);
+        return j;
+    }
+    return dflt;
+}
+
+static json_t *col_str(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    if (!t)
+        return json_null();
+    json_t *j = json_stringn(t, (size_t)sqlite3_column_bytes(s, col));
+    return j ? j : json_string("(not UTF-8)");
+}
+
+#define ROW_COLUMNS                                                                          \
+    "id, request_id, flow, trigger, state, attempt, exit_code, inputs, outputs, error, "   \
+    "received_at, started_at, finished_at, stdout, stderr"
+
+/* The same document exec_to_json makes, from a row of ROW_COLUMNS. */
+static json_t *row_json(sqlite3_stmt *s, int with_logs)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", col_str(s, 0));
+    json_object_set_new(o, "request_id", col_str(s, 1));
+    json_object_set_new(o, "flow", col_str(s, 2));
+    json_object_set_new(o, "trigger", col_str(s, 3));
+    json_object_set_new(o, "state", col_str(s, 4));
+    json_object_set_new(o, "attempt", json_integer(sqlite3_column_int(s, 5)));
+    json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) == SQLITE_NULL
+                                            ? json_null()
+                                            : json_integer(sqlite3_column_int(s, 6)));
+    json_object_set_new(o, "inputs", col_json(s, 7, json_object()));
+    json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
+    json_object_set_new(o, "error", col_str(s, 9));
+    set_ms(o, "received_at", s, 10);
+    set_ms(o, "started_at", s, 11);
+    set_ms(o, "finished_at", s, 12);
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL && sqlite3_column_type(s, 12) != SQLITE_NULL)
+        json_object_set_new(o, "duration_ms",
+                            json_integer(sqlite3_column_int64(s, 12) -
+                                         sqlite3_column_int64(s, 11)));
+    if (with_logs) {
+        json_object_set_new(o, "stdout", sqlite3_column_type(s, 13) == SQLITE_NULL
+                                             ? json_string("")
+                                             : col_str(s, 13));
+        json_object_set_new(o, "stderr", sqlite3_column_type(s, 14) == SQLITE_NULL
+                                             ? json_string("")
+                                             : col_str(s, 14));
+    }
+    return o;
+}
+
+json_t *store_get_json(const char *id, int with_logs)
+{
+    sluice_exec *e = store_get_live(id);
+    if (e) {
+        json_t *j = exec_to_json(e, with_logs);
+        exec_unref(e);
+        return j;
+    }
+    json_t *j = NULL;
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb, "SELECT " ROW_COLUMNS " FROM executions WHERE id = ?", -1, &s,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            j = row_json(s, with_logs);
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    return j;
+}
+
+json_t *store_list(const store_filter *f, char **next)
+{
+    char sql[1024] = "SELECT " ROW_COLUMNS " FROM executions WHERE 1";
+    if (f->flow)
+        strcat(sql, " AND flow = :flow");
+    if (f->trigger)
+        strcat(sql, " AND trigger = :trigger");
+    if (f->state)
+        strcat(sql, " AND state = :state");
+    if (f->since_ms)
+        strcat(sql, " AND received_at >= :since");
+    if (f->until_ms)
+        strcat(sql, " AND received_at < :until");
+    if (f->cursor)
+        strcat(sql, " AND id < :cursor");
+    strcat(sql, " ORDER BY id DESC LIMIT :limit");
+    int limit = f->limit > 0 && f->limit <= 500 ? f->limit : 50;
+    json_t *a = json_array();
+    *next = NULL;
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb, sql, -1, &s, NULL) == SQLITE_OK) {
+#define BIND_TEXT(name, v)                                                                   \
+    if (v)                                                                                   \
+        sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, name), v, -1, SQLITE_STATIC)
+        BIND_TEXT(":flow", f->flow);
+        BIND_TEXT(":trigger", f->trigger);
+        BIND_TEXT(":state", f->state);
+        BIND_TEXT(":cursor", f->cursor);
+#undef BIND_TEXT
+        if (f->since_ms)
+            sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":since"),
+                               (sqlite3_int64)f->since_ms);
+        if (f->until_ms)
+            sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":until"),
+                               (sqlite3_int64)f->until_ms);
+        sqlite3_bind_int(s, sqlite3_bind_parameter_index(s, ":limit"), limit);
+        while (sqlite3_step(s) == SQLITE_ROW)
+            json_array_append_new(a, row_json(s, 0));
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    /* Rows still live are newer than what the database says: overlay them. */
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *row = json_array_get(a, i);
+        sluice_exec *e = store_get_live(json_string_value(json_object_get(row, "id")));
+        if (e) {
+            json_array_set_new(a, i, exec_to_json(e, 0));
+            exec_unref(e);
+        }
+    }
+    if (json_array_size(a) == (size_t)limit)
+        *next = strdup(json_string_value(json_object_get(json_array_get(a, (size_t)limit - 1),
+                                                         "id")));
+    return a;
+}
+
+size_t store_find_idempotent(const char *trigger, const char *key, uint64_t since_ms,
+                             char (*ids)[40], size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb,
+                           "SELECT id FROM executions WHERE trigger = ? AND idem_key = ? AND "
+                           "received_at >= ? ORDER BY id",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, trigger, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)since_ms);
+        while (n < max && sqlite3_step(s) == SQLITE_ROW)
+            snprintf(ids[n++], 40, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    return n;
+}
+
+static char *col_dup(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return t ? strdup(t) : NULL;
+}
+
+int store_load_request(const char *id, char **trigger, char **flow, char **event, char **inputs,
+                       char **function, json_t **headers)
+{
+    int rc = -1;
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb,
+                           "SELECT trigger, flow, event, inputs, function, headers FROM "
+                           "executions WHERE id = ?",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            *trigger = col_dup(s, 0);
+            *flow = col_dup(s, 1);
+            *event = col_dup(s, 2);
+            *inputs = col_dup(s, 3);
+            *function = col_dup(s, 4);
+            *headers = col_json(s, 5, json_object());
+            rc = 0;
+        }
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    return rc;
+}
+
+json_t *store_flow_stats(const char *column)
+{
+    json_t *o = json_object();
+    char sql[512];
+    /* column is "flow" or "trigger", never user input. */
+    snprintf(sql, sizeof(sql),
+             "SELECT %s, count(*), max(id) FROM executions GROUP BY %s", column, column);
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb, sql, -1, &s, NULL) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            json_t *x = json_object();
+            json_object_set_new(x, "executions", json_integer(sqlite3_column_int64(s, 1)));
+            json_object_set_new(x, "last_execution_id", col_str(s, 2));
+            json_object_set_new(o, (const char *)sqlite3_column_text(s, 0), x);
+        }
+        sqlite3_finalize(s);
+    }
+    if (sqlite3_prepare_v2(st.rdb, "SELECT state FROM executions WHERE id = ?", -1, &s, NULL) ==
+        SQLITE_OK) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(o, k, x)
+        {
+            sqlite3_bind_text(s, 1, json_string_value(json_object_get(x, "last_execution_id")), -1,
+                              SQLITE_STATIC);
+            if (sqlite3_step(s) == SQLITE_ROW)
+                json_object_set_new(x, "last_state", col_str(s, 0));
+            sqlite3_reset(s);
+        }
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    return o;
+}
+
+int store_recover(store_recover_fn fn, void *arg)
+{
+    int n = 0;
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb,
+                           "SELECT id, request_id, trigger, flow, state, attempt, event, inputs, "
+                           "function, headers, received_at FROM executions WHERE state IN "
+                           "('queued', 'running') ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        pthread_mutex_unlock(&st.rmu);
+        return -1;
+    }
+    /* Collect first: fn may write through the store thread. */
+    json_t *rows = json_array();
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        json_t *r = json_array();
+        for (int c = 0; c < 10; c++)
+            json_array_append_new(r, col_str(s, c));
+        json_array_append_new(r, json_integer(sqlite3_column_int64(s, 10)));
+        json_array_append_new(rows, r);
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st.rmu);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+#define S(k) json_string_value(json_array_get(r, k))
+        json_t *hdrs = S(9) ? json_loads(S(9), 0, NULL) : NULL;
+        fn(arg, S(0), S(1), S(2), S(3), S(4), atoi(S(5) ? S(5) : "1"), S(6), S(7), S(8),
+           hdrs ? hdrs : json_object(), (uint64_t)json_integer_value(json_array_get(r, 10)));
+#undef S
+        n++;
+    }
+    json_decref(rows);
+    return n;
 }
 
 void store_cancel_running(int reason)
@@ -142,13 +812,12 @@ void store_cancel_running(int reason)
     size_t n = 0, cap = 64;
     sluice_exec **v = malloc(cap * sizeof(*v));
     pthread_mutex_lock(&st.mu);
-    for (size_t i = 0; i < st.n_buckets; i++)
-        for (entry *x = st.buckets[i]; x; x = x->hnext)
-            if (!x->finished) {
-                if (n == cap)
-                    v = realloc(v, (cap *= 2) * sizeof(*v));
-                v[n++] = exec_ref(x->e);
-            }
+    for (size_t i = 0; st.buckets && i < st.n_buckets; i++)
+        for (live *x = st.buckets[i]; x; x = x->next) {
+            if (n == cap)
+                v = realloc(v, (cap *= 2) * sizeof(*v));
+            v[n++] = exec_ref(x->e);
+        }
     pthread_mutex_unlock(&st.mu);
     for (size_t i = 0; i < n; i++) {
         engine_cancel(v[i], reason);
@@ -157,29 +826,161 @@ void store_cancel_running(int reason)
     free(v);
 }
 
-size_t store_count(void)
+int store_healthy(void)
 {
-    pthread_mutex_lock(&st.mu);
-    size_t n = st.count;
-    pthread_mutex_unlock(&st.mu);
-    return n;
+    return __atomic_load_n(&st.healthy, __ATOMIC_RELAXED);
+}
+
+/* ---- opening ---- */
+
+static int mkdir_parents(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return 0;
+}
+
+static int migrate(char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    int version = 0;
+    if (sqlite3_prepare_v2(st.wdb, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.wdb));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (version > latest) {
+        snprintf(err, errlen,
+                 "the database has schema version %d, newer than this sluiced knows (%d)",
+                 version, latest);
+        return -1;
+    }
+    for (int v = version; v < latest; v++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+        if (exec_sql(st.wdb, "BEGIN IMMEDIATE", err, errlen) < 0)
+            return -1;
+        if (exec_sql(st.wdb, migrations[v], err, errlen) < 0 ||
+            exec_sql(st.wdb, sql, err, errlen) < 0 || exec_sql(st.wdb, "COMMIT", err, errlen) < 0) {
+            exec_sql(st.wdb, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+        if (version > 0)
+            log_info("store: upgraded the schema to version %d", v + 1);
+    }
+    return 0;
+}
+
+int store_open(const char *path, char *err, size_t errlen)
+{
+    char why[512] = "";
+    if (mkdir_parents(path) < 0) {
+        snprintf(err, errlen, "store %s: cannot create its directory: %s", path, strerror(errno));
+        return -1;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &st.wdb, flags, NULL) != SQLITE_OK) {
+        snprintf(why, sizeof(why), "%s", st.wdb ? sqlite3_errmsg(st.wdb) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st.wdb, 5000);
+    /* auto_vacuum only takes effect on a new database, before any table. */
+    if (exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0 ||
+        migrate(why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "SELECT count(*) FROM executions", why, sizeof(why)) < 0)
+        goto fail;
+    if (access(path, W_OK) != 0) {
+        snprintf(why, sizeof(why), "not writable: %s", strerror(errno));
+        goto fail;
+    }
+    if (sqlite3_open_v2(path, &st.rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.rdb));
+        goto fail;
+    }
+    sqlite3_busy_timeout(st.rdb, 5000);
+    ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
+                     "event, inputs, function, headers, idem_key, received_at) VALUES "
+                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "ON CONFLICT DO NOTHING");
+    ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
+                          "flow = ?2 AND idem_key = ?3 AND received_at < ?4");
+    ws.find_dup = prep("SELECT id FROM executions WHERE trigger = ?1 AND flow = ?2 AND "
+                       "idem_key = ?3");
+    ws.running = prep("UPDATE executions SET state = 'running', started_at = ?1, attempt = ?2 "
+                      "WHERE id = ?3");
+    ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, outputs = ?3, "
+                     "error = ?4, stdout = ?5, stderr = ?6, started_at = ?7, finished_at = ?8, "
+                     "attempt = ?9 WHERE id = ?10");
+    ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
+                      "WHERE id = ?2");
+    ws.purge = prep("DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE "
+                    "finished_at IS NOT NULL AND finished_at < ?1 LIMIT 500)");
+    ws.fail = prep("UPDATE executions SET state = 'failed', error = ?1, finished_at = ?2 "
+                   "WHERE id = ?3");
+    if (!ws.insert || !ws.expire_idem || !ws.find_dup || !ws.running || !ws.finish ||
+        !ws.requeue || !ws.purge || !ws.fail) {
+        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.wdb));
+        goto fail;
+    }
+    st.n_buckets = 1024;
+    st.buckets = calloc(st.n_buckets, sizeof(live *));
+    st.healthy = 1;
+    st.quit = 0;
+    if (pthread_create(&st.thread, NULL, store_main, NULL) != 0) {
+        snprintf(why, sizeof(why), "cannot start the store thread");
+        goto fail;
+    }
+    log_info("store: %s (SQLite %s, WAL)", path, sqlite3_libversion());
+    return 0;
+fail:
+    snprintf(err, errlen, "store %s: %s", path, why);
+    sqlite3_close(st.rdb);
+    sqlite3_close(st.wdb);
+    st.rdb = st.wdb = NULL;
+    return -1;
 }
 
 void store_close(void)
 {
+    if (!st.wdb)
+        return;
     pthread_mutex_lock(&st.mu);
-    for (size_t i = 0; i < st.n_buckets; i++) {
-        entry *x = st.buckets[i];
-        while (x) {
-            entry *next = x->hnext;
+    st.quit = 1;
+    pthread_cond_signal(&st.cv);
+    pthread_mutex_unlock(&st.mu);
+    pthread_join(st.thread, NULL);
+    sqlite3_stmt **stmts[] = {&ws.insert,  &ws.expire_idem, &ws.find_dup, &ws.running,
+                              &ws.finish,  &ws.requeue,     &ws.purge,    &ws.fail};
+    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+        sqlite3_finalize(*stmts[i]);
+        *stmts[i] = NULL;
+    }
+    exec_sql(st.wdb, "PRAGMA incremental_vacuum", NULL, 0);
+    sqlite3_close(st.rdb);
+    sqlite3_close(st.wdb);
+    st.rdb = st.wdb = NULL;
+    for (size_t i = 0; i < st.n_buckets; i++)
+        for (live *x = st.buckets[i], *next; x; x = next) {
+            next = x->next;
             exec_unref(x->e);
             free(x);
-            x = next;
         }
-    }
     free(st.buckets);
     st.buckets = NULL;
-    st.count = 0;
-    st.fhead = st.ftail = NULL;
-    pthread_mutex_unlock(&st.mu);
+    st.n_live = 0;
 }

@@ -1,36 +1,106 @@
 /*
- * store.h - where executions are recorded and found again.
+ * store.h - where executions are recorded, durably, and found again.
  *
- * The interface the rest of the daemon uses; this implementation keeps
- * executions in memory (every unfinished one, and the most recent finished
- * ones up to a bound). A durable backend replaces store.c behind the same
- * functions.
+ * SQLite in WAL mode. One store thread owns the writing connection and
+ * commits whatever has accumulated while the previous commit was being
+ * synced (group commit): under load one fsync covers hundreds of requests,
+ * and no HTTP thread ever waits for a disk. Readers (the admin API) use a
+ * second connection, which WAL lets run beside the writer.
+ *
+ * Durability rules:
+ *   - an accepted request is committed with synchronous=FULL (fsync) before
+ *     its 2xx is sent: a power cut after the answer loses nothing;
+ *   - "running" is committed (to the OS, synchronous=NORMAL) before a plugin
+ *     is called, so a crash never runs an execution twice without a record
+ *     that it had started;
+ *   - results are committed asynchronously; an execution whose result was
+ *     not yet committed at a crash is found "running" at the next start and
+ *     is retried (if its flow allows) or marked failed "interrupted".
+ *
+ * Unfinished executions also live in memory (the "live" set) so cancel and
+ * sync waits find the object itself; finished ones are read from the
+ * database.
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
 
 #include "exec.h"
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* max_finished: how many finished executions to remember. */
-int store_open(size_t max_finished);
+#define STORE_OK 0
+#define STORE_DUPLICATE 1 /* same trigger, flow and idempotency key: e->dup_of */
+#define STORE_FAILED 2    /* not stored (disk full, I/O error): answer 503 */
+
+/* Open (creating and migrating as needed). -1 with a reason in err. */
+int store_open(const char *path, char *err, size_t errlen);
+/* Flush what is pending, stop the store thread, close. */
 void store_close(void);
+/* 1 while the store can take work. */
+int store_healthy(void);
 
-/* Record a new execution before it is acknowledged. 0, or -1 when the store
- * cannot take it (the request then fails with 503). Takes a reference. */
-int store_accept(sluice_exec *e);
-/* The execution started running. */
-void store_update(sluice_exec *e);
-/* The execution reached a final state. */
+/*
+ * Record n new executions. done(arg) runs on the store thread once the
+ * batch is durable or has failed; each execution's store_status says
+ * which. Executions stored OK join the live set.
+ */
+void store_accept(sluice_exec **v, size_t n, void (*done)(void *arg), void *arg);
+
+/* Record that e starts running; returns once written (0) or on error (-1). */
+int store_mark_running(sluice_exec *e);
+/* Record e's final state and results, then drop it from the live set. */
 void store_finish(sluice_exec *e);
+/* Record e as queued again (a retry, or a shutdown before it finished). */
+void store_requeue(sluice_exec *e);
 
-/* Look an execution up by id; returns a new reference or NULL. */
-sluice_exec *store_get(const char *id);
+/* An unfinished execution by id (new reference), or NULL. */
+sluice_exec *store_get_live(const char *id);
+/* An execution document by id (live or stored), or NULL. */
+json_t *store_get_json(const char *id, int with_logs);
+
+typedef struct store_filter {
+    const char *flow, *trigger, *state;
+    uint64_t since_ms, until_ms; /* received_at bounds, 0: none */
+    const char *cursor;          /* list ids older than this one */
+    int limit;
+} store_filter;
+/* Executions newest first; *next gets the cursor for the next page or NULL. */
+json_t *store_list(const store_filter *f, char **next);
+
+/* Ids of executions of trigger with idempotency key received since since_ms. */
+size_t store_find_idempotent(const char *trigger, const char *key, uint64_t since_ms,
+                             char (*ids)[40], size_t max);
+
+/* The stored request of an execution, for replay (malloc'd strings). */
+int store_load_request(const char *id, char **trigger, char **flow, char **event, char **inputs,
+                       char **function, json_t **headers);
+
+/* Per flow: {"flow": {"executions": n, "last": {...}}} */
+json_t *store_flow_stats(const char *column);
+
+/*
+ * Executions left queued or running by an earlier process, oldest first.
+ * fn is called for each with its row; used once at start.
+ */
+typedef void (*store_recover_fn)(void *arg, const char *id, const char *request_id,
+                                 const char *trigger, const char *flow, const char *state,
+                                 int attempt, const char *event, const char *inputs,
+                                 const char *function, json_t *headers, uint64_t received_ms);
+int store_recover(store_recover_fn fn, void *arg);
+/* Add an execution recovered at start to the live set. */
+void store_adopt(sluice_exec *e);
+/* Mark an execution found at start as failed with a reason (synchronous). */
+void store_fail_stale(const char *id, const char *reason);
+
+/* Return once everything pushed so far has been written. */
+void store_flush(void);
+
+/* Delete finished executions older than ms, in small batches. */
+void store_purge(uint64_t older_than_ms);
 
 /* Cancel every running execution (shutdown). */
 void store_cancel_running(int reason);
-
-size_t store_count(void);
 
 #endif

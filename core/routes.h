@@ -1,0 +1,71 @@
+/*
+ * routes.h - the route shapes of other services, and what happens to a
+ * request before the router sees it.
+ *
+ * A trigger may say which service it stands in for instead of spelling out
+ * a path template and its authentication:
+ *
+ *   kestra = { namespace = "company.team"; flow = "deploy"; key = "@env:KEY";
+ *              tenant = "main"; };       # tenant optional
+ *       /api/v1[/main]/executions/webhook/company.team/deploy/{key}
+ *       GET, POST and PUT; the key is the last segment; a wrong key is 404
+ *   cloudomation = { client = "acme"; name = "deploy"; key = "@env:KEY"; };   # key optional
+ *       /api/webhook/acme/deploy; GET and POST; the key in ?key= or the
+ *       body field "key"; sync unless mode says otherwise (?async works)
+ *   wayscript = { program_id = "1234"; api_key = "@env:KEY"; };   # api_key optional
+ *       /wayscript/1234 (or path); GET and POST; the key in api_key (query,
+ *       form or JSON body); variables and function as for every trigger
+ *   capability = true;   or   capability = { invalid_status = 404; };
+ *       reached only through /t/TOKEN (captoken.h)
+ *
+ * An explicit methods or mode setting wins over the shape's default; path
+ * may be set only for wayscript.
+ */
+#ifndef SLUICE_ROUTES_H
+#define SLUICE_ROUTES_H
+
+#include "config.h"
+#include "confparse.h"
+#include "event.h"
+#include "gate.h"
+#include "router.h"
+
+/* Request line and header limits, below libmicrohttpd's own (64 KiB of
+ * connection memory), so that the sender gets a JSON error from us rather
+ * than an HTML page from the library. */
+#define ROUTES_MAX_URI 16384
+#define ROUTES_MAX_HEADERS 32768
+
+/* What a shape adds to a trigger's gate. */
+typedef struct routes_shape {
+    const char *name;        /* "kestra", ...; NULL when the trigger has none */
+    char **keys;             /* accepted keys (owned), NULL when none */
+    const char *key_in[3];   /* where they are presented, NULL-terminated */
+    int wrong_status;        /* 0: the gate's default */
+    int capability;          /* reached through /t/TOKEN */
+    int invalid_status;      /* capability: answer to revoked tokens (400, 404) */
+} routes_shape;
+
+/*
+ * Read the shape settings of trigger group g (at most one of kestra,
+ * cloudomation, wayscript, capability). Sets t->path, and t->methods and
+ * t->sync unless the trigger sets them. 0 (out->name NULL when there is
+ * none), or -1 after cp_fail.
+ */
+int routes_parse_shape(parse_ctx *c, const config_setting_t *g, const char *what,
+                       trigger_def *t, routes_shape *out);
+void routes_shape_clear(routes_shape *s);
+
+/* "/t/NAME" belongs to capability URLs: no ordinary trigger may use it. */
+int routes_path_reserved(const char *path);
+
+/*
+ * Before the router: refuse request lines and headers over the limits
+ * (414, 431) and resolve capability URLs (captoken_route). Returns 0 to go
+ * on to router_match, 1 when m is already filled, -1 when v holds the
+ * answer.
+ */
+int routes_before_match(const sluice_config *cfg, http_request *rq, route_match *m,
+                        gate_verdict *v);
+
+#endif

@@ -248,7 +248,8 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
             unsigned bit = config_method_bit(*m);
             if (!bit) {
                 cp_fail(c, config_setting_get_member(g, "methods"),
-                     "%s: unknown method \"%s\" (use GET, POST, PUT, PATCH or DELETE)", what, *m);
+                        "%s.methods: unknown method \"%s\" (use GET, POST, PUT, PATCH or DELETE)",
+                        what, *m);
                 goto out;
             }
             t->methods |= bit;

@@ -78,6 +78,14 @@ int cp_check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
     return 0;
 }
 
+/* The name to show for s in a message: its own, or that of the list it is in. */
+static const char *setting_label(const config_setting_t *s)
+{
+    while (s && !config_setting_name(s))
+        s = config_setting_parent(s);
+    return s && config_setting_name(s) ? config_setting_name(s) : "?";
+}
+
 /*
  * "@env:NAME" and "@file:PATH" keep secrets out of the files that live in
  * git. A missing variable or unreadable file is a configuration error, never
@@ -86,10 +94,12 @@ int cp_check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
 int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
                           const char *raw, char **out)
 {
+    const char *label = setting_label(s);
     if (strncmp(raw, "@env:", 5) == 0) {
         const char *v = getenv(raw + 5);
         if (!v)
-            return cp_fail(c, s, "%s: environment variable %s is not set", what, raw + 5);
+            return cp_fail(c, s, "%s.%s: environment variable %s is not set", what, label,
+                           raw + 5);
         *out = strdup(v);
         return 0;
     }
@@ -102,16 +112,21 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
             snprintf(path, sizeof(path), "%s", p);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return cp_fail(c, s, "%s: cannot read %s: %s", what, path, strerror(errno));
+            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, strerror(errno));
         char buf[65536];
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        if (ferror(f)) {
+            int e = errno;
+            fclose(f);
+            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, strerror(e));
+        }
         int too_big = !feof(f);
         fclose(f);
         if (too_big)
-            return cp_fail(c, s, "%s: %s is larger than 64 KiB", what, path);
+            return cp_fail(c, s, "%s.%s: %s is larger than 64 KiB", what, label, path);
         buf[n] = 0;
         if (strlen(buf) != n)
-            return cp_fail(c, s, "%s: %s contains a NUL byte", what, path);
+            return cp_fail(c, s, "%s.%s: %s contains a NUL byte", what, label, path);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = 0;
         *out = strdup(buf);

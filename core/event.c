@@ -290,6 +290,7 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     json_object_set_new(ev, "path", path ? path : json_string("/"));
 
     json_t *params = json_object();
+    json_object_set_new(ev, "params", params); /* owned by ev from here, so bad: frees it */
     for (size_t i = 0; m && i < m->n_params; i++) {
         json_t *v = json_string(m->values[i]);
         if (!v) {
@@ -298,7 +299,6 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
         }
         json_object_set_new(params, m->names[i], v);
     }
-    json_object_set_new(ev, "params", params);
 
     json_t *query = json_object();
     json_object_set_new(ev, "query", query);

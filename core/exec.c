@@ -226,7 +226,7 @@ json_t *exec_to_json(sluice_exec *e, int with_logs)
     json_object_set_new(o, "attempt", json_integer(e->attempt));
     json_object_set_new(o, "exit_code", e->has_exit_code ? json_integer(e->exit_code)
                                                          : json_null());
-    json_t *in = e->inputs ? json_loads(e->inputs, 0, NULL) : NULL;
+    json_t *in = e->inputs ? json_loads(e->inputs, JSON_ALLOW_NUL, NULL) : NULL;
     json_object_set_new(o, "inputs", in ? in : json_object());
     json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
     json_object_set_new(o, "outputs", out ? out : json_object());

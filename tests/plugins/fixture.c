@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fx_configure(void *ctx, const char *cfg, size_t len, const char *where, void **inst,
+/* Some variants leave some callbacks unused on purpose. */
+#define FX_UNUSED __attribute__((unused))
+
+FX_UNUSED static int fx_configure(void *ctx, const char *cfg, size_t len, const char *where, void **inst,
                         char *err, size_t errlen)
 {
     (void)ctx;
@@ -25,12 +28,12 @@ static int fx_configure(void *ctx, const char *cfg, size_t len, const char *wher
     return 0;
 }
 
-static void fx_unconfigure(void *inst)
+FX_UNUSED static void fx_unconfigure(void *inst)
 {
     (void)inst;
 }
 
-static int fx_execute(void *inst, sluice_exec *exec)
+FX_UNUSED static int fx_execute(void *inst, sluice_exec *exec)
 {
     (void)inst;
     (void)exec;

@@ -1,0 +1,97 @@
+/*
+ * payload.c - the bytes a command receives on stdin for stdin = "body".
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ */
+#define _GNU_SOURCE
+#include "payload.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int shell_base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+int shell_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen)
+{
+    unsigned char *buf;
+    uint32_t acc = 0;
+    size_t n = 0;
+    int bits = 0;
+
+    while (inlen > 0 && in[inlen - 1] == '=')
+        inlen--;
+    if (inlen % 4 == 1)
+        return -1;
+    buf = malloc(inlen / 4 * 3 + 3 + 1);
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < inlen; i++) {
+        int v = shell_base64_value((unsigned char)in[i]);
+
+        if (v < 0) {
+            free(buf);
+            return -1;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    buf[n] = '\0';
+    *out = (char *)buf;
+    *outlen = n;
+    return 0;
+}
+
+int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen)
+{
+    const json_t *raw = json_object_get(event, "raw_body_b64");
+    const json_t *body = json_object_get(event, "body");
+
+    *out = NULL;
+    *len = 0;
+    if (json_is_string(raw)) {
+        if (shell_base64_decode(json_string_value(raw), json_string_length(raw), out, len)) {
+            shell_errf(err, errlen, "the event's raw_body_b64 is not valid base64");
+            return -1;
+        }
+        return 0;
+    }
+    if (json_is_string(body)) {
+        *len = json_string_length(body);
+        *out = malloc(*len + 1);
+        if (*out != NULL) {
+            memcpy(*out, json_string_value(body), *len);
+            (*out)[*len] = '\0';
+        }
+    } else if (body != NULL && !json_is_null(body)) {
+        *out = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        *len = *out ? strlen(*out) : 0;
+    } else {
+        *out = calloc(1, 1);
+    }
+    if (*out == NULL) {
+        shell_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,406 @@
+/*
+ * template.c - {placeholder} templates resolved against the event JSON.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * See template.h for the rules. A template is compiled once, at configure
+ * time, into a list of segments (literal text or a split path) so that
+ * every error is found before the first webhook and rendering is a plain
+ * walk with no parsing.
+ */
+#define _GNU_SOURCE
+#include "template.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+enum shell_seg_kind { SHELL_SEG_TEXT, SHELL_SEG_PATH };
+
+struct shell_seg {
+    enum shell_seg_kind kind;
+    char *text; /* literal text, or the path as written (without braces) */
+    size_t len;
+    char **parts; /* SHELL_SEG_PATH: the path split on '.' */
+    size_t nparts;
+};
+
+struct shell_template {
+    char *source;
+    struct shell_seg *segs;
+    size_t nsegs;
+    int placeholders;
+};
+
+/* The top-level fields of the event sluiced builds (DESIGN.md, section 6). */
+static const char *const shell_template_roots[] = {
+    "execution_id", "trigger",      "flow",      "function",    "method",
+    "path",         "params",       "query",     "headers",     "content_type",
+    "body",         "raw_body_b64", "variables", "remote_addr", "received_at",
+};
+
+int shell_template_root_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(shell_template_roots) / sizeof(shell_template_roots[0]); i++) {
+        if (strlen(shell_template_roots[i]) == len &&
+            memcmp(shell_template_roots[i], name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void shell_template_roots_list(char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(shell_template_roots) / sizeof(shell_template_roots[0]); i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", shell_template_roots[i]);
+
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Bytes allowed in a path part: anything visible but the template syntax. */
+static int shell_path_byte_ok(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != '.';
+}
+
+/*
+ * Check a path (len bytes, without braces) for syntax: non-empty parts of
+ * allowed bytes separated by single dots. Returns 1 when valid.
+ */
+static int shell_path_valid(const char *path, size_t len)
+{
+    size_t part = 0;
+
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (path[i] == '.') {
+            if (part == 0)
+                return 0;
+            part = 0;
+        } else if (shell_path_byte_ok((unsigned char)path[i])) {
+            part++;
+        } else {
+            return 0;
+        }
+    }
+    return part > 0;
+}
+
+static size_t shell_path_root_len(const char *path, size_t len)
+{
+    const char *dot = memchr(path, '.', len);
+
+    return dot ? (size_t)(dot - path) : len;
+}
+
+static void shell_seg_clear(struct shell_seg *seg)
+{
+    free(seg->text);
+    for (size_t i = 0; i < seg->nparts; i++)
+        free(seg->parts[i]);
+    free(seg->parts);
+}
+
+void shell_template_free(shell_template *tpl)
+{
+    if (tpl == NULL)
+        return;
+    for (size_t i = 0; i < tpl->nsegs; i++)
+        shell_seg_clear(&tpl->segs[i]);
+    free(tpl->segs);
+    free(tpl->source);
+    free(tpl);
+}
+
+static struct shell_seg *shell_template_add(shell_template *tpl, enum shell_seg_kind kind)
+{
+    struct shell_seg *segs = realloc(tpl->segs, (tpl->nsegs + 1) * sizeof(*segs));
+
+    if (segs == NULL)
+        return NULL;
+    tpl->segs = segs;
+    memset(&segs[tpl->nsegs], 0, sizeof(segs[0]));
+    segs[tpl->nsegs].kind = kind;
+    return &segs[tpl->nsegs++];
+}
+
+/* Append len bytes of literal text, merging with a preceding text segment. */
+static int shell_template_add_text(shell_template *tpl, const char *text, size_t len)
+{
+    struct shell_seg *seg = NULL;
+    char *grown;
+
+    if (len == 0)
+        return 0;
+    if (tpl->nsegs > 0 && tpl->segs[tpl->nsegs - 1].kind == SHELL_SEG_TEXT)
+        seg = &tpl->segs[tpl->nsegs - 1];
+    else if ((seg = shell_template_add(tpl, SHELL_SEG_TEXT)) == NULL)
+        return -1;
+    grown = realloc(seg->text, seg->len + len + 1);
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + seg->len, text, len);
+    seg->len += len;
+    grown[seg->len] = '\0';
+    seg->text = grown;
+    return 0;
+}
+
+/*
+ * Split a validated path into parts. Header names are case-insensitive in
+ * HTTP and lower case in the event, so {headers.X-GitHub-Event} is folded.
+ */
+static int shell_template_add_path(shell_template *tpl, const char *path, size_t len)
+{
+    struct shell_seg *seg = shell_template_add(tpl, SHELL_SEG_PATH);
+    const char *p = path;
+    const char *end = path + len;
+
+    if (seg == NULL || (seg->text = strndup(path, len)) == NULL)
+        return -1;
+    seg->len = len;
+    while (p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+        char **parts = realloc(seg->parts, (seg->nparts + 1) * sizeof(*parts));
+
+        if (parts == NULL)
+            return -1;
+        seg->parts = parts;
+        if ((parts[seg->nparts] = strndup(p, n)) == NULL)
+            return -1;
+        seg->nparts++;
+        p += n + 1;
+    }
+    if (seg->nparts >= 2 && strcmp(seg->parts[0], "headers") == 0)
+        for (char *c = seg->parts[1]; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+    tpl->placeholders = 1;
+    return 0;
+}
+
+int shell_template_compile(shell_template **out, const char *text, char *err, size_t errlen)
+{
+    shell_template *tpl = calloc(1, sizeof(*tpl));
+    const char *lit = text;
+    const char *p = text;
+
+    *out = NULL;
+    if (tpl == NULL || (tpl->source = strdup(text)) == NULL)
+        goto nomem;
+    while (*p) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            if (shell_template_add_text(tpl, lit, (size_t)(p - lit) + 1) != 0)
+                goto nomem;
+            p += 2;
+            lit = p;
+            continue;
+        }
+        if (*p == '}') {
+            shell_errf(err, errlen,
+                       "unmatched '}' at offset %zu in \"%s\" (write '}}' for a literal brace)",
+                       (size_t)(p - text), text);
+            goto fail;
+        }
+        if (*p != '{') {
+            p++;
+            continue;
+        }
+        const char *close = strpbrk(p + 1, "{}");
+        if (close == NULL || *close == '{') {
+            shell_errf(err, errlen,
+                       "unclosed '{' at offset %zu in \"%s\" (write '{{' for a literal brace)",
+                       (size_t)(p - text), text);
+            goto fail;
+        }
+        size_t plen = (size_t)(close - p - 1);
+        if (!shell_path_valid(p + 1, plen)) {
+            shell_errf(err, errlen,
+                       "bad placeholder \"%.*s\" in \"%s\": expected {root.name...} with "
+                       "non-empty parts and no spaces",
+                       (int)(plen + 2), p, text);
+            goto fail;
+        }
+        if (!shell_template_root_known(p + 1, shell_path_root_len(p + 1, plen))) {
+            char roots[512];
+
+            shell_template_roots_list(roots, sizeof(roots));
+            shell_errf(err, errlen, "unknown placeholder root \"%.*s\" in \"%s\" (known: %s)",
+                       (int)shell_path_root_len(p + 1, plen), p + 1, text, roots);
+            goto fail;
+        }
+        if (shell_template_add_text(tpl, lit, (size_t)(p - lit)) != 0 ||
+            shell_template_add_path(tpl, p + 1, plen) != 0)
+            goto nomem;
+        p = close + 1;
+        lit = p;
+    }
+    if (shell_template_add_text(tpl, lit, (size_t)(p - lit)) != 0)
+        goto nomem;
+    *out = tpl;
+    return 0;
+
+nomem:
+    shell_errf(err, errlen, "out of memory");
+fail:
+    shell_template_free(tpl);
+    return -1;
+}
+
+int shell_template_has_placeholders(const shell_template *tpl)
+{
+    return tpl->placeholders;
+}
+
+const char *shell_template_source(const shell_template *tpl)
+{
+    return tpl->source;
+}
+
+/* Parse a canonical non-negative decimal index ("0", "12"; not "012"). */
+static int shell_parse_index(const char *s, size_t *out)
+{
+    size_t v = 0;
+
+    if (*s == '\0' || (s[0] == '0' && s[1] != '\0'))
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static const json_t *shell_unwrap_single(const json_t *value)
+{
+    if (json_is_array(value) && json_array_size(value) == 1)
+        return json_array_get(value, 0);
+    return value;
+}
+
+const json_t *shell_template_lookup(const json_t *event, char *const *parts, size_t nparts)
+{
+    const json_t *v = event;
+
+    for (size_t i = 0; i < nparts && v != NULL; i++) {
+        size_t index;
+
+        if (json_is_array(v) && shell_parse_index(parts[i], &index)) {
+            v = json_array_get(v, index);
+            continue;
+        }
+        v = shell_unwrap_single(v);
+        v = json_is_object(v) ? json_object_get(v, parts[i]) : NULL;
+    }
+    return shell_unwrap_single(v);
+}
+
+static int shell_append(char **out, size_t *len, const char *data, size_t n)
+{
+    char *grown = realloc(*out, *len + n + 1);
+
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + *len, data, n);
+    *len += n;
+    grown[*len] = '\0';
+    *out = grown;
+    return 0;
+}
+
+int shell_template_value_text(const json_t *value, char **out, size_t *len)
+{
+    char buf[64];
+    char *dump;
+    int rc;
+
+    switch (json_typeof(value)) {
+    case JSON_STRING:
+        return shell_append(out, len, json_string_value(value), json_string_length(value));
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return shell_append(out, len, buf, strlen(buf));
+    case JSON_REAL: {
+        size_t n = shell_format_real(json_real_value(value), buf, sizeof(buf));
+        return shell_append(out, len, buf, n);
+    }
+    case JSON_TRUE:
+        return shell_append(out, len, "true", 4);
+    case JSON_FALSE:
+        return shell_append(out, len, "false", 5);
+    case JSON_NULL:
+        return shell_append(out, len, "", 0);
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (dump == NULL)
+            return -1;
+        rc = shell_append(out, len, dump, strlen(dump));
+        free(dump);
+        return rc;
+    }
+    return -1;
+}
+
+int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+
+    if (shell_append(&buf, &n, "", 0) != 0)
+        return -1;
+    for (size_t i = 0; i < tpl->nsegs; i++) {
+        const struct shell_seg *seg = &tpl->segs[i];
+        const json_t *value;
+
+        if (seg->kind == SHELL_SEG_TEXT) {
+            if (shell_append(&buf, &n, seg->text, seg->len) != 0)
+                goto fail;
+            continue;
+        }
+        value = shell_template_lookup(event, seg->parts, seg->nparts);
+        if (value != NULL && shell_template_value_text(value, &buf, &n) != 0)
+            goto fail;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+
+fail:
+    free(buf);
+    return -1;
+}
+
+int shell_template_find_in_script(const char *script, char *found, size_t foundlen)
+{
+    for (const char *p = script; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            p++;
+            continue;
+        }
+        if (*p != '{' || (p > script && p[-1] == '$'))
+            continue;
+        const char *close = strpbrk(p + 1, "{}");
+        if (close == NULL || *close == '{')
+            continue;
+        size_t plen = (size_t)(close - p - 1);
+        if (shell_path_valid(p + 1, plen) &&
+            shell_template_root_known(p + 1, shell_path_root_len(p + 1, plen))) {
+            snprintf(found, foundlen, "%.*s", (int)(plen + 2), p);
+            return 1;
+        }
+    }
+    return 0;
+}

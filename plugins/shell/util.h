@@ -1,0 +1,30 @@
+/*
+ * util.h - small helpers shared by the shell executor's files.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ */
+#ifndef SHELL_UTIL_H
+#define SHELL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+
+/* printf into err (errlen bytes, always NUL-terminated when errlen > 0). */
+void shell_errf(char *err, size_t errlen, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+
+/* The text of errno value e, thread-safe. */
+const char *shell_strerror(int e, char *buf, size_t len);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t shell_now_ms(void);
+
+/*
+ * Format a double as the shortest decimal text that reads back as the same
+ * value, always with a '.' decimal point and always recognisable as a real
+ * (1.0 stays "1.0"), into buf. Returns the length.
+ */
+size_t shell_format_real(double value, char *buf, size_t len);
+
+#endif /* SHELL_UTIL_H */

@@ -1,0 +1,110 @@
+/*
+ * workdir.c - the private temporary directory of one execution.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ */
+#define _GNU_SOURCE
+#include "workdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int shell_write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Create one file exclusively (never through a planted link) and fill it. */
+static int shell_workdir_file(const char *path, const char *data, size_t len,
+                              const struct shell_runas *ra)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int saved;
+
+    if (fd < 0)
+        return -1;
+    if ((ra->active && fchown(fd, ra->change_uid ? ra->uid : (uid_t)-1, ra->gid) != 0) ||
+        shell_write_all(fd, data, len) != 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return close(fd);
+}
+
+int shell_workdir_create(struct shell_workdir *wd, const char *tmpdir, const char *event,
+                         size_t event_len, const struct shell_runas *ra, char *err, size_t errlen)
+{
+    char ebuf[128];
+    const char *what;
+
+    memset(wd, 0, sizeof(*wd));
+    if (snprintf(wd->dir, sizeof(wd->dir), "%s/sluice-shell.XXXXXX", tmpdir) >=
+        (int)sizeof(wd->dir)) {
+        shell_errf(err, errlen, "TMPDIR \"%s\" is too long", tmpdir);
+        wd->dir[0] = '\0';
+        return -1;
+    }
+    if (mkdtemp(wd->dir) == NULL) {
+        shell_errf(err, errlen, "cannot create a temporary directory in %s: %s", tmpdir,
+                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        wd->dir[0] = '\0';
+        return -1;
+    }
+    snprintf(wd->event_path, sizeof(wd->event_path), "%s/event.json", wd->dir);
+    snprintf(wd->output_path, sizeof(wd->output_path), "%s/output", wd->dir);
+    what = "chown";
+    if (ra->active && chown(wd->dir, ra->change_uid ? ra->uid : (uid_t)-1, ra->gid) != 0)
+        goto fail;
+    what = "write event.json in";
+    if (shell_workdir_file(wd->event_path, event, event_len, ra) != 0)
+        goto fail;
+    what = "create output in";
+    if (shell_workdir_file(wd->output_path, "", 0, ra) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    shell_errf(err, errlen, "cannot %s %s: %s", what, wd->dir,
+               shell_strerror(errno, ebuf, sizeof(ebuf)));
+    shell_workdir_remove(wd);
+    return -1;
+}
+
+static int shell_workdir_unlink(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+void shell_workdir_remove(struct shell_workdir *wd)
+{
+    if (wd->dir[0] == '\0')
+        return;
+    nftw(wd->dir, shell_workdir_unlink, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    wd->dir[0] = '\0';
+}

@@ -1,0 +1,1408 @@
+/*
+ * mock_host.c - a stand-in for sluiced that records what a plugin does.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * See mock_host.h for the manual. The implementation mirrors what sluiced
+ * promises in <sluice/plugin.h>: every host function is thread-safe (one
+ * mutex per execution, one per host for the log), every pointer the plugin
+ * hands over is copied before the call returns, and the limits the header
+ * lists are enforced the same way.
+ */
+#define _GNU_SOURCE
+#include "mock_host.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct mock_log_line {
+    int level;
+    char *text;
+};
+
+struct mock_host {
+    sluice_host table; /* first: host->log receives a pointer to it */
+    pthread_mutex_t lock;
+    int verbose;
+
+    sluice_plugin plugin;
+    int loaded;
+    void *dl;
+    int inited;
+    void *plugin_ctx;
+    char *error; /* last load/init/configure error */
+
+    void **instances;
+    size_t n_instances;
+    size_t cap_instances;
+
+    struct mock_log_line *lines;
+    size_t n_lines;
+    size_t cap_lines;
+    size_t misuse;
+};
+
+/* Head and tail of one output stream, as sluiced keeps them. */
+struct mock_stream {
+    char *head;
+    size_t head_len;
+    char *tail; /* ring of SLUICE_LOG_KEEP bytes */
+    size_t tail_start;
+    size_t tail_len;
+    size_t total;
+    char *render;
+    size_t render_len;
+    int dirty;
+};
+
+struct mock_pair {
+    char *key;
+    char *value;
+};
+
+/* sizeof(sluice_plugin) in ABI 1.0: everything up to and including cancel. */
+#define MOCK_PLUGIN_SIZE_1_0                                                                       \
+    (offsetof(sluice_plugin, cancel) + sizeof(((sluice_plugin *)0)->cancel))
+
+enum mock_state { MOCK_NEW, MOCK_RUNNING, MOCK_PENDING, MOCK_DONE };
+
+static const char *const mock_meta_keys[] = {
+    "execution_id", "request_id", "flow",       "namespace", "trigger",
+    "function",     "attempt",    "timeout_ms", "mode",
+};
+#define MOCK_META_COUNT (sizeof(mock_meta_keys) / sizeof(mock_meta_keys[0]))
+
+struct sluice_exec {
+    mock_host *host;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC: state, cancellers, timer */
+
+    char *event;
+    size_t event_len;
+    struct mock_pair *headers;
+    size_t n_headers;
+    char *meta[MOCK_META_COUNT];
+
+    void *instance;
+    enum mock_state state;
+    int result;
+    int complete_result;
+    unsigned complete_calls;
+    int cancel_reason;
+    unsigned cancelling; /* plugin cancel callbacks in flight */
+    pthread_t canceller;
+
+    char *outputs;
+    json_t *outputs_json;
+    struct mock_pair *output_cache;
+    size_t n_output_cache;
+    char *error;
+    int exit_code;
+    struct mock_stream streams[2];
+
+    int has_response;
+    int response_status;
+    char *response_type;
+    char *response_body;
+    size_t response_len;
+
+    pthread_t timer;
+    int timer_armed;
+    int timer_stop;
+    unsigned timer_ms;
+    int timer_reason;
+};
+
+static mock_host *mock_host_of(const sluice_host *table)
+{
+    return (mock_host *)((char *)(uintptr_t)table - offsetof(mock_host, table));
+}
+
+static char *mock_strndup(const char *s, size_t n)
+{
+    char *copy = malloc(n + 1);
+
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+static void mock_now_plus(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/*
+ * Append one line to the host's log. The text is formatted before the lock
+ * is taken so a slow formatter never blocks other threads' log calls.
+ */
+static void mock_log_append(mock_host *host, int level, const char *text)
+{
+    char *copy = strdup(text);
+
+    if (copy == NULL)
+        return;
+    if (host->verbose)
+        fprintf(stderr, "[mock %d] %s\n", level, text);
+    pthread_mutex_lock(&host->lock);
+    if (host->n_lines == host->cap_lines) {
+        size_t cap = host->cap_lines ? host->cap_lines * 2 : 32;
+        struct mock_log_line *lines = realloc(host->lines, cap * sizeof(*lines));
+
+        if (lines == NULL) {
+            pthread_mutex_unlock(&host->lock);
+            free(copy);
+            return;
+        }
+        host->lines = lines;
+        host->cap_lines = cap;
+    }
+    host->lines[host->n_lines].level = level;
+    host->lines[host->n_lines].text = copy;
+    host->n_lines++;
+    pthread_mutex_unlock(&host->lock);
+}
+
+static void mock_logf(mock_host *host, int level, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+
+static void mock_logf(mock_host *host, int level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    memcpy(buf, "mock: ", 6);
+    va_start(ap, fmt);
+    vsnprintf(buf + 6, sizeof(buf) - 6, fmt, ap);
+    va_end(ap);
+    mock_log_append(host, level, buf);
+}
+
+/* Count and log one ABI misuse; see "ABI misuse" in mock_host.h. */
+static void mock_misuse(mock_host *host, const char *what)
+{
+    pthread_mutex_lock(&host->lock);
+    host->misuse++;
+    pthread_mutex_unlock(&host->lock);
+    mock_logf(host, SLUICE_LOG_ERROR, "ABI misuse: %s", what);
+}
+
+static void mock_set_error_text(mock_host *host, const char *text)
+{
+    free(host->error);
+    host->error = strdup(text);
+}
+
+/* ----------------------------------------------------------------------
+ * The sluice_host table
+ */
+
+static void mock_fn_log(const sluice_host *table, const sluice_exec *exec, int level,
+                        const char *fmt, ...) SLUICE_PRINTF(4, 5);
+
+static void mock_fn_log(const sluice_host *table, const sluice_exec *exec, int level,
+                        const char *fmt, ...)
+{
+    mock_host *host = mock_host_of(table);
+    char buf[4096];
+    int n = 0;
+    va_list ap;
+
+    if (fmt == NULL) {
+        mock_misuse(host, "log with a NULL format");
+        return;
+    }
+    if (exec != NULL) {
+        sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+
+        pthread_mutex_lock(&e->lock);
+        n = snprintf(buf, sizeof(buf), "[%s] ", e->meta[0] ? e->meta[0] : "-");
+        pthread_mutex_unlock(&e->lock);
+        if (n < 0 || (size_t)n >= sizeof(buf))
+            n = 0;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+    va_end(ap);
+    mock_log_append(host, level, buf);
+}
+
+/*
+ * Calls on an execution that has finished are the classic use-after-free
+ * of this ABI; the mock keeps the memory alive and reports them instead.
+ * Returns nonzero when the call must be refused. Called with exec->lock.
+ */
+static int mock_check_live(const sluice_exec *exec, const char *fn)
+{
+    if (exec->state == MOCK_DONE) {
+        char what[128];
+
+        snprintf(what, sizeof(what), "%s called after the execution completed", fn);
+        mock_misuse(exec->host, what);
+        return 1;
+    }
+    return 0;
+}
+
+static const char *mock_fn_exec_event(const sluice_exec *exec, size_t *len)
+{
+    sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+
+    pthread_mutex_lock(&e->lock);
+    mock_check_live(e, "exec_event");
+    pthread_mutex_unlock(&e->lock);
+    if (len != NULL)
+        *len = exec->event_len;
+    return exec->event;
+}
+
+static const char *mock_fn_exec_header(const sluice_exec *exec, const char *name)
+{
+    sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+    const char *value = NULL;
+
+    if (name == NULL)
+        return NULL;
+    pthread_mutex_lock(&e->lock);
+    mock_check_live(e, "exec_header");
+    for (size_t i = 0; i < e->n_headers; i++) {
+        if (strcasecmp(e->headers[i].key, name) == 0) {
+            value = e->headers[i].value;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return value;
+}
+
+static int mock_meta_index(const char *key)
+{
+    for (size_t i = 0; i < MOCK_META_COUNT; i++)
+        if (strcmp(mock_meta_keys[i], key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *mock_fn_exec_meta(const sluice_exec *exec, const char *key)
+{
+    sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+    const char *value;
+    int i;
+
+    if (key == NULL || (i = mock_meta_index(key)) < 0)
+        return NULL;
+    pthread_mutex_lock(&e->lock);
+    mock_check_live(e, "exec_meta");
+    value = e->meta[i];
+    pthread_mutex_unlock(&e->lock);
+    return value;
+}
+
+static void mock_clear_output_cache(sluice_exec *exec)
+{
+    for (size_t i = 0; i < exec->n_output_cache; i++) {
+        free(exec->output_cache[i].key);
+        free(exec->output_cache[i].value);
+    }
+    free(exec->output_cache);
+    exec->output_cache = NULL;
+    exec->n_output_cache = 0;
+}
+
+static int mock_fn_exec_set_output(sluice_exec *exec, const char *json, size_t len)
+{
+    mock_host *host = exec->host;
+    json_error_t jerr;
+    json_t *value;
+    char *copy;
+
+    if (json == NULL) {
+        mock_logf(host, SLUICE_LOG_WARN, "exec_set_output refused: NULL text");
+        return -1;
+    }
+    if (len > SLUICE_MAX_OUTPUT) {
+        mock_logf(host, SLUICE_LOG_WARN,
+                  "exec_set_output refused: %zu bytes is over the limit of %u", len,
+                  SLUICE_MAX_OUTPUT);
+        return -1;
+    }
+    value = json_loadb(json, len, 0, &jerr);
+    if (value == NULL || !json_is_object(value)) {
+        mock_logf(host, SLUICE_LOG_WARN, "exec_set_output refused: not a JSON object (%s)",
+                  value == NULL ? jerr.text : "valid JSON of another type");
+        json_decref(value);
+        return -1;
+    }
+    copy = mock_strndup(json, len);
+    if (copy == NULL) {
+        json_decref(value);
+        return -1;
+    }
+    pthread_mutex_lock(&exec->lock);
+    if (mock_check_live(exec, "exec_set_output")) {
+        pthread_mutex_unlock(&exec->lock);
+        json_decref(value);
+        free(copy);
+        return -1;
+    }
+    free(exec->outputs);
+    json_decref(exec->outputs_json);
+    mock_clear_output_cache(exec);
+    exec->outputs = copy;
+    exec->outputs_json = value;
+    pthread_mutex_unlock(&exec->lock);
+    return 0;
+}
+
+/*
+ * Cut a message at SLUICE_MAX_ERROR - 1 bytes without splitting a UTF-8
+ * sequence, the way sluiced stores it.
+ */
+static char *mock_cut_error(const char *message)
+{
+    size_t len = strlen(message);
+
+    if (len >= SLUICE_MAX_ERROR) {
+        len = SLUICE_MAX_ERROR - 1;
+        while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
+            len--;
+    }
+    return mock_strndup(message, len);
+}
+
+static int mock_fn_exec_set_error(sluice_exec *exec, const char *message)
+{
+    char *copy;
+
+    if (message == NULL) {
+        mock_misuse(exec->host, "exec_set_error with a NULL message");
+        message = "";
+    }
+    copy = mock_cut_error(message);
+    if (copy == NULL)
+        return 0;
+    pthread_mutex_lock(&exec->lock);
+    if (mock_check_live(exec, "exec_set_error")) {
+        pthread_mutex_unlock(&exec->lock);
+        free(copy);
+        return 0;
+    }
+    free(exec->error);
+    exec->error = copy;
+    pthread_mutex_unlock(&exec->lock);
+    return 0;
+}
+
+static int mock_fn_exec_set_exit_code(sluice_exec *exec, int code)
+{
+    pthread_mutex_lock(&exec->lock);
+    if (!mock_check_live(exec, "exec_set_exit_code"))
+        exec->exit_code = code;
+    pthread_mutex_unlock(&exec->lock);
+    return 0;
+}
+
+/*
+ * Keep the first SLUICE_LOG_KEEP bytes in head and the last SLUICE_LOG_KEEP
+ * in a ring; everything between is only counted.
+ */
+static void mock_stream_append(struct mock_stream *s, const char *data, size_t len)
+{
+    const size_t keep = SLUICE_LOG_KEEP;
+
+    s->total += len;
+    s->dirty = 1;
+    if (s->head_len < keep) {
+        size_t n = keep - s->head_len < len ? keep - s->head_len : len;
+
+        memcpy(s->head + s->head_len, data, n);
+        s->head_len += n;
+        data += n;
+        len -= n;
+    }
+    if (len >= keep) {
+        memcpy(s->tail, data + len - keep, keep);
+        s->tail_start = 0;
+        s->tail_len = keep;
+        return;
+    }
+    while (len > 0) {
+        size_t end = (s->tail_start + s->tail_len) % keep;
+        size_t n = keep - end < len ? keep - end : len;
+
+        memcpy(s->tail + end, data, n);
+        data += n;
+        len -= n;
+        if (s->tail_len + n <= keep) {
+            s->tail_len += n;
+        } else {
+            s->tail_start = (s->tail_start + (s->tail_len + n - keep)) % keep;
+            s->tail_len = keep;
+        }
+    }
+}
+
+static int mock_fn_exec_write_log(sluice_exec *exec, int stream, const char *data, size_t len)
+{
+    struct mock_stream *s;
+
+    if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR)
+        return -1;
+    if (data == NULL && len > 0) {
+        mock_misuse(exec->host, "exec_write_log with NULL data");
+        return -1;
+    }
+    pthread_mutex_lock(&exec->lock);
+    if (mock_check_live(exec, "exec_write_log")) {
+        pthread_mutex_unlock(&exec->lock);
+        return -1;
+    }
+    s = &exec->streams[stream - 1];
+    if (s->head == NULL) {
+        s->head = malloc(SLUICE_LOG_KEEP);
+        s->tail = malloc(SLUICE_LOG_KEEP);
+        if (s->head == NULL || s->tail == NULL) {
+            pthread_mutex_unlock(&exec->lock);
+            return -1;
+        }
+    }
+    if (len > 0)
+        mock_stream_append(s, data, len);
+    pthread_mutex_unlock(&exec->lock);
+    return 0;
+}
+
+static int mock_fn_exec_is_cancelled(const sluice_exec *exec)
+{
+    sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+    int reason;
+
+    pthread_mutex_lock(&e->lock);
+    mock_check_live(e, "exec_is_cancelled");
+    reason = e->cancel_reason;
+    pthread_mutex_unlock(&e->lock);
+    return reason;
+}
+
+/*
+ * Finish the execution with its final result and wake waiters. An
+ * in-flight plugin cancel callback is waited for, so the plugin is never
+ * asked to cancel an execution the host considers finished. Called with
+ * exec->lock.
+ */
+static void mock_finish_locked(sluice_exec *exec, int result)
+{
+    while (exec->cancelling > 0 && !pthread_equal(exec->canceller, pthread_self()))
+        pthread_cond_wait(&exec->cond, &exec->lock);
+    exec->state = MOCK_DONE;
+    exec->result = result;
+    pthread_cond_broadcast(&exec->cond);
+}
+
+static void mock_fn_exec_complete(sluice_exec *exec, int result)
+{
+    mock_host *host = exec->host;
+
+    pthread_mutex_lock(&exec->lock);
+    exec->complete_calls++;
+    if (exec->complete_calls > 1) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_logf(host, SLUICE_LOG_WARN, "exec_complete called again (call %u); ignored",
+                  exec->complete_calls);
+        return;
+    }
+    if (exec->cancelling > 0 && pthread_equal(exec->canceller, pthread_self())) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "exec_complete called from the plugin's cancel callback");
+        pthread_mutex_lock(&exec->lock);
+    }
+    if (result != SLUICE_OK && result != SLUICE_ERR) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "exec_complete with a result other than SLUICE_OK or SLUICE_ERR");
+        pthread_mutex_lock(&exec->lock);
+        result = SLUICE_ERR;
+    }
+    switch (exec->state) {
+    case MOCK_NEW:
+    case MOCK_DONE:
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "exec_complete for an execution that is not running");
+        return;
+    case MOCK_RUNNING:
+        /* Completion may race ahead of execute returning SLUICE_PENDING. */
+        exec->complete_result = result;
+        break;
+    case MOCK_PENDING:
+        mock_finish_locked(exec, result);
+        break;
+    }
+    pthread_mutex_unlock(&exec->lock);
+}
+
+static int mock_fn_exec_set_response(sluice_exec *exec, int status, const char *content_type,
+                                     const char *body, size_t len)
+{
+    mock_host *host = exec->host;
+    char *type;
+    char *copy;
+
+    if (status < 100 || status > 599) {
+        mock_logf(host, SLUICE_LOG_WARN, "exec_set_response refused: status %d", status);
+        return -1;
+    }
+    if (len > SLUICE_MAX_OUTPUT) {
+        mock_logf(host, SLUICE_LOG_WARN,
+                  "exec_set_response refused: body of %zu bytes is over the limit", len);
+        return -1;
+    }
+    if (body == NULL && len > 0) {
+        mock_misuse(host, "exec_set_response with a NULL body");
+        return -1;
+    }
+    type = strdup(content_type ? content_type : "application/json");
+    copy = mock_strndup(body ? body : "", len);
+    if (type == NULL || copy == NULL) {
+        free(type);
+        free(copy);
+        return -1;
+    }
+    pthread_mutex_lock(&exec->lock);
+    if (mock_check_live(exec, "exec_set_response")) {
+        pthread_mutex_unlock(&exec->lock);
+        free(type);
+        free(copy);
+        return -1;
+    }
+    free(exec->response_type);
+    free(exec->response_body);
+    exec->has_response = 1;
+    exec->response_status = status;
+    exec->response_type = type;
+    exec->response_body = copy;
+    exec->response_len = len;
+    pthread_mutex_unlock(&exec->lock);
+    return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Host setup
+ */
+
+mock_host *mock_host_new(void)
+{
+    mock_host *host = calloc(1, sizeof(*host));
+
+    if (host == NULL)
+        return NULL;
+    host->table.abi_major = SLUICE_ABI_MAJOR;
+    host->table.abi_minor = SLUICE_ABI_MINOR;
+    host->table.struct_size = (uint32_t)sizeof(sluice_host);
+    host->table.log = mock_fn_log;
+    host->table.exec_event = mock_fn_exec_event;
+    host->table.exec_header = mock_fn_exec_header;
+    host->table.exec_meta = mock_fn_exec_meta;
+    host->table.exec_set_output = mock_fn_exec_set_output;
+    host->table.exec_set_error = mock_fn_exec_set_error;
+    host->table.exec_set_exit_code = mock_fn_exec_set_exit_code;
+    host->table.exec_write_log = mock_fn_exec_write_log;
+    host->table.exec_is_cancelled = mock_fn_exec_is_cancelled;
+    host->table.exec_complete = mock_fn_exec_complete;
+    host->table.exec_set_response = mock_fn_exec_set_response;
+    host->verbose = getenv("MOCK_HOST_VERBOSE") != NULL;
+    pthread_mutex_init(&host->lock, NULL);
+    return host;
+}
+
+void mock_host_free(mock_host *host)
+{
+    if (host == NULL)
+        return;
+    while (host->n_instances > 0)
+        mock_host_unconfigure(host, host->instances[host->n_instances - 1]);
+    if (host->inited && host->plugin.destroy != NULL)
+        host->plugin.destroy(host->plugin_ctx);
+    if (host->dl != NULL)
+        dlclose(host->dl);
+    for (size_t i = 0; i < host->n_lines; i++)
+        free(host->lines[i].text);
+    free(host->lines);
+    free(host->instances);
+    free(host->error);
+    pthread_mutex_destroy(&host->lock);
+    free(host);
+}
+
+static int mock_name_ok(const char *name)
+{
+    if (name == NULL || *name == '\0')
+        return 0;
+    for (const char *p = name; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+              *p == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The loader's checks, in the loader's order: read only the three leading
+ * fields, then copy what the plugin says it has into a zeroed descriptor,
+ * and only then look at the rest.
+ */
+static const char *mock_validate(mock_host *host, const sluice_plugin *plugin, const char *src)
+{
+    char msg[512];
+    size_t size;
+
+    if (plugin == NULL) {
+        snprintf(msg, sizeof(msg), "%s: sluice_plugin_v1() returned NULL", src);
+        goto fail;
+    }
+    if (plugin->abi_major != SLUICE_ABI_MAJOR) {
+        snprintf(msg, sizeof(msg), "%s: ABI major %u, this host speaks %u", src,
+                 (unsigned)plugin->abi_major, (unsigned)SLUICE_ABI_MAJOR);
+        goto fail;
+    }
+    if (plugin->abi_minor > SLUICE_ABI_MINOR) {
+        snprintf(msg, sizeof(msg), "%s: ABI %u.%u is newer than this host's %u.%u", src,
+                 (unsigned)plugin->abi_major, (unsigned)plugin->abi_minor,
+                 (unsigned)SLUICE_ABI_MAJOR, (unsigned)SLUICE_ABI_MINOR);
+        goto fail;
+    }
+    if (plugin->struct_size < MOCK_PLUGIN_SIZE_1_0) {
+        snprintf(msg, sizeof(msg), "%s: descriptor of %u bytes is smaller than ABI 1.0's %zu", src,
+                 (unsigned)plugin->struct_size, (size_t)MOCK_PLUGIN_SIZE_1_0);
+        goto fail;
+    }
+    size =
+        plugin->struct_size < sizeof(sluice_plugin) ? plugin->struct_size : sizeof(sluice_plugin);
+    memset(&host->plugin, 0, sizeof(host->plugin));
+    memcpy(&host->plugin, plugin, size);
+    if (host->plugin.configure == NULL || host->plugin.unconfigure == NULL ||
+        host->plugin.execute == NULL) {
+        snprintf(msg, sizeof(msg), "%s: configure, unconfigure and execute are mandatory", src);
+        goto fail;
+    }
+    if (!mock_name_ok(host->plugin.name)) {
+        snprintf(msg, sizeof(msg), "%s: name must match [a-z0-9._-]+", src);
+        goto fail;
+    }
+    if (host->plugin.version == NULL || host->plugin.description == NULL ||
+        host->plugin.license == NULL) {
+        snprintf(msg, sizeof(msg), "%s: version, description and license are required", src);
+        goto fail;
+    }
+    host->loaded = 1;
+    mock_logf(host, SLUICE_LOG_INFO, "loaded plugin %s %s (%s)", host->plugin.name,
+              host->plugin.version, host->plugin.license);
+    return NULL;
+
+fail:
+    memset(&host->plugin, 0, sizeof(host->plugin));
+    mock_set_error_text(host, msg);
+    mock_logf(host, SLUICE_LOG_ERROR, "refusing plugin: %s", msg);
+    return host->error;
+}
+
+const char *mock_host_load(mock_host *host, const sluice_plugin *plugin)
+{
+    if (host->loaded) {
+        mock_set_error_text(host, "a plugin is already loaded");
+        return host->error;
+    }
+    return mock_validate(host, plugin, "descriptor");
+}
+
+const char *mock_host_load_path(mock_host *host, const char *path)
+{
+    const sluice_plugin *(*entry)(void);
+    const char *err;
+    char msg[512];
+    void *dl;
+
+    if (host->loaded) {
+        mock_set_error_text(host, "a plugin is already loaded");
+        return host->error;
+    }
+    dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (dl == NULL) {
+        snprintf(msg, sizeof(msg), "%s", dlerror());
+        goto fail;
+    }
+    *(void **)&entry = dlsym(dl, "sluice_plugin_v1");
+    if (entry == NULL) {
+        snprintf(msg, sizeof(msg), "%s: no symbol sluice_plugin_v1", path);
+        dlclose(dl);
+        goto fail;
+    }
+    err = mock_validate(host, entry(), path);
+    if (err != NULL) {
+        dlclose(dl);
+        return err;
+    }
+    host->dl = dl;
+    return NULL;
+
+fail:
+    mock_set_error_text(host, msg);
+    mock_logf(host, SLUICE_LOG_ERROR, "cannot load plugin: %s", msg);
+    return host->error;
+}
+
+const char *mock_host_init(mock_host *host)
+{
+    char err[1024] = "";
+
+    if (!host->loaded) {
+        mock_set_error_text(host, "no plugin loaded");
+        return host->error;
+    }
+    if (host->inited) {
+        mock_set_error_text(host, "init already called");
+        return host->error;
+    }
+    if (host->plugin.init != NULL &&
+        host->plugin.init(&host->table, &host->plugin_ctx, err, sizeof(err)) != 0) {
+        err[sizeof(err) - 1] = '\0';
+        mock_set_error_text(host, err[0] ? err : "init failed without a message");
+        return host->error;
+    }
+    host->inited = 1;
+    return NULL;
+}
+
+const char *mock_host_configure(mock_host *host, const char *cfg_json, const char *where,
+                                void **instance)
+{
+    char err[2048] = "";
+    json_error_t jerr;
+    json_t *cfg;
+    void *inst = NULL;
+
+    *instance = NULL;
+    if (!host->inited) {
+        mock_set_error_text(host, "configure before a successful mock_host_init");
+        return host->error;
+    }
+    cfg = json_loads(cfg_json, 0, &jerr);
+    if (cfg == NULL || !json_is_object(cfg)) {
+        snprintf(err, sizeof(err), "mock: config is not a JSON object: %s",
+                 cfg ? "another type" : jerr.text);
+        json_decref(cfg);
+        mock_set_error_text(host, err);
+        return host->error;
+    }
+    json_decref(cfg);
+    if (host->plugin.configure(host->plugin_ctx, cfg_json, strlen(cfg_json), where ? where : "test",
+                               &inst, err, sizeof(err)) != 0) {
+        err[sizeof(err) - 1] = '\0';
+        mock_set_error_text(host, err[0] ? err : "configure failed without a message");
+        return host->error;
+    }
+    if (host->n_instances == host->cap_instances) {
+        size_t cap = host->cap_instances ? host->cap_instances * 2 : 8;
+        void **arr = realloc(host->instances, cap * sizeof(*arr));
+
+        if (arr == NULL) {
+            host->plugin.unconfigure(inst);
+            mock_set_error_text(host, "out of memory");
+            return host->error;
+        }
+        host->instances = arr;
+        host->cap_instances = cap;
+    }
+    host->instances[host->n_instances++] = inst;
+    *instance = inst;
+    return NULL;
+}
+
+void mock_host_unconfigure(mock_host *host, void *instance)
+{
+    for (size_t i = 0; i < host->n_instances; i++) {
+        if (host->instances[i] == instance) {
+            host->instances[i] = host->instances[--host->n_instances];
+            host->plugin.unconfigure(instance);
+            return;
+        }
+    }
+    mock_misuse(host, "unconfigure of an instance the host does not know");
+}
+
+const sluice_plugin *mock_host_plugin(const mock_host *host)
+{
+    return host->loaded ? &host->plugin : NULL;
+}
+
+const sluice_host *mock_host_table(const mock_host *host)
+{
+    return &host->table;
+}
+
+size_t mock_host_log_count(const mock_host *host)
+{
+    mock_host *h = (mock_host *)(uintptr_t)host;
+    size_t n;
+
+    pthread_mutex_lock(&h->lock);
+    n = h->n_lines;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+const char *mock_host_log_line(const mock_host *host, size_t i, int *level)
+{
+    mock_host *h = (mock_host *)(uintptr_t)host;
+    const char *text = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    if (i < h->n_lines) {
+        text = h->lines[i].text;
+        if (level != NULL)
+            *level = h->lines[i].level;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return text;
+}
+
+size_t mock_host_log_matches(const mock_host *host, const char *needle)
+{
+    mock_host *h = (mock_host *)(uintptr_t)host;
+    size_t n = 0;
+
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->n_lines; i++)
+        if (strstr(h->lines[i].text, needle) != NULL)
+            n++;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+size_t mock_host_misuse_count(const mock_host *host)
+{
+    mock_host *h = (mock_host *)(uintptr_t)host;
+    size_t n;
+
+    pthread_mutex_lock(&h->lock);
+    n = h->misuse;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* ----------------------------------------------------------------------
+ * Executions
+ */
+
+static int mock_set_pair(struct mock_pair **arr, size_t *n, const char *key, const char *value)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcasecmp((*arr)[i].key, key) != 0)
+            continue;
+        if (value == NULL) {
+            free((*arr)[i].key);
+            free((*arr)[i].value);
+            (*arr)[i] = (*arr)[--*n];
+            return 0;
+        }
+        char *copy = strdup(value);
+        if (copy == NULL)
+            return -1;
+        free((*arr)[i].value);
+        (*arr)[i].value = copy;
+        return 0;
+    }
+    if (value == NULL)
+        return 0;
+    struct mock_pair *grown = realloc(*arr, (*n + 1) * sizeof(**arr));
+    if (grown == NULL)
+        return -1;
+    *arr = grown;
+    grown[*n].key = strdup(key);
+    grown[*n].value = strdup(value);
+    if (grown[*n].key == NULL || grown[*n].value == NULL) {
+        free(grown[*n].key);
+        free(grown[*n].value);
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+static int mock_meta_set_index(sluice_exec *exec, int i, const char *value)
+{
+    char *copy = NULL;
+
+    if (value != NULL && (copy = strdup(value)) == NULL)
+        return -1;
+    free(exec->meta[i]);
+    exec->meta[i] = copy;
+    return 0;
+}
+
+/* Fill meta and headers from the event as sluiced would. */
+static int mock_exec_seed(sluice_exec *exec, json_t *event)
+{
+    static const char *const from_event[] = {"execution_id", "flow", "trigger", "function"};
+    const char *flow, *id, *key;
+    char buf[512];
+    json_t *headers, *value;
+
+    for (size_t i = 0; i < sizeof(from_event) / sizeof(from_event[0]); i++) {
+        const char *s = json_string_value(json_object_get(event, from_event[i]));
+
+        if (s != NULL && mock_meta_set_index(exec, mock_meta_index(from_event[i]), s) != 0)
+            return -1;
+    }
+    id = exec->meta[mock_meta_index("execution_id")];
+    snprintf(buf, sizeof(buf), "req-%s", id ? id : "mock");
+    if (mock_meta_set_index(exec, mock_meta_index("request_id"), buf) != 0)
+        return -1;
+    flow = exec->meta[mock_meta_index("flow")];
+    if (flow != NULL && strchr(flow, '/') != NULL) {
+        snprintf(buf, sizeof(buf), "%.*s", (int)(strchr(flow, '/') - flow), flow);
+        if (mock_meta_set_index(exec, mock_meta_index("namespace"), buf) != 0)
+            return -1;
+    }
+    if (mock_meta_set_index(exec, mock_meta_index("attempt"), "1") != 0 ||
+        mock_meta_set_index(exec, mock_meta_index("timeout_ms"), "0") != 0 ||
+        mock_meta_set_index(exec, mock_meta_index("mode"), "sync") != 0)
+        return -1;
+    headers = json_object_get(event, "headers");
+    json_object_foreach(headers, key, value) {
+        if (json_is_string(value) &&
+            mock_set_pair(&exec->headers, &exec->n_headers, key, json_string_value(value)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+mock_exec *mock_exec_new(mock_host *host, const char *event_json)
+{
+    pthread_condattr_t attr;
+    json_error_t jerr;
+    sluice_exec *exec;
+    json_t *event;
+
+    event = json_loads(event_json, JSON_ALLOW_NUL, &jerr);
+    if (event == NULL || !json_is_object(event)) {
+        mock_logf(host, SLUICE_LOG_ERROR, "mock_exec_new: event is not a JSON object: %s",
+                  event ? "another type" : jerr.text);
+        json_decref(event);
+        return NULL;
+    }
+    exec = calloc(1, sizeof(*exec));
+    if (exec == NULL)
+        goto fail;
+    exec->host = host;
+    exec->result = MOCK_NOT_DONE;
+    exec->exit_code = MOCK_NO_EXIT_CODE;
+    exec->event_len = strlen(event_json);
+    exec->event = mock_strndup(event_json, exec->event_len);
+    pthread_mutex_init(&exec->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&exec->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (exec->event == NULL || mock_exec_seed(exec, event) != 0) {
+        mock_exec_free(exec);
+        exec = NULL;
+    }
+fail:
+    json_decref(event);
+    return exec;
+}
+
+void mock_exec_free(mock_exec *exec)
+{
+    if (exec == NULL)
+        return;
+    pthread_mutex_lock(&exec->lock);
+    exec->timer_stop = 1;
+    pthread_cond_broadcast(&exec->cond);
+    pthread_mutex_unlock(&exec->lock);
+    if (exec->timer_armed)
+        pthread_join(exec->timer, NULL);
+    if (exec->state == MOCK_RUNNING || exec->state == MOCK_PENDING)
+        mock_misuse(exec->host, "mock_exec_free on an execution that is still running");
+    free(exec->event);
+    for (size_t i = 0; i < exec->n_headers; i++) {
+        free(exec->headers[i].key);
+        free(exec->headers[i].value);
+    }
+    free(exec->headers);
+    for (size_t i = 0; i < MOCK_META_COUNT; i++)
+        free(exec->meta[i]);
+    free(exec->outputs);
+    json_decref(exec->outputs_json);
+    mock_clear_output_cache(exec);
+    free(exec->error);
+    for (int i = 0; i < 2; i++) {
+        free(exec->streams[i].head);
+        free(exec->streams[i].tail);
+        free(exec->streams[i].render);
+    }
+    free(exec->response_type);
+    free(exec->response_body);
+    pthread_cond_destroy(&exec->cond);
+    pthread_mutex_destroy(&exec->lock);
+    free(exec);
+}
+
+int mock_exec_set_header(mock_exec *exec, const char *name, const char *value)
+{
+    int rc;
+
+    pthread_mutex_lock(&exec->lock);
+    rc = mock_set_pair(&exec->headers, &exec->n_headers, name, value);
+    pthread_mutex_unlock(&exec->lock);
+    return rc;
+}
+
+int mock_exec_set_meta(mock_exec *exec, const char *key, const char *value)
+{
+    int i = key ? mock_meta_index(key) : -1;
+    int rc;
+
+    if (i < 0)
+        return -1;
+    pthread_mutex_lock(&exec->lock);
+    rc = mock_meta_set_index(exec, i, value);
+    pthread_mutex_unlock(&exec->lock);
+    return rc;
+}
+
+int mock_exec_execute(mock_exec *exec, void *instance)
+{
+    mock_host *host = exec->host;
+    int rc;
+
+    pthread_mutex_lock(&exec->lock);
+    if (exec->state != MOCK_NEW || !host->loaded) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_logf(host, SLUICE_LOG_ERROR, "mock_exec_execute: %s",
+                  host->loaded ? "an execution runs only once" : "no plugin loaded");
+        return SLUICE_ERR;
+    }
+    exec->state = MOCK_RUNNING;
+    exec->instance = instance;
+    pthread_mutex_unlock(&exec->lock);
+
+    rc = host->plugin.execute(instance, exec);
+
+    pthread_mutex_lock(&exec->lock);
+    if (rc == SLUICE_PENDING) {
+        if (exec->complete_calls > 0)
+            mock_finish_locked(exec, exec->complete_result);
+        else
+            exec->state = MOCK_PENDING;
+        pthread_mutex_unlock(&exec->lock);
+        return rc;
+    }
+    if (rc != SLUICE_OK && rc != SLUICE_ERR) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "execute returned a value other than OK, ERR or PENDING");
+        pthread_mutex_lock(&exec->lock);
+        rc = SLUICE_ERR;
+    }
+    if (exec->complete_calls > 0) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "exec_complete called but execute did not return SLUICE_PENDING");
+        pthread_mutex_lock(&exec->lock);
+    }
+    if (rc == SLUICE_ERR && exec->error == NULL) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_misuse(host, "execute returned SLUICE_ERR without exec_set_error");
+        pthread_mutex_lock(&exec->lock);
+    }
+    mock_finish_locked(exec, rc);
+    pthread_mutex_unlock(&exec->lock);
+    return rc;
+}
+
+int mock_exec_wait(mock_exec *exec, int timeout_ms)
+{
+    struct timespec deadline;
+    int result;
+
+    mock_now_plus(&deadline, timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_lock(&exec->lock);
+    while (exec->state != MOCK_DONE) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&exec->cond, &exec->lock);
+        } else if (pthread_cond_timedwait(&exec->cond, &exec->lock, &deadline) == ETIMEDOUT) {
+            break;
+        }
+    }
+    result = exec->state == MOCK_DONE ? exec->result : MOCK_NOT_DONE;
+    pthread_mutex_unlock(&exec->lock);
+    return result;
+}
+
+int mock_exec_run(mock_exec *exec, void *instance, int timeout_ms)
+{
+    int rc = mock_exec_execute(exec, instance);
+
+    if (rc != SLUICE_PENDING)
+        return mock_exec_result(exec);
+    return mock_exec_wait(exec, timeout_ms);
+}
+
+void mock_exec_cancel(mock_exec *exec, int reason)
+{
+    mock_host *host = exec->host;
+    void *instance;
+
+    if (reason == SLUICE_CANCEL_NONE)
+        return;
+    pthread_mutex_lock(&exec->lock);
+    if (exec->cancel_reason == SLUICE_CANCEL_NONE)
+        exec->cancel_reason = reason;
+    if ((exec->state != MOCK_RUNNING && exec->state != MOCK_PENDING) ||
+        host->plugin.cancel == NULL) {
+        pthread_mutex_unlock(&exec->lock);
+        return;
+    }
+    instance = exec->instance;
+    exec->cancelling++;
+    exec->canceller = pthread_self();
+    pthread_mutex_unlock(&exec->lock);
+
+    host->plugin.cancel(instance, exec);
+
+    pthread_mutex_lock(&exec->lock);
+    exec->cancelling--;
+    pthread_cond_broadcast(&exec->cond);
+    pthread_mutex_unlock(&exec->lock);
+}
+
+static void *mock_timer_main(void *arg)
+{
+    sluice_exec *exec = arg;
+    struct timespec deadline;
+    int fire = 1;
+
+    mock_now_plus(&deadline, (long)exec->timer_ms);
+    pthread_mutex_lock(&exec->lock);
+    while (!exec->timer_stop) {
+        if (pthread_cond_timedwait(&exec->cond, &exec->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (exec->timer_stop)
+        fire = 0;
+    pthread_mutex_unlock(&exec->lock);
+    if (fire)
+        mock_exec_cancel(exec, exec->timer_reason);
+    return NULL;
+}
+
+int mock_exec_cancel_after(mock_exec *exec, unsigned ms, int reason)
+{
+    if (exec->timer_armed)
+        return -1;
+    exec->timer_ms = ms;
+    exec->timer_reason = reason;
+    if (pthread_create(&exec->timer, NULL, mock_timer_main, exec) != 0)
+        return -1;
+    exec->timer_armed = 1;
+    return 0;
+}
+
+int mock_exec_result(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    int result;
+
+    pthread_mutex_lock(&e->lock);
+    result = e->state == MOCK_DONE ? e->result : MOCK_NOT_DONE;
+    pthread_mutex_unlock(&e->lock);
+    return result;
+}
+
+const char *mock_exec_outputs(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    const char *outputs;
+
+    pthread_mutex_lock(&e->lock);
+    outputs = e->outputs;
+    pthread_mutex_unlock(&e->lock);
+    return outputs;
+}
+
+const char *mock_exec_output_get(mock_exec *exec, const char *key)
+{
+    const char *result = NULL;
+    json_t *value;
+    char *text;
+
+    pthread_mutex_lock(&exec->lock);
+    for (size_t i = 0; i < exec->n_output_cache; i++) {
+        if (strcmp(exec->output_cache[i].key, key) == 0) {
+            result = exec->output_cache[i].value;
+            goto out;
+        }
+    }
+    value = json_object_get(exec->outputs_json, key);
+    if (value == NULL)
+        goto out;
+    if (json_is_string(value))
+        text = mock_strndup(json_string_value(value), json_string_length(value));
+    else
+        text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL)
+        goto out;
+    {
+        struct mock_pair *grown =
+            realloc(exec->output_cache, (exec->n_output_cache + 1) * sizeof(*grown));
+        char *k = strdup(key);
+
+        if (grown == NULL || k == NULL) {
+            if (grown != NULL)
+                exec->output_cache = grown;
+            free(k);
+            free(text);
+            goto out;
+        }
+        exec->output_cache = grown;
+        grown[exec->n_output_cache].key = k;
+        grown[exec->n_output_cache].value = text;
+        exec->n_output_cache++;
+        result = text;
+    }
+out:
+    pthread_mutex_unlock(&exec->lock);
+    return result;
+}
+
+const char *mock_exec_error(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    const char *error;
+
+    pthread_mutex_lock(&e->lock);
+    error = e->error;
+    pthread_mutex_unlock(&e->lock);
+    return error;
+}
+
+int mock_exec_exit_code(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    int code;
+
+    pthread_mutex_lock(&e->lock);
+    code = e->exit_code;
+    pthread_mutex_unlock(&e->lock);
+    return code;
+}
+
+/* Build head + drop marker + tail into one NUL-terminated string. */
+static int mock_stream_render(struct mock_stream *s)
+{
+    char marker[64] = "";
+    size_t dropped = s->total - s->head_len - s->tail_len;
+    size_t mlen = 0;
+    size_t first;
+    char *out;
+
+    if (dropped > 0)
+        mlen = (size_t)snprintf(marker, sizeof(marker), "\n[... %zu bytes dropped ...]\n", dropped);
+    out = malloc(s->head_len + mlen + s->tail_len + 1);
+    if (out == NULL)
+        return -1;
+    if (s->head_len > 0)
+        memcpy(out, s->head, s->head_len);
+    memcpy(out + s->head_len, marker, mlen);
+    first = SLUICE_LOG_KEEP - s->tail_start < s->tail_len ? SLUICE_LOG_KEEP - s->tail_start
+                                                          : s->tail_len;
+    if (first > 0)
+        memcpy(out + s->head_len + mlen, s->tail + s->tail_start, first);
+    if (s->tail_len > first)
+        memcpy(out + s->head_len + mlen + first, s->tail, s->tail_len - first);
+    s->render_len = s->head_len + mlen + s->tail_len;
+    out[s->render_len] = '\0';
+    free(s->render);
+    s->render = out;
+    s->dirty = 0;
+    return 0;
+}
+
+const char *mock_exec_log(mock_exec *exec, int stream, size_t *len)
+{
+    struct mock_stream *s;
+    const char *text = NULL;
+
+    if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR)
+        return NULL;
+    pthread_mutex_lock(&exec->lock);
+    s = &exec->streams[stream - 1];
+    if ((s->dirty || s->render == NULL) && mock_stream_render(s) != 0)
+        goto out;
+    text = s->render;
+    if (len != NULL)
+        *len = s->render_len;
+out:
+    pthread_mutex_unlock(&exec->lock);
+    return text;
+}
+
+size_t mock_exec_log_total(const mock_exec *exec, int stream)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    size_t total;
+
+    if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR)
+        return 0;
+    pthread_mutex_lock(&e->lock);
+    total = e->streams[stream - 1].total;
+    pthread_mutex_unlock(&e->lock);
+    return total;
+}
+
+int mock_exec_response(const mock_exec *exec, int *status, const char **content_type,
+                       const char **body, size_t *len)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    int rc = -1;
+
+    pthread_mutex_lock(&e->lock);
+    if (e->has_response) {
+        if (status != NULL)
+            *status = e->response_status;
+        if (content_type != NULL)
+            *content_type = e->response_type;
+        if (body != NULL)
+            *body = e->response_body;
+        if (len != NULL)
+            *len = e->response_len;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+unsigned mock_exec_complete_calls(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    unsigned n;
+
+    pthread_mutex_lock(&e->lock);
+    n = e->complete_calls;
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}

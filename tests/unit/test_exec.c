@@ -1,0 +1,583 @@
+/*
+ * test_exec.c - the execution object: bounded logs, state names, waiters,
+ * the JSON document, and the host table a plugin uses to report results.
+ *
+ * The execution is built on a hand-made config, flow, trigger and plugin:
+ * exec.c and host.c only read a few fields of each (the flow's key and
+ * executor, the trigger's id, the plugin's name for log lines). The config
+ * starts with one reference the test keeps, so releasing the execution
+ * never tries to free it.
+ */
+#include "exec.h"
+
+#include "loader.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEEP ((size_t)SLUICE_LOG_KEEP)
+
+/* ---- logbuf ---- */
+
+static char *render(const logbuf *b, size_t *len)
+{
+    char *s = logbuf_render(b, len);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(strlen(s), *len);
+    return s;
+}
+
+static void logbuf_free(logbuf *b)
+{
+    free(b->head);
+    free(b->tail);
+}
+
+/* Deterministic, position-dependent bytes so a misplaced chunk shows. */
+static char *pattern(size_t n)
+{
+    char *p = malloc(n);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (char)('!' + (x >> 16) % 90);
+    }
+    return p;
+}
+
+/* Append all of data in chunks cycling through odd sizes, then check the
+ * rendering is head + marker + tail of exactly the right bytes. */
+static void check_bounded(const char *data, size_t total, const size_t *chunks, size_t n_chunks)
+{
+    logbuf b = {0};
+    size_t off = 0;
+    for (size_t k = 0; off < total; k++) {
+        size_t n = chunks[k % n_chunks];
+        if (n > total - off)
+            n = total - off;
+        logbuf_append(&b, data + off, n);
+        off += n;
+    }
+    ck_assert_uint_eq(b.total, total);
+
+    size_t len;
+    char *got = render(&b, &len);
+    if (total <= 2 * KEEP) {
+        ck_assert_uint_eq(len, total);
+        ck_assert_int_eq(memcmp(got, data, total), 0);
+        ck_assert_ptr_null(strstr(got, "dropped"));
+    } else {
+        char marker[96];
+        snprintf(marker, sizeof(marker), "\n[... %zu bytes dropped ...]\n", total - 2 * KEEP);
+        size_t mlen = strlen(marker);
+        ck_assert_uint_eq(len, 2 * KEEP + mlen);
+        ck_assert_msg(memcmp(got, data, KEEP) == 0, "head differs");
+        ck_assert_msg(memcmp(got + KEEP, marker, mlen) == 0, "marker is \"%.*s\", want \"%s\"",
+                      (int)mlen, got + KEEP, marker);
+        ck_assert_msg(memcmp(got + KEEP + mlen, data + total - KEEP, KEEP) == 0, "tail differs");
+    }
+    free(got);
+    logbuf_free(&b);
+}
+
+START_TEST(log_small_unchanged)
+{
+    logbuf b = {0};
+    logbuf_append(&b, "hello ", 6);
+    logbuf_append(&b, "world\n", 6);
+    size_t len;
+    char *got = render(&b, &len);
+    ck_assert_str_eq(got, "hello world\n");
+    ck_assert_uint_eq(b.total, 12);
+    free(got);
+    logbuf_free(&b);
+}
+END_TEST
+
+START_TEST(log_empty)
+{
+    logbuf b = {0};
+    size_t len = 99;
+    char *got = render(&b, &len);
+    ck_assert_uint_eq(len, 0);
+    free(got);
+}
+END_TEST
+
+START_TEST(log_five_megabytes_odd_chunks)
+{
+    const size_t total = 5 * 1024 * 1024 + 17;
+    char *data = pattern(total);
+    static const size_t chunks[] = {1, 7, 4093, 65537, 333, 12345, 2, 32769, 99991};
+    check_bounded(data, total, chunks, sizeof(chunks) / sizeof(chunks[0]));
+    free(data);
+}
+END_TEST
+
+START_TEST(log_one_byte_at_a_time)
+{
+    const size_t total = 3 * KEEP + 5;
+    char *data = pattern(total);
+    static const size_t one[] = {1};
+    check_bounded(data, total, one, 1);
+    free(data);
+}
+END_TEST
+
+START_TEST(log_one_huge_chunk)
+{
+    const size_t total = 5 * 1024 * 1024;
+    char *data = pattern(total);
+    const size_t all[] = {total};
+    check_bounded(data, total, all, 1);
+    free(data);
+}
+END_TEST
+
+/* Right at the edges: nothing dropped, then exactly one byte dropped. */
+START_TEST(log_boundaries)
+{
+    char *data = pattern(2 * KEEP + 1);
+    static const size_t chunks[] = {1000, 3};
+    check_bounded(data, KEEP, chunks, 2);
+    check_bounded(data, KEEP + 1, chunks, 2);
+    check_bounded(data, 2 * KEEP, chunks, 2);
+    check_bounded(data, 2 * KEEP + 1, chunks, 2);
+    const size_t whole[] = {KEEP, KEEP + 1};
+    check_bounded(data, 2 * KEEP + 1, whole, 2);
+    free(data);
+}
+END_TEST
+
+/* A huge chunk after the ring has wrapped must replace it entirely. */
+START_TEST(log_huge_chunk_after_wrap)
+{
+    const size_t total = 4 * KEEP + 100;
+    char *data = pattern(total);
+    const size_t chunks[] = {KEEP + KEEP / 2 + 7, 2 * KEEP + 50, 43};
+    check_bounded(data, total, chunks, 3);
+    free(data);
+}
+END_TEST
+
+/* ---- states ---- */
+
+START_TEST(state_names)
+{
+    ck_assert_str_eq(exec_state_name(EXEC_QUEUED), "queued");
+    ck_assert_str_eq(exec_state_name(EXEC_RUNNING), "running");
+    ck_assert_str_eq(exec_state_name(EXEC_SUCCEEDED), "succeeded");
+    ck_assert_str_eq(exec_state_name(EXEC_FAILED), "failed");
+    ck_assert_str_eq(exec_state_name(EXEC_TIMED_OUT), "timed_out");
+    ck_assert_str_eq(exec_state_name(EXEC_CANCELLED), "cancelled");
+    ck_assert_str_eq(exec_state_name(-1), "unknown");
+    ck_assert_str_eq(exec_state_name(EXEC_CANCELLED + 1), "unknown");
+
+    ck_assert(!exec_state_is_final(EXEC_QUEUED));
+    ck_assert(!exec_state_is_final(EXEC_RUNNING));
+    ck_assert(exec_state_is_final(EXEC_SUCCEEDED));
+    ck_assert(exec_state_is_final(EXEC_FAILED));
+    ck_assert(exec_state_is_final(EXEC_TIMED_OUT));
+    ck_assert(exec_state_is_final(EXEC_CANCELLED));
+}
+END_TEST
+
+/* ---- an execution on a hand-made configuration ---- */
+
+static sluice_config cfg;
+static flow_def flow;
+static trigger_def trig;
+static plugin plug;
+static sluice_exec *ex;
+static const sluice_host *host;
+
+static char s_fid[] = "deploy", s_ns[] = "prod", s_key[] = "prod/deploy", s_exe[] = "fake",
+            s_tid[] = "gh", s_pname[] = "fake";
+
+#define EVENT_TEXT "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\"}"
+#define INPUTS_TEXT "{\"params\":{},\"query\":{},\"body\":{\"k\":\"a\\u0000b\"}}"
+
+static void exec_setup(void)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    atomic_init(&cfg.refs, 1);
+    memset(&flow, 0, sizeof(flow));
+    flow.id = s_fid;
+    flow.ns = s_ns;
+    flow.key = s_key;
+    flow.executor = s_exe;
+    flow.timeout_ms = 90000;
+    flow.plugin = &plug;
+    memset(&trig, 0, sizeof(trig));
+    trig.id = s_tid;
+    memset(&plug, 0, sizeof(plug));
+    plug.name = s_pname;
+    host_fill(&plug.host.pub);
+    plug.host.owner = &plug;
+    host = &plug.host.pub;
+
+    const char *names[] = {"x-github-event", "content-type"};
+    const char *values[] = {"push", "application/json"};
+    ex = exec_new(&cfg, &trig, &flow, "0193a8c2-0000-7000-8000-000000000001", "req-1",
+                  strdup(EVENT_TEXT), strlen(EVENT_TEXT), strdup(INPUTS_TEXT), "summary", names,
+                  values, 2, 1, 1700000000123ULL);
+    ck_assert_ptr_nonnull(ex);
+    ck_assert_int_eq(atomic_load(&cfg.refs), 2);
+}
+
+static void exec_teardown(void)
+{
+    exec_unref(ex);
+    ck_assert_int_eq(atomic_load(&cfg.refs), 1);
+}
+
+static int set_output(const char *json)
+{
+    return host->exec_set_output(ex, json, json ? strlen(json) : 0);
+}
+
+START_TEST(new_exec_fields)
+{
+    ck_assert_str_eq(ex->id, "0193a8c2-0000-7000-8000-000000000001");
+    ck_assert_str_eq(ex->request_id, "req-1");
+    ck_assert_int_eq(ex->state, EXEC_QUEUED);
+    ck_assert_int_eq(ex->attempt, 1);
+    ck_assert_ptr_eq(ex->cfg, &cfg);
+    ck_assert_ptr_eq(ex->flow, &flow);
+    ck_assert_ptr_eq(ex->trigger, &trig);
+    ck_assert_str_eq(ex->function, "summary");
+    ck_assert_int_eq(ex->sync, 1);
+    /* References are counted, not owned by one holder. */
+    ck_assert_ptr_eq(exec_ref(ex), ex);
+    exec_unref(ex);
+    ck_assert_int_eq(atomic_load(&ex->refs), 1);
+}
+END_TEST
+
+START_TEST(host_event_meta_headers)
+{
+    size_t len = 0;
+    ck_assert_str_eq(host->exec_event(ex, &len), EVENT_TEXT);
+    ck_assert_uint_eq(len, strlen(EVENT_TEXT));
+
+    ck_assert_str_eq(host->exec_meta(ex, "execution_id"), "0193a8c2-0000-7000-8000-000000000001");
+    ck_assert_str_eq(host->exec_meta(ex, "request_id"), "req-1");
+    ck_assert_str_eq(host->exec_meta(ex, "flow"), "prod/deploy");
+    ck_assert_str_eq(host->exec_meta(ex, "namespace"), "prod");
+    ck_assert_str_eq(host->exec_meta(ex, "trigger"), "gh");
+    ck_assert_str_eq(host->exec_meta(ex, "function"), "summary");
+    ck_assert_str_eq(host->exec_meta(ex, "attempt"), "1");
+    ck_assert_str_eq(host->exec_meta(ex, "timeout_ms"), "90000");
+    ck_assert_str_eq(host->exec_meta(ex, "mode"), "sync");
+    ck_assert_ptr_null(host->exec_meta(ex, "no-such-key"));
+    ck_assert_ptr_null(host->exec_meta(ex, NULL));
+
+    ck_assert_str_eq(host->exec_header(ex, "X-GitHub-Event"), "push");
+    ck_assert_str_eq(host->exec_header(ex, "content-type"), "application/json");
+    ck_assert_ptr_null(host->exec_header(ex, "authorization"));
+    ck_assert_ptr_null(host->exec_header(ex, NULL));
+
+    /* Logging through the table names the plugin; it must simply not fail. */
+    host->log(host, ex, SLUICE_LOG_INFO, "hello %s", "log");
+    host->log(host, NULL, SLUICE_LOG_DEBUG, "no execution");
+}
+END_TEST
+
+START_TEST(set_output_accepts_objects)
+{
+    ck_assert_int_eq(set_output("{ \"version\" : \"1.2.3\", \"n\": [1, 2] }"), 0);
+    ck_assert_str_eq(ex->outputs, "{\"version\":\"1.2.3\",\"n\":[1,2]}");
+    /* Later outputs replace earlier ones. */
+    ck_assert_int_eq(set_output("{}"), 0);
+    ck_assert_str_eq(ex->outputs, "{}");
+    /* Only len bytes count: the text need not end where the buffer does. */
+    const char *longer = "{\"a\":1}garbage";
+    ck_assert_int_eq(host->exec_set_output(ex, longer, 7), 0);
+    ck_assert_str_eq(ex->outputs, "{\"a\":1}");
+}
+END_TEST
+
+START_TEST(set_output_refuses_non_objects)
+{
+    ck_assert_int_eq(set_output("{\"keep\":true}"), 0);
+    static const char *const bad[] = {"[1,2]", "42", "\"text\"", "null", "true", "",
+                                      "not json", "{\"a\":1} trailing", "{\"a\":",
+                                      "{\"a\":1,\"a\":2}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(set_output(bad[i]) == -1, "output '%s' was accepted", bad[i]);
+    ck_assert_int_eq(host->exec_set_output(ex, NULL, 0), -1);
+    ck_assert_int_eq(host->exec_set_output(ex, NULL, 10), -1);
+    /* A refusal leaves the earlier outputs alone. */
+    ck_assert_str_eq(ex->outputs, "{\"keep\":true}");
+}
+END_TEST
+
+/* {"a":"xxx..."} of exactly n bytes. */
+static char *object_of_size(size_t n)
+{
+    char *s = malloc(n + 1);
+    memcpy(s, "{\"a\":\"", 6);
+    memset(s + 6, 'x', n - 8);
+    memcpy(s + n - 2, "\"}", 3);
+    return s;
+}
+
+START_TEST(set_output_size_limit)
+{
+    char *at_limit = object_of_size(SLUICE_MAX_OUTPUT);
+    ck_assert_int_eq(host->exec_set_output(ex, at_limit, SLUICE_MAX_OUTPUT), 0);
+    ck_assert_uint_eq(strlen(ex->outputs), SLUICE_MAX_OUTPUT);
+    free(at_limit);
+
+    char *over = object_of_size(SLUICE_MAX_OUTPUT + 1);
+    ck_assert_int_eq(host->exec_set_output(ex, over, SLUICE_MAX_OUTPUT + 1), -1);
+    free(over);
+    ck_assert_uint_eq(strlen(ex->outputs), SLUICE_MAX_OUTPUT);
+}
+END_TEST
+
+START_TEST(set_response_status_range)
+{
+    static const int bad[] = {-1, 0, 99, 600, 1000};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(host->exec_set_response(ex, bad[i], NULL, "x", 1) == -1,
+                      "status %d was accepted", bad[i]);
+    ck_assert_int_eq(ex->resp_status, 0);
+    ck_assert_ptr_null(ex->resp_body);
+
+    ck_assert_int_eq(host->exec_set_response(ex, 100, NULL, NULL, 0), 0);
+    ck_assert_int_eq(ex->resp_status, 100);
+    ck_assert_int_eq(host->exec_set_response(ex, 599, NULL, NULL, 0), 0);
+    ck_assert_int_eq(ex->resp_status, 599);
+}
+END_TEST
+
+START_TEST(set_response_stores_copy)
+{
+    char body[] = "created\0!";
+    ck_assert_int_eq(host->exec_set_response(ex, 201, "text/plain", body, 9), 0);
+    memset(body, 'z', sizeof(body));
+    ck_assert_int_eq(ex->resp_status, 201);
+    ck_assert_str_eq(ex->resp_ctype, "text/plain");
+    ck_assert_uint_eq(ex->resp_len, 9);
+    ck_assert_int_eq(memcmp(ex->resp_body, "created\0!", 9), 0);
+
+    ck_assert_int_eq(host->exec_set_response(ex, 200, NULL, "{}", 2), 0);
+    ck_assert_str_eq(ex->resp_ctype, "application/json");
+    ck_assert_str_eq(ex->resp_body, "{}");
+}
+END_TEST
+
+START_TEST(set_response_refusals)
+{
+    ck_assert_int_eq(host->exec_set_response(ex, 200, "text/plain\r\nSet-Cookie: a=b", "x", 1),
+                     -1);
+    ck_assert_int_eq(host->exec_set_response(ex, 200, "text/plain\n", "x", 1), -1);
+    ck_assert_int_eq(host->exec_set_response(ex, 200, NULL, NULL, 5), -1);
+    char *big = malloc(SLUICE_MAX_OUTPUT + 1);
+    memset(big, 'b', SLUICE_MAX_OUTPUT + 1);
+    ck_assert_int_eq(host->exec_set_response(ex, 200, NULL, big, SLUICE_MAX_OUTPUT + 1), -1);
+    ck_assert_int_eq(host->exec_set_response(ex, 200, NULL, big, SLUICE_MAX_OUTPUT), 0);
+    free(big);
+    ck_assert_uint_eq(ex->resp_len, SLUICE_MAX_OUTPUT);
+}
+END_TEST
+
+START_TEST(set_error_is_bounded_copy)
+{
+    char *msg = malloc(10000);
+    memset(msg, 'e', 9999);
+    msg[9999] = 0;
+    ck_assert_int_eq(host->exec_set_error(ex, msg), 0);
+    free(msg);
+    ck_assert_uint_eq(strlen(ex->error), SLUICE_MAX_ERROR - 1);
+    ck_assert_int_eq(host->exec_set_error(ex, "exit status 3"), 0);
+    ck_assert_str_eq(ex->error, "exit status 3");
+    ck_assert_int_eq(host->exec_set_error(ex, NULL), 0);
+    ck_assert_ptr_nonnull(ex->error);
+}
+END_TEST
+
+START_TEST(exit_code_and_cancel)
+{
+    ck_assert_int_eq(ex->has_exit_code, 0);
+    ck_assert_int_eq(host->exec_set_exit_code(ex, 3), 0);
+    ck_assert_int_eq(ex->has_exit_code, 1);
+    ck_assert_int_eq(ex->exit_code, 3);
+
+    ck_assert_int_eq(host->exec_is_cancelled(ex), SLUICE_CANCEL_NONE);
+    atomic_store(&ex->cancel_reason, SLUICE_CANCEL_TIMEOUT);
+    ck_assert_int_eq(host->exec_is_cancelled(ex), SLUICE_CANCEL_TIMEOUT);
+}
+END_TEST
+
+START_TEST(write_log_streams)
+{
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, "out\n", 4), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDERR, "err\n", 4), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, "more", 4), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, NULL, 0), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, 0, "x", 1), -1);
+    ck_assert_int_eq(host->exec_write_log(ex, 3, "x", 1), -1);
+    size_t len;
+    char *out = render(&ex->logs[0], &len);
+    ck_assert_str_eq(out, "out\nmore");
+    free(out);
+    char *err = render(&ex->logs[1], &len);
+    ck_assert_str_eq(err, "err\n");
+    free(err);
+}
+END_TEST
+
+static int woken;
+
+static void wake(void *arg)
+{
+    *(int *)arg += 1;
+}
+
+START_TEST(waiters_are_woken_once)
+{
+    woken = 0;
+    exec_waiter w1 = {.wake = wake, .arg = &woken}, w2 = {.wake = wake, .arg = &woken};
+    ck_assert_int_eq(exec_add_waiter(ex, &w1), 0);
+    ck_assert_int_eq(exec_add_waiter(ex, &w2), 0);
+    ck_assert_int_eq(exec_set_final(ex, EXEC_SUCCEEDED), 0);
+    ck_assert_int_eq(woken, 2);
+    ck_assert_int_eq(ex->state, EXEC_SUCCEEDED);
+    ck_assert_uint_ne(ex->finished_ms, 0);
+
+    ck_assert_int_eq(exec_set_final(ex, EXEC_FAILED), -1);
+    ck_assert_int_eq(ex->state, EXEC_SUCCEEDED);
+    exec_waiter late = {.wake = wake, .arg = &woken};
+    ck_assert_int_eq(exec_add_waiter(ex, &late), 1);
+    ck_assert_int_eq(woken, 2);
+}
+END_TEST
+
+START_TEST(document)
+{
+    host->exec_set_output(ex, "{\"v\":1}", 7);
+    host->exec_set_exit_code(ex, 0);
+    host->exec_write_log(ex, SLUICE_STDOUT, "hi\n", 3);
+    ex->started_ms = 1700000000200ULL;
+    exec_set_final(ex, EXEC_SUCCEEDED);
+
+    json_t *d = exec_to_json(ex, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "id")),
+                     "0193a8c2-0000-7000-8000-000000000001");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "flow")), "prod/deploy");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "trigger")), "gh");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "executor")), "fake");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "state")), "succeeded");
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "exit_code")), 0);
+    ck_assert(json_is_integer(json_object_get(d, "exit_code")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "outputs"), "v")), 1);
+    ck_assert(json_is_null(json_object_get(d, "error")));
+    ck_assert_str_eq(json_string_value(json_object_get(d, "received_at")),
+                     "2023-11-14T22:13:20.123Z");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "started_at")),
+                     "2023-11-14T22:13:20.200Z");
+    ck_assert_ptr_null(json_object_get(d, "stdout"));
+    json_decref(d);
+
+    d = exec_to_json(ex, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "stdout")), "hi\n");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "stderr")), "");
+    json_decref(d);
+}
+END_TEST
+
+/* The inputs hold a text body with a NUL byte (valid UTF-8, \u0000 in
+ * JSON): the document must still show them, not an empty object. */
+START_TEST(document_keeps_inputs_with_nul)
+{
+    json_t *d = exec_to_json(ex, 0);
+    json_t *body = json_object_get(json_object_get(d, "inputs"), "body");
+    ck_assert_msg(json_is_object(body), "inputs were dropped from the document");
+    ck_assert_uint_eq(json_string_length(json_object_get(body, "k")), 3);
+    json_decref(d);
+}
+END_TEST
+
+START_TEST(document_before_running)
+{
+    json_t *d = exec_to_json(ex, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "state")), "queued");
+    ck_assert(json_is_null(json_object_get(d, "exit_code")));
+    ck_assert(json_is_null(json_object_get(d, "started_at")));
+    ck_assert(json_is_null(json_object_get(d, "finished_at")));
+    ck_assert(json_is_object(json_object_get(d, "outputs")));
+    ck_assert_uint_eq(json_object_size(json_object_get(d, "outputs")), 0);
+    json_decref(d);
+}
+END_TEST
+
+/* Log bytes are not always UTF-8; the document must still be valid JSON. */
+START_TEST(document_with_binary_logs)
+{
+    host->exec_write_log(ex, SLUICE_STDERR, "bad \xff\xfe bytes", 12);
+    json_t *d = exec_to_json(ex, 1);
+    const char *s = json_string_value(json_object_get(d, "stderr"));
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(strlen(s), 12);
+    ck_assert_int_eq(strncmp(s, "bad ", 4), 0);
+    json_decref(d);
+}
+END_TEST
+
+static Suite *exec_suite(void)
+{
+    Suite *s = suite_create("exec");
+
+    TCase *tc = tcase_create("logbuf");
+    tcase_add_test(tc, log_small_unchanged);
+    tcase_add_test(tc, log_empty);
+    tcase_add_test(tc, log_five_megabytes_odd_chunks);
+    tcase_add_test(tc, log_one_byte_at_a_time);
+    tcase_add_test(tc, log_one_huge_chunk);
+    tcase_add_test(tc, log_boundaries);
+    tcase_add_test(tc, log_huge_chunk_after_wrap);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("state");
+    tcase_add_test(tc, state_names);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("host");
+    tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
+    tcase_add_test(tc, new_exec_fields);
+    tcase_add_test(tc, host_event_meta_headers);
+    tcase_add_test(tc, set_output_accepts_objects);
+    tcase_add_test(tc, set_output_refuses_non_objects);
+    tcase_add_test(tc, set_output_size_limit);
+    tcase_add_test(tc, set_response_status_range);
+    tcase_add_test(tc, set_response_stores_copy);
+    tcase_add_test(tc, set_response_refusals);
+    tcase_add_test(tc, set_error_is_bounded_copy);
+    tcase_add_test(tc, exit_code_and_cancel);
+    tcase_add_test(tc, write_log_streams);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lifecycle");
+    tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
+    tcase_add_test(tc, waiters_are_woken_once);
+    tcase_add_test(tc, document);
+    tcase_add_test(tc, document_keeps_inputs_with_nul);
+    tcase_add_test(tc, document_before_running);
+    tcase_add_test(tc, document_with_binary_logs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(exec_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

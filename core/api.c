@@ -12,11 +12,15 @@
  *   POST /api/v1/executions/{id}/cancel
  *   POST /api/v1/executions/{id}/replay
  *   GET  /api/v1/flows, /api/v1/triggers
+ *   POST|DELETE /api/v1/triggers/{id}/token   (capability URLs)
  *   POST /api/v1/reload
  *   GET  /healthz, /readyz
  */
 #define _GNU_SOURCE
 #include "api.h"
+
+#include "captoken.h"
+#include "gate.h"
 
 #include "engine.h"
 #include "exec.h"
@@ -113,7 +117,16 @@ static json_t *triggers_json(sluice_config *cfg)
         char methods[96];
         config_methods_string(t->methods, methods, sizeof(methods));
         json_object_set_new(o, "id", json_string(t->id));
-        json_object_set_new(o, "path", json_string(t->path));
+        int capability = t->gate && gate_capability_status(t->gate);
+        json_object_set_new(o, "path", json_string(capability ? "/t/{token}" : t->path));
+        if (capability) {
+            char tok[CAPTOKEN_LEN + 1];
+            int st = captoken_get(cfg, t->id, tok, sizeof(tok));
+            char url[CAPTOKEN_LEN + 4];
+            snprintf(url, sizeof(url), "/t/%s", tok);
+            json_object_set_new(o, "url", st == 0 ? json_string(url) : json_null());
+        }
+        json_object_set_new(o, "admission", gate_counters_json(t->id));
         json_object_set_new(o, "methods", json_string(methods));
         json_object_set_new(o, "mode", json_string(t->sync ? "sync" : "async"));
         json_t *fl = json_array();
@@ -290,6 +303,39 @@ out:
     return ret;
 }
 
+static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
+                              const char *allow);
+
+/* Shipyard's "replace" and "remove" for capability URLs. */
+static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+                         const char *id)
+{
+    char err[256] = "";
+    int del = strcmp(rq->method, "DELETE") == 0;
+    if (!del && strcmp(rq->method, "POST") != 0)
+        return method_not_allowed(c, rq, "POST, DELETE");
+    char tok[CAPTOKEN_LEN + 1] = "";
+    int rc = del ? captoken_remove(cfg, id, err, sizeof(err))
+                 : captoken_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
+    if (rc == -1)
+        return http_error(c, rq->request_id, 404, "not_found", "%s",
+                          err[0] ? err : "no capability trigger by that id");
+    if (rc < 0)
+        return http_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
+    log_msg(LOG_INFO, rq->request_id, "trigger %s: capability URL %s through the API", id,
+            del ? "removed" : "replaced");
+    json_t *d = json_object();
+    json_object_set_new(d, "trigger", json_string(id));
+    if (del) {
+        json_object_set_new(d, "url", json_null());
+        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    }
+    char url[CAPTOKEN_LEN + 4];
+    snprintf(url, sizeof(url), "/t/%s", tok);
+    json_object_set_new(d, "url", json_string(url));
+    return http_reply(c, rq->request_id, 201, d, NULL, NULL, NULL);
+}
+
 static int health(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                   int ready)
 {
@@ -360,6 +406,14 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         kind = 5;
     } else if (strcmp(rest, "reload") == 0) {
         kind = 6;
+    } else if (strncmp(rest, "triggers/", 9) == 0) {
+        const char *s = rest + 9;
+        size_t n = strcspn(s, "/");
+        if (n == 0 || n >= sizeof(id) || strcmp(s + n, "/token") != 0)
+            return 0;
+        memcpy(id, s, n);
+        id[n] = 0;
+        kind = 7;
     } else {
         return 0;
     }
@@ -427,6 +481,9 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         json_t *d = json_object();
         json_object_set_new(d, "reload", json_string("requested"));
         *result = http_reply(c, rq->request_id, 202, d, NULL, NULL, NULL);
+        break;
+    case 7:
+        *result = trigger_token(c, rq, cfg, id);
         break;
     }
     return 1;

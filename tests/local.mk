@@ -11,7 +11,8 @@ UNIT_CC = $(CORE_CC) $(CHECK_CFLAGS)
 UNIT_LIBS = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
 
 UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config \
-	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec
+	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
+	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -39,6 +40,18 @@ tests_unit_test_exec_SOURCES = tests/unit/test_exec.c
 tests_unit_test_exec_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_exec_CFLAGS = $(UNIT_CC)
 tests_unit_test_exec_LDADD = $(UNIT_LIBS)
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_auth_CFLAGS = $(UNIT_CC)
+tests_unit_test_auth_LDADD = $(UNIT_LIBS)
+tests_unit_test_gate_SOURCES = tests/unit/test_gate.c
+tests_unit_test_gate_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_gate_CFLAGS = $(UNIT_CC)
+tests_unit_test_gate_LDADD = $(UNIT_LIBS)
+tests_unit_test_captoken_SOURCES = tests/unit/test_captoken.c
+tests_unit_test_captoken_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_captoken_CFLAGS = $(UNIT_CC)
+tests_unit_test_captoken_LDADD = $(UNIT_LIBS)
 
 # Loader fixtures: one shared object per way a plugin can be wrong.
 FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)
@@ -100,6 +113,13 @@ INTEGRATION_TESTS = \
 	tests/integration/limits.sh \
 	tests/integration/signals.sh \
 	tests/integration/shell.sh \
-	tests/integration/cli.sh
+	tests/integration/cli.sh \
+	tests/integration/store.sh \
+	tests/integration/crash.sh \
+	tests/integration/diskfull.sh \
+	tests/integration/retention.sh \
+	tests/integration/dialects.sh \
+	tests/integration/auth.sh \
+	tests/integration/badinput.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/conf
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf

@@ -17,7 +17,7 @@ ROOT=$(pwd)
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libconfig-dev libjansson-dev libgit2-dev
   libcurl4-openssl-dev libsqlite3-dev libssl-dev check curl"
-TEST_PKGS="jq procps"
+TEST_PKGS="jq procps podman runc busybox-static"
 
 say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
 
@@ -37,6 +37,7 @@ install_packages() {
 }
 
 bootstrap() {
+    mkdir -p m4
     if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
         say "autoreconf -fi"
         autoreconf -fi >/dev/null
@@ -86,6 +87,8 @@ EOT
     exec build/sluiced -c flows/sluice.conf --plugin-dir "$ROOT/build/plugins/shell/.libs"
     ;;
 test)
+    # Whatever fails, the last line is the summary CI reads.
+    trap 'st=$?; [ $st -ne 0 ] && [ -z "${SUMMARIZED:-}" ] && echo "0 passed, 1 failed"; exit $st' EXIT
     install_packages $BUILD_PKGS $TEST_PKGS
     bootstrap
     build build --enable-werror
@@ -103,6 +106,7 @@ test)
             [ -f "$d/test-suite.log" ] && sed -n '/^\(FAIL\|ERROR\)/,$p' "$d/test-suite.log" | head -200
         done
     fi
+    SUMMARIZED=1
     summarize build/test-suite.log build-san/test-suite.log || rc=1
     exit $rc
     ;;

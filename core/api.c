@@ -14,7 +14,7 @@
  *   GET  /api/v1/flows, /api/v1/triggers
  *   POST|DELETE /api/v1/triggers/{id}/token   (capability URLs)
  *   POST /api/v1/reload
- *   GET  /healthz, /readyz
+ *   GET  /healthz, /readyz (public), /metrics (Prometheus text)
  */
 #define _GNU_SOURCE
 #include "api.h"
@@ -26,6 +26,7 @@
 #include "exec.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "units.h"
 
@@ -369,6 +370,25 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
 
     if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
         *result = get ? health(c, rq, cfg, p[1] == 'r') : method_not_allowed(c, rq, "GET, HEAD");
+        return 1;
+    }
+    if (strcmp(p, "/metrics") == 0) {
+        if (!get) {
+            *result = method_not_allowed(c, rq, "GET, HEAD");
+            return 1;
+        }
+        if (!authorize(c, rq, cfg, loopback)) {
+            *result = MHD_YES;
+            return 1;
+        }
+        size_t len;
+        char *text = metrics_render(&len);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+        MHD_add_response_header(r, "X-Request-Id", rq->request_id);
+        *result = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
         return 1;
     }
     if (strncmp(p, "/api/v1/", 8) != 0)

@@ -15,6 +15,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "units.h"
 
@@ -389,6 +390,7 @@ void engine_finish(sluice_exec *e, int result)
         }
         pthread_mutex_unlock(&e->mu);
         atomic_store(&e->completed, 0);
+        metrics_count_retry();
         requeue(e, e->attempt + 1, delay, why);
         return;
     }
@@ -409,6 +411,7 @@ void engine_finish(sluice_exec *e, int result)
     }
     if (exec_set_final(e, state) == 0) {
         store_finish(e);
+        metrics_count_finished(state, e->finished_ms - e->started_ms);
         pthread_mutex_lock(&e->mu);
         int lvl = state == EXEC_SUCCEEDED ? LOG_INFO : LOG_WARN;
         char code[16] = "-";

@@ -20,6 +20,7 @@
 #include "exec.h"
 #include "gate.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "routes.h"
 #include "store.h"
@@ -122,6 +123,7 @@ int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status
     add_headers(r, request_id, extra_headers);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
+    metrics_count_response(status);
     return ret;
 }
 
@@ -149,6 +151,7 @@ static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_ex
     MHD_add_response_header(r, "X-Sluice-Execution-Id", e->id);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
+    metrics_count_response((unsigned)status);
     return ret;
 }
 
@@ -598,6 +601,8 @@ static void on_stored(void *arg)
     } else {
         /* Durable: only now may anything run. */
         engine_enqueue(run, ok, 1);
+        for (size_t i = 0; i < ok; i++)
+            metrics_count_accepted();
         engine_unreserve(cs->n_execs - ok);
     }
     pthread_mutex_lock(&cs->park_mu);

@@ -15,6 +15,7 @@ CORE_SOURCES = \
 	core/http.c core/http.h \
 	core/loader.c core/loader.h \
 	core/log.c core/log.h \
+	core/metrics.c core/metrics.h \
 	core/ratelimit.c core/ratelimit.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \

@@ -76,6 +76,13 @@ is "$(jq_get .data.inputs.params.kind)" fruit "every path parameter is captured"
 req GET /api/v1/executions/0000
 is "$STATUS" 404 "unknown execution: 404"
 
+req GET /metrics
+is "$STATUS" 200 "metrics answer"
+like "$BODY" 'sluice_http_responses_total\{code="404"\} [1-9]' "metrics count 404 answers"
+like "$BODY" 'sluice_executions_finished_total\{state="succeeded"\} [1-9]' \
+    "metrics count finished executions"
+like "$BODY" 'sluice_queue_capacity 10000' "metrics show the queue capacity"
+
 req GET /api/v1/triggers
 is "$STATUS" 200 "triggers are listed"
 is "$(jq_get '.data | length')" 4 "all four triggers listed"

@@ -1,0 +1,24 @@
+/*
+ * metrics.h - counters for GET /metrics (Prometheus text format).
+ *
+ * Counting is a relaxed atomic add on a fixed array, cheap enough for the
+ * hot path of every request; nothing here allocates or locks.
+ */
+#ifndef SLUICE_METRICS_H
+#define SLUICE_METRICS_H
+
+#include <stddef.h>
+
+/* One answered HTTP request with this status. */
+void metrics_count_response(unsigned status);
+/* One execution accepted (stored and queued). */
+void metrics_count_accepted(void);
+/* One execution reached a final state (exec.h enum exec_state). */
+void metrics_count_finished(int state, unsigned long long duration_ms);
+/* One retry scheduled. */
+void metrics_count_retry(void);
+
+/* The exposition text (malloc'd). */
+char *metrics_render(size_t *len);
+
+#endif

@@ -3,7 +3,8 @@
 #
 #   ./quickstart.sh run    install what is missing, build, and start sluiced
 #                          in the foreground on 127.0.0.1:8080 with the
-#                          sample flows in flows/
+#                          sample flows in flows/ (state, including the
+#                          execution store, goes to var/)
 #   ./quickstart.sh test   install what is missing, build, run the whole test
 #                          suite (normal build, then an ASan+UBSan build), and
 #                          print "N passed, M failed"
@@ -84,7 +85,8 @@ sluiced is starting on http://127.0.0.1:8080 with flows/sluice.conf. Try:
 
 Stop it with Ctrl-C.
 EOT
-    exec build/sluiced -c flows/sluice.conf --plugin-dir "$ROOT/build/plugins/shell/.libs"
+    plugin_path=$(ls -d "$ROOT"/build/plugins/*/.libs | paste -sd:)
+    SLUICE_PLUGIN_PATH=$plugin_path exec build/sluiced -c flows/sluice.conf --state-dir "$ROOT/var"
     ;;
 test)
     # Whatever fails, the last line is the summary CI reads.
@@ -111,7 +113,7 @@ test)
     exit $rc
     ;;
 *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

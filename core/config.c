@@ -34,7 +34,7 @@
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
 #endif
-#define DEFAULT_STORE LOCALSTATEDIR "/lib/sluice/sluice.db"
+#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/sluice"
 
 static const char *const server_keys[] = {
     "listen", "http_threads", "workers", "max_body", "max_queue", "sync_timeout",
@@ -520,6 +520,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
             cp_get_string(&c, stg, "path", "store", &cfg->store_path) < 0 ||
             cp_get_duration(&c, stg, "retention", "store", &cfg->retention_ms) < 0)
             goto out;
+        cfg->store_explicit = cfg->store_path != NULL;
         /* A relative store path is relative to the configuration file. */
         if (cfg->store_path && cfg->store_path[0] != '/') {
             size_t n = strlen(cfg->dir) + strlen(cfg->store_path) + 2;
@@ -529,8 +530,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
             cfg->store_path = abs;
         }
     }
-    if (!cfg->store_path)
-        cfg->store_path = strdup(DEFAULT_STORE);
+    config_apply_state_dir(cfg, NULL);
     if (parse_lists(&c, &b, root, 1) < 0)
         goto out;
     const config_setting_t *fg = config_setting_get_member(root, "flows");
@@ -629,6 +629,27 @@ static void config_free(sluice_config *cfg)
     free(cfg->path);
     free(cfg->dir);
     free(cfg);
+}
+
+/*
+ * One directory holds what sluiced keeps between runs: the store (unless
+ * store.path says otherwise), capability tokens, plugin caches. An override
+ * (--state-dir, SLUICE_STATE_DIR) wins over server.state_dir.
+ */
+void config_apply_state_dir(sluice_config *cfg, const char *override)
+{
+    if (override) {
+        free(cfg->server.state_dir);
+        cfg->server.state_dir = strdup(override);
+    }
+    if (!cfg->server.state_dir)
+        cfg->server.state_dir = strdup(DEFAULT_STATE_DIR);
+    if (!cfg->store_explicit) {
+        free(cfg->store_path);
+        size_t n = strlen(cfg->server.state_dir) + 12;
+        cfg->store_path = malloc(n);
+        snprintf(cfg->store_path, n, "%s/sluice.db", cfg->server.state_dir);
+    }
 }
 
 sluice_config *config_ref(sluice_config *cfg)

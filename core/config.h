@@ -94,6 +94,7 @@ typedef struct sluice_config {
     server_conf server;
     char **plugin_path; /* NULL-terminated */
     char *store_path;     /* SQLite file */
+    int store_explicit;   /* store.path or --store, not derived from the state dir */
     uint64_t retention_ms; /* 0: keep finished executions forever */
     flow_def *flows;
     size_t n_flows;
@@ -116,6 +117,10 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
  * leaves nothing configured.
  */
 int config_bind(sluice_config *cfg, char *err, size_t errlen);
+
+/* Use dir (NULL: keep the configured one) as the state directory; the
+ * store defaults to DIR/sluice.db. */
+void config_apply_state_dir(sluice_config *cfg, const char *dir);
 
 sluice_config *config_ref(sluice_config *cfg);
 /* Drops a reference; the last one unconfigures instances and frees. */

@@ -24,6 +24,9 @@
 #define SYSCONFDIR "/usr/local/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/sluice/sluice.conf"
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
 #define RETENTION_TICK_MS 5000
 
 static void usage(FILE *out)
@@ -43,6 +46,10 @@ static void usage(FILE *out)
             "                         [::1]:8080 for IPv6)\n"
             "  -P, --plugin-dir DIR   search DIR for executor plugins before the configured\n"
             "                         plugins.path (repeatable)\n"
+            "  -d, --state-dir DIR    keep state here: the store (DIR/sluice.db unless\n"
+            "                         store.path is set), capability tokens, plugin caches\n"
+            "                         (instead of server.state_dir; default\n"
+            "                         " LOCALSTATEDIR "/lib/sluice)\n"
             "  -s, --store FILE       the SQLite execution store (instead of store.path)\n"
             "  -v, --verbose          log at debug level\n"
             "  -q, --quiet            log warnings and errors only\n"
@@ -52,6 +59,7 @@ static void usage(FILE *out)
             "Environment:\n"
             "  SLUICE_PLUGIN_PATH     colon-separated plugin directories, searched after\n"
             "                         --plugin-dir and before plugins.path\n"
+            "  SLUICE_STATE_DIR       the state directory, when --state-dir is not given\n"
             "\n"
             "Signals:\n"
             "  SIGTERM, SIGINT        stop accepting requests, let running executions finish\n"
@@ -84,6 +92,7 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
 }
 
 static const char *store_override;
+static const char *state_dir_override;
 
 static sluice_config *load_and_bind(const char *path, char **listen_override)
 {
@@ -104,10 +113,14 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         for (size_t i = 0; i < n; i++)
             cfg->server.listen[i] = strdup(listen_override[i]);
     }
+    config_apply_state_dir(cfg, state_dir_override);
     if (store_override) {
         free(cfg->store_path);
         cfg->store_path = strdup(store_override);
+        cfg->store_explicit = 1;
     }
+    /* Plugins keep their caches under the same directory. */
+    setenv("SLUICE_STATE_DIR", cfg->server.state_dir, 1);
     if (config_bind(cfg, err, sizeof(err)) < 0) {
         log_error("config: %s", err);
         config_unref(cfg);
@@ -222,7 +235,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 't'},
         {"listen", required_argument, NULL, 'l'},  {"plugin-dir", required_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
-        {"store", required_argument, NULL, 's'},
+        {"store", required_argument, NULL, 's'},    {"state-dir", required_argument, NULL, 'd'},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *config_path = DEFAULT_CONFIG;
@@ -232,7 +245,7 @@ int main(int argc, char **argv)
     char *plugin_dirs[64];
     size_t n_plugin_dirs = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "c:tl:P:s:vqVh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:tl:P:s:d:vqVh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -256,6 +269,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             store_override = optarg;
+            break;
+        case 'd':
+            state_dir_override = optarg;
             break;
         case 'v':
             log_set_level(LOG_DEBUG);
@@ -281,6 +297,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!state_dir_override && getenv("SLUICE_STATE_DIR") && *getenv("SLUICE_STATE_DIR"))
+        state_dir_override = strdup(getenv("SLUICE_STATE_DIR"));
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);
     for (char **d = dirs; *d; d++)

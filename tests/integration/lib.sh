@@ -88,7 +88,9 @@ write_config() { cat > "$T/sluice.conf"; }
 # start_sluiced [ARGS...]: start on $T/sluice.conf, wait until ready.
 start_sluiced() {
     : > "$T/sluiced.log"
-    "$SLUICED" -c "$T/sluice.conf" --store "$T/sluice.db" "$@" 2>>"$T/sluiced.log" &
+    local state=()
+    grep -q state_dir "$T/sluice.conf" || state=(--state-dir "$T/state")
+    "$SLUICED" -c "$T/sluice.conf" --store "$T/sluice.db" "${state[@]}" "$@" 2>>"$T/sluiced.log" &
     SLUICE_PID=$!
     for _ in $(seq 200); do
         if grep -q "ready:" "$T/sluiced.log"; then

@@ -8,8 +8,10 @@
  * second connection, which WAL lets run beside the writer.
  *
  * Durability rules:
- *   - an accepted request is committed with synchronous=FULL (fsync) before
- *     its 2xx is sent: a power cut after the answer loses nothing;
+ *   - an accepted request is committed and the WAL fdatasync'ed (by a
+ *     separate syncer thread, once per round for everything committed
+ *     before it) before its 2xx is sent: a power cut after the answer
+ *     loses nothing;
  *   - "running" is committed (to the OS, synchronous=NORMAL) before a plugin
  *     is called, so a crash never runs an execution twice without a record
  *     that it had started;

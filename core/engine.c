@@ -417,8 +417,9 @@ void engine_finish(sluice_exec *e, int result)
         char code[16] = "-";
         if (e->has_exit_code)
             snprintf(code, sizeof(code), "%d", e->exit_code);
-        log_msg(lvl, e->request_id, "finished exec=%s flow=%s state=%s exit=%s in %llums%s%s",
-                e->id, e->flow->key, exec_state_name(state), code,
+        log_msg(lvl, e->request_id,
+                "finished exec=%s trigger=%s flow=%s state=%s exit=%s in %llums%s%s", e->id,
+                e->trigger->id, e->flow->key, exec_state_name(state), code,
                 (unsigned long long)(e->finished_ms - e->started_ms), e->error ? ": " : "",
                 e->error ? e->error : "");
         pthread_mutex_unlock(&e->mu);

@@ -490,8 +490,10 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
             snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
         return (enum MHD_Result)reply_duplicate(c, cs, ids, cs->n_execs < 64 ? cs->n_execs : 64);
     }
+    /* One info line per execution is enough (the "finished" one); the
+     * acceptance is a debug detail: a busy server logs at its own cost. */
     for (size_t i = 0; i < cs->n_execs; i++)
-        log_msg(LOG_INFO, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
+        log_msg(LOG_DEBUG, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
                 rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
                 cs->sync ? "sync" : "async");
     if (!cs->sync)

@@ -607,11 +607,14 @@ static void on_stored(void *arg)
             metrics_count_accepted();
         engine_unreserve(cs->n_execs - ok);
     }
+    /* After the unlock cs may be freed at any moment (an unparked handler
+     * goes on and answers): remember what resuming needs first. */
     pthread_mutex_lock(&cs->park_mu);
     cs->stored = 1;
-    if (cs->parked)
-        MHD_resume_connection(cs->conn);
+    struct MHD_Connection *resume = cs->parked ? cs->conn : NULL;
     pthread_mutex_unlock(&cs->park_mu);
+    if (resume)
+        MHD_resume_connection(resume);
 }
 
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)

@@ -1,0 +1,59 @@
+/*
+ * body.h - what the executor sends: the event, the original body, or a
+ * JSON document built from a template.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ *   body = "event"   the whole event JSON, as sluiced built it
+ *                    (application/json); the default for POST, PUT, PATCH
+ *   body = "body"    the request's own body with its content type: the
+ *                    exact bytes for text and binary bodies; a JSON body is
+ *                    sent compact (same members, same order, same values)
+ *                    and a form body re-encoded, because the event keeps
+ *                    those parsed
+ *   body = "none"    no body; the default for GET, HEAD, DELETE, OPTIONS
+ *   body = { ... }   a JSON template (group or list): every string in it
+ *                    is a placeholder template (tpl.h). A string that is
+ *                    exactly one placeholder takes the value's own JSON
+ *                    type ("{body.count}" stays a number, "{body.user}" an
+ *                    object; missing is null); any other string is text.
+ */
+#ifndef HTTP_BODY_H
+#define HTTP_BODY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+enum http_body_mode { HTTP_BODY_NONE, HTTP_BODY_EVENT, HTTP_BODY_RAW, HTTP_BODY_TEMPLATE };
+
+struct http_jtpl;
+
+/* Compile a JSON template (an object or array). Returns 0 or -1 with err,
+ * which names the member ("body.user.name: unclosed '{' ..."). */
+int http_jtpl_compile(struct http_jtpl **out, const json_t *value, char *err, size_t errlen);
+
+void http_jtpl_free(struct http_jtpl *t);
+
+/* Build the document for event. Returns a new reference, or NULL when out
+ * of memory. */
+json_t *http_jtpl_render(const struct http_jtpl *t, const json_t *event);
+
+/* The body to send. */
+struct http_payload {
+    char *data; /* malloc'd, NUL-terminated; NULL with len 0 for no body */
+    size_t len;
+    char *content_type; /* malloc'd, or NULL for none */
+};
+
+/*
+ * Build the body for mode (jt only for HTTP_BODY_TEMPLATE) from the event
+ * (its text and its parsed form). Returns 0, or -1 with the reason in err.
+ */
+int http_body_build(struct http_payload *out, enum http_body_mode mode,
+                    const struct http_jtpl *jt, const char *event_text, size_t event_len,
+                    const json_t *event, char *err, size_t errlen);
+
+void http_payload_clear(struct http_payload *p);
+
+#endif /* HTTP_BODY_H */

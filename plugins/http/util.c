@@ -1,0 +1,249 @@
+/*
+ * util.c - small helpers shared by the http executor's files.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+void http_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Executions finish on the loop thread while workers prepare others:
+ * always the reentrant GNU variant. */
+const char *http_strerror(int e, char *buf, size_t len)
+{
+    return strerror_r(e, buf, len);
+}
+
+int64_t http_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Digits into *value, refusing overflow past limit. Returns the rest. */
+static const char *http_parse_digits(const char *p, unsigned long long limit,
+                                     unsigned long long *value)
+{
+    unsigned long long v = 0;
+
+    if (*p < '0' || *p > '9')
+        return NULL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (unsigned long long)(*p - '0');
+        if (v > limit)
+            return NULL;
+    }
+    *value = v;
+    return p;
+}
+
+int http_parse_duration(const char *text, long *ms)
+{
+    static const struct {
+        const char *unit;
+        unsigned long long factor;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
+    const unsigned long long day = 24ULL * 3600000ULL;
+    unsigned long long v;
+    const char *p = http_parse_digits(text, day, &v);
+
+    if (p == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            if (v > day / units[i].factor)
+                return -1;
+            *ms = (long)(v * units[i].factor);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int http_parse_size(const char *text, size_t *bytes)
+{
+    const unsigned long long gib = 1024ULL * 1024 * 1024;
+    unsigned long long v, mul = 1;
+    const char *p = http_parse_digits(text, gib, &v);
+
+    if (p == NULL)
+        return -1;
+    switch (toupper((unsigned char)*p)) {
+    case 'K':
+        mul = 1024ULL, p++;
+        break;
+    case 'M':
+        mul = 1024ULL * 1024, p++;
+        break;
+    case 'G':
+        mul = gib, p++;
+        break;
+    default:
+        break;
+    }
+    if (mul > 1 && (*p == 'i' || *p == 'I') && toupper((unsigned char)p[1]) == 'B')
+        p += 2;
+    else if (toupper((unsigned char)*p) == 'B')
+        p++;
+    if (*p != '\0' || v > gib / mul)
+        return -1;
+    *bytes = (size_t)(v * mul);
+    return 0;
+}
+
+char *http_base64_encode(const unsigned char *data, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((len + 2) / 3 * 4 + 1);
+    size_t o = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        size_t left = len - i;
+
+        if (left > 1)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (left > 2)
+            v |= data[i + 2];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = left > 1 ? alphabet[(v >> 6) & 63] : '=';
+        out[o++] = left > 2 ? alphabet[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int http_base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen)
+{
+    unsigned char *buf;
+    uint32_t acc = 0;
+    size_t n = 0;
+    int bits = 0;
+
+    for (int pad = 0; pad < 2 && inlen > 0 && in[inlen - 1] == '='; pad++)
+        inlen--;
+    if (inlen % 4 == 1)
+        return -1;
+    buf = malloc(inlen / 4 * 3 + 3 + 1);
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < inlen; i++) {
+        int v = http_base64_value((unsigned char)in[i]);
+
+        if (v < 0) {
+            free(buf);
+            return -1;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *outlen = n;
+    return 0;
+}
+
+void http_hex(const unsigned char *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+int http_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07;
+        else
+            return 0;
+        if (len - i <= n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+int http_token_ok(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c >= 0x80 || !(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL))
+            return 0;
+    }
+    return 1;
+}

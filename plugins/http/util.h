@@ -1,0 +1,55 @@
+/*
+ * util.h - small helpers shared by the http executor's files.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ */
+#ifndef HTTP_UTIL_H
+#define HTTP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+
+/* printf into err (errlen bytes, always NUL-terminated when errlen > 0). */
+void http_errf(char *err, size_t errlen, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+
+/* The text of errno value e, thread-safe. */
+const char *http_strerror(int e, char *buf, size_t len);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t http_now_ms(void);
+
+/*
+ * A duration: a non-negative integer followed by ms, s, m or h ("250ms",
+ * "30s"); a bare integer in the config counts seconds, as in the core's
+ * settings. At most 24 hours. Returns 0 and *ms, or -1.
+ */
+int http_parse_duration(const char *text, long *ms);
+
+/*
+ * A size: a non-negative integer optionally followed by K, M or G (powers
+ * of 1024, case-insensitive, an optional trailing B or iB). At most 1 GiB.
+ * Returns 0 and *bytes, or -1.
+ */
+int http_parse_size(const char *text, size_t *bytes);
+
+/* Standard base64 with padding. Returns a malloc'd NUL-terminated string. */
+char *http_base64_encode(const unsigned char *data, size_t len);
+
+/*
+ * Decode standard base64 (padding optional, no whitespace). Returns 0 with
+ * a malloc'd buffer (NUL-terminated for convenience) in *out, or -1.
+ */
+int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen);
+
+/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
+void http_hex(const unsigned char *data, size_t len, char *out);
+
+/* Nonzero when the len bytes are valid UTF-8 (no overlongs, surrogates). */
+int http_utf8_valid(const char *s, size_t len);
+
+/* Nonzero for an HTTP token (RFC 9110 tchar+), the syntax of a header name. */
+int http_token_ok(const char *s);
+
+#endif /* HTTP_UTIL_H */

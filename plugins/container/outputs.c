@@ -1,0 +1,206 @@
+/*
+ * outputs.c - read back what a command wrote to $SLUICE_OUTPUT.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * Copied from plugins/shell (plugins share no code at link time); keep the
+ * two in step.
+ */
+#define _GNU_SOURCE
+#include "outputs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sluice/plugin.h>
+
+#include "util.h"
+
+/* key=value text grows when encoded; allow for that, the host re-checks. */
+#define CTR_OUTPUT_READ_MAX (2 * (size_t)SLUICE_MAX_OUTPUT)
+
+static int ctr_is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static int ctr_outputs_lines(const char *data, size_t len, json_t **out, char *err,
+                               size_t errlen)
+{
+    json_t *obj = json_object();
+    const char *p = data;
+    const char *end = data + len;
+    size_t lineno = 0;
+
+    if (obj == NULL)
+        goto nomem;
+    if (memchr(data, '\0', len) != NULL) {
+        ctr_errf(err, errlen, "$SLUICE_OUTPUT contains a NUL byte");
+        goto fail;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        const char *line = p;
+        const char *eq, *kend;
+        json_t *value;
+        char *key;
+
+        lineno++;
+        p = nl ? nl + 1 : end;
+        if (eol > line && eol[-1] == '\r')
+            eol--;
+        while (line < eol && ctr_is_blank(*line))
+            line++;
+        if (line == eol || *line == '#')
+            continue;
+        eq = memchr(line, '=', (size_t)(eol - line));
+        kend = eq;
+        while (kend != NULL && kend > line && ctr_is_blank(kend[-1]))
+            kend--;
+        if (eq == NULL || kend == line) {
+            ctr_errf(err, errlen, "$SLUICE_OUTPUT line %zu is not key=value or a JSON object",
+                       lineno);
+            goto fail;
+        }
+        value = json_stringn(eq + 1, (size_t)(eol - eq - 1));
+        if (value == NULL) {
+            ctr_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the value is not valid UTF-8",
+                       lineno);
+            goto fail;
+        }
+        key = strndup(line, (size_t)(kend - line));
+        if (key == NULL) {
+            json_decref(value);
+            goto nomem;
+        }
+        if (json_object_set_new(obj, key, value) != 0) {
+            ctr_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the key is not valid UTF-8",
+                       lineno);
+            free(key);
+            goto fail;
+        }
+        free(key);
+    }
+    if (json_object_size(obj) == 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    *out = obj;
+    return 0;
+
+nomem:
+    ctr_errf(err, errlen, "out of memory");
+fail:
+    json_decref(obj);
+    return -1;
+}
+
+int ctr_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen)
+{
+    size_t i = 0;
+
+    *out = NULL;
+    while (i < len && ctr_is_blank(data[i]))
+        i++;
+    if (i == len)
+        return 0;
+    if (data[i] == '{') {
+        json_error_t jerr;
+        json_t *obj = json_loadb(data, len, 0, &jerr);
+
+        if (obj == NULL || !json_is_object(obj)) {
+            json_decref(obj);
+            ctr_errf(err, errlen, "$SLUICE_OUTPUT starts with '{' but is not a JSON object: "
+                                    "%s (line %d)", jerr.text, jerr.line);
+            return -1;
+        }
+        *out = obj;
+        return 0;
+    }
+    return ctr_outputs_lines(data, len, out, err, errlen);
+}
+
+int ctr_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen)
+{
+    char ebuf[128];
+    struct stat st;
+    char *data = NULL;
+    size_t len = 0, cap;
+    int fd, rc = -1;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ELOOP)
+            ctr_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a symbolic link; not read");
+        else
+            ctr_errf(err, errlen, "cannot open $SLUICE_OUTPUT: %s",
+                       ctr_strerror(errno, ebuf, sizeof(ebuf)));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ctr_errf(err, errlen, "$SLUICE_OUTPUT is not a regular file; not read");
+        goto out;
+    }
+    if (owner != (uid_t)-1 && st.st_uid != owner) {
+        ctr_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a file of another user; not read");
+        goto out;
+    }
+    if ((size_t)st.st_size > CTR_OUTPUT_READ_MAX) {
+        ctr_errf(err, errlen, "$SLUICE_OUTPUT is %lld bytes; outputs are limited to %u",
+                   (long long)st.st_size, SLUICE_MAX_OUTPUT);
+        goto out;
+    }
+    /* Sized from fstat, but the file may still grow: read until EOF. */
+    cap = (size_t)st.st_size + 1;
+    for (;;) {
+        ssize_t n;
+
+        if (len == cap) {
+            char *grown;
+
+            if (cap > CTR_OUTPUT_READ_MAX) {
+                ctr_errf(err, errlen, "$SLUICE_OUTPUT is over %zu bytes; outputs are limited "
+                                        "to %u", CTR_OUTPUT_READ_MAX, SLUICE_MAX_OUTPUT);
+                goto out;
+            }
+            if ((grown = realloc(data, cap * 2)) == NULL) {
+                ctr_errf(err, errlen, "out of memory");
+                goto out;
+            }
+            data = grown;
+            cap *= 2;
+        } else if (data == NULL && (data = malloc(cap)) == NULL) {
+            ctr_errf(err, errlen, "out of memory");
+            goto out;
+        }
+        n = read(fd, data + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ctr_errf(err, errlen, "cannot read $SLUICE_OUTPUT: %s",
+                       ctr_strerror(errno, ebuf, sizeof(ebuf)));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > CTR_OUTPUT_READ_MAX) {
+        ctr_errf(err, errlen, "$SLUICE_OUTPUT is %zu bytes; outputs are limited to %u", len,
+                   SLUICE_MAX_OUTPUT);
+        goto out;
+    }
+    rc = ctr_outputs_parse(data, len, out, err, errlen);
+out:
+    free(data);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * outputs.h - read back what a command wrote to $SLUICE_OUTPUT.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * Copied from plugins/shell (plugins share no code at link time); keep the
+ * two in step.
+ */
+#ifndef CTR_OUTPUTS_H
+#define CTR_OUTPUTS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+/*
+ * Turn the file's text into outputs. A JSON object is taken as it is (text
+ * that starts with '{' must be one). Anything else is read as key=value
+ * lines, each becoming a string member; blank lines and lines starting with
+ * '#' are skipped, a trailing '\r' is dropped, the key is trimmed and the
+ * value kept as written; a later key replaces an earlier one. Text that is
+ * empty (or only whitespace, comments and blank lines) means no outputs:
+ * *out is NULL. Returns 0, or -1 with the reason in err.
+ */
+int ctr_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen);
+
+/*
+ * Read and parse the file at path. The command controls that file (and the
+ * directory holding it), so it is opened without following symbolic links,
+ * must be a regular file and, when owner is not (uid_t)-1, must belong to
+ * that user: a command running as another user must not trick root into
+ * reading /etc/shadow back as outputs. A missing file means no outputs.
+ */
+int ctr_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen);
+
+#endif /* CTR_OUTPUTS_H */

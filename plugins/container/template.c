@@ -1,0 +1,410 @@
+/*
+ * template.c - {placeholder} templates resolved against the event JSON.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * Copied from plugins/shell (plugins share no code at link time); keep the
+ * two in step.
+ *
+ * See template.h for the rules. A template is compiled once, at configure
+ * time, into a list of segments (literal text or a split path) so that
+ * every error is found before the first webhook and rendering is a plain
+ * walk with no parsing.
+ */
+#define _GNU_SOURCE
+#include "template.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+enum ctr_seg_kind { CTR_SEG_TEXT, CTR_SEG_PATH };
+
+struct ctr_seg {
+    enum ctr_seg_kind kind;
+    char *text; /* literal text, or the path as written (without braces) */
+    size_t len;
+    char **parts; /* CTR_SEG_PATH: the path split on '.' */
+    size_t nparts;
+};
+
+struct ctr_template {
+    char *source;
+    struct ctr_seg *segs;
+    size_t nsegs;
+    int placeholders;
+};
+
+/* The top-level fields of the event sluiced builds (DESIGN.md, section 6). */
+static const char *const ctr_template_roots[] = {
+    "execution_id", "trigger", "flow",         "function",     "method",
+    "path",         "params",  "query",        "headers",      "content_type",
+    "body",         "raw_body_b64", "variables", "remote_addr", "received_at",
+};
+
+int ctr_template_root_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(ctr_template_roots) / sizeof(ctr_template_roots[0]); i++) {
+        if (strlen(ctr_template_roots[i]) == len &&
+            memcmp(ctr_template_roots[i], name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void ctr_template_roots_list(char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(ctr_template_roots) / sizeof(ctr_template_roots[0]); i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", ctr_template_roots[i]);
+
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Bytes allowed in a path part: anything visible but the template syntax. */
+static int ctr_path_byte_ok(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != '.';
+}
+
+/*
+ * Check a path (len bytes, without braces) for syntax: non-empty parts of
+ * allowed bytes separated by single dots. Returns 1 when valid.
+ */
+static int ctr_path_valid(const char *path, size_t len)
+{
+    size_t part = 0;
+
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (path[i] == '.') {
+            if (part == 0)
+                return 0;
+            part = 0;
+        } else if (ctr_path_byte_ok((unsigned char)path[i])) {
+            part++;
+        } else {
+            return 0;
+        }
+    }
+    return part > 0;
+}
+
+static size_t ctr_path_root_len(const char *path, size_t len)
+{
+    const char *dot = memchr(path, '.', len);
+
+    return dot ? (size_t)(dot - path) : len;
+}
+
+static void ctr_seg_clear(struct ctr_seg *seg)
+{
+    free(seg->text);
+    for (size_t i = 0; i < seg->nparts; i++)
+        free(seg->parts[i]);
+    free(seg->parts);
+}
+
+void ctr_template_free(ctr_template *tpl)
+{
+    if (tpl == NULL)
+        return;
+    for (size_t i = 0; i < tpl->nsegs; i++)
+        ctr_seg_clear(&tpl->segs[i]);
+    free(tpl->segs);
+    free(tpl->source);
+    free(tpl);
+}
+
+static struct ctr_seg *ctr_template_add(ctr_template *tpl, enum ctr_seg_kind kind)
+{
+    struct ctr_seg *segs = realloc(tpl->segs, (tpl->nsegs + 1) * sizeof(*segs));
+
+    if (segs == NULL)
+        return NULL;
+    tpl->segs = segs;
+    memset(&segs[tpl->nsegs], 0, sizeof(segs[0]));
+    segs[tpl->nsegs].kind = kind;
+    return &segs[tpl->nsegs++];
+}
+
+/* Append len bytes of literal text, merging with a preceding text segment. */
+static int ctr_template_add_text(ctr_template *tpl, const char *text, size_t len)
+{
+    struct ctr_seg *seg = NULL;
+    char *grown;
+
+    if (len == 0)
+        return 0;
+    if (tpl->nsegs > 0 && tpl->segs[tpl->nsegs - 1].kind == CTR_SEG_TEXT)
+        seg = &tpl->segs[tpl->nsegs - 1];
+    else if ((seg = ctr_template_add(tpl, CTR_SEG_TEXT)) == NULL)
+        return -1;
+    grown = realloc(seg->text, seg->len + len + 1);
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + seg->len, text, len);
+    seg->len += len;
+    grown[seg->len] = '\0';
+    seg->text = grown;
+    return 0;
+}
+
+/*
+ * Split a validated path into parts. Header names are case-insensitive in
+ * HTTP and lower case in the event, so {headers.X-GitHub-Event} is folded.
+ */
+static int ctr_template_add_path(ctr_template *tpl, const char *path, size_t len)
+{
+    struct ctr_seg *seg = ctr_template_add(tpl, CTR_SEG_PATH);
+    const char *p = path;
+    const char *end = path + len;
+
+    if (seg == NULL || (seg->text = strndup(path, len)) == NULL)
+        return -1;
+    seg->len = len;
+    while (p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+        char **parts = realloc(seg->parts, (seg->nparts + 1) * sizeof(*parts));
+
+        if (parts == NULL)
+            return -1;
+        seg->parts = parts;
+        if ((parts[seg->nparts] = strndup(p, n)) == NULL)
+            return -1;
+        seg->nparts++;
+        p += n + 1;
+    }
+    if (seg->nparts >= 2 && strcmp(seg->parts[0], "headers") == 0)
+        for (char *c = seg->parts[1]; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+    tpl->placeholders = 1;
+    return 0;
+}
+
+int ctr_template_compile(ctr_template **out, const char *text, char *err, size_t errlen)
+{
+    ctr_template *tpl = calloc(1, sizeof(*tpl));
+    const char *lit = text;
+    const char *p = text;
+
+    *out = NULL;
+    if (tpl == NULL || (tpl->source = strdup(text)) == NULL)
+        goto nomem;
+    while (*p) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            if (ctr_template_add_text(tpl, lit, (size_t)(p - lit) + 1) != 0)
+                goto nomem;
+            p += 2;
+            lit = p;
+            continue;
+        }
+        if (*p == '}') {
+            ctr_errf(err, errlen,
+                       "unmatched '}' at offset %zu in \"%s\" (write '}}' for a literal brace)",
+                       (size_t)(p - text), text);
+            goto fail;
+        }
+        if (*p != '{') {
+            p++;
+            continue;
+        }
+        const char *close = strpbrk(p + 1, "{}");
+        if (close == NULL || *close == '{') {
+            ctr_errf(err, errlen,
+                       "unclosed '{' at offset %zu in \"%s\" (write '{{' for a literal brace)",
+                       (size_t)(p - text), text);
+            goto fail;
+        }
+        size_t plen = (size_t)(close - p - 1);
+        if (!ctr_path_valid(p + 1, plen)) {
+            ctr_errf(err, errlen,
+                       "bad placeholder \"%.*s\" in \"%s\": expected {root.name...} with "
+                       "non-empty parts and no spaces",
+                       (int)(plen + 2), p, text);
+            goto fail;
+        }
+        if (!ctr_template_root_known(p + 1, ctr_path_root_len(p + 1, plen))) {
+            char roots[512];
+
+            ctr_template_roots_list(roots, sizeof(roots));
+            ctr_errf(err, errlen, "unknown placeholder root \"%.*s\" in \"%s\" (known: %s)",
+                       (int)ctr_path_root_len(p + 1, plen), p + 1, text, roots);
+            goto fail;
+        }
+        if (ctr_template_add_text(tpl, lit, (size_t)(p - lit)) != 0 ||
+            ctr_template_add_path(tpl, p + 1, plen) != 0)
+            goto nomem;
+        p = close + 1;
+        lit = p;
+    }
+    if (ctr_template_add_text(tpl, lit, (size_t)(p - lit)) != 0)
+        goto nomem;
+    *out = tpl;
+    return 0;
+
+nomem:
+    ctr_errf(err, errlen, "out of memory");
+fail:
+    ctr_template_free(tpl);
+    return -1;
+}
+
+int ctr_template_has_placeholders(const ctr_template *tpl)
+{
+    return tpl->placeholders;
+}
+
+const char *ctr_template_source(const ctr_template *tpl)
+{
+    return tpl->source;
+}
+
+/* Parse a canonical non-negative decimal index ("0", "12"; not "012"). */
+static int ctr_parse_index(const char *s, size_t *out)
+{
+    size_t v = 0;
+
+    if (*s == '\0' || (s[0] == '0' && s[1] != '\0'))
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static const json_t *ctr_unwrap_single(const json_t *value)
+{
+    if (json_is_array(value) && json_array_size(value) == 1)
+        return json_array_get(value, 0);
+    return value;
+}
+
+const json_t *ctr_template_lookup(const json_t *event, char *const *parts, size_t nparts)
+{
+    const json_t *v = event;
+
+    for (size_t i = 0; i < nparts && v != NULL; i++) {
+        size_t index;
+
+        if (json_is_array(v) && ctr_parse_index(parts[i], &index)) {
+            v = json_array_get(v, index);
+            continue;
+        }
+        v = ctr_unwrap_single(v);
+        v = json_is_object(v) ? json_object_get(v, parts[i]) : NULL;
+    }
+    return ctr_unwrap_single(v);
+}
+
+static int ctr_append(char **out, size_t *len, const char *data, size_t n)
+{
+    char *grown = realloc(*out, *len + n + 1);
+
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + *len, data, n);
+    *len += n;
+    grown[*len] = '\0';
+    *out = grown;
+    return 0;
+}
+
+int ctr_template_value_text(const json_t *value, char **out, size_t *len)
+{
+    char buf[64];
+    char *dump;
+    int rc;
+
+    switch (json_typeof(value)) {
+    case JSON_STRING:
+        return ctr_append(out, len, json_string_value(value), json_string_length(value));
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return ctr_append(out, len, buf, strlen(buf));
+    case JSON_REAL: {
+        size_t n = ctr_format_real(json_real_value(value), buf, sizeof(buf));
+        return ctr_append(out, len, buf, n);
+    }
+    case JSON_TRUE:
+        return ctr_append(out, len, "true", 4);
+    case JSON_FALSE:
+        return ctr_append(out, len, "false", 5);
+    case JSON_NULL:
+        return ctr_append(out, len, "", 0);
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (dump == NULL)
+            return -1;
+        rc = ctr_append(out, len, dump, strlen(dump));
+        free(dump);
+        return rc;
+    }
+    return -1;
+}
+
+int ctr_template_render(const ctr_template *tpl, const json_t *event, char **out,
+                          size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+
+    if (ctr_append(&buf, &n, "", 0) != 0)
+        return -1;
+    for (size_t i = 0; i < tpl->nsegs; i++) {
+        const struct ctr_seg *seg = &tpl->segs[i];
+        const json_t *value;
+
+        if (seg->kind == CTR_SEG_TEXT) {
+            if (ctr_append(&buf, &n, seg->text, seg->len) != 0)
+                goto fail;
+            continue;
+        }
+        value = ctr_template_lookup(event, seg->parts, seg->nparts);
+        if (value != NULL && ctr_template_value_text(value, &buf, &n) != 0)
+            goto fail;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+
+fail:
+    free(buf);
+    return -1;
+}
+
+int ctr_template_find_in_script(const char *script, char *found, size_t foundlen)
+{
+    for (const char *p = script; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            p++;
+            continue;
+        }
+        if (*p != '{' || (p > script && p[-1] == '$'))
+            continue;
+        const char *close = strpbrk(p + 1, "{}");
+        if (close == NULL || *close == '{')
+            continue;
+        size_t plen = (size_t)(close - p - 1);
+        if (ctr_path_valid(p + 1, plen) &&
+            ctr_template_root_known(p + 1, ctr_path_root_len(p + 1, plen))) {
+            snprintf(found, foundlen, "%.*s", (int)(plen + 2), p);
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * template.h - {placeholder} templates resolved against the event JSON.
+ *
+ * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
+ *
+ * Copied from plugins/shell (plugins share no code at link time); keep the
+ * two in step.
+ *
+ * A template is text with placeholders: "{body.ref}", "--user={query.u}",
+ * "{body.items.0.id}". A placeholder is a dotted path into the event; its
+ * first part (the root) must be one of the event's documented fields, which
+ * is checked when the template is compiled (at configure time). "{{" and
+ * "}}" stand for literal braces. Rendering never splits or quotes anything:
+ * the result is one string, exactly the literal text with each placeholder
+ * replaced by its value:
+ *
+ *     string          inserted as-is
+ *     number, bool    JSON text (reals in their shortest exact form)
+ *     object, array   compact JSON
+ *     null, missing   empty string
+ *
+ * An array with exactly one element stands for that element, so query
+ * values (always arrays) read naturally: {query.a} of {"a": ["1"]} is "1".
+ * Walking a path, a numeric part indexes an array; a name applied to a
+ * one-element array looks inside its element. Header names are matched in
+ * lower case, the way the event stores them.
+ */
+#ifndef CTR_TEMPLATE_H
+#define CTR_TEMPLATE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+typedef struct ctr_template ctr_template;
+
+/*
+ * Compile text. Returns 0 and sets *out, or -1 with the reason in err
+ * (unclosed or unmatched brace, empty path part, unknown root...).
+ */
+int ctr_template_compile(ctr_template **out, const char *text, char *err, size_t errlen);
+
+void ctr_template_free(ctr_template *tpl);
+
+/* Nonzero when the template has at least one placeholder. */
+int ctr_template_has_placeholders(const ctr_template *tpl);
+
+/* The text the template was compiled from. */
+const char *ctr_template_source(const ctr_template *tpl);
+
+/*
+ * Render against event. Returns 0 with a malloc'd NUL-terminated string in
+ * *out and its length in *len (which is less than strlen only when a value
+ * carried a NUL byte: callers that need C strings check for that), or -1
+ * when out of memory.
+ */
+int ctr_template_render(const ctr_template *tpl, const json_t *event, char **out,
+                          size_t *len);
+
+/*
+ * The value at a dotted path (already split) inside event, with the
+ * one-element-array rule applied, or NULL when missing.
+ */
+const json_t *ctr_template_lookup(const json_t *event, char *const *parts, size_t nparts);
+
+/* Append the text of one value (rules above) to a malloc'd buffer. */
+int ctr_template_value_text(const json_t *value, char **out, size_t *len);
+
+/* Nonzero when name (len bytes) is a top-level field of the event. */
+int ctr_template_root_known(const char *name, size_t len);
+
+/*
+ * Look for text that would be a placeholder in script text (a "{" not
+ * preceded by "$" and not doubled, a valid path with a known root, a "}").
+ * Returns 1 and copies the first one found, braces included, into found;
+ * 0 when there is none.
+ */
+int ctr_template_find_in_script(const char *script, char *found, size_t foundlen);
+
+#endif /* CTR_TEMPLATE_H */

@@ -212,12 +212,26 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
 typedef struct replay_wait {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done;
+    sluice_exec *e;
+    int committed, durable, done;
 } replay_wait;
 
-static void replay_stored(void *arg)
+static void replay_committed(void *arg)
 {
     replay_wait *w = arg;
+    if (w->e->store_status == STORE_OK)
+        engine_enqueue(&w->e, 1, 1);
+    else
+        engine_unreserve(1);
+    w->committed = 1;
+}
+
+static void replay_stored(void *arg, int durable)
+{
+    replay_wait *w = arg;
+    if (!w->committed)
+        engine_unreserve(1);
+    w->durable = durable;
     pthread_mutex_lock(&w->mu);
     w->done = 1;
     pthread_cond_signal(&w->cv);
@@ -267,19 +281,17 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
     inputs = NULL; /* owned by e */
     free(hn);
     free(hv);
-    replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    store_accept(&e, 1, replay_stored, &w);
+    replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
+    store_accept(&e, 1, replay_committed, replay_stored, &w);
     pthread_mutex_lock(&w.mu);
     while (!w.done)
         pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
-    if (e->store_status != STORE_OK) {
-        engine_unreserve(1);
+    if (e->store_status != STORE_OK || !w.durable) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
         ret = http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
                          "the execution store cannot take work now", hdrs);
     } else {
-        engine_enqueue(&e, 1, 1);
         log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", id, nid,
                 f->key);
         json_t *d = json_object();

@@ -81,7 +81,7 @@ typedef struct conn_state {
     /* Parked while the store commits (see on_stored). */
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
-    int parked, stored, store_failed;
+    int parked, stored, store_failed, committed;
 } conn_state;
 
 /* ---- responses ---- */
@@ -584,29 +584,34 @@ static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *resu
     return 0;
 }
 
-/* Runs on the store thread once the batch is durable (or failed). */
-static void on_stored(void *arg)
+/* Store thread, the batch is committed: what is new may run now. */
+static void on_committed(void *arg)
 {
     conn_state *cs = arg;
-    size_t ok = 0, dup = 0;
+    size_t ok = 0;
     sluice_exec *run[64];
-    for (size_t i = 0; i < cs->n_execs; i++) {
-        sluice_exec *e = cs->execs[i];
-        if (e->store_status == STORE_OK && ok < 64)
-            run[ok++] = e;
-        else if (e->store_status == STORE_DUPLICATE)
-            dup++;
-    }
-    if (ok + dup < cs->n_execs || ok == 0) {
-        engine_unreserve(cs->n_execs);
-        cs->store_failed = ok + dup < cs->n_execs;
-    } else {
-        /* Durable: only now may anything run. */
+    for (size_t i = 0; i < cs->n_execs && ok < 64; i++)
+        if (cs->execs[i]->store_status == STORE_OK)
+            run[ok++] = cs->execs[i];
+    if (ok)
         engine_enqueue(run, ok, 1);
-        for (size_t i = 0; i < ok; i++)
-            metrics_count_accepted();
-        engine_unreserve(cs->n_execs - ok);
-    }
+    engine_unreserve(cs->n_execs - ok);
+    for (size_t i = 0; i < ok; i++)
+        metrics_count_accepted();
+    cs->committed = 1;
+}
+
+/* Syncer thread: durable (or failed); the request may be answered. */
+static void on_stored(void *arg, int durable)
+{
+    conn_state *cs = arg;
+    if (!cs->committed)
+        engine_unreserve(cs->n_execs);
+    cs->store_failed = !durable;
+    if (!durable && cs->committed)
+        log_msg(LOG_ERROR, cs->rq.request_id,
+                "the request was committed but could not be flushed to disk; its "
+                "executions may still run");
     /* After the unlock cs may be freed at any moment (an unparked handler
      * goes on and answers): remember what resuming needs first. */
     pthread_mutex_lock(&cs->park_mu);
@@ -709,7 +714,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
      * thread has committed the batch (group commit), never block here. */
     cs->conn = c;
     cs->phase = PH_STORING;
-    store_accept(cs->execs, cs->n_execs, on_stored, cs);
+    store_accept(cs->execs, cs->n_execs, on_committed, on_stored, cs);
     pthread_mutex_lock(&cs->park_mu);
     if (!cs->stored) {
         MHD_suspend_connection(c);

@@ -59,7 +59,8 @@ typedef struct store_op {
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
     sluice_exec **v;     /* ACCEPT */
     size_t n;
-    void (*done)(void *);
+    void (*committed)(void *);
+    void (*done)(void *, int);
     void *arg;
     uint64_t ms;         /* PURGE: cutoff */
     char *id, *reason;   /* FAIL_STALE */
@@ -226,6 +227,7 @@ static sqlite3_stmt *prep(const char *sql)
 
 static struct {
     sqlite3_stmt *insert, *expire_idem, *find_dup, *running, *finish, *requeue, *purge, *fail;
+    sqlite3_stmt *savepoint, *rollback_to, *release;
 } ws;
 
 /* One accepted execution, inside the batch transaction. */
@@ -358,16 +360,22 @@ static void write_batch(store_op *ops)
     int ok_all = exec_sql(st.wdb, "BEGIN IMMEDIATE", err, sizeof(err)) == 0;
     int n_ops = 0;
     for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
-        exec_sql(st.wdb, "SAVEPOINT op", NULL, 0);
+        /* Only an accept writes several rows; a single statement is atomic
+         * by itself and needs no savepoint. */
+        int multi = op->kind == OP_ACCEPT && (op->n > 1 || op->v[0]->idem_key);
+        if (multi)
+            step_done(ws.savepoint);
         int ok = write_op(op) == 0;
         if (!ok) {
             log_error("store: write failed: %s", sqlite3_errmsg(st.wdb));
-            exec_sql(st.wdb, "ROLLBACK TO op", NULL, 0);
+            if (multi)
+                step_done(ws.rollback_to);
             if (op->kind == OP_ACCEPT)
                 for (size_t i = 0; i < op->n; i++)
                     op->v[i]->store_status = STORE_FAILED;
         }
-        exec_sql(st.wdb, "RELEASE op", NULL, 0);
+        if (multi)
+            step_done(ws.release);
         if (op->waiting && !ok)
             *op->waiting = -1;
     }
@@ -385,7 +393,13 @@ static void write_batch(store_op *ops)
         switch (op->kind) {
         case OP_ACCEPT:
             if (ok_all) {
-                /* Committed, not yet on disk: the syncer answers it. */
+                pthread_mutex_lock(&st.mu);
+                for (size_t i = 0; i < op->n; i++)
+                    if (op->v[i]->store_status == STORE_OK)
+                        live_add(op->v[i]);
+                pthread_mutex_unlock(&st.mu);
+                op->committed(op->arg);
+                /* Committed, not yet on disk: the syncer acknowledges it. */
                 op->next = NULL;
                 pthread_mutex_lock(&st.mu);
                 if (st.sync_tail)
@@ -399,7 +413,7 @@ static void write_batch(store_op *ops)
             }
             for (size_t i = 0; i < op->n; i++)
                 op->v[i]->store_status = STORE_FAILED;
-            op->done(op->arg);
+            op->done(op->arg, 0);
             break;
         case OP_FINISH: {
             pthread_mutex_lock(&st.mu);
@@ -456,15 +470,7 @@ static void *syncer_main(void *arg)
         __atomic_store_n(&st.healthy, ok, __ATOMIC_RELAXED);
         for (store_op *op = ops, *next; op; op = next) {
             next = op->next;
-            pthread_mutex_lock(&st.mu);
-            for (size_t i = 0; i < op->n; i++) {
-                if (!ok && op->v[i]->store_status == STORE_OK)
-                    op->v[i]->store_status = STORE_FAILED;
-                if (op->v[i]->store_status == STORE_OK)
-                    live_add(op->v[i]);
-            }
-            pthread_mutex_unlock(&st.mu);
-            op->done(op->arg);
+            op->done(op->arg, ok);
             free(op->v);
             free(op);
         }
@@ -518,13 +524,15 @@ static int push_wait(store_op *op)
     return waiting > 0 ? 0 : -1;
 }
 
-void store_accept(sluice_exec **v, size_t n, void (*done)(void *arg), void *arg)
+void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
+                  void (*done)(void *arg, int durable), void *arg)
 {
     store_op *op = calloc(1, sizeof(*op));
     op->kind = OP_ACCEPT;
     op->v = malloc(n * sizeof(*v));
     memcpy(op->v, v, n * sizeof(*v));
     op->n = n;
+    op->committed = committed;
     op->done = done;
     op->arg = arg;
     push(op);
@@ -982,8 +990,12 @@ int store_open(const char *path, char *err, size_t errlen)
                     "finished_at IS NOT NULL AND finished_at < ?1 LIMIT 500)");
     ws.fail = prep("UPDATE executions SET state = 'failed', error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
+    ws.savepoint = prep("SAVEPOINT op");
+    ws.rollback_to = prep("ROLLBACK TO op");
+    ws.release = prep("RELEASE op");
     if (!ws.insert || !ws.expire_idem || !ws.find_dup || !ws.running || !ws.finish ||
-        !ws.requeue || !ws.purge || !ws.fail) {
+        !ws.requeue || !ws.purge || !ws.fail || !ws.savepoint || !ws.rollback_to ||
+        !ws.release) {
         snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.wdb));
         goto fail;
     }
@@ -1029,8 +1041,9 @@ void store_close(void)
     pthread_cond_signal(&st.sync_cv);
     pthread_mutex_unlock(&st.mu);
     pthread_join(st.syncer, NULL);
-    sqlite3_stmt **stmts[] = {&ws.insert,  &ws.expire_idem, &ws.find_dup, &ws.running,
-                              &ws.finish,  &ws.requeue,     &ws.purge,    &ws.fail};
+    sqlite3_stmt **stmts[] = {&ws.insert,  &ws.expire_idem, &ws.find_dup,    &ws.running,
+                              &ws.finish,  &ws.requeue,     &ws.purge,       &ws.fail,
+                              &ws.savepoint, &ws.rollback_to, &ws.release};
     for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;

@@ -44,11 +44,20 @@ void store_close(void);
 int store_healthy(void);
 
 /*
- * Record n new executions. done(arg) runs on the store thread once the
- * batch is durable or has failed; each execution's store_status says
- * which. Executions stored OK join the live set.
+ * Record n new executions, in two steps:
+ *   committed(arg) runs on the store thread once the batch is committed
+ *     (each execution's store_status is STORE_OK or STORE_DUPLICATE, and
+ *     the OK ones have joined the live set): they may start running now,
+ *     since a crash of the process can no longer lose them;
+ *   done(arg, durable) runs on the syncer thread once the WAL is on disk
+ *     (durable = 1: the request may be acknowledged) or when the batch
+ *     failed (durable = 0; committed was not called if the commit itself
+ *     failed, and every store_status is then STORE_FAILED).
+ * Starting work at commit rather than at fsync overlaps the fsync with the
+ * execution; only the acknowledgement waits for the disk.
  */
-void store_accept(sluice_exec **v, size_t n, void (*done)(void *arg), void *arg);
+void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
+                  void (*done)(void *arg, int durable), void *arg);
 
 /* Record that e starts running; returns once written (0) or on error (-1). */
 int store_mark_running(sluice_exec *e);

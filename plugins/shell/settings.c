@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -382,6 +384,22 @@ static int shell_settings_runas(struct shell_settings *cfg, json_t *root, const 
     return 0;
 }
 
+/*
+ * Each execution gets a few small files (the event, the outputs) that live
+ * for milliseconds. On a disk file system creating and deleting them costs
+ * journal work that dominates short commands (measured: ~40% of CPU for
+ * /bin/true under load), so they go to memory (/dev/shm) when it is a
+ * writable tmpfs, else to /tmp. $TMPDIR overrides both.
+ */
+static const char *shell_default_tmpdir(void)
+{
+    struct statfs sfs;
+    if (statfs("/dev/shm", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC &&
+        access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    return "/tmp";
+}
+
 /* PATH, HOME and LANG first, so inherit_env may override them. */
 static int shell_settings_base_env(struct shell_settings *cfg, json_t *root, const char *where,
                                    char *err, size_t errlen)
@@ -401,7 +419,7 @@ static int shell_settings_base_env(struct shell_settings *cfg, json_t *root, con
         goto nomem;
     if (inherit != NULL && shell_settings_inherit(cfg, inherit, where, err, errlen) != 0)
         return -1;
-    cfg->tmpdir = strdup(tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp");
+    cfg->tmpdir = strdup(tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : shell_default_tmpdir());
     if (cfg->tmpdir == NULL)
         goto nomem;
     return 0;

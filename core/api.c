@@ -24,6 +24,7 @@
 
 #include "engine.h"
 #include "exec.h"
+#include "gitsync.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -100,6 +101,7 @@ static json_t *flows_json(sluice_config *cfg)
         json_object_set_new(o, "running", json_integer(atomic_load(&f->running)));
         json_object_set_new(o, "queued", json_integer(atomic_load(&f->queued)));
         json_object_set_new(o, "source", json_string(f->where));
+        json_object_set_new(o, "commit", f->commit ? json_string(f->commit) : json_null());
         json_t *st = json_object_get(stats, f->key);
         json_object_set(o, "executions", st ? st : json_null());
         json_array_append_new(a, o);
@@ -360,6 +362,9 @@ static int health(struct MHD_Connection *c, const http_request *rq, sluice_confi
     json_object_set_new(d, "queued", json_integer((json_int_t)engine_queued()));
     json_object_set_new(d, "running", json_integer((json_int_t)engine_running()));
     json_object_set_new(d, "queue_capacity", json_integer((json_int_t)engine_capacity()));
+    json_t *fg = gitsync_status_json();
+    if (fg)
+        json_object_set_new(d, "flows_git", fg);
     if (ok)
         return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
     return http_reply(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
@@ -493,10 +498,16 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = replay_execution(c, rq, cfg, id);
         }
         break;
-    case 4:
-        *result = get ? http_reply(c, rq->request_id, 200, flows_json(cfg), NULL, NULL, NULL)
+    case 4: {
+        /* A rejected flows.git commit rides in the envelope's error member:
+         * the listing (data) stays what is serving. */
+        char *rejected = get ? gitsync_rejection_text() : NULL;
+        *result = get ? http_reply(c, rq->request_id, 200, flows_json(cfg),
+                                   rejected ? "commit_rejected" : NULL, rejected, NULL)
                       : method_not_allowed(c, rq, "GET, HEAD");
+        free(rejected);
         break;
+    }
     case 5:
         *result = get ? http_reply(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL)
                       : method_not_allowed(c, rq, "GET, HEAD");

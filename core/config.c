@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "confparse.h"
 #include "gate.h"
+#include "gitsync.h"
 
 #include "loader.h"
 #include "log.h"
@@ -356,7 +357,37 @@ static const char *const main_keys[] = {"server", "plugins", "store", "flows", "
 static const char *const store_keys[] = {"path", "retention", NULL};
 static const char *const flowfile_keys[] = {"flows", "triggers", NULL};
 static const char *const plugins_keys[] = {"path", NULL};
-static const char *const flows_group_keys[] = {"include", NULL};
+static const char *const flows_group_keys[] = {"include", "git", NULL};
+
+/* flows.git: the flow files of the branch's commit, like flows.include (gitsync.h). */
+static int read_git(parse_ctx *c, builder *b, const config_setting_t *g)
+{
+    char dir[4096], pat[4200], sha[41], gerr[1024];
+    if (gitsync_conf_parse(c, g, &b->cfg->flows_git) < 0)
+        return -1;
+    if (gitsync_prepare(b->cfg->flows_git, b->cfg->server.state_dir, dir, sizeof(dir), sha, gerr,
+                        sizeof(gerr)) < 0)
+        return cp_fail(c, g, "flows.git: %s", gerr);
+    snprintf(pat, sizeof(pat), "%s/*.conf", dir);
+    glob_t gl;
+    int gr = glob(pat, 0, NULL, &gl), rc = 0;
+    if (gr == GLOB_NOMATCH)
+        log_warn("config: flows.git: commit %s has no %s/*.conf", sha, b->cfg->flows_git->dir);
+    else if (gr != 0)
+        return cp_fail(c, g, "flows.git: cannot expand %s", pat);
+    for (size_t i = 0; gr == 0 && i < gl.gl_pathc && rc == 0; i++) {
+        size_t first = b->cfg->n_flows;
+        config_t *f = open_file(c, b, gl.gl_pathv[i]);
+        if (!f || cp_check_keys(c, config_root_setting(f), "flow file", flowfile_keys) < 0 ||
+            parse_lists(c, b, config_root_setting(f), 0) < 0)
+            rc = -1;
+        for (size_t k = first; k < b->cfg->n_flows; k++)
+            b->cfg->flows[k].commit = strdup(sha);
+    }
+    if (gr == 0)
+        globfree(&gl);
+    return rc;
+}
 
 static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
 {
@@ -398,6 +429,8 @@ static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
         globfree(&gl);
     }
     cp_strv_free(globs);
+    if (rc == 0 && config_setting_get_member(g, "git"))
+        rc = read_git(c, b, config_setting_get_member(g, "git"));
     return rc;
 }
 
@@ -601,6 +634,7 @@ static void config_free(sluice_config *cfg)
         free(f->description);
         free(f->cfg_json);
         free(f->where);
+        free(f->commit);
         if (f->where || f->cfg_json)
             pthread_mutex_destroy(&f->exec_lock);
     }
@@ -618,6 +652,7 @@ static void config_free(sluice_config *cfg)
         gate_free(t->gate);
     }
     free(cfg->triggers);
+    gitsync_conf_free(cfg->flows_git);
     router_free(cfg->router);
     cp_strv_free(cfg->server.listen);
     free(cfg->server.admin_token);

@@ -19,6 +19,7 @@
 struct router;
 struct plugin;
 struct gate;
+struct gitsync_conf;
 
 #define METHOD_GET 0x01u
 #define METHOD_POST 0x02u
@@ -44,6 +45,7 @@ typedef struct flow_def {
     char *cfg_json; /* the flow's config group as JSON text */
     size_t cfg_len;
     char *where; /* "file:line" of the flow */
+    char *commit; /* flows.git: the commit the flow came from, else NULL */
 
     /* Bound by config_bind. */
     struct plugin *plugin;
@@ -102,6 +104,7 @@ typedef struct sluice_config {
     size_t n_triggers;
     struct router *router;
     int bound;
+    struct gitsync_conf *flows_git; /* flows.git settings (gitsync.h), or NULL */
 } sluice_config;
 
 /*

@@ -11,6 +11,8 @@ CORE_SOURCES = \
 	core/exec.c core/exec.h \
 	core/filter.c core/filter.h \
 	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \
+	core/gitrepo.c core/gitrepo.h \
+	core/gitsync.c core/gitsync.h \
 	core/host.c \
 	core/http.c core/http.h \
 	core/loader.c core/loader.h \
@@ -26,8 +28,9 @@ CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
 	-DPLUGINDIR='"$(pluginsdir)"' -DSYSCONFDIR='"$(sysconfdir)"' \
 	-DLOCALSTATEDIR='"$(localstatedir)"'
 CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	$(SQLITE_CFLAGS)
-CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS)
+	$(SQLITE_CFLAGS) $(LIBGIT2_CFLAGS)
+CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS) \
+	$(LIBGIT2_LIBS)
 
 noinst_LIBRARIES += core/libsluicecore.a
 core_libsluicecore_a_SOURCES = $(CORE_SOURCES)

@@ -8,6 +8,7 @@
 #include "autoconfig.h"
 #include "config.h"
 #include "engine.h"
+#include "gitsync.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -100,6 +101,7 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
     sluice_config *cfg;
     if (config_load(&cfg, path, err, sizeof(err)) < 0) {
         log_error("config: %s", err);
+        gitsync_rejected(err);
         return NULL;
     }
     if (listen_override && listen_override[0]) {
@@ -123,6 +125,7 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
     setenv("SLUICE_STATE_DIR", cfg->server.state_dir, 1);
     if (config_bind(cfg, err, sizeof(err)) < 0) {
         log_error("config: %s", err);
+        gitsync_rejected(err);
         config_unref(cfg);
         return NULL;
     }
@@ -149,6 +152,7 @@ static void reload(const char *path, char **listen_override)
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
     http_set_config(cfg);
+    gitsync_serving(cfg);
     log_info("reload: now serving %zu flows and %zu triggers", cfg->n_flows, cfg->n_triggers);
     config_unref(cfg);
     config_unref(cur);
@@ -299,6 +303,7 @@ int main(int argc, char **argv)
 
     if (!state_dir_override && getenv("SLUICE_STATE_DIR") && *getenv("SLUICE_STATE_DIR"))
         state_dir_override = strdup(getenv("SLUICE_STATE_DIR"));
+    gitsync_set_state_dir(state_dir_override);
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);
     for (char **d = dirs; *d; d++)
@@ -328,6 +333,7 @@ int main(int argc, char **argv)
                cfg->n_flows, cfg->n_triggers);
         config_unref(cfg);
         loader_shutdown();
+        gitsync_shutdown();
         return 0;
     }
     if (!cfg)
@@ -361,6 +367,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
+    gitsync_serving(cfg);
     uint64_t shutdown_ms = cfg->server.shutdown_timeout_ms;
     log_info("sluiced %s ready: %zu flows, %zu triggers, %d workers, queue %zu", PACKAGE_VERSION,
              cfg->n_flows, cfg->n_triggers, cfg->server.workers, cfg->server.max_queue);
@@ -388,6 +395,7 @@ int main(int argc, char **argv)
     http_stop();
     engine_stop();
     store_close();
+    gitsync_shutdown();
     loader_shutdown();
     log_info("sluiced stopped");
     return 0;

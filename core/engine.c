@@ -190,9 +190,11 @@ static void pending_grace_expired(void *arg)
         if (!e->error)
             e->error = strdup("the executor did not complete after cancellation");
         pthread_mutex_unlock(&e->mu);
-        /* The plugin may still hold e and call exec_complete late: keep the
-         * running reference alive (engine_finish drops one, so add one). */
+        /* The plugin may still hold e and call exec_complete (or return
+         * from execute) late: keep a reference for that moment, which
+         * drops it (engine_finish drops the running one). */
         exec_ref(e);
+        atomic_store(&e->abandoned, 1);
         engine_finish(e, SLUICE_ERR);
     }
     exec_unref(e);
@@ -389,7 +391,9 @@ void engine_finish(sluice_exec *e, int result)
             memset(&e->logs[i], 0, sizeof(e->logs[i]));
         }
         pthread_mutex_unlock(&e->mu);
-        atomic_store(&e->completed, 0);
+        /* e->completed stays set: a second completion of this failed
+         * attempt must be ignored. run_one clears it when the next attempt
+         * starts. */
         metrics_count_retry();
         requeue(e, e->attempt + 1, delay, why);
         return;
@@ -458,6 +462,9 @@ static void run_one(sluice_exec *e)
     pthread_mutex_lock(&e->mu);
     e->state = EXEC_RUNNING;
     e->started_ms = units_now_ms();
+    /* This attempt's completion is still to come. */
+    int attempt = e->attempt;
+    atomic_store(&e->completed, 0);
     pthread_mutex_unlock(&e->mu);
     /* Recorded before the plugin runs: after a crash, an execution is either
      * still queued (never started) or known to have started. */
@@ -488,12 +495,24 @@ static void run_one(sluice_exec *e)
                     e->id, p->name, rc);
             rc = SLUICE_ERR;
         }
-        if (atomic_exchange(&e->completed, 1) == 0)
+        /* Claim this attempt's completion, unless exec_complete did (a
+         * retry may already have moved e on to its next attempt). */
+        pthread_mutex_lock(&e->mu);
+        int claim = e->attempt == attempt && atomic_exchange(&e->completed, 1) == 0;
+        pthread_mutex_unlock(&e->mu);
+        if (claim) {
             engine_finish(e, rc);
-        else
+        } else if (atomic_exchange(&e->abandoned, 0)) {
+            log_msg(LOG_WARN, e->request_id,
+                    "exec=%s: plugin %s returned %d after the host had finished the "
+                    "execution; ignored",
+                    e->id, p->name, rc);
+            exec_unref(e); /* the reference pending_grace_expired kept */
+        } else {
             log_msg(LOG_WARN, e->request_id,
                     "exec=%s: plugin %s called exec_complete and also returned %d; ignored",
                     e->id, p->name, rc);
+        }
     }
     exec_unref(e);
 }

@@ -47,6 +47,7 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
              (unsigned long long)flow->timeout_ms);
     atomic_init(&e->cancel_reason, 0);
     atomic_init(&e->completed, 0);
+    atomic_init(&e->abandoned, 0);
     return e;
 }
 

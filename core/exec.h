@@ -86,6 +86,9 @@ struct sluice_exec {
 
     atomic_int cancel_reason; /* SLUICE_CANCEL_* */
     atomic_int completed;     /* exec_complete was called (PENDING) */
+    atomic_int abandoned;     /* finished by the host after the plugin ignored a
+                               * cancellation; holds one reference for the
+                               * plugin's late exec_complete (or return) */
     struct engine_timer *timeout_timer;
     struct sluice_exec *qnext; /* queue link, owned by the engine */
 };

@@ -9,6 +9,7 @@
 #include "exec.h"
 #include "loader.h"
 #include "log.h"
+#include "units.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -120,7 +121,21 @@ static int host_exec_set_error(sluice_exec *e, const char *message)
     if (!message)
         message = "(no message)";
     size_t n = strnlen(message, SLUICE_MAX_ERROR - 1);
+    /* Never cut inside a UTF-8 character... */
+    if (message[n] != '\0')
+        while (n > 0 && ((unsigned char)message[n] & 0xc0) == 0x80)
+            n--;
     char *copy = strndup(message, n);
+    if (!copy)
+        return 0;
+    /* ...and keep the text UTF-8 (it goes into JSON documents), as
+     * exec_to_json does for logs: bytes of a bad sequence become '?'. */
+    json_t *valid = json_stringn(copy, n);
+    if (!valid)
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)copy[i] >= 0x80)
+                copy[i] = '?';
+    json_decref(valid);
     pthread_mutex_lock(&e->mu);
     free(e->error);
     e->error = copy;
@@ -156,13 +171,30 @@ static int host_exec_is_cancelled(const sluice_exec *e)
     return atomic_load(&((sluice_exec *)e)->cancel_reason);
 }
 
+/* How long a completed execution stays valid for a plugin's stray second
+ * exec_complete (forbidden by the ABI, but the host must survive it). */
+#define LATE_CALL_GRACE_MS 30000
+
+static void late_call_grace_over(void *arg)
+{
+    exec_unref(arg);
+}
+
 static void host_exec_complete(sluice_exec *e, int result)
 {
     if (atomic_exchange(&e->completed, 1) != 0) {
         host_log(host_of(e), e, LOG_WARN,
                  "exec_complete called for an execution that is already complete; ignored");
+        /* The host finished it after an unanswered cancellation and kept a
+         * reference for this very call: the plugin has let go of e now. */
+        if (atomic_exchange(&e->abandoned, 0))
+            exec_unref(e);
         return;
     }
+    /* A plugin that calls again from its thread after this returns must
+     * find a completed execution, not freed memory: keep e a while. */
+    engine_timer_add(units_mono_ms() + LATE_CALL_GRACE_MS, late_call_grace_over, exec_ref(e),
+                     NULL);
     if (result != SLUICE_OK && result != SLUICE_ERR) {
         host_log(host_of(e), e, LOG_ERROR, "exec_complete: bad result %d; treating as error",
                  result);

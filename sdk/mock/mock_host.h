@@ -53,8 +53,15 @@
  *
  * LINKING
  *
- * libsluice-mock.a needs jansson, libdl and pthreads:
- * -lsluice-mock -ljansson -ldl -lpthread.
+ * Installed with the SDK as $(libdir)/libsluice-mock.a and
+ * <sluice/mock_host.h>, described by sluice-mock.pc:
+ *
+ *     cc -o test_myplugin test_myplugin.c myplugin.c \
+ *        $(pkg-config --cflags --libs sluice-mock)
+ *
+ * which amounts to -lsluice-mock -ljansson -ldl -lpthread. The library is
+ * built like the rest of sluice: if sluice was configured with
+ * --enable-sanitizers, build the tests with -fsanitize=address,undefined.
  */
 #ifndef SLUICE_MOCK_HOST_H
 #define SLUICE_MOCK_HOST_H

@@ -53,7 +53,7 @@ build() {
         say "configure $* (in $dir)"
         # autoconf's clean-up runs "rm -f core", which complains about the
         # core/ directory: harmless, and filtered out.
-        (cd "$dir" && "$ROOT/configure" -q "$@" 2>&1 | grep -v "cannot remove 'core'" >&2;
+        (cd "$dir" && "$ROOT/configure" -q "$@" 2>&1 | { grep -v "cannot remove 'core'" >&2 || true; }
          exit "${PIPESTATUS[0]}")
     fi
     say "make (in $dir)"

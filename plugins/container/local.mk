@@ -15,8 +15,12 @@ CONTAINER_PLUGIN_SRC = \
 	plugins/container/frames.c plugins/container/frames.h \
 	plugins/container/workdir.c plugins/container/workdir.h \
 	plugins/container/outputs.c plugins/container/outputs.h \
-	plugins/container/template.c plugins/container/template.h \
-	plugins/container/util.c plugins/container/util.h
+	plugins/container/util.c plugins/container/util.h \
+	$(CONTAINER_SHARED_SRC)
+# Placeholders behave exactly as in the shell executor: the same sources are
+# compiled into this plugin (plugins share source, never symbols at run time).
+CONTAINER_SHARED_SRC = plugins/shell/template.c plugins/shell/template.h \
+	plugins/shell/util.c plugins/shell/util.h
 
 plugins_LTLIBRARIES += plugins/container/container.la
 TEST_PLUGIN_DIRS += plugins/container

@@ -24,12 +24,12 @@ static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const
         char *text;
         size_t len;
 
-        if (ctr_template_render(argv->items[i], event, &text, &len) != 0)
+        if (shell_template_render(argv->items[i], event, &text, &len) != 0)
             goto nomem;
         if (strlen(text) != len) {
             ctr_errf(err, errlen, "%s[%zu] (\"%s\") would contain a NUL byte, which an "
                                   "argument cannot carry", key, i,
-                     ctr_template_source(argv->items[i]));
+                     shell_template_source(argv->items[i]));
             free(text);
             json_decref(arr);
             return NULL;
@@ -88,12 +88,12 @@ static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
         char *value;
         size_t len;
 
-        if (ctr_template_render(cfg->env[i].value, event, &value, &len) != 0)
+        if (shell_template_render(cfg->env[i].value, event, &value, &len) != 0)
             goto nomem;
         if (strlen(value) != len) {
             ctr_errf(err, errlen, "env.%s: the value (from \"%s\") contains a NUL byte, which "
                                   "an environment variable cannot carry",
-                     cfg->env[i].name, ctr_template_source(cfg->env[i].value));
+                     cfg->env[i].name, shell_template_source(cfg->env[i].value));
             free(value);
             json_decref(env);
             return NULL;

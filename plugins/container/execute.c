@@ -30,7 +30,7 @@
 #include "attach.h"
 #include "engine.h"
 #include "frames.h"
-#include "outputs.h"
+#include "../shell/outputs.h"
 #include "spec.h"
 #include "util.h"
 #include "workdir.h"
@@ -393,7 +393,7 @@ static int ctr_run_outputs(struct ctr_run *run, int rc)
     json_t *obj = NULL;
     char *text = NULL;
 
-    if (ctr_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
+    if (shell_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
         goto bad;
     if (obj == NULL)
         return rc;

@@ -14,12 +14,13 @@ CONTAINER_PLUGIN_SRC = \
 	plugins/container/attach.c plugins/container/attach.h \
 	plugins/container/frames.c plugins/container/frames.h \
 	plugins/container/workdir.c plugins/container/workdir.h \
-	plugins/container/outputs.c plugins/container/outputs.h \
 	plugins/container/util.c plugins/container/util.h \
 	$(CONTAINER_SHARED_SRC)
-# Placeholders behave exactly as in the shell executor: the same sources are
-# compiled into this plugin (plugins share source, never symbols at run time).
+# Placeholders and $SLUICE_OUTPUT behave exactly as in the shell executor:
+# the same sources are compiled into this plugin (plugins share source,
+# never symbols at run time).
 CONTAINER_SHARED_SRC = plugins/shell/template.c plugins/shell/template.h \
+	plugins/shell/outputs.c plugins/shell/outputs.h \
 	plugins/shell/util.c plugins/shell/util.h
 
 plugins_LTLIBRARIES += plugins/container/container.la

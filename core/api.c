@@ -243,9 +243,9 @@ static void replay_stored(void *arg, int durable)
 static int replay_execution(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                             const char *id)
 {
-    char *trig = NULL, *flow = NULL, *event = NULL, *inputs = NULL, *fn = NULL;
+    char *trig = NULL, *flow = NULL, *event = NULL, *fn = NULL;
     json_t *headers = NULL;
-    if (store_load_request(id, &trig, &flow, &event, &inputs, &fn, &headers) < 0)
+    if (store_load_request(id, &trig, &flow, &event, &fn, &headers) < 0)
         return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     int ret;
     trigger_def *t = config_find_trigger(cfg, trig);
@@ -278,9 +278,8 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
             hv[k++] = json_string_value(val);
         }
     }
-    sluice_exec *e = exec_new(cfg, t, f, nid, rq->request_id, text, strlen(text), inputs, fn,
-                              hn, hv, k, 0, units_now_ms());
-    inputs = NULL; /* owned by e */
+    sluice_exec *e = exec_new(cfg, t, f, nid, rq->request_id, text, strlen(text), fn, hn, hv, k,
+                              0, units_now_ms());
     free(hn);
     free(hv);
     replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
@@ -313,7 +312,6 @@ out:
     free(trig);
     free(flow);
     free(event);
-    free(inputs);
     free(fn);
     return ret;
 }

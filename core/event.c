@@ -371,15 +371,15 @@ char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_
     return s;
 }
 
-char *event_inputs(json_t *base)
+json_t *event_inputs(const char *event, size_t len)
 {
+    json_t *ev = event ? json_loadb(event, len, JSON_ALLOW_NUL, NULL) : NULL;
     json_t *in = json_object();
     static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
     for (const char *const *k = keys; *k; k++) {
-        json_t *v = json_object_get(base, *k);
+        json_t *v = json_object_get(ev, *k);
         json_object_set(in, *k, v ? v : json_null());
     }
-    char *s = json_dumps(in, JSON_COMPACT);
-    json_decref(in);
-    return s;
+    json_decref(ev);
+    return in;
 }

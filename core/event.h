@@ -65,7 +65,11 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
 /* The event for one flow as JSON text (malloc'd); *len gets its length. */
 char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len);
 
-/* The inputs shown in the execution document (malloc'd JSON text). */
-char *event_inputs(json_t *base);
+/*
+ * The inputs shown in the execution document: params, query, body,
+ * variables and function of an event (JSON text). Derived when a document
+ * is made rather than stored beside the event, which already holds them.
+ */
+json_t *event_inputs(const char *event, size_t len);
 
 #endif

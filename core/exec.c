@@ -3,6 +3,7 @@
  */
 #include "exec.h"
 
+#include "event.h"
 #include "units.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
                       const char *id, const char *request_id, char *event, size_t event_len,
-                      char *inputs, const char *function, const char *const *hdr_names,
+                      const char *function, const char *const *hdr_names,
                       const char *const *hdr_values, size_t n_hdrs, int sync,
                       uint64_t received_ms)
 {
@@ -27,7 +28,6 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     e->flow = flow;
     e->event = event;
     e->event_len = event_len;
-    e->inputs = inputs;
     e->function = function ? strdup(function) : NULL;
     e->n_hdrs = n_hdrs;
     if (n_hdrs) {
@@ -63,7 +63,6 @@ void exec_unref(sluice_exec *e)
         return;
     config_unref(e->cfg);
     free(e->event);
-    free(e->inputs);
     free(e->function);
     free(e->idem_key);
     for (size_t i = 0; i < e->n_hdrs; i++) {
@@ -227,8 +226,7 @@ json_t *exec_to_json(sluice_exec *e, int with_logs)
     json_object_set_new(o, "attempt", json_integer(e->attempt));
     json_object_set_new(o, "exit_code", e->has_exit_code ? json_integer(e->exit_code)
                                                          : json_null());
-    json_t *in = e->inputs ? json_loads(e->inputs, JSON_ALLOW_NUL, NULL) : NULL;
-    json_object_set_new(o, "inputs", in ? in : json_object());
+    json_object_set_new(o, "inputs", event_inputs(e->event, e->event_len));
     json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
     json_object_set_new(o, "outputs", out ? out : json_object());
     json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());

@@ -56,7 +56,6 @@ struct sluice_exec {
     trigger_def *trigger;
     char *event; /* JSON text */
     size_t event_len;
-    char *inputs; /* JSON text: body, query, params, variables, function */
     char *function;
     char **hdr_names, **hdr_values; /* redacted request headers */
     size_t n_hdrs;
@@ -94,12 +93,12 @@ struct sluice_exec {
 };
 
 /*
- * A new queued execution for flow (from trigger), taking ownership of event
- * text and inputs text. headers are copied. Returns with one reference.
+ * A new queued execution for flow (from trigger), taking ownership of the
+ * event text. headers are copied. Returns with one reference.
  */
 sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
                       const char *id, const char *request_id, char *event, size_t event_len,
-                      char *inputs, const char *function, const char *const *hdr_names,
+                      const char *function, const char *const *hdr_names,
                       const char *const *hdr_values, size_t n_hdrs, int sync,
                       uint64_t received_ms);
 sluice_exec *exec_ref(sluice_exec *e);

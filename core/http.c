@@ -667,7 +667,6 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
 
     cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
     const char *fn = json_string_value(json_object_get(base, "function"));
-    char *inputs = event_inputs(base);
 
     /* Headers a plugin may read: everything but authentication material. */
     const char **hn = calloc(rq->n_headers + 1, sizeof(char *));
@@ -685,9 +684,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         units_uuidv7(id);
         size_t len;
         char *text = event_for_flow(base, id, t->flows[i], &len);
-        sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len,
-                                  i + 1 == t->n_flows ? inputs : strdup(inputs), fn, hn, hv, nh,
-                                  cs->sync, rq->received_ms);
+        sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len, fn,
+                                  hn, hv, nh, cs->sync, rq->received_ms);
         e->idem_key = ikey ? strdup(ikey) : NULL;
         cs->execs[cs->n_execs++] = e;
     }

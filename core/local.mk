@@ -21,6 +21,7 @@ CORE_SOURCES = \
 	core/ratelimit.c core/ratelimit.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \
+	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
 	core/units.c core/units.h
 

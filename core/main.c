@@ -170,7 +170,7 @@ struct recovery {
  */
 static void recover_one(void *arg, const char *id, const char *request_id, const char *trigger,
                         const char *flow, const char *state, int attempt, const char *event,
-                        const char *inputs, const char *function, json_t *headers,
+                        const char *function, json_t *headers,
                         uint64_t received_ms)
 {
     struct recovery *rec = arg;
@@ -207,9 +207,8 @@ static void recover_one(void *arg, const char *id, const char *request_id, const
             hv[k++] = json_string_value(val);
         }
     }
-    sluice_exec *e = exec_new(cfg, t, f, id, request_id, strdup(event), strlen(event),
-                              inputs ? strdup(inputs) : NULL, function, hn, hv, k, 0,
-                              received_ms);
+    sluice_exec *e = exec_new(cfg, t, f, id, request_id, strdup(event), strlen(event), function,
+                              hn, hv, k, 0, received_ms);
     free(hn);
     free(hv);
     json_decref(headers);

@@ -4,7 +4,9 @@
 #include "store.h"
 
 #include "engine.h"
+#include "event.h"
 #include "log.h"
+#include "startlog.h"
 #include "units.h"
 
 #include <errno.h>
@@ -17,8 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
 #define PURGE_BATCH 500
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* The WAL is checkpointed off the store thread once it holds this many
+ * pages (SQLite's own default threshold), and cut back to this size. */
+#define CHECKPOINT_PAGES 1000
+#define WAL_SIZE_LIMIT 67108864 /* 64 MiB, spelled out for PRAGMA text */
 
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -50,6 +57,53 @@ static const char *const migrations[] = {
     "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
     "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
     "  WHERE idem_key IS NOT NULL;",
+
+    /*
+     * 2: the row that changes state is kept narrow. SQLite rewrites a whole
+     * record on UPDATE, so with the event (kilobytes) in it, "running" and
+     * the result each rewrote the event too, a page per execution. The
+     * request (written once) and the results (written once) get tables of
+     * their own; inputs are derived from the event, which holds them.
+     */
+    "CREATE TABLE payloads ("
+    "  id TEXT PRIMARY KEY,"
+    "  event TEXT NOT NULL,"
+    "  headers TEXT"
+    ");"
+    "CREATE TABLE results ("
+    "  id TEXT PRIMARY KEY,"
+    "  outputs TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT"
+    ");"
+    "INSERT INTO payloads SELECT id, event, headers FROM executions;"
+    "INSERT INTO results SELECT id, outputs, stdout, stderr FROM executions"
+    "  WHERE outputs IS NOT NULL OR stdout IS NOT NULL OR stderr IS NOT NULL;"
+    "CREATE TABLE executions_v2 ("
+    "  id TEXT PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  flow TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  function TEXT,"
+    "  idem_key TEXT,"
+    "  exit_code INTEGER,"
+    "  error TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER"
+    ") WITHOUT ROWID;"
+    "INSERT INTO executions_v2 SELECT id, request_id, trigger, flow, state, attempt, function,"
+    "  idem_key, exit_code, error, received_at, started_at, finished_at FROM executions;"
+    "DROP TABLE executions;"
+    "ALTER TABLE executions_v2 RENAME TO executions;"
+    "CREATE INDEX executions_state ON executions(state);"
+    "CREATE INDEX executions_flow ON executions(flow, id);"
+    "CREATE INDEX executions_trigger ON executions(trigger, id);"
+    "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
+    "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
+    "  WHERE idem_key IS NOT NULL;",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
@@ -57,6 +111,8 @@ enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_S
 typedef struct store_op {
     int kind;
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
+    int attempt;         /* RUNNING: the attempt the start journal names */
+    int failed;          /* this op was rolled back (the batch may still commit) */
     sluice_exec **v;     /* ACCEPT */
     size_t n;
     void (*committed)(void *);
@@ -77,12 +133,13 @@ static struct {
     sqlite3 *wdb, *rdb;
     pthread_mutex_t rmu; /* serializes the reading connection */
     pthread_mutex_t mu;  /* ops queue and live set */
-    pthread_cond_t cv, written, sync_cv;
+    pthread_cond_t cv, written, sync_cv, ckpt_cv;
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
-    int quit, healthy, sync_quit;
+    int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
     int wal_fd;
-    pthread_t thread, syncer;
+    sqlite3 *cdb; /* the checkpointer's connection */
+    pthread_t thread, syncer, checkpointer;
     live **buckets;
     size_t n_buckets, n_live;
 } st = {
@@ -91,6 +148,7 @@ static struct {
     .cv = PTHREAD_COND_INITIALIZER,
     .written = PTHREAD_COND_INITIALIZER,
     .sync_cv = PTHREAD_COND_INITIALIZER,
+    .ckpt_cv = PTHREAD_COND_INITIALIZER,
     .wal_fd = -1,
 };
 
@@ -226,9 +284,18 @@ static sqlite3_stmt *prep(const char *sql)
 }
 
 static struct {
-    sqlite3_stmt *insert, *expire_idem, *find_dup, *running, *finish, *requeue, *purge, *fail;
+    sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
+        *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote;
     sqlite3_stmt *savepoint, *rollback_to, *release;
 } ws;
+
+static sqlite3_stmt **const ws_all[] = {
+    &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup, &ws.running,
+    &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
+    &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
+    &ws.release,
+};
+#define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
 /* One accepted execution, inside the batch transaction. */
 static int write_accept(sluice_exec *e)
@@ -243,22 +310,16 @@ static int write_accept(sluice_exec *e)
         if (step_done(ws.expire_idem) < 0)
             return -1;
     }
-    char *hdrs = headers_text(e);
     sqlite3_stmt *s = ws.insert;
     sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, e->request_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, e->trigger->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, e->flow->key, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, e->attempt);
-    sqlite3_bind_text(s, 6, e->event, (int)e->event_len, SQLITE_STATIC);
-    bind_text(s, 7, e->inputs);
-    bind_text(s, 8, e->function);
-    bind_text(s, 9, hdrs);
-    bind_text(s, 10, e->idem_key);
-    sqlite3_bind_int64(s, 11, (sqlite3_int64)e->received_ms);
-    int rc = step_done(s);
-    free(hdrs);
-    if (rc < 0)
+    bind_text(s, 6, e->function);
+    bind_text(s, 7, e->idem_key);
+    sqlite3_bind_int64(s, 8, (sqlite3_int64)e->received_ms);
+    if (step_done(s) < 0)
         return -1;
     if (sqlite3_changes(st.wdb) == 0) {
         /* A concurrent request with the same key won the race. */
@@ -271,15 +332,24 @@ static int write_accept(sluice_exec *e)
                      (const char *)sqlite3_column_text(ws.find_dup, 0));
         sqlite3_reset(ws.find_dup);
         sqlite3_clear_bindings(ws.find_dup);
-    } else {
-        e->store_status = STORE_OK;
+        return 0;
     }
+    char *hdrs = headers_text(e);
+    s = ws.insert_payload;
+    sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->event, (int)e->event_len, SQLITE_STATIC);
+    bind_text(s, 3, hdrs);
+    int rc = step_done(s);
+    free(hdrs);
+    if (rc < 0)
+        return -1;
+    e->store_status = STORE_OK;
     return 0;
 }
 
 static int write_finish(sluice_exec *e)
 {
-    sqlite3_stmt *s = ws.finish;
+    sqlite3_stmt *s = ws.finish, *r = ws.insert_result;
     pthread_mutex_lock(&e->mu);
     size_t ol, el;
     char *out = logbuf_render(&e->logs[0], &ol);
@@ -289,23 +359,28 @@ static int write_finish(sluice_exec *e)
         sqlite3_bind_int(s, 2, e->exit_code);
     else
         sqlite3_bind_null(s, 2);
-    bind_text(s, 3, e->outputs);
-    bind_text(s, 4, e->error);
-    sqlite3_bind_blob(s, 5, out, (int)ol, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 6, errt, (int)el, SQLITE_TRANSIENT);
+    bind_text(s, 3, e->error);
     if (e->started_ms)
-        sqlite3_bind_int64(s, 7, (sqlite3_int64)e->started_ms);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)e->started_ms);
     else
-        sqlite3_bind_null(s, 7);
-    sqlite3_bind_int64(s, 8, (sqlite3_int64)e->finished_ms);
-    sqlite3_bind_int(s, 9, e->attempt);
-    sqlite3_bind_text(s, 10, e->id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_null(s, 4);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)e->finished_ms);
+    sqlite3_bind_int(s, 6, e->attempt);
+    sqlite3_bind_text(s, 7, e->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(r, 1, e->id, -1, SQLITE_TRANSIENT);
+    bind_text(r, 2, e->outputs);
+    sqlite3_bind_blob(r, 3, out, (int)ol, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(r, 4, errt, (int)el, SQLITE_TRANSIENT);
     pthread_mutex_unlock(&e->mu);
     free(out);
     free(errt);
-    return step_done(s);
+    if (step_done(s) < 0) {
+        sqlite3_reset(r);
+        sqlite3_clear_bindings(r);
+        return -1;
+    }
+    return step_done(r);
 }
-
 static int write_op(store_op *op)
 {
     sqlite3_stmt *s;
@@ -317,8 +392,8 @@ static int write_op(store_op *op)
         return 0;
     case OP_RUNNING:
         s = ws.running;
-        sqlite3_bind_int64(s, 1, (sqlite3_int64)op->e->started_ms);
-        sqlite3_bind_int(s, 2, op->e->attempt);
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)op->ms);
+        sqlite3_bind_int(s, 2, op->attempt);
         sqlite3_bind_text(s, 3, op->e->id, -1, SQLITE_STATIC);
         return step_done(s);
     case OP_FINISH:
@@ -331,8 +406,12 @@ static int write_op(store_op *op)
     case OP_PURGE:
         if (!op->ms)
             return 0;
+        /* The same batch each time: the subquery orders by finished_at, id. */
+        sqlite3_bind_int64(ws.purge_payloads, 1, (sqlite3_int64)op->ms);
+        sqlite3_bind_int64(ws.purge_results, 1, (sqlite3_int64)op->ms);
         sqlite3_bind_int64(ws.purge, 1, (sqlite3_int64)op->ms);
-        if (step_done(ws.purge) < 0)
+        if (step_done(ws.purge_payloads) < 0 || step_done(ws.purge_results) < 0 ||
+            step_done(ws.purge) < 0)
             return -1;
         if (sqlite3_changes(st.wdb) > 0) {
             log_debug("store: retention removed %d executions", sqlite3_changes(st.wdb));
@@ -360,9 +439,9 @@ static void write_batch(store_op *ops)
     int ok_all = exec_sql(st.wdb, "BEGIN IMMEDIATE", err, sizeof(err)) == 0;
     int n_ops = 0;
     for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
-        /* Only an accept writes several rows; a single statement is atomic
-         * by itself and needs no savepoint. */
-        int multi = op->kind == OP_ACCEPT && (op->n > 1 || op->v[0]->idem_key);
+        /* Ops of several statements get a savepoint; a single statement
+         * is atomic by itself and needs none. */
+        int multi = op->kind == OP_ACCEPT || op->kind == OP_FINISH || op->kind == OP_PURGE;
         if (multi)
             step_done(ws.savepoint);
         int ok = write_op(op) == 0;
@@ -376,6 +455,7 @@ static void write_batch(store_op *ops)
         }
         if (multi)
             step_done(ws.release);
+        op->failed = !ok;
         if (op->waiting && !ok)
             *op->waiting = -1;
     }
@@ -424,6 +504,11 @@ static void write_batch(store_op *ops)
             break;
         }
         case OP_RUNNING:
+            /* Only a committed "running" may leave the start journal. */
+            if (ok_all && !op->failed)
+                startlog_settle(op->e->id, op->attempt);
+            exec_unref(op->e);
+            break;
         case OP_REQUEUE:
             exec_unref(op->e);
             break;
@@ -474,6 +559,57 @@ static void *syncer_main(void *arg)
             free(op->v);
             free(op);
         }
+        pthread_mutex_lock(&st.mu);
+    }
+    pthread_mutex_unlock(&st.mu);
+    return NULL;
+}
+
+/*
+ * Checkpoints copy the WAL back into the database file and fsync both: left
+ * to SQLite they run inside a commit on the store thread, stalling every
+ * request behind them. Here the writer only notes that the WAL has grown
+ * (wal_hook) and a thread of its own, on its own connection, checkpoints
+ * PASSIVE (never blocking the writer). Under sustained load a passive
+ * checkpoint never catches up with the end of the WAL, which then cannot
+ * start over; past a bound the checkpointer asks for RESTART, which waits
+ * for the writer between two transactions, once.
+ */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)arg;
+    (void)db;
+    (void)name;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&st.mu);
+        if (!st.ckpt_wanted) {
+            st.ckpt_wanted = 1;
+            pthread_cond_signal(&st.ckpt_cv);
+        }
+        pthread_mutex_unlock(&st.mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&st.mu);
+    for (;;) {
+        while (!st.ckpt_wanted && !st.ckpt_quit)
+            pthread_cond_wait(&st.ckpt_cv, &st.mu);
+        if (st.ckpt_quit)
+            break;
+        st.ckpt_wanted = 0;
+        pthread_mutex_unlock(&st.mu);
+        int logged = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(st.cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged,
+                                           &done);
+        if (rc == SQLITE_OK && logged >= 8 * CHECKPOINT_PAGES)
+            rc = sqlite3_wal_checkpoint_v2(st.cdb, NULL, SQLITE_CHECKPOINT_RESTART, &logged,
+                                           &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(st.cdb));
         pthread_mutex_lock(&st.mu);
     }
     pthread_mutex_unlock(&st.mu);
@@ -540,10 +676,19 @@ void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
 
 int store_mark_running(sluice_exec *e)
 {
+    /* On record at once in the start journal; in the database with the
+     * next batch (startlog.h). */
+    if (startlog_append(e->id, e->attempt) < 0) {
+        log_error("store: cannot write the start journal: %s", strerror(errno));
+        return -1;
+    }
     store_op *op = calloc(1, sizeof(*op));
     op->kind = OP_RUNNING;
     op->e = exec_ref(e);
-    return push_wait(op);
+    op->attempt = e->attempt;
+    op->ms = e->started_ms;
+    push(op);
+    return 0;
 }
 
 void store_finish(sluice_exec *e)
@@ -621,8 +766,10 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 }
 
 #define ROW_COLUMNS                                                                          \
-    "id, request_id, flow, trigger, state, attempt, exit_code, inputs, outputs, error, "   \
-    "received_at, started_at, finished_at, stdout, stderr"
+    "x.id, request_id, flow, trigger, state, attempt, exit_code, p.event, r.outputs, error, " \
+    "received_at, started_at, finished_at, r.stdout, r.stderr"
+#define ROW_FROM                                                                             \
+    " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
 
 /* The same document exec_to_json makes, from a row of ROW_COLUMNS. */
 static json_t *row_json(sqlite3_stmt *s, int with_logs)
@@ -637,7 +784,8 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) == SQLITE_NULL
                                             ? json_null()
                                             : json_integer(sqlite3_column_int(s, 6)));
-    json_object_set_new(o, "inputs", col_json(s, 7, json_object()));
+    json_object_set_new(o, "inputs", event_inputs((const char *)sqlite3_column_text(s, 7),
+                                                  (size_t)sqlite3_column_bytes(s, 7)));
     json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
     json_object_set_new(o, "error", col_str(s, 9));
     set_ms(o, "received_at", s, 10);
@@ -669,7 +817,7 @@ json_t *store_get_json(const char *id, int with_logs)
     json_t *j = NULL;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st.rdb, "SELECT " ROW_COLUMNS " FROM executions WHERE id = ?", -1, &s,
+    if (sqlite3_prepare_v2(st.rdb, "SELECT " ROW_COLUMNS ROW_FROM " WHERE x.id = ?", -1, &s,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW)
@@ -682,7 +830,7 @@ json_t *store_get_json(const char *id, int with_logs)
 
 json_t *store_list(const store_filter *f, char **next)
 {
-    char sql[1024] = "SELECT " ROW_COLUMNS " FROM executions WHERE 1";
+    char sql[1024] = "SELECT " ROW_COLUMNS ROW_FROM " WHERE 1";
     if (f->flow)
         strcat(sql, " AND flow = :flow");
     if (f->trigger)
@@ -694,8 +842,8 @@ json_t *store_list(const store_filter *f, char **next)
     if (f->until_ms)
         strcat(sql, " AND received_at < :until");
     if (f->cursor)
-        strcat(sql, " AND id < :cursor");
-    strcat(sql, " ORDER BY id DESC LIMIT :limit");
+        strcat(sql, " AND x.id < :cursor");
+    strcat(sql, " ORDER BY x.id DESC LIMIT :limit");
     int limit = f->limit > 0 && f->limit <= 500 ? f->limit : 50;
     json_t *a = json_array();
     *next = NULL;
@@ -764,24 +912,23 @@ static char *col_dup(sqlite3_stmt *s, int col)
     return t ? strdup(t) : NULL;
 }
 
-int store_load_request(const char *id, char **trigger, char **flow, char **event, char **inputs,
+int store_load_request(const char *id, char **trigger, char **flow, char **event,
                        char **function, json_t **headers)
 {
     int rc = -1;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT trigger, flow, event, inputs, function, headers FROM "
-                           "executions WHERE id = ?",
+                           "SELECT trigger, flow, event, function, headers FROM executions x "
+                           "JOIN payloads p ON p.id = x.id WHERE x.id = ?",
                            -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW) {
             *trigger = col_dup(s, 0);
             *flow = col_dup(s, 1);
             *event = col_dup(s, 2);
-            *inputs = col_dup(s, 3);
-            *function = col_dup(s, 4);
-            *headers = col_json(s, 5, json_object());
+            *function = col_dup(s, 3);
+            *headers = col_json(s, 4, json_object());
             rc = 0;
         }
         sqlite3_finalize(s);
@@ -832,9 +979,9 @@ int store_recover(store_recover_fn fn, void *arg)
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT id, request_id, trigger, flow, state, attempt, event, inputs, "
-                           "function, headers, received_at FROM executions WHERE state IN "
-                           "('queued', 'running') ORDER BY id",
+                           "SELECT x.id, request_id, trigger, flow, state, attempt, event, "
+                           "function, headers, received_at FROM executions x JOIN payloads p "
+                           "ON p.id = x.id WHERE state IN ('queued', 'running') ORDER BY x.id",
                            -1, &s, NULL) != SQLITE_OK) {
         pthread_mutex_unlock(&st.rmu);
         return -1;
@@ -843,9 +990,9 @@ int store_recover(store_recover_fn fn, void *arg)
     json_t *rows = json_array();
     while (sqlite3_step(s) == SQLITE_ROW) {
         json_t *r = json_array();
-        for (int c = 0; c < 10; c++)
+        for (int c = 0; c < 9; c++)
             json_array_append_new(r, col_str(s, c));
-        json_array_append_new(r, json_integer(sqlite3_column_int64(s, 10)));
+        json_array_append_new(r, json_integer(sqlite3_column_int64(s, 9)));
         json_array_append_new(rows, r);
     }
     sqlite3_finalize(s);
@@ -855,9 +1002,9 @@ int store_recover(store_recover_fn fn, void *arg)
     json_array_foreach(rows, i, r)
     {
 #define S(k) json_string_value(json_array_get(r, k))
-        json_t *hdrs = S(9) ? json_loads(S(9), 0, NULL) : NULL;
-        fn(arg, S(0), S(1), S(2), S(3), S(4), atoi(S(5) ? S(5) : "1"), S(6), S(7), S(8),
-           hdrs ? hdrs : json_object(), (uint64_t)json_integer_value(json_array_get(r, 10)));
+        json_t *hdrs = S(8) ? json_loads(S(8), 0, NULL) : NULL;
+        fn(arg, S(0), S(1), S(2), S(3), S(4), atoi(S(5) ? S(5) : "1"), S(6), S(7),
+           hdrs ? hdrs : json_object(), (uint64_t)json_integer_value(json_array_get(r, 9)));
 #undef S
         n++;
     }
@@ -940,6 +1087,14 @@ static int migrate(char *err, size_t errlen)
     return 0;
 }
 
+static void promote_started(void *arg, const char *id, int attempt)
+{
+    (void)arg;
+    sqlite3_bind_int(ws.promote, 1, attempt);
+    sqlite3_bind_text(ws.promote, 2, id, -1, SQLITE_STATIC);
+    step_done(ws.promote);
+}
+
 int store_open(const char *path, char *err, size_t errlen)
 {
     char why[512] = "";
@@ -957,6 +1112,9 @@ int store_open(const char *path, char *err, size_t errlen)
     if (exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) < 0 ||
+        exec_sql(st.wdb, "PRAGMA journal_size_limit = " STR(WAL_SIZE_LIMIT), why,
+                 sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0 ||
         migrate(why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "SELECT count(*) FROM executions", why, sizeof(why)) < 0)
@@ -971,32 +1129,65 @@ int store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(st.rdb, 5000);
+    if (sqlite3_open_v2(path, &st.cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.cdb));
+        goto fail;
+    }
+    sqlite3_busy_timeout(st.cdb, 5000);
+    if (exec_sql(st.cdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
+        exec_sql(st.cdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) < 0)
+        goto fail;
+    sqlite3_wal_hook(st.wdb, wal_hook, NULL);
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
-                     "event, inputs, function, headers, idem_key, received_at) VALUES "
-                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-                     "ON CONFLICT DO NOTHING");
+                     "function, idem_key, received_at) VALUES "
+                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING");
+    ws.insert_payload = prep("INSERT INTO payloads (id, event, headers) VALUES (?1, ?2, ?3)");
     ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
                           "flow = ?2 AND idem_key = ?3 AND received_at < ?4");
     ws.find_dup = prep("SELECT id FROM executions WHERE trigger = ?1 AND flow = ?2 AND "
                        "idem_key = ?3");
     ws.running = prep("UPDATE executions SET state = 'running', started_at = ?1, attempt = ?2 "
                       "WHERE id = ?3");
-    ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, outputs = ?3, "
-                     "error = ?4, stdout = ?5, stderr = ?6, started_at = ?7, finished_at = ?8, "
-                     "attempt = ?9 WHERE id = ?10");
+    ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
+                     "started_at = ?4, finished_at = ?5, attempt = ?6 WHERE id = ?7");
+    ws.insert_result = prep("INSERT OR REPLACE INTO results (id, outputs, stdout, stderr) "
+                            "VALUES (?1, ?2, ?3, ?4)");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
                       "WHERE id = ?2");
-    ws.purge = prep("DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE "
-                    "finished_at IS NOT NULL AND finished_at < ?1 LIMIT 500)");
+#define PURGE_IDS                                                                            \
+    "(SELECT id FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 "         \
+    "ORDER BY finished_at, id LIMIT " STR(PURGE_BATCH) ")"
+    ws.purge_payloads = prep("DELETE FROM payloads WHERE id IN " PURGE_IDS);
+    ws.purge_results = prep("DELETE FROM results WHERE id IN " PURGE_IDS);
+    ws.purge = prep("DELETE FROM executions WHERE id IN " PURGE_IDS);
+#undef PURGE_IDS
     ws.fail = prep("UPDATE executions SET state = 'failed', error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
+    ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
+                      "AND state = 'queued'");
     ws.savepoint = prep("SAVEPOINT op");
     ws.rollback_to = prep("ROLLBACK TO op");
     ws.release = prep("RELEASE op");
-    if (!ws.insert || !ws.expire_idem || !ws.find_dup || !ws.running || !ws.finish ||
-        !ws.requeue || !ws.purge || !ws.fail || !ws.savepoint || !ws.rollback_to ||
-        !ws.release) {
-        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.wdb));
+    for (size_t i = 0; i < N_WS; i++)
+        if (!*ws_all[i]) {
+            snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.wdb));
+            goto fail;
+        }
+    /* Executions the start journal says had started are running, whatever
+     * the database had time to learn (startlog.h). */
+    char journal[4200];
+    snprintf(journal, sizeof(journal), "%s-started", path);
+    if (exec_sql(st.wdb, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
+        goto fail;
+    if (startlog_open(journal, promote_started, NULL, why, sizeof(why)) < 0) {
+        exec_sql(st.wdb, "ROLLBACK", NULL, 0);
+        goto fail;
+    }
+    if (exec_sql(st.wdb, "COMMIT", why, sizeof(why)) < 0 || startlog_clear() < 0) {
+        if (!*why)
+            snprintf(why, sizeof(why), "cannot empty the start journal %.400s: %s", journal,
+                     strerror(errno));
         goto fail;
     }
     /* The WAL persists while a connection is open; the syncer flushes it. */
@@ -1012,8 +1203,10 @@ int store_open(const char *path, char *err, size_t errlen)
     st.healthy = 1;
     st.quit = 0;
     st.sync_quit = 0;
+    st.ckpt_quit = 0;
     if (pthread_create(&st.thread, NULL, store_main, NULL) != 0 ||
-        pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0) {
+        pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0 ||
+        pthread_create(&st.checkpointer, NULL, checkpointer_main, NULL) != 0) {
         snprintf(why, sizeof(why), "cannot start the store threads");
         goto fail;
     }
@@ -1021,9 +1214,11 @@ int store_open(const char *path, char *err, size_t errlen)
     return 0;
 fail:
     snprintf(err, errlen, "store %s: %s", path, why);
+    sqlite3_close(st.cdb);
     sqlite3_close(st.rdb);
     sqlite3_close(st.wdb);
-    st.rdb = st.wdb = NULL;
+    st.cdb = st.rdb = st.wdb = NULL;
+    startlog_close();
     return -1;
 }
 
@@ -1041,12 +1236,17 @@ void store_close(void)
     pthread_cond_signal(&st.sync_cv);
     pthread_mutex_unlock(&st.mu);
     pthread_join(st.syncer, NULL);
-    sqlite3_stmt **stmts[] = {&ws.insert,  &ws.expire_idem, &ws.find_dup,    &ws.running,
-                              &ws.finish,  &ws.requeue,     &ws.purge,       &ws.fail,
-                              &ws.savepoint, &ws.rollback_to, &ws.release};
-    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-        sqlite3_finalize(*stmts[i]);
-        *stmts[i] = NULL;
+    pthread_mutex_lock(&st.mu);
+    st.ckpt_quit = 1;
+    pthread_cond_signal(&st.ckpt_cv);
+    pthread_mutex_unlock(&st.mu);
+    pthread_join(st.checkpointer, NULL);
+    sqlite3_close(st.cdb);
+    st.cdb = NULL;
+    startlog_close();
+    for (size_t i = 0; i < N_WS; i++) {
+        sqlite3_finalize(*ws_all[i]);
+        *ws_all[i] = NULL;
     }
     exec_sql(st.wdb, "PRAGMA incremental_vacuum", NULL, 0);
     sqlite3_close(st.rdb);

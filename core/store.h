@@ -85,7 +85,7 @@ size_t store_find_idempotent(const char *trigger, const char *key, uint64_t sinc
                              char (*ids)[40], size_t max);
 
 /* The stored request of an execution, for replay (malloc'd strings). */
-int store_load_request(const char *id, char **trigger, char **flow, char **event, char **inputs,
+int store_load_request(const char *id, char **trigger, char **flow, char **event,
                        char **function, json_t **headers);
 
 /* Per flow: {"flow": {"executions": n, "last": {...}}} */
@@ -97,8 +97,8 @@ json_t *store_flow_stats(const char *column);
  */
 typedef void (*store_recover_fn)(void *arg, const char *id, const char *request_id,
                                  const char *trigger, const char *flow, const char *state,
-                                 int attempt, const char *event, const char *inputs,
-                                 const char *function, json_t *headers, uint64_t received_ms);
+                                 int attempt, const char *event, const char *function,
+                                 json_t *headers, uint64_t received_ms);
 int store_recover(store_recover_fn fn, void *arg);
 /* Add an execution recovered at start to the live set. */
 void store_adopt(sluice_exec *e);

@@ -197,8 +197,9 @@ static const sluice_host *host;
 static char s_fid[] = "deploy", s_ns[] = "prod", s_key[] = "prod/deploy", s_exe[] = "fake",
             s_tid[] = "gh", s_pname[] = "fake";
 
-#define EVENT_TEXT "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\"}"
-#define INPUTS_TEXT "{\"params\":{},\"query\":{},\"body\":{\"k\":\"a\\u0000b\"}}"
+#define EVENT_TEXT                                                                       \
+    "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\",\"params\":{},\"query\":{},"      \
+    "\"body\":{\"k\":\"a\\u0000b\"}}"
 
 static void exec_setup(void)
 {
@@ -222,7 +223,7 @@ static void exec_setup(void)
     const char *names[] = {"x-github-event", "content-type"};
     const char *values[] = {"push", "application/json"};
     ex = exec_new(&cfg, &trig, &flow, "0193a8c2-0000-7000-8000-000000000001", "req-1",
-                  strdup(EVENT_TEXT), strlen(EVENT_TEXT), strdup(INPUTS_TEXT), "summary", names,
+                  strdup(EVENT_TEXT), strlen(EVENT_TEXT), "summary", names,
                   values, 2, 1, 1700000000123ULL);
     ck_assert_ptr_nonnull(ex);
     ck_assert_int_eq(atomic_load(&cfg.refs), 2);

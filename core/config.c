@@ -38,7 +38,7 @@
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/sluice"
 
 static const char *const server_keys[] = {
-    "listen", "http_threads", "workers", "max_body", "max_queue", "sync_timeout",
+    "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue", "sync_timeout",
     "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir", NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
@@ -50,6 +50,7 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_strv(c, g, "listen", "server", &sv->listen) < 0 ||
         cp_get_int(c, g, "http_threads", "server", 1, 64, &sv->http_threads) < 0 ||
         cp_get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
+        cp_get_int(c, g, "worker_nice", "server", 0, 19, &sv->worker_nice) < 0 ||
         cp_get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
         cp_get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
         cp_get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
@@ -511,6 +512,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     server_conf *sv = &cfg->server;
     sv->http_threads = 2;
     sv->workers = 4;
+    sv->worker_nice = 10;
     sv->max_body = 1024 * 1024;
     sv->max_queue = 10000;
     sv->sync_timeout_ms = 30000;

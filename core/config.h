@@ -79,6 +79,7 @@ typedef struct server_conf {
     char **listen; /* NULL-terminated "host:port" */
     int http_threads;
     int workers;
+    int worker_nice; /* nice of worker threads and what they spawn (engine.h) */
     uint64_t max_body;
     size_t max_queue;
     uint64_t sync_timeout_ms;

@@ -23,7 +23,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How long a PENDING execution may ignore its cancellation. */
 #define PENDING_GRACE_MS 5000
@@ -47,6 +50,7 @@ static struct {
     size_t n_run, cap_run;
     pthread_t *workers;
     int n_workers;
+    int nice;
 
     pthread_mutex_t tmu;
     pthread_cond_t tcond;
@@ -545,6 +549,10 @@ static sluice_exec *queue_take(void)
 static void *worker_main(void *arg)
 {
     (void)arg;
+    /* Per thread on Linux, and inherited by every process it spawns. */
+    if (eng.nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
+        log_warn("engine: cannot lower the worker priority to nice %d: %s", eng.nice,
+                 strerror(errno));
     pthread_mutex_lock(&eng.mu);
     for (;;) {
         sluice_exec *e = NULL;
@@ -561,8 +569,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int engine_start(int workers, size_t max_queue)
+int engine_start(int workers, int nice, size_t max_queue)
 {
+    eng.nice = nice;
     cond_init_mono(&eng.tcond);
     cond_init_mono(&eng.idle);
     eng.max_queue = max_queue;

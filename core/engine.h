@@ -13,7 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int engine_start(int workers, size_t max_queue);
+/*
+ * Start the timer thread and workers. Workers run at nice (0-19), and so
+ * does everything they spawn: webhook intake, which senders time out on,
+ * keeps the CPU while flows are busy, and a flow stuck in a hot loop cannot
+ * starve it; idle cycles still all go to the flows.
+ */
+int engine_start(int workers, int nice, size_t max_queue);
 
 /*
  * Admission is two steps so nothing is stored that cannot run: reserve

@@ -3,6 +3,7 @@
  */
 #include "event.h"
 
+#include "jsonscan.h"
 #include "units.h"
 
 #include <pthread.h>
@@ -197,11 +198,17 @@ static int json_depth_exceeds(const unsigned char *s, size_t n, int max)
     return 0;
 }
 
-static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *err,
-                      size_t errlen)
+/*
+ * The body into ev. A JSON body is parsed into a tree only when asked for or
+ * when the quick check cannot vouch for it; *fn gets a top-level "function"
+ * string seen by the quick check (its own copy).
+ */
+static int parse_body(json_t *ev, const http_request *rq, const char *mt, int tree, char **fn,
+                      char *err, size_t errlen)
 {
     json_t *body = json_null();
     json_t *raw = json_null();
+    json_scan_info info;
     if (rq->body_len == 0) {
         /* nothing */
     } else if (is_json_type(mt)) {
@@ -210,6 +217,14 @@ static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *
             snprintf(err, errlen, "JSON body nested deeper than %d levels",
                      EVENT_MAX_JSON_DEPTH);
             return -1;
+        }
+        if (!tree && json_scan((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH,
+                               &info) == JSON_SCAN_OK) {
+            if (info.function)
+                *fn = strndup(info.function, info.function_len);
+            json_object_set_new(ev, "body", body);
+            json_object_set_new(ev, "raw_body_b64", raw);
+            return 0;
         }
         body = json_loadb((const char *)rq->body, rq->body_len,
                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
@@ -244,6 +259,10 @@ static int parse_body(json_t *ev, const http_request *rq, const char *mt, char *
 static int map_variables(json_t *ev, const http_request *rq, const trigger_def *t, char *err,
                          size_t errlen)
 {
+    if (t->n_variables == 0) {
+        json_object_set_new(ev, "variables", json_object());
+        return 0;
+    }
     json_t *vals = json_array();
     json_t *b = json_object_get(ev, "body");
     json_t *bv = json_is_object(b) ? json_object_get(b, "variables") : NULL;
@@ -276,9 +295,11 @@ static int map_variables(json_t *ev, const http_request *rq, const trigger_def *
 }
 
 int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                const route_match *m, char *err, size_t errlen)
+                const route_match *m, int tree, char *err, size_t errlen)
 {
     *out = NULL;
+    char *body_fn = NULL;
+    tree = tree || t->n_variables > 0; /* positional variables come from inside the body */
     json_t *ev = json_object();
     json_object_set_new(ev, "execution_id", json_null());
     json_object_set_new(ev, "request_id", json_string(rq->request_id));
@@ -334,7 +355,7 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     media_type(ct, mt, sizeof(mt));
     json_t *jct = ct ? json_string(ct) : NULL;
     json_object_set_new(ev, "content_type", jct ? jct : json_null());
-    if (parse_body(ev, rq, mt, err, errlen) < 0)
+    if (parse_body(ev, rq, mt, tree, &body_fn, err, errlen) < 0)
         goto bad;
     if (map_variables(ev, rq, t, err, errlen) < 0)
         goto bad;
@@ -347,9 +368,13 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     json_t *b = json_object_get(ev, "body");
     if (!fn && json_is_object(b) && json_is_string(json_object_get(b, "function")))
         fn = json_string_value(json_object_get(b, "function"));
+    if (!fn)
+        fn = body_fn;
     json_t *jfn = fn ? json_string(fn) : NULL;
     if (jfn)
         json_object_set_new(ev, "function", jfn);
+    free(body_fn);
+    body_fn = NULL;
 
     json_object_set_new(ev, "remote_addr", json_string(rq->remote_addr));
     char ts[40];
@@ -358,17 +383,52 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     *out = ev;
     return 0;
 bad:
+    free(body_fn);
     json_decref(ev);
     return 400;
 }
 
-char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len)
+int event_body_is_json(const http_request *rq)
+{
+    char mt[128];
+    media_type(event_header(rq, "content-type"), mt, sizeof(mt));
+    return rq->body_len && is_json_type(mt);
+}
+
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f,
+                     const char *body_text, size_t body_len, size_t *len)
 {
     json_object_set_new(base, "execution_id", json_string(exec_id));
     json_object_set_new(base, "flow", json_string(f->key));
+    json_t *body = body_text ? json_incref(json_object_get(base, "body")) : NULL;
+    if (body)
+        json_object_del(base, "body");
     char *s = json_dumps(base, JSON_COMPACT);
-    *len = s ? strlen(s) : 0;
-    return s;
+    if (!body) {
+        *len = s ? strlen(s) : 0;
+        return s;
+    }
+    json_object_set_new(base, "body", body);
+    size_t n = s ? strlen(s) : 0; /* "{...}", never empty: execution_id is in it */
+    char *out = s ? malloc(n + body_len + 16) : NULL;
+    if (!out) {
+        free(s);
+        *len = 0;
+        return NULL;
+    }
+    memcpy(out, s, n - 1);
+    size_t k = n - 1;
+    memcpy(out + k, ",\"body\":", 8);
+    k += 8;
+    for (size_t i = 0; i < body_len; i++) {
+        char ch = body_text[i];
+        out[k++] = ch == '\n' || ch == '\r' ? ' ' : ch;
+    }
+    out[k++] = '}';
+    out[k] = 0;
+    free(s);
+    *len = k;
+    return out;
 }
 
 json_t *event_inputs(const char *event, size_t len)

@@ -58,12 +58,28 @@ void event_add_secret_header(const char *lower_name);
  * Build the shared part of the event. Returns 0, or an HTTP status (400)
  * with a message in err for a body that does not parse or variables that
  * do not fit the trigger.
+ *
+ * A JSON body becomes a tree in the event's "body" only when tree is set
+ * (something reads inside it: filters, body keys, variables, a body path
+ * for idempotency). Otherwise it is only checked (jsonscan.h) and "body"
+ * stays null until event_for_flow writes the received text in its place.
  */
 int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                const route_match *m, char *err, size_t errlen);
+                const route_match *m, int tree, char *err, size_t errlen);
 
-/* The event for one flow as JSON text (malloc'd); *len gets its length. */
-char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len);
+/* True when the request has a JSON body (by its content type). */
+int event_body_is_json(const http_request *rq);
+
+/*
+ * The event for one flow as JSON text (malloc'd); *len gets its length.
+ * With body_text (a JSON body that event_build accepted and nothing
+ * rewrote), the "body" member is that text, with CR and LF (whitespace
+ * between tokens in valid JSON) turned into spaces so that an event is
+ * always one line: serializing the parsed body again costs as much as
+ * parsing it, and gives back text the sender did not send.
+ */
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f,
+                     const char *body_text, size_t body_len, size_t *len);
 
 /*
  * The inputs shown in the execution document: params, query, body,

@@ -375,6 +375,19 @@ static int body_creds(const struct gate *g, const http_request *rq, json_t *even
     return AUTH_MISSING;
 }
 
+int gate_rewrites_body(const struct gate *g)
+{
+    for (size_t s = 0; s < g->n_src; s++)
+        if (g->src[s].kind == SRC_BODY)
+            return 1;
+    return 0;
+}
+
+int gate_reads_body(const struct gate *g)
+{
+    return g->filter != NULL || gate_rewrites_body(g);
+}
+
 static void redact_event(const struct gate *g, json_t *event)
 {
     json_t *query = json_object_get(event, "query");

@@ -94,6 +94,13 @@ int gate_check_headers(struct gate *gate, const struct sluice_config *cfg,
 int gate_check_body(struct gate *gate, const struct sluice_config *cfg, const http_request *rq,
                     json_t *event, gate_verdict *v);
 
+/* True when gate_check_body may rewrite the event's body (a key carried in
+ * a body field is redacted there). */
+int gate_rewrites_body(const struct gate *gate);
+/* True when gate_check_body reads inside the body (body keys, filters): the
+ * event must then carry the parsed body. */
+int gate_reads_body(const struct gate *gate);
+
 /* 0 for an ordinary trigger; for a capability trigger the status that
  * answers its replaced or removed tokens (400 or 404). */
 int gate_capability_status(const struct gate *gate);

@@ -376,9 +376,70 @@ static json_t *queued_doc(sluice_exec *e)
     return d;
 }
 
+/* s as a JSON string literal at out (cap bytes); the length, 0 if it does not fit. */
+static size_t json_quote(char *out, size_t cap, const char *s)
+{
+    size_t k = 0;
+    if (cap < 3)
+        return 0;
+    out[k++] = '"';
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (k + 8 >= cap)
+            return 0;
+        if (ch == '"' || ch == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)ch;
+        } else if (ch < 0x20) {
+            k += (size_t)snprintf(out + k, cap - k, "\\u%04x", ch);
+        } else {
+            out[k++] = (char)ch;
+        }
+    }
+    out[k++] = '"';
+    out[k] = 0;
+    return k;
+}
+
+/*
+ * The 202 of one execution is the answer a busy server sends most: written
+ * directly, the same document reply_accepted builds with jansson.
+ */
+static int reply_accepted_one(struct MHD_Connection *c, conn_state *cs, unsigned status)
+{
+    sluice_exec *e = cs->execs[0];
+    char flow[300], trig[300], url[96], *body = malloc(1024);
+    pthread_mutex_lock(&e->mu);
+    const char *state = exec_state_name(e->state);
+    pthread_mutex_unlock(&e->mu);
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    int n = -1;
+    if (body && json_quote(flow, sizeof(flow), e->flow->key) &&
+        json_quote(trig, sizeof(trig), cs->trigger->id))
+        n = snprintf(body, 1024,
+                     "{\"request\":{\"id\":\"%s\"},\"data\":{\"execution_id\":\"%s\","
+                     "\"flow\":%s,\"state\":\"%s\",\"status_url\":\"%s\",\"trigger\":%s}}\n",
+                     cs->rq.request_id, e->id, flow, state, url, trig);
+    if (n < 0 || n >= 1024) {
+        free(body);
+        return -1;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
+    const char *hdrs[] = {"Location", url, NULL};
+    add_headers(r, cs->rq.request_id, hdrs);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    metrics_count_response(status);
+    return ret;
+}
+
 /* The async answer, also used when a sync wait times out. */
 static int reply_accepted(struct MHD_Connection *c, conn_state *cs, unsigned status)
 {
+    int fast = cs->n_execs == 1 ? reply_accepted_one(c, cs, status) : -1;
+    if (fast >= 0)
+        return fast;
     json_t *data;
     if (cs->n_execs == 1) {
         data = queued_doc(cs->execs[0]);
@@ -628,7 +689,9 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     trigger_def *t = cs->trigger;
     char err[1024];
     json_t *base;
-    int st = event_build(&base, rq, t, &cs->match, err, sizeof(err));
+    int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
+               (t->gate && gate_reads_body(t->gate));
+    int st = event_build(&base, rq, t, &cs->match, tree, err, sizeof(err));
     if (st) {
         log_msg(LOG_INFO, rq->request_id, "refused %s %s: 400 %s", rq->method, rq->path, err);
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
@@ -678,12 +741,16 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
             hv[nh++] = rq->headers[i].value;
         }
 
+    /* The body goes into each event as received unless the gate redacted
+     * a key inside it (event.h). */
+    int verbatim = event_body_is_json(rq) && !(t->gate && gate_rewrites_body(t->gate));
     cs->execs = calloc(t->n_flows, sizeof(sluice_exec *));
     for (size_t i = 0; i < t->n_flows; i++) {
         char id[40];
         units_uuidv7(id);
         size_t len;
-        char *text = event_for_flow(base, id, t->flows[i], &len);
+        char *text = event_for_flow(base, id, t->flows[i], verbatim ? (char *)rq->body : NULL,
+                                    rq->body_len, &len);
         sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len, fn,
                                   hn, hv, nh, cs->sync, rq->received_ms);
         e->idem_key = ikey ? strdup(ikey) : NULL;

@@ -89,7 +89,7 @@ static json_t *build_with(const route_match *m)
     char err[512] = "";
     ck_assert_msg(event_parse_query(&rq, err, sizeof(err)) == 0, "event_parse_query: %s", err);
     json_t *ev = NULL;
-    int rc = event_build(&ev, &rq, &trig, m, err, sizeof(err));
+    int rc = event_build(&ev, &rq, &trig, m, 1, err, sizeof(err));
     ck_assert_msg(rc == 0, "event_build gave %d: %s", rc, err);
     ck_assert_ptr_nonnull(ev);
     return ev;
@@ -105,11 +105,20 @@ static void build_refused(char *err, size_t errlen)
 {
     err[0] = 0;
     ck_assert_msg(event_parse_query(&rq, err, errlen) == 0, "event_parse_query: %s", err);
-    json_t *ev = (json_t *)1;
-    int rc = event_build(&ev, &rq, &trig, NULL, err, errlen);
-    ck_assert_int_eq(rc, 400);
-    ck_assert_ptr_null(ev);
-    ck_assert_msg(err[0] != 0, "a 400 without a message");
+    /* With or without a tree, the same refusal in the same words. */
+    char first[1024] = "";
+    for (int tree = 1; tree >= 0; tree--) {
+        json_t *ev = (json_t *)1;
+        err[0] = 0;
+        int rc = event_build(&ev, &rq, &trig, NULL, tree, err, errlen);
+        ck_assert_int_eq(rc, 400);
+        ck_assert_ptr_null(ev);
+        ck_assert_msg(err[0] != 0, "a 400 without a message");
+        if (tree)
+            snprintf(first, sizeof(first), "%s", err);
+        else
+            ck_assert_str_eq(err, first);
+    }
 }
 
 static const char *str_at(json_t *ev, const char *obj, const char *key)
@@ -432,7 +441,7 @@ START_TEST(text_with_nul_is_kept_whole)
     ck_assert_uint_eq(json_string_length(b), 3);
     ck_assert_int_eq(memcmp(json_string_value(b), "a\0b", 3), 0);
     size_t len;
-    char *text = event_for_flow(ev, "id", &f, &len);
+    char *text = event_for_flow(ev, "id", &f, NULL, 0, &len);
     ck_assert_ptr_nonnull(strstr(text, "a\\u0000b"));
     json_t *j = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
     ck_assert_ptr_nonnull(j);
@@ -703,7 +712,7 @@ START_TEST(path_param_not_utf8_is_400)
     route_match m;
     ck_assert_int_eq(router_match(r, "/hooks/%FF", &m), 1);
     json_t *ev = (json_t *)1;
-    ck_assert_int_eq(event_build(&ev, &rq, &trig, &m, err, sizeof(err)), 400);
+    ck_assert_int_eq(event_build(&ev, &rq, &trig, &m, 1, err, sizeof(err)), 400);
     ck_assert_ptr_null(ev);
     ck_assert_msg(strstr(err, "repo") != NULL, "message does not name the parameter: %s", err);
     route_match_clear(&m);
@@ -719,7 +728,7 @@ START_TEST(event_for_each_flow)
     json_t *ev = build();
 
     size_t len = 0;
-    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000001", &f1, &len);
+    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000001", &f1, NULL, 0, &len);
     ck_assert_ptr_nonnull(text);
     ck_assert_uint_eq(len, strlen(text));
     json_t *j = json_loads(text, 0, NULL);
@@ -731,13 +740,97 @@ START_TEST(event_for_each_flow)
     free(text);
 
     /* The second flow of a fan-out gets its own id and key, not the first's. */
-    text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000002", &f2, &len);
+    text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000002", &f2, NULL, 0, &len);
     j = json_loads(text, 0, NULL);
     ck_assert_str_eq(str_at(j, NULL, "execution_id"), "0193a8c2-0000-7000-8000-000000000002");
     ck_assert_str_eq(str_at(j, NULL, "flow"), "two");
     json_decref(j);
     free(text);
     json_decref(ev);
+}
+END_TEST
+
+/* A one-line JSON body goes into the event as the bytes received, for every
+ * flow of a fan-out; the parsed body stays in the base for filters. */
+START_TEST(verbatim_json_body)
+{
+    static char id1[] = "one", id2[] = "two";
+    flow_def f1 = {.id = id1, .key = id1}, f2 = {.id = id2, .key = id2};
+    static const char body[] = "{ \"ref\" : \"ma\\u0069n\",\"n\":[1, 2.50] }";
+    set_text_body("application/json", body);
+    ck_assert(event_body_is_json(&rq));
+    json_t *ev = build();
+    for (int i = 0; i < 2; i++) {
+        size_t len = 0;
+        char *text = event_for_flow(ev, i ? "id-2" : "id-1", i ? &f2 : &f1, body,
+                                    strlen(body), &len);
+        ck_assert_uint_eq(len, strlen(text));
+        ck_assert_msg(strstr(text, "\"body\":{ \"ref\" : \"ma\\u0069n\",\"n\":[1, 2.50] }") != NULL,
+                      "body not verbatim: %s", text);
+        json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        ck_assert_msg(j != NULL, "not JSON: %s", text);
+        ck_assert_str_eq(str_at(j, "body", "ref"), "main");
+        ck_assert_str_eq(str_at(j, NULL, "flow"), i ? "two" : "one");
+        json_decref(j);
+        free(text);
+    }
+    ck_assert_str_eq(str_at(ev, "body", "ref"), "main");
+    json_decref(ev);
+}
+END_TEST
+
+/* Without a tree the body is checked, not parsed; the event still gets the
+ * body's "function" and, from event_for_flow, the body itself. */
+START_TEST(json_body_without_tree)
+{
+    static char id[] = "one";
+    flow_def f = {.id = id, .key = id};
+    static const char body[] = "{\"function\":\"deploy\",\"n\":[1,{\"function\":\"inner\"}]}";
+    set_text_body("application/json", body);
+    char err[256];
+    ck_assert_int_eq(event_parse_query(&rq, err, sizeof(err)), 0);
+    json_t *ev = NULL;
+    ck_assert_int_eq(event_build(&ev, &rq, &trig, NULL, 0, err, sizeof(err)), 0);
+    ck_assert(json_is_null(json_object_get(ev, "body")));
+    ck_assert_str_eq(str_at(ev, NULL, "function"), "deploy");
+    size_t len;
+    char *text = event_for_flow(ev, "id-1", &f, body, strlen(body), &len);
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    ck_assert_msg(j != NULL, "not JSON: %s", text);
+    ck_assert_str_eq(str_at(j, "body", "function"), "deploy");
+    ck_assert_str_eq(str_at(j, NULL, "function"), "deploy");
+    json_decref(j);
+    free(text);
+    json_decref(ev);
+}
+END_TEST
+
+/* Raw newlines would break consumers that read one event per line. */
+START_TEST(multiline_body_is_not_verbatim)
+{
+    static char id[] = "one";
+    flow_def f = {.id = id, .key = id};
+    static const char body[] = "{\r\n  \"a\": \"x\\ny\",\n  \"b\": [1,\n2]\n}";
+    set_text_body("application/vnd.github+json", body);
+    ck_assert(event_body_is_json(&rq));
+    json_t *ev = build();
+    size_t len;
+    char *text = event_for_flow(ev, "id-1", &f, body, strlen(body), &len);
+    ck_assert_msg(!strchr(text, '\n') && !strchr(text, '\r'), "raw newline in %s", text);
+    json_t *j = json_loads(text, 0, NULL);
+    ck_assert_msg(j != NULL, "not JSON: %s", text);
+    ck_assert_str_eq(str_at(j, "body", "a"), "x\ny");
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "body"), "b")), 2);
+    json_decref(j);
+    free(text);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(text_body_is_not_verbatim)
+{
+    set_text_body("text/plain", "{\"a\":1}");
+    ck_assert(!event_body_is_json(&rq));
 }
 END_TEST
 
@@ -750,7 +843,7 @@ START_TEST(inputs_document)
     json_t *ev = build();
     static flow_def f = {.key = trig_id};
     size_t len;
-    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000003", &f, &len);
+    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000003", &f, NULL, 0, &len);
     json_t *in = event_inputs(text, len);
     ck_assert_ptr_nonnull(in);
     ck_assert_uint_eq(json_object_size(in), 5);
@@ -832,6 +925,10 @@ static Suite *event_suite(void)
     tcase_add_test(tc, path_params_in_event);
     tcase_add_test(tc, path_param_not_utf8_is_400);
     tcase_add_test(tc, event_for_each_flow);
+    tcase_add_test(tc, verbatim_json_body);
+    tcase_add_test(tc, multiline_body_is_not_verbatim);
+    tcase_add_test(tc, text_body_is_not_verbatim);
+    tcase_add_test(tc, json_body_without_tree);
     tcase_add_test(tc, inputs_document);
     suite_add_tcase(s, tc);
     return s;

@@ -145,7 +145,7 @@ static int run(req *r, sluice_config *cfg, gate_verdict *v)
     if (gate_check_headers(g, cfg, &r->rq, v) != 0)
         return v->status;
     char err[256];
-    ck_assert_int_eq(event_build(&r->event, &r->rq, r->t, &r->m, err, sizeof(err)), 0);
+    ck_assert_int_eq(event_build(&r->event, &r->rq, r->t, &r->m, 1, err, sizeof(err)), 0);
     if (gate_check_body(g, cfg, &r->rq, r->event, v) != 0)
         return v->status;
     return 0;

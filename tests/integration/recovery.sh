@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# What a restart finds: the start journal, a database from an older
+# schema, and the priority flows run at.
+. "$SRCDIR/tests/integration/lib.sh"
+
+cat > "$T/slow.sh" <<'EOF2'
+#!/bin/sh
+sleep 2; echo "$1" >> "$RUNS"
+EOF2
+chmod +x "$T/slow.sh"
+write_config <<EOF2
+server: { listen = ["127.0.0.1:0"]; workers = 2; shutdown_timeout = "300ms"; };
+flows = (
+  { id = "serial"; executor = "shell"; concurrency = 1;
+    config = { argv = ["$T/slow.sh", "{body.n}"]; env = { RUNS = "$T/runs" }; }; },
+  { id = "nice"; executor = "shell"; config = { argv = ["/usr/bin/nice"]; }; }
+);
+triggers = (
+  { id = "serial"; flows = ["serial"]; },
+  { id = "nice"; flows = ["nice"]; mode = "sync"; }
+);
+EOF2
+start_sluiced || { fail "sluiced starts"; done_testing; exit 1; }
+
+# Flows run below intake: nice 10 unless configured otherwise.
+req POST /hooks/nice -d x
+is "$(jq_get .data.stdout | tr -d '\n')" 10 "flows run at worker_nice 10 by default"
+
+# One execution runs, one waits behind concurrency = 1; SIGTERM cuts the
+# first short (queued again) and leaves the second queued.
+req POST /hooks/serial -H 'Content-Type: application/json' -d '{"n":"first"}'
+first=$(jq_get .data.execution_id)
+wait_for "first running" 10 sh -c "[ \"\$(curl -s $BASE/api/v1/executions/$first | jq -r .data.state)\" = running ]"
+req POST /hooks/serial -H 'Content-Type: application/json' -d '{"n":"second"}'
+second=$(jq_get .data.execution_id)
+stop_sluiced TERM
+is "$SLUICE_RC" 0 "SIGTERM exits 0"
+is "$(stat -c %s "$T/sluice.db-started")" 0 "a clean stop leaves the start journal empty"
+
+# A crash just after a worker journaled the start of "second", before the
+# database learned it: the next start must treat it as interrupted (this
+# flow allows no retry), never run it again as if it had not begun.
+echo "$second 1" >> "$T/sluice.db-started"
+start_sluiced || { fail "restart"; done_testing; exit 1; }
+is "$(stat -c %s "$T/sluice.db-started")" 0 "the journal is emptied once read"
+req GET "/api/v1/executions/$second"
+is "$(jq_get .data.state)" failed "a journaled start is recovered as interrupted"
+like "$(jq_get .data.error)" "interrupted" "...with the reason"
+check "the execution cut short by shutdown runs again" \
+    wait_for "first ran" 20 grep -qx first "$T/runs"
+sleep 0.5
+is "$(grep -c . "$T/runs")" 1 "and only it ran"
+stop_sluiced TERM
+
+# worker_nice is configurable and checked.
+sed -i 's/workers = 2;/workers = 2; worker_nice = 3;/' "$T/sluice.conf"
+start_sluiced || { fail "restart with worker_nice"; done_testing; exit 1; }
+req POST /hooks/nice -d x
+is "$(jq_get .data.stdout | tr -d '\n')" 3 "worker_nice = 3"
+stop_sluiced TERM
+sed -i 's/worker_nice = 3;/worker_nice = 25;/' "$T/sluice.conf"
+out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
+is "$rc" 1 "worker_nice out of range is a config error"
+like "$out" 'sluice\.conf:[0-9]+: .*worker_nice' "...naming file:line and the setting"
+
+# A database written by schema version 1 is upgraded at start and keeps
+# its history and its queued work.
+if command -v sqlite3 >/dev/null; then
+    rm -f "$T"/sluice.db*
+    sqlite3 "$T/sluice.db" >/dev/null <<'EOF2'
+PRAGMA journal_mode = WAL;
+CREATE TABLE executions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, trigger TEXT NOT NULL,
+  flow TEXT NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 1,
+  event TEXT NOT NULL, inputs TEXT, function TEXT, headers TEXT, idem_key TEXT,
+  exit_code INTEGER, outputs TEXT, error TEXT, stdout TEXT, stderr TEXT,
+  received_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER) WITHOUT ROWID;
+CREATE INDEX executions_state ON executions(state);
+CREATE INDEX executions_flow ON executions(flow, id);
+CREATE INDEX executions_trigger ON executions(trigger, id);
+CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;
+CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key) WHERE idem_key IS NOT NULL;
+INSERT INTO executions VALUES ('0193a8c2-0000-7000-8000-000000000001', 'r1', 'serial', 'serial',
+  'succeeded', 1, '{"execution_id":"0193a8c2-0000-7000-8000-000000000001","body":{"n":"old"},"query":{},"params":{}}',
+  '{"body":{"n":"old"}}', NULL, '{"content-type":"application/json"}', NULL, 0, '{"k":"v"}', NULL,
+  'old output', '', 1700000000000, 1700000000100, 1700000000200);
+INSERT INTO executions VALUES ('0193a8c2-0000-7000-8000-000000000002', 'r2', 'serial', 'serial',
+  'queued', 1, '{"execution_id":"0193a8c2-0000-7000-8000-000000000002","body":{"n":"queued-in-v1"},"query":{},"params":{}}',
+  NULL, NULL, '{}', NULL, NULL, NULL, NULL, NULL, NULL, 1700000000300, NULL, NULL);
+PRAGMA user_version = 1;
+EOF2
+    sed -i 's/worker_nice = 25;//' "$T/sluice.conf"
+    start_sluiced || { fail "start on a v1 database"; done_testing; exit 1; }
+    like "$(cat "$T/sluiced.log")" "upgraded the schema to version 2" "a v1 database is upgraded"
+    req GET /api/v1/executions/0193a8c2-0000-7000-8000-000000000001
+    is "$(jq_get .data.state)/$(jq_get .data.outputs.k)/$(jq_get .data.stdout)" \
+        "succeeded/v/old output" "its history survives the upgrade"
+    is "$(jq_get .data.inputs.body.n)" old "inputs are derived from the stored event"
+    check "work queued under v1 runs after the upgrade" \
+        wait_for "v1 queued ran" 20 grep -qx queued-in-v1 "$T/runs"
+    stop_sluiced TERM
+    is "$(sqlite3 "$T/sluice.db" 'PRAGMA user_version')" 2 "the schema version is recorded"
+else
+    skip "a v1 database is upgraded" "no sqlite3 command"
+fi
+done_testing

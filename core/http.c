@@ -58,7 +58,9 @@ typedef struct sync_wait {
     pthread_mutex_t mu;
     struct MHD_Connection *conn;
     size_t pending;
-    int suspended, resumed, timed_out;
+    int suspended; /* parked on this wait (not on the store) */
+    int expired;   /* sync_timeout passed, or shutdown */
+    int resumed, timed_out;
     engine_timer *timer;
     exec_waiter *waiters;
 } sync_wait;
@@ -211,7 +213,7 @@ static void waits_remove(sync_wait *w)
         sync_wait_unref(w);
 }
 
-static void sync_resume(sync_wait *w, int timed_out);
+static void sync_resume(sync_wait *w, int expire);
 
 void http_release_waits(void)
 {
@@ -486,13 +488,20 @@ static int reply_finished(struct MHD_Connection *c, conn_state *cs)
     return http_reply(c, cs->rq.request_id, 500, data, "flow_failed", msg, NULL);
 }
 
-static void sync_resume(sync_wait *w, int timed_out)
+/*
+ * Resume a parked sync request once every execution is final, or once it
+ * has expired (expire = 1 records that). Whatever comes first wins; the
+ * rest find it resumed and do nothing.
+ */
+static void sync_resume(sync_wait *w, int expire)
 {
     pthread_mutex_lock(&w->mu);
+    if (expire)
+        w->expired = 1;
     int go = 0;
-    if (!w->resumed && w->suspended && (timed_out || w->pending == 0)) {
+    if (!w->resumed && w->suspended && (w->expired || w->pending == 0)) {
         w->resumed = 1;
-        w->timed_out = timed_out;
+        w->timed_out = w->pending != 0;
         go = 1;
     }
     pthread_mutex_unlock(&w->mu);
@@ -560,12 +569,10 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
     if (!cs->sync)
         return (enum MHD_Result)reply_accepted(c, cs, (unsigned)t->success_code);
 
+    /* Stored before the connection was parked: park it on the wait now. */
     sync_wait *w = cs->wait;
     cs->phase = PH_WAITING;
     MHD_suspend_connection(c);
-    atomic_fetch_add(&w->refs, 1);
-    engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
-    waits_add(w);
     pthread_mutex_lock(&w->mu);
     w->suspended = 1;
     pthread_mutex_unlock(&w->mu);
@@ -662,6 +669,14 @@ static void on_committed(void *arg)
     cs->committed = 1;
 }
 
+static int all_duplicates(const conn_state *cs)
+{
+    for (size_t i = 0; i < cs->n_execs; i++)
+        if (cs->execs[i]->store_status != STORE_DUPLICATE)
+            return 0;
+    return 1;
+}
+
 /* Syncer thread: durable (or failed); the request may be answered. */
 static void on_stored(void *arg, int durable)
 {
@@ -675,12 +690,26 @@ static void on_stored(void *arg, int durable)
                 "executions may still run");
     /* After the unlock cs may be freed at any moment (an unparked handler
      * goes on and answers): remember what resuming needs first. */
+    int handover = cs->sync && durable && cs->committed && !all_duplicates(cs);
+    sync_wait *w = cs->wait;
     pthread_mutex_lock(&cs->park_mu);
     cs->stored = 1;
     struct MHD_Connection *resume = cs->parked ? cs->conn : NULL;
+    if (resume && handover)
+        cs->phase = PH_WAITING;
     pthread_mutex_unlock(&cs->park_mu);
-    if (resume)
-        MHD_resume_connection(resume);
+    if (!resume)
+        return;
+    if (handover) {
+        /* A sync request stays parked, now on its executions: one resume
+         * for the whole request instead of one per step. */
+        pthread_mutex_lock(&w->mu);
+        w->suspended = 1;
+        pthread_mutex_unlock(&w->mu);
+        sync_resume(w, 0);
+        return;
+    }
+    MHD_resume_connection(resume);
 }
 
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
@@ -772,6 +801,10 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
             w->waiters[i].arg = w;
             exec_add_waiter(cs->execs[i], &w->waiters[i]);
         }
+        /* sync_timeout counts from acceptance, store time included. */
+        atomic_fetch_add(&w->refs, 1);
+        engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
+        waits_add(w);
         cs->wait = w;
     }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PURGE_BATCH 500
@@ -137,6 +138,7 @@ static struct {
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
+    int urgent; /* queued ops someone waits for (store_main) */
     int wal_fd;
     sqlite3 *cdb; /* the checkpointer's connection */
     pthread_t thread, syncer, checkpointer;
@@ -616,17 +618,47 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+/*
+ * Only what someone waits for wakes the store thread: accepts (a 2xx is
+ * parked on them) and synchronous ops. "Running" (already in the start
+ * journal), results and requeues ride along with the next such batch, or
+ * go after LINGER_MS: a sync /bin/true used to cost three transactions,
+ * each with its own WAL append and lock round, and now mostly shares one.
+ */
+#define LINGER_MS 10
+
 static void *store_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&st.mu);
     for (;;) {
-        while (!st.head && !st.quit)
-            pthread_cond_wait(&st.cv, &st.mu);
+        struct timespec deadline = {0, 0};
+        while (!st.quit && !st.urgent) {
+            if (!st.head) {
+                deadline.tv_sec = 0;
+                pthread_cond_wait(&st.cv, &st.mu);
+                continue;
+            }
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!deadline.tv_sec) {
+                deadline = now;
+                deadline.tv_nsec += LINGER_MS * 1000000L;
+                if (deadline.tv_nsec >= 1000000000L) {
+                    deadline.tv_sec++;
+                    deadline.tv_nsec -= 1000000000L;
+                }
+            } else if (now.tv_sec > deadline.tv_sec ||
+                       (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
+                break;
+            }
+            pthread_cond_timedwait(&st.cv, &st.mu, &deadline);
+        }
         if (!st.head)
             break;
         store_op *ops = st.head;
         st.head = st.tail = NULL;
+        st.urgent = 0;
         pthread_mutex_unlock(&st.mu);
         write_batch(ops);
         pthread_mutex_lock(&st.mu);
@@ -635,15 +667,25 @@ static void *store_main(void *arg)
     return NULL;
 }
 
+static int op_is_urgent(const store_op *op)
+{
+    return op->kind == OP_ACCEPT || op->waiting != NULL;
+}
+
 static void push(store_op *op)
 {
     pthread_mutex_lock(&st.mu);
+    int was_empty = st.head == NULL;
     if (st.tail)
         st.tail->next = op;
     else
         st.head = op;
     st.tail = op;
-    pthread_cond_signal(&st.cv);
+    if (op_is_urgent(op))
+        st.urgent++;
+    /* The first lazy op starts the linger clock; later ones need no wake. */
+    if (op_is_urgent(op) || was_empty)
+        pthread_cond_signal(&st.cv);
     pthread_mutex_unlock(&st.mu);
 }
 
@@ -1204,6 +1246,13 @@ int store_open(const char *path, char *err, size_t errlen)
     st.quit = 0;
     st.sync_quit = 0;
     st.ckpt_quit = 0;
+    st.urgent = 0;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&st.cv);
+    pthread_cond_init(&st.cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&st.thread, NULL, store_main, NULL) != 0 ||
         pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0 ||
         pthread_create(&st.checkpointer, NULL, checkpointer_main, NULL) != 0) {

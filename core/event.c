@@ -3,6 +3,7 @@
  */
 #include "event.h"
 
+#include "jsonout.h"
 #include "jsonscan.h"
 #include "units.h"
 
@@ -403,13 +404,14 @@ char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f,
     json_t *body = body_text ? json_incref(json_object_get(base, "body")) : NULL;
     if (body)
         json_object_del(base, "body");
-    char *s = json_dumps(base, JSON_COMPACT);
+    size_t n = 0;
+    char *s = json_compact(base, &n);
     if (!body) {
-        *len = s ? strlen(s) : 0;
+        *len = s ? n : 0;
         return s;
     }
     json_object_set_new(base, "body", body);
-    size_t n = s ? strlen(s) : 0; /* "{...}", never empty: execution_id is in it */
+    /* s is "{...}", never "{}": execution_id is in it. */
     char *out = s ? malloc(n + body_len + 16) : NULL;
     if (!out) {
         free(s);

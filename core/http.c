@@ -19,6 +19,7 @@
 #include "event.h"
 #include "exec.h"
 #include "gate.h"
+#include "jsonout.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -114,9 +115,9 @@ int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status
         json_object_set_new(err, "message", msg ? msg : json_string("(message not UTF-8)"));
         json_object_set_new(env, "error", err);
     }
-    char *text = json_dumps(env, JSON_COMPACT);
+    size_t len = 0;
+    char *text = json_compact(env, &len);
     json_decref(env);
-    size_t len = strlen(text);
     text[len] = 0;
     char *body = realloc(text, len + 2);
     body[len] = '\n';

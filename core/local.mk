@@ -15,6 +15,7 @@ CORE_SOURCES = \
 	core/gitsync.c core/gitsync.h \
 	core/host.c \
 	core/http.c core/http.h \
+	core/jsonout.c core/jsonout.h \
 	core/jsonscan.c core/jsonscan.h \
 	core/loader.c core/loader.h \
 	core/log.c core/log.h \

@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "event.h"
+#include "jsonout.h"
 #include "log.h"
 #include "startlog.h"
 #include "units.h"
@@ -264,7 +265,7 @@ static char *headers_text(const sluice_exec *e)
         if (v)
             json_object_set_new(o, e->hdr_names[i], v);
     }
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = json_compact(o, NULL);
     json_decref(o);
     return s;
 }

@@ -13,7 +13,7 @@ UNIT_LIBS = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config \
 	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
-	tests/unit/test_jsonscan tests/unit/test_startlog
+	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -58,6 +58,10 @@ tests_unit_test_jsonscan_SOURCES = tests/unit/test_jsonscan.c
 tests_unit_test_jsonscan_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_jsonscan_CFLAGS = $(UNIT_CC)
 tests_unit_test_jsonscan_LDADD = $(UNIT_LIBS)
+tests_unit_test_jsonout_SOURCES = tests/unit/test_jsonout.c
+tests_unit_test_jsonout_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_jsonout_CFLAGS = $(UNIT_CC)
+tests_unit_test_jsonout_LDADD = $(UNIT_LIBS)
 tests_unit_test_startlog_SOURCES = tests/unit/test_startlog.c
 tests_unit_test_startlog_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_startlog_CFLAGS = $(UNIT_CC)

@@ -1,0 +1,163 @@
+/*
+ * jsonout.c - compact JSON text of a jansson value (see jsonout.h).
+ */
+#include "jsonout.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int oom;
+} buf;
+
+static int reserve(buf *b, size_t more)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void put(buf *b, const char *s, size_t n)
+{
+    if (reserve(b, n) == 0) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    }
+}
+
+static void put_string(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    /* Worst case every byte becomes \u00XX. */
+    if (reserve(b, n * 6 + 2) < 0)
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+}
+
+static void put_value(buf *b, const json_t *v)
+{
+    char num[32];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        put(b, "{", 1);
+        const char *key;
+        json_t *val;
+        int first = 1;
+        json_object_foreach((json_t *)v, key, val)
+        {
+            if (!first)
+                put(b, ",", 1);
+            first = 0;
+            put_string(b, key, strlen(key));
+            put(b, ":", 1);
+            put_value(b, val);
+        }
+        put(b, "}", 1);
+        break;
+    }
+    case JSON_ARRAY:
+        put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                put(b, ",", 1);
+            put_value(b, json_array_get(v, i));
+        }
+        put(b, "]", 1);
+        break;
+    case JSON_STRING:
+        put_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER: {
+        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        put(b, num, (size_t)n);
+        break;
+    }
+    case JSON_REAL: {
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (!s) {
+            b->oom = 1;
+            break;
+        }
+        put(b, s, strlen(s));
+        free(s);
+        break;
+    }
+    case JSON_TRUE:
+        put(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        put(b, "false", 5);
+        break;
+    case JSON_NULL:
+        put(b, "null", 4);
+        break;
+    }
+}
+
+char *json_compact(const json_t *v, size_t *len)
+{
+    buf b = {0};
+    put_value(&b, v);
+    if (b.oom || reserve(&b, 0) < 0) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = 0;
+    if (len)
+        *len = b.len;
+    return b.p;
+}

@@ -1,0 +1,20 @@
+/*
+ * jsonout.h - compact JSON text of a jansson value, fast.
+ *
+ * The same text json_dumps(v, JSON_COMPACT) gives (insertion order, UTF-8
+ * passed through, the same escapes), written in one pass into one growing
+ * buffer instead of through jansson's per-chunk callbacks: the event of
+ * every accepted request is written this way. Reals are handed to jansson
+ * so that their digits are exactly jansson's.
+ */
+#ifndef SLUICE_JSONOUT_H
+#define SLUICE_JSONOUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* malloc'd, NUL-terminated; *len (if not NULL) gets the length. NULL when
+ * out of memory. */
+char *json_compact(const json_t *v, size_t *len);
+
+#endif

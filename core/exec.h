@@ -112,6 +112,10 @@ int exec_state_is_final(int state);
  * 0, or 1 when it already has (the callback is then not registered). */
 int exec_add_waiter(sluice_exec *e, exec_waiter *w);
 
+/* Unregister w. Returns 1 when it was still registered (its callback will
+ * not run), 0 when it was not: it has run, or is about to. */
+int exec_remove_waiter(sluice_exec *e, exec_waiter *w);
+
 /* Set the final state, wake waiters. Returns 0, or -1 if already final. */
 int exec_set_final(sluice_exec *e, int state);
 

@@ -43,6 +43,7 @@ typedef struct exec_waiter {
 } exec_waiter;
 
 struct engine_timer;
+struct follower;
 
 struct sluice_exec {
     atomic_int refs;
@@ -78,6 +79,7 @@ struct sluice_exec {
     uint64_t started_ms, finished_ms;
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
+    struct follower *followers; /* live log readers (follow.h), fed by exec_write_log */
 
     /* Set by the store when an accept batch commits (store.h). */
     int store_status;

@@ -124,6 +124,7 @@ INTEGRATION_TESTS = \
 	tests/integration/retention.sh \
 	tests/integration/dialects.sh \
 	tests/integration/auth.sh \
-	tests/integration/badinput.sh
+	tests/integration/badinput.sh \
+	tests/integration/follow.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf

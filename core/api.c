@@ -8,7 +8,7 @@
  *
  *   GET  /api/v1/executions[?flow=&trigger=&state=&since=&until=&limit=&cursor=]
  *   GET  /api/v1/executions/{id}
- *   GET  /api/v1/executions/{id}/logs
+ *   GET  /api/v1/executions/{id}/logs[?follow]   (follow: NDJSON stream, follow.c)
  *   POST /api/v1/executions/{id}/cancel
  *   POST /api/v1/executions/{id}/replay
  *   GET  /api/v1/flows, /api/v1/triggers
@@ -24,6 +24,7 @@
 
 #include "engine.h"
 #include "exec.h"
+#include "follow.h"
 #include "gitsync.h"
 #include "http.h"
 #include "log.h"
@@ -82,6 +83,13 @@ static const char *param(const http_request *rq, const char *name)
         if (strcmp(rq->params[i].name, name) == 0)
             return rq->params[i].value;
     return NULL;
+}
+
+/* A flag parameter: present ("?follow", "?follow=1"), and not "0" or "false". */
+static int flag(const http_request *rq, const char *name)
+{
+    const char *v = param(rq, name);
+    return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
 }
 
 static json_t *flows_json(sluice_config *cfg)
@@ -474,6 +482,10 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         if (strcmp(verb, "logs") == 0) {
             if (!get) {
                 *result = method_not_allowed(c, rq, "GET, HEAD");
+                break;
+            }
+            if (flag(rq, "follow")) {
+                *result = follow_handle(c, rq, cfg, id);
                 break;
             }
             json_t *doc = store_get_json(id, 1);

@@ -39,7 +39,8 @@
 
 static const char *const server_keys[] = {
     "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue", "sync_timeout",
-    "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir", NULL};
+    "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir",
+    "max_followers", "follow_heartbeat", NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
 {
@@ -54,6 +55,8 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
         cp_get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
         cp_get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
+        cp_get_int(c, g, "max_followers", "server", 0, 100000, &sv->max_followers) < 0 ||
+        cp_get_duration(c, g, "follow_heartbeat", "server", &sv->follow_heartbeat_ms) < 0 ||
         cp_get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
         cp_get_string(c, g, "log_level", "server", &sv->log_level) < 0)
         return -1;
@@ -517,6 +520,8 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     sv->max_queue = 10000;
     sv->sync_timeout_ms = 30000;
     sv->shutdown_timeout_ms = 30000;
+    sv->max_followers = 64;
+    sv->follow_heartbeat_ms = 15000;
 
     parse_ctx c = {.err = err, .errlen = errlen, .dir = cfg->dir};
     builder b = {.cfg = cfg};

@@ -84,6 +84,8 @@ typedef struct server_conf {
     size_t max_queue;
     uint64_t sync_timeout_ms;
     uint64_t shutdown_timeout_ms;
+    int max_followers;            /* logs?follow streams open at once */
+    uint64_t follow_heartbeat_ms; /* a line on quiet streams this often, 0: never */
     char *admin_token; /* NULL: admin API from loopback only */
     char **trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
     char *log_level;

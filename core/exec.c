@@ -109,6 +109,20 @@ int exec_add_waiter(sluice_exec *e, exec_waiter *w)
     return 0;
 }
 
+int exec_remove_waiter(sluice_exec *e, exec_waiter *w)
+{
+    int found = 0;
+    pthread_mutex_lock(&e->mu);
+    for (exec_waiter **pp = &e->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&e->mu);
+    return found;
+}
+
 int exec_set_final(sluice_exec *e, int state)
 {
     pthread_mutex_lock(&e->mu);

@@ -43,6 +43,7 @@ typedef struct exec_waiter {
 } exec_waiter;
 
 struct engine_timer;
+struct follower;
 
 struct sluice_exec {
     atomic_int refs;
@@ -77,6 +78,7 @@ struct sluice_exec {
     uint64_t started_ms, finished_ms;
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
+    struct follower *followers; /* live log readers (follow.h), fed by exec_write_log */
 
     /* Set by the store when an accept batch commits (store.h). */
     int store_status;
@@ -110,6 +112,10 @@ int exec_state_is_final(int state);
 /* Register a callback for when the execution reaches a final state. Returns
  * 0, or 1 when it already has (the callback is then not registered). */
 int exec_add_waiter(sluice_exec *e, exec_waiter *w);
+
+/* Unregister w. Returns 1 when it was still registered (its callback will
+ * not run), 0 when it was not: it has run, or is about to. */
+int exec_remove_waiter(sluice_exec *e, exec_waiter *w);
 
 /* Set the final state, wake waiters. Returns 0, or -1 if already final. */
 int exec_set_final(sluice_exec *e, int state);

@@ -10,6 +10,8 @@ CORE_SOURCES = \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
 	core/filter.c core/filter.h \
+	core/follow.c core/follow.h \
+	core/followbuf.c core/followbuf.h \
 	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \
 	core/gitrepo.c core/gitrepo.h \
 	core/gitsync.c core/gitsync.h \

@@ -8,6 +8,7 @@
 #include "autoconfig.h"
 #include "config.h"
 #include "engine.h"
+#include "follow.h"
 #include "gitsync.h"
 #include "http.h"
 #include "loader.h"
@@ -29,6 +30,8 @@
 #define LOCALSTATEDIR "/var"
 #endif
 #define RETENTION_TICK_MS 5000
+/* How long shutdown waits for log streams to send their last line. */
+#define FOLLOW_SHUTDOWN_MS 2000
 
 static void usage(FILE *out)
 {
@@ -391,6 +394,7 @@ int main(int argc, char **argv)
         log_info("shutdown: %zu queued executions stay queued for the next start", queued);
     store_flush();
     http_release_waits();
+    follow_shutdown(FOLLOW_SHUTDOWN_MS);
     http_stop();
     engine_stop();
     store_close();

@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "exec.h"
+#include "follow.h"
 #include "store.h"
 
 #include <stdatomic.h>
@@ -94,6 +95,10 @@ char *metrics_render(size_t *len)
          "# TYPE sluice_executions_running gauge\n"
          "sluice_executions_running %zu\n",
          engine_running());
+    EMIT("# HELP sluice_log_followers Open logs?follow streams.\n"
+         "# TYPE sluice_log_followers gauge\n"
+         "sluice_log_followers %zu\n",
+         follow_count());
     EMIT("# HELP sluice_store_healthy 1 while the store accepts writes.\n"
          "# TYPE sluice_store_healthy gauge\n"
          "sluice_store_healthy %d\n",

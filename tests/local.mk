@@ -13,7 +13,8 @@ UNIT_LIBS = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config \
 	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
-	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog
+	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
+	tests/unit/test_follow
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -53,6 +54,10 @@ tests_unit_test_captoken_SOURCES = tests/unit/test_captoken.c
 tests_unit_test_captoken_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_captoken_CFLAGS = $(UNIT_CC)
 tests_unit_test_captoken_LDADD = $(UNIT_LIBS)
+tests_unit_test_follow_SOURCES = tests/unit/test_follow.c
+tests_unit_test_follow_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_follow_CFLAGS = $(UNIT_CC)
+tests_unit_test_follow_LDADD = $(UNIT_LIBS)
 
 tests_unit_test_jsonscan_SOURCES = tests/unit/test_jsonscan.c
 tests_unit_test_jsonscan_CPPFLAGS = $(UNIT_CPP)
@@ -135,6 +140,7 @@ INTEGRATION_TESTS = \
 	tests/integration/retention.sh \
 	tests/integration/dialects.sh \
 	tests/integration/auth.sh \
-	tests/integration/badinput.sh
+	tests/integration/badinput.sh \
+	tests/integration/follow.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf

@@ -169,6 +169,8 @@ START_TEST(minimal_file_gets_defaults)
     ck_assert_uint_eq(sv->max_queue, 10000);
     ck_assert_uint_eq(sv->sync_timeout_ms, 30000);
     ck_assert_uint_eq(sv->shutdown_timeout_ms, 30000);
+    ck_assert_int_eq(sv->max_followers, 64);
+    ck_assert_uint_eq(sv->follow_heartbeat_ms, 15000);
     ck_assert_ptr_null(sv->admin_token);
     ck_assert_ptr_null(cfg->plugin_path);
     ck_assert_str_eq(cfg->store_path, LOCALSTATEDIR "/lib/sluice/sluice.db");
@@ -232,7 +234,8 @@ START_TEST(every_setting_reaches_the_model)
                                  "    max_body = \"4M\";\n"
                                  "    max_queue = 50;\n"
                                  "    sync_timeout = \"10s\";\n"
-                                 "    shutdown_timeout = \"1m\";\n"
+                                 "    shutdown_timeout = \"1m\"; max_followers = 5;"
+                                 " follow_heartbeat = \"0\";\n"
                                  "    admin_token = \"0123456789abcdef0123\";\n"
                                  "    log_level = \"debug\";\n"
                                  "};\n"
@@ -273,6 +276,8 @@ START_TEST(every_setting_reaches_the_model)
     ck_assert_uint_eq(sv->max_queue, 50);
     ck_assert_uint_eq(sv->sync_timeout_ms, 10000);
     ck_assert_uint_eq(sv->shutdown_timeout_ms, 60000);
+    ck_assert_int_eq(sv->max_followers, 5);
+    ck_assert_uint_eq(sv->follow_heartbeat_ms, 0);
     ck_assert_str_eq(sv->admin_token, "0123456789abcdef0123");
     ck_assert_str_eq(sv->log_level, "debug");
     ck_assert_str_eq(cfg->plugin_path[0], "/opt/a");

@@ -459,6 +459,21 @@ START_TEST(waiters_are_woken_once)
 }
 END_TEST
 
+START_TEST(removed_waiters_are_not_woken)
+{
+    woken = 0;
+    exec_waiter w1 = {.wake = wake, .arg = &woken}, w2 = {.wake = wake, .arg = &woken};
+    ck_assert_int_eq(exec_add_waiter(ex, &w1), 0);
+    ck_assert_int_eq(exec_add_waiter(ex, &w2), 0);
+    ck_assert_int_eq(exec_remove_waiter(ex, &w1), 1);
+    ck_assert_int_eq(exec_remove_waiter(ex, &w1), 0); /* once */
+    ck_assert_int_eq(exec_set_final(ex, EXEC_SUCCEEDED), 0);
+    ck_assert_int_eq(woken, 1);
+    /* After the wake-up there is nothing left to remove. */
+    ck_assert_int_eq(exec_remove_waiter(ex, &w2), 0);
+}
+END_TEST
+
 START_TEST(document)
 {
     host->exec_set_output(ex, "{\"v\":1}", 7);
@@ -566,6 +581,7 @@ static Suite *exec_suite(void)
     tc = tcase_create("lifecycle");
     tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
     tcase_add_test(tc, waiters_are_woken_once);
+    tcase_add_test(tc, removed_waiters_are_not_woken);
     tcase_add_test(tc, document);
     tcase_add_test(tc, document_keeps_inputs_with_nul);
     tcase_add_test(tc, document_before_running);

@@ -25,8 +25,10 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /* The WAL is checkpointed off the store thread once it holds this many
- * pages (SQLite's own default threshold), and cut back to this size. */
-#define CHECKPOINT_PAGES 1000
+ * pages (16 MiB: the pages every batch rewrites, index leaves and the
+ * right edge of each table, are copied back once per checkpoint, so fewer
+ * checkpoints copy less), and cut back to this size. */
+#define CHECKPOINT_PAGES 4000
 #define WAL_SIZE_LIMIT 67108864 /* 64 MiB, spelled out for PRAGMA text */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -278,6 +280,15 @@ static int step_done(sqlite3_stmt *s)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* A prepared statement that returns no rows; -1 with SQLite's message. */
+static int step_sql(sqlite3_stmt *s, char *err, size_t errlen)
+{
+    if (step_done(s) == 0)
+        return 0;
+    snprintf(err, errlen, "%s", sqlite3_errmsg(st.wdb));
+    return -1;
+}
+
 static sqlite3_stmt *prep(const char *sql)
 {
     sqlite3_stmt *s = NULL;
@@ -289,14 +300,14 @@ static sqlite3_stmt *prep(const char *sql)
 static struct {
     sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
         *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote;
-    sqlite3_stmt *savepoint, *rollback_to, *release;
+    sqlite3_stmt *savepoint, *rollback_to, *release, *begin, *commit;
 } ws;
 
 static sqlite3_stmt **const ws_all[] = {
     &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup, &ws.running,
     &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
     &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
-    &ws.release,
+    &ws.release,       &ws.begin,          &ws.commit,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -439,7 +450,7 @@ static int write_op(store_op *op)
 static void write_batch(store_op *ops)
 {
     char err[256];
-    int ok_all = exec_sql(st.wdb, "BEGIN IMMEDIATE", err, sizeof(err)) == 0;
+    int ok_all = step_sql(ws.begin, err, sizeof(err)) == 0;
     int n_ops = 0;
     for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
         /* Ops of several statements get a savepoint; a single statement
@@ -462,7 +473,7 @@ static void write_batch(store_op *ops)
         if (op->waiting && !ok)
             *op->waiting = -1;
     }
-    if (ok_all && exec_sql(st.wdb, "COMMIT", err, sizeof(err)) < 0) {
+    if (ok_all && step_sql(ws.commit, err, sizeof(err)) < 0) {
         log_error("store: commit failed: %s", err);
         exec_sql(st.wdb, "ROLLBACK", NULL, 0);
         ok_all = 0;
@@ -1209,6 +1220,8 @@ int store_open(const char *path, char *err, size_t errlen)
                    "WHERE id = ?3");
     ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
                       "AND state = 'queued'");
+    ws.begin = prep("BEGIN IMMEDIATE");
+    ws.commit = prep("COMMIT");
     ws.savepoint = prep("SAVEPOINT op");
     ws.rollback_to = prep("ROLLBACK TO op");
     ws.release = prep("RELEASE op");

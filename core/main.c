@@ -25,6 +25,9 @@
 #define SYSCONFDIR "/usr/local/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/sluice/sluice.conf"
+#ifndef MODULEDIR
+#define MODULEDIR "/usr/local/lib/sluice/modules"
+#endif
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
 #endif
@@ -61,6 +64,9 @@ static void usage(FILE *out)
             "  SLUICE_PLUGIN_PATH     colon-separated plugin directories, searched after\n"
             "                         --plugin-dir and before plugins.path\n"
             "  SLUICE_STATE_DIR       the state directory, when --state-dir is not given\n"
+            "  SLUICE_MODULE_PATH     colon-separated directories searched before\n"
+            "                         " MODULEDIR " for sluiced's own modules\n"
+            "                         (gitsync.so, loaded for flows.git)\n"
             "\n"
             "Signals:\n"
             "  SIGTERM, SIGINT        stop accepting requests, let running executions finish\n"

@@ -89,7 +89,9 @@ sluiced is starting on http://127.0.0.1:8080 with flows/sluice.conf. Try:
 Stop it with Ctrl-C.
 EOT
     plugin_path=$(ls -d "$ROOT"/build/plugins/*/.libs | paste -sd:)
-    SLUICE_PLUGIN_PATH=$plugin_path exec build/sluiced -c flows/sluice.conf --state-dir "$ROOT/var"
+    module_path=$(ls -d "$ROOT"/build/modules/*/.libs | paste -sd:)
+    SLUICE_PLUGIN_PATH=$plugin_path SLUICE_MODULE_PATH=$module_path \
+        exec build/sluiced -c flows/sluice.conf --state-dir "$ROOT/var"
     ;;
 test)
     # Whatever fails, the last line is the summary CI reads.

@@ -21,4 +21,4 @@ bench_spawn_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_spawn_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
 
 CLEANFILES += bench/bare bench/spawn
-EXTRA_DIST += bench/run.sh bench/count.lua bench/README.md
+EXTRA_DIST += bench/run.sh bench/rss.sh bench/count.lua bench/README.md

@@ -470,6 +470,8 @@ run_case() {
     sleep 1
     idle=$(proc_kib "$SERVER_PID" VmRSS)
     R[$k.rss_idle]=$idle
+    # Where that memory is, per library (kept with BENCH_KEEP).
+    "$here/rss.sh" "$SERVER_PID" >"$dir/rss-idle.txt" 2>/dev/null || true
 
     # One request by hand first: a server that answers the wrong thing would
     # make every number below meaningless.

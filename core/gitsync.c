@@ -8,14 +8,22 @@
  * fate; the poller thread only fetches and signals. repo_mu keeps the two
  * from fetching the mirror at once; mu guards the record. The poller
  * never holds mu while it talks to the network.
+ *
+ * libgit2 is the module's (gitmod.h): loaded by the first configuration
+ * with flows.git, kept to the end. Until then nothing here touches git.
  */
 #define _GNU_SOURCE
+#include "autoconfig.h"
 #include "gitsync.h"
 
-#include "gitrepo.h"
+#include "auth.h"
+#include "fsutil.h"
+#include "gitmod.h"
 #include "log.h"
+#include "module.h"
 #include "units.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
 #endif
@@ -38,6 +48,7 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_mutex_t repo_mu;
+    const gitmod *mod; /* set once, before the poller starts */
     int lg_inited;
     char pending[41];
     char serving[41];
@@ -60,6 +71,50 @@ static struct {
 
 static const char *const git_keys[] = {"url",     "branch",      "dir", "poll", "token",
                                        "ssh_key", "known_hosts", NULL};
+
+/* ---- names ---- */
+
+int gitsync_branch_ok(const char *b)
+{
+    size_t n = strlen(b);
+    if (n == 0 || b[0] == '/' || b[0] == '-' || b[n - 1] == '/' || b[n - 1] == '.' ||
+        strstr(b, "..") || strstr(b, "//") || strstr(b, "@{"))
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)b; *p; p++)
+        if (*p < 0x21 || *p == 0x7f || strchr("~^:?*[\\", *p))
+            return 0;
+    return 1;
+}
+
+/*
+ * The hash is git's object id of the URL as a blob, SHA-1 of
+ * "blob <length>\0<url>": what libgit2's git_odb_hash gave when sluiced
+ * linked it, so mirrors fetched by an older sluiced keep their names.
+ */
+int gitsync_mirror_name(const char *url, char *out, size_t len)
+{
+    const char *base = strrchr(url, '/');
+    char name[33], head[32];
+    size_t n = 0;
+    base = base ? base + 1 : url;
+    for (; *base && n < sizeof(name) - 1 && strcmp(base, ".git") != 0; base++)
+        name[n++] = isalnum((unsigned char)*base) || strchr("-_.", *base) ? *base : '_';
+    name[n] = 0;
+    int hl = snprintf(head, sizeof(head), "blob %zu", strlen(url)) + 1; /* with the NUL */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+             EVP_DigestUpdate(ctx, head, (size_t)hl) &&
+             EVP_DigestUpdate(ctx, url, strlen(url)) && EVP_DigestFinal_ex(ctx, md, &mdlen) &&
+             mdlen >= 6;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return -1;
+    snprintf(out, len, "%s-%02x%02x%02x%02x%02x%02x", n > 0 && name[0] != '.' ? name : "repo",
+             md[0], md[1], md[2], md[3], md[4], md[5]);
+    return 0;
+}
 
 /* ---- settings ---- */
 
@@ -131,7 +186,7 @@ int gitsync_conf_parse(parse_ctx *c, const config_setting_t *g, gitsync_conf **o
         gc->branch = strdup("main");
     if (!gc->dir)
         gc->dir = strdup("flows.d");
-    if (!gitrepo_branch_ok(gc->branch))
+    if (!gitsync_branch_ok(gc->branch))
         return cp_fail(c, config_setting_get_member(g, "branch"),
                        "flows.git.branch: \"%s\" is not a valid branch name", gc->branch);
     const char *d = gc->dir;
@@ -168,7 +223,7 @@ static int repo_paths(const gitsync_conf *gc, const char *state_dir, char *git_d
                       size_t len)
 {
     char name[64];
-    if (gitrepo_dir_name(gc->url, name, sizeof(name)) < 0)
+    if (gitsync_mirror_name(gc->url, name, sizeof(name)) < 0)
         return -1;
     const char *base = state_dir ? state_dir : DEFAULT_STATE_DIR;
     snprintf(git_dir, len, "%s/flows-git/%s.git", base, name);
@@ -193,17 +248,46 @@ static void note_fetch(const gitsync_conf *gc, int rc, const char *err)
     gs.fetch_error = strdup(err);
 }
 
-static int ensure_libgit2(char *err, size_t errlen)
+static const gitmod_host host = {.base64_decode = auth_base64_decode};
+
+/* Called with mu held: the module, loaded and initialised once. */
+static int load_module(char *err, size_t errlen)
+{
+    char path[4096], merr[2600];
+    if (!gs.mod) {
+        const gitmod *(*entry)(void);
+        *(void **)&entry = module_load(GITMOD_NAME, GITMOD_ENTRY, path, sizeof(path), merr,
+                                       sizeof(merr));
+        if (!entry) {
+            snprintf(err, errlen, "%s", merr);
+            return -1;
+        }
+        const gitmod *m = entry();
+        if (!m || m->version != GITMOD_VERSION || m->size != sizeof(gitmod) ||
+            !m->package_version || strcmp(m->package_version, PACKAGE_VERSION) != 0) {
+            snprintf(err, errlen,
+                     "module %s is from another build (sluice %s, interface %u; this sluiced "
+                     "is %s, interface %d): install sluiced and its modules together",
+                     path, m && m->package_version ? m->package_version : "?",
+                     m ? m->version : 0, PACKAGE_VERSION, GITMOD_VERSION);
+            return -1;
+        }
+        gs.mod = m;
+        log_info("flows.git: loaded module %s", path);
+    }
+    if (!gs.lg_inited) {
+        if (gs.mod->init(&host, err, errlen) < 0)
+            return -1;
+        gs.lg_inited = 1;
+    }
+    return 0;
+}
+
+static int ensure_module(char *err, size_t errlen)
 {
     pthread_mutex_lock(&gs.mu);
-    int rc = 0;
-    if (!gs.lg_inited) {
-        rc = gitrepo_init();
-        gs.lg_inited = rc == 0;
-    }
+    int rc = load_module(err, errlen);
     pthread_mutex_unlock(&gs.mu);
-    if (rc < 0)
-        snprintf(err, errlen, "libgit2 failed to initialise");
     return rc;
 }
 
@@ -211,7 +295,7 @@ int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, si
                     char sha[41], char *err, size_t errlen)
 {
     char git_dir[4096], co_dir[4096], ferr[1024] = "";
-    if (ensure_libgit2(err, errlen) < 0)
+    if (ensure_module(err, errlen) < 0)
         return -1;
     pthread_mutex_lock(&gs.mu);
     char *override = gs.state_override ? strdup(gs.state_override) : NULL;
@@ -222,13 +306,13 @@ int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, si
         snprintf(err, errlen, "cannot name the mirror of %s", gc->url);
         return -1;
     }
-    gitrepo_remote r = {gc->url, gc->token, gc->ssh_key, gc->known_hosts, &gs.stop};
+    gitmod_remote r = {gc->url, gc->token, gc->ssh_key, gc->known_hosts, &gs.stop};
     pthread_mutex_lock(&gs.repo_mu);
-    int frc = gitrepo_fetch(git_dir, gc->branch, &r, ferr, sizeof(ferr));
+    int frc = gs.mod->fetch(git_dir, gc->branch, &r, ferr, sizeof(ferr));
     pthread_mutex_lock(&gs.mu);
     note_fetch(gc, frc, ferr);
     pthread_mutex_unlock(&gs.mu);
-    if (!gitrepo_branch_commit(git_dir, gc->branch, sha)) {
+    if (!gs.mod->branch_commit(git_dir, gc->branch, sha)) {
         pthread_mutex_unlock(&gs.repo_mu);
         if (frc < 0)
             snprintf(err, errlen, "cannot fetch %s: %s", gc->url, ferr);
@@ -240,7 +324,7 @@ int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, si
         log_warn("flows.git: using commit %s of %s, fetched earlier", sha, gc->branch);
     char checkout[4200];
     snprintf(checkout, sizeof(checkout), "%s/%s", co_dir, sha);
-    int crc = gitrepo_checkout(git_dir, sha, checkout, err, errlen);
+    int crc = gs.mod->checkout(git_dir, sha, checkout, err, errlen);
     pthread_mutex_unlock(&gs.repo_mu);
     if (crc < 0)
         return -1;
@@ -294,7 +378,7 @@ static void collect_checkouts(const char *co_dir, const char *keep)
             strcmp(de->d_name, keep) == 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", co_dir, de->d_name);
-        gitrepo_remove_tree(path);
+        fsutil_remove_tree(path);
     }
     closedir(d);
 }
@@ -350,10 +434,10 @@ static void poll_once(const gitsync_conf *gc, const char *state_dir, uint64_t ge
     char git_dir[4096], co_dir[4096], ferr[1024] = "", tip[41] = "";
     if (repo_paths(gc, state_dir, git_dir, co_dir, sizeof(git_dir)) < 0)
         return;
-    gitrepo_remote r = {gc->url, gc->token, gc->ssh_key, gc->known_hosts, &gs.stop};
+    gitmod_remote r = {gc->url, gc->token, gc->ssh_key, gc->known_hosts, &gs.stop};
     pthread_mutex_lock(&gs.repo_mu);
-    int frc = gitrepo_fetch(git_dir, gc->branch, &r, ferr, sizeof(ferr));
-    int found = gitrepo_branch_commit(git_dir, gc->branch, tip);
+    int frc = gs.mod->fetch(git_dir, gc->branch, &r, ferr, sizeof(ferr));
+    int found = gs.mod->branch_commit(git_dir, gc->branch, tip);
     pthread_mutex_unlock(&gs.repo_mu);
     pthread_mutex_lock(&gs.mu);
     if (!atomic_load(&gs.stop))
@@ -472,5 +556,5 @@ void gitsync_shutdown(void)
     gs.lg_inited = 0;
     pthread_mutex_unlock(&gs.mu);
     if (lg)
-        gitrepo_shutdown();
+        gs.mod->shutdown();
 }

@@ -22,6 +22,10 @@
  * thread to reload with SIGHUP, exactly as POST /api/v1/reload does:
  * reload runs plugin code and belongs to the main thread. Its own thread
  * keeps a slow fetch off the engine's timer thread.
+ *
+ * The git work itself (libgit2) is done by the flows.git module,
+ * gitsync.so, loaded by the first gitsync_prepare (gitmod.h): a sluiced
+ * without flows.git never maps libgit2.
  */
 #ifndef SLUICE_GITSYNC_H
 #define SLUICE_GITSYNC_H
@@ -77,6 +81,12 @@ json_t *gitsync_status_json(void);
 
 /* The rejected commit as one line ("commit <sha>: <error>"), or NULL. malloc'd. */
 char *gitsync_rejection_text(void);
+
+/* Nonzero when branch is a name git accepts (and not a revision expression). */
+int gitsync_branch_ok(const char *branch);
+
+/* "<name>-<hash12>" for url: its last path part, and a hash for uniqueness. */
+int gitsync_mirror_name(const char *url, char *out, size_t len);
 
 /* Stop the poller and release libgit2 (at exit, main thread). */
 void gitsync_shutdown(void);

@@ -13,7 +13,8 @@ CORE_SOURCES = \
 	core/follow.c core/follow.h \
 	core/followbuf.c core/followbuf.h \
 	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \
-	core/gitrepo.c core/gitrepo.h \
+	core/fsutil.c core/fsutil.h \
+	core/gitmod.h \
 	core/gitsync.c core/gitsync.h \
 	core/host.c \
 	core/http.c core/http.h \
@@ -22,6 +23,7 @@ CORE_SOURCES = \
 	core/loader.c core/loader.h \
 	core/log.c core/log.h \
 	core/metrics.c core/metrics.h \
+	core/module.c core/module.h \
 	core/ratelimit.c core/ratelimit.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \
@@ -30,12 +32,13 @@ CORE_SOURCES = \
 	core/units.c core/units.h
 
 CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
-	-DPLUGINDIR='"$(pluginsdir)"' -DSYSCONFDIR='"$(sysconfdir)"' \
-	-DLOCALSTATEDIR='"$(localstatedir)"'
+	-DPLUGINDIR='"$(pluginsdir)"' -DMODULEDIR='"$(modulesdir)"' \
+	-DSYSCONFDIR='"$(sysconfdir)"' -DLOCALSTATEDIR='"$(localstatedir)"'
+# No libgit2 here: flows.git's libgit2 half is a module (modules/gitsync),
+# so a sluiced without flows.git does not map it (core/gitmod.h).
 CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	$(SQLITE_CFLAGS) $(LIBGIT2_CFLAGS)
-CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS) \
-	$(LIBGIT2_LIBS)
+	$(SQLITE_CFLAGS)
+CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS)
 
 noinst_LIBRARIES += core/libsluicecore.a
 core_libsluicecore_a_SOURCES = $(CORE_SOURCES)

@@ -43,6 +43,11 @@ void metrics_count_retry(void)
     atomic_fetch_add_explicit(&retries, 1, memory_order_relaxed);
 }
 
+unsigned long long metrics_accepted_total(void)
+{
+    return atomic_load_explicit(&accepted, memory_order_relaxed);
+}
+
 char *metrics_render(size_t *len)
 {
     size_t cap = 8192, n = 0;

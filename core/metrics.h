@@ -18,6 +18,9 @@ void metrics_count_finished(int state, unsigned long long duration_ms);
 /* One retry scheduled. */
 void metrics_count_retry(void);
 
+/* Executions accepted since start (main.c watches it to tell idle time). */
+unsigned long long metrics_accepted_total(void);
+
 /* The exposition text (malloc'd). */
 char *metrics_render(size_t *len);
 

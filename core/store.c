@@ -1156,6 +1156,13 @@ int store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "store %s: cannot create its directory: %s", path, strerror(errno));
         return -1;
     }
+    /* Without this each connection's page cache starts with one 87 KiB
+     * block of 20 pages, written through at once: 170 KiB of idle RSS for
+     * our two connections, when a database this small reads a handful of
+     * pages. Pages are then allocated as the cache grows and reused, so
+     * only the first 20 allocations change. Must precede the first open
+     * (later it is refused, harmlessly). */
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &st.wdb, flags, NULL) != SQLITE_OK) {
         snprintf(why, sizeof(why), "%s", st.wdb ? sqlite3_errmsg(st.wdb) : "out of memory");

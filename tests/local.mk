@@ -14,7 +14,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
-	tests/unit/test_follow
+	tests/unit/test_follow tests/unit/test_gitsync
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -58,7 +58,6 @@ tests_unit_test_follow_SOURCES = tests/unit/test_follow.c
 tests_unit_test_follow_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_follow_CFLAGS = $(UNIT_CC)
 tests_unit_test_follow_LDADD = $(UNIT_LIBS)
-
 tests_unit_test_jsonscan_SOURCES = tests/unit/test_jsonscan.c
 tests_unit_test_jsonscan_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_jsonscan_CFLAGS = $(UNIT_CC)
@@ -71,6 +70,10 @@ tests_unit_test_startlog_SOURCES = tests/unit/test_startlog.c
 tests_unit_test_startlog_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_startlog_CFLAGS = $(UNIT_CC)
 tests_unit_test_startlog_LDADD = $(UNIT_LIBS)
+tests_unit_test_gitsync_SOURCES = tests/unit/test_gitsync.c
+tests_unit_test_gitsync_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_gitsync_CFLAGS = $(UNIT_CC)
+tests_unit_test_gitsync_LDADD = $(UNIT_LIBS)
 
 # Loader fixtures: one shared object per way a plugin can be wrong.
 FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)
@@ -125,6 +128,13 @@ tests_plugins_bigzero_la_CPPFLAGS = $(FIXTURE_CPP) -DFIXTURE_BIGZERO -DFIXTURE_N
 tests_plugins_bigzero_la_CFLAGS = $(FIXTURE_CC)
 tests_plugins_bigzero_la_LDFLAGS = $(FIXTURE_LINK)
 
+# A flows.git module from another build, for tests/integration/modules.sh.
+check_LTLIBRARIES += tests/modules/gitsync.la
+tests_modules_gitsync_la_SOURCES = tests/modules/stale.c
+tests_modules_gitsync_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_modules_gitsync_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+tests_modules_gitsync_la_LDFLAGS = $(FIXTURE_LINK)
+
 # Integration tests: a real sluiced on 127.0.0.1, driven by curl.
 INTEGRATION_TESTS = \
 	tests/integration/http.sh \
@@ -141,6 +151,9 @@ INTEGRATION_TESTS = \
 	tests/integration/dialects.sh \
 	tests/integration/auth.sh \
 	tests/integration/badinput.sh \
-	tests/integration/follow.sh
+	tests/integration/follow.sh \
+	tests/integration/modules.sh
 TESTS += $(INTEGRATION_TESTS)
+# modules.sh skips the missing-module check when a gitsync.so is installed there.
+AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf

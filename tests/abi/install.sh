@@ -3,7 +3,9 @@
 # then, with nothing but PKG_CONFIG_PATH pointing there,
 #   - check sluice-sdk.pc (plugindir, abi_major, abi_minor, no Requires),
 #     the headers, the mock host, the docs and the installed plugins
-#     (nm -D: exactly sluice_plugin_v1 each);
+#     (nm -D: exactly sluice_plugin_v1 each), and sluiced's flows.git
+#     module (no .la, exactly sluice_gitmod_v1, loaded by the installed
+#     sluiced);
 #   - build hello.c with the documented one-line cc command;
 #   - copy sdk/examples/hello out of the tree, autoreconf, configure, make,
 #     make check (its mock-host unit test), make distcheck, make install;
@@ -24,7 +26,7 @@ trap 'chmod -R u+w "$T" 2>/dev/null; cleanup' EXIT
 
 # Sub-makes must not inherit this make's jobserver, flags or variables.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS DESTDIR
-unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH SLUICE_PLUGIN_PATH
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH SLUICE_PLUGIN_PATH SLUICE_MODULE_PATH
 unset CFLAGS CPPFLAGS LDFLAGS LIBS
 CC=${SLUICE_TEST_CC:-cc}
 export CC
@@ -91,6 +93,12 @@ done
 check "at least one plugin is installed" test "$n" -ge 1
 is "$(ls "$PLUGINDIR" | grep -c '\.la$')" 0 "no libtool archives next to installed plugins"
 
+# sluiced's own modules (core/module.h): not plugins, and not in the plugindir.
+MODULEDIR=$ROOT$SLUICE_TEST_MODULEDIR
+check "the flows.git module is installed in \$(pkglibdir)/modules" test -f "$MODULEDIR/gitsync.so"
+is "$(ls "$MODULEDIR" | grep -c '\.la$')" 0 "no libtool archives next to installed modules"
+is "$(exports "$MODULEDIR/gitsync.so")" sluice_gitmod_v1 "installed gitsync.so exports only sluice_gitmod_v1"
+
 # The sample flow of the example, used below by both builds.
 mkdir -p "$T/flows.d"
 cp "$SRCDIR/sdk/examples/hello/flows/hello.conf" "$T/flows.d/"
@@ -100,6 +108,16 @@ flows: { include = "flows.d/*.conf"; };
 EOF2
 SLUICED=$ROOT$SLUICE_TEST_SBINDIR/sluiced
 check "sluiced is installed" test -x "$SLUICED"
+# Staged under DESTDIR, the installed sluiced looks for its modules in the
+# unstaged path; SLUICE_MODULE_PATH points it at the staged one.
+cat > "$T/git.conf" <<EOF2
+$SERVER_BLOCK
+flows: { git = { url = "file://$T/nowhere.git"; poll = "0"; }; };
+EOF2
+out=$(SLUICE_MODULE_PATH=$MODULEDIR "$SLUICED" -c "$T/git.conf" --state-dir "$T/gitstate" \
+    --check-config 2>&1)
+like "$out" "flows\.git: cannot fetch file://$T/nowhere\.git" \
+    "the installed sluiced loads the installed gitsync.so for flows.git"
 
 # ---- 2. the one-line build ----------------------------------------------
 mkdir -p "$T/one"

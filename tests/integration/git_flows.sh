@@ -67,6 +67,7 @@ is "$(jq_get .data.flows_git.commit)" "$C1" "/readyz reports the commit serving"
 is "$(jq_get .data.flows_git.last_rejected)" null "and no rejected commit"
 check "the mirror and the checkout live under server.state_dir" \
     test -d "$(ls -d "$T"/state/flows-git/flows-*.co/"$C1")"
+like "$(cat "/proc/$SLUICE_PID/maps")" '/gitsync\.so' "flows.git loaded the module gitsync.so"
 
 # ---- a broken commit is rejected; the old configuration keeps answering ----
 hello 2

@@ -1,22 +1,23 @@
 /*
- * gitrepo.c - libgit2 operations for git-backed flow definitions.
+ * gitrepo.c - the flows.git module (gitsync.so): libgit2 operations for
+ * git-backed flow definitions, behind the function table of gitmod.h.
  *
- * The git executor plugin has its own copy of this kind of code: plugins
- * are built against the SDK alone and share nothing with the daemon. What
- * the two agree on is the behaviour: an anonymous remote with explicit
- * refspecs (the mirror holds exactly the remote's branch), credentials
- * offered once (a refusal ends as one clear error, not a loop), ssh host
- * keys checked against known_hosts, https certificates checked by libgit2.
+ * A bare mirror fetched with libgit2 (no git command at run time), and
+ * checkouts of one commit each. The git executor plugin has its own copy
+ * of this kind of code: plugins are built against the SDK alone and share
+ * nothing with the daemon. What the two agree on is the behaviour: an
+ * anonymous remote with explicit refspecs (the mirror holds exactly the
+ * remote's branch), credentials offered once (a refusal ends as one clear
+ * error, not a loop), ssh host keys checked against known_hosts, https
+ * certificates checked by libgit2.
  */
 #define _GNU_SOURCE
-#include "gitrepo.h"
+#include "autoconfig.h"
+#include "fsutil.h"
+#include "gitmod.h"
 
-#include "auth.h"
-
-#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,90 +26,32 @@
 
 #include <git2.h>
 
+#define EXPORT __attribute__((visibility("default")))
+
 /* Longest known_hosts file read from disk. */
 #define KNOWN_HOSTS_MAX (1024 * 1024)
 
-int gitrepo_init(void)
+/* The daemon's services, from init. */
+static const gitmod_host *sluiced;
+
+static int gitrepo_init(const gitmod_host *h, char *err, size_t errlen)
 {
-    return git_libgit2_init() < 0 ? -1 : 0;
+    sluiced = h;
+    if (git_libgit2_init() < 0) {
+        snprintf(err, errlen, "libgit2 failed to initialise: %s",
+                 git_error_last() ? git_error_last()->message : "unknown error");
+        return -1;
+    }
+    return 0;
 }
 
-void gitrepo_shutdown(void)
+static void gitrepo_shutdown(void)
 {
     git_libgit2_shutdown();
 }
 
-int gitrepo_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(buf)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int gitrepo_remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    return nftw(path, remove_one, 32, FTW_PHYS | FTW_DEPTH) == 0 ? 0 : -1;
-}
-
-int gitrepo_dir_name(const char *url, char *out, size_t len)
-{
-    const char *base = strrchr(url, '/');
-    char name[33];
-    size_t n = 0;
-    base = base ? base + 1 : url;
-    for (; *base && n < sizeof(name) - 1 && strcmp(base, ".git") != 0; base++)
-        name[n++] = isalnum((unsigned char)*base) || strchr("-_.", *base) ? *base : '_';
-    name[n] = 0;
-    git_oid oid;
-    char hex[GIT_OID_HEXSZ + 1];
-    if (git_odb_hash(&oid, url, strlen(url), GIT_OBJECT_BLOB) != 0)
-        return -1;
-    git_oid_tostr(hex, sizeof(hex), &oid);
-    snprintf(out, len, "%s-%.12s", n > 0 && name[0] != '.' ? name : "repo", hex);
-    return 0;
-}
-
-int gitrepo_branch_ok(const char *b)
-{
-    size_t n = strlen(b);
-    if (n == 0 || b[0] == '/' || b[0] == '-' || b[n - 1] == '/' || b[n - 1] == '.' ||
-        strstr(b, "..") || strstr(b, "//") || strstr(b, "@{"))
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)b; *p; p++)
-        if (*p < 0x21 || *p == 0x7f || strchr("~^:?*[\\", *p))
-            return 0;
-    return 1;
-}
-
 struct fetch_state {
-    const gitrepo_remote *r;
+    const gitmod_remote *r;
     int secret_offered;
     int username_calls;
     char *known_hosts; /* text, loaded on demand */
@@ -118,7 +61,7 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
                    unsigned int allowed, void *payload)
 {
     struct fetch_state *st = payload;
-    const gitrepo_remote *r = st->r;
+    const gitmod_remote *r = st->r;
     const char *user = url_user ? url_user : "git";
     (void)url;
     if ((allowed & GIT_CREDENTIAL_USERNAME) && st->username_calls++ < 4)
@@ -207,7 +150,8 @@ static int known_host_ok(const char *text, const char *want, const char *key, si
                 match = h[0] != '!' && h[0] != '|' && host_matches(h, want);
             unsigned char raw[8192];
             size_t rawlen;
-            if (match && auth_base64_decode(b64, strlen(b64), raw, sizeof(raw), &rawlen) == 0 &&
+            if (match &&
+                sluiced->base64_decode(b64, strlen(b64), raw, sizeof(raw), &rawlen) == 0 &&
                 rawlen == keylen && memcmp(raw, key, keylen) == 0)
                 return 1;
         }
@@ -241,8 +185,8 @@ static int progress_cb(const git_indexer_progress *stats, void *payload)
     return st->r->stop && atomic_load(st->r->stop) ? -1 : 0;
 }
 
-int gitrepo_fetch(const char *git_dir, const char *branch, const gitrepo_remote *r, char *err,
-                  size_t errlen)
+static int gitrepo_fetch(const char *git_dir, const char *branch, const gitmod_remote *r,
+                         char *err, size_t errlen)
 {
     git_repository *repo = NULL;
     git_remote *remote = NULL;
@@ -256,11 +200,9 @@ int gitrepo_fetch(const char *git_dir, const char *branch, const gitrepo_remote 
     int rc = -1;
 
     if (git_repository_open_bare(&repo, git_dir) != 0) {
-        const char *slash = strrchr(git_dir, '/');
-        char parent[4096];
-        snprintf(parent, sizeof(parent), "%.*s", (int)(slash ? slash - git_dir : 0), git_dir);
-        if (parent[0] && gitrepo_mkdirs(parent) != 0) {
-            snprintf(err, errlen, "cannot create %s: %s", parent, strerror(errno));
+        if (fsutil_mkdirs_parent(git_dir) != 0) {
+            snprintf(err, errlen, "cannot create the parent of %s: %s", git_dir,
+                     strerror(errno));
             return -1;
         }
         if (git_repository_init(&repo, git_dir, 1) != 0)
@@ -296,7 +238,7 @@ out:
     return rc;
 }
 
-int gitrepo_branch_commit(const char *git_dir, const char *branch, char sha[41])
+static int gitrepo_branch_commit(const char *git_dir, const char *branch, char sha[41])
 {
     git_repository *repo = NULL;
     git_reference *ref = NULL;
@@ -316,20 +258,17 @@ int gitrepo_branch_commit(const char *git_dir, const char *branch, char sha[41])
     return found;
 }
 
-int gitrepo_checkout(const char *git_dir, const char *sha, const char *dest, char *err,
-                     size_t errlen)
+static int gitrepo_checkout(const char *git_dir, const char *sha, const char *dest, char *err,
+                            size_t errlen)
 {
     struct stat st;
     if (lstat(dest, &st) == 0 && S_ISDIR(st.st_mode))
         return 0; /* complete: only the rename below creates it */
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", dest, (long)getpid());
-    gitrepo_remove_tree(tmp);
-    const char *slash = strrchr(dest, '/');
-    char parent[4096];
-    snprintf(parent, sizeof(parent), "%.*s", (int)(slash ? slash - dest : 0), dest);
-    if (parent[0] && gitrepo_mkdirs(parent) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", parent, strerror(errno));
+    fsutil_remove_tree(tmp);
+    if (fsutil_mkdirs_parent(dest) != 0) {
+        snprintf(err, errlen, "cannot create the parent of %s: %s", dest, strerror(errno));
         return -1;
     }
     git_repository *repo = NULL;
@@ -356,9 +295,27 @@ int gitrepo_checkout(const char *git_dir, const char *sha, const char *dest, cha
     rc = 0;
 out:
     if (rc < 0)
-        gitrepo_remove_tree(tmp);
+        fsutil_remove_tree(tmp);
     git_tree_free(tree);
     git_commit_free(commit);
     git_repository_free(repo);
     return rc;
+}
+
+static const gitmod module = {
+    .version = GITMOD_VERSION,
+    .size = sizeof(gitmod),
+    .package_version = PACKAGE_VERSION,
+    .init = gitrepo_init,
+    .shutdown = gitrepo_shutdown,
+    .fetch = gitrepo_fetch,
+    .branch_commit = gitrepo_branch_commit,
+    .checkout = gitrepo_checkout,
+};
+
+const gitmod *sluice_gitmod_v1(void);
+
+EXPORT const gitmod *sluice_gitmod_v1(void)
+{
+    return &module;
 }

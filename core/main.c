@@ -258,6 +258,7 @@ static void release_when_idle(void)
         trimmed = 0;
     } else if (!trimmed) {
         uint64_t t0 = units_mono_ms();
+        store_release_memory();
         malloc_trim(0);
         trimmed = 1;
         log_debug("idle: returned free memory to the system in %llu ms",

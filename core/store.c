@@ -143,7 +143,8 @@ static struct {
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
     int urgent; /* queued ops someone waits for (store_main) */
     int wal_fd;
-    sqlite3 *cdb; /* the checkpointer's connection */
+    sqlite3 *cdb; /* the checkpointer's connection, opened when first needed */
+    char *path;
     pthread_t thread, syncer, checkpointer;
     live **buckets;
     size_t n_buckets, n_live;
@@ -605,6 +606,23 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+static int open_checkpointer(void)
+{
+    char why[256];
+    if (sqlite3_open_v2(st.path, &st.cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK &&
+        exec_sql(st.cdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) == 0 &&
+        exec_sql(st.cdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) == 0) {
+        sqlite3_busy_timeout(st.cdb, 5000);
+        return 0;
+    }
+    log_warn("store: cannot open a connection for checkpoints: %s",
+             st.cdb ? sqlite3_errmsg(st.cdb) : "out of memory");
+    sqlite3_close(st.cdb);
+    st.cdb = NULL;
+    return -1;
+}
+
 static void *checkpointer_main(void *arg)
 {
     (void)arg;
@@ -616,6 +634,11 @@ static void *checkpointer_main(void *arg)
             break;
         st.ckpt_wanted = 0;
         pthread_mutex_unlock(&st.mu);
+        /* Opened at the first checkpoint: a quiet daemon never needs it. */
+        if (!st.cdb && open_checkpointer() < 0) {
+            pthread_mutex_lock(&st.mu);
+            continue;
+        }
         int logged = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(st.cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged,
                                            &done);
@@ -624,6 +647,7 @@ static void *checkpointer_main(void *arg)
                                            &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("store: checkpoint failed: %s", sqlite3_errmsg(st.cdb));
+        sqlite3_db_release_memory(st.cdb);
         pthread_mutex_lock(&st.mu);
     }
     pthread_mutex_unlock(&st.mu);
@@ -1085,6 +1109,14 @@ void store_cancel_running(int reason)
     free(v);
 }
 
+void store_release_memory(void)
+{
+    pthread_mutex_lock(&st.rmu);
+    if (st.rdb)
+        sqlite3_db_release_memory(st.rdb);
+    pthread_mutex_unlock(&st.rmu);
+}
+
 int store_healthy(void)
 {
     return __atomic_load_n(&st.healthy, __ATOMIC_RELAXED);
@@ -1190,15 +1222,8 @@ int store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(st.rdb, 5000);
-    if (sqlite3_open_v2(path, &st.cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(st.cdb));
-        goto fail;
-    }
-    sqlite3_busy_timeout(st.cdb, 5000);
-    if (exec_sql(st.cdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
-        exec_sql(st.cdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) < 0)
-        goto fail;
+    free(st.path);
+    st.path = strdup(path);
     sqlite3_wal_hook(st.wdb, wal_hook, NULL);
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
                      "function, idem_key, received_at) VALUES "
@@ -1313,6 +1338,8 @@ void store_close(void)
     pthread_join(st.checkpointer, NULL);
     sqlite3_close(st.cdb);
     st.cdb = NULL;
+    free(st.path);
+    st.path = NULL;
     startlog_close();
     for (size_t i = 0; i < N_WS; i++) {
         sqlite3_finalize(*ws_all[i]);

@@ -40,6 +40,8 @@
 int store_open(const char *path, char *err, size_t errlen);
 /* Flush what is pending, stop the store thread, close. */
 void store_close(void);
+/* Give back the page cache of the connection that serves reads (idle). */
+void store_release_memory(void);
 /* 1 while the store can take work. */
 int store_healthy(void);
 

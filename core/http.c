@@ -878,13 +878,22 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     if (cl) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (*end == 0 && n > cs->limit) {
+        /* Too large by its Content-Length: nothing of it is kept. A client
+         * that asked "Expect: 100-continue" gets the 413 before sending it;
+         * one that is already sending would often lose an answer sent while
+         * it writes (the close resets the connection), so a body of
+         * moderate size is read and dropped first, as for chunked bodies. */
+        const char *expect = event_header(rq, "expect");
+        if (*end == 0 && n > cs->limit &&
+            (n > DISCARD_MAX || (expect && strcasecmp(expect, "100-continue") == 0))) {
             log_msg(LOG_INFO, rq->request_id, "refused %s %s: 413 Content-Length %llu",
                     method, rq->path, n);
             return (enum MHD_Result)http_error(c, rq->request_id, 413, "payload_too_large",
                                                "the body is larger than %llu bytes",
                                                (unsigned long long)cs->limit);
         }
+        if (*end == 0 && n > cs->limit)
+            cs->discarding = 1; /* counted from here; answered when it ends */
     }
     const char *ct = event_header(rq, "content-type");
     if ((cl || event_header(rq, "transfer-encoding")) && !content_type_allowed(t, ct))

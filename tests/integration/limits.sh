@@ -28,6 +28,9 @@ req POST /hooks/big -H 'Content-Type: text/plain' -H 'Transfer-Encoding: chunked
 is "$STATUS" 413 "chunked body over max_body: 413 while streaming"
 req POST /hooks/small -H 'Content-Type: text/plain' --data-binary @"$T/1m"
 is "$STATUS" 413 "per-trigger max_body is enforced"
+req POST /hooks/small -H 'Content-Type: text/plain' -H 'Expect: 100-continue' \
+    --data-binary @"$T/2m"
+is "$STATUS" 413 "Expect: 100-continue over max_body: 413 before the body is sent"
 req POST /hooks/small -H 'Content-Type: text/plain' --data-binary 'tiny'
 is "$STATUS" 202 "under the per-trigger limit: accepted"
 check "the accepted bodies ran, byte for byte" wait_for "sizes" 10 \

@@ -12,9 +12,10 @@
  * The line is in the page cache when write returns, so it survives a crash
  * of the process, exactly like a commit with synchronous=NORMAL (which is
  * what recorded "running" before). Lines whose state has reached the
- * database are settled; when none is unsettled the file is truncated, and
- * a file that grows past a bound while some stay unsettled is rewritten
- * with only those (new file, then rename: never a moment without them).
+ * database are settled; once the file has grown a little and none is
+ * unsettled it is truncated, and a file that grows past a bound while some
+ * stay unsettled is rewritten with only those (new file, then rename: never
+ * a moment without them). A clean stop leaves it empty.
  *
  * At start the store reads the journal before anything runs and marks every
  * execution it names, still queued with the same attempt, as running.

@@ -142,6 +142,7 @@ static struct {
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
     int urgent; /* queued ops someone waits for (store_main) */
+    uint64_t last_batch_us, last_sync_us;
     int wal_fd;
     sqlite3 *cdb; /* the checkpointer's connection, opened when first needed */
     char *path;
@@ -545,6 +546,40 @@ static void write_batch(store_op *ops)
 }
 
 /*
+ * Only what someone waits for wakes the store thread: accepts (a 2xx is
+ * parked on them) and synchronous ops. "Running" (already in the start
+ * journal), results and requeues ride along with the next such batch, or
+ * go after LINGER_MS: a sync /bin/true used to cost three transactions,
+ * each with its own WAL append and lock round, and now mostly shares one.
+ */
+#define LINGER_MS 10
+/*
+ * Every commit rewrites the pages it touches in full (index leaves, the
+ * right edge of each table) and every fdatasync flushes them: with batches
+ * of one or two requests that is most of the store's cost per request.
+ * When commits (fsyncs) come back to back, the next one waits until this
+ * long after the previous one began, so a batch gathers what arrives
+ * meanwhile. An isolated request never waits: the last batch is long past.
+ */
+#define BATCH_WINDOW_US 500u
+#define SYNC_WINDOW_US 1000u
+
+static uint64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Wait on cv (CLOCK_MONOTONIC, st.mu held) until us, or a signal. */
+static void wait_until_us(pthread_cond_t *cv, uint64_t us)
+{
+    struct timespec t = {.tv_sec = (time_t)(us / 1000000u),
+                         .tv_nsec = (long)(us % 1000000u) * 1000};
+    pthread_cond_timedwait(cv, &st.mu, &t);
+}
+
+/*
  * Commits run with synchronous=NORMAL, so the store thread never waits for
  * the disk; this thread makes accepted requests durable with one
  * fdatasync of the WAL per round (everything committed before it started
@@ -557,12 +592,20 @@ static void *syncer_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&st.mu);
     for (;;) {
-        while (!st.sync_head && !st.sync_quit)
-            pthread_cond_wait(&st.sync_cv, &st.mu);
+        while (!st.sync_quit) {
+            if (!st.sync_head) {
+                pthread_cond_wait(&st.sync_cv, &st.mu);
+                continue;
+            }
+            if (mono_us() >= st.last_sync_us + SYNC_WINDOW_US)
+                break;
+            wait_until_us(&st.sync_cv, st.last_sync_us + SYNC_WINDOW_US);
+        }
         if (!st.sync_head)
             break;
         store_op *ops = st.sync_head;
         st.sync_head = st.sync_tail = NULL;
+        st.last_sync_us = mono_us();
         pthread_mutex_unlock(&st.mu);
         int ok = fdatasync(st.wal_fd) == 0;
         if (!ok)
@@ -654,47 +697,37 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
-/*
- * Only what someone waits for wakes the store thread: accepts (a 2xx is
- * parked on them) and synchronous ops. "Running" (already in the start
- * journal), results and requeues ride along with the next such batch, or
- * go after LINGER_MS: a sync /bin/true used to cost three transactions,
- * each with its own WAL append and lock round, and now mostly shares one.
- */
-#define LINGER_MS 10
-
 static void *store_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&st.mu);
     for (;;) {
-        struct timespec deadline = {0, 0};
-        while (!st.quit && !st.urgent) {
+        uint64_t lazy_deadline = 0;
+        while (!st.quit) {
             if (!st.head) {
-                deadline.tv_sec = 0;
+                lazy_deadline = 0;
                 pthread_cond_wait(&st.cv, &st.mu);
                 continue;
             }
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!deadline.tv_sec) {
-                deadline = now;
-                deadline.tv_nsec += LINGER_MS * 1000000L;
-                if (deadline.tv_nsec >= 1000000000L) {
-                    deadline.tv_sec++;
-                    deadline.tv_nsec -= 1000000000L;
-                }
-            } else if (now.tv_sec > deadline.tv_sec ||
-                       (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-                break;
+            uint64_t now = mono_us();
+            if (st.urgent) {
+                if (now >= st.last_batch_us + BATCH_WINDOW_US)
+                    break;
+                wait_until_us(&st.cv, st.last_batch_us + BATCH_WINDOW_US);
+                continue;
             }
-            pthread_cond_timedwait(&st.cv, &st.mu, &deadline);
+            if (!lazy_deadline)
+                lazy_deadline = now + LINGER_MS * 1000u;
+            else if (now >= lazy_deadline)
+                break;
+            wait_until_us(&st.cv, lazy_deadline);
         }
         if (!st.head)
             break;
         store_op *ops = st.head;
         st.head = st.tail = NULL;
         st.urgent = 0;
+        st.last_batch_us = mono_us();
         pthread_mutex_unlock(&st.mu);
         write_batch(ops);
         pthread_mutex_lock(&st.mu);
@@ -1293,11 +1326,14 @@ int store_open(const char *path, char *err, size_t errlen)
     st.sync_quit = 0;
     st.ckpt_quit = 0;
     st.urgent = 0;
+    st.last_batch_us = st.last_sync_us = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_destroy(&st.cv);
     pthread_cond_init(&st.cv, &ca);
+    pthread_cond_destroy(&st.sync_cv);
+    pthread_cond_init(&st.sync_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&st.thread, NULL, store_main, NULL) != 0 ||
         pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0 ||
@@ -1340,6 +1376,8 @@ void store_close(void)
     st.cdb = NULL;
     free(st.path);
     st.path = NULL;
+    /* Everything is committed: what the journal says is in the database. */
+    startlog_clear();
     startlog_close();
     for (size_t i = 0; i < N_WS; i++) {
         sqlite3_finalize(*ws_all[i]);

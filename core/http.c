@@ -892,8 +892,13 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
                                                "the body is larger than %llu bytes",
                                                (unsigned long long)cs->limit);
         }
-        if (*end == 0 && n > cs->limit)
-            cs->discarding = 1; /* counted from here; answered when it ends */
+        if (*end == 0 && n > cs->limit) {
+            /* Counted from here and answered 413 when it ends; like the
+             * early answer, it takes nothing from rate budgets. */
+            cs->discarding = 1;
+            cs->phase = PH_BODY;
+            return MHD_YES;
+        }
     }
     const char *ct = event_header(rq, "content-type");
     if ((cl || event_header(rq, "transfer-encoding")) && !content_type_allowed(t, ct))

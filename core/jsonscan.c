@@ -8,6 +8,8 @@
  */
 #include "jsonscan.h"
 
+#include "units.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,17 +37,6 @@ static void skip_ws(scanner *s)
 {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
@@ -97,7 +88,7 @@ static int scan_string(scanner *s, int *escaped)
                     return -1;
                 unsigned v = 0;
                 for (int i = 1; i <= 4; i++) {
-                    int h = hexval((unsigned char)s->p[i]);
+                    int h = units_hex_digit((unsigned char)s->p[i]);
                     if (h < 0)
                         return -1;
                     v = v << 4 | (unsigned)h;
@@ -174,6 +165,24 @@ static int scan_literal(scanner *s, const char *word, size_t n)
 
 static int scan_value(scanner *s);
 
+/* After a member or element: 1 to go on (past a comma), 0 when the
+ * container closed with close (past it), -1 otherwise. */
+static int next_or_close(scanner *s, char close)
+{
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    return -1;
+}
+
 static int scan_object(scanner *s)
 {
     if (++s->depth > s->max_depth)
@@ -216,18 +225,9 @@ static int scan_object(scanner *s)
         } else if (scan_value(s) < 0) {
             return -1;
         }
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            s->depth--;
-            return 0;
-        }
-        return -1;
+        int r = next_or_close(s, '}');
+        if (r <= 0)
+            return r;
     }
 }
 
@@ -245,18 +245,9 @@ static int scan_array(scanner *s)
     for (;;) {
         if (scan_value(s) < 0)
             return -1;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            s->depth--;
-            return 0;
-        }
-        return -1;
+        int r = next_or_close(s, ']');
+        if (r <= 0)
+            return r;
     }
 }
 

@@ -7,6 +7,8 @@
  */
 #include "router.h"
 
+#include "units.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,17 +168,6 @@ int router_add(router *r, const char *tmpl, void *target, void **conflict, char 
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *router_decode(const char *s, size_t len, int plus_is_space)
 {
     char *out = malloc(len + 1);
@@ -186,7 +177,8 @@ char *router_decode(const char *s, size_t len, int plus_is_space)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%') {
             int h, l;
-            if (i + 2 >= len || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0) {
+            if (i + 2 >= len || (h = units_hex_digit((unsigned char)s[i + 1])) < 0 ||
+                (l = units_hex_digit((unsigned char)s[i + 2])) < 0) {
                 free(out);
                 return NULL;
             }

@@ -142,6 +142,17 @@ void units_uuidv7(char *buf)
     *o = 0;
 }
 
+int units_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 char *units_base64_encode(const unsigned char *data, size_t len)
 {
     size_t out_len = 4 * ((len + 2) / 3) + 1;

@@ -27,5 +27,7 @@ int units_random(void *buf, size_t n);
 
 /* Base64 (standard alphabet, padded). Returns a malloc'd string. */
 char *units_base64_encode(const unsigned char *data, size_t len);
+/* The value of one hexadecimal digit, or -1. */
+int units_hex_digit(int c);
 
 #endif

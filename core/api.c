@@ -132,6 +132,10 @@ static json_t *triggers_json(sluice_config *cfg)
         json_object_set_new(o, "admission", gate_counters_json(t->id));
         json_object_set_new(o, "methods", json_string(methods));
         json_object_set_new(o, "mode", json_string(t->sync ? "sync" : "async"));
+        json_object_set_new(o, "respond_with",
+                            t->respond_with == RESPOND_UPSTREAM    ? json_string("upstream")
+                            : t->respond_with == RESPOND_EXECUTION ? json_string("execution")
+                                                                   : json_null());
         json_t *fl = json_array();
         for (size_t k = 0; k < t->n_flows; k++)
             json_array_append_new(fl, json_string(t->flows[k]->key));

@@ -400,10 +400,39 @@ static int reply_accepted(struct MHD_Connection *c, conn_state *cs, unsigned sta
     return http_reply(c, cs->rq.request_id, status, data, NULL, NULL, hdrs);
 }
 
+/*
+ * The answer to a sync request once its executions are final. The trigger
+ * decides whether a response a plugin set (exec_set_response) replaces the
+ * execution document: always with respond_with = "upstream", never with
+ * "execution", and when there is one otherwise (ABI 1.0's promise).
+ */
 static int reply_finished(struct MHD_Connection *c, conn_state *cs)
 {
-    if (cs->n_execs == 1 && cs->execs[0]->resp_status)
-        return reply_raw(c, cs->rq.request_id, cs->execs[0]);
+    int respond = cs->trigger->respond_with;
+    if (cs->n_execs == 1 && respond != RESPOND_EXECUTION) {
+        sluice_exec *e = cs->execs[0];
+        pthread_mutex_lock(&e->mu);
+        int has = e->resp_status != 0;
+        pthread_mutex_unlock(&e->mu);
+        if (has)
+            return reply_raw(c, cs->rq.request_id, e);
+        if (respond == RESPOND_UPSTREAM) {
+            /* A relay whose flow produced no answer (upstream unreachable,
+             * refused by the guard, over 1 MiB...): a gateway error, with
+             * the execution saying why. */
+            log_msg(LOG_INFO, cs->rq.request_id,
+                    "trigger=%s exec=%s: respond_with = \"upstream\" but the flow set no "
+                    "response; answering 502",
+                    cs->trigger->id, e->id);
+            pthread_mutex_lock(&e->mu);
+            char *msg = strdup(e->error ? e->error : "the flow finished without a response");
+            pthread_mutex_unlock(&e->mu);
+            int ret = http_reply(c, cs->rq.request_id, 502, exec_to_json(e, 1), "no_response",
+                                 msg, NULL);
+            free(msg);
+            return ret;
+        }
+    }
     int all_ok = 1;
     for (size_t i = 0; i < cs->n_execs; i++)
         if (cs->execs[i]->state != EXEC_SUCCEEDED)

@@ -81,6 +81,7 @@ static struct {
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
     int quit, healthy, sync_quit;
+    int is_new; /* store_open found no schema */
     int wal_fd;
     pthread_t thread, syncer;
     live **buckets;
@@ -905,6 +906,22 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
+/* Sets st.is_new: the database has no schema at all yet. */
+static int store_is_new(char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.wdb, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.wdb));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    st.is_new = sqlite3_column_int(s, 0) == 0;
+    sqlite3_finalize(s);
+    return 0;
+}
+
 static int migrate(char *err, size_t errlen)
 {
     sqlite3_stmt *s;
@@ -953,8 +970,17 @@ int store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(st.wdb, 5000);
-    /* auto_vacuum only takes effect on a new database, before any table. */
-    if (exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0 ||
+    /* A WAL left behind by a crash is folded into the database before
+     * anything else: it may have grown to the last byte the disk had, and
+     * every write appends to it, so a store that filled its disk could not
+     * start again even once there is room for the database to grow. */
+    char ckpt[256];
+    if (exec_sql(st.wdb, "PRAGMA wal_checkpoint(TRUNCATE)", ckpt, sizeof(ckpt)) < 0)
+        log_warn("store %s: cannot fold its WAL into the database: %s", path, ckpt);
+    /* auto_vacuum only takes effect on a new database, before any table;
+     * setting it writes, so an existing database is left alone. */
+    if (store_is_new(why, sizeof(why)) < 0 ||
+        (st.is_new && exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0) ||
         exec_sql(st.wdb, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0 ||

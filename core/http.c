@@ -697,6 +697,17 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
     const char *fn = json_string_value(json_object_get(base, "function"));
     char *inputs = event_inputs(base);
+    /* The body leaves the shared event here (event.h, "the event's body"):
+     * each execution's event is the rest plus these members, and the store
+     * keeps the rest plus the raw bytes. A body that carried a key keeps
+     * its redacted form in the event instead, and its bytes go nowhere.
+     * A key taken from the body must be copied first: it lives there. */
+    char *idem = ikey ? strdup(ikey) : NULL;
+    size_t mlen;
+    char *members = event_take_body(base, &mlen);
+    exec_body *body = exec_body_new(rq->body_len && !v.body_redacted ? rq->body : NULL,
+                                    rq->body_len, event_header(rq, "content-type"));
+    int keep_raw = body && body->bytes;
 
     /* Headers a plugin may read: everything but authentication material. */
     const char **hn = calloc(rq->n_headers + 1, sizeof(char *));
@@ -712,14 +723,24 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     for (size_t i = 0; i < t->n_flows; i++) {
         char id[40];
         units_uuidv7(id);
-        size_t len;
-        char *text = event_for_flow(base, id, t->flows[i], &len);
+        size_t slen, len;
+        char *stored = event_for_flow(base, id, t->flows[i], &slen);
+        char *text = event_join(stored, slen, members, mlen, &len);
         sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len,
                                   i + 1 == t->n_flows ? inputs : strdup(inputs), fn, hn, hv, nh,
                                   cs->sync, rq->received_ms);
-        e->idem_key = ikey ? strdup(ikey) : NULL;
+        if (keep_raw) {
+            exec_set_request(e, body, stored, slen);
+        } else {
+            exec_set_request(e, body, NULL, 0);
+            free(stored);
+        }
+        e->idem_key = idem ? strdup(idem) : NULL;
         cs->execs[cs->n_execs++] = e;
     }
+    exec_body_unref(body);
+    free(members);
+    free(idem);
     free(hn);
     free(hv);
     json_decref(base);

@@ -4,6 +4,7 @@
 #include "store.h"
 
 #include "engine.h"
+#include "event.h"
 #include "log.h"
 #include "units.h"
 
@@ -17,8 +18,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
 #define PURGE_BATCH 500
+
+/*
+ * WHAT AN ACCEPT WRITES
+ *
+ * Durable accepts are the store's hot path (every one is written and
+ * fdatasync'ed before its 2xx), so each body is written once. A row keeps:
+ *
+ *   body       the request body byte for byte (BLOB), which exec_body
+ *              lends the plugin again after a crash and on replay;
+ *   event      the event WITHOUT its "body" and "raw_body_b64" members:
+ *              they are a function of the bytes and their Content-Type
+ *              (body_type), and are rebuilt from them (event_body_members)
+ *              when the event is needed again, which is rare (recovery,
+ *              replay, reading an execution's inputs);
+ *   inputs     nothing (NULL): the document's inputs are the event's
+ *              params, query, body, variables and function, so they are
+ *              derived on reading. Version 1 wrote them out, which stored
+ *              every body a second time.
+ *
+ * So a JSON body costs its raw bytes once, where version 1 wrote its parsed
+ * form twice (event and inputs), and a binary body costs its bytes instead
+ * of their base64. The one exception is a body in which a key travelled
+ * (gate.c redacts it in the event): its bytes are never written, and the
+ * event is kept whole, with its redacted body. body IS NULL therefore
+ * means "the event column is complete", also for every version 1 row.
+ *
+ * meta holds what plugins recorded with exec_set_meta, written with the
+ * results.
+ */
 
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -50,6 +79,10 @@ static const char *const migrations[] = {
     "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
     "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
     "  WHERE idem_key IS NOT NULL;",
+    /* 2: the raw request body and its type; plugin meta (ABI 1.1) */
+    "ALTER TABLE executions ADD COLUMN body BLOB;"
+    "ALTER TABLE executions ADD COLUMN body_type TEXT;"
+    "ALTER TABLE executions ADD COLUMN meta TEXT;",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
@@ -251,12 +284,18 @@ static int write_accept(sluice_exec *e)
     sqlite3_bind_text(s, 3, e->trigger->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, e->flow->key, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, e->attempt);
-    sqlite3_bind_text(s, 6, e->event, (int)e->event_len, SQLITE_STATIC);
-    bind_text(s, 7, e->inputs);
-    bind_text(s, 8, e->function);
-    bind_text(s, 9, hdrs);
-    bind_text(s, 10, e->idem_key);
-    sqlite3_bind_int64(s, 11, (sqlite3_int64)e->received_ms);
+    /* See "what an accept writes": the bytes, or the whole event. */
+    if (e->stored_event && e->body && e->body->bytes) {
+        sqlite3_bind_text(s, 6, e->stored_event, (int)e->stored_len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 12, e->body->bytes, (int)e->body->len, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_text(s, 6, e->event, (int)e->event_len, SQLITE_STATIC);
+    }
+    bind_text(s, 7, e->function);
+    bind_text(s, 8, hdrs);
+    bind_text(s, 9, e->idem_key);
+    sqlite3_bind_int64(s, 10, (sqlite3_int64)e->received_ms);
+    bind_text(s, 11, e->body ? e->body->content_type : NULL);
     int rc = step_done(s);
     free(hdrs);
     if (rc < 0)
@@ -301,7 +340,15 @@ static int write_finish(sluice_exec *e)
     sqlite3_bind_int64(s, 8, (sqlite3_int64)e->finished_ms);
     sqlite3_bind_int(s, 9, e->attempt);
     sqlite3_bind_text(s, 10, e->id, -1, SQLITE_TRANSIENT);
+    char *meta = NULL;
+    if (e->n_meta) {
+        json_t *m = exec_meta_json_locked(e);
+        meta = json_dumps(m, JSON_COMPACT);
+        json_decref(m);
+    }
     pthread_mutex_unlock(&e->mu);
+    sqlite3_bind_text(s, 11, meta, -1, SQLITE_TRANSIENT);
+    free(meta);
     free(out);
     free(errt);
     return step_done(s);
@@ -623,7 +670,47 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 
 #define ROW_COLUMNS                                                                          \
     "id, request_id, flow, trigger, state, attempt, exit_code, inputs, outputs, error, "   \
-    "received_at, started_at, finished_at, stdout, stderr"
+    "received_at, started_at, finished_at, stdout, stderr, event, body, body_type, meta"
+
+/* The request body of a row, NULL when the row kept none (see the top). */
+static exec_body *col_body(sqlite3_stmt *s, int body_col, int type_col)
+{
+    const char *type = (const char *)sqlite3_column_text(s, type_col);
+    if (sqlite3_column_type(s, body_col) == SQLITE_NULL)
+        return type ? exec_body_new(NULL, 0, type) : NULL;
+    const void *bytes = sqlite3_column_blob(s, body_col);
+    size_t len = (size_t)sqlite3_column_bytes(s, body_col);
+    return exec_body_new(bytes ? bytes : "", len, type);
+}
+
+/* A row's inputs: version 1 stored them, version 2 derives them from the
+ * event and the body (see the top of this file). */
+static json_t *row_inputs(sqlite3_stmt *s)
+{
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+        return col_json(s, 7, json_object());
+    const char *text = (const char *)sqlite3_column_text(s, 15);
+    json_t *ev = text ? json_loadb(text, (size_t)sqlite3_column_bytes(s, 15), JSON_ALLOW_NUL,
+                                   NULL)
+                      : NULL;
+    if (!json_is_object(ev)) {
+        json_decref(ev);
+        return json_object();
+    }
+    if (sqlite3_column_type(s, 16) != SQLITE_NULL) {
+        json_t *body, *raw;
+        char err[256];
+        if (event_body_json(sqlite3_column_blob(s, 16), (size_t)sqlite3_column_bytes(s, 16),
+                            (const char *)sqlite3_column_text(s, 17), &body, &raw, err,
+                            sizeof(err)) == 0) {
+            json_object_set_new(ev, "body", body);
+            json_decref(raw);
+        }
+    }
+    json_t *in = event_inputs_json(ev);
+    json_decref(ev);
+    return in;
+}
 
 /* The same document exec_to_json makes, from a row of ROW_COLUMNS. */
 static json_t *row_json(sqlite3_stmt *s, int with_logs)
@@ -638,8 +725,9 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) == SQLITE_NULL
                                             ? json_null()
                                             : json_integer(sqlite3_column_int(s, 6)));
-    json_object_set_new(o, "inputs", col_json(s, 7, json_object()));
+    json_object_set_new(o, "inputs", row_inputs(s));
     json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
+    json_object_set_new(o, "meta", col_json(s, 18, json_object()));
     json_object_set_new(o, "error", col_str(s, 9));
     set_ms(o, "received_at", s, 10);
     set_ms(o, "started_at", s, 11);
@@ -765,25 +853,61 @@ static char *col_dup(sqlite3_stmt *s, int col)
     return t ? strdup(t) : NULL;
 }
 
-int store_load_request(const char *id, char **trigger, char **flow, char **event, char **inputs,
-                       char **function, json_t **headers)
+#define REQUEST_COLUMNS                                                                      \
+    "id, request_id, trigger, flow, state, attempt, event, function, headers, received_at, " \
+    "body, body_type"
+
+/* A row of REQUEST_COLUMNS. */
+static void request_row(sqlite3_stmt *s, store_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = col_dup(s, 0);
+    r->request_id = col_dup(s, 1);
+    r->trigger = col_dup(s, 2);
+    r->flow = col_dup(s, 3);
+    r->state = col_dup(s, 4);
+    r->attempt = sqlite3_column_int(s, 5);
+    const char *ev = (const char *)sqlite3_column_text(s, 6);
+    r->event_len = (size_t)sqlite3_column_bytes(s, 6);
+    r->event = ev ? malloc(r->event_len + 1) : NULL;
+    if (r->event) {
+        memcpy(r->event, ev, r->event_len);
+        r->event[r->event_len] = 0;
+    }
+    r->function = col_dup(s, 7);
+    r->headers = col_json(s, 8, json_object());
+    r->received_ms = (uint64_t)sqlite3_column_int64(s, 9);
+    r->raw = sqlite3_column_type(s, 10) != SQLITE_NULL;
+    r->body = col_body(s, 10, 11);
+}
+
+void store_row_clear(store_row *r)
+{
+    free(r->id);
+    free(r->request_id);
+    free(r->trigger);
+    free(r->flow);
+    free(r->state);
+    free(r->event);
+    free(r->function);
+    json_decref(r->headers);
+    exec_body_unref(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+int store_load_request(const char *id, store_row *out)
 {
     int rc = -1;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT trigger, flow, event, inputs, function, headers FROM "
-                           "executions WHERE id = ?",
+    if (sqlite3_prepare_v2(st.rdb, "SELECT " REQUEST_COLUMNS " FROM executions WHERE id = ?",
                            -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW) {
-            *trigger = col_dup(s, 0);
-            *flow = col_dup(s, 1);
-            *event = col_dup(s, 2);
-            *inputs = col_dup(s, 3);
-            *function = col_dup(s, 4);
-            *headers = col_json(s, 5, json_object());
-            rc = 0;
+            request_row(s, out);
+            rc = out->event ? 0 : -1;
+            if (rc < 0)
+                store_row_clear(out);
         }
         sqlite3_finalize(s);
     }
@@ -829,41 +953,41 @@ json_t *store_flow_stats(const char *column)
 
 int store_recover(store_recover_fn fn, void *arg)
 {
-    int n = 0;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT id, request_id, trigger, flow, state, attempt, event, inputs, "
-                           "function, headers, received_at FROM executions WHERE state IN "
+                           "SELECT " REQUEST_COLUMNS " FROM executions WHERE state IN "
                            "('queued', 'running') ORDER BY id",
                            -1, &s, NULL) != SQLITE_OK) {
         pthread_mutex_unlock(&st.rmu);
         return -1;
     }
     /* Collect first: fn may write through the store thread. */
-    json_t *rows = json_array();
+    size_t n = 0, cap = 0;
+    store_row *rows = NULL;
     while (sqlite3_step(s) == SQLITE_ROW) {
-        json_t *r = json_array();
-        for (int c = 0; c < 10; c++)
-            json_array_append_new(r, col_str(s, c));
-        json_array_append_new(r, json_integer(sqlite3_column_int64(s, 10)));
-        json_array_append_new(rows, r);
+        if (n == cap) {
+            store_row *grown = realloc(rows, (cap = cap ? cap * 2 : 16) * sizeof(*rows));
+            if (!grown)
+                break;
+            rows = grown;
+        }
+        request_row(s, &rows[n]);
+        if (rows[n].event && rows[n].id && rows[n].trigger && rows[n].flow && rows[n].state)
+            n++;
+        else
+            store_row_clear(&rows[n]);
     }
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st.rmu);
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-#define S(k) json_string_value(json_array_get(r, k))
-        json_t *hdrs = S(9) ? json_loads(S(9), 0, NULL) : NULL;
-        fn(arg, S(0), S(1), S(2), S(3), S(4), atoi(S(5) ? S(5) : "1"), S(6), S(7), S(8),
-           hdrs ? hdrs : json_object(), (uint64_t)json_integer_value(json_array_get(r, 10)));
-#undef S
-        n++;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].attempt < 1)
+            rows[i].attempt = 1;
+        fn(arg, &rows[i]);
+        store_row_clear(&rows[i]);
     }
-    json_decref(rows);
-    return n;
+    free(rows);
+    return (int)n;
 }
 
 void store_cancel_running(int reason)
@@ -998,8 +1122,8 @@ int store_open(const char *path, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(st.rdb, 5000);
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
-                     "event, inputs, function, headers, idem_key, received_at) VALUES "
-                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "event, function, headers, idem_key, received_at, body_type, body) VALUES "
+                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                      "ON CONFLICT DO NOTHING");
     ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
                           "flow = ?2 AND idem_key = ?3 AND received_at < ?4");
@@ -1009,7 +1133,7 @@ int store_open(const char *path, char *err, size_t errlen)
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, outputs = ?3, "
                      "error = ?4, stdout = ?5, stderr = ?6, started_at = ?7, finished_at = ?8, "
-                     "attempt = ?9 WHERE id = ?10");
+                     "attempt = ?9, meta = ?11 WHERE id = ?10");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
                       "WHERE id = ?2");
     ws.purge = prep("DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE "

@@ -12,7 +12,7 @@ UNIT_LIBS = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
 
 UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config \
 	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
-	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken
+	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken tests/unit/test_store
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -52,6 +52,10 @@ tests_unit_test_captoken_SOURCES = tests/unit/test_captoken.c
 tests_unit_test_captoken_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_captoken_CFLAGS = $(UNIT_CC)
 tests_unit_test_captoken_LDADD = $(UNIT_LIBS)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_store_CFLAGS = $(UNIT_CC)
+tests_unit_test_store_LDADD = $(UNIT_LIBS)
 
 # Loader fixtures: one shared object per way a plugin can be wrong.
 FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)

@@ -741,6 +741,87 @@ START_TEST(event_for_each_flow)
 }
 END_TEST
 
+/*
+ * The event in two parts (event.h, "the event's body"): whatever the body,
+ * the rest plus the members it took is the whole event, and the members
+ * rebuilt from the raw bytes are exactly the members taken, so what the
+ * store rebuilds after a crash or for a replay is what the plugin first saw.
+ */
+static void split_and_rebuild(const char *content_type, const void *data, size_t len)
+{
+    static char id1[] = "one", key1[] = "prod/one";
+    flow_def f = {.id = id1, .key = key1};
+    teardown();
+    setup();
+    set_body(content_type, data, len);
+    json_t *ev = build();
+    json_object_set_new(ev, "execution_id", json_string("x-1"));
+    json_object_set_new(ev, "flow", json_string(key1));
+    json_t *whole = json_deep_copy(ev);
+
+    size_t mlen, slen, len2, rlen;
+    char *members = event_take_body(ev, &mlen);
+    ck_assert_ptr_nonnull(members);
+    ck_assert_ptr_null(json_object_get(ev, "body"));
+    ck_assert_ptr_null(json_object_get(ev, "raw_body_b64"));
+    char *stored = event_for_flow(ev, "x-1", &f, &slen);
+    ck_assert_ptr_null(strstr(stored, "\"body\""));
+    char *text = event_join(stored, slen, members, mlen, &len2);
+    ck_assert_uint_eq(len2, strlen(text));
+    json_t *back = json_loadb(text, len2, JSON_ALLOW_NUL, NULL);
+    ck_assert_msg(json_equal(back, whole), "%s: the joined event differs: %s", content_type,
+                  text);
+
+    char err[256];
+    char *rebuilt = event_body_members(data, len, content_type, &rlen, err, sizeof(err));
+    ck_assert_msg(rebuilt != NULL, "%s", err);
+    ck_assert_uint_eq(rlen, mlen);
+    ck_assert_msg(memcmp(rebuilt, members, mlen) == 0, "%s: rebuilt %s, taken %s",
+                  content_type, rebuilt, members);
+    json_decref(back);
+    json_decref(whole);
+    json_decref(ev);
+    free(rebuilt);
+    free(text);
+    free(stored);
+    free(members);
+}
+
+START_TEST(body_split_and_rebuilt)
+{
+    static const char json[] = "{ \"b\" :1,\n\t\"a\": [1 , 2.50, 1e2], \"s\":\"\\u00e9\" }";
+    static const char form[] = "a=1&b=%C3%A9+x&a=2&empty=&k";
+    static const unsigned char bin[] = {0, 1, 2, 0xff, 0xfe, '{', '"'};
+    split_and_rebuild("application/json; charset=utf-8", json, strlen(json));
+    split_and_rebuild("application/x-www-form-urlencoded", form, strlen(form));
+    split_and_rebuild("text/plain", "a\0b line", 9);
+    split_and_rebuild(NULL, "no type", 7);
+    split_and_rebuild("application/octet-stream", bin, sizeof(bin));
+    split_and_rebuild("text/plain", "caf\xe9", 4); /* not UTF-8: base64 */
+    split_and_rebuild("application/json", "", 0);
+    split_and_rebuild("application/vnd.api+json", "[1,\"x\"]", 7);
+}
+END_TEST
+
+START_TEST(join_edge_cases)
+{
+    size_t len;
+    char *s = event_join("{}", 2, "\"a\":1", 5, &len);
+    ck_assert_str_eq(s, "{\"a\":1}");
+    ck_assert_uint_eq(len, 7);
+    free(s);
+    s = event_join("{\"x\":true}", 10, "\"a\":1", 5, &len);
+    ck_assert_str_eq(s, "{\"x\":true,\"a\":1}");
+    free(s);
+    ck_assert_ptr_null(event_join("[1]", 3, "\"a\":1", 5, &len));
+    ck_assert_ptr_null(event_join("", 0, "\"a\":1", 5, &len));
+    char err[256] = "";
+    ck_assert_ptr_null(event_body_members((const unsigned char *)"{bad", 4, "application/json",
+                                          &len, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "malformed JSON") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(inputs_document)
 {
     use_variables();
@@ -831,6 +912,8 @@ static Suite *event_suite(void)
     tcase_add_test(tc, path_param_not_utf8_is_400);
     tcase_add_test(tc, event_for_each_flow);
     tcase_add_test(tc, inputs_document);
+    tcase_add_test(tc, body_split_and_rebuilt);
+    tcase_add_test(tc, join_edge_cases);
     suite_add_tcase(s, tc);
     return s;
 }

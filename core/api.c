@@ -140,6 +140,10 @@ static json_t *triggers_json(sluice_config *cfg)
         json_object_set_new(o, "admission", gate_counters_json(t->id));
         json_object_set_new(o, "methods", json_string(methods));
         json_object_set_new(o, "mode", json_string(t->sync ? "sync" : "async"));
+        json_object_set_new(o, "respond_with",
+                            t->respond_with == RESPOND_UPSTREAM    ? json_string("upstream")
+                            : t->respond_with == RESPOND_EXECUTION ? json_string("execution")
+                                                                   : json_null());
         json_t *fl = json_array();
         for (size_t k = 0; k < t->n_flows; k++)
             json_array_append_new(fl, json_string(t->flows[k]->key));
@@ -248,20 +252,26 @@ static void replay_stored(void *arg, int durable)
     pthread_mutex_unlock(&w->mu);
 }
 
+/*
+ * A new execution of a stored request: the same event (a new execution_id,
+ * and "replay_of" naming the original) and the same body bytes, so a
+ * plugin that forwards the body byte for byte forwards what first came.
+ */
 static int replay_execution(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                             const char *id)
 {
-    char *trig = NULL, *flow = NULL, *event = NULL, *fn = NULL;
-    json_t *headers = NULL;
-    if (store_load_request(id, &trig, &flow, &event, &fn, &headers) < 0)
+    store_row r;
+    if (store_load_request(id, &r) < 0)
         return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     int ret;
-    trigger_def *t = config_find_trigger(cfg, trig);
-    flow_def *f = config_find_flow(cfg, flow);
-    json_t *ev = json_loads(event, 0, NULL);
-    if (!t || !f || !ev) {
+    char nid[40], err[300];
+    sluice_exec *e = NULL;
+    trigger_def *t = config_find_trigger(cfg, r.trigger);
+    flow_def *f = config_find_flow(cfg, r.flow);
+    json_t *ev = json_loadb(r.event, r.event_len, JSON_ALLOW_NUL, NULL);
+    if (!t || !f || !json_is_object(ev)) {
         ret = http_error(c, rq->request_id, 409, "not_replayable",
-                         "trigger %s or flow %s is no longer configured", trig, flow);
+                         "trigger %s or flow %s is no longer configured", r.trigger, r.flow);
         goto out;
     }
     if (engine_reserve(1) < 0) {
@@ -270,26 +280,19 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
                          "the execution queue is full; retry later", hdrs);
         goto out;
     }
-    char nid[40];
     units_uuidv7(nid);
     json_object_set_new(ev, "execution_id", json_string(nid));
     json_object_set_new(ev, "replay_of", json_string(id));
-    char *text = json_dumps(ev, JSON_COMPACT);
-    size_t nh = json_object_size(headers), k = 0;
-    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
-    const char *key;
-    json_t *val;
-    json_object_foreach(headers, key, val)
-    {
-        if (json_is_string(val)) {
-            hn[k] = key;
-            hv[k++] = json_string_value(val);
-        }
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
+    e = text ? exec_from_store(cfg, t, f, nid, rq->request_id, text, strlen(text), r.raw, r.body,
+                               r.function, r.headers, units_now_ms(), err, sizeof(err))
+             : NULL;
+    if (!e) {
+        engine_unreserve(1);
+        ret = http_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
+                         text ? err : "out of memory");
+        goto out;
     }
-    sluice_exec *e = exec_new(cfg, t, f, nid, rq->request_id, text, strlen(text), fn, hn, hv, k,
-                              0, units_now_ms());
-    free(hn);
-    free(hv);
     replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
     store_accept(&e, 1, replay_committed, replay_stored, &w);
     pthread_mutex_lock(&w.mu);
@@ -316,11 +319,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
     exec_unref(e);
 out:
     json_decref(ev);
-    json_decref(headers);
-    free(trig);
-    free(flow);
-    free(event);
-    free(fn);
+    store_row_clear(&r);
     return ret;
 }
 

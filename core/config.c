@@ -180,13 +180,47 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
 static const char *const trigger_keys[] = {
     "id", "flows", "path", "methods", "content_types", "mode", "sync_timeout",
     "success_code", "variables", "max_body", "description", "idempotency_key",
-    "idempotency_ttl", NULL};
+    "idempotency_ttl", "respond_with", NULL};
 
 /* Flow references are resolved after every file is read. */
 typedef struct pending_refs {
     char **names;
     const config_setting_t *where;
 } pending_refs;
+
+/*
+ * respond_with: what the sender of a sync request gets. "upstream" hands it
+ * the response the flow's executor set (the http executor: its upstream's
+ * status, type and body), so it needs a sender that waits and exactly one
+ * flow to answer; "execution" always sends the execution document.
+ */
+static int respond_parse(parse_ctx *c, const config_setting_t *g, const char *what,
+                         trigger_def *t, const char *value, size_t n_flows)
+{
+    const config_setting_t *s = config_setting_get_member(g, "respond_with");
+    if (strcmp(value, "execution") == 0) {
+        t->respond_with = RESPOND_EXECUTION;
+        return 0;
+    }
+    if (strcmp(value, "upstream") != 0)
+        return cp_fail(c, s,
+                       "%s: respond_with must be \"execution\" (answer with the execution "
+                       "document) or \"upstream\" (answer with the response the flow's "
+                       "executor sets)",
+                       what);
+    if (!t->sync)
+        return cp_fail(c, s,
+                       "%s: respond_with = \"upstream\" needs mode = \"sync\": an async "
+                       "trigger answers before its flow runs",
+                       what);
+    if (n_flows != 1)
+        return cp_fail(c, s,
+                       "%s: respond_with = \"upstream\" needs exactly one flow, not %zu: one "
+                       "sender gets one answer",
+                       what, n_flows);
+    t->respond_with = RESPOND_UPSTREAM;
+    return 0;
+}
 
 static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
                          const config_setting_t *g, pending_refs *refs)
@@ -212,7 +246,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     char what[200];
     snprintf(what, sizeof(what), "trigger \"%s\"", t->id);
 
-    char *mode = NULL;
+    char *mode = NULL, *respond = NULL;
     char **methods = NULL;
     int rc = -1;
     t->sync_timeout_ms = cfg->server.sync_timeout_ms;
@@ -226,6 +260,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         cp_get_strv(c, g, "content_types", what, &t->content_types) < 0 ||
         cp_get_strv(c, g, "variables", what, &t->variables) < 0 ||
         cp_get_string(c, g, "mode", what, &mode) < 0 ||
+        cp_get_string(c, g, "respond_with", what, &respond) < 0 ||
         cp_get_duration(c, g, "sync_timeout", what, &t->sync_timeout_ms) < 0 ||
         cp_get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
         cp_get_size(c, g, "max_body", what, &t->max_body) < 0 ||
@@ -278,8 +313,12 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     t->n_variables = cp_strv_len(t->variables);
     if (gate_parse(c, g, what, t, &t->gate) < 0)
         goto out;
+    /* After gate_parse: a sender's shape may make the trigger sync. */
+    if (respond && respond_parse(c, g, what, t, respond, cp_strv_len(refs->names)) < 0)
+        goto out;
     rc = 0;
 out:
+    free(respond);
     free(mode);
     cp_strv_free(methods);
     return rc;

@@ -31,6 +31,11 @@ struct gitsync_conf;
 #define ON_LIMIT_REJECT 1
 #define ON_LIMIT_CANCEL 2
 
+/* What a sync trigger answers with (trigger_def.respond_with). */
+#define RESPOND_DEFAULT 0   /* the document, or the response a plugin chose */
+#define RESPOND_EXECUTION 1 /* always the execution document */
+#define RESPOND_UPSTREAM 2  /* the response the flow's plugin set */
+
 typedef struct flow_def {
     char *id;
     char *ns;  /* namespace, may be NULL */
@@ -65,6 +70,7 @@ typedef struct trigger_def {
     int sync;
     uint64_t sync_timeout_ms;
     int success_code; /* for async answers, default 202 */
+    int respond_with; /* RESPOND_*: UPSTREAM only with sync and one flow */
     char **variables; /* NULL-terminated names, may be NULL */
     size_t n_variables;
     uint64_t max_body;

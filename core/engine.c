@@ -383,18 +383,7 @@ void engine_finish(sluice_exec *e, int result)
         char why[160];
         snprintf(why, sizeof(why), "attempt %d failed; retrying in %llu ms (attempt %d of %d)",
                  e->attempt, (unsigned long long)delay, e->attempt + 1, e->flow->retry_max + 1);
-        pthread_mutex_lock(&e->mu);
-        e->has_exit_code = 0;
-        free(e->outputs);
-        e->outputs = NULL;
-        free(e->error);
-        e->error = NULL;
-        for (int i = 0; i < 2; i++) {
-            free(e->logs[i].head);
-            free(e->logs[i].tail);
-            memset(&e->logs[i], 0, sizeof(e->logs[i]));
-        }
-        pthread_mutex_unlock(&e->mu);
+        exec_reset_results(e);
         /* e->completed stays set: a second completion of this failed
          * attempt must be ignored. run_one clears it when the next attempt
          * starts. */

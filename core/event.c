@@ -199,54 +199,71 @@ static int json_depth_exceeds(const unsigned char *s, size_t n, int max)
     return 0;
 }
 
-/*
- * The body into ev. A JSON body is parsed into a tree only when asked for or
- * when the quick check cannot vouch for it; *fn gets a top-level "function"
- * string seen by the quick check (its own copy).
- */
-static int parse_body(json_t *ev, const http_request *rq, const char *mt, int tree, char **fn,
-                      char *err, size_t errlen)
+int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
+                    json_t **body_out, json_t **raw_out, char *err, size_t errlen)
 {
+    char mt[128];
+    media_type(content_type, mt, sizeof(mt));
     json_t *body = json_null();
     json_t *raw = json_null();
-    json_scan_info info;
-    if (rq->body_len == 0) {
+    *body_out = *raw_out = NULL;
+    if (len == 0) {
         /* nothing */
     } else if (is_json_type(mt)) {
         json_error_t jerr;
-        if (json_depth_exceeds(rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH)) {
+        if (json_depth_exceeds(bytes, len, EVENT_MAX_JSON_DEPTH)) {
             snprintf(err, errlen, "JSON body nested deeper than %d levels",
                      EVENT_MAX_JSON_DEPTH);
             return -1;
         }
-        if (!tree && json_scan((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH,
-                               &info) == JSON_SCAN_OK) {
-            if (info.function)
-                *fn = strndup(info.function, info.function_len);
-            json_object_set_new(ev, "body", body);
-            json_object_set_new(ev, "raw_body_b64", raw);
-            return 0;
-        }
-        body = json_loadb((const char *)rq->body, rq->body_len,
-                          JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        body = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                          &jerr);
         if (!body) {
             snprintf(err, errlen, "malformed JSON body at line %d column %d: %s", jerr.line,
                      jerr.column, jerr.text);
             return -1;
         }
     } else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-        body = parse_form(rq->body, rq->body_len, err, errlen);
+        body = parse_form(bytes, len, err, errlen);
         if (!body)
             return -1;
-    } else if ((strncmp(mt, "text/", 5) == 0 || mt[0] == 0) &&
-               valid_utf8(rq->body, rq->body_len)) {
-        body = json_stringn((const char *)rq->body, rq->body_len);
+    } else if ((strncmp(mt, "text/", 5) == 0 || mt[0] == 0) && valid_utf8(bytes, len)) {
+        body = json_stringn((const char *)bytes, len);
     } else {
-        char *b64 = units_base64_encode(rq->body, rq->body_len);
-        json_decref(raw);
+        char *b64 = units_base64_encode(bytes, len);
         raw = json_string(b64);
         free(b64);
     }
+    *body_out = body;
+    *raw_out = raw;
+    return 0;
+}
+
+/*
+ * The body into ev. A JSON body is parsed into a tree only when asked for or
+ * when the quick check cannot vouch for it; otherwise "body" stays null (the
+ * received text takes its place in the event, event_take_body) and *fn gets
+ * a top-level "function" string the check saw (its own copy).
+ */
+static int parse_body(json_t *ev, const http_request *rq, const char *ct, int tree, char **fn,
+                      char *err, size_t errlen)
+{
+    char mt[128];
+    media_type(ct, mt, sizeof(mt));
+    json_scan_info info;
+    if (!tree && rq->body_len && is_json_type(mt) &&
+        !json_depth_exceeds(rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH) &&
+        json_scan((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH, &info) ==
+            JSON_SCAN_OK) {
+        if (info.function)
+            *fn = strndup(info.function, info.function_len);
+        json_object_set_new(ev, "body", json_null());
+        json_object_set_new(ev, "raw_body_b64", json_null());
+        return 0;
+    }
+    json_t *body, *raw;
+    if (event_body_json(rq->body, rq->body_len, ct, &body, &raw, err, errlen) < 0)
+        return -1;
     json_object_set_new(ev, "body", body);
     json_object_set_new(ev, "raw_body_b64", raw);
     return 0;
@@ -352,11 +369,9 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     }
 
     const char *ct = event_header(rq, "content-type");
-    char mt[128];
-    media_type(ct, mt, sizeof(mt));
     json_t *jct = ct ? json_string(ct) : NULL;
     json_object_set_new(ev, "content_type", jct ? jct : json_null());
-    if (parse_body(ev, rq, mt, tree, &body_fn, err, errlen) < 0)
+    if (parse_body(ev, rq, ct, tree, &body_fn, err, errlen) < 0)
         goto bad;
     if (map_variables(ev, rq, t, err, errlen) < 0)
         goto bad;
@@ -389,6 +404,55 @@ bad:
     return 400;
 }
 
+/* The members of a one-level object's compact text, without its braces. */
+static char *members_text(json_t *obj, size_t *len)
+{
+    size_t n;
+    char *s = json_compact(obj, &n);
+    if (!s)
+        return NULL;
+    memmove(s, s + 1, n - 2);
+    s[n - 2] = 0;
+    *len = n - 2;
+    return s;
+}
+
+static char *body_members(json_t *body, json_t *raw, size_t *len)
+{
+    json_t *m = json_object();
+    json_object_set(m, "body", body ? body : json_null());
+    json_object_set(m, "raw_body_b64", raw ? raw : json_null());
+    char *s = members_text(m, len);
+    json_decref(m);
+    return s;
+}
+
+/* `"body":TEXT,"raw_body_b64":null` for received JSON text (see event.h). */
+static char *json_text_members(const char *text, size_t n, size_t *len)
+{
+    static const char head[] = "\"body\":", tail[] = ",\"raw_body_b64\":null";
+    char *s = malloc(sizeof(head) - 1 + n + sizeof(tail));
+    if (!s)
+        return NULL;
+    size_t k = sizeof(head) - 1;
+    memcpy(s, head, k);
+    for (size_t i = 0; i < n; i++)
+        s[k++] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+    memcpy(s + k, tail, sizeof(tail));
+    *len = k + sizeof(tail) - 1;
+    return s;
+}
+
+char *event_take_body(json_t *base, const char *json_text, size_t json_len, size_t *len)
+{
+    char *s = json_text ? json_text_members(json_text, json_len, len)
+                        : body_members(json_object_get(base, "body"),
+                                       json_object_get(base, "raw_body_b64"), len);
+    json_object_del(base, "body");
+    json_object_del(base, "raw_body_b64");
+    return s;
+}
+
 int event_body_is_json(const http_request *rq)
 {
     char mt[128];
@@ -396,41 +460,49 @@ int event_body_is_json(const http_request *rq)
     return rq->body_len && is_json_type(mt);
 }
 
-char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f,
-                     const char *body_text, size_t body_len, size_t *len)
+char *event_body_members(const unsigned char *bytes, size_t len, const char *content_type,
+                         size_t *mlen, char *err, size_t errlen)
+{
+    json_t *body, *raw;
+    if (event_body_json(bytes, len, content_type, &body, &raw, err, errlen) < 0)
+        return NULL;
+    char mt[128];
+    media_type(content_type, mt, sizeof(mt));
+    /* A JSON body was carried as received; rebuilt, it must read the same. */
+    char *s = len && is_json_type(mt) ? json_text_members((const char *)bytes, len, mlen)
+                                      : body_members(body, raw, mlen);
+    json_decref(body);
+    json_decref(raw);
+    return s;
+}
+
+char *event_join(const char *stored, size_t stored_len, const char *members, size_t mlen,
+                 size_t *len)
+{
+    /* stored is a compact object: "{...}", or "{}" with no member at all. */
+    if (stored_len < 2 || stored[stored_len - 1] != '}')
+        return NULL;
+    size_t head = stored_len - 1;
+    int comma = stored_len > 2;
+    char *s = malloc(head + (size_t)comma + mlen + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, stored, head);
+    if (comma)
+        s[head++] = ',';
+    memcpy(s + head, members, mlen);
+    s[head + mlen] = '}';
+    s[head + mlen + 1] = 0;
+    *len = head + mlen + 1;
+    return s;
+}
+
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len)
 {
     json_object_set_new(base, "execution_id", json_string(exec_id));
     json_object_set_new(base, "flow", json_string(f->key));
-    json_t *body = body_text ? json_incref(json_object_get(base, "body")) : NULL;
-    if (body)
-        json_object_del(base, "body");
-    size_t n = 0;
-    char *s = json_compact(base, &n);
-    if (!body) {
-        *len = s ? n : 0;
-        return s;
-    }
-    json_object_set_new(base, "body", body);
-    /* s is "{...}", never "{}": execution_id is in it. */
-    char *out = s ? malloc(n + body_len + 16) : NULL;
-    if (!out) {
-        free(s);
-        *len = 0;
-        return NULL;
-    }
-    memcpy(out, s, n - 1);
-    size_t k = n - 1;
-    memcpy(out + k, ",\"body\":", 8);
-    k += 8;
-    for (size_t i = 0; i < body_len; i++) {
-        char ch = body_text[i];
-        out[k++] = ch == '\n' || ch == '\r' ? ' ' : ch;
-    }
-    out[k++] = '}';
-    out[k] = 0;
-    free(s);
-    *len = k;
-    return out;
+    *len = 0;
+    return json_compact(base, len);
 }
 
 json_t *event_inputs(const char *event, size_t len)

@@ -71,15 +71,49 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
 int event_body_is_json(const http_request *rq);
 
 /*
- * The event for one flow as JSON text (malloc'd); *len gets its length.
- * With body_text (a JSON body that event_build accepted and nothing
- * rewrote), the "body" member is that text, with CR and LF (whitespace
- * between tokens in valid JSON) turned into spaces so that an event is
- * always one line: serializing the parsed body again costs as much as
- * parsing it, and gives back text the sender did not send.
+ * THE EVENT'S BODY
+ *
+ * The request body appears in the event twice over in spirit: parsed
+ * ("body": JSON, a form as an object, text) or as "raw_body_b64", and the
+ * store also keeps the raw bytes (exec_body must give a plugin, after a
+ * crash or a replay too, exactly what arrived). Keeping both on disk would
+ * write every body twice, so the event is made in two parts: the event
+ * without "body" and "raw_body_b64" (what the store keeps beside the raw
+ * bytes), and those two members as text, which event_body_members rebuilds
+ * from the bytes whenever the full event is needed again. The full event is
+ * the first part with the members appended (event_join), so "body" and
+ * "raw_body_b64" are always its last two members.
+ *
+ * A JSON body that nothing rewrote is written into "body" as the text that
+ * was received, with CR and LF (whitespace between tokens in valid JSON)
+ * turned into spaces so that an event is always one line: serializing the
+ * parsed body again costs as much as parsing it, and gives back text the
+ * sender did not send. Rebuilding from the bytes gives the same text.
  */
-char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f,
-                     const char *body_text, size_t body_len, size_t *len);
+
+/* Parse a body as event_build does: *body (JSON, form object, text or
+ * null) and *raw (base64 text or null), new references. -1 with a message
+ * for a body the event cannot hold (a 400 at the door). */
+int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
+                    json_t **body, json_t **raw, char *err, size_t errlen);
+
+/* Remove "body" and "raw_body_b64" from base (once per request, after
+ * everything that reads them) and return them as member text,
+ * `"body":...,"raw_body_b64":...` (malloc'd, *len bytes). With json_text
+ * (the received JSON body, which nothing rewrote), "body" is that text. */
+char *event_take_body(json_t *base, const char *json_text, size_t json_len, size_t *len);
+
+/* The same member text rebuilt from the raw bytes and the Content-Type
+ * they came with. NULL with a message in err if they no longer parse. */
+char *event_body_members(const unsigned char *bytes, size_t len, const char *content_type,
+                         size_t *mlen, char *err, size_t errlen);
+
+/* A compact JSON object's text with members appended (malloc'd). */
+char *event_join(const char *stored, size_t stored_len, const char *members, size_t mlen,
+                 size_t *len);
+
+/* The event for one flow as JSON text (malloc'd); *len gets its length. */
+char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_t *len);
 
 /*
  * The inputs shown in the execution document: params, query, body,

@@ -10,6 +10,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+exec_body *exec_body_new(const void *bytes, size_t len, const char *content_type)
+{
+    exec_body *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    if (bytes) {
+        b->bytes = malloc(len + 1);
+        if (!b->bytes)
+            goto fail;
+        memcpy(b->bytes, bytes, len);
+        b->bytes[len] = 0;
+        b->len = len;
+    }
+    if (content_type && !(b->content_type = strdup(content_type)))
+        goto fail;
+    return b;
+fail:
+    exec_body_unref(b);
+    return NULL;
+}
+
+exec_body *exec_body_ref(exec_body *b)
+{
+    if (b)
+        atomic_fetch_add(&b->refs, 1);
+    return b;
+}
+
+void exec_body_unref(exec_body *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    free(b->bytes);
+    free(b->content_type);
+    free(b);
+}
+
 sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
                       const char *id, const char *request_id, char *event, size_t event_len,
                       const char *function, const char *const *hdr_names,
@@ -51,6 +89,65 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     return e;
 }
 
+void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_t stored_len)
+{
+    exec_body_unref(e->body);
+    e->body = exec_body_ref(body);
+    free(e->stored_event);
+    e->stored_event = stored_event;
+    e->stored_len = stored_event ? stored_len : 0;
+}
+
+sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+                             const char *id, const char *request_id, char *stored,
+                             size_t stored_len, int raw, exec_body *body, const char *function,
+                             json_t *headers, uint64_t received_ms, char *err, size_t errlen)
+{
+    char *event = stored;
+    size_t len = stored_len;
+    if (raw) {
+        size_t mlen;
+        char *members = NULL;
+        if (body && body->bytes)
+            members = event_body_members((const unsigned char *)body->bytes, body->len,
+                                         body->content_type, &mlen, err, errlen);
+        else
+            snprintf(err, errlen, "the stored request lacks its body");
+        event = members ? event_join(stored, stored_len, members, mlen, &len) : NULL;
+        free(members);
+        if (!event) {
+            if (members)
+                snprintf(err, errlen, "the stored event is not a JSON object");
+            free(stored);
+            return NULL;
+        }
+    }
+    size_t nh = json_object_size(headers), k = 0;
+    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
+    const char *key;
+    json_t *val;
+    json_object_foreach(headers, key, val)
+    {
+        if (json_is_string(val)) {
+            hn[k] = key;
+            hv[k++] = json_string_value(val);
+        }
+    }
+    sluice_exec *e = exec_new(cfg, trigger, flow, id, request_id, event, len, function, hn, hv,
+                              k, 0, received_ms);
+    free(hn);
+    free(hv);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        free(event);
+        if (raw)
+            free(stored);
+        return NULL;
+    }
+    exec_set_request(e, body, raw ? stored : NULL, stored_len);
+    return e;
+}
+
 sluice_exec *exec_ref(sluice_exec *e)
 {
     atomic_fetch_add(&e->refs, 1);
@@ -63,6 +160,8 @@ void exec_unref(sluice_exec *e)
         return;
     config_unref(e->cfg);
     free(e->event);
+    free(e->stored_event);
+    exec_body_unref(e->body);
     free(e->function);
     free(e->idem_key);
     for (size_t i = 0; i < e->n_hdrs; i++) {
@@ -79,6 +178,11 @@ void exec_unref(sluice_exec *e)
     }
     free(e->resp_ctype);
     free(e->resp_body);
+    for (size_t i = 0; i < e->n_meta; i++) {
+        free(e->meta[i].key);
+        free(e->meta[i].value);
+    }
+    free(e->meta);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
@@ -143,6 +247,44 @@ int exec_set_final(sluice_exec *e, int state)
         w = next;
     }
     return 0;
+}
+
+void exec_reset_results(sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->has_exit_code = 0;
+    free(e->outputs);
+    e->outputs = NULL;
+    free(e->error);
+    e->error = NULL;
+    for (int i = 0; i < 2; i++) {
+        free(e->logs[i].head);
+        free(e->logs[i].tail);
+        memset(&e->logs[i], 0, sizeof(e->logs[i]));
+    }
+    /* A response or a fact of the failed attempt would otherwise be taken
+     * for one of the attempt that succeeds. */
+    e->resp_status = 0;
+    free(e->resp_ctype);
+    free(e->resp_body);
+    e->resp_ctype = e->resp_body = NULL;
+    e->resp_len = 0;
+    for (size_t i = 0; i < e->n_meta; i++) {
+        free(e->meta[i].key);
+        free(e->meta[i].value);
+    }
+    free(e->meta);
+    e->meta = NULL;
+    e->n_meta = 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+json_t *exec_meta_json_locked(const sluice_exec *e)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < e->n_meta; i++)
+        json_object_set_new(o, e->meta[i].key, json_string(e->meta[i].value));
+    return o;
 }
 
 void logbuf_append(logbuf *b, const char *data, size_t len)
@@ -243,6 +385,7 @@ json_t *exec_to_json(sluice_exec *e, int with_logs)
     json_object_set_new(o, "inputs", event_inputs(e->event, e->event_len));
     json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
     json_object_set_new(o, "outputs", out ? out : json_object());
+    json_object_set_new(o, "meta", exec_meta_json_locked(e));
     json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
     set_time(o, "received_at", e->received_ms);
     set_time(o, "started_at", e->started_ms);

@@ -45,6 +45,29 @@ typedef struct exec_waiter {
 struct engine_timer;
 struct follower;
 
+/*
+ * The request body as it arrived, with its Content-Type header: what
+ * exec_body lends a plugin. One request's executions share it (a fan-out
+ * does not copy the bytes), so it is reference counted and immutable.
+ */
+typedef struct exec_body {
+    atomic_int refs;
+    char *bytes;        /* len bytes and a NUL; NULL when there is none to give */
+    size_t len;
+    char *content_type; /* as received, parameters included; NULL: none */
+} exec_body;
+
+/* bytes may be NULL (no body, or one withheld); everything is copied.
+ * Returns with one reference, or NULL when out of memory. */
+exec_body *exec_body_new(const void *bytes, size_t len, const char *content_type);
+exec_body *exec_body_ref(exec_body *b);
+void exec_body_unref(exec_body *b);
+
+/* One fact a plugin recorded with exec_set_meta. */
+typedef struct exec_kv {
+    char *key, *value;
+} exec_kv;
+
 struct sluice_exec {
     atomic_int refs;
     pthread_mutex_t mu;
@@ -57,6 +80,12 @@ struct sluice_exec {
     trigger_def *trigger;
     char *event; /* JSON text */
     size_t event_len;
+    /* What the store keeps of the event (see event.h, "the event's body"):
+     * the event without its body members when body holds the bytes that
+     * rebuild them, NULL when event is kept as it is. */
+    char *stored_event;
+    size_t stored_len;
+    exec_body *body; /* the request body (exec_body), or NULL */
     char *function;
     char **hdr_names, **hdr_values; /* redacted request headers */
     size_t n_hdrs;
@@ -75,6 +104,8 @@ struct sluice_exec {
     int resp_status;
     char *resp_ctype, *resp_body;
     size_t resp_len;
+    exec_kv *meta; /* exec_set_meta, in the order keys were first set */
+    size_t n_meta;
     uint64_t started_ms, finished_ms;
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
@@ -103,6 +134,26 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
                       const char *function, const char *const *hdr_names,
                       const char *const *hdr_values, size_t n_hdrs, int sync,
                       uint64_t received_ms);
+/*
+ * Give a new execution its request body (a reference is taken; NULL for
+ * none) and the stored form of its event (taken over; NULL when the store
+ * keeps the event itself). Only before the execution is shared.
+ */
+void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_t stored_len);
+
+/*
+ * An execution rebuilt from what the store kept of a request (recovery,
+ * replay). stored is the event as stored (taken over): without its body
+ * members when raw is set, which are then rebuilt from body's bytes (see
+ * event.h, "the event's body"), else the whole event. headers is a JSON
+ * object of strings. The inputs are derived from the event. NULL with the
+ * reason in err when the body no longer makes an event.
+ */
+sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+                             const char *id, const char *request_id, char *stored,
+                             size_t stored_len, int raw, exec_body *body, const char *function,
+                             json_t *headers, uint64_t received_ms, char *err, size_t errlen);
+
 sluice_exec *exec_ref(sluice_exec *e);
 void exec_unref(sluice_exec *e);
 
@@ -125,9 +176,17 @@ void logbuf_append(logbuf *b, const char *data, size_t len);
 /* The kept text with a marker where bytes were dropped (malloc'd). */
 char *logbuf_render(const logbuf *b, size_t *len);
 
+/* Forget what an attempt produced (outputs, error, exit code, logs, the
+ * response and meta it set) before the next one: a retry starts clean. */
+void exec_reset_results(sluice_exec *e);
+
+/* The facts plugins recorded, as a JSON object (new reference). Called
+ * with e->mu held. */
+json_t *exec_meta_json_locked(const sluice_exec *e);
+
 /*
  * The execution as a JSON document: id, flow, trigger, state, exit_code,
- * inputs, outputs, error, timings. with_logs adds stdout and stderr.
+ * inputs, outputs, meta, error, timings. with_logs adds stdout and stderr.
  */
 json_t *exec_to_json(sluice_exec *e, int with_logs);
 

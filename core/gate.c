@@ -375,21 +375,20 @@ static int body_creds(const struct gate *g, const http_request *rq, json_t *even
     return AUTH_MISSING;
 }
 
-int gate_rewrites_body(const struct gate *g)
+int gate_reads_body(const struct gate *g)
 {
+    if (g->filter)
+        return 1;
     for (size_t s = 0; s < g->n_src; s++)
         if (g->src[s].kind == SRC_BODY)
             return 1;
     return 0;
 }
 
-int gate_reads_body(const struct gate *g)
+/* Returns 1 when a key was found in the body (and redacted there). */
+static int redact_event(const struct gate *g, json_t *event)
 {
-    return g->filter != NULL || gate_rewrites_body(g);
-}
-
-static void redact_event(const struct gate *g, json_t *event)
-{
+    int in_body = 0;
     json_t *query = json_object_get(event, "query");
     json_t *body = json_object_get(event, "body");
     json_t *headers = json_object_get(event, "headers");
@@ -402,12 +401,14 @@ static void redact_event(const struct gate *g, json_t *event)
         } else if (src->kind == SRC_BODY && json_is_object(body) &&
                    json_object_get(body, src->name)) {
             json_object_set_new(body, src->name, json_string(GATE_REDACTED));
+            in_body = 1;
         } else if (src->kind == SRC_HEADER && json_object_get(headers, src->name)) {
             json_object_set_new(headers, src->name, json_string(GATE_REDACTED));
         }
     }
     if (g->hmac && json_object_get(headers, g->hmac->header))
         json_object_set_new(headers, g->hmac->header, json_string(GATE_REDACTED));
+    return in_body;
 }
 
 int gate_check_body(struct gate *g, const struct sluice_config *cfg, const http_request *rq,
@@ -434,6 +435,6 @@ int gate_check_body(struct gate *g, const struct sluice_config *cfg, const http_
         snprintf(v->message, sizeof(v->message), "filter: %s", why);
         return -1;
     }
-    redact_event(g, event);
+    v->body_redacted = redact_event(g, event);
     return 0;
 }

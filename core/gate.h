@@ -67,6 +67,8 @@ typedef struct gate_verdict {
     unsigned retry_after; /* seconds, for 429/503; 0: no header */
     int filtered;        /* 1: answer success with {"filtered": true}, run nothing */
     const char *www_authenticate; /* for 401: the WWW-Authenticate challenge, or NULL */
+    int body_redacted; /* on success: a key in the body was redacted, so the raw
+                        * bytes carry a secret and must not be kept */
 } gate_verdict;
 
 /* Setting names a trigger group may use for the gate (NULL-terminated). */
@@ -90,13 +92,10 @@ int gate_check_headers(struct gate *gate, const struct sluice_config *cfg,
                        const http_request *rq, gate_verdict *v);
 /* After the body: 0 to go on, else v is filled. event is the built event
  * (before per-flow copies), for filters on JSON paths; keys it carries are
- * redacted in place. */
+ * redacted in place (v->body_redacted says when one was in the body). */
 int gate_check_body(struct gate *gate, const struct sluice_config *cfg, const http_request *rq,
                     json_t *event, gate_verdict *v);
 
-/* True when gate_check_body may rewrite the event's body (a key carried in
- * a body field is redacted there). */
-int gate_rewrites_body(const struct gate *gate);
 /* True when gate_check_body reads inside the body (body keys, filters): the
  * event must then carry the parsed body. */
 int gate_reads_body(const struct gate *gate);

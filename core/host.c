@@ -81,7 +81,22 @@ static const char *host_exec_meta(const sluice_exec *e, const char *key)
         return e->timeout_str;
     if (strcmp(key, "mode") == 0)
         return e->sync ? "sync" : "async";
-    return NULL;
+    if (strcmp(key, "respond_with") == 0)
+        return e->sync && e->trigger->respond_with == RESPOND_UPSTREAM ? "upstream"
+                                                                       : "execution";
+    /* Plugin keys always hold a dot, host keys never do. */
+    if (!strchr(key, '.'))
+        return NULL;
+    const char *v = NULL;
+    sluice_exec *m = (sluice_exec *)e;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta[i].key, key) == 0) {
+            v = m->meta[i].value;
+            break;
+        }
+    pthread_mutex_unlock(&m->mu);
+    return v;
 }
 
 static sluice_host *host_of(sluice_exec *e)
@@ -239,6 +254,105 @@ static int host_exec_set_response(sluice_exec *e, int status, const char *conten
     return 0;
 }
 
+static const char *host_exec_body(const sluice_exec *e, size_t *len, const char **content_type)
+{
+    const exec_body *b = e->body;
+    if (len)
+        *len = b && b->bytes ? b->len : 0;
+    if (content_type)
+        *content_type = b ? b->content_type : NULL;
+    return b ? b->bytes : NULL;
+}
+
+/* [a-z0-9][a-z0-9._-]* with a dot, so no plugin key is ever a host key. */
+static int meta_key_ok(const char *key)
+{
+    size_t n = strnlen(key, SLUICE_META_KEY_MAX + 1);
+    if (n == 0 || n > SLUICE_META_KEY_MAX || !strchr(key, '.') || key[0] == '.' ||
+        key[0] == '_' || key[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int host_exec_set_meta(sluice_exec *e, const char *key, const char *value)
+{
+    if (!key || !meta_key_ok(key)) {
+        host_log(host_of(e), e, LOG_ERROR,
+                 "exec_set_meta: key \"%.80s\" refused: it must match [a-z0-9][a-z0-9._-]*, "
+                 "hold a '.' and be at most %u bytes",
+                 key ? key : "(null)", SLUICE_META_KEY_MAX);
+        return -1;
+    }
+    char *copy = NULL;
+    if (value) {
+        size_t n = strnlen(value, SLUICE_META_VALUE_MAX + 1);
+        if (n > SLUICE_META_VALUE_MAX) {
+            host_log(host_of(e), e, LOG_ERROR,
+                     "exec_set_meta: %s: value refused: over %u bytes", key,
+                     SLUICE_META_VALUE_MAX);
+            return -1;
+        }
+        json_t *valid = json_stringn(value, n); /* it goes into JSON documents */
+        json_decref(valid);
+        if (!valid) {
+            host_log(host_of(e), e, LOG_ERROR, "exec_set_meta: %s: value refused: not UTF-8",
+                     key);
+            return -1;
+        }
+        if (!(copy = strndup(value, n)))
+            return -1;
+    }
+    pthread_mutex_lock(&e->mu);
+    size_t i = 0;
+    while (i < e->n_meta && strcmp(e->meta[i].key, key) != 0)
+        i++;
+    if (i < e->n_meta) {
+        free(e->meta[i].value);
+        if (copy) {
+            e->meta[i].value = copy;
+        } else {
+            free(e->meta[i].key);
+            memmove(&e->meta[i], &e->meta[i + 1], (e->n_meta - i - 1) * sizeof(e->meta[0]));
+            e->n_meta--;
+        }
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
+    if (!copy) {
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
+    if (e->n_meta == SLUICE_META_MAX) {
+        pthread_mutex_unlock(&e->mu);
+        free(copy);
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_meta: %s refused: already %u keys", key,
+                 SLUICE_META_MAX);
+        return -1;
+    }
+    exec_kv *grown = realloc(e->meta, (e->n_meta + 1) * sizeof(*grown));
+    char *k = strdup(key);
+    if (!grown || !k) {
+        if (grown)
+            e->meta = grown;
+        pthread_mutex_unlock(&e->mu);
+        free(k);
+        free(copy);
+        return -1;
+    }
+    e->meta = grown;
+    e->meta[e->n_meta].key = k;
+    e->meta[e->n_meta].value = copy;
+    e->n_meta++;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
 void host_fill(sluice_host *h)
 {
     memset(h, 0, sizeof(*h));
@@ -256,4 +370,6 @@ void host_fill(sluice_host *h)
     h->exec_is_cancelled = host_exec_is_cancelled;
     h->exec_complete = host_exec_complete;
     h->exec_set_response = host_exec_set_response;
+    h->exec_body = host_exec_body;
+    h->exec_set_meta = host_exec_set_meta;
 }

@@ -464,10 +464,39 @@ static int reply_accepted(struct MHD_Connection *c, conn_state *cs, unsigned sta
     return http_reply(c, cs->rq.request_id, status, data, NULL, NULL, hdrs);
 }
 
+/*
+ * The answer to a sync request once its executions are final. The trigger
+ * decides whether a response a plugin set (exec_set_response) replaces the
+ * execution document: always with respond_with = "upstream", never with
+ * "execution", and when there is one otherwise (ABI 1.0's promise).
+ */
 static int reply_finished(struct MHD_Connection *c, conn_state *cs)
 {
-    if (cs->n_execs == 1 && cs->execs[0]->resp_status)
-        return reply_raw(c, cs->rq.request_id, cs->execs[0]);
+    int respond = cs->trigger->respond_with;
+    if (cs->n_execs == 1 && respond != RESPOND_EXECUTION) {
+        sluice_exec *e = cs->execs[0];
+        pthread_mutex_lock(&e->mu);
+        int has = e->resp_status != 0;
+        pthread_mutex_unlock(&e->mu);
+        if (has)
+            return reply_raw(c, cs->rq.request_id, e);
+        if (respond == RESPOND_UPSTREAM) {
+            /* A relay whose flow produced no answer (upstream unreachable,
+             * refused by the guard, over 1 MiB...): a gateway error, with
+             * the execution saying why. */
+            log_msg(LOG_INFO, cs->rq.request_id,
+                    "trigger=%s exec=%s: respond_with = \"upstream\" but the flow set no "
+                    "response; answering 502",
+                    cs->trigger->id, e->id);
+            pthread_mutex_lock(&e->mu);
+            char *msg = strdup(e->error ? e->error : "the flow finished without a response");
+            pthread_mutex_unlock(&e->mu);
+            int ret = http_reply(c, cs->rq.request_id, 502, exec_to_json(e, 1), "no_response",
+                                 msg, NULL);
+            free(msg);
+            return ret;
+        }
+    }
     int all_ok = 1;
     for (size_t i = 0; i < cs->n_execs; i++)
         if (cs->execs[i]->state != EXEC_SUCCEEDED)
@@ -760,6 +789,20 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
 
     cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
     const char *fn = json_string_value(json_object_get(base, "function"));
+    /* The body leaves the shared event here (event.h, "the event's body"):
+     * each execution's event is the rest plus these members, and the store
+     * keeps the rest plus the raw bytes. A JSON body goes in as received.
+     * A body that carried a key keeps its redacted form in the event
+     * instead, and its bytes go nowhere. A key taken from the body must be
+     * copied first: it lives there. */
+    char *idem = ikey ? strdup(ikey) : NULL;
+    int verbatim = event_body_is_json(rq) && !v.body_redacted;
+    size_t mlen;
+    char *members = event_take_body(base, verbatim ? (const char *)rq->body : NULL,
+                                    rq->body_len, &mlen);
+    exec_body *body = exec_body_new(rq->body_len && !v.body_redacted ? rq->body : NULL,
+                                    rq->body_len, event_header(rq, "content-type"));
+    int keep_raw = body && body->bytes;
 
     /* Headers a plugin may read: everything but authentication material. */
     const char **hn = calloc(rq->n_headers + 1, sizeof(char *));
@@ -771,21 +814,27 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
             hv[nh++] = rq->headers[i].value;
         }
 
-    /* The body goes into each event as received unless the gate redacted
-     * a key inside it (event.h). */
-    int verbatim = event_body_is_json(rq) && !(t->gate && gate_rewrites_body(t->gate));
     cs->execs = calloc(t->n_flows, sizeof(sluice_exec *));
     for (size_t i = 0; i < t->n_flows; i++) {
         char id[40];
         units_uuidv7(id);
-        size_t len;
-        char *text = event_for_flow(base, id, t->flows[i], verbatim ? (char *)rq->body : NULL,
-                                    rq->body_len, &len);
+        size_t slen, len;
+        char *stored = event_for_flow(base, id, t->flows[i], &slen);
+        char *text = event_join(stored, slen, members, mlen, &len);
         sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len, fn,
                                   hn, hv, nh, cs->sync, rq->received_ms);
-        e->idem_key = ikey ? strdup(ikey) : NULL;
+        if (keep_raw) {
+            exec_set_request(e, body, stored, slen);
+        } else {
+            exec_set_request(e, body, NULL, 0);
+            free(stored);
+        }
+        e->idem_key = idem ? strdup(idem) : NULL;
         cs->execs[cs->n_execs++] = e;
     }
+    exec_body_unref(body);
+    free(members);
+    free(idem);
     free(hn);
     free(hv);
     json_decref(base);

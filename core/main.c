@@ -179,51 +179,41 @@ struct recovery {
  * run now; running ones were interrupted mid-way, so they are retried when
  * their flow allows it and otherwise failed, never silently run twice.
  */
-static void recover_one(void *arg, const char *id, const char *request_id, const char *trigger,
-                        const char *flow, const char *state, int attempt, const char *event,
-                        const char *function, json_t *headers,
-                        uint64_t received_ms)
+static void recover_one(void *arg, store_row *r)
 {
     struct recovery *rec = arg;
     sluice_config *cfg = rec->cfg;
     size_t *counts = rec->counts;
-    trigger_def *t = config_find_trigger(cfg, trigger);
-    flow_def *f = config_find_flow(cfg, flow);
+    trigger_def *t = config_find_trigger(cfg, r->trigger);
+    flow_def *f = config_find_flow(cfg, r->flow);
     if (!t || !f) {
-        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; failed", id,
-                 trigger, flow);
-        store_fail_stale(id, "its trigger or flow is no longer configured");
-        json_decref(headers);
+        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; failed",
+                 r->id, r->trigger, r->flow);
+        store_fail_stale(r->id, "its trigger or flow is no longer configured");
         counts[2]++;
         return;
     }
-    int running = strcmp(state, "running") == 0;
-    if (running && attempt > f->retry_max) {
+    int running = strcmp(r->state, "running") == 0;
+    if (running && r->attempt > f->retry_max) {
         log_warn("recovery: exec=%s flow=%s was running when sluiced stopped; failed "
                  "(the flow allows no retry)",
-                 id, flow);
-        store_fail_stale(id, "interrupted: sluiced stopped while it was running");
-        json_decref(headers);
+                 r->id, r->flow);
+        store_fail_stale(r->id, "interrupted: sluiced stopped while it was running");
         counts[2]++;
         return;
     }
-    size_t nh = json_object_size(headers), k = 0;
-    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
-    const char *key;
-    json_t *val;
-    json_object_foreach(headers, key, val)
-    {
-        if (json_is_string(val)) {
-            hn[k] = key;
-            hv[k++] = json_string_value(val);
-        }
+    char err[300];
+    sluice_exec *e = exec_from_store(cfg, t, f, r->id, r->request_id, r->event, r->event_len,
+                                     r->raw, r->body, r->function, r->headers, r->received_ms,
+                                     err, sizeof(err));
+    r->event = NULL; /* taken over */
+    if (!e) {
+        log_warn("recovery: exec=%s flow=%s: %s; failed", r->id, r->flow, err);
+        store_fail_stale(r->id, err);
+        counts[2]++;
+        return;
     }
-    sluice_exec *e = exec_new(cfg, t, f, id, request_id, strdup(event), strlen(event), function,
-                              hn, hv, k, 0, received_ms);
-    free(hn);
-    free(hv);
-    json_decref(headers);
-    e->attempt = running ? attempt + 1 : attempt;
+    e->attempt = running ? r->attempt + 1 : r->attempt;
     snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
     if (running)
         store_requeue(e);

@@ -31,6 +31,35 @@
 #define CHECKPOINT_PAGES 4000
 #define WAL_SIZE_LIMIT 67108864 /* 64 MiB, spelled out for PRAGMA text */
 
+/*
+ * WHAT AN ACCEPT WRITES
+ *
+ * Durable accepts are the store's hot path (every one is written and
+ * fdatasync'ed before its 2xx), so each body is written once. A payloads
+ * row keeps:
+ *
+ *   body       the request body byte for byte (BLOB), which exec_body
+ *              lends the plugin again after a crash and on replay;
+ *   event      the event WITHOUT its "body" and "raw_body_b64" members:
+ *              they are a function of the bytes and their Content-Type
+ *              (body_type), and are rebuilt from them (event_body_members)
+ *              when the event is needed again, which is rare (recovery,
+ *              replay, reading an execution's inputs);
+ * and no inputs: the document's inputs are the event's params, query,
+ * body, variables and function, so they are derived on reading. Version 1
+ * wrote them out, which stored every body a second time.
+ *
+ * So a JSON body costs its raw bytes once, where version 1 wrote its parsed
+ * form twice (event and inputs), and a binary body costs its bytes instead
+ * of their base64. The one exception is a body in which a key travelled
+ * (gate.c redacts it in the event): its bytes are never written, and the
+ * event is kept whole, with its redacted body. body IS NULL therefore
+ * means "the event column is complete", also for every version 1 row.
+ *
+ * results.meta holds what plugins recorded with exec_set_meta, written
+ * with the other results.
+ */
+
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
     /* 1: executions */
@@ -63,25 +92,31 @@ static const char *const migrations[] = {
     "  WHERE idem_key IS NOT NULL;",
 
     /*
-     * 2: the row that changes state is kept narrow. SQLite rewrites a whole
-     * record on UPDATE, so with the event (kilobytes) in it, "running" and
-     * the result each rewrote the event too, a page per execution. The
-     * request (written once) and the results (written once) get tables of
-     * their own; inputs are derived from the event, which holds them.
+     * 2: the row that changes state is kept narrow, and the request body is
+     * kept as it came. SQLite rewrites a whole record on UPDATE, so with
+     * the event (kilobytes) in it, "running" and the result each rewrote
+     * the event too, a page per execution. The request (written once) and
+     * the results (written once) get tables of their own; inputs are
+     * derived from the event, which holds them. payloads.body holds the
+     * raw bytes and body_type their Content-Type (see "what an accept
+     * writes"); results.meta what plugins recorded (ABI 1.1).
      */
     "CREATE TABLE payloads ("
     "  id TEXT PRIMARY KEY,"
     "  event TEXT NOT NULL,"
-    "  headers TEXT"
+    "  headers TEXT,"
+    "  body BLOB,"
+    "  body_type TEXT"
     ");"
     "CREATE TABLE results ("
     "  id TEXT PRIMARY KEY,"
     "  outputs TEXT,"
     "  stdout TEXT,"
-    "  stderr TEXT"
+    "  stderr TEXT,"
+    "  meta TEXT"
     ");"
-    "INSERT INTO payloads SELECT id, event, headers FROM executions;"
-    "INSERT INTO results SELECT id, outputs, stdout, stderr FROM executions"
+    "INSERT INTO payloads SELECT id, event, headers, NULL, NULL FROM executions;"
+    "INSERT INTO results SELECT id, outputs, stdout, stderr, NULL FROM executions"
     "  WHERE outputs IS NOT NULL OR stdout IS NOT NULL OR stderr IS NOT NULL;"
     "CREATE TABLE executions_v2 ("
     "  id TEXT PRIMARY KEY,"
@@ -143,6 +178,7 @@ static struct {
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
     int urgent; /* queued ops someone waits for (store_main) */
     uint64_t last_batch_us, last_sync_us;
+    int is_new; /* store_open found no schema */
     int wal_fd;
     sqlite3 *cdb; /* the checkpointer's connection, opened when first needed */
     char *path;
@@ -353,8 +389,15 @@ static int write_accept(sluice_exec *e)
     char *hdrs = headers_text(e);
     s = ws.insert_payload;
     sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, e->event, (int)e->event_len, SQLITE_STATIC);
+    /* See "what an accept writes": the bytes, or the whole event. */
+    if (e->stored_event && e->body && e->body->bytes) {
+        sqlite3_bind_text(s, 2, e->stored_event, (int)e->stored_len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 4, e->body->bytes, (int)e->body->len, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_text(s, 2, e->event, (int)e->event_len, SQLITE_STATIC);
+    }
     bind_text(s, 3, hdrs);
+    bind_text(s, 5, e->body ? e->body->content_type : NULL);
     int rc = step_done(s);
     free(hdrs);
     if (rc < 0)
@@ -387,7 +430,15 @@ static int write_finish(sluice_exec *e)
     bind_text(r, 2, e->outputs);
     sqlite3_bind_blob(r, 3, out, (int)ol, SQLITE_TRANSIENT);
     sqlite3_bind_blob(r, 4, errt, (int)el, SQLITE_TRANSIENT);
+    char *meta = NULL;
+    if (e->n_meta) {
+        json_t *m = exec_meta_json_locked(e);
+        meta = json_compact(m, NULL);
+        json_decref(m);
+    }
     pthread_mutex_unlock(&e->mu);
+    bind_text(r, 5, meta);
+    free(meta);
     free(out);
     free(errt);
     if (step_done(s) < 0) {
@@ -878,9 +929,41 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 
 #define ROW_COLUMNS                                                                          \
     "x.id, request_id, flow, trigger, state, attempt, exit_code, p.event, r.outputs, error, " \
-    "received_at, started_at, finished_at, r.stdout, r.stderr"
+    "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta"
 #define ROW_FROM                                                                             \
     " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
+
+/* The request body of a row, NULL when the row kept none (see the top). */
+static exec_body *col_body(sqlite3_stmt *s, int body_col, int type_col)
+{
+    const char *type = (const char *)sqlite3_column_text(s, type_col);
+    if (sqlite3_column_type(s, body_col) == SQLITE_NULL)
+        return type ? exec_body_new(NULL, 0, type) : NULL;
+    const void *bytes = sqlite3_column_blob(s, body_col);
+    size_t len = (size_t)sqlite3_column_bytes(s, body_col);
+    return exec_body_new(bytes ? bytes : "", len, type);
+}
+
+/* A row's inputs, derived from its event, whose body members are rebuilt
+ * from the bytes when the row kept them (see the top of this file). */
+static json_t *row_inputs(sqlite3_stmt *s)
+{
+    const char *ev = (const char *)sqlite3_column_text(s, 7);
+    size_t evlen = (size_t)sqlite3_column_bytes(s, 7);
+    if (!ev || sqlite3_column_type(s, 15) == SQLITE_NULL)
+        return event_inputs(ev, evlen);
+    char err[256];
+    size_t mlen, len;
+    char *members = event_body_members(sqlite3_column_blob(s, 15),
+                                       (size_t)sqlite3_column_bytes(s, 15),
+                                       (const char *)sqlite3_column_text(s, 16), &mlen, err,
+                                       sizeof(err));
+    char *full = members ? event_join(ev, evlen, members, mlen, &len) : NULL;
+    json_t *in = full ? event_inputs(full, len) : event_inputs(ev, evlen);
+    free(members);
+    free(full);
+    return in;
+}
 
 /* The same document exec_to_json makes, from a row of ROW_COLUMNS. */
 static json_t *row_json(sqlite3_stmt *s, int with_logs)
@@ -895,9 +978,9 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) == SQLITE_NULL
                                             ? json_null()
                                             : json_integer(sqlite3_column_int(s, 6)));
-    json_object_set_new(o, "inputs", event_inputs((const char *)sqlite3_column_text(s, 7),
-                                                  (size_t)sqlite3_column_bytes(s, 7)));
+    json_object_set_new(o, "inputs", row_inputs(s));
     json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
+    json_object_set_new(o, "meta", col_json(s, 17, json_object()));
     json_object_set_new(o, "error", col_str(s, 9));
     set_ms(o, "received_at", s, 10);
     set_ms(o, "started_at", s, 11);
@@ -1023,24 +1106,62 @@ static char *col_dup(sqlite3_stmt *s, int col)
     return t ? strdup(t) : NULL;
 }
 
-int store_load_request(const char *id, char **trigger, char **flow, char **event,
-                       char **function, json_t **headers)
+#define REQUEST_COLUMNS                                                                      \
+    "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, "       \
+    "received_at, p.body, p.body_type"
+#define REQUEST_FROM " FROM executions x JOIN payloads p ON p.id = x.id"
+
+/* A row of REQUEST_COLUMNS. */
+static void request_row(sqlite3_stmt *s, store_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = col_dup(s, 0);
+    r->request_id = col_dup(s, 1);
+    r->trigger = col_dup(s, 2);
+    r->flow = col_dup(s, 3);
+    r->state = col_dup(s, 4);
+    r->attempt = sqlite3_column_int(s, 5);
+    const char *ev = (const char *)sqlite3_column_text(s, 6);
+    r->event_len = (size_t)sqlite3_column_bytes(s, 6);
+    r->event = ev ? malloc(r->event_len + 1) : NULL;
+    if (r->event) {
+        memcpy(r->event, ev, r->event_len);
+        r->event[r->event_len] = 0;
+    }
+    r->function = col_dup(s, 7);
+    r->headers = col_json(s, 8, json_object());
+    r->received_ms = (uint64_t)sqlite3_column_int64(s, 9);
+    r->raw = sqlite3_column_type(s, 10) != SQLITE_NULL;
+    r->body = col_body(s, 10, 11);
+}
+
+void store_row_clear(store_row *r)
+{
+    free(r->id);
+    free(r->request_id);
+    free(r->trigger);
+    free(r->flow);
+    free(r->state);
+    free(r->event);
+    free(r->function);
+    json_decref(r->headers);
+    exec_body_unref(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+int store_load_request(const char *id, store_row *out)
 {
     int rc = -1;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT trigger, flow, event, function, headers FROM executions x "
-                           "JOIN payloads p ON p.id = x.id WHERE x.id = ?",
+    if (sqlite3_prepare_v2(st.rdb, "SELECT " REQUEST_COLUMNS REQUEST_FROM " WHERE x.id = ?",
                            -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW) {
-            *trigger = col_dup(s, 0);
-            *flow = col_dup(s, 1);
-            *event = col_dup(s, 2);
-            *function = col_dup(s, 3);
-            *headers = col_json(s, 4, json_object());
-            rc = 0;
+            request_row(s, out);
+            rc = out->event ? 0 : -1;
+            if (rc < 0)
+                store_row_clear(out);
         }
         sqlite3_finalize(s);
     }
@@ -1086,41 +1207,41 @@ json_t *store_flow_stats(const char *column)
 
 int store_recover(store_recover_fn fn, void *arg)
 {
-    int n = 0;
     pthread_mutex_lock(&st.rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st.rdb,
-                           "SELECT x.id, request_id, trigger, flow, state, attempt, event, "
-                           "function, headers, received_at FROM executions x JOIN payloads p "
-                           "ON p.id = x.id WHERE state IN ('queued', 'running') ORDER BY x.id",
+                           "SELECT " REQUEST_COLUMNS REQUEST_FROM " WHERE state IN "
+                           "('queued', 'running') ORDER BY x.id",
                            -1, &s, NULL) != SQLITE_OK) {
         pthread_mutex_unlock(&st.rmu);
         return -1;
     }
     /* Collect first: fn may write through the store thread. */
-    json_t *rows = json_array();
+    size_t n = 0, cap = 0;
+    store_row *rows = NULL;
     while (sqlite3_step(s) == SQLITE_ROW) {
-        json_t *r = json_array();
-        for (int c = 0; c < 9; c++)
-            json_array_append_new(r, col_str(s, c));
-        json_array_append_new(r, json_integer(sqlite3_column_int64(s, 9)));
-        json_array_append_new(rows, r);
+        if (n == cap) {
+            store_row *grown = realloc(rows, (cap = cap ? cap * 2 : 16) * sizeof(*rows));
+            if (!grown)
+                break;
+            rows = grown;
+        }
+        request_row(s, &rows[n]);
+        if (rows[n].event && rows[n].id && rows[n].trigger && rows[n].flow && rows[n].state)
+            n++;
+        else
+            store_row_clear(&rows[n]);
     }
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st.rmu);
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-#define S(k) json_string_value(json_array_get(r, k))
-        json_t *hdrs = S(8) ? json_loads(S(8), 0, NULL) : NULL;
-        fn(arg, S(0), S(1), S(2), S(3), S(4), atoi(S(5) ? S(5) : "1"), S(6), S(7),
-           hdrs ? hdrs : json_object(), (uint64_t)json_integer_value(json_array_get(r, 9)));
-#undef S
-        n++;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].attempt < 1)
+            rows[i].attempt = 1;
+        fn(arg, &rows[i]);
+        store_row_clear(&rows[i]);
     }
-    json_decref(rows);
-    return n;
+    free(rows);
+    return (int)n;
 }
 
 void store_cancel_running(int reason)
@@ -1168,6 +1289,22 @@ static int mkdir_parents(const char *path)
                 return -1;
             *p = '/';
         }
+    return 0;
+}
+
+/* Sets st.is_new: the database has no schema at all yet. */
+static int store_is_new(char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.wdb, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.wdb));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    st.is_new = sqlite3_column_int(s, 0) == 0;
+    sqlite3_finalize(s);
     return 0;
 }
 
@@ -1234,8 +1371,17 @@ int store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(st.wdb, 5000);
-    /* auto_vacuum only takes effect on a new database, before any table. */
-    if (exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0 ||
+    /* A WAL left behind by a crash is folded into the database before
+     * anything else: it may have grown to the last byte the disk had, and
+     * every write appends to it, so a store that filled its disk could not
+     * start again even once there is room for the database to grow. */
+    char ckpt[256];
+    if (exec_sql(st.wdb, "PRAGMA wal_checkpoint(TRUNCATE)", ckpt, sizeof(ckpt)) < 0)
+        log_warn("store %s: cannot fold its WAL into the database: %s", path, ckpt);
+    /* auto_vacuum only takes effect on a new database, before any table;
+     * setting it writes, so an existing database is left alone. */
+    if (store_is_new(why, sizeof(why)) < 0 ||
+        (st.is_new && exec_sql(st.wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0) ||
         exec_sql(st.wdb, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
         exec_sql(st.wdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) < 0 ||
@@ -1261,7 +1407,8 @@ int store_open(const char *path, char *err, size_t errlen)
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
                      "function, idem_key, received_at) VALUES "
                      "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING");
-    ws.insert_payload = prep("INSERT INTO payloads (id, event, headers) VALUES (?1, ?2, ?3)");
+    ws.insert_payload = prep("INSERT INTO payloads (id, event, headers, body, body_type) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
                           "flow = ?2 AND idem_key = ?3 AND received_at < ?4");
     ws.find_dup = prep("SELECT id FROM executions WHERE trigger = ?1 AND flow = ?2 AND "
@@ -1270,8 +1417,8 @@ int store_open(const char *path, char *err, size_t errlen)
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
                      "started_at = ?4, finished_at = ?5, attempt = ?6 WHERE id = ?7");
-    ws.insert_result = prep("INSERT OR REPLACE INTO results (id, outputs, stdout, stderr) "
-                            "VALUES (?1, ?2, ?3, ?4)");
+    ws.insert_result = prep("INSERT OR REPLACE INTO results (id, outputs, stdout, stderr, meta) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
                       "WHERE id = ?2");
 #define PURGE_IDS                                                                            \

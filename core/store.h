@@ -86,21 +86,39 @@ json_t *store_list(const store_filter *f, char **next);
 size_t store_find_idempotent(const char *trigger, const char *key, uint64_t since_ms,
                              char (*ids)[40], size_t max);
 
-/* The stored request of an execution, for replay (malloc'd strings). */
-int store_load_request(const char *id, char **trigger, char **flow, char **event,
-                       char **function, json_t **headers);
+/*
+ * A request as the store kept it, for recovery and replay. event is the
+ * event as stored: without its "body" and "raw_body_b64" members when raw
+ * is set (body->bytes rebuild them, see exec_from_store), whole otherwise.
+ * body carries the Content-Type too; NULL for rows written before the
+ * store kept bodies. Every pointer is owned by the row.
+ */
+typedef struct store_row {
+    char *id, *request_id, *trigger, *flow, *state, *function;
+    int attempt;
+    uint64_t received_ms;
+    char *event;
+    size_t event_len;
+    int raw;
+    exec_body *body;
+    json_t *headers; /* redacted request headers, a JSON object of strings */
+} store_row;
+
+/* Free what a row holds (a field a caller took over may be NULL). */
+void store_row_clear(store_row *r);
+
+/* The stored request of an execution, for replay: 0, or -1 when unknown. */
+int store_load_request(const char *id, store_row *out);
 
 /* Per flow: {"flow": {"executions": n, "last": {...}}} */
 json_t *store_flow_stats(const char *column);
 
 /*
  * Executions left queued or running by an earlier process, oldest first.
- * fn is called for each with its row; used once at start.
+ * fn is called for each with its row (which it may take fields from, leaving
+ * NULL behind); used once at start. Returns how many, or -1.
  */
-typedef void (*store_recover_fn)(void *arg, const char *id, const char *request_id,
-                                 const char *trigger, const char *flow, const char *state,
-                                 int attempt, const char *event, const char *function,
-                                 json_t *headers, uint64_t received_ms);
+typedef void (*store_recover_fn)(void *arg, store_row *row);
 int store_recover(store_recover_fn fn, void *arg);
 /* Add an execution recovered at start to the live set. */
 void store_adopt(sluice_exec *e);

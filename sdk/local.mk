@@ -26,7 +26,9 @@ SDK_HOST_DOCS = \
 	sdk/docs/host_exec_write_log.md \
 	sdk/docs/host_exec_is_cancelled.md \
 	sdk/docs/host_exec_complete.md \
-	sdk/docs/host_exec_set_response.md
+	sdk/docs/host_exec_set_response.md \
+	sdk/docs/host_exec_body.md \
+	sdk/docs/host_exec_set_meta.md
 SDK_PLUGIN_DOCS = \
 	sdk/docs/plugin_sluice_plugin_v1.md \
 	sdk/docs/plugin_init.md \

@@ -14,7 +14,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_event tests/unit/test_loader tests/unit/test_exec \
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
-	tests/unit/test_follow tests/unit/test_gitsync
+	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -74,6 +74,10 @@ tests_unit_test_gitsync_SOURCES = tests/unit/test_gitsync.c
 tests_unit_test_gitsync_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_gitsync_CFLAGS = $(UNIT_CC)
 tests_unit_test_gitsync_LDADD = $(UNIT_LIBS)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_store_CFLAGS = $(UNIT_CC)
+tests_unit_test_store_LDADD = $(UNIT_LIBS)
 
 # Loader fixtures: one shared object per way a plugin can be wrong.
 FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)

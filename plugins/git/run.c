@@ -11,7 +11,8 @@
  * shell executor runs a command (the shell executor's template, env,
  * workdir, spawn and supervise code is compiled into this plugin), with
  * SLUICE_GIT_COMMIT, SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
- * record the commit in the outputs ("git": {"commit", "ref", ...}).
+ * record the commit as meta ("git.commit", "git.ref") and in the outputs
+ * ("git": {"commit", "ref", ...}).
  */
 #define _GNU_SOURCE
 #include "git.h"
@@ -432,6 +433,24 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
     return rc;
 }
 
+/*
+ * Which commit runs is a fact about the execution, not something the script
+ * produced: with ABI 1.1 it is recorded as meta ("git.commit", "git.ref"),
+ * in the document under "meta" from the moment it is known, while the
+ * script still runs, and kept with the execution. The outputs carry it too
+ * (see gitexec_run_outputs), for readers of the outputs and 1.0 hosts.
+ */
+static void gitexec_run_record_meta(struct gitexec_run *run)
+{
+    const sluice_host *host = run->inst->host;
+
+    if (!SLUICE_HOST_HAS(host, exec_set_meta))
+        return;
+    if (host->exec_set_meta(run->exec, "git.commit", run->sha) != 0 ||
+        host->exec_set_meta(run->exec, "git.ref", run->inst->cfg->ref) != 0)
+        host->log(host, run->exec, SLUICE_LOG_WARN, "git: the host refused the commit record");
+}
+
 static void gitexec_run_cleanup(struct gitexec_run *run)
 {
     if (run->tracked)
@@ -529,6 +548,7 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     }
     if (gitexec_run_resolve(run) != 0)
         goto out;
+    gitexec_run_record_meta(run);
     if (gitexec_run_checkout(run) != 0 || gitexec_run_prepare(run, event_text, event_len) != 0)
         goto record;
     rc = gitexec_run_command(run, event_text, event_len);

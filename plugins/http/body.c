@@ -255,7 +255,8 @@ static int http_is_form(const char *ctype)
     return ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
 }
 
-/* The original body, as well as the event lets us have it (body.h). */
+/* The original body as well as the event lets us have it, where the host
+ * lends no bytes (body.h). */
 static int http_body_raw(struct http_payload *out, const json_t *event, char *err,
                          size_t errlen)
 {
@@ -300,9 +301,25 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
     return 0;
 }
 
+/* The bytes exactly as the sender sent them, and its type, or none. */
+static int http_body_lent(struct http_payload *out, const struct http_raw *raw, char *err,
+                          size_t errlen)
+{
+    if ((out->data = malloc(raw->len + 1)) == NULL ||
+        (raw->content_type != NULL && (out->content_type = strdup(raw->content_type)) == NULL)) {
+        http_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(out->data, raw->data, raw->len);
+    out->data[raw->len] = '\0';
+    out->len = raw->len;
+    return 0;
+}
+
 int http_body_build(struct http_payload *out, enum http_body_mode mode,
-                    const struct http_jtpl *jt, const char *event_text, size_t event_len,
-                    const json_t *event, char *err, size_t errlen)
+                    const struct http_jtpl *jt, const struct http_raw *raw,
+                    const char *event_text, size_t event_len, const json_t *event, char *err,
+                    size_t errlen)
 {
     json_t *doc;
 
@@ -311,7 +328,8 @@ int http_body_build(struct http_payload *out, enum http_body_mode mode,
     case HTTP_BODY_NONE:
         return 0;
     case HTTP_BODY_RAW:
-        if (http_body_raw(out, event, err, errlen) != 0) {
+        if (raw != NULL && raw->data != NULL ? http_body_lent(out, raw, err, errlen) != 0
+                                             : http_body_raw(out, event, err, errlen) != 0) {
             http_payload_clear(out);
             return -1;
         }

@@ -55,6 +55,7 @@ tests_http_receiver_receiver_LDADD = $(MHD_LIBS) $(JANSSON_LIBS) -lpthread
 
 HTTP_INTEGRATION_TESTS = \
 	tests/integration/http_forward.sh \
+	tests/integration/http_forward_body.sh \
 	tests/integration/http_forward_retry.sh \
 	tests/integration/http_forward_tls.sh \
 	tests/integration/http_forward_sign.sh \

@@ -107,7 +107,8 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
 {
     const sluice_host *host = inst->host;
     struct http_req *req = calloc(1, sizeof(*req));
-    const char *event_text, *id, *mode;
+    const char *event_text, *id, *respond;
+    struct http_raw raw = {NULL, 0, NULL};
     size_t event_len = 0, url_len;
     json_error_t jerr = {.text = "out of memory"};
     json_t *event = NULL;
@@ -123,19 +124,24 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
     req->exec = exec;
     id = host->exec_meta(exec, "execution_id");
     snprintf(req->exec_id, sizeof(req->exec_id), "%s", id ? id : "unknown");
-    mode = host->exec_meta(exec, "mode");
-    req->want_response = inst->cfg->respond_upstream && mode != NULL && strcmp(mode, "sync") == 0;
+    /* The trigger decides whether the waiting sender gets the upstream's
+     * answer (respond_with = "upstream"); a 1.0 host never asks. */
+    respond = host->exec_meta(exec, "respond_with");
+    req->want_response = respond != NULL && strcmp(respond, "upstream") == 0;
+    if (inst->cfg->body_mode == HTTP_BODY_RAW && SLUICE_HOST_HAS(host, exec_body))
+        raw.data = host->exec_body(exec, &raw.len, &raw.content_type);
 
     event_text = host->exec_event(exec, &event_len);
     if (event_text == NULL) {
         http_errf(err, errlen, "the host gave no event");
         goto fail;
     }
-    /* Parsed only when something reads it: forwarding the event as it is
-     * needs no parse. JSON_ALLOW_NUL: a body may carry \u0000; only a
-     * header refuses it. */
-    event = inst->cfg->needs_event ? json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)
-                                   : json_object();
+    /* Parsed only when something reads it: forwarding the event or the
+     * bytes the host lends as they are needs no parse. JSON_ALLOW_NUL: a
+     * body may carry \u0000; only a header refuses it. */
+    event = inst->cfg->needs_event || (inst->cfg->body_mode == HTTP_BODY_RAW && !raw.data)
+                ? json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)
+                : json_object();
     if (event == NULL || !json_is_object(event)) {
         http_errf(err, errlen, "the event is not a JSON object: %s",
                   event ? "another type" : jerr.text);
@@ -145,8 +151,8 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
         http_errf(err, errlen, "out of memory");
         goto fail;
     }
-    if (http_body_build(&req->body, inst->cfg->body_mode, inst->cfg->body_tpl, event_text,
-                        event_len, event, err, errlen) != 0 ||
+    if (http_body_build(&req->body, inst->cfg->body_mode, inst->cfg->body_tpl, &raw,
+                        event_text, event_len, event, err, errlen) != 0 ||
         http_req_headers(req, event, err, errlen) != 0)
         goto fail;
     if ((req->resp_headers = json_object()) == NULL) {

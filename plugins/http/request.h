@@ -28,7 +28,7 @@ struct http_req {
     char *url;
     struct curl_slist *base_headers; /* the flow's headers, Content-Type, Expect */
     struct http_payload body;
-    int want_response; /* respond_with = "upstream" on a sync trigger */
+    int want_response; /* the trigger's respond_with = "upstream" (exec_meta) */
 
     /* Owned by the loop thread from submission on. */
     enum http_req_state state;

@@ -1,6 +1,7 @@
 /*
  * result.c - how one attempt ends: retry, or finish the execution with
- * outputs, an error and (respond_with = "upstream") the answer to send.
+ * outputs, an error and (a trigger with respond_with = "upstream") the
+ * answer to send.
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *
@@ -216,7 +217,9 @@ static void http_req_finish_status(struct http_req *req, long status, const char
         req->host->exec_set_response(req->exec, (int)status, req->content_type,
                                      req->resp ? req->resp : "", req->resp_len) != 0)
         req->host->log(req->host, req->exec, SLUICE_LOG_WARN,
-                       "the upstream's answer could not be passed on");
+                       "the upstream's answer (%zu bytes) could not be passed on; the host "
+                       "takes at most %u (max_response is larger)",
+                       req->resp_len, SLUICE_MAX_OUTPUT);
     if (ok) {
         http_req_complete(req, SLUICE_OK);
         return;

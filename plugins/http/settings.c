@@ -565,28 +565,18 @@ static int http_settings_limits(struct http_settings *cfg, const json_t *root, c
     return 0;
 }
 
-static int http_settings_respond(struct http_settings *cfg, const json_t *v, const char *where,
-                                 char *err, size_t errlen)
+/*
+ * respond_with was a setting of this executor; one flow may serve several
+ * triggers, so the trigger decides now. A config that still has it would
+ * otherwise silently stop relaying: say where it went.
+ */
+static int http_settings_respond_moved(const char *where, char *err, size_t errlen)
 {
-    const char *s = json_string_value(v);
-
-    if (s != NULL && strcmp(s, "execution") == 0)
-        return 0;
-    if (s == NULL || strcmp(s, "upstream") != 0) {
-        http_settings_fail(err, errlen, where,
-                           "respond_with must be \"execution\" (the default: sync triggers "
-                           "answer with the execution) or \"upstream\" (they answer with the "
-                           "upstream's status, content type and body)");
-        return -1;
-    }
-    if (cfg->max_response > SLUICE_MAX_OUTPUT) {
-        http_settings_fail(err, errlen, where,
-                           "respond_with = \"upstream\" passes the body on, so max_response "
-                           "may be at most 1M (SLUICE_MAX_OUTPUT)");
-        return -1;
-    }
-    cfg->respond_upstream = 1;
-    return 0;
+    http_settings_fail(err, errlen, where,
+                       "respond_with is a trigger setting now: remove it here and set "
+                       "respond_with = \"upstream\" in each sync trigger whose sender should "
+                       "get the upstream's answer");
+    return -1;
 }
 
 static int http_settings_guard(struct http_settings *cfg, const json_t *root, const char *where,
@@ -650,17 +640,19 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
     if ((v = json_object_get(root, "proxy")) != NULL &&
         http_settings_proxy(cfg, v, where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "respond_with")) != NULL &&
-        http_settings_respond(cfg, v, where, err, errlen) != 0)
+    if (json_object_get(root, "respond_with") != NULL) {
+        http_settings_respond_moved(where, err, errlen);
         goto fail;
+    }
     if ((v = json_object_get(root, "sign")) != NULL) {
         if (http_sign_parse(&cfg->sign, v, msg, sizeof(msg)) != 0) {
             http_settings_fail(err, errlen, where, "%s", msg);
             goto fail;
         }
     }
-    cfg->needs_event = tpl_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_RAW ||
-                       cfg->body_mode == HTTP_BODY_TEMPLATE;
+    /* body = "body" reads the event only when the host lends no bytes
+     * (request.c decides per execution). */
+    cfg->needs_event = tpl_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
     for (size_t i = 0; i < cfg->nheaders; i++)
         cfg->needs_event |= tpl_has_placeholders(cfg->headers[i].value);
     json_decref(root);

@@ -55,8 +55,7 @@ struct http_settings {
     size_t nresponse_headers;
     struct http_sign *sign;
     struct http_guard *guard;
-    int respond_upstream;
-    int needs_event; /* something reads the parsed event (placeholders, body) */
+    int needs_event; /* placeholders or a template read the parsed event */
 };
 
 #define HTTP_DEFAULT_TIMEOUT_MS 30000L

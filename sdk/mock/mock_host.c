@@ -76,8 +76,8 @@ struct mock_pair {
 enum mock_state { MOCK_NEW, MOCK_RUNNING, MOCK_PENDING, MOCK_DONE };
 
 static const char *const mock_meta_keys[] = {
-    "execution_id", "request_id", "flow",       "namespace", "trigger",
-    "function",     "attempt",    "timeout_ms", "mode",
+    "execution_id", "request_id", "flow", "namespace", "trigger",
+    "function",     "attempt",    "timeout_ms", "mode", "respond_with",
 };
 #define MOCK_META_COUNT (sizeof(mock_meta_keys) / sizeof(mock_meta_keys[0]))
 
@@ -88,6 +88,11 @@ struct sluice_exec {
 
     char *event;
     size_t event_len;
+    char *body; /* exec_body: len bytes and a NUL, or NULL */
+    size_t body_len;
+    char *body_type;
+    struct mock_pair *plugin_meta; /* exec_set_meta, in the order first set */
+    size_t n_plugin_meta;
     struct mock_pair *headers;
     size_t n_headers;
     char *meta[MOCK_META_COUNT];
@@ -121,6 +126,8 @@ struct sluice_exec {
     unsigned timer_ms;
     int timer_reason;
 };
+
+static int mock_set_pair(struct mock_pair **arr, size_t *n, const char *key, const char *value);
 
 static mock_host *mock_host_of(const sluice_host *table)
 {
@@ -299,17 +306,28 @@ static int mock_meta_index(const char *key)
     return -1;
 }
 
+static const char *mock_plugin_meta_locked(const sluice_exec *exec, const char *key)
+{
+    for (size_t i = 0; i < exec->n_plugin_meta; i++)
+        if (strcmp(exec->plugin_meta[i].key, key) == 0)
+            return exec->plugin_meta[i].value;
+    return NULL;
+}
+
 static const char *mock_fn_exec_meta(const sluice_exec *exec, const char *key)
 {
     sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
     const char *value;
     int i;
 
-    if (key == NULL || (i = mock_meta_index(key)) < 0)
+    if (key == NULL)
+        return NULL;
+    i = mock_meta_index(key);
+    if (i < 0 && strchr(key, '.') == NULL)
         return NULL;
     pthread_mutex_lock(&e->lock);
     mock_check_live(e, "exec_meta");
-    value = e->meta[i];
+    value = i >= 0 ? e->meta[i] : mock_plugin_meta_locked(e, key);
     pthread_mutex_unlock(&e->lock);
     return value;
 }
@@ -600,6 +618,84 @@ static int mock_fn_exec_set_response(sluice_exec *exec, int status, const char *
     return 0;
 }
 
+static const char *mock_fn_exec_body(const sluice_exec *exec, size_t *len,
+                                     const char **content_type)
+{
+    sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
+    const char *body;
+
+    pthread_mutex_lock(&e->lock);
+    mock_check_live(e, "exec_body");
+    body = e->body;
+    if (len != NULL)
+        *len = e->body != NULL ? e->body_len : 0;
+    if (content_type != NULL)
+        *content_type = e->body_type;
+    pthread_mutex_unlock(&e->lock);
+    return body;
+}
+
+/* The rules of <sluice/plugin.h>: [a-z0-9][a-z0-9._-]* with a dot. */
+static int mock_meta_key_ok(const char *key)
+{
+    size_t n = strlen(key);
+
+    if (n == 0 || n > SLUICE_META_KEY_MAX || strchr(key, '.') == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return 0;
+    }
+    return 1;
+}
+
+static int mock_fn_exec_set_meta(sluice_exec *exec, const char *key, const char *value)
+{
+    mock_host *host = exec->host;
+    json_t *valid;
+    int rc;
+
+    if (key == NULL || !mock_meta_key_ok(key)) {
+        mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: bad key \"%.80s\"",
+                  key ? key : "(null)");
+        return -1;
+    }
+    if (value != NULL) {
+        if (strlen(value) > SLUICE_META_VALUE_MAX) {
+            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value over %u bytes",
+                      key, SLUICE_META_VALUE_MAX);
+            return -1;
+        }
+        valid = json_string(value);
+        json_decref(valid);
+        if (valid == NULL) {
+            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value not UTF-8",
+                      key);
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&exec->lock);
+    if (mock_check_live(exec, "exec_set_meta")) {
+        pthread_mutex_unlock(&exec->lock);
+        return -1;
+    }
+    if (value != NULL && mock_plugin_meta_locked(exec, key) == NULL &&
+        exec->n_plugin_meta == SLUICE_META_MAX) {
+        pthread_mutex_unlock(&exec->lock);
+        mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: already %u keys", key,
+                  SLUICE_META_MAX);
+        return -1;
+    }
+    /* Keys are case-sensitive and already lower case, so the mock's
+     * case-insensitive pair list finds exactly this key. */
+    rc = mock_set_pair(&exec->plugin_meta, &exec->n_plugin_meta, key, value);
+    pthread_mutex_unlock(&exec->lock);
+    return rc;
+}
+
 /* ----------------------------------------------------------------------
  * Host setup
  */
@@ -624,6 +720,8 @@ mock_host *mock_host_new(void)
     host->table.exec_is_cancelled = mock_fn_exec_is_cancelled;
     host->table.exec_complete = mock_fn_exec_complete;
     host->table.exec_set_response = mock_fn_exec_set_response;
+    host->table.exec_body = mock_fn_exec_body;
+    host->table.exec_set_meta = mock_fn_exec_set_meta;
     host->verbose = getenv("MOCK_HOST_VERBOSE") != NULL;
     pthread_mutex_init(&host->lock, NULL);
     return host;
@@ -954,6 +1052,100 @@ static int mock_meta_set_index(sluice_exec *exec, int i, const char *value)
     return 0;
 }
 
+static int mock_b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Standard base64 with padding, as sluiced writes raw_body_b64. */
+static char *mock_b64_decode(const char *in, size_t n, size_t *len)
+{
+    char *out = malloc(n / 4 * 3 + 1);
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n && in[i] != '='; i++) {
+        int v = mock_b64_value((unsigned char)in[i]);
+
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xFF);
+        }
+    }
+    out[o] = '\0';
+    *len = o;
+    return out;
+}
+
+static int mock_set_body_locked(sluice_exec *exec, const char *data, size_t len,
+                                const char *content_type)
+{
+    char *body = data != NULL ? mock_strndup(data, len) : NULL;
+    char *type = content_type != NULL ? strdup(content_type) : NULL;
+
+    if ((data != NULL && body == NULL) || (content_type != NULL && type == NULL)) {
+        free(body);
+        free(type);
+        return -1;
+    }
+    free(exec->body);
+    free(exec->body_type);
+    exec->body = body;
+    exec->body_len = body != NULL ? len : 0;
+    exec->body_type = type;
+    return 0;
+}
+
+/*
+ * What exec_body gives until the test sets the bytes itself: the event's
+ * raw_body_b64 decoded, a string body as it is, any other body as compact
+ * JSON; the type is the event's content_type (application/json for JSON
+ * the mock wrote).
+ */
+static int mock_exec_seed_body(sluice_exec *exec, json_t *event)
+{
+    const json_t *raw = json_object_get(event, "raw_body_b64");
+    const json_t *body = json_object_get(event, "body");
+    const char *type = json_string_value(json_object_get(event, "content_type"));
+    char *bytes = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (json_is_string(raw)) {
+        bytes = mock_b64_decode(json_string_value(raw), json_string_length(raw), &len);
+    } else if (json_is_string(body)) {
+        len = json_string_length(body);
+        bytes = mock_strndup(json_string_value(body), len);
+    } else if (body != NULL && !json_is_null(body)) {
+        bytes = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        len = bytes != NULL ? strlen(bytes) : 0;
+        if (type == NULL)
+            type = "application/json";
+    } else {
+        return mock_set_body_locked(exec, NULL, 0, type);
+    }
+    if (bytes == NULL)
+        return -1;
+    rc = mock_set_body_locked(exec, bytes, len, type);
+    free(bytes);
+    return rc;
+}
+
 /* Fill meta and headers from the event as sluiced would. */
 static int mock_exec_seed(sluice_exec *exec, json_t *event)
 {
@@ -980,7 +1172,10 @@ static int mock_exec_seed(sluice_exec *exec, json_t *event)
     }
     if (mock_meta_set_index(exec, mock_meta_index("attempt"), "1") != 0 ||
         mock_meta_set_index(exec, mock_meta_index("timeout_ms"), "0") != 0 ||
-        mock_meta_set_index(exec, mock_meta_index("mode"), "sync") != 0)
+        mock_meta_set_index(exec, mock_meta_index("mode"), "sync") != 0 ||
+        mock_meta_set_index(exec, mock_meta_index("respond_with"), "execution") != 0)
+        return -1;
+    if (mock_exec_seed_body(exec, event) != 0)
         return -1;
     headers = json_object_get(event, "headers");
     json_object_foreach(headers, key, value) {
@@ -1040,6 +1235,13 @@ void mock_exec_free(mock_exec *exec)
     if (exec->state == MOCK_RUNNING || exec->state == MOCK_PENDING)
         mock_misuse(exec->host, "mock_exec_free on an execution that is still running");
     free(exec->event);
+    free(exec->body);
+    free(exec->body_type);
+    for (size_t i = 0; i < exec->n_plugin_meta; i++) {
+        free(exec->plugin_meta[i].key);
+        free(exec->plugin_meta[i].value);
+    }
+    free(exec->plugin_meta);
     for (size_t i = 0; i < exec->n_headers; i++) {
         free(exec->headers[i].key);
         free(exec->headers[i].value);
@@ -1082,6 +1284,16 @@ int mock_exec_set_meta(mock_exec *exec, const char *key, const char *value)
         return -1;
     pthread_mutex_lock(&exec->lock);
     rc = mock_meta_set_index(exec, i, value);
+    pthread_mutex_unlock(&exec->lock);
+    return rc;
+}
+
+int mock_exec_set_body(mock_exec *exec, const void *data, size_t len, const char *content_type)
+{
+    int rc;
+
+    pthread_mutex_lock(&exec->lock);
+    rc = mock_set_body_locked(exec, data, len, content_type);
     pthread_mutex_unlock(&exec->lock);
     return rc;
 }
@@ -1403,6 +1615,30 @@ unsigned mock_exec_complete_calls(const mock_exec *exec)
 
     pthread_mutex_lock(&e->lock);
     n = e->complete_calls;
+    pthread_mutex_unlock(&e->lock);
+    return n;
+}
+
+const char *mock_exec_meta_get(const mock_exec *exec, const char *key)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    const char *value;
+
+    if (key == NULL)
+        return NULL;
+    pthread_mutex_lock(&e->lock);
+    value = mock_plugin_meta_locked(e, key);
+    pthread_mutex_unlock(&e->lock);
+    return value;
+}
+
+size_t mock_exec_meta_count(const mock_exec *exec)
+{
+    mock_exec *e = (mock_exec *)(uintptr_t)exec;
+    size_t n;
+
+    pthread_mutex_lock(&e->lock);
+    n = e->n_plugin_meta;
     pthread_mutex_unlock(&e->lock);
     return n;
 }

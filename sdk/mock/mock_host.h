@@ -13,7 +13,8 @@
  * on the execution and can be read back by the test.
  *
  * The mock is strict where the real host is strict: outputs must be a JSON
- * object of at most SLUICE_MAX_OUTPUT bytes, errors are cut at
+ * object of at most SLUICE_MAX_OUTPUT bytes, meta keys and values follow
+ * the rules and limits of exec_set_meta, errors are cut at
  * SLUICE_MAX_ERROR, stdout and stderr keep SLUICE_LOG_KEEP bytes of head and
  * of tail with a drop marker in between, exec_complete counts only once. On
  * top of that it notices ABI misuse that the real host could only survive
@@ -185,9 +186,13 @@ size_t mock_host_misuse_count(const mock_host *host);
  * from the event's fields of the same name when they are strings,
  * "namespace" from the part of "flow" before its '/', "request_id" as
  * "req-" followed by the execution id, "attempt" "1", "timeout_ms" "0",
- * "mode" "sync". Headers are taken from the event's "headers" object (string
- * values). Both can be changed with the setters below before the execution
- * runs.
+ * "mode" "sync", "respond_with" "execution". Headers are taken from the
+ * event's "headers" object (string values). The body exec_body lends (ABI
+ * 1.1) is derived from the event: "raw_body_b64" decoded, a string "body"
+ * as it is, any other non-null "body" as compact JSON, with the event's
+ * "content_type" (application/json for JSON the mock wrote); set the exact
+ * bytes with mock_exec_set_body. All of it can be changed with the setters
+ * below before the execution runs.
  */
 mock_exec *mock_exec_new(mock_host *host, const char *event_json);
 
@@ -207,9 +212,18 @@ int mock_exec_set_header(mock_exec *exec, const char *name, const char *value);
 /*
  * Set a meta value. Only the keys the ABI documents are accepted (-1
  * otherwise); a NULL value makes exec_meta return NULL for that key, which
- * is how "function" says "none". Returns 0 or -1.
+ * is how "function" says "none". Set "respond_with" to "upstream" to run a
+ * plugin as sluiced runs it for a trigger with respond_with = "upstream".
+ * Keys a plugin records itself go through exec_set_meta. Returns 0 or -1.
  */
 int mock_exec_set_meta(mock_exec *exec, const char *key, const char *value);
+
+/*
+ * Set what exec_body returns: len bytes of data (copied; NULL for a request
+ * without a body) and content_type (NULL for none). Returns 0, or -1 when
+ * out of memory.
+ */
+int mock_exec_set_body(mock_exec *exec, const void *data, size_t len, const char *content_type);
 
 /*
  * Call the plugin's execute on this thread and return what it returned
@@ -285,6 +299,13 @@ int mock_exec_response(const mock_exec *exec, int *status, const char **content_
 
 /* How many times the plugin called exec_complete (only the first counts). */
 unsigned mock_exec_complete_calls(const mock_exec *exec);
+
+/*
+ * A fact the plugin recorded with exec_set_meta, or NULL; and how many keys
+ * it holds. Unlike exec_meta these may be read after the execution ended.
+ */
+const char *mock_exec_meta_get(const mock_exec *exec, const char *key);
+size_t mock_exec_meta_count(const mock_exec *exec);
 
 #ifdef __cplusplus
 }

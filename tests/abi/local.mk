@@ -8,6 +8,8 @@
 #                through the mock host
 #   exports.sh   nm -D: exactly sluice_plugin_v1 in every built plugin
 #   compat.sh    the plugin built from the frozen v1.0 header in sluiced
+#   compat11.sh  the plugin built from the frozen v1.1 header in sluiced:
+#                exec_body (also after replay and kill -9), exec_set_meta
 #   safety.sh    the host against a plugin that breaks every rule
 #   late.sh      a second exec_complete from a plugin thread, after the first
 #   retry.sh     stray completions of a failed attempt with flow retries
@@ -24,14 +26,20 @@ ABI_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDF
 ABI_CXXFLAGS = -pedantic -Werror -Wall -Wextra -Wshadow $(SAN_CFLAGS) \
 	-fvisibility=hidden -fvisibility-inlines-hidden $(JANSSON_CFLAGS)
 
-check_LTLIBRARIES += tests/abi/abi10.la tests/abi/c99.la tests/abi/cxx11.la \
-	tests/abi/cxx20.la tests/abi/hello.la tests/abi/jsonl.la tests/abi/misbehave.la
+check_LTLIBRARIES += tests/abi/abi10.la tests/abi/abi11.la tests/abi/c99.la \
+	tests/abi/cxx11.la tests/abi/cxx20.la tests/abi/hello.la tests/abi/jsonl.la \
+	tests/abi/misbehave.la
 
 # Built from the frozen v1.0 header only: no -I for sdk/include.
 tests_abi_abi10_la_SOURCES = tests/abi/abi10.c
 tests_abi_abi10_la_CPPFLAGS = -I$(srcdir)/tests/abi/frozen/v1.0
 tests_abi_abi10_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 tests_abi_abi10_la_LDFLAGS = $(ABI_LINK)
+# And one from the frozen v1.1 header only.
+tests_abi_abi11_la_SOURCES = tests/abi/abi11.c
+tests_abi_abi11_la_CPPFLAGS = -I$(srcdir)/tests/abi/frozen/v1.1
+tests_abi_abi11_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+tests_abi_abi11_la_LDFLAGS = $(ABI_LINK)
 
 # ISO C99, pedantic, warnings are errors whatever configure said.
 tests_abi_c99_la_SOURCES = tests/abi/c99.c
@@ -76,11 +84,11 @@ tests_abi_misbehave_la_LIBADD = $(JANSSON_LIBS)
 ABI_TESTS = tests/abi/test_abi tests/abi/test_sdk
 check_PROGRAMS += $(ABI_TESTS)
 TESTS += $(ABI_TESTS)
-ABI_PLUGINS = tests/abi/abi10.la tests/abi/c99.la tests/abi/cxx11.la tests/abi/cxx20.la \
-	tests/abi/hello.la tests/abi/jsonl.la tests/abi/misbehave.la
+ABI_PLUGINS = tests/abi/abi10.la tests/abi/abi11.la tests/abi/c99.la tests/abi/cxx11.la \
+	tests/abi/cxx20.la tests/abi/hello.la tests/abi/jsonl.la tests/abi/misbehave.la
 
 tests_abi_test_abi_SOURCES = tests/abi/test_abi.c tests/abi/layout.h \
-	tests/abi/layout_frozen.c tests/abi/layout_current.c
+	tests/abi/layout_frozen.c tests/abi/layout_frozen_v1_1.c tests/abi/layout_current.c
 tests_abi_test_abi_CPPFLAGS = $(CORE_CPP) \
 	-DABI_PLUGIN_DIR='"$(abs_top_builddir)/tests/abi/.libs"' \
 	-DFIXTURE_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
@@ -95,11 +103,13 @@ tests_abi_test_sdk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
 tests_abi_test_sdk_LDADD = sdk/mock/libsluice-mock.a $(JANSSON_LIBS) $(CHECK_LIBS) $(LIBS)
 EXTRA_tests_abi_test_sdk_DEPENDENCIES = $(ABI_PLUGINS)
 
-ABI_SHELL_TESTS = tests/abi/exports.sh tests/abi/compat.sh tests/abi/safety.sh \
+ABI_SHELL_TESTS = tests/abi/exports.sh tests/abi/compat.sh tests/abi/compat11.sh \
+	tests/abi/safety.sh \
 	tests/abi/late.sh tests/abi/retry.sh tests/abi/jsonl.sh tests/abi/docs.sh \
 	tests/abi/install.sh
 TESTS += $(ABI_SHELL_TESTS)
-EXTRA_DIST += $(ABI_SHELL_TESTS) tests/abi/todo.sh tests/abi/layout_v1_0.h tests/abi/frozen
+EXTRA_DIST += $(ABI_SHELL_TESTS) tests/abi/todo.sh tests/abi/layout_v1_0.h \
+	tests/abi/layout_v1_1.h tests/abi/frozen
 
 # What the scripts need to know about this build: compilers and flags for
 # docs.sh and install.sh, and the install directories install.sh stages.

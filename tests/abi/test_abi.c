@@ -3,11 +3,12 @@
  * code (core/loader.c, core/host.c):
  *
  *   - the v1.0 layout and constants of the frozen header and of the current
- *     one are identical (the compile-time checks are in layout_v1_0.h);
+ *     one are identical (the compile-time checks are in layout_v1_0.h), and
+ *     so are the 1.1 ones of the frozen v1.1 header (layout_v1_1.h);
  *   - the host table sluiced hands out is a complete v1.0+ table, and
  *     SLUICE_HOST_HAS tells a plugin which entries a (smaller) host has;
- *   - the current loader loads the plugin built from the frozen v1.0
- *     header, the ISO C99 plugin, the C++11 and C++20 plugins and both SDK
+ *   - the current loader loads the plugins built from the frozen v1.0 and
+ *     v1.1 headers, the ISO C99 plugin, the C++11 and C++20 plugins and both SDK
  *     examples; it refuses each malformed fixture (tests/plugins) with its
  *     reason, and accepts a larger descriptor only with a zero tail.
  */
@@ -61,6 +62,47 @@ START_TEST(frozen_and_current_constants_match)
 }
 END_TEST
 
+static void same_fields(const abi_field *a, size_t na, const abi_field *b, size_t nb,
+                        const char *what)
+{
+    ck_assert_msg(na == nb, "%s: %zu fields against %zu", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_str_eq(a[i].name, b[i].name);
+        ck_assert_msg(a[i].offset == b[i].offset, "%s: %s: offset %zu against %zu", what,
+                      a[i].name, a[i].offset, b[i].offset);
+        ck_assert_msg(a[i].size == b[i].size, "%s: %s: size %zu against %zu", what, a[i].name,
+                      a[i].size, b[i].size);
+    }
+}
+
+/* The frozen 1.1 header keeps every v1.0 field where v1.0 had it, and the
+ * current header keeps every 1.1 field where 1.1 put it. */
+START_TEST(frozen_v1_1_and_current_layouts_match)
+{
+    size_t n0, n1, nc;
+    const abi_field *v10 = abi_layout_frozen_v1_0(&n0);
+    const abi_field *v11 = abi_layout_frozen_v1_1_base(&n1);
+    same_fields(v10, n0, v11, n1, "v1.0 part of the frozen v1.1 header");
+    v11 = abi_layout_frozen_v1_1(&n1);
+    const abi_field *cur = abi_layout_current_v1_1(&nc);
+    ck_assert_uint_eq(n1, 3);
+    same_fields(v11, n1, cur, nc, "1.1 part of the current header");
+    /* Appended right after the last v1.0 function. */
+    ck_assert_uint_eq(v11[0].offset, v10[n0 - 1].offset);
+
+    const long *c10 = abi_constants_frozen_v1_0(&n0);
+    const long *c11 = abi_constants_frozen_v1_1_base(&n1);
+    ck_assert_uint_eq(n0, n1);
+    for (size_t i = 0; i < n0; i++)
+        ck_assert_msg(c10[i] == c11[i], "v1.0 constant #%zu changed in 1.1", i);
+    c11 = abi_constants_frozen_v1_1(&n1);
+    const long *cc = abi_constants_current_v1_1(&nc);
+    ck_assert_uint_eq(n1, nc);
+    for (size_t i = 0; i < n1; i++)
+        ck_assert_msg(cc[i] >= c11[i], "1.1 limit #%zu shrank from %ld to %ld", i, c11[i], cc[i]);
+}
+END_TEST
+
 /* ---- the host table ---- */
 
 START_TEST(host_table_is_complete)
@@ -87,6 +129,38 @@ START_TEST(host_table_is_complete)
     ck_assert_ptr_nonnull(h.exec_set_response);
     ck_assert(SLUICE_HOST_HAS(&h, exec_set_response));
     ck_assert(SLUICE_HOST_HAS(&h, log));
+    /* And every 1.1 entry. */
+    ck_assert_uint_ge(h.abi_minor, 1);
+    ck_assert_ptr_nonnull(h.exec_body);
+    ck_assert_ptr_nonnull(h.exec_set_meta);
+    ck_assert(SLUICE_HOST_HAS(&h, exec_body));
+    ck_assert(SLUICE_HOST_HAS(&h, exec_set_meta));
+}
+END_TEST
+
+/* What a plugin built against 1.1 sees in a 1.0 host: a table that ends
+ * after exec_set_response. Whatever lies beyond must not be taken for the
+ * 1.1 functions, not even when those bytes happen to be non-zero. */
+START_TEST(host_has_tells_a_1_0_host)
+{
+    sluice_host h;
+    memset(&h, 0x5a, sizeof(h));
+    host_fill(&h);
+    h.abi_minor = 0;
+    h.struct_size = (uint32_t)(offsetof(sluice_host, exec_set_response) +
+                               sizeof(h.exec_set_response));
+    ck_assert(SLUICE_HOST_HAS(&h, exec_set_response));
+    ck_assert(!SLUICE_HOST_HAS(&h, exec_body));
+    ck_assert(!SLUICE_HOST_HAS(&h, exec_set_meta));
+    /* A host that has exec_body but not exec_set_meta (never released,
+     * but the macro must tell them apart). */
+    h.struct_size = (uint32_t)(offsetof(sluice_host, exec_body) + sizeof(h.exec_body));
+    ck_assert(SLUICE_HOST_HAS(&h, exec_body));
+    ck_assert(!SLUICE_HOST_HAS(&h, exec_set_meta));
+    h.struct_size = (uint32_t)sizeof(h);
+    ck_assert(SLUICE_HOST_HAS(&h, exec_set_meta));
+    h.exec_set_meta = NULL;
+    ck_assert(!SLUICE_HOST_HAS(&h, exec_set_meta));
 }
 END_TEST
 
@@ -137,6 +211,19 @@ START_TEST(loads_the_v1_0_plugin)
     char err[256];
     ck_assert_int_eq(loader_configure(p, "{}", 2, "abi.conf:1", &inst, err, sizeof(err)), 0);
     ck_assert_ptr_nonnull(inst);
+    loader_unconfigure(p, inst);
+}
+END_TEST
+
+START_TEST(loads_the_v1_1_plugin)
+{
+    plugin *p = load("abi11");
+    ck_assert_uint_eq(p->desc.abi_major, 1);
+    ck_assert_uint_eq(p->desc.abi_minor, 1);
+    ck_assert_uint_eq(p->desc.struct_size, sizeof(sluice_plugin));
+    void *inst = NULL;
+    char err[256];
+    ck_assert_int_eq(loader_configure(p, "{}", 2, "abi.conf:1", &inst, err, sizeof(err)), 0);
     loader_unconfigure(p, inst);
 }
 END_TEST
@@ -239,13 +326,16 @@ static Suite *abi_suite(void)
     TCase *tc = tcase_create("layout");
     tcase_add_test(tc, frozen_and_current_layouts_match);
     tcase_add_test(tc, frozen_and_current_constants_match);
+    tcase_add_test(tc, frozen_v1_1_and_current_layouts_match);
     suite_add_tcase(s, tc);
     tc = tcase_create("host");
     tcase_add_test(tc, host_table_is_complete);
     tcase_add_test(tc, host_has_tells_a_smaller_host);
+    tcase_add_test(tc, host_has_tells_a_1_0_host);
     suite_add_tcase(s, tc);
     tc = tcase_create("loader");
     tcase_add_test(tc, loads_the_v1_0_plugin);
+    tcase_add_test(tc, loads_the_v1_1_plugin);
     tcase_add_test(tc, loads_the_c99_and_cxx_plugins);
     tcase_add_test(tc, loads_the_sdk_examples);
     tcase_add_test(tc, refuses_each_malformed_plugin);

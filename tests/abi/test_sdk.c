@@ -5,6 +5,8 @@
  *   - the example plugins (sdk/examples/hello, sdk/examples/jsonl) and the
  *     C99/C++ build checks, loaded from the built .so files through the
  *     mock host (sdk/mock), the way their authors' own tests would;
+ *   - the mock host's ABI 1.1 functions (exec_body, exec_set_meta), through
+ *     the plugin built from the frozen v1.1 header;
  *   - jsonl in depth: lines, field selection, rotation by size, keep,
  *     reopening after an outside rename, one shared file for two flows.
  */
@@ -279,6 +281,72 @@ static mock_host *load_built(const char *name)
     ck_assert_msg(err == NULL, "%s init: %s", name, err);
     return host;
 }
+
+/* The mock host's 1.1 functions, through the plugin built from the frozen
+ * v1.1 header: the body derived from the event or set by the test, the
+ * meta rules and limits as sluiced enforces them, respond_with. */
+START_TEST(abi11_through_the_mock)
+{
+    mock_host *host = load_built("abi11");
+    void *report = NULL, *echo = NULL;
+    ck_assert_ptr_null(mock_host_configure(host, "{}", "t.conf:1", &report));
+    ck_assert_ptr_null(mock_host_configure(host, "{\"mode\":\"echo\"}", "t.conf:2", &echo));
+
+    mock_exec *exec = mock_exec_new(host, "{\"body\":{\"a\":1,\"b\":[true]},"
+                                          "\"content_type\":\"application/json\"}");
+    ck_assert_int_eq(mock_exec_run(exec, report, 1000), SLUICE_OK);
+    ck_assert_str_eq(mock_exec_output_get(exec, "has_body"), "true");
+    ck_assert_str_eq(mock_exec_output_get(exec, "len"), "18");
+    ck_assert_str_eq(mock_exec_output_get(exec, "type"), "application/json");
+    ck_assert_str_eq(mock_exec_output_get(exec, "body_b64"), "eyJhIjoxLCJiIjpbdHJ1ZV19");
+    ck_assert_str_eq(mock_exec_output_get(exec, "respond_with"), "execution");
+    ck_assert_str_eq(mock_exec_output_get(exec, "set"),
+                     "{\"kind\":0,\"len\":0,\"set\":0,\"remove\":0,\"remove_missing\":0,"
+                     "\"no_dot\":-1,\"upper\":-1,\"leading_dot\":-1,\"space\":-1,\"empty\":-1,"
+                     "\"null_key\":-1,\"long_key\":-1,\"max_key\":0,\"long_value\":-1,"
+                     "\"max_value\":0,\"not_utf8\":-1,\"fill\":0,\"over\":-1,"
+                     "\"replace_when_full\":0}");
+    ck_assert_uint_eq(mock_exec_meta_count(exec), 2);
+    ck_assert_str_eq(mock_exec_meta_get(exec, "abi11.kind"), "report");
+    ck_assert_str_eq(mock_exec_meta_get(exec, "abi11.len"), "18");
+    ck_assert_ptr_null(mock_exec_meta_get(exec, "abi11.gone"));
+    ck_assert_uint_ge(mock_host_log_matches(host, "exec_set_meta refused"), 10);
+    ck_assert_uint_eq(mock_host_misuse_count(host), 0);
+    mock_exec_free(exec);
+
+    /* Bytes set by the test, and a trigger that wants the response. */
+    static const char bytes[] = {'x', 0, (char)0xff, '\n'};
+    exec = mock_exec_new(host, "{\"body\":\"ignored\"}");
+    ck_assert_int_eq(mock_exec_set_body(exec, bytes, sizeof(bytes), "image/x-test"), 0);
+    ck_assert_int_eq(mock_exec_set_meta(exec, "respond_with", "upstream"), 0);
+    ck_assert_int_eq(mock_exec_run(exec, echo, 1000), SLUICE_OK);
+    int status = 0;
+    const char *type = NULL, *body = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(mock_exec_response(exec, &status, &type, &body, &len), 0);
+    ck_assert_int_eq(status, 200);
+    ck_assert_str_eq(type, "image/x-test");
+    ck_assert_uint_eq(len, sizeof(bytes));
+    ck_assert_int_eq(memcmp(body, bytes, len), 0);
+    ck_assert_str_eq(mock_exec_meta_get(exec, "abi11.kind"), "echo");
+    mock_exec_free(exec);
+
+    /* Base64 in the event is decoded; no body is NULL. */
+    exec = mock_exec_new(host, "{\"raw_body_b64\":\"AP8K\"}");
+    ck_assert_int_eq(mock_exec_run(exec, report, 1000), SLUICE_OK);
+    ck_assert_str_eq(mock_exec_output_get(exec, "len"), "3");
+    ck_assert_str_eq(mock_exec_output_get(exec, "body_b64"), "AP8K");
+    ck_assert_str_eq(mock_exec_output_get(exec, "type"), "null");
+    mock_exec_free(exec);
+    exec = mock_exec_new(host, "{\"body\":null}");
+    ck_assert_int_eq(mock_exec_run(exec, report, 1000), SLUICE_OK);
+    ck_assert_str_eq(mock_exec_output_get(exec, "has_body"), "false");
+    ck_assert_str_eq(mock_exec_output_get(exec, "len"), "0");
+    mock_exec_free(exec);
+    ck_assert_uint_eq(mock_host_misuse_count(host), 0);
+    mock_host_free(host);
+}
+END_TEST
 
 START_TEST(hello_greets_through_the_mock)
 {
@@ -592,6 +660,7 @@ static Suite *sdk_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("examples");
     tcase_add_test(tc, hello_greets_through_the_mock);
+    tcase_add_test(tc, abi11_through_the_mock);
     tcase_add_test(tc, c99_and_cxx_plugins_run_through_the_mock);
     suite_add_tcase(s, tc);
     tc = tcase_create("jsonl");

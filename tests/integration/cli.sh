@@ -8,7 +8,7 @@ like "$out" '--check-config' "--help documents --check-config"
 like "$out" 'SLUICE_PLUGIN_PATH' "--help documents the environment"
 out=$("$SLUICED" --version); rc=$?
 is "$rc" 0 "--version exits 0"
-like "$out" '^sluiced [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.0\)$' "--version names the ABI"
+like "$out" '^sluiced [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.1\)$' "--version names the ABI"
 "$SLUICED" --frobnicate >/dev/null 2>&1; rc=$?
 is "$rc" 2 "an unknown option exits 2"
 

@@ -3,7 +3,8 @@
 # the git command (a test-only dependency; sluiced uses libgit2) and
 # fetched over file://: new commits, fetch policies, pinned refs, the
 # commit in outputs and environment, path confinement, precise failures,
-# fetch failures, and executions running while the mirror is fetched.
+# fetch failures, and executions running while the mirror is fetched. The
+# commit and the ref are also the execution's meta (issue #8).
 . "$SRCDIR/tests/integration/lib.sh"
 
 if ! command -v git >/dev/null 2>&1; then
@@ -196,6 +197,12 @@ like "$OUT" "^version=2 arg=world commit=$SHA2 ref=main" \
 is "$(jq_get .data.outputs.git.commit)" "$SHA2" "outputs.git.commit is the commit that ran"
 is "$(jq_get .data.outputs.git.ref)" main "outputs.git.ref is the configured ref"
 is "$(jq_get .data.outputs.git.ref_kind)" branch "outputs.git.ref_kind says it was a branch"
+is "$(jq_get '.data.meta["git.commit"]')" "$SHA2" "meta git.commit is the commit that ran"
+is "$(jq_get '.data.meta["git.ref"]')" main "meta git.ref is the configured ref"
+is "$(jq_get '.data.meta | keys | join(" ")')" "git.commit git.ref" "meta holds just those two"
+doc=$(curl -s "$BASE/api/v1/executions/$(jq_get .data.id)")
+is "$(printf '%s' "$doc" | jq -c .data.meta)" "{\"git.commit\":\"$SHA2\",\"git.ref\":\"main\"}" \
+    "GET /api/v1/executions/{id} shows them, from the store"
 is "$(jq_get .data.outputs.version)" 2 "the script's own outputs are kept"
 like "$OUT" "pwd=$T/cache-always/ops-[0-9a-f]{12}\.wt/$SHA2" "the script runs in the checkout of its commit"
 wt=$(ls -d "$T"/cache-always/ops-*.wt/"$SHA2")
@@ -234,6 +241,8 @@ like "$OUT" "^version=5 .*commit=$SHA5" "always: the same push is seen at once"
 run tag
 like "$OUT" "^version=1 .*commit=$SHA1 ref=v1" "a tag runs its commit"
 is "$(jq_get .data.outputs.git.ref_kind)" tag "ref_kind: tag"
+is "$(jq_get '.data.meta["git.ref"]') $(jq_get '.data.meta["git.commit"]')" "v1 $SHA1" \
+    "meta: the tag and the commit it names"
 run pinned
 like "$OUT" "^version=1 .*commit=$SHA1" "a pinned commit runs that commit after newer pushes"
 is "$(jq_get .data.outputs.git.ref_kind)" commit "ref_kind: commit"
@@ -278,10 +287,12 @@ is "$(jq_get .data.state)" failed "a missing script fails the execution"
 like "$(jq_get .data.error)" "script \"nope.sh\" does not exist at commit $SHA5 \(branch \"main\"\) of file://$R.git" \
     "naming the script, the commit, the ref and the repository"
 is "$(jq_get .data.outputs.git.commit)" "$SHA5" "a failed execution still records its commit"
+is "$(jq_get '.data.meta["git.commit"]')" "$SHA5" "...also as meta"
 run noref
 is "$(jq_get .data.state)" failed "a missing ref fails the execution"
 like "$(jq_get .data.error)" "ref \"no-such-branch\" not found in file://$R.git .*branches: main" \
     "naming the ref and the branches there are"
+is "$(jq_get '.data.meta | length')" 0 "an unresolved ref records no commit"
 check "sluiced is still up" kill -0 "$SLUICE_PID"
 
 # ---- fetch failures ----

@@ -2,8 +2,10 @@
 # The http executor end to end, against a real receiver on 127.0.0.1: each
 # body mode, placeholders with hostile values (URL-encoded in the URL, JSON-
 # escaped in a body, refused in a header), secrets, outputs, non-2xx
-# answers, respond_with = "upstream", keep-alive reuse, many at once, and a
-# config mistake caught by --check-config.
+# answers, the triggers' respond_with (one flow relayed by one trigger and
+# documented by another), keep-alive reuse, many at once, and config
+# mistakes caught by --check-config. body = "body" byte for byte:
+# http_forward_body.sh.
 . "$SRCDIR/tests/integration/lib.sh"
 . "$SRCDIR/tests/integration/http_forward_lib.sh"
 
@@ -33,9 +35,10 @@ flows = (
   { id = "text"; executor = "http";
     config = { url = "$U/text"; $A response_headers = ["content-type", "x-receiver-n"]; }; },
   { id = "missing"; executor = "http"; config = { url = "$U/missing"; $A }; },
-  { id = "relay"; executor = "http"; config = { url = "$U/text"; $A respond_with = "upstream"; }; },
-  { id = "relay-missing"; executor = "http";
-    config = { url = "$U/missing"; $A respond_with = "upstream"; }; },
+  { id = "relay"; executor = "http"; config = { url = "$U/text"; $A }; },
+  { id = "relay-missing"; executor = "http"; config = { url = "$U/missing"; $A }; },
+  { id = "relay-nowhere"; executor = "http";
+    config = { url = "http://127.0.0.1:1/"; $A connect_timeout = "1s"; }; },
   { id = "keep"; executor = "http"; config = { url = "$U/keep"; $A }; }
 );
 triggers = (
@@ -46,8 +49,11 @@ triggers = (
   { id = "headers"; flows = ["headers"]; mode = "sync"; },
   { id = "text"; flows = ["text"]; mode = "sync"; },
   { id = "missing"; flows = ["missing"]; mode = "sync"; },
-  { id = "relay"; flows = ["relay"]; mode = "sync"; },
-  { id = "relay-missing"; flows = ["relay-missing"]; mode = "sync"; },
+  { id = "relay"; flows = ["relay"]; mode = "sync"; respond_with = "upstream"; },
+  { id = "relay-doc"; flows = ["relay"]; mode = "sync"; respond_with = "execution"; },
+  { id = "relay-plain"; flows = ["relay"]; mode = "sync"; },
+  { id = "relay-missing"; flows = ["relay-missing"]; mode = "sync"; respond_with = "upstream"; },
+  { id = "relay-nowhere"; flows = ["relay-nowhere"]; mode = "sync"; respond_with = "upstream"; },
   { id = "relay-async"; flows = ["relay"]; },
   { id = "keep"; flows = ["keep"]; mode = "sync"; },
   { id = "keep-async"; flows = ["keep"]; }
@@ -73,7 +79,7 @@ is "$(jq_get .data.outputs.attempts)" 1 "outputs: one attempt"
 # ---- body = "body": the request's own body ----
 req POST /hooks/raw -H 'Content-Type: application/json' -d '{"a": 1, "b": [true, null, 1.5]}'
 got=$(rlast up /raw)
-is "$(rbody "$got")" '{"a":1,"b":[true,null,1.5]}' "body: a JSON body is sent (compact)"
+is "$(rbody "$got")" '{"a": 1, "b": [true, null, 1.5]}' "body: a JSON body is sent as it came"
 is "$(printf '%s' "$got" | jq -r '.headers["content-type"]')" application/json "body: JSON type"
 
 printf 'line 1\r\nline "2" \xc3\xa9 $(id) `x` \\ %%s\n' > "$T/text.txt"
@@ -156,17 +162,34 @@ like "$(jq_get .data.error)" '^127\.0\.0\.1 answered 404 \(attempt 1\): no such 
     "missing: the error has the status and the start of the body"
 is "$(jq_get .data.outputs.status)" 404 "missing: outputs still tell what came back"
 
-# ---- respond_with = "upstream" ----
+# ---- the trigger's respond_with ----
 req POST /hooks/relay -d x
 is "$STATUS" 201 "relay: the sender gets the upstream's status"
 is "$BODY" "plain words" "relay: ...its body, unwrapped"
 is "$(header Content-Type)" text/plain "relay: ...and its content type"
 like "$(header X-Sluice-Execution-Id)" '^[0-9a-f-]{36}$' "relay: the execution is named"
+req GET "/api/v1/executions/$(header X-Sluice-Execution-Id)"
+is "$(jq_get .data.outputs.status)" 201 "relay: the execution is kept as always"
+req POST /hooks/relay-doc -d x
+is "$STATUS" 200 "relay-doc: the same flow, respond_with = \"execution\": 200"
+is "$(header Content-Type)" application/json "relay-doc: a JSON document"
+is "$(jq_get .data.state)" succeeded "relay-doc: the execution document"
+is "$(jq_get .data.outputs.body)" "plain words" "relay-doc: with the upstream's answer as outputs"
+req POST /hooks/relay-plain -d x
+is "$(jq_get .data.outputs.status)" 201 "relay-plain: respond_with unset: the document"
 req POST /hooks/relay-missing -d x
 is "$STATUS" 404 "relay: a 404 is passed on as 404"
 is "$BODY" "no such thing here" "relay: with its body"
+req POST /hooks/relay-nowhere -d x
+is "$STATUS" 502 "relay: no upstream answer at all is a 502"
+is "$(jq_get .error.code)" no_response "relay: error no_response"
+like "$(jq_get .error.message)" 'attempt 1' "relay: the message says what failed"
+is "$(jq_get .data.state)" failed "relay: with the failed execution"
 req POST /hooks/relay-async -d x
 is "$STATUS" 202 "relay: an async trigger still answers 202 at once"
+req GET /api/v1/triggers
+is "$(jq_get '.data[] | select(.id == "relay") | .respond_with')" upstream \
+    "GET /api/v1/triggers shows respond_with"
 
 # ---- keep-alive and concurrency ----
 for i in 1 2 3 4 5; do req POST /hooks/keep -d "$i"; done
@@ -200,5 +223,31 @@ out=$("$SLUICED" -t -c "$T/bad.conf" 2>&1); rc=$?
 is "$rc" 1 "check-config: a typo fails the configuration"
 like "$out" 'bad\.conf:[0-9]+: flow "bad": http: unknown setting "urll"' \
     "check-config: the error names file:line and the setting"
+
+# respond_with moved from the flow to the trigger: an old config says so.
+cat > "$T/old.conf" <<EOF2
+server: { listen = ["127.0.0.1:0"]; };
+flows = (
+  { id = "relay"; executor = "http";
+    config = { url = "$U/x"; $A respond_with = "upstream"; }; }
+);
+triggers = ( { id = "relay"; flows = ["relay"]; mode = "sync"; } );
+EOF2
+out=$("$SLUICED" -t -c "$T/old.conf" 2>&1); rc=$?
+is "$rc" 1 "check-config: respond_with in an http flow fails"
+like "$out" 'old\.conf:3: flow "relay": http: respond_with is a trigger setting now' \
+    "check-config: ...and says where it went"
+# "upstream" needs a sync trigger with one flow.
+cat > "$T/fan.conf" <<EOF2
+server: { listen = ["127.0.0.1:0"]; };
+flows = ( { id = "a"; executor = "http"; config = { url = "$U/a"; $A }; },
+          { id = "b"; executor = "http"; config = { url = "$U/b"; $A }; } );
+triggers = ( { id = "fan"; flows = ["a", "b"]; mode = "sync";
+               respond_with = "upstream"; } );
+EOF2
+out=$("$SLUICED" -t -c "$T/fan.conf" 2>&1); rc=$?
+is "$rc" 1 "check-config: respond_with = \"upstream\" on a fan-out fails"
+like "$out" 'fan\.conf:5: trigger "fan": respond_with = "upstream" needs exactly one flow, not 2' \
+    "check-config: ...naming file:line"
 
 done_testing

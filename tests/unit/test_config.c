@@ -548,6 +548,52 @@ START_TEST(trigger_idempotency)
 }
 END_TEST
 
+#define TWO_FLOWS \
+    "flows = ( { id = \"f\"; executor = \"good\"; },\n" \
+    "          { id = \"g\"; executor = \"good\"; } );\n"
+
+/* respond_with: who decides what a sync sender gets, and the two ways
+ * "upstream" cannot work, each named at the setting's own line. */
+START_TEST(trigger_respond_with)
+{
+    sluice_config *cfg = load_ok(
+        TWO_FLOWS "triggers = (\n"
+        "    { id = \"up\"; flows = [\"f\"]; mode = \"sync\"; respond_with = \"upstream\"; },\n"
+        "    { id = \"doc\"; flows = [\"f\", \"g\"]; respond_with = \"execution\"; },\n"
+        "    { id = \"cm\"; flows = [\"f\"]; respond_with = \"upstream\";\n"
+        "      cloudomation = { client = \"c\"; name = \"n\"; }; },\n"
+        "    { id = \"plain\"; flows = [\"f\"]; mode = \"sync\"; }\n"
+        ");\n");
+    ck_assert_int_eq(config_find_trigger(cfg, "up")->respond_with, RESPOND_UPSTREAM);
+    ck_assert_int_eq(config_find_trigger(cfg, "doc")->respond_with, RESPOND_EXECUTION);
+    /* Cloudomation's shape is sync unless it says otherwise. */
+    ck_assert_int_eq(config_find_trigger(cfg, "cm")->respond_with, RESPOND_UPSTREAM);
+    ck_assert_int_eq(config_find_trigger(cfg, "plain")->respond_with, RESPOND_DEFAULT);
+    config_unref(cfg);
+
+    load_fails(ONE_FLOW "triggers = ( {\n"
+                        "    id = \"t\"; flows = [\"f\"]; mode = \"sync\";\n"
+                        "    respond_with = \"body\";\n"
+                        "} );\n",
+               4, "trigger \"t\"", "respond_with must be \"execution\"", "\"upstream\"", NULL);
+    load_fails(ONE_FLOW "triggers = ( {\n"
+                        "    id = \"t\"; flows = [\"f\"];\n"
+                        "    respond_with = \"upstream\";\n"
+                        "} );\n",
+               4, "trigger \"t\"", "needs mode = \"sync\"", NULL);
+    load_fails(TWO_FLOWS "triggers = ( {\n"
+                         "    id = \"t\"; flows = [\"f\", \"g\"]; mode = \"sync\";\n"
+                         "    respond_with = \"upstream\";\n"
+                         "} );\n",
+               5, "trigger \"t\"", "needs exactly one flow, not 2", NULL);
+    load_fails(ONE_FLOW "triggers = ( {\n"
+                        "    id = \"t\"; flows = [\"f\"]; mode = \"sync\";\n"
+                        "    respond_with = [\"upstream\"];\n"
+                        "} );\n",
+               4, "trigger \"t\"", "respond_with", NULL);
+}
+END_TEST
+
 /* ---- secrets: @env and @file ---- */
 
 START_TEST(env_reference_resolves)
@@ -1168,6 +1214,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, flow_execution_settings_errors);
     tcase_add_test(tc, store_settings);
     tcase_add_test(tc, trigger_idempotency);
+    tcase_add_test(tc, trigger_respond_with);
     tcase_add_test(tc, integer_sizes_are_bytes);
     tcase_add_test(tc, same_id_in_two_namespaces_is_fine);
     tcase_add_test(tc, methods_helpers);

@@ -441,7 +441,7 @@ START_TEST(text_with_nul_is_kept_whole)
     ck_assert_uint_eq(json_string_length(b), 3);
     ck_assert_int_eq(memcmp(json_string_value(b), "a\0b", 3), 0);
     size_t len;
-    char *text = event_for_flow(ev, "id", &f, NULL, 0, &len);
+    char *text = event_for_flow(ev, "id", &f, &len);
     ck_assert_ptr_nonnull(strstr(text, "a\\u0000b"));
     json_t *j = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
     ck_assert_ptr_nonnull(j);
@@ -728,7 +728,7 @@ START_TEST(event_for_each_flow)
     json_t *ev = build();
 
     size_t len = 0;
-    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000001", &f1, NULL, 0, &len);
+    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000001", &f1, &len);
     ck_assert_ptr_nonnull(text);
     ck_assert_uint_eq(len, strlen(text));
     json_t *j = json_loads(text, 0, NULL);
@@ -740,7 +740,7 @@ START_TEST(event_for_each_flow)
     free(text);
 
     /* The second flow of a fan-out gets its own id and key, not the first's. */
-    text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000002", &f2, NULL, 0, &len);
+    text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000002", &f2, &len);
     j = json_loads(text, 0, NULL);
     ck_assert_str_eq(str_at(j, NULL, "execution_id"), "0193a8c2-0000-7000-8000-000000000002");
     ck_assert_str_eq(str_at(j, NULL, "flow"), "two");
@@ -750,8 +750,22 @@ START_TEST(event_for_each_flow)
 }
 END_TEST
 
-/* A one-line JSON body goes into the event as the bytes received, for every
- * flow of a fan-out; the parsed body stays in the base for filters. */
+/* The event of one flow: the rest of base (after event_take_body) joined
+ * with the body members. */
+static char *flow_event(json_t *base, const char *id, const flow_def *f, const char *members,
+                        size_t mlen, size_t *len)
+{
+    size_t slen;
+    char *stored = event_for_flow(base, id, f, &slen);
+    char *text = event_join(stored, slen, members, mlen, len);
+    free(stored);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(*len, strlen(text));
+    return text;
+}
+
+/* A JSON body goes into the event as the bytes received, for every flow of
+ * a fan-out; the parsed body stays in the base until it is taken. */
 START_TEST(verbatim_json_body)
 {
     static char id1[] = "one", id2[] = "two";
@@ -760,11 +774,12 @@ START_TEST(verbatim_json_body)
     set_text_body("application/json", body);
     ck_assert(event_body_is_json(&rq));
     json_t *ev = build();
+    ck_assert_str_eq(str_at(ev, "body", "ref"), "main");
+    size_t mlen;
+    char *members = event_take_body(ev, body, strlen(body), &mlen);
     for (int i = 0; i < 2; i++) {
         size_t len = 0;
-        char *text = event_for_flow(ev, i ? "id-2" : "id-1", i ? &f2 : &f1, body,
-                                    strlen(body), &len);
-        ck_assert_uint_eq(len, strlen(text));
+        char *text = flow_event(ev, i ? "id-2" : "id-1", i ? &f2 : &f1, members, mlen, &len);
         ck_assert_msg(strstr(text, "\"body\":{ \"ref\" : \"ma\\u0069n\",\"n\":[1, 2.50] }") != NULL,
                       "body not verbatim: %s", text);
         json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
@@ -774,13 +789,13 @@ START_TEST(verbatim_json_body)
         json_decref(j);
         free(text);
     }
-    ck_assert_str_eq(str_at(ev, "body", "ref"), "main");
+    free(members);
     json_decref(ev);
 }
 END_TEST
 
 /* Without a tree the body is checked, not parsed; the event still gets the
- * body's "function" and, from event_for_flow, the body itself. */
+ * body's "function" and, from event_take_body, the body itself. */
 START_TEST(json_body_without_tree)
 {
     static char id[] = "one";
@@ -793,14 +808,16 @@ START_TEST(json_body_without_tree)
     ck_assert_int_eq(event_build(&ev, &rq, &trig, NULL, 0, err, sizeof(err)), 0);
     ck_assert(json_is_null(json_object_get(ev, "body")));
     ck_assert_str_eq(str_at(ev, NULL, "function"), "deploy");
-    size_t len;
-    char *text = event_for_flow(ev, "id-1", &f, body, strlen(body), &len);
+    size_t mlen, len;
+    char *members = event_take_body(ev, body, strlen(body), &mlen);
+    char *text = flow_event(ev, "id-1", &f, members, mlen, &len);
     json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
     ck_assert_msg(j != NULL, "not JSON: %s", text);
     ck_assert_str_eq(str_at(j, "body", "function"), "deploy");
     ck_assert_str_eq(str_at(j, NULL, "function"), "deploy");
     json_decref(j);
     free(text);
+    free(members);
     json_decref(ev);
 }
 END_TEST
@@ -814,8 +831,9 @@ START_TEST(multiline_body_is_not_verbatim)
     set_text_body("application/vnd.github+json", body);
     ck_assert(event_body_is_json(&rq));
     json_t *ev = build();
-    size_t len;
-    char *text = event_for_flow(ev, "id-1", &f, body, strlen(body), &len);
+    size_t mlen, len;
+    char *members = event_take_body(ev, body, strlen(body), &mlen);
+    char *text = flow_event(ev, "id-1", &f, members, mlen, &len);
     ck_assert_msg(!strchr(text, '\n') && !strchr(text, '\r'), "raw newline in %s", text);
     json_t *j = json_loads(text, 0, NULL);
     ck_assert_msg(j != NULL, "not JSON: %s", text);
@@ -823,6 +841,7 @@ START_TEST(multiline_body_is_not_verbatim)
     ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "body"), "b")), 2);
     json_decref(j);
     free(text);
+    free(members);
     json_decref(ev);
 }
 END_TEST
@@ -831,6 +850,88 @@ START_TEST(text_body_is_not_verbatim)
 {
     set_text_body("text/plain", "{\"a\":1}");
     ck_assert(!event_body_is_json(&rq));
+}
+END_TEST
+
+/*
+ * The event in two parts (event.h, "the event's body"): whatever the body,
+ * the rest plus the members it took is the whole event, and the members
+ * rebuilt from the raw bytes are exactly the members taken, so what the
+ * store rebuilds after a crash or for a replay is what the plugin first saw.
+ */
+static void split_and_rebuild(const char *content_type, const void *data, size_t len)
+{
+    static char id1[] = "one", key1[] = "prod/one";
+    flow_def f = {.id = id1, .key = key1};
+    teardown();
+    setup();
+    set_body(content_type, data, len);
+    json_t *ev = build();
+    json_object_set_new(ev, "execution_id", json_string("x-1"));
+    json_object_set_new(ev, "flow", json_string(key1));
+    json_t *whole = json_deep_copy(ev);
+
+    size_t mlen, slen, len2, rlen;
+    /* A JSON body goes in as received, as accept_request does it. */
+    char *members = event_take_body(ev, event_body_is_json(&rq) ? data : NULL, len, &mlen);
+    ck_assert_ptr_nonnull(members);
+    ck_assert_ptr_null(json_object_get(ev, "body"));
+    ck_assert_ptr_null(json_object_get(ev, "raw_body_b64"));
+    char *stored = event_for_flow(ev, "x-1", &f, &slen);
+    ck_assert_ptr_null(strstr(stored, "\"body\""));
+    char *text = event_join(stored, slen, members, mlen, &len2);
+    ck_assert_uint_eq(len2, strlen(text));
+    json_t *back = json_loadb(text, len2, JSON_ALLOW_NUL, NULL);
+    ck_assert_msg(json_equal(back, whole), "%s: the joined event differs: %s", content_type,
+                  text);
+
+    char err[256];
+    char *rebuilt = event_body_members(data, len, content_type, &rlen, err, sizeof(err));
+    ck_assert_msg(rebuilt != NULL, "%s", err);
+    ck_assert_uint_eq(rlen, mlen);
+    ck_assert_msg(memcmp(rebuilt, members, mlen) == 0, "%s: rebuilt %s, taken %s",
+                  content_type, rebuilt, members);
+    json_decref(back);
+    json_decref(whole);
+    json_decref(ev);
+    free(rebuilt);
+    free(text);
+    free(stored);
+    free(members);
+}
+
+START_TEST(body_split_and_rebuilt)
+{
+    static const char json[] = "{ \"b\" :1,\n\t\"a\": [1 , 2.50, 1e2], \"s\":\"\\u00e9\" }";
+    static const char form[] = "a=1&b=%C3%A9+x&a=2&empty=&k";
+    static const unsigned char bin[] = {0, 1, 2, 0xff, 0xfe, '{', '"'};
+    split_and_rebuild("application/json; charset=utf-8", json, strlen(json));
+    split_and_rebuild("application/x-www-form-urlencoded", form, strlen(form));
+    split_and_rebuild("text/plain", "a\0b line", 9);
+    split_and_rebuild(NULL, "no type", 7);
+    split_and_rebuild("application/octet-stream", bin, sizeof(bin));
+    split_and_rebuild("text/plain", "caf\xe9", 4); /* not UTF-8: base64 */
+    split_and_rebuild("application/json", "", 0);
+    split_and_rebuild("application/vnd.api+json", "[1,\"x\"]", 7);
+}
+END_TEST
+
+START_TEST(join_edge_cases)
+{
+    size_t len;
+    char *s = event_join("{}", 2, "\"a\":1", 5, &len);
+    ck_assert_str_eq(s, "{\"a\":1}");
+    ck_assert_uint_eq(len, 7);
+    free(s);
+    s = event_join("{\"x\":true}", 10, "\"a\":1", 5, &len);
+    ck_assert_str_eq(s, "{\"x\":true,\"a\":1}");
+    free(s);
+    ck_assert_ptr_null(event_join("[1]", 3, "\"a\":1", 5, &len));
+    ck_assert_ptr_null(event_join("", 0, "\"a\":1", 5, &len));
+    char err[256] = "";
+    ck_assert_ptr_null(event_body_members((const unsigned char *)"{bad", 4, "application/json",
+                                          &len, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "malformed JSON") != NULL, "%s", err);
 }
 END_TEST
 
@@ -843,7 +944,7 @@ START_TEST(inputs_document)
     json_t *ev = build();
     static flow_def f = {.key = trig_id};
     size_t len;
-    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000003", &f, NULL, 0, &len);
+    char *text = event_for_flow(ev, "0193a8c2-0000-7000-8000-000000000003", &f, &len);
     json_t *in = event_inputs(text, len);
     ck_assert_ptr_nonnull(in);
     ck_assert_uint_eq(json_object_size(in), 5);
@@ -930,6 +1031,8 @@ static Suite *event_suite(void)
     tcase_add_test(tc, text_body_is_not_verbatim);
     tcase_add_test(tc, json_body_without_tree);
     tcase_add_test(tc, inputs_document);
+    tcase_add_test(tc, body_split_and_rebuilt);
+    tcase_add_test(tc, join_edge_cases);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -287,6 +287,122 @@ START_TEST(host_event_meta_headers)
 }
 END_TEST
 
+/* ABI 1.1: exec_body lends what exec_set_request gave, or nothing. */
+START_TEST(host_exec_body)
+{
+    size_t len = 99;
+    const char *type = "unset";
+    ck_assert_ptr_null(host->exec_body(ex, &len, &type));
+    ck_assert_uint_eq(len, 0);
+    ck_assert_ptr_null(type);
+
+    static const char bytes[] = {'{', ' ', '"', 'a', '"', ':', '1', '}', 0, 'x'};
+    exec_body *b = exec_body_new(bytes, sizeof(bytes), "application/json; charset=utf-8");
+    exec_set_request(ex, b, NULL, 0);
+    exec_body_unref(b); /* the execution holds its own reference */
+    const char *got = host->exec_body(ex, &len, &type);
+    ck_assert_uint_eq(len, sizeof(bytes));
+    ck_assert_int_eq(memcmp(got, bytes, sizeof(bytes)), 0);
+    ck_assert_int_eq(got[len], 0);
+    ck_assert_str_eq(type, "application/json; charset=utf-8");
+    ck_assert_ptr_eq(host->exec_body(ex, NULL, NULL), got);
+
+    /* Withheld (or no body at all), but the type is known. */
+    b = exec_body_new(NULL, 0, "text/plain");
+    exec_set_request(ex, b, NULL, 0);
+    exec_body_unref(b);
+    ck_assert_ptr_null(host->exec_body(ex, &len, &type));
+    ck_assert_uint_eq(len, 0);
+    ck_assert_str_eq(type, "text/plain");
+}
+END_TEST
+
+static int set_meta(const char *key, const char *value)
+{
+    return host->exec_set_meta(ex, key, value);
+}
+
+/* ABI 1.1: the rules of exec_set_meta, and where the values show. */
+START_TEST(host_exec_set_meta)
+{
+    ck_assert_int_eq(set_meta("git.commit", "9a0b"), 0);
+    ck_assert_int_eq(set_meta("git.ref", "main"), 0);
+    ck_assert_str_eq(host->exec_meta(ex, "git.commit"), "9a0b");
+    ck_assert_int_eq(set_meta("git.commit", "c0ffee"), 0); /* replaced in place */
+    ck_assert_str_eq(host->exec_meta(ex, "git.commit"), "c0ffee");
+    ck_assert_int_eq(set_meta("x.gone", "1"), 0);
+    ck_assert_int_eq(set_meta("x.gone", NULL), 0);
+    ck_assert_ptr_null(host->exec_meta(ex, "x.gone"));
+    ck_assert_int_eq(set_meta("x.never", NULL), 0);
+
+    /* Keys: [a-z0-9][a-z0-9._-]* with a dot, at most 64 bytes. */
+    static const char *const bad[] = {"flow", "Git.commit", ".git", "-a.b", "_a.b", "a b.c",
+                                      "a.b/c", "", "a.\xc3\xa9", NULL};
+    for (const char *const *k = bad; *k; k++)
+        ck_assert_msg(set_meta(*k, "v") == -1, "key \"%s\" was accepted", *k);
+    ck_assert_int_eq(set_meta(NULL, "v"), -1);
+    ck_assert_int_eq(set_meta("0.9_a-b.c", "v"), 0);
+    ck_assert_int_eq(set_meta("0.9_a-b.c", NULL), 0);
+    char key[SLUICE_META_KEY_MAX + 2];
+    memset(key, 'k', sizeof(key));
+    key[1] = '.';
+    key[SLUICE_META_KEY_MAX + 1] = 0;
+    ck_assert_int_eq(set_meta(key, "v"), -1);
+    key[SLUICE_META_KEY_MAX] = 0;
+    ck_assert_int_eq(set_meta(key, "v"), 0);
+    ck_assert_int_eq(set_meta(key, NULL), 0);
+    /* The host's own keys are never shadowed. */
+    ck_assert_str_eq(host->exec_meta(ex, "flow"), "prod/deploy");
+
+    /* Values: UTF-8, at most 1024 bytes. */
+    char value[SLUICE_META_VALUE_MAX + 2];
+    memset(value, 'v', sizeof(value));
+    value[SLUICE_META_VALUE_MAX + 1] = 0;
+    ck_assert_int_eq(set_meta("a.big", value), -1);
+    value[SLUICE_META_VALUE_MAX] = 0;
+    ck_assert_int_eq(set_meta("a.big", value), 0);
+    ck_assert_int_eq(set_meta("a.big", NULL), 0);
+    ck_assert_int_eq(set_meta("a.latin1", "caf\xe9"), -1);
+    ck_assert_int_eq(set_meta("a.utf8", "caf\xc3\xa9"), 0);
+
+    /* At most SLUICE_META_MAX keys; replacing one is still allowed. */
+    for (unsigned i = 3; i < SLUICE_META_MAX; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "n.k%u", i);
+        ck_assert_int_eq(set_meta(k, "x"), 0);
+    }
+    ck_assert_uint_eq(ex->n_meta, SLUICE_META_MAX);
+    ck_assert_int_eq(set_meta("n.extra", "x"), -1);
+    ck_assert_int_eq(set_meta("git.ref", "next"), 0);
+
+    /* The document shows them in the order first set. */
+    json_t *doc = exec_to_json(ex, 0);
+    json_t *meta = json_object_get(doc, "meta");
+    ck_assert_uint_eq(json_object_size(meta), SLUICE_META_MAX);
+    ck_assert_str_eq(json_string_value(json_object_get(meta, "git.ref")), "next");
+    ck_assert_str_eq(json_object_iter_key(json_object_iter(meta)), "git.commit");
+    json_decref(doc);
+
+    /* A retry starts clean. */
+    exec_reset_results(ex);
+    ck_assert_ptr_null(host->exec_meta(ex, "git.commit"));
+    doc = exec_to_json(ex, 0);
+    ck_assert_uint_eq(json_object_size(json_object_get(doc, "meta")), 0);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(host_meta_respond_with)
+{
+    ck_assert_str_eq(host->exec_meta(ex, "respond_with"), "execution");
+    trig.respond_with = RESPOND_UPSTREAM;
+    ck_assert_str_eq(host->exec_meta(ex, "respond_with"), "upstream");
+    ex->sync = 0; /* ?async: nobody waits for a response */
+    ck_assert_str_eq(host->exec_meta(ex, "respond_with"), "execution");
+    trig.respond_with = RESPOND_DEFAULT;
+}
+END_TEST
+
 START_TEST(set_output_accepts_objects)
 {
     ck_assert_int_eq(set_output("{ \"version\" : \"1.2.3\", \"n\": [1, 2] }"), 0);
@@ -567,6 +683,9 @@ static Suite *exec_suite(void)
     tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
     tcase_add_test(tc, new_exec_fields);
     tcase_add_test(tc, host_event_meta_headers);
+    tcase_add_test(tc, host_exec_body);
+    tcase_add_test(tc, host_exec_set_meta);
+    tcase_add_test(tc, host_meta_respond_with);
     tcase_add_test(tc, set_output_accepts_objects);
     tcase_add_test(tc, set_output_refuses_non_objects);
     tcase_add_test(tc, set_output_size_limit);

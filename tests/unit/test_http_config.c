@@ -56,8 +56,7 @@ START_TEST(valid_configs)
         "{\"X-Token\":\"secret\",\"X-Event\":\"{headers.x-github-event}\",\"X-N\":3},"
         "\"timeout\":\"2s\",\"connect_timeout\":1,\"max_response\":\"64K\","
         "\"retry\":{\"max\":2,\"backoff\":\"100ms\",\"on\":[503,\"network\"]},"
-        "\"max_redirects\":3,\"insecure\":true,\"response_headers\":[\"X-Request-Id\"],"
-        "\"respond_with\":\"upstream\"}",
+        "\"max_redirects\":3,\"insecure\":true,\"response_headers\":[\"X-Request-Id\"]}",
         "{\"url\":\"https://example.com/\",\"body\":{\"text\":\"{body.msg}\",\"n\":1}}",
         "{\"url\":\"https://example.com/\",\"method\":\"GET\"}",
         "{\"url\":\"https://example.com/\",\"sign\":{\"preset\":\"github\",\"secret\":\"s\"}}",
@@ -130,10 +129,12 @@ START_TEST(errors_name_where_and_setting)
          "ca_file must be an absolute path"},
         {"{\"url\":\"https://example.com/\",\"insecure\":\"yes\"}", "insecure must be true or"},
         {"{\"url\":\"https://example.com/\",\"proxy\":\"gopher://x\"}", "proxy must be a URL"},
-        {"{\"url\":\"https://example.com/\",\"respond_with\":\"both\"}", "respond_with must be"},
-        {"{\"url\":\"https://example.com/\",\"respond_with\":\"upstream\",\"max_response\":"
-         "\"2M\"}",
-         "max_response may be at most 1M"},
+        /* A trigger setting now: an old flow config says where it went. */
+        {"{\"url\":\"https://example.com/\",\"respond_with\":\"upstream\"}",
+         "http: respond_with is a trigger setting now: remove it here and set respond_with = "
+         "\"upstream\" in each sync trigger"},
+        {"{\"url\":\"https://example.com/\",\"respond_with\":\"execution\"}",
+         "respond_with is a trigger setting now"},
         {"{\"url\":\"https://example.com/\",\"sign\":{\"preset\":\"github\"}}",
          "http: sign.secret must be"},
         {"{\"url\":\"https://example.com/\",\"allow_hosts\":[\"10.0.0.1/8\"]}",

@@ -164,15 +164,22 @@ START_TEST(json_template_errors_name_the_member)
 }
 END_TEST
 
-static void build(struct http_payload *p, enum http_body_mode mode, const char *event_json)
+static void build_raw(struct http_payload *p, enum http_body_mode mode,
+                      const struct http_raw *raw, const char *event_json)
 {
     char err[512];
     json_t *ev = event_of(event_json);
 
-    ck_assert_msg(http_body_build(p, mode, NULL, event_json, strlen(event_json), ev, err,
+    ck_assert_msg(http_body_build(p, mode, NULL, raw, event_json, strlen(event_json), ev, err,
                                   sizeof(err)) == 0,
                   "%s", err);
     json_decref(ev);
+}
+
+/* What a 1.0 host (no exec_body) or a withheld body leaves: the event. */
+static void build(struct http_payload *p, enum http_body_mode mode, const char *event_json)
+{
+    build_raw(p, mode, NULL, event_json);
 }
 
 START_TEST(body_modes)
@@ -223,6 +230,45 @@ START_TEST(body_modes)
 }
 END_TEST
 
+/* body = "body" with the bytes the host lends: those, whatever the event
+ * made of them, with the type as sent (or none). */
+START_TEST(body_raw_uses_the_lent_bytes)
+{
+    static const char odd[] = "{ \"b\":1 ,\"a\" : [1.50, 1e2], \"s\":\"\\u00e9\" }";
+    const char *ev = "{\"body\":{\"b\":1,\"a\":[1.5,100.0],\"s\":\"\u00e9\"},"
+                     "\"content_type\":\"application/json\",\"raw_body_b64\":null}";
+    struct http_raw raw = {odd, sizeof(odd) - 1, "application/json; charset=utf-8"};
+    struct http_payload p;
+
+    build_raw(&p, HTTP_BODY_RAW, &raw, ev);
+    ck_assert_uint_eq(p.len, sizeof(odd) - 1);
+    ck_assert_str_eq(p.data, odd);
+    ck_assert_str_eq(p.content_type, "application/json; charset=utf-8");
+    http_payload_clear(&p);
+
+    static const char bin[] = {0, 'x', (char)0xff};
+    raw = (struct http_raw){bin, sizeof(bin), NULL};
+    build_raw(&p, HTTP_BODY_RAW, &raw, "{\"body\":null,\"raw_body_b64\":\"AHj/\"}");
+    ck_assert_uint_eq(p.len, 3);
+    ck_assert_int_eq(memcmp(p.data, bin, 3), 0);
+    ck_assert_ptr_null(p.content_type);
+    http_payload_clear(&p);
+
+    /* No bytes lent: the event it is. */
+    raw = (struct http_raw){NULL, 0, "application/json"};
+    build_raw(&p, HTTP_BODY_RAW, &raw, ev);
+    ck_assert_str_eq(p.data, "{\"b\":1,\"a\":[1.5,100.0],\"s\":\"\xc3\xa9\"}");
+    http_payload_clear(&p);
+
+    /* Other modes ignore them. */
+    raw = (struct http_raw){odd, sizeof(odd) - 1, "text/plain"};
+    build_raw(&p, HTTP_BODY_EVENT, &raw, ev);
+    ck_assert_str_eq(p.data, ev);
+    ck_assert_str_eq(p.content_type, "application/json");
+    http_payload_clear(&p);
+}
+END_TEST
+
 Suite *http_template_suite(void)
 {
     Suite *s = suite_create("http_template");
@@ -235,6 +281,7 @@ Suite *http_template_suite(void)
     tcase_add_test(tc, json_template_keeps_types);
     tcase_add_test(tc, json_template_errors_name_the_member);
     tcase_add_test(tc, body_modes);
+    tcase_add_test(tc, body_raw_uses_the_lent_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -54,10 +54,12 @@
  * OWNERSHIP
  *
  * Whoever allocates frees. Every pointer the host passes is borrowed: the
- * event, headers and meta values stay valid until the execution completes;
- * cfg_json and where only during configure. Everything a plugin passes to the
- * host (outputs, errors, logs, responses) is copied before the call returns.
- * Instances and plugin contexts belong to the plugin.
+ * event, the body, headers and meta values stay valid until the execution
+ * completes (a meta value the plugin set itself, until it sets that key
+ * again); cfg_json and where only during configure. Everything a plugin
+ * passes to the host (outputs, errors, logs, responses, meta) is copied
+ * before the call returns. Instances and plugin contexts belong to the
+ * plugin.
  *
  * JSON
  *
@@ -73,6 +75,9 @@
  *     logs per stream    head and tail of SLUICE_LOG_KEEP bytes each; the
  *                        middle is dropped and the drop is marked
  *     response body      SLUICE_MAX_OUTPUT bytes
+ *     meta (1.1)         SLUICE_META_MAX keys per execution, each key at
+ *                        most SLUICE_META_KEY_MAX bytes, each value at most
+ *                        SLUICE_META_VALUE_MAX bytes
  *
  * VERSIONING
  *
@@ -90,6 +95,11 @@
  *                      exec_event, exec_header, exec_meta, exec_set_output,
  *                      exec_set_error, exec_set_exit_code, exec_write_log,
  *                      exec_is_cancelled, exec_complete, exec_set_response.
+ *     2026-11-23  1.1  exec_body (the request body byte for byte, with its
+ *                      content type) and exec_set_meta (facts a plugin
+ *                      learned, kept with the execution and shown in its
+ *                      document); the SLUICE_META_* limits; exec_meta knows
+ *                      "respond_with" and the keys set with exec_set_meta.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -102,7 +112,7 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 0
+#define SLUICE_ABI_MINOR 1
 
 /* Results of execute and values for exec_complete. */
 #define SLUICE_OK 0
@@ -132,6 +142,10 @@ extern "C" {
 #define SLUICE_MAX_OUTPUT (1024u * 1024u)
 #define SLUICE_MAX_ERROR 4096u
 #define SLUICE_LOG_KEEP (32u * 1024u)
+/* Since 1.1: exec_set_meta. */
+#define SLUICE_META_MAX 32u
+#define SLUICE_META_KEY_MAX 64u
+#define SLUICE_META_VALUE_MAX 1024u
 
 #if defined(__GNUC__) || defined(__clang__)
 #define SLUICE_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -173,8 +187,10 @@ struct sluice_host {
 
     /* Facts about the execution: "execution_id", "request_id", "flow",
      * "namespace", "trigger", "function" (NULL when none), "attempt",
-     * "timeout_ms" ("0" when none), "mode" ("sync" or "async"). NULL for an
-     * unknown key. */
+     * "timeout_ms" ("0" when none), "mode" ("sync" or "async"); since 1.1
+     * "respond_with" ("upstream" when the waiting sender is to get the
+     * response the plugin sets with exec_set_response, else "execution")
+     * and every key set with exec_set_meta. NULL for an unknown key. */
     const char *(*exec_meta)(const sluice_exec *exec, const char *key);
 
     /* Set the execution's outputs: one JSON object. Replaces earlier
@@ -205,10 +221,37 @@ struct sluice_host {
 
     /* For sync triggers: the HTTP answer to send to the original sender
      * instead of the execution document. content_type may be NULL
-     * (application/json). Returns 0, or -1 for a status outside 100-599 or a
-     * body over SLUICE_MAX_OUTPUT. */
+     * (application/json). The trigger has the last word: respond_with =
+     * "execution" always sends the document, "upstream" expects this answer
+     * (exec_meta "respond_with" tells), unset takes it when there is one.
+     * Returns 0, or -1 for a status outside 100-599 or a body over
+     * SLUICE_MAX_OUTPUT. */
     int (*exec_set_response)(sluice_exec *exec, int status, const char *content_type,
                              const char *body, size_t len);
+
+    /* ---- ABI 1.1: test with SLUICE_HOST_HAS before calling ---- */
+
+    /* The request body exactly as it was received, byte for byte (also
+     * after a crash and on replay), *len bytes followed by a NUL that is not
+     * part of it. *content_type (when not NULL) receives the request's
+     * Content-Type header as sent, parameters included, or NULL when it had
+     * none. Returns NULL with *len 0 when the request had no body, and also
+     * when the host withheld it because a credential travelled in it (a key
+     * in a body field, redacted in the event): then the event's body is all
+     * there is. Borrowed like the event. len and content_type may be NULL. */
+    const char *(*exec_body)(const sluice_exec *exec, size_t *len, const char **content_type);
+
+    /* Record a fact the plugin learned about the execution ("git.commit").
+     * The key matches [a-z0-9][a-z0-9._-]* with at least one '.', so it
+     * never collides with the host's own exec_meta keys; prefix it with the
+     * plugin's name. The value is UTF-8 text. Setting a key again replaces
+     * its value (a pointer exec_meta returned for it is then stale); NULL
+     * removes it. Values are readable with exec_meta, shown under "meta" in
+     * the execution document and stored with it; a retry starts without
+     * them. Returns 0, or -1 (logged) for a bad key, a value that is not
+     * UTF-8 or is over SLUICE_META_VALUE_MAX bytes, or a new key beyond
+     * SLUICE_META_MAX. */
+    int (*exec_set_meta)(sluice_exec *exec, const char *key, const char *value);
 };
 
 /* True when the host table has function fn (added in some 1.x minor). */

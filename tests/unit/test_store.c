@@ -1,0 +1,406 @@
+/*
+ * test_store.c - the store's schema across versions.
+ *
+ *   - a database written with the version 1 schema (made here, with the
+ *     statements version 1 ran, and rows as version 1 wrote them) opens, is
+ *     upgraded to version 2 in place at start, and its rows read as before:
+ *     documents, recovery of queued work, replay;
+ *   - a database from a newer sluiced is refused, saying so;
+ *   - version 2 writes each body once (the bytes; the event without its
+ *     body members; no inputs) and gives back the same event, the same
+ *     bytes and the same inputs, and keeps plugin meta with the results.
+ *
+ * The executions are built on a hand-made config, flow and trigger, as in
+ * test_exec.c.
+ */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include "event.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[512], db[600];
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/sluice-test-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/sluice.db", dir);
+}
+
+static void teardown(void)
+{
+    char path[700];
+    static const char *const suffix[] = {"", "-wal", "-shm", "-started", NULL};
+    for (const char *const *s = suffix; *s; s++) {
+        snprintf(path, sizeof(path), "%s%s", db, *s);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static void sql(sqlite3 *h, const char *text)
+{
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(h, text, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", text,
+                  msg ? msg : "?");
+}
+
+static int user_version(void)
+{
+    sqlite3 *h;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return v;
+}
+
+/* ---- version 1, as it was ---- */
+
+/* The version 1 schema, word for word. */
+static const char v1_schema[] =
+    "CREATE TABLE executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  flow TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  event TEXT NOT NULL,"
+    "  inputs TEXT,"
+    "  function TEXT,"
+    "  headers TEXT,"
+    "  idem_key TEXT,"
+    "  exit_code INTEGER,"
+    "  outputs TEXT,"
+    "  error TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX executions_state ON executions(state);"
+    "CREATE INDEX executions_flow ON executions(flow, id);"
+    "CREATE INDEX executions_trigger ON executions(trigger, id);"
+    "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
+    "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
+    "  WHERE idem_key IS NOT NULL;";
+
+#define V1_DONE "0193a8c2-0000-7000-8000-0000000000d1"
+#define V1_QUEUED "0193a8c2-0000-7000-8000-0000000000q1"
+#define V1_EVENT                                                                             \
+    "{\"execution_id\":\"" V1_QUEUED "\",\"trigger\":\"t\",\"flow\":\"f\","                  \
+    "\"content_type\":\"application/json\",\"body\":{\"ref\":\"main\"},\"raw_body_b64\":null," \
+    "\"variables\":{}}"
+#define V1_INPUTS                                                                            \
+    "{\"params\":{},\"query\":{},\"body\":{\"ref\":\"main\"},\"variables\":{},\"function\":null}"
+
+/* A database as a version 1 sluiced left it: one finished execution, one
+ * still queued when it stopped. */
+static void make_v1_database(void)
+{
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sql(h, "PRAGMA journal_mode = WAL");
+    sql(h, "BEGIN");
+    sql(h, v1_schema);
+    sql(h, "PRAGMA user_version = 1");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, event, "
+           "inputs, headers, exit_code, outputs, stdout, stderr, received_at, started_at, "
+           "finished_at) VALUES ('" V1_DONE "', 'r-1', 't', 'f', 'succeeded', 1, '" V1_EVENT
+           "', '" V1_INPUTS "', '{\"content-type\":\"application/json\"}', 0, "
+           "'{\"version\":\"1.4\"}', 'out', '', 1700000000000, 1700000000100, 1700000000200)");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, event, "
+           "inputs, headers, received_at) VALUES ('" V1_QUEUED "', 'r-2', 't', 'f', 'queued', "
+           "1, '" V1_EVENT "', '" V1_INPUTS "', '{\"content-type\":\"application/json\"}', "
+           "1700000001000)");
+    sql(h, "COMMIT");
+    sqlite3_close(h);
+}
+
+static store_row recovered[4];
+static size_t n_recovered;
+
+static void keep_row(void *arg, store_row *r)
+{
+    (void)arg;
+    ck_assert_uint_lt(n_recovered, 4);
+    recovered[n_recovered++] = *r;
+    memset(r, 0, sizeof(*r)); /* taken over */
+}
+
+START_TEST(upgrades_a_version_1_database)
+{
+    make_v1_database();
+    ck_assert_int_eq(user_version(), 1);
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(user_version(), 2);
+
+    /* A finished version 1 row reads as it always did. */
+    json_t *doc = store_get_json(V1_DONE, 1);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "succeeded");
+    json_t *in = json_object_get(doc, "inputs");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(in, "body"), "ref")),
+                     "main");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(doc, "outputs"), "version")), "1.4");
+    ck_assert_uint_eq(json_object_size(json_object_get(doc, "meta")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "out");
+    json_decref(doc);
+
+    /* Queued work is recovered with its whole event and no body bytes: a
+     * plugin falls back to the event (exec_body returns NULL). */
+    n_recovered = 0;
+    ck_assert_int_eq(store_recover(keep_row, NULL), 1);
+    store_row *r = &recovered[0];
+    ck_assert_str_eq(r->id, V1_QUEUED);
+    ck_assert_str_eq(r->state, "queued");
+    ck_assert_int_eq(r->raw, 0);
+    ck_assert_ptr_null(r->body);
+    ck_assert_str_eq(r->event, V1_EVENT);
+    ck_assert_uint_eq(r->event_len, strlen(V1_EVENT));
+    ck_assert_str_eq(json_string_value(json_object_get(r->headers, "content-type")),
+                     "application/json");
+    store_row_clear(r);
+
+    /* And for a replay. */
+    store_row row;
+    ck_assert_int_eq(store_load_request(V1_DONE, &row), 0);
+    ck_assert_int_eq(row.raw, 0);
+    ck_assert_str_eq(row.event, V1_EVENT);
+    store_row_clear(&row);
+    ck_assert_int_eq(store_load_request("no-such-id", &row), -1);
+    store_close();
+
+    /* Opening an upgraded database again changes nothing. */
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(user_version(), 2);
+    doc = store_get_json(V1_DONE, 0);
+    ck_assert_ptr_nonnull(doc);
+    json_decref(doc);
+    store_close();
+}
+END_TEST
+
+START_TEST(refuses_a_newer_database)
+{
+    make_v1_database();
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sql(h, "PRAGMA user_version = 9");
+    sqlite3_close(h);
+    char err[512] = "";
+    ck_assert_int_eq(store_open(db, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (2)") != NULL,
+                  "%s", err);
+    ck_assert_int_eq(user_version(), 9);
+}
+END_TEST
+
+/* ---- version 2 ---- */
+
+static sluice_config cfg;
+static flow_def flow;
+static trigger_def trig;
+static char s_fid[] = "f", s_key[] = "f", s_exe[] = "none", s_tid[] = "t";
+
+static void model_setup(void)
+{
+    setup();
+    memset(&cfg, 0, sizeof(cfg));
+    atomic_init(&cfg.refs, 1);
+    memset(&flow, 0, sizeof(flow));
+    flow.id = s_fid;
+    flow.key = s_key;
+    flow.executor = s_exe;
+    memset(&trig, 0, sizeof(trig));
+    trig.id = s_tid;
+}
+
+struct accept_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, durable;
+};
+
+static void on_committed(void *arg)
+{
+    (void)arg;
+}
+
+static void on_done(void *arg, int durable)
+{
+    struct accept_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    w->durable = durable;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void accept_one(sluice_exec *e)
+{
+    struct accept_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    store_accept(&e, 1, on_committed, on_done, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    ck_assert_int_eq(w.durable, 1);
+    ck_assert_int_eq(e->store_status, STORE_OK);
+}
+
+/* An execution as http.c makes one: the event split in two, the bytes kept. */
+static sluice_exec *accepted_exec(const char *id, const char *type, const char *bytes,
+                                  size_t len)
+{
+    json_t *base = json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:s}", "execution_id", id,
+                             "trigger", "t", "params", json_object(), "query", json_object(),
+                             "content_type", type, "variables", json_object(), "received_at",
+                             "2026-11-23T13:05:01.224Z");
+    json_t *body, *raw;
+    char err[256];
+    ck_assert_int_eq(event_body_json((const unsigned char *)bytes, len, type, &body, &raw, err,
+                                     sizeof(err)),
+                     0);
+    json_object_set_new(base, "body", body);
+    json_object_set_new(base, "raw_body_b64", raw);
+    size_t mlen, slen, elen;
+    /* A JSON body goes in as received, as accept_request does it. */
+    int is_json = strstr(type, "json") != NULL;
+    char *members = event_take_body(base, is_json ? bytes : NULL, len, &mlen);
+    char *stored = event_for_flow(base, id, &flow, &slen);
+    char *event = event_join(stored, slen, members, mlen, &elen);
+    const char *hn[] = {"content-type"}, *hv[] = {type};
+    sluice_exec *e = exec_new(&cfg, &trig, &flow, id, "r-9", event, elen, NULL, hn, hv, 1, 0,
+                              1700000002000ULL);
+    exec_body *b = exec_body_new(bytes, len, type);
+    exec_set_request(e, b, stored, slen);
+    exec_body_unref(b);
+    free(members);
+    json_decref(base);
+    return e;
+}
+
+#define V2_ID "0193a8c2-0000-7000-8000-0000000000e2"
+
+START_TEST(keeps_each_body_once)
+{
+    static const char odd[] = "{ \"b\" :1,\n\t\"a\": [1 , 2.50], \"s\":\"\\u00e9\" }";
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    sluice_exec *e = accepted_exec(V2_ID, "application/json; charset=utf-8", odd, strlen(odd));
+    accept_one(e);
+
+    /* What is on disk: the bytes once, the event without them; no inputs
+     * anywhere (the narrow executions row has no room for them). */
+    sqlite3 *h;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(h,
+                                        "SELECT event, body, body_type FROM payloads "
+                                        "WHERE id = '" V2_ID "'",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    const char *ev = (const char *)sqlite3_column_text(s, 0);
+    ck_assert_ptr_null(strstr(ev, "\"body\""));
+    ck_assert_ptr_null(strstr(ev, "raw_body_b64"));
+    ck_assert_int_eq(sqlite3_column_bytes(s, 1), (int)strlen(odd));
+    ck_assert_int_eq(memcmp(sqlite3_column_blob(s, 1), odd, strlen(odd)), 0);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 2), "application/json; charset=utf-8");
+    sqlite3_finalize(s);
+    ck_assert_int_ne(sqlite3_prepare_v2(h, "SELECT inputs FROM executions", -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+
+    /* What comes back for a replay: the same event, the same bytes. */
+    store_row r;
+    ck_assert_int_eq(store_load_request(V2_ID, &r), 0);
+    ck_assert_int_eq(r.raw, 1);
+    ck_assert_uint_eq(r.body->len, strlen(odd));
+    ck_assert_int_eq(memcmp(r.body->bytes, odd, strlen(odd)), 0);
+    ck_assert_str_eq(r.body->content_type, "application/json; charset=utf-8");
+    sluice_exec *again = exec_from_store(&cfg, &trig, &flow, V2_ID, "r-9", r.event, r.event_len,
+                                         r.raw, r.body, r.function, r.headers, 1, err,
+                                         sizeof(err));
+    r.event = NULL;
+    ck_assert_msg(again != NULL, "%s", err);
+    ck_assert_uint_eq(again->event_len, e->event_len);
+    ck_assert_int_eq(memcmp(again->event, e->event, e->event_len), 0);
+    json_t *in_again = event_inputs(again->event, again->event_len);
+    json_t *in_first = event_inputs(e->event, e->event_len);
+    ck_assert(json_equal(in_again, in_first));
+    json_decref(in_again);
+    json_decref(in_first);
+    ck_assert_ptr_eq(again->body, r.body);
+    exec_unref(again);
+    store_row_clear(&r);
+
+    /* Finished, with meta: the document comes from the row. */
+    pthread_mutex_lock(&e->mu);
+    e->meta = calloc(1, sizeof(exec_kv));
+    e->meta[0].key = strdup("git.commit");
+    e->meta[0].value = strdup("9a0b");
+    e->n_meta = 1;
+    pthread_mutex_unlock(&e->mu);
+    exec_set_final(e, EXEC_SUCCEEDED);
+    store_finish(e);
+    store_flush();
+    ck_assert_ptr_null(store_get_live(V2_ID));
+    json_t *doc = store_get_json(V2_ID, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "meta"),
+                                                       "git.commit")),
+                     "9a0b");
+    json_t *in = json_object_get(doc, "inputs");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(in, "body"), "b")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(in, "body"), "s")),
+                     "\xc3\xa9");
+    json_t *want = event_inputs(e->event, e->event_len);
+    ck_assert(json_equal(in, want));
+    json_decref(want);
+    json_decref(doc);
+    exec_unref(e);
+    store_close();
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("versions");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, upgrades_a_version_1_database);
+    tcase_add_test(tc, refuses_a_newer_database);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bodies");
+    tcase_add_checked_fixture(tc, model_setup, teardown);
+    tcase_add_test(tc, keeps_each_body_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

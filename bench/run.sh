@@ -5,22 +5,26 @@
 #
 # Starts, one at a time, on free 127.0.0.1 ports: sluiced, webhook, bench/bare
 # and bench/spawn, and drives each with wrk (bench/count.lua) in two
-# scenarios:
+# scenarios, and with bench/paced in a third:
 #
 #   sync   run /bin/true per request and answer when it has finished
 #          (sluiced sync trigger, webhook with include-command-output-in-
 #          response, bench/spawn = the spawn ceiling);
 #   async  accept a 1 KiB JSON body, answer at once, run a command later that
 #          appends one line to a counter file (sluiced async trigger, webhook's
-#          default async hook, bench/bare = the HTTP-only ceiling).
+#          default async hook, bench/bare = the HTTP-only ceiling);
+#   paced  the async endpoints again, but at a fixed offered rate
+#          (BENCH_PACED_RATE, 2000/s) from an open-loop generator
+#          (bench/paced.c): latency at that rate, not maximum throughput.
 #
 # Every scenario gets a freshly started server. It prints a table (also written
 # to bench/results/latest.txt) and PASS/MISS for each target in
 # /work/shared/DESIGN.md terms. It is a benchmark, not a test: it exits 0
 # whatever the numbers are, and non-zero only if a server that exists failed
 # to start, answered its endpoint with a non-2xx status or died during the
-# run, or if wrk is missing. A server that is
-# not installed / not built is skipped with one line. See bench/README.md.
+# run, or if wrk is missing (for sync and async). A server that is not
+# installed / not built, or bench/paced if it cannot be built, is skipped
+# with one line. See bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,7 +55,11 @@ DRAIN_MAX=${BENCH_DRAIN_TIMEOUT:-180}
 DRAIN_STALL=${BENCH_DRAIN_STALL:-10}
 SETTLE_MAX=${BENCH_SETTLE_TIMEOUT:-30}
 SERVERS=${BENCH_SERVERS:-sluiced webhook bare spawn}
-MODES=${BENCH_MODES:-sync async}
+MODES=${BENCH_MODES:-sync async paced}
+# Issue #6's target rate for durable ingest: p99 under 10 ms at 2,000/s.
+PACED_RATE=${BENCH_PACED_RATE:-2000}
+PACED_TARGET_RATE=2000
+PACED_TARGET_P99_MS=10
 RESULTS=${BENCH_RESULTS:-$here/results/latest.txt}
 WRK=${WRK:-wrk}
 WEBHOOK=${WEBHOOK:-$(command -v webhook || true)}
@@ -86,14 +94,20 @@ for knob in DURATION WARMUP; do
         exit 2
     fi
 done
-for knob in THREADS CONNS BODY_BYTES DRAIN_MAX DRAIN_STALL SETTLE_MAX; do
+for knob in THREADS CONNS BODY_BYTES DRAIN_MAX DRAIN_STALL SETTLE_MAX PACED_RATE; do
     if [[ ! ${!knob} =~ ^[0-9]+$ ]]; then
         echo "bench: $knob='${!knob}' must be a whole number" >&2
         exit 2
     fi
 done
 
-if ! command -v "$WRK" >/dev/null 2>&1; then
+if ((PACED_RATE == 0)); then
+    echo "bench: BENCH_PACED_RATE must be at least 1" >&2
+    exit 2
+fi
+want_mode() { [[ " $MODES " == *" $1 "* ]]; }
+# Only the closed-loop scenarios use wrk; a paced-only run does without.
+if { want_mode sync || want_mode async; } && ! command -v "$WRK" >/dev/null 2>&1; then
     echo "bench: wrk not found (apt-get install wrk, or set WRK=/path/to/wrk)" >&2
     exit 1
 fi
@@ -244,26 +258,37 @@ declare -A NOTE=()
 add_note() { NOTE[$1]="${NOTE[$1]:+${NOTE[$1]}; }$2"; }
 SKIPPED=()
 
-# Build the two reference servers with the tree's own make; if the tree is
-# not configured (or make fails, e.g. while core/ is half written), compile
-# them directly so webhook and the ceilings can still be measured.
+# Build the two reference servers and the paced load generator with the
+# tree's own make; if the tree is not configured (or make fails, e.g. while
+# core/ is half written), compile them directly so webhook and the ceilings
+# can still be measured.
 BARE=
 SPAWN=
+PACED=
 build_tools() {
     if [[ -f $BUILDDIR/Makefile ]] &&
-        make -C "$BUILDDIR" bench/bare bench/spawn >"$tmp/make.log" 2>&1; then
+        make -C "$BUILDDIR" bench/bare bench/spawn bench/paced >"$tmp/make.log" 2>&1; then
         BARE=$BUILDDIR/bench/bare
         SPAWN=$BUILDDIR/bench/spawn
+        PACED=$BUILDDIR/bench/paced
         return 0
     fi
     if [[ -f $BUILDDIR/Makefile ]]; then
-        warn "make -C $BUILDDIR bench/bare bench/spawn failed:"
+        warn "make -C $BUILDDIR bench/bare bench/spawn bench/paced failed:"
         tail -n 5 "$tmp/make.log" | sed 's/^/    /' >&2
     else
         warn "no Makefile in $BUILDDIR (not configured)"
     fi
-    warn "compiling bench/bare and bench/spawn directly with ${CC:-cc} instead"
+    warn "compiling bench/bare, bench/spawn and bench/paced directly with ${CC:-cc} instead"
     local flags t
+    # paced needs only libc, so it does not depend on pkg-config below.
+    if ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -o "$tmp/paced" "$here/paced.c" \
+        >>"$tmp/make.log" 2>&1; then
+        PACED=$tmp/paced
+    else
+        warn "cannot compile bench/paced.c:"
+        tail -n 5 "$tmp/make.log" | sed 's/^/    /' >&2
+    fi
     if ! flags=$(pkg-config --cflags --libs libmicrohttpd jansson 2>&1); then
         warn "pkg-config: $flags"
         return 0
@@ -426,18 +451,61 @@ run_wrk() {
     done
 }
 
+# One bench/paced run; $1 url, $2 duration, $3 output file. Sets the same
+# W_* variables as run_wrk (W_sock_errors = paced's errors: connection,
+# read, write and protocol failures) plus P_* for what only paced measures;
+# returns non-zero if paced produced no RESULT line.
+run_paced() {
+    local url=$1 dur=$2 out=$3 line kv timeout_s
+    local secs
+    secs=$(to_secs "$dur")
+    # paced waits up to its request timeout for the stragglers after the
+    # schedule; wrk's timeout knob, so BENCH_TIMEOUT means one thing.
+    timeout_s=$(to_secs "$WRK_TIMEOUT" 2>/dev/null) || timeout_s=30
+    local limit=$((secs + timeout_s + 120))
+    W_ok=0 W_ok_rps=0 W_p99_ms=0 W_non2xx=0 W_sock_errors=0 W_timeouts=0 W_duration_s=0
+    P_p50_ms=0 P_max_ms=0 P_unsent=0 P_scheduled=0 P_connect_errors=0 P_svc_p99_ms=0
+    P_late_p99_ms=0 P_late_max_ms=0
+    timeout "$limit" "$PACED" -r "$PACED_RATE" -c "$CONNS" -d "$secs" -b "$BODY_BYTES" \
+        -t "$timeout_s" "$url" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || true
+    WRK_PID=
+    line=$(grep '^RESULT ' "$out" | tail -n 1 || true)
+    [[ -n $line ]] || return 1
+    for kv in ${line#RESULT }; do
+        case ${kv%%=*} in
+        ok | ok_rps | p99_ms | non2xx | timeouts | duration_s)
+            printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
+            ;;
+        errors) W_sock_errors=${kv#*=} ;;
+        p50_ms | max_ms | unsent | scheduled | connect_errors | svc_p99_ms | late_p99_ms | late_max_ms)
+            printf -v "P_${kv%%=*}" '%s' "${kv#*=}"
+            ;;
+        esac
+    done
+}
+
+# The load generator for a scenario: wrk (closed loop) or bench/paced.
+run_load() { # mode url duration output
+    local mode=$1
+    shift
+    if [[ $mode == paced ]]; then run_paced "$@"; else run_wrk "$@"; fi
+}
+
 # One scenario against one freshly started server.
 run_case() {
     local server=$1 mode=$2 k="$1.$2"
     local dir=$tmp/$server-$mode count='' path expect port attempt code idle
     mkdir -p "$dir"
-    [[ $mode == async && $server != bare ]] && count=$dir/count
+    # paced drives the async endpoints, and counts their executions too.
+    [[ $mode != sync && $server != bare ]] && count=$dir/count
     case $server in
     sluiced | webhook) path=/hooks/$([[ $mode == sync ]] && echo sync-true || echo async-count) ;;
     *) path=/ ;;
     esac
     case $server.$mode in
-    sluiced.async | bare.async) expect=202 ;;
+    sluiced.async | bare.async | sluiced.paced | bare.paced) expect=202 ;;
     *) expect=200 ;;
     esac
 
@@ -492,7 +560,7 @@ run_case() {
     acked=1
 
     say "  $server $mode: warm-up $WARMUP on $url"
-    if run_wrk "$url" "$WARMUP" "$dir/warmup.txt"; then
+    if run_load "$mode" "$url" "$WARMUP" "$dir/warmup.txt"; then
         acked=$((acked + W_ok))
     fi
     if [[ -n $count ]]; then
@@ -502,15 +570,21 @@ run_case() {
         ran_before=$DRAIN_RAN
     fi
 
-    say "  $server $mode: load $DURATION, $THREADS threads, $CONNS connections"
+    local tool=wrk
+    if [[ $mode == paced ]]; then
+        tool=paced
+        say "  $server $mode: load $DURATION at $PACED_RATE/s, $CONNS connections, open loop"
+    else
+        say "  $server $mode: load $DURATION, $THREADS threads, $CONNS connections"
+    fi
     local rss_file=$dir/rss.max
     echo "${idle:-0}" >"$rss_file"
     sample_rss "$SERVER_PID" "$rss_file" &
     SAMPLER_PID=$!
-    if ! run_wrk "$url" "$DURATION" "$dir/load.txt"; then
-        warn "$server ($mode): wrk printed no RESULT line:"
+    if ! run_load "$mode" "$url" "$DURATION" "$dir/load.txt"; then
+        warn "$server ($mode): $tool printed no RESULT line:"
         tail -n 5 "$dir/load.txt" | sed 's/^/    /' >&2 || true
-        R[$k.status]="wrk failed"
+        R[$k.status]="$tool failed"
         FAILED=1
     else
         R[$k.ok_rps]=$W_ok_rps
@@ -521,6 +595,22 @@ run_case() {
         R[$k.status]=ok
         R[$k.raw]=$(grep '^RESULT ' "$dir/load.txt" | tail -n 1)
         acked=$((acked + W_ok))
+        if [[ $mode == paced ]]; then
+            R[$k.p50]=$P_p50_ms
+            R[$k.max]=$P_max_ms
+            R[$k.scheduled]=$P_scheduled
+            R[$k.svc_p99]=$P_svc_p99_ms
+            ((P_unsent == 0)) ||
+                add_note "$k" "$P_unsent of $P_scheduled scheduled requests never sent (no free connection before the deadline)"
+            ((P_connect_errors == 0)) || add_note "$k" "$P_connect_errors failed connects"
+            # A generator that is not scheduled on time sends late, and that
+            # delay is inside every latency it reports: say when it was often
+            # enough to reach the p99 (a few late wake-ups on a shared machine
+            # are normal and move only the max).
+            if awk -v l="$P_late_p99_ms" 'BEGIN { exit !(l >= 1) }'; then
+                add_note "$k" "bench/paced itself woke up to $P_late_max_ms ms late (p99 $P_late_p99_ms ms; CPU contention), included in its latencies"
+            fi
+        fi
     fi
 
     if [[ -n $count && ${R[$k.status]} == ok ]]; then
@@ -600,12 +690,16 @@ done
 
 for server in "${ORDER[@]}"; do
     case $server in
-    sluiced | webhook) modes="sync async" ;;
+    sluiced | webhook) modes="sync async paced" ;;
     spawn) modes=sync ;;
-    bare) modes=async ;;
+    bare) modes="async paced" ;;
     esac
     for mode in $modes; do
         [[ " $MODES " == *" $mode "* ]] || continue
+        if [[ $mode == paced && -z $PACED ]]; then
+            say "SKIP $server / paced: bench/paced could not be built"
+            continue
+        fi
         say "== $server / $mode"
         run_case "$server" "$mode"
     done
@@ -687,7 +781,9 @@ report() {
         done
     done
     local n
-    for n in "${!NOTE[@]}"; do say "note: $n ${NOTE[$n]}"; done
+    for n in "${!NOTE[@]}"; do
+        [[ $n == *.paced ]] || say "note: $n ${NOTE[$n]}" # those go under the paced table
+    done
     for n in "${SKIPPED[@]+"${SKIPPED[@]}"}"; do say "skipped: $n"; done
 
     say ""
@@ -728,12 +824,73 @@ report() {
     say "  webhook sync  / spawn ceiling: ${r:--}"
     r=$(ratio "$w_async" "$b_async")
     say "  webhook async / bare ceiling:  ${r:--}"
+    want_mode paced && report_paced
     say ""
     say "raw wrk RESULT lines (measured run only)"
     for k in sluiced.sync webhook.sync spawn.sync sluiced.async webhook.async bare.async; do
         [[ -n $(get "$k.raw") ]] && say "  $k: $(get "$k.raw")"
     done
+    if want_mode paced; then
+        say "raw paced RESULT lines (measured run only)"
+        for k in sluiced.paced webhook.paced bare.paced; do
+            [[ -n $(get "$k.raw") ]] && say "  $k: $(get "$k.raw")"
+        done
+    fi
     return 0
+}
+
+# The paced section: latency at a fixed offered rate, and issue #6's target.
+report_paced() {
+    local server k st
+    say ""
+    say "paced: bench/paced, open loop at $PACED_RATE/s offered, $CONNS connections," \
+        "-d $DURATION (warm-up $WARMUP), POST ${BODY_BYTES}-byte JSON to the async endpoints;" \
+        "latency from each request's scheduled send time"
+    printf '%-8s %8s %8s %8s %8s %8s %6s %5s %7s %7s %6s\n' \
+        server offered 2xx/s p50_ms p99_ms max_ms non2xx errs acked ran lost
+    for server in sluiced webhook bare; do
+        k=$server.paced
+        st=$(get "$k.status")
+        if [[ -z $st ]]; then
+            printf '%-8s %s\n' "$server" "(skipped)"
+            continue
+        fi
+        if [[ $st != ok ]]; then
+            printf '%-8s %s\n' "$server" "($st)"
+            continue
+        fi
+        printf '%-8s %8s %8.0f %8.2f %8.2f %8.2f %6s %5s %7s %7s %6s\n' \
+            "$server" "$PACED_RATE" "$(get "$k.ok_rps")" "$(get "$k.p50")" "$(get "$k.p99")" \
+            "$(get "$k.max")" "$(get "$k.non2xx")" "$(get "$k.errors")" "$(dash "$k.acked")" \
+            "$(dash "$k.ran")" "$(dash "$k.lost")"
+    done
+    for server in sluiced webhook bare; do
+        k=$server.paced
+        [[ -z ${NOTE[$k]:-} ]] || say "note: $k ${NOTE[$k]}"
+    done
+
+    # The target holds only at its own rate, and only if the load was really
+    # carried: a fast p99 over a run that dropped or refused requests, or
+    # never sent them, is not "p99 under 10 ms at 2,000/s".
+    local label="paced p99 sluiced at ${PACED_TARGET_RATE}/s < ${PACED_TARGET_P99_MS} ms"
+    local p99 ok sched v='-' verdict_s
+    p99=$(get sluiced.paced.p99)
+    ok=$(get sluiced.paced.ok)
+    sched=$(get sluiced.paced.scheduled)
+    if ((PACED_RATE != PACED_TARGET_RATE)); then
+        verdict_s="SKIP (ran at $PACED_RATE/s)"
+    elif [[ $(get sluiced.paced.status) != ok ]]; then
+        verdict_s=SKIP
+    else
+        printf -v v '%.2f' "$p99" # rounded as in the table above
+        verdict_s=$(verdict "$p99" "<" "$PACED_TARGET_P99_MS")
+        if ((ok < sched)); then
+            verdict_s="MISS ($((sched - ok)) of $sched requests not answered 2xx)"
+        fi
+    fi
+    say ""
+    say "target                                        value     target    needs        verdict"
+    printf '%-45s %-9s %-9s %-12s %s\n' "$label" "$v" "< $PACED_TARGET_P99_MS" "-" "$verdict_s"
 }
 
 mkdir -p "$(dirname "$RESULTS")"

@@ -10,6 +10,8 @@
  */
 #include "auth.h"
 
+#include "units.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/core_names.h>
@@ -174,24 +176,14 @@ void auth_base64url_encode(const unsigned char *in, size_t n, char *out)
     out[o] = 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int auth_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
                     size_t *outlen)
 {
     if (inlen % 2 || inlen / 2 > outcap)
         return -1;
     for (size_t i = 0; i < inlen; i += 2) {
-        int h = hex_value(in[i]), l = hex_value(in[i + 1]);
+        int h = units_hex_digit((unsigned char)in[i]);
+        int l = units_hex_digit((unsigned char)in[i + 1]);
         if (h < 0 || l < 0)
             return -1;
         out[i / 2] = (unsigned char)(h * 16 + l);

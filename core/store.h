@@ -12,12 +12,18 @@
  *     separate syncer thread, once per round for everything committed
  *     before it) before its 2xx is sent: a power cut after the answer
  *     loses nothing;
- *   - "running" is committed (to the OS, synchronous=NORMAL) before a plugin
- *     is called, so a crash never runs an execution twice without a record
+ *   - "running" is on record before a plugin is called: one line in the
+ *     start journal (startlog.h), in the OS when write returns, like a
+ *     synchronous=NORMAL commit; the database learns it with its next
+ *     batch. So a crash never runs an execution twice without a record
  *     that it had started;
  *   - results are committed asynchronously; an execution whose result was
  *     not yet committed at a crash is found "running" at the next start and
  *     is retried (if its flow allows) or marked failed "interrupted".
+ *
+ * Only work someone waits for (accepts, synchronous ops) wakes the store
+ * thread; the rest rides along with the next batch or goes within 10 ms.
+ * Checkpoints run on a thread of their own.
  *
  * Unfinished executions also live in memory (the "live" set) so cancel and
  * sync waits find the object itself; finished ones are read from the
@@ -61,7 +67,8 @@ int store_healthy(void);
 void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
                   void (*done)(void *arg, int durable), void *arg);
 
-/* Record that e starts running; returns once written (0) or on error (-1). */
+/* Record that e starts running: 0 once it is in the start journal, -1 when
+ * it could not be written (the plugin must then not be called). */
 int store_mark_running(sluice_exec *e);
 /* Record e's final state and results, then drop it from the live set. */
 void store_finish(sluice_exec *e);

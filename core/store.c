@@ -152,6 +152,7 @@ typedef struct store_op {
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
     int attempt;         /* RUNNING: the attempt the start journal names */
     int failed;          /* this op was rolled back (the batch may still commit) */
+    int lazy;            /* ACCEPT: nobody waits for it yet (store_accept) */
     sluice_exec **v;     /* ACCEPT */
     size_t n;
     void (*committed)(void *);
@@ -176,7 +177,8 @@ static struct {
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
-    int urgent; /* queued ops someone waits for (store_main) */
+    int urgent;       /* queued ops someone waits for (store_main) */
+    int lazy_accepts; /* queued accepts that may wait a little (store_accept) */
     uint64_t last_batch_us, last_sync_us;
     int is_new; /* store_open found no schema */
     int wal_fd;
@@ -604,6 +606,7 @@ static void write_batch(store_op *ops)
  * each with its own WAL append and lock round, and now mostly shares one.
  */
 #define LINGER_MS 10
+#define LINGER_ACCEPT_US 2000u
 /*
  * Every commit rewrites the pages it touches in full (index leaves, the
  * right edge of each table) and every fdatasync flushes them: with batches
@@ -767,9 +770,10 @@ static void *store_main(void *arg)
                 wait_until_us(&st.cv, st.last_batch_us + BATCH_WINDOW_US);
                 continue;
             }
-            if (!lazy_deadline)
-                lazy_deadline = now + LINGER_MS * 1000u;
-            else if (now >= lazy_deadline)
+            uint64_t linger = st.lazy_accepts ? LINGER_ACCEPT_US : LINGER_MS * 1000u;
+            if (!lazy_deadline || lazy_deadline > now + linger)
+                lazy_deadline = now + linger;
+            if (now >= lazy_deadline)
                 break;
             wait_until_us(&st.cv, lazy_deadline);
         }
@@ -778,6 +782,7 @@ static void *store_main(void *arg)
         store_op *ops = st.head;
         st.head = st.tail = NULL;
         st.urgent = 0;
+        st.lazy_accepts = 0;
         st.last_batch_us = mono_us();
         pthread_mutex_unlock(&st.mu);
         write_batch(ops);
@@ -789,7 +794,7 @@ static void *store_main(void *arg)
 
 static int op_is_urgent(const store_op *op)
 {
-    return op->kind == OP_ACCEPT || op->waiting != NULL;
+    return (op->kind == OP_ACCEPT && !op->lazy) || op->waiting != NULL;
 }
 
 static void push(store_op *op)
@@ -803,6 +808,8 @@ static void push(store_op *op)
     st.tail = op;
     if (op_is_urgent(op))
         st.urgent++;
+    else if (op->kind == OP_ACCEPT)
+        st.lazy_accepts++;
     /* The first lazy op starts the linger clock; later ones need no wake. */
     if (op_is_urgent(op) || was_empty)
         pthread_cond_signal(&st.cv);
@@ -833,6 +840,14 @@ void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
     op->committed = committed;
     op->done = done;
     op->arg = arg;
+    /* A sync request behind queued executions cannot start before they
+     * do, and its sender waits for the result, not for this commit: it may
+     * wait a little for others to share the commit (LINGER_ACCEPT_US).
+     * Async answers wait on the commit: those go at once. */
+    int all_sync = 1;
+    for (size_t i = 0; i < n; i++)
+        all_sync = all_sync && v[i]->sync;
+    op->lazy = all_sync && engine_queued() > 0;
     push(op);
 }
 
@@ -1473,6 +1488,7 @@ int store_open(const char *path, char *err, size_t errlen)
     st.sync_quit = 0;
     st.ckpt_quit = 0;
     st.urgent = 0;
+    st.lazy_accepts = 0;
     st.last_batch_us = st.last_sync_us = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

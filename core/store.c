@@ -176,9 +176,10 @@ static struct {
     pthread_cond_t cv, written, sync_cv, ckpt_cv;
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
-    int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted;
+    int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted, ckpt_started;
     int urgent;       /* queued ops someone waits for (store_main) */
     int lazy_accepts; /* queued accepts that may wait a little (store_accept) */
+    int release_wanted; /* store_release_memory: free the writer's cache */
     uint64_t last_batch_us, last_sync_us;
     int is_new; /* store_open found no schema */
     int wal_fd;
@@ -687,6 +688,8 @@ static void *syncer_main(void *arg)
  * start over; past a bound the checkpointer asks for RESTART, which waits
  * for the writer between two transactions, once.
  */
+static void *checkpointer_main(void *arg);
+
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     (void)arg;
@@ -694,7 +697,17 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     (void)name;
     if (pages >= CHECKPOINT_PAGES) {
         pthread_mutex_lock(&st.mu);
-        if (!st.ckpt_wanted) {
+        /* Started at the first checkpoint: a quiet daemon never needs it.
+         * Should it fail to start, SQLite's own checkpointing takes over. */
+        if (!st.ckpt_started) {
+            if (pthread_create(&st.checkpointer, NULL, checkpointer_main, NULL) == 0) {
+                st.ckpt_started = 1;
+            } else {
+                log_warn("store: cannot start the checkpoint thread; checkpointing in commits");
+                sqlite3_wal_autocheckpoint(st.wdb, CHECKPOINT_PAGES);
+            }
+        }
+        if (st.ckpt_started && !st.ckpt_wanted) {
             st.ckpt_wanted = 1;
             pthread_cond_signal(&st.ckpt_cv);
         }
@@ -759,6 +772,13 @@ static void *store_main(void *arg)
         uint64_t lazy_deadline = 0;
         while (!st.quit) {
             if (!st.head) {
+                if (st.release_wanted) {
+                    /* Between transactions: every cached page is clean. */
+                    sqlite3_db_release_memory(st.wdb);
+                    st.release_wanted = 0;
+                    pthread_cond_broadcast(&st.written);
+                    continue;
+                }
                 lazy_deadline = 0;
                 pthread_cond_wait(&st.cv, &st.mu);
                 continue;
@@ -1284,6 +1304,17 @@ void store_release_memory(void)
     if (st.rdb)
         sqlite3_db_release_memory(st.rdb);
     pthread_mutex_unlock(&st.rmu);
+    /* The writer's connection belongs to the store thread: ask, and wait
+     * (it answers at once when idle), so a malloc_trim after this finds
+     * the pages free. */
+    pthread_mutex_lock(&st.mu);
+    if (st.wdb && !st.quit) {
+        st.release_wanted = 1;
+        pthread_cond_signal(&st.cv);
+        while (st.release_wanted && !st.quit)
+            pthread_cond_wait(&st.written, &st.mu);
+    }
+    pthread_mutex_unlock(&st.mu);
 }
 
 int store_healthy(void)
@@ -1481,7 +1512,7 @@ int store_open(const char *path, char *err, size_t errlen)
         snprintf(why, sizeof(why), "cannot open its WAL file: %s", strerror(errno));
         goto fail;
     }
-    st.n_buckets = 1024;
+    st.n_buckets = 64; /* grows with the live set (live_grow) */
     st.buckets = calloc(st.n_buckets, sizeof(live *));
     st.healthy = 1;
     st.quit = 0;
@@ -1489,6 +1520,7 @@ int store_open(const char *path, char *err, size_t errlen)
     st.ckpt_quit = 0;
     st.urgent = 0;
     st.lazy_accepts = 0;
+    st.release_wanted = 0;
     st.last_batch_us = st.last_sync_us = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1498,9 +1530,9 @@ int store_open(const char *path, char *err, size_t errlen)
     pthread_cond_destroy(&st.sync_cv);
     pthread_cond_init(&st.sync_cv, &ca);
     pthread_condattr_destroy(&ca);
+    st.ckpt_started = 0;
     if (pthread_create(&st.thread, NULL, store_main, NULL) != 0 ||
-        pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0 ||
-        pthread_create(&st.checkpointer, NULL, checkpointer_main, NULL) != 0) {
+        pthread_create(&st.syncer, NULL, syncer_main, NULL) != 0) {
         snprintf(why, sizeof(why), "cannot start the store threads");
         goto fail;
     }
@@ -1533,8 +1565,11 @@ void store_close(void)
     pthread_mutex_lock(&st.mu);
     st.ckpt_quit = 1;
     pthread_cond_signal(&st.ckpt_cv);
+    int ckpt = st.ckpt_started;
+    st.ckpt_started = 0;
     pthread_mutex_unlock(&st.mu);
-    pthread_join(st.checkpointer, NULL);
+    if (ckpt)
+        pthread_join(st.checkpointer, NULL);
     sqlite3_close(st.cdb);
     st.cdb = NULL;
     free(st.path);

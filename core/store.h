@@ -46,7 +46,8 @@
 int store_open(const char *path, char *err, size_t errlen);
 /* Flush what is pending, stop the store thread, close. */
 void store_close(void);
-/* Give back the page cache of the connection that serves reads (idle). */
+/* Give back the page caches of both connections (when idle). Waits for the
+ * store thread, which answers between two batches. */
 void store_release_memory(void);
 /* 1 while the store can take work. */
 int store_healthy(void);

@@ -4,6 +4,7 @@
 #include "exec.h"
 
 #include "event.h"
+#include "jsonout.h"
 #include "units.h"
 
 #include <stdio.h>
@@ -369,7 +370,7 @@ static json_t *log_json(const logbuf *b)
     return s ? s : json_string("");
 }
 
-json_t *exec_to_json(sluice_exec *e, int with_logs)
+static json_t *document(sluice_exec *e, int with_logs, json_t *inputs)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(e->id));
@@ -382,7 +383,7 @@ json_t *exec_to_json(sluice_exec *e, int with_logs)
     json_object_set_new(o, "attempt", json_integer(e->attempt));
     json_object_set_new(o, "exit_code", e->has_exit_code ? json_integer(e->exit_code)
                                                          : json_null());
-    json_object_set_new(o, "inputs", event_inputs(e->event, e->event_len));
+    json_object_set_new(o, "inputs", inputs ? inputs : event_inputs(e->event, e->event_len));
     json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
     json_object_set_new(o, "outputs", out ? out : json_object());
     json_object_set_new(o, "meta", exec_meta_json_locked(e));
@@ -399,4 +400,59 @@ json_t *exec_to_json(sluice_exec *e, int with_logs)
     }
     pthread_mutex_unlock(&e->mu);
     return o;
+}
+
+json_t *exec_to_json(sluice_exec *e, int with_logs)
+{
+    return document(e, with_logs, NULL);
+}
+
+char *exec_inputs_text(const sluice_exec *e, size_t *len)
+{
+    /* event = stored without its "}" + "," + members + "}" (event_join),
+     * members = "body":X,"raw_body_b64":Y with Y null or a base64 string,
+     * which holds no quote: the last ,"raw_body_b64": ends X. */
+    static const char body_key[] = "\"body\":", raw_key[] = ",\"raw_body_b64\":";
+    if (!e->stored_event || e->stored_len < 3 || e->event_len < e->stored_len + 2)
+        return NULL;
+    const char *m = e->event + e->stored_len;
+    size_t mlen = e->event_len - e->stored_len - 1;
+    size_t bk = sizeof(body_key) - 1, rk = sizeof(raw_key) - 1;
+    if (mlen < bk + rk || memcmp(m, body_key, bk) != 0)
+        return NULL;
+    const char *x = m + bk, *end = NULL;
+    for (const char *p = m + mlen - rk; p >= x; p--)
+        if (memcmp(p, raw_key, rk) == 0) {
+            end = p;
+            break;
+        }
+    if (!end)
+        return NULL;
+    json_t *ev = json_loadb(e->stored_event, e->stored_len, JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(ev)) {
+        json_decref(ev);
+        return NULL;
+    }
+    json_t *in = json_object();
+    static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
+    /* A node of its own marks where the body goes: null is a shared
+     * singleton and would match every null. */
+    json_t *body = json_object();
+    for (const char *const *k = keys; *k; k++) {
+        json_t *v = strcmp(*k, "body") == 0 ? body : json_object_get(ev, *k);
+        json_object_set(in, *k, v ? v : json_null());
+    }
+    char *text = json_compact_splice(in, body, x, (size_t)(end - x), len);
+    json_decref(body);
+    json_decref(in);
+    json_decref(ev);
+    return text;
+}
+
+json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at,
+                              char **inputs_text, size_t *inputs_len)
+{
+    *inputs_text = exec_inputs_text(e, inputs_len);
+    *inputs_at = *inputs_text ? json_object() : NULL;
+    return document(e, with_logs, *inputs_at);
 }

@@ -190,4 +190,22 @@ json_t *exec_meta_json_locked(const sluice_exec *e);
  */
 json_t *exec_to_json(sluice_exec *e, int with_logs);
 
+/*
+ * The inputs of the document as JSON text (malloc'd), made without parsing
+ * the body: the small members come from the event without its body, and
+ * "body" is the body member's text as the event carries it. NULL when the
+ * execution does not keep its event in two parts (see event.h); the caller
+ * then uses exec_to_json.
+ */
+char *exec_inputs_text(const sluice_exec *e, size_t *len);
+
+/*
+ * exec_to_json with "inputs" left as a placeholder (*inputs_at) for
+ * exec_inputs_text's text, to be spliced in by json_compact_splice: a sync
+ * answer no longer parses every body it echoes. *inputs_at is NULL (and the
+ * document complete) when there is no such text.
+ */
+json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at,
+                              char **inputs_text, size_t *inputs_len);
+
 #endif

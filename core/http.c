@@ -100,8 +100,11 @@ static void add_headers(struct MHD_Response *r, const char *request_id,
         MHD_add_response_header(r, extra[i], extra[i + 1]);
 }
 
-int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
-               const char *code, const char *message, const char *const *extra_headers)
+/* http_reply with the node at inside data written as raw (json_compact_splice). */
+static int reply_splice(struct MHD_Connection *c, const char *request_id, unsigned status,
+                        json_t *data, const char *code, const char *message,
+                        const char *const *extra_headers, const json_t *at, const char *raw,
+                        size_t raw_len)
 {
     json_t *env = json_object();
     json_t *req = json_object();
@@ -116,8 +119,10 @@ int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status
         json_object_set_new(env, "error", err);
     }
     size_t len = 0;
-    char *text = json_compact(env, &len);
+    char *text = json_compact_splice(env, at, raw, raw_len, &len);
     json_decref(env);
+    if (!text)
+        return MHD_NO;
     text[len] = 0;
     char *body = realloc(text, len + 2);
     body[len] = '\n';
@@ -128,6 +133,13 @@ int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status
     MHD_destroy_response(r);
     metrics_count_response(status);
     return ret;
+}
+
+int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
+               const char *code, const char *message, const char *const *extra_headers)
+{
+    return reply_splice(c, request_id, status, data, code, message, extra_headers, NULL, NULL,
+                        0);
 }
 
 int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
@@ -503,7 +515,17 @@ static int reply_finished(struct MHD_Connection *c, conn_state *cs)
             all_ok = 0;
     json_t *data;
     if (cs->n_execs == 1) {
-        data = exec_to_json(cs->execs[0], 1);
+        /* The inputs echo the request: spliced in as text, not parsed. */
+        json_t *at;
+        char *inputs;
+        size_t ilen = 0;
+        data = exec_to_json_deferred(cs->execs[0], 1, &at, &inputs, &ilen);
+        const char *msg = cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
+        int ret = reply_splice(c, cs->rq.request_id, all_ok ? 200 : 500, data,
+                               all_ok ? NULL : "flow_failed", all_ok ? NULL : msg, NULL, at,
+                               inputs, ilen);
+        free(inputs);
+        return ret;
     } else {
         data = json_object();
         json_t *list = json_array();

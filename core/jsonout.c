@@ -12,6 +12,9 @@ typedef struct {
     char *p;
     size_t len, cap;
     int oom;
+    const json_t *at; /* json_compact_splice */
+    const char *raw;
+    size_t raw_len;
 } buf;
 
 static int reserve(buf *b, size_t more)
@@ -91,6 +94,10 @@ static void put_string(buf *b, const char *s, size_t n)
 static void put_value(buf *b, const json_t *v)
 {
     char num[32];
+    if (v == b->at) {
+        put(b, b->raw, b->raw_len);
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         put(b, "{", 1);
@@ -150,7 +157,13 @@ static void put_value(buf *b, const json_t *v)
 
 char *json_compact(const json_t *v, size_t *len)
 {
-    buf b = {0};
+    return json_compact_splice(v, NULL, NULL, 0, len);
+}
+
+char *json_compact_splice(const json_t *v, const json_t *at, const char *raw, size_t raw_len,
+                          size_t *len)
+{
+    buf b = {.at = at, .raw = raw, .raw_len = raw_len};
     put_value(&b, v);
     if (b.oom || reserve(&b, 0) < 0) {
         free(b.p);

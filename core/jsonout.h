@@ -17,4 +17,13 @@
  * out of memory. */
 char *json_compact(const json_t *v, size_t *len);
 
+/*
+ * The same, except that the value at (that very node, compared by address,
+ * so nothing a sender wrote can stand for it) is written as raw_len bytes of
+ * raw: JSON text the caller vouches for, spliced in without being parsed
+ * and serialized again.
+ */
+char *json_compact_splice(const json_t *v, const json_t *at, const char *raw, size_t raw_len,
+                          size_t *len);
+
 #endif

@@ -8,7 +8,9 @@
  * starts with one reference the test keeps, so releasing the execution
  * never tries to free it.
  */
+#include "event.h"
 #include "exec.h"
+#include "jsonout.h"
 
 #include "loader.h"
 
@@ -661,6 +663,75 @@ START_TEST(document_with_binary_logs)
 }
 END_TEST
 
+/* An execution whose event is kept in two parts, as accept_request makes it. */
+static sluice_exec *split_exec(const char *type, const char *bytes, size_t len)
+{
+    static const char stored[] =
+        "{\"execution_id\":\"e-2\",\"flow\":\"prod/deploy\",\"params\":{\"repo\":\"a\\\"b\"},"
+        "\"query\":{\"x\":[\"1\",\"2\"]},\"variables\":{},\"function\":null}";
+    char err[256];
+    size_t mlen, elen;
+    char *members = event_body_members((const unsigned char *)bytes, len, type, &mlen, err,
+                                       sizeof(err));
+    ck_assert_msg(members != NULL, "%s", err);
+    char *event = event_join(stored, strlen(stored), members, mlen, &elen);
+    free(members);
+    sluice_exec *e = exec_new(&cfg, &trig, &flow, "0193a8c2-0000-7000-8000-000000000002",
+                              "req-2", event, elen, NULL, NULL, NULL, 0, 1, 1700000000123ULL);
+    exec_body *b = exec_body_new(bytes, len, type);
+    exec_set_request(e, b, strdup(stored), strlen(stored));
+    exec_body_unref(b);
+    return e;
+}
+
+/* The inputs spliced as text read exactly as the ones parsed from the
+ * event, whatever the body; the document they go into is valid JSON. */
+START_TEST(inputs_text_matches_parsed_inputs)
+{
+    static const struct {
+        const char *type, *bytes;
+    } cases[] = {
+        {"application/json", "{ \"a\" : [1, 2.5, {\"raw_body_b64\":\",\\\"raw_body_b64\\\":\"}] }"},
+        {"application/json", "\"just a string\""},
+        {"application/json", "{\"k\":\"line\\none\",\r\n\"n\":null}"},
+        {"application/x-www-form-urlencoded", "a=1&b=%C3%A9&a=2"},
+        {"text/plain", "hello\nworld"},
+        {"application/octet-stream", "\x01\x02\xff"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sluice_exec *e = split_exec(cases[i].type, cases[i].bytes, strlen(cases[i].bytes));
+        size_t len = 0;
+        char *text = exec_inputs_text(e, &len);
+        ck_assert_msg(text != NULL, "%s: no inputs text", cases[i].type);
+        ck_assert_uint_eq(len, strlen(text));
+        json_t *got = json_loads(text, 0, NULL);
+        json_t *want = event_inputs(e->event, e->event_len);
+        ck_assert_msg(got && json_equal(got, want), "%s: %s", cases[i].type, text);
+
+        json_t *at;
+        char *raw;
+        size_t rlen;
+        json_t *doc = exec_to_json_deferred(e, 1, &at, &raw, &rlen);
+        ck_assert_ptr_nonnull(at);
+        char *whole = json_compact_splice(doc, at, raw, rlen, NULL);
+        json_t *back = json_loads(whole, 0, NULL);
+        ck_assert_msg(back != NULL, "not JSON: %s", whole);
+        ck_assert(json_equal(json_object_get(back, "inputs"), want));
+        json_decref(back);
+        free(whole);
+        free(raw);
+        json_decref(doc);
+        json_decref(got);
+        json_decref(want);
+        free(text);
+        exec_unref(e);
+    }
+    /* An execution without the two parts has no text: the caller parses. */
+    size_t len;
+    ck_assert_ptr_null(exec_inputs_text(ex, &len));
+}
+END_TEST
+
 static Suite *exec_suite(void)
 {
     Suite *s = suite_create("exec");
@@ -705,6 +776,7 @@ static Suite *exec_suite(void)
     tcase_add_test(tc, document_keeps_inputs_with_nul);
     tcase_add_test(tc, document_before_running);
     tcase_add_test(tc, document_with_binary_logs);
+    tcase_add_test(tc, inputs_text_matches_parsed_inputs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,8 +11,10 @@ HTTP_PLUGIN_SRC = \
 	plugins/http/body.c plugins/http/body.h \
 	plugins/http/sign.c plugins/http/sign.h \
 	plugins/http/guard.c plugins/http/guard.h \
-	plugins/http/tpl.c plugins/http/tpl.h \
-	plugins/http/util.c plugins/http/util.h
+	plugins/http/tpl.h \
+	plugins/http/util.c plugins/http/util.h \
+	plugins/shell/template.c plugins/shell/template.h \
+	plugins/shell/util.c plugins/shell/util.h
 
 HTTP_PLUGIN_CPP = $(PLUGIN_CPP) -DHTTP_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
 HTTP_PLUGIN_CFLAGS = $(JANSSON_CFLAGS) $(LIBCURL_CFLAGS) $(CRYPTO_CFLAGS)

@@ -37,9 +37,10 @@ struct shell_template {
 
 /* The top-level fields of the event sluiced builds (DESIGN.md, section 6). */
 static const char *const shell_template_roots[] = {
-    "execution_id", "trigger",      "flow",      "function",    "method",
-    "path",         "params",       "query",     "headers",     "content_type",
-    "body",         "raw_body_b64", "variables", "remote_addr", "received_at",
+    "execution_id", "request_id", "trigger",      "flow",      "function",
+    "method",       "path",       "params",       "query",     "headers",
+    "content_type", "body",       "raw_body_b64", "variables", "remote_addr",
+    "received_at",
 };
 
 int shell_template_root_known(const char *name, size_t len)
@@ -320,41 +321,74 @@ static int shell_append(char **out, size_t *len, const char *data, size_t n)
     return 0;
 }
 
-int shell_template_value_text(const json_t *value, char **out, size_t *len)
+/* Percent-encode everything but ALPHA, DIGIT, '-', '_', '~' (template.h). */
+static int shell_append_url(char **out, size_t *len, const char *data, size_t n)
 {
+    static const char hex[] = "0123456789ABCDEF";
+    char *grown = realloc(*out, *len + 3 * n + 1);
+
+    if (grown == NULL)
+        return -1;
+    *out = grown;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)data[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '~') {
+            grown[(*len)++] = (char)c;
+        } else {
+            grown[(*len)++] = '%';
+            grown[(*len)++] = hex[c >> 4];
+            grown[(*len)++] = hex[c & 15];
+        }
+    }
+    grown[*len] = '\0';
+    return 0;
+}
+
+static int shell_value_text(const json_t *value, enum shell_enc enc, char **out, size_t *len)
+{
+    int (*put)(char **, size_t *, const char *, size_t) =
+        enc == SHELL_ENC_URL ? shell_append_url : shell_append;
     char buf[64];
     char *dump;
     int rc;
 
     switch (json_typeof(value)) {
     case JSON_STRING:
-        return shell_append(out, len, json_string_value(value), json_string_length(value));
+        return put(out, len, json_string_value(value), json_string_length(value));
     case JSON_INTEGER:
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        return shell_append(out, len, buf, strlen(buf));
+        return put(out, len, buf, strlen(buf));
     case JSON_REAL: {
         size_t n = shell_format_real(json_real_value(value), buf, sizeof(buf));
-        return shell_append(out, len, buf, n);
+        return put(out, len, buf, n);
     }
     case JSON_TRUE:
-        return shell_append(out, len, "true", 4);
+        return put(out, len, "true", 4);
     case JSON_FALSE:
-        return shell_append(out, len, "false", 5);
+        return put(out, len, "false", 5);
     case JSON_NULL:
-        return shell_append(out, len, "", 0);
+        return put(out, len, "", 0);
     case JSON_OBJECT:
     case JSON_ARRAY:
         dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
         if (dump == NULL)
             return -1;
-        rc = shell_append(out, len, dump, strlen(dump));
+        rc = put(out, len, dump, strlen(dump));
         free(dump);
         return rc;
     }
     return -1;
 }
 
-int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len)
+int shell_template_value_text(const json_t *value, char **out, size_t *len)
+{
+    return shell_value_text(value, SHELL_ENC_RAW, out, len);
+}
+
+int shell_template_render_enc(const shell_template *tpl, const json_t *event, enum shell_enc enc,
+                              char **out, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -371,7 +405,7 @@ int shell_template_render(const shell_template *tpl, const json_t *event, char *
             continue;
         }
         value = shell_template_lookup(event, seg->parts, seg->nparts);
-        if (value != NULL && shell_template_value_text(value, &buf, &n) != 0)
+        if (value != NULL && shell_value_text(value, enc, &buf, &n) != 0)
             goto fail;
     }
     *out = buf;
@@ -381,6 +415,23 @@ int shell_template_render(const shell_template *tpl, const json_t *event, char *
 fail:
     free(buf);
     return -1;
+}
+
+int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len)
+{
+    return shell_template_render_enc(tpl, event, SHELL_ENC_RAW, out, len);
+}
+
+int shell_template_is_single(const shell_template *tpl)
+{
+    return tpl->nsegs == 1 && tpl->segs[0].kind == SHELL_SEG_PATH;
+}
+
+const json_t *shell_template_single_value(const shell_template *tpl, const json_t *event)
+{
+    if (!shell_template_is_single(tpl))
+        return NULL;
+    return shell_template_lookup(event, tpl->segs[0].parts, tpl->segs[0].nparts);
 }
 
 int shell_template_find_in_script(const char *script, char *found, size_t foundlen)

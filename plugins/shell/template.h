@@ -32,6 +32,15 @@
 typedef struct shell_template shell_template;
 
 /*
+ * What rendering does to the inserted values (never to the literal text
+ * around them): SHELL_ENC_RAW inserts them unchanged; SHELL_ENC_URL
+ * percent-encodes every byte but ALPHA, DIGIT, '-', '_' and '~' (even '.',
+ * so a value of ".." cannot become a dot segment), so a value can never
+ * end a path segment, start a query or a fragment, or add a parameter.
+ */
+enum shell_enc { SHELL_ENC_RAW, SHELL_ENC_URL };
+
+/*
  * Compile text. Returns 0 and sets *out, or -1 with the reason in err
  * (unclosed or unmatched brace, empty path part, unknown root...).
  */
@@ -52,6 +61,17 @@ const char *shell_template_source(const shell_template *tpl);
  * when out of memory.
  */
 int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len);
+
+/* shell_template_render with the values encoded as enc says. */
+int shell_template_render_enc(const shell_template *tpl, const json_t *event, enum shell_enc enc,
+                              char **out, size_t *len);
+
+/* Nonzero when the template is exactly one placeholder and nothing else. */
+int shell_template_is_single(const shell_template *tpl);
+
+/* For a template that shell_template_is_single: the value its placeholder
+ * names in event (borrowed), or NULL when missing. */
+const json_t *shell_template_single_value(const shell_template *tpl, const json_t *event);
 
 /*
  * The value at a dotted path (already split) inside event, with the

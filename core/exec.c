@@ -428,24 +428,44 @@ char *exec_inputs_text(const sluice_exec *e, size_t *len)
         }
     if (!end)
         return NULL;
-    json_t *ev = json_loadb(e->stored_event, e->stored_len, JSON_ALLOW_NUL, NULL);
-    if (!json_is_object(ev)) {
-        json_decref(ev);
+    /* The other members are read back from the bodyless event's compact
+     * text as they are, in the order a document lists them; a missing one
+     * is null, as json_object_get would have it. */
+    static const char *const keys[] = {"params", "query", "body", "variables", "function"};
+    const char *val[5];
+    size_t vlen[5], total = 2;
+    for (size_t i = 0; i < 5; i++) {
+        if (i == 2) {
+            val[i] = x;
+            vlen[i] = (size_t)(end - x);
+        } else {
+            int rc = json_compact_member(e->stored_event, e->stored_len, keys[i], &val[i], &vlen[i]);
+            if (rc < 0)
+                return NULL;
+            if (rc > 0) {
+                val[i] = "null";
+                vlen[i] = 4;
+            }
+        }
+        total += strlen(keys[i]) + 4 + vlen[i];
+    }
+    char *text = malloc(total + 1), *w = text;
+    if (!text)
         return NULL;
+    for (size_t i = 0; i < 5; i++) {
+        size_t kl = strlen(keys[i]);
+        *w++ = i ? ',' : '{';
+        *w++ = '"';
+        memcpy(w, keys[i], kl);
+        w += kl;
+        *w++ = '"';
+        *w++ = ':';
+        memcpy(w, val[i], vlen[i]);
+        w += vlen[i];
     }
-    json_t *in = json_object();
-    static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
-    /* A node of its own marks where the body goes: null is a shared
-     * singleton and would match every null. */
-    json_t *body = json_object();
-    for (const char *const *k = keys; *k; k++) {
-        json_t *v = strcmp(*k, "body") == 0 ? body : json_object_get(ev, *k);
-        json_object_set(in, *k, v ? v : json_null());
-    }
-    char *text = json_compact_splice(in, body, x, (size_t)(end - x), len);
-    json_decref(body);
-    json_decref(in);
-    json_decref(ev);
+    *w++ = '}';
+    *w = 0;
+    *len = (size_t)(w - text);
     return text;
 }
 

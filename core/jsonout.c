@@ -174,3 +174,72 @@ char *json_compact_splice(const json_t *v, const json_t *at, const char *raw, si
         *len = b.len;
     return b.p;
 }
+
+/* The end of the compact value at p, or NULL when it runs past end. */
+static const char *compact_skip(const char *p, const char *end)
+{
+    int depth = 0;
+    do {
+        if (p >= end)
+            return NULL;
+        switch (*p) {
+        case '"':
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return NULL;
+            p++;
+            break;
+        case '{':
+        case '[':
+            depth++;
+            p++;
+            break;
+        case '}':
+        case ']':
+            if (--depth < 0)
+                return NULL;
+            p++;
+            break;
+        default:
+            if (depth > 0) {
+                p++;
+                break;
+            }
+            while (p < end && *p != ',' && *p != '}' && *p != ']')
+                p++;
+            return p;
+        }
+    } while (depth > 0);
+    return p;
+}
+
+int json_compact_member(const char *text, size_t len, const char *key, const char **val,
+                        size_t *vlen)
+{
+    const char *p = text, *end = text + len;
+    size_t klen = strlen(key);
+    if (len < 2 || *p++ != '{')
+        return -1;
+    if (*p == '}')
+        return 1;
+    for (;;) {
+        const char *k = p + 1, *colon = *p == '"' ? compact_skip(p, end) : NULL;
+        if (!colon || colon >= end || *colon != ':')
+            return -1;
+        const char *v = colon + 1, *next = compact_skip(v, end);
+        if (!next || next == v || next >= end)
+            return -1;
+        if ((size_t)(colon - 1 - k) == klen && memcmp(k, key, klen) == 0) {
+            *val = v;
+            *vlen = (size_t)(next - v);
+            return 0;
+        }
+        if (*next == '}')
+            return 1;
+        if (*next != ',')
+            return -1;
+        p = next + 1;
+    }
+}

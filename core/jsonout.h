@@ -26,4 +26,15 @@ char *json_compact(const json_t *v, size_t *len);
 char *json_compact_splice(const json_t *v, const json_t *at, const char *raw, size_t raw_len,
                           size_t *len);
 
+/*
+ * Read back one member of an object that json_compact wrote: sets *val and
+ * *vlen to the text of the value of the top-level member named key (no
+ * escapes in it) and returns 0; 1 when the object has no such member; -1
+ * when text is not a compact object. Reading a few members of a stored
+ * event this way costs a pass over its bytes instead of a parse into a
+ * tree, and the text read is the text json_compact would write again.
+ */
+int json_compact_member(const char *text, size_t len, const char *key, const char **val,
+                        size_t *vlen);
+
 #endif

@@ -162,9 +162,12 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
     json_error_t jerr;
 
     /* JSON_ALLOW_NUL: a body may carry \u0000; it is refused only where a
-     * value with a NUL would be cut (argv, env), not for the whole event. */
-    run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr);
-    if (run->event == NULL || !json_is_object(run->event)) {
+     * value with a NUL would be cut (argv, env), not for the whole event.
+     * Without placeholders nothing looks up a path, and run->event stays
+     * NULL: the host gave a valid event, which goes to the command as text. */
+    if (cfg->needs_event_tree &&
+        ((run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)) == NULL ||
+         !json_is_object(run->event))) {
         shell_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
                    run->event ? "another type" : jerr.text);
         return -1;

@@ -448,6 +448,17 @@ static int shell_settings_check_keys(json_t *root, const char *where, char *err,
     return 0;
 }
 
+/* Parsing the event is most of an execution's own work; a flow whose argv,
+ * env and stdin never look inside it is spared the parse. */
+static void shell_settings_note_needs(struct shell_settings *cfg)
+{
+    cfg->needs_event_tree = cfg->stdin_mode == SHELL_STDIN_BODY;
+    for (size_t i = 0; i < cfg->argc; i++)
+        cfg->needs_event_tree |= shell_template_has_placeholders(cfg->argv[i]);
+    for (size_t i = 0; i < cfg->nenv; i++)
+        cfg->needs_event_tree |= shell_template_has_placeholders(cfg->env[i].value);
+}
+
 int shell_settings_parse(struct shell_settings **out, const char *cfg_json, size_t cfg_len,
                          const char *where, char *err, size_t errlen)
 {
@@ -520,6 +531,7 @@ int shell_settings_parse(struct shell_settings **out, const char *cfg_json, size
     if (shell_settings_runas(cfg, root, where, err, errlen) != 0 ||
         shell_settings_base_env(cfg, root, where, err, errlen) != 0)
         goto fail;
+    shell_settings_note_needs(cfg);
     json_decref(root);
     *out = cfg;
     return 0;

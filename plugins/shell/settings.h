@@ -67,6 +67,7 @@ struct shell_settings {
     int *success_codes;
     size_t nsuccess;
     char *tmpdir;
+    int needs_event_tree; /* a placeholder or stdin = "body" reads inside the event */
 };
 
 /* The PATH of the clean environment. */

@@ -100,6 +100,54 @@ START_TEST(random_values)
 }
 END_TEST
 
+/* Every member of a random object reads back as the text json_compact
+ * writes for its value; keys that need escapes are not looked up. */
+START_TEST(members_read_back)
+{
+    for (int i = 0; i < 5000; i++) {
+        json_t *o = json_object();
+        for (int n = (int)(next() % 6); n > 0; n--) {
+            json_t *k = random_string();
+            json_object_set_new(o, json_string_value(k), random_value(1));
+            json_decref(k);
+        }
+        json_object_set_new(o, "last", random_value(1));
+        size_t len;
+        char *text = json_compact(o, &len);
+        const char *key, *val;
+        size_t vlen;
+        json_t *v;
+        json_object_foreach(o, key, v) {
+            if (strpbrk(key, "\"\\\x01\x1f\n") != NULL)
+                continue;
+            char *want = json_compact(v, NULL);
+            ck_assert_int_eq(json_compact_member(text, len, key, &val, &vlen), 0);
+            ck_assert_msg(vlen == strlen(want) && memcmp(val, want, vlen) == 0,
+                          "member %s of %s read as %.*s", key, text, (int)vlen, val);
+            free(want);
+        }
+        ck_assert_int_eq(json_compact_member(text, len, "absent", &val, &vlen), 1);
+        free(text);
+        json_decref(o);
+    }
+}
+END_TEST
+
+START_TEST(members_of_non_objects)
+{
+    const char *val;
+    size_t vlen;
+    ck_assert_int_eq(json_compact_member("{}", 2, "a", &val, &vlen), 1);
+    ck_assert_int_eq(json_compact_member("[1]", 3, "a", &val, &vlen), -1);
+    ck_assert_int_eq(json_compact_member("{\"a\":", 5, "a", &val, &vlen), -1);
+    ck_assert_int_eq(json_compact_member("{\"a\":\"x", 7, "a", &val, &vlen), -1);
+    ck_assert_int_eq(json_compact_member("{\"b\":1", 6, "a", &val, &vlen), -1);
+    ck_assert_int_eq(json_compact_member("{\"b\":[1,{\"a\":2}],\"a\":3}", 23, "a", &val, &vlen), 0);
+    ck_assert_int_eq(vlen, 1);
+    ck_assert_int_eq(val[0], '3');
+}
+END_TEST
+
 static Suite *jsonout_suite(void)
 {
     Suite *s = suite_create("jsonout");
@@ -107,6 +155,8 @@ static Suite *jsonout_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_escape);
     tcase_add_test(tc, random_values);
+    tcase_add_test(tc, members_read_back);
+    tcase_add_test(tc, members_of_non_objects);
     suite_add_tcase(s, tc);
     return s;
 }

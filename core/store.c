@@ -176,6 +176,7 @@ static struct {
     pthread_cond_t cv, written, sync_cv, ckpt_cv;
     store_op *head, *tail;
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
+    int syncing;                     /* the syncer is in a round (syncer_main) */
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted, ckpt_started;
     int urgent;       /* queued ops someone waits for (store_main) */
     int lazy_accepts; /* queued accepts that may wait a little (store_accept) */
@@ -661,6 +662,7 @@ static void *syncer_main(void *arg)
         store_op *ops = st.sync_head;
         st.sync_head = st.sync_tail = NULL;
         st.last_sync_us = mono_us();
+        st.syncing = 1;
         pthread_mutex_unlock(&st.mu);
         int ok = fdatasync(st.wal_fd) == 0;
         if (!ok)
@@ -673,6 +675,8 @@ static void *syncer_main(void *arg)
             free(op);
         }
         pthread_mutex_lock(&st.mu);
+        st.syncing = 0;
+        pthread_cond_broadcast(&st.written);
     }
     pthread_mutex_unlock(&st.mu);
     return NULL;
@@ -918,6 +922,14 @@ void store_flush(void)
     op->kind = OP_PURGE;
     op->ms = 0; /* deletes nothing: finished_at is never negative */
     push_wait(op);
+    /* Committed is not yet answered: the accepts committed so far wait
+     * for the syncer, whose callbacks resume their parked connections.
+     * Shutdown stops the HTTP daemons right after this, and a connection
+     * still parked then is fatal to libmicrohttpd. */
+    pthread_mutex_lock(&st.mu);
+    while ((st.sync_head || st.syncing) && !st.sync_quit)
+        pthread_cond_wait(&st.written, &st.mu);
+    pthread_mutex_unlock(&st.mu);
 }
 
 void store_fail_stale(const char *id, const char *reason)

@@ -133,7 +133,8 @@ void store_adopt(sluice_exec *e);
 /* Mark an execution found at start as failed with a reason (synchronous). */
 void store_fail_stale(const char *id, const char *reason);
 
-/* Return once everything pushed so far has been written. */
+/* Return once everything pushed so far has been written, and the accepts
+ * among it made durable and answered (their done callbacks have run). */
 void store_flush(void);
 
 /* Delete finished executions older than ms, in small batches. */

@@ -145,6 +145,7 @@ INTEGRATION_TESTS = \
 	tests/integration/sync_async.sh \
 	tests/integration/limits.sh \
 	tests/integration/signals.sh \
+	tests/integration/shutdown.sh \
 	tests/integration/shell.sh \
 	tests/integration/cli.sh \
 	tests/integration/store.sh \

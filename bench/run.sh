@@ -321,6 +321,7 @@ server: {
     workers = 4;
     max_body = "1M";
     max_queue = 1000000;
+    max_queue_memory = "4G";
     sync_timeout = "30s";
     $loglevel
 };

@@ -236,7 +236,7 @@ static void replay_committed(void *arg)
     if (w->e->store_status == STORE_OK)
         engine_enqueue(&w->e, 1, 1);
     else
-        engine_unreserve(1);
+        engine_unreserve(1, w->e->qbytes);
     w->committed = 1;
 }
 
@@ -244,7 +244,7 @@ static void replay_stored(void *arg, int durable)
 {
     replay_wait *w = arg;
     if (!w->committed)
-        engine_unreserve(1);
+        engine_unreserve(1, w->e->qbytes);
     w->durable = durable;
     pthread_mutex_lock(&w->mu);
     w->done = 1;
@@ -274,7 +274,8 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
                          "trigger %s or flow %s is no longer configured", r.trigger, r.flow);
         goto out;
     }
-    if (engine_reserve(1) < 0) {
+    size_t qbytes = engine_exec_bytes(0, r.event_len);
+    if (engine_reserve(1, qbytes) < 0) {
         const char *hdrs[] = {"Retry-After", "1", NULL};
         ret = http_reply(c, rq->request_id, 503, NULL, "queue_full",
                          "the execution queue is full; retry later", hdrs);
@@ -288,11 +289,12 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
                                r.function, r.headers, units_now_ms(), err, sizeof(err))
              : NULL;
     if (!e) {
-        engine_unreserve(1);
+        engine_unreserve(1, qbytes);
         ret = http_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
                          text ? err : "out of memory");
         goto out;
     }
+    e->qbytes = qbytes; /* what was reserved, released as it is enqueued */
     replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
     store_accept(&e, 1, replay_committed, replay_stored, &w);
     pthread_mutex_lock(&w.mu);

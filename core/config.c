@@ -38,7 +38,8 @@
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/sluice"
 
 static const char *const server_keys[] = {
-    "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue", "sync_timeout",
+    "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue",
+    "max_queue_memory", "sync_timeout",
     "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir",
     "max_followers", "follow_heartbeat", NULL};
 
@@ -53,6 +54,7 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
         cp_get_int(c, g, "worker_nice", "server", 0, 19, &sv->worker_nice) < 0 ||
         cp_get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
+        cp_get_size(c, g, "max_queue_memory", "server", &sv->max_queue_memory) < 0 ||
         cp_get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
         cp_get_duration(c, g, "shutdown_timeout", "server", &sv->shutdown_timeout_ms) < 0 ||
         cp_get_int(c, g, "max_followers", "server", 0, 100000, &sv->max_followers) < 0 ||
@@ -72,6 +74,9 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
                     "server.admin_token: must be at least 16 characters");
     if (sv->max_body == 0)
         return cp_fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
+    if (sv->max_queue_memory == 0)
+        return cp_fail(c, config_setting_get_member(g, "max_queue_memory"),
+                       "server.max_queue_memory: must be > 0");
     /* issue 5 (gate): trusted proxies are CIDRs; the state dir is relative to the config. */
     if (cp_get_strv(c, g, "trusted_proxies", "server", &sv->trusted_proxies) < 0 ||
         cp_get_string(c, g, "state_dir", "server", &sv->state_dir) < 0)
@@ -557,6 +562,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     sv->worker_nice = 10;
     sv->max_body = 1024 * 1024;
     sv->max_queue = 10000;
+    sv->max_queue_memory = 256u << 20;
     sv->sync_timeout_ms = 30000;
     sv->shutdown_timeout_ms = 30000;
     sv->max_followers = 64;

@@ -88,6 +88,7 @@ typedef struct server_conf {
     int worker_nice; /* nice of worker threads and what they spawn (engine.h) */
     uint64_t max_body;
     size_t max_queue;
+    uint64_t max_queue_memory; /* bytes of queued executions (engine.h) */
     uint64_t sync_timeout_ms;
     uint64_t shutdown_timeout_ms;
     int max_followers;            /* logs?follow streams open at once */

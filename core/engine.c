@@ -45,6 +45,7 @@ static struct {
     pthread_cond_t idle; /* an execution finished */
     sluice_exec *head, *tail;
     size_t queued, reserved, running, max_queue;
+    uint64_t queued_bytes, reserved_bytes, max_queue_bytes;
     int stopping, quit;
     sluice_exec **run; /* running executions, for on_limit = cancel */
     size_t n_run, cap_run;
@@ -240,24 +241,30 @@ int engine_cancel(sluice_exec *e, int reason)
 
 /* ---- queue and workers ---- */
 
-int engine_reserve(size_t n)
+int engine_reserve(size_t n, size_t bytes)
 {
     pthread_mutex_lock(&eng.mu);
     int rc = 0;
+    uint64_t held = eng.queued_bytes + eng.reserved_bytes;
     if (eng.stopping)
         rc = -2;
     else if (eng.queued + eng.reserved + n > eng.max_queue)
         rc = -1;
-    else
+    else if (held && held + bytes > eng.max_queue_bytes)
+        rc = -3;
+    if (rc == 0) {
         eng.reserved += n;
+        eng.reserved_bytes += bytes;
+    }
     pthread_mutex_unlock(&eng.mu);
     return rc;
 }
 
-void engine_unreserve(size_t n)
+void engine_unreserve(size_t n, size_t bytes)
 {
     pthread_mutex_lock(&eng.mu);
     eng.reserved -= n;
+    eng.reserved_bytes -= bytes;
     pthread_mutex_unlock(&eng.mu);
 }
 
@@ -273,6 +280,9 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
             eng.head = e;
         eng.tail = e;
         atomic_fetch_add(&e->flow->queued, 1);
+        eng.queued_bytes += e->qbytes;
+        if (reserved)
+            eng.reserved_bytes -= e->qbytes;
     }
     eng.queued += n;
     if (reserved)
@@ -530,6 +540,7 @@ static sluice_exec *queue_take(void)
             eng.tail = prev;
         e->qnext = NULL;
         eng.queued--;
+        eng.queued_bytes -= e->qbytes;
         return e;
     }
     return NULL;
@@ -558,12 +569,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int engine_start(int workers, int nice, size_t max_queue)
+int engine_start(int workers, int nice, size_t max_queue, uint64_t max_queue_memory)
 {
     eng.nice = nice;
     cond_init_mono(&eng.tcond);
     cond_init_mono(&eng.idle);
     eng.max_queue = max_queue;
+    eng.max_queue_bytes = max_queue_memory;
     eng.n_workers = workers;
     eng.workers = calloc((size_t)workers, sizeof(pthread_t));
     if (pthread_create(&eng.timer_thread, NULL, timer_main, NULL) != 0)
@@ -655,6 +667,7 @@ void engine_stop(void)
     }
     eng.tail = NULL;
     eng.queued = 0;
+    eng.queued_bytes = 0;
     free(eng.run);
     eng.run = NULL;
     pthread_mutex_lock(&eng.tmu);

@@ -19,19 +19,32 @@
  * keeps the CPU while flows are busy, and a flow stuck in a hot loop cannot
  * starve it; idle cycles still all go to the flows.
  */
-int engine_start(int workers, int nice, size_t max_queue);
+int engine_start(int workers, int nice, size_t max_queue, uint64_t max_queue_memory);
 
 /*
  * Admission is two steps so nothing is stored that cannot run: reserve
- * room for n executions (all or none: a fan-out is one decision), store
- * them, then enqueue them (or release the room when the store failed).
- * engine_reserve returns 0, -1 when the queue lacks room, -2 when stopping.
+ * room for n executions (all or none: a fan-out is one decision) that
+ * will hold bytes of memory while queued, store them, then enqueue them
+ * (or release the room when the store failed). The queue is bounded in
+ * both: server.max_queue executions and server.max_queue_memory bytes (an
+ * empty queue takes any request, so one body under max_body always fits).
+ * engine_reserve returns 0, -1 when the queue lacks room for n, -3 when
+ * it lacks the memory, -2 when stopping.
  */
-int engine_reserve(size_t n);
-void engine_unreserve(size_t n);
+int engine_reserve(size_t n, size_t bytes);
+void engine_unreserve(size_t n, size_t bytes);
 /* Enqueue executions (taking a reference to each); reserved says whether
- * room was reserved for them (recovered work is queued regardless). */
+ * room was reserved for them (recovered work is queued regardless): each
+ * releases e->qbytes of the reservation and holds them until dequeued. */
 void engine_enqueue(sluice_exec **v, size_t n, int reserved);
+
+/* What a queued execution holds, roughly, for engine_reserve: its event
+ * (which carries the body as text) and the stored copy of the rest, the
+ * raw body, the headers, and the bookkeeping around them. */
+static inline size_t engine_exec_bytes(size_t body_len, size_t other_len)
+{
+    return 2 * body_len + 2 * other_len + 2048;
+}
 
 /* Executions of flow running or queued now. */
 size_t engine_flow_load(const flow_def *f);

@@ -79,6 +79,7 @@ typedef struct conn_state {
     uint64_t discarding; /* bytes dropped after the limit was passed */
     sluice_exec **execs;
     size_t n_execs;
+    size_t qbytes; /* memory each execution holds while queued (engine_reserve) */
     int sync;
     sync_wait *wait;
     /* Parked while the store commits (see on_stored). */
@@ -715,7 +716,7 @@ static void on_committed(void *arg)
             run[ok++] = cs->execs[i];
     if (ok)
         engine_enqueue(run, ok, 1);
-    engine_unreserve(cs->n_execs - ok);
+    engine_unreserve(cs->n_execs - ok, (cs->n_execs - ok) * cs->qbytes);
     for (size_t i = 0; i < ok; i++)
         metrics_count_accepted();
     cs->committed = 1;
@@ -734,7 +735,7 @@ static void on_stored(void *arg, int durable)
 {
     conn_state *cs = arg;
     if (!cs->committed)
-        engine_unreserve(cs->n_execs);
+        engine_unreserve(cs->n_execs, cs->n_execs * cs->qbytes);
     cs->store_failed = !durable;
     if (!durable && cs->committed)
         log_msg(LOG_ERROR, cs->rq.request_id,
@@ -797,16 +798,21 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         json_decref(base);
         return (enum MHD_Result)result;
     }
-    int rc = engine_reserve(t->n_flows);
+    size_t other = strlen(rq->path) + (rq->query ? strlen(rq->query) : 0);
+    for (size_t i = 0; i < rq->n_headers; i++)
+        other += strlen(rq->headers[i].name) + strlen(rq->headers[i].value) + 8;
+    cs->qbytes = engine_exec_bytes(rq->body_len, other);
+    int rc = engine_reserve(t->n_flows, t->n_flows * cs->qbytes);
     if (rc < 0) {
         json_decref(base);
-        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path,
-                rc == -1 ? "queue full" : "shutting down");
-        const char *hdrs[] = {"Retry-After", rc == -1 ? "1" : "5", NULL};
-        return (enum MHD_Result)http_reply(
-            c, rq->request_id, 503, NULL, rc == -1 ? "queue_full" : "shutting_down",
-            rc == -1 ? "the execution queue is full; retry later" : "sluiced is shutting down",
-            hdrs);
+        const char *why = rc == -2   ? "sluiced is shutting down"
+                          : rc == -1 ? "the execution queue is full; retry later"
+                                     : "the execution queue holds all the memory it may "
+                                       "(server.max_queue_memory); retry later";
+        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path, why);
+        const char *hdrs[] = {"Retry-After", rc == -2 ? "5" : "1", NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL,
+                                           rc == -2 ? "shutting_down" : "queue_full", why, hdrs);
     }
 
     cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
@@ -852,6 +858,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
             free(stored);
         }
         e->idem_key = idem ? strdup(idem) : NULL;
+        e->qbytes = cs->qbytes;
         cs->execs[cs->n_execs++] = e;
     }
     exec_body_unref(body);

@@ -383,7 +383,8 @@ int main(int argc, char **argv)
         loader_shutdown();
         return 1;
     }
-    if (engine_start(cfg->server.workers, cfg->server.worker_nice, cfg->server.max_queue) < 0) {
+    if (engine_start(cfg->server.workers, cfg->server.worker_nice, cfg->server.max_queue,
+                     cfg->server.max_queue_memory) < 0) {
         log_error("cannot start the worker threads");
         return 1;
     }

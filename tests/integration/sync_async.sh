@@ -89,4 +89,27 @@ like "$codes" '503' "a full queue answers 503 (got:$codes)"
 is "${ra:-}" 1 "503 carries Retry-After"
 is "${code:-}" queue_full "503 error code says the queue is full"
 
+# The queue is bounded in memory too: with room for many executions but
+# 128 KiB, queued 20 KiB bodies run out of memory before they run out of
+# places, and the room comes back as they run.
+stop_sluiced TERM
+write_config <<EOF2
+server: { listen = ["127.0.0.1:0"]; workers = 1; max_queue = 1000; max_queue_memory = "128K"; };
+flows = ( { id = "slow"; executor = "shell"; config = { argv = ["/bin/sleep", "1"]; stdin = "none"; }; } );
+triggers = ( { id = "slow-async"; flows = ["slow"]; } );
+EOF2
+start_sluiced || { fail "sluiced starts with max_queue_memory"; done_testing; exit 1; }
+head -c 20000 /dev/zero | tr '\0' a > "$T/big"
+codes="" why=""
+for i in 1 2 3 4 5 6; do
+    req POST /hooks/slow-async -H 'Content-Type: text/plain' --data-binary @"$T/big"
+    codes="$codes $STATUS"
+    [ "$STATUS" = 503 ] && why=$(jq_get .error.message)
+done
+like "$codes" '^ 202 202.* 503' "bodies past max_queue_memory are refused with 503 (got:$codes)"
+like "$why" 'max_queue_memory' "the 503 names the memory limit"
+check "the room comes back as the queue runs" wait_for "an accept" 15 \
+    sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' \
+        --data-binary @$T/big $BASE/hooks/slow-async | grep -q 202"
+
 done_testing

@@ -167,6 +167,7 @@ START_TEST(minimal_file_gets_defaults)
     ck_assert_int_eq(sv->workers, 4);
     ck_assert_uint_eq(sv->max_body, 1024 * 1024);
     ck_assert_uint_eq(sv->max_queue, 10000);
+    ck_assert_uint_eq(sv->max_queue_memory, 256u << 20);
     ck_assert_uint_eq(sv->sync_timeout_ms, 30000);
     ck_assert_uint_eq(sv->shutdown_timeout_ms, 30000);
     ck_assert_int_eq(sv->max_followers, 64);
@@ -232,7 +233,7 @@ START_TEST(every_setting_reaches_the_model)
                                  "    http_threads = 3;\n"
                                  "    workers = 8;\n"
                                  "    max_body = \"4M\";\n"
-                                 "    max_queue = 50;\n"
+                                 "    max_queue = 50; max_queue_memory = \"32M\";\n"
                                  "    sync_timeout = \"10s\";\n"
                                  "    shutdown_timeout = \"1m\"; max_followers = 5;"
                                  " follow_heartbeat = \"0\";\n"
@@ -274,6 +275,7 @@ START_TEST(every_setting_reaches_the_model)
     ck_assert_int_eq(sv->workers, 8);
     ck_assert_uint_eq(sv->max_body, 4 * 1024 * 1024);
     ck_assert_uint_eq(sv->max_queue, 50);
+    ck_assert_uint_eq(sv->max_queue_memory, 32u << 20);
     ck_assert_uint_eq(sv->sync_timeout_ms, 10000);
     ck_assert_uint_eq(sv->shutdown_timeout_ms, 60000);
     ck_assert_int_eq(sv->max_followers, 5);

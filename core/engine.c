@@ -658,16 +658,6 @@ void engine_stop(void)
         pthread_join(eng.workers[i], NULL);
     free(eng.workers);
     eng.workers = NULL;
-    /* Queued executions are safe in the store; drop the memory copies. */
-    while (eng.head) {
-        sluice_exec *e = eng.head;
-        eng.head = e->qnext;
-        atomic_fetch_sub(&e->flow->queued, 1);
-        exec_unref(e);
-    }
-    eng.tail = NULL;
-    eng.queued = 0;
-    eng.queued_bytes = 0;
     free(eng.run);
     eng.run = NULL;
     pthread_mutex_lock(&eng.tmu);
@@ -685,4 +675,17 @@ void engine_stop(void)
         t->fn(t->arg);
         free(t);
     }
+    /* Queued executions (a retry that was waiting out its delay has just
+     * joined them) are safe in the store; drop the memory copies, and
+     * whoever still waits for one. */
+    while (eng.head) {
+        sluice_exec *e = eng.head;
+        eng.head = e->qnext;
+        atomic_fetch_sub(&e->flow->queued, 1);
+        exec_abandon_waiters(e);
+        exec_unref(e);
+    }
+    eng.tail = NULL;
+    eng.queued = 0;
+    eng.queued_bytes = 0;
 }

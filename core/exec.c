@@ -230,6 +230,25 @@ int exec_remove_waiter(sluice_exec *e, exec_waiter *w)
     return found;
 }
 
+/* Wake outside the execution's lock: a waiter may read it at once. */
+static void wake_all(exec_waiter *w)
+{
+    while (w) {
+        exec_waiter *next = w->next;
+        w->wake(w->arg);
+        w = next;
+    }
+}
+
+void exec_abandon_waiters(sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    exec_waiter *w = e->waiters;
+    e->waiters = NULL;
+    pthread_mutex_unlock(&e->mu);
+    wake_all(w);
+}
+
 int exec_set_final(sluice_exec *e, int state)
 {
     pthread_mutex_lock(&e->mu);
@@ -243,12 +262,7 @@ int exec_set_final(sluice_exec *e, int state)
     exec_waiter *w = e->waiters;
     e->waiters = NULL;
     pthread_mutex_unlock(&e->mu);
-    /* Wake outside the lock: a waiter may read the execution at once. */
-    while (w) {
-        exec_waiter *next = w->next;
-        w->wake(w->arg);
-        w = next;
-    }
+    wake_all(w);
     return 0;
 }
 

@@ -168,6 +168,10 @@ int exec_add_waiter(sluice_exec *e, exec_waiter *w);
 /* Unregister w. Returns 1 when it was still registered (its callback will
  * not run), 0 when it was not: it has run, or is about to. */
 int exec_remove_waiter(sluice_exec *e, exec_waiter *w);
+/* Shutdown leaves e queued (in the store) and drops it from memory: call
+ * every waiter now, as for a final state, so each lets go of what it holds
+ * (a sync request has long been answered 202 with the id by then). */
+void exec_abandon_waiters(sluice_exec *e);
 
 /* Set the final state, wake waiters. Returns 0, or -1 if already final. */
 int exec_set_final(sluice_exec *e, int state);

@@ -28,6 +28,7 @@ for round in $(seq "$ROUNDS"); do
     sleep "0.$((2 + round * 2))"
     stop_sluiced TERM
     is "$SLUICE_RC" 0 "round $round: SIGTERM under load exits 0"
+    [ "$SLUICE_RC" = 0 ] || { diag "the end of its log:"; tail -n 40 "$T/sluiced.log" | sed 's/^/#   /'; }
     unlike "$(cat "$T/sluiced.log")" 'Fatal error|suspended connections' \
         "round $round: no connection is left parked at exit"
     kill "$load_s" "$load_a" 2>/dev/null

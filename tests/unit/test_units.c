@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,6 +157,27 @@ START_TEST(format_time_rfc3339_utc_millis)
     ck_assert_str_eq(buf, "2000-02-29T00:00:00.999Z");
     units_format_time(4102444799001ULL, buf, sizeof(buf));
     ck_assert_str_eq(buf, "2099-12-31T23:59:59.001Z");
+    /* The same text as the printf spelling, up to year 9999. */
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t ms = x % 253402300800000ULL;
+        time_t sec = (time_t)(ms / 1000);
+        struct tm tm;
+        char want[64];
+        gmtime_r(&sec, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(ms % 1000));
+        units_format_time(ms, buf, sizeof(buf));
+        ck_assert_str_eq(buf, want);
+    }
+    /* A short buffer gets a cut, terminated string, as snprintf would. */
+    char small[11];
+    units_format_time(0, small, sizeof(small));
+    ck_assert_str_eq(small, "1970-01-01");
 }
 END_TEST
 

@@ -594,6 +594,19 @@ size_t engine_queued(void)
     return n;
 }
 
+uint64_t engine_queued_bytes(void)
+{
+    pthread_mutex_lock(&eng.mu);
+    uint64_t n = eng.queued_bytes;
+    pthread_mutex_unlock(&eng.mu);
+    return n;
+}
+
+uint64_t engine_capacity_bytes(void)
+{
+    return eng.max_queue_bytes;
+}
+
 size_t engine_running(void)
 {
     pthread_mutex_lock(&eng.mu);

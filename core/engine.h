@@ -73,6 +73,9 @@ int engine_timer_cancel(engine_timer **slot);
 size_t engine_queued(void);
 size_t engine_running(void);
 size_t engine_capacity(void);
+/* Bytes the waiting executions hold (engine_reserve), and the limit. */
+uint64_t engine_queued_bytes(void);
+uint64_t engine_capacity_bytes(void);
 
 /*
  * Stop taking and starting work, let running executions finish for up to

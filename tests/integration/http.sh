@@ -82,6 +82,8 @@ like "$BODY" 'sluice_http_responses_total\{code="404"\} [1-9]' "metrics count 40
 like "$BODY" 'sluice_executions_finished_total\{state="succeeded"\} [1-9]' \
     "metrics count finished executions"
 like "$BODY" 'sluice_queue_capacity 10000' "metrics show the queue capacity"
+like "$BODY" 'sluice_queue_capacity_bytes 268435456' "metrics show the queue's memory limit"
+like "$BODY" 'sluice_queue_bytes [0-9]+' "metrics show the memory the queue holds"
 
 req GET /api/v1/triggers
 is "$STATUS" 200 "triggers are listed"

@@ -540,8 +540,11 @@ int gitexec_execute(void *instance, sluice_exec *exec)
         shell_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
-    run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr);
-    if (run->event == NULL || !json_is_object(run->event)) {
+    /* As in the shell executor: parsed only when a placeholder or
+     * stdin = "body" reads inside it. */
+    if (inst->cfg->shell->needs_event_tree &&
+        ((run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)) == NULL ||
+         !json_is_object(run->event))) {
         shell_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
                    run->event ? "another type" : jerr.text);
         goto out;

@@ -594,17 +594,12 @@ size_t engine_queued(void)
     return n;
 }
 
-uint64_t engine_queued_bytes(void)
+void engine_queue_memory(uint64_t *held, uint64_t *limit)
 {
     pthread_mutex_lock(&eng.mu);
-    uint64_t n = eng.queued_bytes;
+    *held = eng.queued_bytes;
+    *limit = eng.max_queue_bytes;
     pthread_mutex_unlock(&eng.mu);
-    return n;
-}
-
-uint64_t engine_capacity_bytes(void)
-{
-    return eng.max_queue_bytes;
 }
 
 size_t engine_running(void)

@@ -74,8 +74,7 @@ size_t engine_queued(void);
 size_t engine_running(void);
 size_t engine_capacity(void);
 /* Bytes the waiting executions hold (engine_reserve), and the limit. */
-uint64_t engine_queued_bytes(void);
-uint64_t engine_capacity_bytes(void);
+void engine_queue_memory(uint64_t *held, uint64_t *limit);
 
 /*
  * Stop taking and starting work, let running executions finish for up to

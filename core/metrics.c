@@ -96,14 +96,15 @@ char *metrics_render(size_t *len)
          "# TYPE sluice_queue_capacity gauge\n"
          "sluice_queue_capacity %zu\n",
          engine_capacity());
+    uint64_t held, limit;
+    engine_queue_memory(&held, &limit);
     EMIT("# HELP sluice_queue_bytes Memory the waiting executions hold (estimated).\n"
          "# TYPE sluice_queue_bytes gauge\n"
-         "sluice_queue_bytes %llu\n",
-         (unsigned long long)engine_queued_bytes());
-    EMIT("# HELP sluice_queue_capacity_bytes server.max_queue_memory.\n"
+         "sluice_queue_bytes %llu\n"
+         "# HELP sluice_queue_capacity_bytes server.max_queue_memory.\n"
          "# TYPE sluice_queue_capacity_bytes gauge\n"
          "sluice_queue_capacity_bytes %llu\n",
-         (unsigned long long)engine_capacity_bytes());
+         (unsigned long long)held, (unsigned long long)limit);
     EMIT("# HELP sluice_executions_running Executions running now.\n"
          "# TYPE sluice_executions_running gauge\n"
          "sluice_executions_running %zu\n",

@@ -3,21 +3,32 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *
- * The normal path is posix_spawn(). glibc implements it with
- * clone(CLONE_VM | CLONE_VFORK): the parent's address space is not copied,
- * so starting a command costs the same whether sluiced is 20 MB or 2 GB,
+ * The normal path is clone(CLONE_VM | CLONE_VFORK), as glibc's and musl's
+ * posix_spawn() do it: the parent's address space is not copied, so
+ * starting a command costs the same whether sluiced is 20 MB or 2 GB,
  * where fork() from a large, busy, multi-threaded parent copies page tables
- * and can be 30 times slower.
+ * and can be 30 times slower. Calling clone() here rather than
+ * posix_spawn() saves what glibc adds around it on every call: an mmap'd
+ * stack for the child, whose munmap interrupts every other CPU running a
+ * sluiced thread to flush its TLB (8% of a worker's time with /bin/true),
+ * and a getrlimit per file action. The child runs on a stack in the
+ * parent's frame (the parent is suspended until execve or _exit, which is
+ * what musl does) and CLONE_PIDFD hands back the pidfd at once.
  *
- * posix_spawn() cannot change the user, though: there is no file action or
- * attribute for setgroups/setgid/setuid. So when a flow sets user or group,
- * and only then, the command is started with fork() and the child drops
- * privileges itself before execve(). Everything the child needs (argv,
- * envp, the group list) is prepared before fork(), because after fork() in a
- * multi-threaded process the child may only call async-signal-safe
- * functions. A close-on-exec pipe reports a failure in the child (errno
- * and the step that failed) back to the parent; EOF on it means execve()
- * succeeded.
+ * Sharing the parent's memory, the child may only touch its own stack and
+ * the argument block, and call async-signal-safe functions: everything it
+ * needs (argv, envp, the group list) is prepared before. All signals are
+ * blocked around clone() and the child sets every disposition to the
+ * default before unblocking them, so no handler of sluiced's ever runs in
+ * it. A failing step records its errno in the argument block for the
+ * parent, and the child leaves with _exit.
+ *
+ * clone with CLONE_VM cannot change the user, though: glibc's setuid()
+ * would signal the threads of the process it believes it is part of. So
+ * when a flow sets user or group, and only then, the command is started
+ * with fork() and the child drops privileges itself before execve(),
+ * reporting a failure over a close-on-exec pipe (EOF means execve()
+ * succeeded). Both children run the same steps (shell_child_main).
  *
  * Every descriptor is created O_CLOEXEC, so concurrent executions on other
  * threads never leak one command's pipes into another command. On top of
@@ -31,8 +42,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -41,14 +53,7 @@
 
 #include "util.h"
 
-/* posix_spawn_file_actions_addchdir_np appeared in glibc 2.29. */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
-#define SHELL_HAVE_ADDCHDIR 1
-#else
-#define SHELL_HAVE_ADDCHDIR 0
-#endif
-
-/* posix_spawn_file_actions_addclosefrom_np and closefrom: glibc 2.34. */
+/* close_range: glibc 2.34. */
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 #define SHELL_HAVE_CLOSEFROM 1
 #else
@@ -112,75 +117,53 @@ static int shell_set_nonblock(int fd)
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static int shell_spawn_posix(const struct shell_spawn_req *req, const int child[3], pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
-    int rc;
+/* Where a child reports the step that failed: a pipe (fork) or the
+ * parent's memory (clone). */
+struct shell_child_report {
+    int fd;
+    int err;
+    enum shell_child_step step;
+};
 
-    if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-        return rc;
-    if ((rc = posix_spawnattr_init(&attr)) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        return rc;
-    }
-    sigemptyset(&none);
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    if (child[0] >= 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, child[0], 0);
-    else
-        rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, child[1], 1);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, child[2], 2);
-#if SHELL_HAVE_CLOSEFROM
-    if (rc == 0)
-        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+/*
+ * The child runs on memory it shares with the parent (clone) or on a copy
+ * whose allocator state may be inconsistent (fork): nothing of it may be
+ * instrumented by a sanitizer, which keeps state of its own.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__clang__)
+#define SHELL_CHILD_CODE __attribute__((no_sanitize("address", "undefined"), noinline))
+#else
+#define SHELL_CHILD_CODE __attribute__((noinline))
 #endif
-#if SHELL_HAVE_ADDCHDIR
-    if (rc == 0 && req->cwd != NULL)
-        rc = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
-#endif
-    if (rc == 0)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                 POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0)
-        rc = posix_spawnattr_setpgroup(&attr, 0);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (rc == 0)
-        rc = posix_spawn(pid, req->path, &fa, &attr, req->argv, req->envp);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
-}
 
-/* In the forked child: report why we could not exec, and leave. */
-static void shell_child_fail(int report, enum shell_child_step step)
+/* In the child: report why we could not exec, and leave. */
+SHELL_CHILD_CODE static void shell_child_fail(struct shell_child_report *rep,
+                                              enum shell_child_step step)
 {
     int msg[2] = {(int)step, errno};
     ssize_t n;
 
+    if (rep->fd < 0) {
+        rep->step = step;
+        rep->err = errno;
+        _exit(127);
+    }
     do
-        n = write(report, msg, sizeof(msg));
+        n = write(rep->fd, msg, sizeof(msg));
     while (n < 0 && errno == EINTR);
     _exit(127);
 }
 
 /*
- * The child side of the fork path: only async-signal-safe calls from here
- * to execve(). Privileges are dropped groups first, then gid, then uid
- * (after setuid there is no right left to change the others), and the
+ * The child, after clone or fork: only async-signal-safe calls from here to
+ * execve(). Privileges (fork only) are dropped groups first, then gid, then
+ * uid (after setuid there is no right left to change the others), and the
  * directory is entered as the target user, so a cwd that user may not
  * enter fails instead of being entered with root's rights.
  */
-static void shell_child_main(const struct shell_spawn_req *req, const int child[3], int report)
+SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
+                                              const int child[3],
+                                              struct shell_child_report *rep)
 {
     const struct shell_runas *ra = req->runas;
     struct sigaction sa;
@@ -197,32 +180,95 @@ static void shell_child_main(const struct shell_spawn_req *req, const int child[
     setpgid(0, 0);
     if (child[0] >= 0) {
         if (dup2(child[0], 0) < 0)
-            shell_child_fail(report, SHELL_STEP_STDIO);
+            shell_child_fail(rep, SHELL_STEP_STDIO);
     } else {
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull < 0 || dup2(devnull, 0) < 0)
-            shell_child_fail(report, SHELL_STEP_STDIO);
+            shell_child_fail(rep, SHELL_STEP_STDIO);
     }
     if (dup2(child[1], 1) < 0 || dup2(child[2], 2) < 0)
-        shell_child_fail(report, SHELL_STEP_STDIO);
+        shell_child_fail(rep, SHELL_STEP_STDIO);
 #if SHELL_HAVE_CLOSEFROM
-    /* All but the report pipe, which must survive until execve. */
-    if (report > 3)
-        close_range(3, (unsigned)report - 1, 0);
-    close_range((unsigned)report + 1, ~0u, 0);
+    if (rep->fd < 0) {
+        close_range(3, ~0u, 0);
+    } else {
+        /* All but the report pipe, which must survive until execve. */
+        if (rep->fd > 3)
+            close_range(3, (unsigned)rep->fd - 1, 0);
+        close_range((unsigned)rep->fd + 1, ~0u, 0);
+    }
 #endif
     if (ra != NULL && ra->active) {
         if (setgroups(ra->ngroups, ra->groups) != 0)
-            shell_child_fail(report, SHELL_STEP_GROUPS);
+            shell_child_fail(rep, SHELL_STEP_GROUPS);
         if (setgid(ra->gid) != 0)
-            shell_child_fail(report, SHELL_STEP_GID);
+            shell_child_fail(rep, SHELL_STEP_GID);
         if (ra->change_uid && setuid(ra->uid) != 0)
-            shell_child_fail(report, SHELL_STEP_UID);
+            shell_child_fail(rep, SHELL_STEP_UID);
     }
     if (req->cwd != NULL && chdir(req->cwd) != 0)
-        shell_child_fail(report, SHELL_STEP_CWD);
+        shell_child_fail(rep, SHELL_STEP_CWD);
     execve(req->path, req->argv, req->envp);
-    shell_child_fail(report, SHELL_STEP_EXEC);
+    shell_child_fail(rep, SHELL_STEP_EXEC);
+}
+
+/* What the clone child gets: the request, its stdio, and where to report. */
+struct shell_clone_args {
+    const struct shell_spawn_req *req;
+    const int *child;
+    struct shell_child_report rep;
+};
+
+SHELL_CHILD_CODE static int shell_clone_child(void *arg)
+{
+    struct shell_clone_args *a = arg;
+
+    shell_child_main(a->req, a->child, &a->rep);
+    return 127; /* not reached: shell_child_main execs or exits */
+}
+
+/* Enough for shell_child_main and execve, with room to spare. */
+#define SHELL_CLONE_STACK (64 * 1024)
+
+/*
+ * Start the command with clone(CLONE_VM | CLONE_VFORK): returns 0, or an
+ * errno with *step saying what failed. *pidfd gets a pidfd, or -1 when the
+ * kernel has no CLONE_PIDFD (before 5.2).
+ */
+static int shell_spawn_clone(const struct shell_spawn_req *req, const int child[3], pid_t *pid,
+                             int *pidfd, enum shell_child_step *step)
+{
+    _Alignas(16) char stack[SHELL_CLONE_STACK];
+    struct shell_clone_args a = {req, child, {-1, 0, SHELL_STEP_EXEC}};
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    sigset_t all, old;
+    int err = 0;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    *pidfd = -1;
+#ifdef CLONE_PIDFD
+    *pid = clone(shell_clone_child, stack + sizeof(stack), flags | CLONE_PIDFD, &a, pidfd);
+    if (*pid < 0 && errno == EINVAL)
+#endif
+        *pid = clone(shell_clone_child, stack + sizeof(stack), flags, &a);
+    if (*pid < 0)
+        err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        return err;
+    /* Back here once the child has exec'd or exited: a step that failed
+     * left its errno in a.rep, and the child is gone (exit 127). */
+    if (a.rep.err != 0) {
+        while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (*pidfd >= 0)
+            close(*pidfd);
+        *pidfd = -1;
+        *step = a.rep.step;
+        return a.rep.err;
+    }
+    return 0;
 }
 
 static int shell_spawn_fork(const struct shell_spawn_req *req, const int child[3], pid_t *pid,
@@ -244,8 +290,10 @@ static int shell_spawn_fork(const struct shell_spawn_req *req, const int child[3
         return e;
     }
     if (*pid == 0) {
+        struct shell_child_report rep = {report[1], 0, SHELL_STEP_EXEC};
+
         close(report[0]);
-        shell_child_main(req, child, report[1]);
+        shell_child_main(req, child, &rep);
     }
     /* Also here, so the group exists before anyone may signal it. */
     setpgid(*pid, *pid);
@@ -308,12 +356,10 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     child[0] = in[0];
     child[1] = out[1];
     child[2] = errp[1];
-    if (!SHELL_HAVE_ADDCHDIR && req->cwd != NULL)
-        use_fork = 1;
     if (use_fork)
         rc = shell_spawn_fork(req, child, &proc->pid, &step);
     else
-        rc = shell_spawn_posix(req, child, &proc->pid);
+        rc = shell_spawn_clone(req, child, &proc->pid, &proc->pidfd, &step);
     if (rc != 0) {
         shell_errf(err, errlen, "%s %s: %s", shell_step_text(step), req->path,
                    shell_strerror(rc, ebuf, sizeof(ebuf)));
@@ -328,7 +374,8 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     proc->err_fd = errp[0];
 #ifdef SYS_pidfd_open
     /* Always close-on-exec; -1 (ENOSYS) before Linux 5.3: then we poll. */
-    proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
+    if (proc->pidfd < 0)
+        proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 #endif
     return 0;
 

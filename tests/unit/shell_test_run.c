@@ -578,6 +578,29 @@ START_TEST(working_directory)
 }
 END_TEST
 
+/* A step of the child that fails before execve is reported with its errno:
+ * the directory was there at configuration and is gone when it runs. */
+START_TEST(working_directory_gone)
+{
+    char *dir = st_tmpdir();
+    char *cfg = st_json("{s:[s], s:s}", "argv", "/bin/true", "cwd", dir);
+    char *event = st_event(NULL);
+    mock_host *host = st_host();
+    void *inst = st_configure(host, cfg);
+    mock_exec *exec = mock_exec_new(host, event);
+
+    st_rmdir(dir);
+    ck_assert_int_eq(mock_exec_run(exec, inst, 60000), SLUICE_ERR);
+    ck_assert_str_eq(mock_exec_error(exec),
+                     "cannot enter the working directory for /bin/true: No such file or "
+                     "directory");
+    ck_assert_int_eq(mock_exec_exit_code(exec), MOCK_NO_EXIT_CODE);
+    st_done(host, exec);
+    free(cfg);
+    free(event);
+}
+END_TEST
+
 START_TEST(run_as_nobody)
 {
     mock_host *host;
@@ -747,6 +770,7 @@ Suite *shell_run_suite(void)
     tcase_add_test(tc, stdin_body_and_none);
     tcase_add_test(tc, unread_stdin_does_not_deadlock);
     tcase_add_test(tc, working_directory);
+    tcase_add_test(tc, working_directory_gone);
     tcase_add_test(tc, run_as_nobody);
     tcase_add_test(tc, concurrent_executions_are_isolated);
     tcase_add_test(tc, loads_from_shared_object);

@@ -143,6 +143,33 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
     return cfg;
 }
 
+/*
+ * Settings read once, when the threads, the queue and the store are set up:
+ * a reload that changes them would otherwise look applied and not be.
+ */
+static void warn_start_only(const sluice_config *cur, const sluice_config *cfg)
+{
+    const server_conf *o = &cur->server, *n = &cfg->server;
+    const char *changed[8];
+    size_t k = 0;
+    if (o->http_threads != n->http_threads)
+        changed[k++] = "server.http_threads";
+    if (o->workers != n->workers)
+        changed[k++] = "server.workers";
+    if (o->worker_nice != n->worker_nice)
+        changed[k++] = "server.worker_nice";
+    if (o->max_queue != n->max_queue)
+        changed[k++] = "server.max_queue";
+    if (o->max_queue_memory != n->max_queue_memory)
+        changed[k++] = "server.max_queue_memory";
+    if (strcmp(cur->store_path ? cur->store_path : "", cfg->store_path ? cfg->store_path : ""))
+        changed[k++] = "store.path";
+    if (cur->retention_ms != cfg->retention_ms)
+        changed[k++] = "store.retention";
+    for (size_t i = 0; i < k; i++)
+        log_warn("reload: %s changed; it takes effect when sluiced restarts", changed[i]);
+}
+
 static void reload(const char *path, char **listen_override)
 {
     log_info("reload: reading %s", path);
@@ -160,6 +187,7 @@ static void reload(const char *path, char **listen_override)
             same_listen = 0;
     if (*a || *b || !same_listen)
         log_warn("reload: server.listen changed; restart sluiced to listen elsewhere");
+    warn_start_only(cur, cfg);
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
     http_set_config(cfg);

@@ -28,6 +28,12 @@ check "SIGHUP reloads" wait_for "reload" 10 grep -q "reload: now serving" "$T/sl
 req POST /hooks/two -d x
 is "$STATUS" 200 "after reload /hooks/two answers"
 
+# Settings read once at start are not silently ignored by a reload.
+sed -i 's/workers = 2;/workers = 3;/' "$T/sluice.conf"
+kill -HUP "$SLUICE_PID"
+check "a reload says what only a restart applies" wait_for "start-only warning" 10 \
+    grep -q "reload: server.workers changed; it takes effect when sluiced restarts" "$T/sluiced.log"
+
 # A typo: the reload must be refused and the running config kept.
 sed -i 's/executor = "shell"; config = { argv = \["\/bin\/echo"/executer = "shell"; config = { argv = ["\/bin\/echo"/' "$T/sluice.conf"
 kill -HUP "$SLUICE_PID"

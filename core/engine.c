@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -148,6 +149,7 @@ int engine_timer_cancel(engine_timer **slot)
 static void *timer_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "timer");
     pthread_mutex_lock(&eng.tmu);
     while (!eng.tquit) {
         uint64_t now = units_mono_ms();
@@ -549,6 +551,7 @@ static sluice_exec *queue_take(void)
 static void *worker_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "worker");
     /* Per thread on Linux, and inherited by every process it spawns. */
     if (eng.nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
         log_warn("engine: cannot lower the worker priority to nice %d: %s", eng.nice,

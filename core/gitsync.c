@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -454,6 +455,7 @@ static void poll_once(const gitsync_conf *gc, const char *state_dir, uint64_t ge
 static void *poll_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "git-poll");
     pthread_mutex_lock(&gs.mu);
     while (!atomic_load(&gs.stop)) {
         if (!gs.conf || gs.conf->poll_ms == 0) {

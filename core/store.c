@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -644,6 +645,7 @@ static void wait_until_us(pthread_cond_t *cv, uint64_t us)
 static void *syncer_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "store-fsync");
     pthread_mutex_lock(&st.mu);
     for (;;) {
         while (!st.sync_quit) {
@@ -733,6 +735,7 @@ static int open_checkpointer(void)
 static void *checkpointer_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "store-ckpt");
     pthread_mutex_lock(&st.mu);
     for (;;) {
         while (!st.ckpt_wanted && !st.ckpt_quit)
@@ -764,6 +767,7 @@ static void *checkpointer_main(void *arg)
 static void *store_main(void *arg)
 {
     (void)arg;
+    prctl(PR_SET_NAME, "store");
     pthread_mutex_lock(&st.mu);
     for (;;) {
         uint64_t lazy_deadline = 0;

@@ -282,6 +282,9 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
             eng.head = e;
         eng.tail = e;
         atomic_fetch_add(&e->flow->queued, 1);
+        /* Set by whoever reserved room; recovered work is counted here. */
+        if (!e->qbytes)
+            e->qbytes = engine_exec_bytes(0, e->event_len);
         eng.queued_bytes += e->qbytes;
         if (reserved)
             eng.reserved_bytes -= e->qbytes;

@@ -3,7 +3,6 @@
  */
 #include "exec.h"
 
-#include "engine.h"
 #include "event.h"
 #include "jsonout.h"
 #include "units.h"
@@ -68,7 +67,6 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     e->flow = flow;
     e->event = event;
     e->event_len = event_len;
-    e->qbytes = engine_exec_bytes(0, event_len);
     e->function = function ? strdup(function) : NULL;
     e->n_hdrs = n_hdrs;
     if (n_hdrs) {

@@ -52,7 +52,6 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_strv(c, g, "listen", "server", &sv->listen) < 0 ||
         cp_get_int(c, g, "http_threads", "server", 1, 64, &sv->http_threads) < 0 ||
         cp_get_int(c, g, "workers", "server", 1, 1024, &sv->workers) < 0 ||
-        cp_get_int(c, g, "worker_nice", "server", 0, 19, &sv->worker_nice) < 0 ||
         cp_get_size(c, g, "max_body", "server", &sv->max_body) < 0 ||
         cp_get_size(c, g, "max_queue_memory", "server", &sv->max_queue_memory) < 0 ||
         cp_get_duration(c, g, "sync_timeout", "server", &sv->sync_timeout_ms) < 0 ||
@@ -62,6 +61,14 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
         cp_get_string(c, g, "log_level", "server", &sv->log_level) < 0)
         return -1;
+    const config_setting_t *wn = config_setting_get_member(g, "worker_nice");
+    if (wn && config_setting_type(wn) == CONFIG_TYPE_STRING) {
+        if (strcmp(config_setting_get_string(wn), "idle") != 0)
+            return cp_fail(c, wn, "server.worker_nice: a number from 0 to 19, or \"idle\"");
+        sv->worker_nice = WORKER_IDLE;
+    } else if (cp_get_int(c, g, "worker_nice", "server", 0, 19, &sv->worker_nice) < 0) {
+        return -1;
+    }
     int mq = (int)sv->max_queue;
     if (cp_get_int(c, g, "max_queue", "server", 1, 100000000, &mq) < 0)
         return -1;

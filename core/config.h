@@ -81,11 +81,14 @@ typedef struct trigger_def {
     uint64_t idem_ttl_ms;
 } trigger_def;
 
+/* server.worker_nice = "idle": flows run only on otherwise idle CPU. */
+#define WORKER_IDLE (-1)
+
 typedef struct server_conf {
     char **listen; /* NULL-terminated "host:port" */
     int http_threads;
     int workers;
-    int worker_nice; /* nice of worker threads and what they spawn (engine.h) */
+    int worker_nice; /* nice of worker threads and what they spawn, or WORKER_IDLE (engine.h) */
     uint64_t max_body;
     size_t max_queue;
     uint64_t max_queue_memory; /* bytes of queued executions (engine.h) */

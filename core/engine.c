@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -28,6 +29,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* glibc spells it only under _GNU_SOURCE; Linux has had it since 2.6.23. */
+#ifndef SCHED_IDLE
+#define SCHED_IDLE 5
+#endif
 
 /* How long a PENDING execution may ignore its cancellation. */
 #define PENDING_GRACE_MS 5000
@@ -556,7 +562,10 @@ static void *worker_main(void *arg)
     (void)arg;
     prctl(PR_SET_NAME, "worker");
     /* Per thread on Linux, and inherited by every process it spawns. */
-    if (eng.nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
+    struct sched_param idle = {0};
+    if (eng.nice == WORKER_IDLE && sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
+        log_warn("engine: cannot run the workers at SCHED_IDLE: %s", strerror(errno));
+    if (eng.nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
         log_warn("engine: cannot lower the worker priority to nice %d: %s", eng.nice,
                  strerror(errno));
     pthread_mutex_lock(&eng.mu);

@@ -17,7 +17,10 @@
  * Start the timer thread and workers. Workers run at nice (0-19), and so
  * does everything they spawn: webhook intake, which senders time out on,
  * keeps the CPU while flows are busy, and a flow stuck in a hot loop cannot
- * starve it; idle cycles still all go to the flows.
+ * starve it; idle cycles still all go to the flows. WORKER_IDLE goes
+ * further (SCHED_IDLE): flows get only cycles nothing else wants, which on
+ * a dedicated host gives intake all it can use, and on a busy one may hold
+ * flows back for as long as it stays busy.
  */
 int engine_start(int workers, int nice, size_t max_queue, uint64_t max_queue_memory);
 

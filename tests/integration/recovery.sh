@@ -13,11 +13,14 @@ server: { listen = ["127.0.0.1:0"]; workers = 2; shutdown_timeout = "300ms"; };
 flows = (
   { id = "serial"; executor = "shell"; concurrency = 1;
     config = { argv = ["$T/slow.sh", "{body.n}"]; env = { RUNS = "$T/runs" }; }; },
-  { id = "nice"; executor = "shell"; config = { argv = ["/usr/bin/nice"]; }; }
+  { id = "nice"; executor = "shell"; config = { argv = ["/usr/bin/nice"]; }; },
+  { id = "policy"; executor = "shell";
+    config = { argv = ["/bin/sh", "-c", "cut -d' ' -f41 /proc/self/stat"]; }; }
 );
 triggers = (
   { id = "serial"; flows = ["serial"]; },
-  { id = "nice"; flows = ["nice"]; mode = "sync"; }
+  { id = "nice"; flows = ["nice"]; mode = "sync"; },
+  { id = "policy"; flows = ["policy"]; mode = "sync"; }
 );
 EOF2
 start_sluiced || { fail "sluiced starts"; done_testing; exit 1; }
@@ -62,6 +65,20 @@ sed -i 's/worker_nice = 3;/worker_nice = 25;/' "$T/sluice.conf"
 out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
 is "$rc" 1 "worker_nice out of range is a config error"
 like "$out" 'sluice\.conf:[0-9]+: .*worker_nice' "...naming file:line and the setting"
+# "idle": flows and what they spawn get SCHED_IDLE (policy 5).
+sed -i 's/worker_nice = 25;/worker_nice = "idle";/' "$T/sluice.conf"
+start_sluiced || { fail "restart with worker_nice = idle"; done_testing; exit 1; }
+req POST /hooks/policy -d x
+is "$(jq_get .data.stdout | tr -d '\n')" 5 "worker_nice = \"idle\" runs flows at SCHED_IDLE"
+req POST /hooks/nice -d x
+is "$(jq_get .data.stdout | tr -d '\n')" 0 "...and leaves their nice alone"
+stop_sluiced TERM
+sed -i 's/worker_nice = "idle";/worker_nice = "lazy";/' "$T/sluice.conf"
+out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
+is "$rc" 1 "another word is a config error"
+like "$out" 'sluice\.conf:[0-9]+: server.worker_nice: a number from 0 to 19, or "idle"' \
+    "...saying what is allowed"
+sed -i 's/worker_nice = "lazy";/worker_nice = 25;/' "$T/sluice.conf"
 
 # A database written by schema version 1 is upgraded at start and keeps
 # its history and its queued work.

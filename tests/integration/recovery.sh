@@ -56,29 +56,29 @@ is "$(grep -c . "$T/runs")" 1 "and only it ran"
 stop_sluiced TERM
 
 # worker_nice is configurable and checked.
+set_nice() { sed -i "s/worker_nice = [^;]*;/worker_nice = $1;/" "$T/sluice.conf"; }
+flow_says() { req POST "/hooks/$1" -d x; jq_get .data.stdout | tr -d '\n'; }
+refused() {
+    local out rc
+    out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
+    is "$rc" 1 "$1 is a config error"
+    like "$out" "$2" "...naming file:line and the setting"
+}
 sed -i 's/workers = 2;/workers = 2; worker_nice = 3;/' "$T/sluice.conf"
 start_sluiced || { fail "restart with worker_nice"; done_testing; exit 1; }
-req POST /hooks/nice -d x
-is "$(jq_get .data.stdout | tr -d '\n')" 3 "worker_nice = 3"
+is "$(flow_says nice)" 3 "worker_nice = 3"
 stop_sluiced TERM
-sed -i 's/worker_nice = 3;/worker_nice = 25;/' "$T/sluice.conf"
-out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
-is "$rc" 1 "worker_nice out of range is a config error"
-like "$out" 'sluice\.conf:[0-9]+: .*worker_nice' "...naming file:line and the setting"
+set_nice 25
+refused "worker_nice out of range" 'sluice\.conf:[0-9]+: .*worker_nice'
 # "idle": flows and what they spawn get SCHED_IDLE (policy 5).
-sed -i 's/worker_nice = 25;/worker_nice = "idle";/' "$T/sluice.conf"
+set_nice '"idle"'
 start_sluiced || { fail "restart with worker_nice = idle"; done_testing; exit 1; }
-req POST /hooks/policy -d x
-is "$(jq_get .data.stdout | tr -d '\n')" 5 "worker_nice = \"idle\" runs flows at SCHED_IDLE"
-req POST /hooks/nice -d x
-is "$(jq_get .data.stdout | tr -d '\n')" 0 "...and leaves their nice alone"
+is "$(flow_says policy)" 5 "worker_nice = \"idle\" runs flows at SCHED_IDLE"
+is "$(flow_says nice)" 0 "...and leaves their nice alone"
 stop_sluiced TERM
-sed -i 's/worker_nice = "idle";/worker_nice = "lazy";/' "$T/sluice.conf"
-out=$("$SLUICED" -c "$T/sluice.conf" --check-config 2>&1); rc=$?
-is "$rc" 1 "another word is a config error"
-like "$out" 'sluice\.conf:[0-9]+: server.worker_nice: a number from 0 to 19, or "idle"' \
-    "...saying what is allowed"
-sed -i 's/worker_nice = "lazy";/worker_nice = 25;/' "$T/sluice.conf"
+set_nice '"lazy"'
+refused "another word" 'sluice\.conf:[0-9]+: server.worker_nice: a number from 0 to 19, or "idle"'
+set_nice 25
 
 # A database written by schema version 1 is upgraded at start and keeps
 # its history and its queued work.

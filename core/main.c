@@ -150,24 +150,22 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
 static void warn_start_only(const sluice_config *cur, const sluice_config *cfg)
 {
     const server_conf *o = &cur->server, *n = &cfg->server;
-    const char *changed[8];
-    size_t k = 0;
-    if (o->http_threads != n->http_threads)
-        changed[k++] = "server.http_threads";
-    if (o->workers != n->workers)
-        changed[k++] = "server.workers";
-    if (o->worker_nice != n->worker_nice)
-        changed[k++] = "server.worker_nice";
-    if (o->max_queue != n->max_queue)
-        changed[k++] = "server.max_queue";
-    if (o->max_queue_memory != n->max_queue_memory)
-        changed[k++] = "server.max_queue_memory";
-    if (strcmp(cur->store_path ? cur->store_path : "", cfg->store_path ? cfg->store_path : ""))
-        changed[k++] = "store.path";
-    if (cur->retention_ms != cfg->retention_ms)
-        changed[k++] = "store.retention";
-    for (size_t i = 0; i < k; i++)
-        log_warn("reload: %s changed; it takes effect when sluiced restarts", changed[i]);
+    const struct {
+        int changed;
+        const char *name;
+    } set[] = {
+        {o->http_threads != n->http_threads, "server.http_threads"},
+        {o->workers != n->workers, "server.workers"},
+        {o->worker_nice != n->worker_nice, "server.worker_nice"},
+        {o->max_queue != n->max_queue, "server.max_queue"},
+        {o->max_queue_memory != n->max_queue_memory, "server.max_queue_memory"},
+        {strcmp(cur->store_path ? cur->store_path : "", cfg->store_path ? cfg->store_path : "") != 0,
+         "store.path"},
+        {cur->retention_ms != cfg->retention_ms, "store.retention"},
+    };
+    for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+        if (set[i].changed)
+            log_warn("reload: %s changed; it takes effect when sluiced restarts", set[i].name);
 }
 
 static void reload(const char *path, char **listen_override)

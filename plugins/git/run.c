@@ -524,7 +524,6 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     struct gitexec_run *run = calloc(1, sizeof(*run));
     const char *event_text;
     size_t event_len = 0;
-    json_error_t jerr;
     int rc = SLUICE_ERR, ran = 0;
 
     if (run == NULL) {
@@ -540,15 +539,9 @@ int gitexec_execute(void *instance, sluice_exec *exec)
         shell_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
-    /* As in the shell executor: parsed only when a placeholder or
-     * stdin = "body" reads inside it. */
-    if (inst->cfg->shell->needs_event_tree &&
-        ((run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)) == NULL ||
-         !json_is_object(run->event))) {
-        shell_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
-                   run->event ? "another type" : jerr.text);
+    if (shell_payload_event(inst->cfg->shell, event_text, event_len, &run->event, run->err,
+                            sizeof(run->err)) != 0)
         goto out;
-    }
     if (gitexec_run_resolve(run) != 0)
         goto out;
     gitexec_run_record_meta(run);

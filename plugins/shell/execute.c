@@ -159,19 +159,10 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
     const sluice_host *host = run->inst->host;
     const struct shell_settings *cfg = run->inst->cfg;
     struct shell_env_facts facts;
-    json_error_t jerr;
 
-    /* JSON_ALLOW_NUL: a body may carry \u0000; it is refused only where a
-     * value with a NUL would be cut (argv, env), not for the whole event.
-     * Without placeholders nothing looks up a path, and run->event stays
-     * NULL: the host gave a valid event, which goes to the command as text. */
-    if (cfg->needs_event_tree &&
-        ((run->event = json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)) == NULL ||
-         !json_is_object(run->event))) {
-        shell_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
-                   run->event ? "another type" : jerr.text);
+    if (shell_payload_event(cfg, event_text, event_len, &run->event, run->err,
+                            sizeof(run->err)) != 0)
         return -1;
-    }
     if (shell_run_argv(run) != 0)
         return -1;
     if (cfg->stdin_mode == SHELL_STDIN_BODY &&

@@ -1,5 +1,6 @@
 /*
- * payload.c - the bytes a command receives on stdin for stdin = "body".
+ * payload.c - what a command receives of the event: the event as a tree
+ * when the flow reads inside it, and the bytes for stdin = "body".
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings.h"
 #include "util.h"
 
 static int shell_base64_value(unsigned char c)
@@ -94,4 +96,20 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
         return -1;
     }
     return 0;
+}
+
+int shell_payload_event(const struct shell_settings *cfg, const char *text, size_t len,
+                        json_t **out, char *err, size_t errlen)
+{
+    json_error_t jerr;
+
+    *out = NULL;
+    if (!cfg->needs_event_tree)
+        return 0;
+    *out = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    if (*out != NULL && json_is_object(*out))
+        return 0;
+    shell_errf(err, errlen, "the event is not a JSON object: %s",
+               *out ? "another type" : jerr.text);
+    return -1;
 }

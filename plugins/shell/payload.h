@@ -17,6 +17,18 @@
  * else body as compact JSON, else nothing. Returns 0 with a malloc'd
  * buffer in *out (NUL-terminated, *len bytes), or -1 with err set.
  */
+struct shell_settings;
+
+/*
+ * The event as a tree, for the flows whose argv, env or stdin read inside
+ * it (shell_settings.needs_event_tree); *out stays NULL for the others,
+ * which get the event only as text. JSON_ALLOW_NUL: a body may carry
+ * \u0000; it is refused only where a value with a NUL would be cut (argv,
+ * env), not for the whole event. Returns 0, or -1 with err set.
+ */
+int shell_payload_event(const struct shell_settings *cfg, const char *text, size_t len,
+                        json_t **out, char *err, size_t errlen);
+
 int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen);
 
 /*

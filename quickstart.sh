@@ -17,7 +17,7 @@ ROOT=$(pwd)
 
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libconfig-dev libjansson-dev libgit2-dev
-  libcurl4-openssl-dev libsqlite3-dev libssl-dev check curl"
+  libcurl4-openssl-dev libsqlite3-dev libssl-dev nettle-dev check curl"
 TEST_PKGS="jq procps podman runc busybox-static git sqlite3"
 
 say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }

@@ -33,7 +33,7 @@
 #include "units.h"
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
+#include <nettle/memops.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ static int token_ok(const char *given, const char *want)
     size_t gl = strlen(given), wl = strlen(want);
     if (gl != wl)
         return 0;
-    return CRYPTO_memcmp(given, want, wl) == 0;
+    return memeql_sec(given, want, wl);
 }
 
 static int authorize(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,

@@ -14,10 +14,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +30,10 @@
 
 void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_DIGEST_LEN])
 {
-    unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, AUTH_DIGEST_LEN, out);
 }
 
 int auth_keyset_add(auth_keyset *ks, const char *key, size_t len)
@@ -68,8 +69,8 @@ int auth_keyset_match(const auth_keyset *ks, const char *given, size_t len)
     auth_sha256(given, len, d);
     int found = 0;
     for (size_t i = 0; i < ks->n; i++)
-        found |= CRYPTO_memcmp(d, ks->digests[i], AUTH_DIGEST_LEN) == 0;
-    OPENSSL_cleanse(d, sizeof(d));
+        found |= memeql_sec(d, ks->digests[i], AUTH_DIGEST_LEN);
+    explicit_bzero(d, sizeof(d));
     return found;
 }
 
@@ -104,7 +105,7 @@ int auth_basic_decode(const char *header, char *out, size_t outlen)
         return -1;
     out[got] = 0;
     if (strlen(out) != got || !strchr(out, ':')) {
-        OPENSSL_cleanse(out, outlen);
+        explicit_bzero(out, outlen);
         return -1;
     }
     return 1;
@@ -221,28 +222,37 @@ int auth_hmac_compute(int alg, const unsigned char *key, size_t keylen,
                       const unsigned char *const *parts, const size_t *lens, size_t n,
                       unsigned char *mac)
 {
-    const char *md = alg == AUTH_ALG_SHA1 ? "SHA1" : alg == AUTH_ALG_SHA512 ? "SHA512" : "SHA256";
-    int rc = -1;
-    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
-    if (!ctx || keylen == 0)
-        goto fail;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0),
-        OSSL_PARAM_construct_end()};
-    if (!EVP_MAC_init(ctx, key, keylen, params))
-        goto fail;
-    for (size_t i = 0; i < n; i++)
-        if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
-            goto fail;
-    size_t outl = 0;
-    if (!EVP_MAC_final(ctx, mac, &outl, AUTH_MAC_MAX))
-        goto fail;
-    rc = (int)outl;
-fail:
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(m);
-    return rc;
+    if (keylen == 0)
+        return -1;
+    /* One context type per digest; the macros below keep the three alike. */
+#define HMAC_RUN(ctx, set_key, update, digest, size)                                      \
+    do {                                                                                   \
+        set_key(&ctx, keylen, key);                                                        \
+        for (size_t i = 0; i < n; i++)                                                     \
+            if (lens[i])                                                                   \
+                update(&ctx, lens[i], parts[i]);                                           \
+        digest(&ctx, size, mac);                                                           \
+        explicit_bzero(&ctx, sizeof(ctx));                                                 \
+        return size;                                                                       \
+    } while (0)
+    switch (alg) {
+    case AUTH_ALG_SHA1: {
+        struct hmac_sha1_ctx c;
+        HMAC_RUN(c, hmac_sha1_set_key, hmac_sha1_update, hmac_sha1_digest, SHA1_DIGEST_SIZE);
+    }
+    case AUTH_ALG_SHA512: {
+        struct hmac_sha512_ctx c;
+        HMAC_RUN(c, hmac_sha512_set_key, hmac_sha512_update, hmac_sha512_digest,
+                 SHA512_DIGEST_SIZE);
+    }
+    case AUTH_ALG_SHA256: {
+        struct hmac_sha256_ctx c;
+        HMAC_RUN(c, hmac_sha256_set_key, hmac_sha256_update, hmac_sha256_digest,
+                 SHA256_DIGEST_SIZE);
+    }
+    }
+#undef HMAC_RUN
+    return -1;
 }
 
 int auth_hmac_init(auth_hmac *h, const char *preset, char *err, size_t errlen)
@@ -315,7 +325,7 @@ int auth_hmac_add_secret(auth_hmac *h, const char *secret, char *err, size_t err
     }
     auth_secret *s = realloc(h->secrets, (h->n_secrets + 1) * sizeof(*s));
     if (!s) {
-        OPENSSL_cleanse(key, klen);
+        explicit_bzero(key, klen);
         free(key);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -389,7 +399,7 @@ void auth_hmac_free(auth_hmac *h)
     if (!h)
         return;
     for (size_t i = 0; i < h->n_secrets; i++) {
-        OPENSSL_cleanse(h->secrets[i].key, h->secrets[i].len);
+        explicit_bzero(h->secrets[i].key, h->secrets[i].len);
         free(h->secrets[i].key);
     }
     free(h->secrets);
@@ -582,9 +592,9 @@ int auth_hmac_verify(const auth_hmac *h, const http_request *rq, int64_t now_s, 
         int ml = auth_hmac_compute(alg, h->secrets[s].key, h->secrets[s].len, parts, lens, np,
                                    mac);
         for (size_t k = 0; ml > 0 && k < c->n; k++)
-            if (c->len[k] == (size_t)ml && CRYPTO_memcmp(mac, c->sig[k], (size_t)ml) == 0)
+            if (c->len[k] == (size_t)ml && memeql_sec(mac, c->sig[k], (size_t)ml))
                 match = 1;
-        OPENSSL_cleanse(mac, sizeof(mac));
+        explicit_bzero(mac, sizeof(mac));
     }
     if (match) {
         rc = AUTH_OK;

@@ -9,7 +9,7 @@
  * Secrets are compared in constant time. Keys and Basic credentials are
  * kept only as SHA-256 digests and a presented value is hashed before it is
  * compared, so neither the content nor the length of a key leaks through
- * timing. Signatures are compared with CRYPTO_memcmp over equal lengths
+ * timing. Signatures are compared with nettle's memeql_sec over equal lengths
  * (the length of an HMAC is public).
  */
 #ifndef SLUICE_AUTH_H

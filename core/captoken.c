@@ -13,7 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
+#include <nettle/memops.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ const char *captoken_state_dir(const sluice_config *cfg)
 static void state_free(cap_state *s)
 {
     for (size_t i = 0; i < s->n; i++) {
-        OPENSSL_cleanse(s->e[i].token, sizeof(s->e[i].token));
+        explicit_bzero(s->e[i].token, sizeof(s->e[i].token));
         free(s->e[i].trigger);
     }
     free(s->e);
@@ -142,7 +142,7 @@ static int new_token(cap_entry *e)
     if (units_random(raw, sizeof(raw)) < 0)
         return -1;
     auth_base64url_encode(raw, sizeof(raw), e->token);
-    OPENSSL_cleanse(raw, sizeof(raw));
+    explicit_bzero(raw, sizeof(raw));
     auth_sha256(e->token, CAPTOKEN_LEN, e->digest);
     units_format_time(units_now_ms(), e->when, sizeof(e->when));
     return 0;
@@ -299,7 +299,7 @@ out:
         close(fd);
         unlink(tmp);
     }
-    OPENSSL_cleanse(text, len);
+    explicit_bzero(text, len);
     free(text);
     return rc;
 }
@@ -434,7 +434,7 @@ int captoken_route(const sluice_config *cfg, http_request *rq, route_match *m,
     unsigned char d[AUTH_DIGEST_LEN];
     if (well_formed)
         auth_sha256(token, CAPTOKEN_LEN, d);
-    OPENSSL_cleanse(token, sizeof(token));
+    explicit_bzero(token, sizeof(token));
     char found[256] = "";
     int retired = 0;
     pthread_mutex_lock(&ct.mu);
@@ -444,13 +444,13 @@ int captoken_route(const sluice_config *cfg, http_request *rq, route_match *m,
     if (ct.loaded && strcmp(ct.dir, captoken_state_dir(cfg)) == 0) {
         int hit = 0;
         for (size_t i = 0; well_formed && i < ct.st.n; i++)
-            if (ct.st.e[i].token[0] && CRYPTO_memcmp(d, ct.st.e[i].digest, sizeof(d)) == 0 &&
+            if (ct.st.e[i].token[0] && memeql_sec(d, ct.st.e[i].digest, sizeof(d)) &&
                 !hit) {
                 hit = 1;
                 snprintf(found, sizeof(found), "%s", ct.st.e[i].trigger);
             }
         for (size_t i = 0; well_formed && !hit && i < ct.st.nr; i++)
-            if (CRYPTO_memcmp(d, ct.st.r[i].digest, sizeof(d)) == 0) {
+            if (memeql_sec(d, ct.st.r[i].digest, sizeof(d))) {
                 hit = 1;
                 retired = 1;
                 snprintf(found, sizeof(found), "%s", ct.st.r[i].trigger);
@@ -508,7 +508,7 @@ int captoken_regenerate(const sluice_config *cfg, const char *trigger_id, char *
     }
     memcpy(token, e->token, CAPTOKEN_LEN + 1);
     if (commit(captoken_state_dir(cfg), &next) < 0) {
-        OPENSSL_cleanse(token, tokenlen);
+        explicit_bzero(token, tokenlen);
         snprintf(err, errlen, "the capability token state cannot be saved");
         rc = -2;
         goto out;
@@ -533,7 +533,7 @@ int captoken_remove(const sluice_config *cfg, const char *trigger_id, char *err,
         e = add_entry(&next, trigger_id);
     else if (e->token[0])
         add_retired(&next, e->digest, trigger_id);
-    OPENSSL_cleanse(e->token, sizeof(e->token));
+    explicit_bzero(e->token, sizeof(e->token));
     memset(e->digest, 0, sizeof(e->digest));
     units_format_time(units_now_ms(), e->when, sizeof(e->when));
     if (commit(captoken_state_dir(cfg), &next) < 0) {

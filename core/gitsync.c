@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha1.h>
 
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
@@ -102,16 +102,12 @@ int gitsync_mirror_name(const char *url, char *out, size_t len)
         name[n++] = isalnum((unsigned char)*base) || strchr("-_.", *base) ? *base : '_';
     name[n] = 0;
     int hl = snprintf(head, sizeof(head), "blob %zu", strlen(url)) + 1; /* with the NUL */
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
-             EVP_DigestUpdate(ctx, head, (size_t)hl) &&
-             EVP_DigestUpdate(ctx, url, strlen(url)) && EVP_DigestFinal_ex(ctx, md, &mdlen) &&
-             mdlen >= 6;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return -1;
+    unsigned char md[SHA1_DIGEST_SIZE];
+    struct sha1_ctx ctx;
+    sha1_init(&ctx);
+    sha1_update(&ctx, (size_t)hl, (const uint8_t *)head);
+    sha1_update(&ctx, strlen(url), (const uint8_t *)url);
+    sha1_digest(&ctx, sizeof(md), md);
     snprintf(out, len, "%s-%02x%02x%02x%02x%02x%02x", n > 0 && name[0] != '.' ? name : "repo",
              md[0], md[1], md[2], md[3], md[4], md[5]);
     return 0;

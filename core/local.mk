@@ -36,9 +36,9 @@ CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
 	-DSYSCONFDIR='"$(sysconfdir)"' -DLOCALSTATEDIR='"$(localstatedir)"'
 # No libgit2 here: flows.git's libgit2 half is a module (modules/gitsync),
 # so a sluiced without flows.git does not map it (core/gitmod.h).
-CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+CORE_CC = $(AM_CFLAGS) $(MHD_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS) \
 	$(SQLITE_CFLAGS)
-CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(LIBS)
+CORE_LIBS = $(MHD_LIBS) $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) $(SQLITE_LIBS) $(LIBS)
 
 noinst_LIBRARIES += core/libsluicecore.a
 core_libsluicecore_a_SOURCES = $(CORE_SOURCES)

@@ -5,12 +5,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <nettle/base64.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include <openssl/evp.h>
 
 static int parse_number(const char *s, uint64_t *num, const char **rest)
 {
@@ -194,7 +194,7 @@ char *units_base64_encode(const unsigned char *data, size_t len)
     char *out = malloc(out_len);
     if (!out)
         return NULL;
-    /* EVP_EncodeBlock takes an int length; bodies are far below 2 GiB. */
-    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    base64_encode_raw(out, len, data);
+    out[out_len - 1] = 0;
     return out;
 }

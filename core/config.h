@@ -58,6 +58,12 @@ typedef struct flow_def {
     pthread_mutex_t exec_lock; /* serializes non-reentrant instances */
     atomic_int running;
     atomic_int queued;
+    /* The flow's queued executions, owned by the engine under its lock
+     * (engine.c: one FIFO per flow, so a flow at its concurrency limit
+     * costs nothing to skip). */
+    struct sluice_exec *qhead, *qtail;
+    struct flow_def *qprev, *qnext; /* in the engine's list of flows with queued work */
+    int qlisted;
 } flow_def;
 
 typedef struct trigger_def {

@@ -1,9 +1,13 @@
 /*
  * engine.c - queue, workers, timers.
  *
- * Executions move through one FIFO protected by one mutex: at the rates a
- * webhook server sees (tens of thousands per second at most) a single lock
- * is nowhere near contended, and one FIFO keeps arrival order.
+ * Executions wait in one FIFO per flow, all protected by one mutex: at the
+ * rates a webhook server sees (tens of thousands per second at most) a
+ * single lock is nowhere near contended. A worker takes the oldest
+ * execution (by arrival number) among the heads of the flows that have a
+ * free concurrency slot, so arrival order holds across flows, and a flow at
+ * its limit with a long backlog costs one comparison to skip instead of a
+ * walk over its backlog under the lock for every arrival.
  *
  * Reference counting: the queue holds one reference per queued execution;
  * a worker turns it into the "running" reference, which engine_finish drops
@@ -50,7 +54,9 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t work; /* queue not empty, or quitting */
     pthread_cond_t idle; /* an execution finished */
-    sluice_exec *head, *tail;
+    flow_def *qflows;    /* flows with queued executions (flow_def.qhead) */
+    sluice_exec *chead, *ctail; /* cancelled while queued: finished first */
+    uint64_t qseq;       /* arrival numbers */
     size_t queued, reserved, running, max_queue;
     uint64_t queued_bytes, reserved_bytes, max_queue_bytes;
     int stopping, quit;
@@ -85,6 +91,84 @@ static void deadline_to_ts(uint64_t ms, struct timespec *ts)
 {
     ts->tv_sec = (time_t)(ms / 1000);
     ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+/* ---- the queue: one FIFO per flow ---- */
+
+/* The list of flows with queued executions. Called with eng.mu held. */
+static void flow_unlist(flow_def *f)
+{
+    if (f->qprev)
+        f->qprev->qnext = f->qnext;
+    else
+        eng.qflows = f->qnext;
+    if (f->qnext)
+        f->qnext->qprev = f->qprev;
+    f->qprev = f->qnext = NULL;
+    f->qlisted = 0;
+}
+
+static void queue_push_cancelled(sluice_exec *e)
+{
+    e->qnext = NULL;
+    if (eng.ctail)
+        eng.ctail->qnext = e;
+    else
+        eng.chead = e;
+    eng.ctail = e;
+}
+
+/* Append e to its flow's FIFO. Called with eng.mu held. */
+static void queue_push(sluice_exec *e)
+{
+    flow_def *f = e->flow;
+    e->qnext = NULL;
+    e->qseq = ++eng.qseq;
+    /* Cancelled while it waited out a retry delay. */
+    if (atomic_load(&e->cancel_reason) != SLUICE_CANCEL_NONE) {
+        queue_push_cancelled(e);
+        return;
+    }
+    if (f->qtail)
+        f->qtail->qnext = e;
+    else
+        f->qhead = e;
+    f->qtail = e;
+    if (!f->qlisted) {
+        f->qlisted = 1;
+        f->qprev = NULL;
+        f->qnext = eng.qflows;
+        if (eng.qflows)
+            eng.qflows->qprev = f;
+        eng.qflows = f;
+    }
+}
+
+/*
+ * A queued execution that was cancelled moves to the front, so a worker
+ * finishes it now even when its flow is at its limit. Returns 0 if it was
+ * no longer queued (a worker took it meanwhile). Called with eng.mu held.
+ */
+static int queue_move_cancelled(sluice_exec *e)
+{
+    flow_def *f = e->flow;
+    sluice_exec *prev = NULL, *x = f->qhead;
+    while (x && x != e) {
+        prev = x;
+        x = x->qnext;
+    }
+    if (!x)
+        return 0;
+    if (prev)
+        prev->qnext = e->qnext;
+    else
+        f->qhead = e->qnext;
+    if (f->qtail == e)
+        f->qtail = prev;
+    if (!f->qhead)
+        flow_unlist(f);
+    queue_push_cancelled(e);
+    return 1;
 }
 
 /* ---- timers ---- */
@@ -242,8 +326,14 @@ int engine_cancel(sluice_exec *e, int reason)
         call_plugin_cancel(e);
         engine_timer_add(units_mono_ms() + PENDING_GRACE_MS, pending_grace_expired, exec_ref(e),
                          NULL);
+        return 0;
     }
-    /* A queued execution is finished by the worker that dequeues it. */
+    /* A queued execution is finished by the worker that dequeues it: at
+     * once, not when its flow next has a free slot. */
+    pthread_mutex_lock(&eng.mu);
+    if (queue_move_cancelled(e))
+        pthread_cond_signal(&eng.work);
+    pthread_mutex_unlock(&eng.mu);
     return 0;
 }
 
@@ -281,12 +371,7 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
     pthread_mutex_lock(&eng.mu);
     for (size_t i = 0; i < n; i++) {
         sluice_exec *e = exec_ref(v[i]);
-        e->qnext = NULL;
-        if (eng.tail)
-            eng.tail->qnext = e;
-        else
-            eng.head = e;
-        eng.tail = e;
+        queue_push(e);
         atomic_fetch_add(&e->flow->queued, 1);
         /* Set by whoever reserved room; recovered work is counted here. */
         if (!e->qbytes)
@@ -298,7 +383,13 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
     eng.queued += n;
     if (reserved)
         eng.reserved -= n;
-    pthread_cond_broadcast(&eng.work);
+    /* One waiting worker per execution; a worker that finds nothing it may
+     * run (flows at their limit) waits again, and the others would too. */
+    if (n >= (size_t)eng.n_workers)
+        pthread_cond_broadcast(&eng.work);
+    else
+        for (size_t i = 0; i < n; i++)
+            pthread_cond_signal(&eng.work);
     pthread_mutex_unlock(&eng.mu);
 }
 
@@ -368,7 +459,7 @@ static void leave_running(sluice_exec *e)
     run_list_remove(e);
     eng.running--;
     pthread_cond_broadcast(&eng.idle);
-    pthread_cond_broadcast(&eng.work); /* a concurrency slot opened */
+    pthread_cond_signal(&eng.work); /* a concurrency slot opened: one more may start */
     pthread_mutex_unlock(&eng.mu);
 }
 
@@ -532,29 +623,38 @@ static void run_one(sluice_exec *e)
 }
 
 /*
- * The oldest queued execution whose flow has a free concurrency slot (a
- * flow at its limit does not hold up the others). Called with eng.mu held.
+ * An execution cancelled while queued, else the oldest queued execution
+ * whose flow has a free concurrency slot (a flow at its limit does not hold
+ * up the others). Called with eng.mu held.
  */
 static sluice_exec *queue_take(void)
 {
-    sluice_exec *prev = NULL;
-    for (sluice_exec *e = eng.head; e; prev = e, e = e->qnext) {
-        int limit = e->flow->concurrency;
-        if (limit && atomic_load(&e->flow->running) >= limit &&
-            atomic_load(&e->cancel_reason) == SLUICE_CANCEL_NONE)
-            continue;
-        if (prev)
-            prev->qnext = e->qnext;
-        else
-            eng.head = e->qnext;
-        if (eng.tail == e)
-            eng.tail = prev;
-        e->qnext = NULL;
-        eng.queued--;
-        eng.queued_bytes -= e->qbytes;
-        return e;
+    sluice_exec *e = eng.chead;
+    if (e) {
+        eng.chead = e->qnext;
+        if (!eng.chead)
+            eng.ctail = NULL;
+    } else {
+        flow_def *best = NULL;
+        for (flow_def *f = eng.qflows; f; f = f->qnext) {
+            if (f->concurrency && atomic_load(&f->running) >= f->concurrency)
+                continue;
+            if (!best || f->qhead->qseq < best->qhead->qseq)
+                best = f;
+        }
+        if (!best)
+            return NULL;
+        e = best->qhead;
+        best->qhead = e->qnext;
+        if (!best->qhead) {
+            best->qtail = NULL;
+            flow_unlist(best);
+        }
     }
-    return NULL;
+    e->qnext = NULL;
+    eng.queued--;
+    eng.queued_bytes -= e->qbytes;
+    return e;
 }
 
 static void *worker_main(void *arg)
@@ -671,6 +771,14 @@ size_t engine_drain(uint64_t timeout_ms)
     return queued;
 }
 
+/* At stop: the store keeps e queued for the next start. */
+static void queue_drop(sluice_exec *e)
+{
+    atomic_fetch_sub(&e->flow->queued, 1);
+    exec_abandon_waiters(e);
+    exec_unref(e);
+}
+
 void engine_stop(void)
 {
     pthread_mutex_lock(&eng.mu);
@@ -701,14 +809,20 @@ void engine_stop(void)
     /* Queued executions (a retry that was waiting out its delay has just
      * joined them) are safe in the store; drop the memory copies, and
      * whoever still waits for one. */
-    while (eng.head) {
-        sluice_exec *e = eng.head;
-        eng.head = e->qnext;
-        atomic_fetch_sub(&e->flow->queued, 1);
-        exec_abandon_waiters(e);
-        exec_unref(e);
+    while (eng.qflows) {
+        flow_def *f = eng.qflows;
+        for (sluice_exec *e = f->qhead, *next; e; e = next) {
+            next = e->qnext;
+            queue_drop(e);
+        }
+        f->qhead = f->qtail = NULL;
+        flow_unlist(f);
     }
-    eng.tail = NULL;
+    for (sluice_exec *e = eng.chead, *next; e; e = next) {
+        next = e->qnext;
+        queue_drop(e);
+    }
+    eng.chead = eng.ctail = NULL;
     eng.queued = 0;
     eng.queued_bytes = 0;
 }

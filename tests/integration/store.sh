@@ -26,7 +26,9 @@ flows = (
     config = { argv = ["/bin/sleep", "1"]; }; },
   { id = "newest"; executor = "shell"; concurrency = 1; on_limit = "cancel";
     config = { argv = ["/bin/sleep", "5"]; }; },
-  { id = "long"; executor = "shell"; config = { argv = ["/bin/sleep", "30"]; }; }
+  { id = "long"; executor = "shell"; config = { argv = ["/bin/sleep", "30"]; }; },
+  { id = "gate"; executor = "shell"; concurrency = 1;
+    config = { argv = ["/bin/sleep", "6"]; }; }
 );
 triggers = (
   { id = "echo"; flows = ["echo"]; },
@@ -36,7 +38,8 @@ triggers = (
   { id = "serial"; flows = ["serial"]; },
   { id = "busy"; flows = ["busy"]; },
   { id = "newest"; flows = ["newest"]; },
-  { id = "long"; flows = ["long"]; }
+  { id = "long"; flows = ["long"]; },
+  { id = "gate"; flows = ["gate"]; }
 );
 EOF2
 start_sluiced || { fail "sluiced starts"; done_testing; exit 1; }
@@ -78,6 +81,22 @@ for i in 1 2 3; do req POST /hooks/serial -d x; ids="${ids:-} $(jq_get .data.exe
 check "serial executions finish" wait_for serial 20 sh -c "[ \$(grep -c end $T/spans 2>/dev/null) = 3 ]"
 overlap=$(awk '{print $2, $1}' "$T/spans" | sort -n | awk '{ if ($2=="start") { n++; if (n>m) m=n } else n-- } END {print m}')
 is "$overlap" 1 "concurrency = 1 never runs two at once"
+
+# A flow at its limit holds up neither the others nor a cancellation.
+req POST /hooks/gate -d x
+gate1=$(jq_get .data.execution_id)
+wait_for "gate running" 5 state_is "$gate1" running
+req POST /hooks/gate -d x
+gate2=$(jq_get .data.execution_id)
+is "$(state "$gate2")" queued "behind a flow at its limit, the next one waits queued"
+req POST /hooks/echo-sync -H 'Content-Type: application/json' -d '{"msg":"past the gate"}'
+is "$STATUS" 200 "...while another flow's execution runs at once"
+req POST "/api/v1/executions/$gate2/cancel"
+is "$STATUS" 202 "cancelling the queued one answers 202"
+check "...and it is cancelled at once, not when the running one ends" \
+    wait_for "gate2 cancelled" 3 state_is "$gate2" cancelled
+is "$(state "$gate1")" running "...which still runs"
+curl -s -X POST "$BASE/api/v1/executions/$gate1/cancel" >/dev/null
 
 # on_limit = reject.
 req POST /hooks/busy -d x

@@ -10,11 +10,12 @@
 #include "ratelimit.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BUCKETS 4096
+#define BUCKETS 16384
 
 typedef struct entry {
     struct entry *next;
@@ -36,30 +37,108 @@ static uint32_t hash(const char *s)
     return h;
 }
 
-/* Drop entries whose budget is full again; if none, the closest to full. */
-static void sweep(uint64_t now_us)
+/* The k-th smallest (from 0) of a[0..n), reordering a (Hoare's selection). */
+static uint64_t kth_smallest(uint64_t *a, ptrdiff_t n, ptrdiff_t k)
 {
-    entry *oldest = NULL, **oldest_pp = NULL;
+    ptrdiff_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint64_t pivot = a[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint64_t t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return a[k];
+    }
+    return a[k];
+}
+
+/* Drop the entries for which keep() says no. */
+static void drop_where(int (*keep)(const entry *, uint64_t, size_t *), uint64_t arg,
+                       size_t *budget)
+{
     for (size_t b = 0; b < BUCKETS; b++)
         for (entry **pp = &rl.buckets[b]; *pp;) {
             entry *e = *pp;
-            if (e->tat_us <= now_us) {
-                *pp = e->next;
-                free(e);
-                rl.n--;
+            if (keep(e, arg, budget)) {
+                pp = &e->next;
                 continue;
             }
-            if (!oldest || e->tat_us < oldest->tat_us) {
-                oldest = e;
-                oldest_pp = pp;
-            }
-            pp = &e->next;
+            *pp = e->next;
+            free(e);
+            rl.n--;
         }
-    if (rl.n >= RATELIMIT_MAX_KEYS && oldest) {
-        *oldest_pp = oldest->next;
-        free(oldest);
-        rl.n--;
+}
+
+static int not_refilled(const entry *e, uint64_t now_us, size_t *budget)
+{
+    (void)budget;
+    return e->tat_us > now_us;
+}
+
+/* Above the cut, or at it once *budget entries at it have gone. */
+static int above_cut(const entry *e, uint64_t cut, size_t *budget)
+{
+    if (e->tat_us > cut)
+        return 1;
+    if (e->tat_us == cut) {
+        if (*budget == 0)
+            return 1;
+        --*budget;
     }
+    return 0;
+}
+
+/*
+ * The table is full. Keys whose budget has refilled go first (they are
+ * indistinguishable from new ones); if that leaves it fuller than
+ * RATELIMIT_LOW_WATER, the keys closest to refilled go too, down to it. A
+ * stream of new keys (a sender per address, say) then pays one pass over
+ * the table per RATELIMIT_MAX_KEYS - RATELIMIT_LOW_WATER keys: one pass per
+ * key, as evicting a single entry each time was, held the lock for the
+ * whole table on every request.
+ */
+static void sweep(uint64_t now_us)
+{
+    drop_where(not_refilled, now_us, NULL);
+    if (rl.n <= RATELIMIT_LOW_WATER)
+        return;
+    size_t n = rl.n, k = n - RATELIMIT_LOW_WATER, i = 0;
+    uint64_t *tats = malloc(n * sizeof(*tats));
+    if (!tats) {
+        /* No room to choose: the one closest to refilled. */
+        k = 1;
+        uint64_t cut = UINT64_MAX;
+        for (size_t b = 0; b < BUCKETS; b++)
+            for (entry *e = rl.buckets[b]; e; e = e->next)
+                cut = e->tat_us < cut ? e->tat_us : cut;
+        drop_where(above_cut, cut, &k);
+        return;
+    }
+    for (size_t b = 0; b < BUCKETS; b++)
+        for (entry *e = rl.buckets[b]; e; e = e->next)
+            tats[i++] = e->tat_us;
+    uint64_t cut = kth_smallest(tats, (ptrdiff_t)n, (ptrdiff_t)k - 1);
+    free(tats);
+    /* Everything below the cut, and as many at it as make up k. */
+    size_t below = 0;
+    for (size_t b = 0; b < BUCKETS; b++)
+        for (entry *e = rl.buckets[b]; e; e = e->next)
+            below += e->tat_us < cut;
+    size_t at_cut = k - below;
+    drop_where(above_cut, cut, &at_cut);
 }
 
 static entry *lookup(const char *key, int create, uint64_t now_us)

@@ -12,7 +12,9 @@
  * builds new gates but the budgets stay, so SIGHUP is not a way around a
  * per-day limit. It holds at most RATELIMIT_MAX_KEYS keys: when full, keys
  * whose budget has fully refilled are dropped (they are indistinguishable
- * from new ones), then the one closest to refilled.
+ * from new ones), then those closest to refilled, down to
+ * RATELIMIT_LOW_WATER, so that a flood of new keys costs one pass over the
+ * table per RATELIMIT_MAX_KEYS - RATELIMIT_LOW_WATER of them.
  */
 #ifndef SLUICE_RATELIMIT_H
 #define SLUICE_RATELIMIT_H
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #define RATELIMIT_MAX_KEYS 65536
+#define RATELIMIT_LOW_WATER (RATELIMIT_MAX_KEYS - RATELIMIT_MAX_KEYS / 8)
 #define RATELIMIT_MAX_RULES 4
 
 typedef struct ratelimit_rule {

@@ -556,6 +556,45 @@ START_TEST(test_gcra)
 }
 END_TEST
 
+/*
+ * A full table of budgets still in use (a per-day limit, one key per sender
+ * address): evicting must be amortized, a pass over the table per many new
+ * keys rather than one per key, and must keep the keys that spent most.
+ */
+START_TEST(test_rate_table_full)
+{
+    ratelimit_rule per_day = {86400000, 10};
+    unsigned ra = 0;
+    uint64_t t0 = 1000000;
+    char key[32];
+    /* A heavy sender first: its budget is the furthest from refilled. */
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(ratelimit_take("heavy", &per_day, 1, t0, &ra), 0);
+    ck_assert_int_eq(ratelimit_take("heavy", &per_day, 1, t0, &ra), -1);
+    /* Later senders one request each fill the table. */
+    for (unsigned i = 1; ratelimit_size() < RATELIMIT_MAX_KEYS; i++) {
+        snprintf(key, sizeof(key), "addr-%u", i);
+        ck_assert_int_eq(ratelimit_take(key, &per_day, 1, t0 + i, &ra), 0);
+    }
+    /* One more: down to the low-water mark in one go, not by one key. */
+    ck_assert_int_eq(ratelimit_take("new-0", &per_day, 1, t0 + 100000, &ra), 0);
+    ck_assert_uint_eq(ratelimit_size(), RATELIMIT_LOW_WATER + 1);
+    /* The next keys up to the limit need no pass at all. */
+    size_t room = RATELIMIT_MAX_KEYS - ratelimit_size();
+    for (size_t i = 1; i <= room; i++) {
+        snprintf(key, sizeof(key), "new-%zu", i);
+        ck_assert_int_eq(ratelimit_take(key, &per_day, 1, t0 + 100000, &ra), 0);
+        ck_assert_uint_eq(ratelimit_size(), RATELIMIT_LOW_WATER + 1 + i);
+    }
+    /* What went were the budgets closest to refilled: the oldest
+     * one-request senders went, the heavy sender is still limited. */
+    ck_assert_int_eq(ratelimit_peek("heavy", &per_day, 1, t0 + 100000, &ra), -1);
+    ck_assert_uint_eq(ra, 8540); /* its next request is due at 8640 s */
+    ck_assert_int_eq(ratelimit_peek("addr-1", &per_day, 1, t0 + 100000, &ra), 0);
+    ratelimit_reset();
+}
+END_TEST
+
 START_TEST(test_rate_limit_through_gate)
 {
     sluice_config *cfg = load_ok(FLOWS "triggers = ( { id = \"r\"; flows = [\"f\"]; "
@@ -727,6 +766,7 @@ static Suite *gate_suite(void)
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_gcra);
+    tcase_add_test(tc, test_rate_table_full);
     tcase_add_test(tc, test_rate_limit_through_gate);
     tcase_add_test(tc, test_rate_limit_counts_only_authenticated);
     tcase_add_test(tc, test_request_size_limits);

@@ -11,10 +11,21 @@
  * internal polling thread pool on epoll, two threads by default (sluiced's
  * http_threads = 2 in the bench config), bound to 127.0.0.1 only.
  *
- * Usage: bare -p PORT [-t THREADS]
+ * With -j FILE it is the "durable ceiling": the least a server can do and
+ * keep every body it acknowledges through a power cut. Each parsed body is
+ * appended to a buffer and its connection suspended; one thread writes the
+ * buffer to FILE and fdatasyncs it (group commit: whatever arrived during
+ * the previous round goes in the next), then resumes the connections, which
+ * answer 202. The file starts over past JOURNAL_LIMIT, as a journal whose
+ * contents have been moved elsewhere would. No index, no query, no record
+ * format: the gap between this and bare is what durability itself costs
+ * here, and the gap between sluiced and this is sluiced's own.
+ *
+ * Usage: bare -p PORT [-t THREADS] [-j FILE]
  * Prints nothing but errors; exits 0 on SIGTERM or SIGINT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -39,13 +50,90 @@ static const char BARE_ACCEPTED[] = "{\"status\":\"accepted\"}\n";
 static const char BARE_BAD_JSON[] = "{\"error\":\"invalid JSON body\"}\n";
 static const char BARE_TOO_LARGE[] = "{\"error\":\"body too large\"}\n";
 
+#define JOURNAL_LIMIT (64u << 20)
+
 /* Per-request state: the body read so far. Freed in bare_request_done. */
 struct bare_body {
     char *data;
     size_t len;
     size_t cap;
     int too_large;
+    int durable; /* -j: on disk, answer now */
+    struct MHD_Connection *conn;
+    struct bare_body *next; /* -j: waiting for the next fdatasync */
 };
+
+/* -j: the group commit. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    char *buf; /* appended bodies, newline-separated */
+    size_t len, cap;
+    struct bare_body *waiting;
+} journal = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, NULL, 0, 0, NULL};
+
+/* Queue b's body for the next round and park its connection. */
+static int journal_add(struct MHD_Connection *conn, struct bare_body *b)
+{
+    pthread_mutex_lock(&journal.mu);
+    if (journal.len + b->len + 1 > journal.cap) {
+        size_t cap = (journal.len + b->len + 1) * 2;
+        char *p = realloc(journal.buf, cap);
+        if (p == NULL) {
+            pthread_mutex_unlock(&journal.mu);
+            return -1;
+        }
+        journal.buf = p;
+        journal.cap = cap;
+    }
+    memcpy(journal.buf + journal.len, b->data, b->len);
+    journal.len += b->len;
+    journal.buf[journal.len++] = '\n';
+    b->conn = conn;
+    b->next = journal.waiting;
+    journal.waiting = b;
+    MHD_suspend_connection(conn);
+    pthread_cond_signal(&journal.cv);
+    pthread_mutex_unlock(&journal.mu);
+    return 0;
+}
+
+static void *journal_main(void *arg)
+{
+    (void)arg;
+    char *spare = NULL;
+    size_t spare_cap = 0, size = 0;
+    for (;;) {
+        pthread_mutex_lock(&journal.mu);
+        while (journal.waiting == NULL)
+            pthread_cond_wait(&journal.cv, &journal.mu);
+        char *buf = journal.buf;
+        size_t len = journal.len, cap = journal.cap;
+        struct bare_body *w = journal.waiting;
+        journal.buf = spare;
+        journal.cap = spare_cap;
+        journal.len = 0;
+        journal.waiting = NULL;
+        pthread_mutex_unlock(&journal.mu);
+        if (write(journal.fd, buf, len) != (ssize_t)len || fdatasync(journal.fd) != 0) {
+            fprintf(stderr, "bare: journal write failed: %s\n", strerror(errno));
+            abort(); /* a ceiling that loses data measures nothing */
+        }
+        size += len;
+        if (size > JOURNAL_LIMIT && ftruncate(journal.fd, 0) == 0)
+            size = 0;
+        spare = buf;
+        spare_cap = cap;
+        while (w != NULL) {
+            struct bare_body *next = w->next;
+            w->durable = 1;
+            MHD_resume_connection(w->conn);
+            w = next;
+        }
+    }
+    return NULL;
+}
 
 /* Append one chunk of upload data; past BARE_MAX_BODY keep reading but drop
  * it, so the client still gets a clean 413 instead of a reset. */
@@ -117,6 +205,8 @@ static enum MHD_Result bare_handle(void *cls, struct MHD_Connection *conn, const
     if (b->too_large)
         return bare_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, BARE_TOO_LARGE,
                           sizeof(BARE_TOO_LARGE) - 1);
+    if (b->durable)
+        return bare_reply(conn, MHD_HTTP_ACCEPTED, BARE_ACCEPTED, sizeof(BARE_ACCEPTED) - 1);
     /* A body-less request (GET, readiness probe) has nothing to parse. */
     if (b->len > 0) {
         json_error_t jerr;
@@ -126,6 +216,8 @@ static enum MHD_Result bare_handle(void *cls, struct MHD_Connection *conn, const
                               sizeof(BARE_BAD_JSON) - 1);
         json_decref(doc);
     }
+    if (journal.fd >= 0)
+        return journal_add(conn, b) == 0 ? MHD_YES : MHD_NO;
     return bare_reply(conn, MHD_HTTP_ACCEPTED, BARE_ACCEPTED, sizeof(BARE_ACCEPTED) - 1);
 }
 
@@ -156,7 +248,7 @@ static int bare_parse_uint(const char *s, long max, long *out)
 
 static void bare_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s -p PORT [-t THREADS]\n", argv0);
+    fprintf(stderr, "usage: %s -p PORT [-t THREADS] [-j JOURNAL_FILE]\n", argv0);
 }
 
 int main(int argc, char **argv)
@@ -164,8 +256,13 @@ int main(int argc, char **argv)
     long port = 0, threads = 2;
     int opt;
 
-    while ((opt = getopt(argc, argv, "p:t:h")) != -1) {
+    const char *journal_path = NULL;
+
+    while ((opt = getopt(argc, argv, "p:t:j:h")) != -1) {
         switch (opt) {
+        case 'j':
+            journal_path = optarg;
+            break;
         case 'p':
             if (bare_parse_uint(optarg, 65535, &port) < 0) {
                 fprintf(stderr, "bare: invalid port '%s'\n", optarg);
@@ -203,8 +300,22 @@ int main(int argc, char **argv)
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
+    if (journal_path != NULL) {
+        journal.fd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+        pthread_t t;
+        if (journal.fd < 0 || pthread_create(&t, NULL, journal_main, NULL) != 0) {
+            fprintf(stderr, "bare: cannot open the journal %s: %s\n", journal_path,
+                    strerror(errno));
+            return 1;
+        }
+    }
+
+    /* Only with -j: suspending costs every connection an extra wakeup channel. */
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (journal.fd >= 0)
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+        flags, (uint16_t)port, NULL, NULL,
         bare_handle, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,

@@ -4,15 +4,16 @@
 #   bench/run.sh [BUILDDIR]
 #
 # Starts, one at a time, on free 127.0.0.1 ports: sluiced, webhook, bench/bare
-# and bench/spawn, and drives each with wrk (bench/count.lua) in two
-# scenarios, and with bench/paced in a third:
+# (also as "durable", with -j) and bench/spawn, and drives each with wrk
+# (bench/count.lua) in two scenarios, and with bench/paced in a third:
 #
 #   sync   run /bin/true per request and answer when it has finished
 #          (sluiced sync trigger, webhook with include-command-output-in-
 #          response, bench/spawn = the spawn ceiling);
 #   async  accept a 1 KiB JSON body, answer at once, run a command later that
 #          appends one line to a counter file (sluiced async trigger, webhook's
-#          default async hook, bench/bare = the HTTP-only ceiling);
+#          default async hook, bench/bare = the HTTP-only ceiling, and
+#          bench/bare -j = the durable ceiling: fdatasync before each 202);
 #   paced  the async endpoints again, but at a fixed offered rate
 #          (BENCH_PACED_RATE, 2000/s) from an open-loop generator
 #          (bench/paced.c): latency at that rate, not maximum throughput.
@@ -54,7 +55,7 @@ WRK_TIMEOUT=${BENCH_TIMEOUT:-30s}
 DRAIN_MAX=${BENCH_DRAIN_TIMEOUT:-180}
 DRAIN_STALL=${BENCH_DRAIN_STALL:-10}
 SETTLE_MAX=${BENCH_SETTLE_TIMEOUT:-30}
-SERVERS=${BENCH_SERVERS:-sluiced webhook bare spawn}
+SERVERS=${BENCH_SERVERS:-sluiced webhook bare durable spawn}
 MODES=${BENCH_MODES:-sync async paced}
 # Issue #6's target rate for durable ingest: p99 under 10 ms at 2,000/s.
 PACED_RATE=${BENCH_PACED_RATE:-2000}
@@ -377,7 +378,7 @@ server_missing() {
     webhook)
         [[ -n $WEBHOOK && -x $WEBHOOK ]] || echo "webhook not installed (apt-get install webhook)"
         ;;
-    bare) [[ -n $BARE && -x $BARE ]] || echo "bench/bare could not be built" ;;
+    bare | durable) [[ -n $BARE && -x $BARE ]] || echo "bench/bare could not be built" ;;
     spawn) [[ -n $SPAWN && -x $SPAWN ]] || echo "bench/spawn could not be built" ;;
     esac
 }
@@ -402,6 +403,10 @@ launch() {
         ;;
     bare)
         "$BARE" -p "$port" >"$dir/server.log" 2>&1 &
+        probe=/
+        ;;
+    durable)
+        "$BARE" -p "$port" -j "$dir/journal" >"$dir/server.log" 2>&1 &
         probe=/
         ;;
     spawn)
@@ -500,13 +505,15 @@ run_case() {
     local dir=$tmp/$server-$mode count='' path expect port attempt code idle
     mkdir -p "$dir"
     # paced drives the async endpoints, and counts their executions too.
-    [[ $mode != sync && $server != bare ]] && count=$dir/count
+    [[ $mode != sync && $server != bare && $server != durable ]] && count=$dir/count
     case $server in
     sluiced | webhook) path=/hooks/$([[ $mode == sync ]] && echo sync-true || echo async-count) ;;
     *) path=/ ;;
     esac
     case $server.$mode in
-    sluiced.async | bare.async | sluiced.paced | bare.paced) expect=202 ;;
+    sluiced.async | bare.async | durable.async | sluiced.paced | bare.paced | durable.paced)
+        expect=202
+        ;;
     *) expect=200 ;;
     esac
 
@@ -674,9 +681,9 @@ build_tools
 ORDER=()
 for server in $SERVERS; do
     case $server in
-    sluiced | webhook | bare | spawn) ;;
+    sluiced | webhook | bare | durable | spawn) ;;
     *)
-        warn "unknown server '$server' in BENCH_SERVERS (sluiced webhook bare spawn)"
+        warn "unknown server '$server' in BENCH_SERVERS (sluiced webhook bare durable spawn)"
         exit 2
         ;;
     esac
@@ -693,7 +700,7 @@ for server in "${ORDER[@]}"; do
     case $server in
     sluiced | webhook) modes="sync async paced" ;;
     spawn) modes=sync ;;
-    bare) modes="async paced" ;;
+    bare | durable) modes="async paced" ;;
     esac
     for mode in $modes; do
         [[ " $MODES " == *" $mode "* ]] || continue
@@ -761,8 +768,8 @@ report() {
         '' '' '' '' '' '' '' '' '' '' '' MiB MiB
     local mode server k st
     for mode in sync async; do
-        for server in sluiced webhook spawn bare; do
-            [[ $mode == sync && $server == bare ]] && continue
+        for server in sluiced webhook spawn bare durable; do
+            [[ $mode == sync && ($server == bare || $server == durable) ]] && continue
             [[ $mode == async && $server == spawn ]] && continue
             k=$server.$mode
             st=$(get "$k.status")
@@ -789,13 +796,14 @@ report() {
 
     say ""
     say "targets                                       value     target    needs        verdict"
-    local s_sync w_sync c_sync s_async w_async b_async r v lost idle
+    local s_sync w_sync c_sync s_async w_async b_async d_async r v lost idle
     s_sync=$(get sluiced.sync.ok_rps)
     w_sync=$(get webhook.sync.ok_rps)
     c_sync=$(get spawn.sync.ok_rps)
     s_async=$(get sluiced.async.ok_rps)
     w_async=$(get webhook.async.ok_rps)
     b_async=$(get bare.async.ok_rps)
+    d_async=$(get durable.async.ok_rps)
 
     r=$(ratio "$s_sync" "$w_sync")
     printf '%-45s %-9s %-9s %-12s %s\n' "sync  2xx/s sluiced / webhook" "${r:--}" ">= 1.20" \
@@ -825,15 +833,20 @@ report() {
     say "  webhook sync  / spawn ceiling: ${r:--}"
     r=$(ratio "$w_async" "$b_async")
     say "  webhook async / bare ceiling:  ${r:--}"
+    r=$(ratio "$d_async" "$b_async")
+    say "  durable ceiling / bare ceiling: ${r:--} (what an fdatasync before each 202 costs here)"
+    r=$(ratio "$s_async" "$d_async")
+    say "  sluiced async / durable ceiling: ${r:--}"
     want_mode paced && report_paced
     say ""
     say "raw wrk RESULT lines (measured run only)"
-    for k in sluiced.sync webhook.sync spawn.sync sluiced.async webhook.async bare.async; do
+    for k in sluiced.sync webhook.sync spawn.sync sluiced.async webhook.async bare.async \
+        durable.async; do
         [[ -n $(get "$k.raw") ]] && say "  $k: $(get "$k.raw")"
     done
     if want_mode paced; then
         say "raw paced RESULT lines (measured run only)"
-        for k in sluiced.paced webhook.paced bare.paced; do
+        for k in sluiced.paced webhook.paced bare.paced durable.paced; do
             [[ -n $(get "$k.raw") ]] && say "  $k: $(get "$k.raw")"
         done
     fi
@@ -849,7 +862,7 @@ report_paced() {
         "latency from each request's scheduled send time"
     printf '%-8s %8s %8s %8s %8s %8s %6s %5s %7s %7s %6s\n' \
         server offered 2xx/s p50_ms p99_ms max_ms non2xx errs acked ran lost
-    for server in sluiced webhook bare; do
+    for server in sluiced webhook bare durable; do
         k=$server.paced
         st=$(get "$k.status")
         if [[ -z $st ]]; then
@@ -865,7 +878,7 @@ report_paced() {
             "$(get "$k.max")" "$(get "$k.non2xx")" "$(get "$k.errors")" "$(dash "$k.acked")" \
             "$(dash "$k.ran")" "$(dash "$k.lost")"
     done
-    for server in sluiced webhook bare; do
+    for server in sluiced webhook bare durable; do
         k=$server.paced
         [[ -z ${NOTE[$k]:-} ]] || say "note: $k ${NOTE[$k]}"
     done

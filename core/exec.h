@@ -123,6 +123,7 @@ struct sluice_exec {
                                * plugin's late exec_complete (or return) */
     struct engine_timer *timeout_timer;
     struct sluice_exec *qnext; /* queue link, owned by the engine */
+    struct sluice_exec *live_next; /* live-set link, owned by the store */
     uint64_t qseq;             /* arrival order in the queue, owned by the engine */
     size_t qbytes;             /* memory it holds while queued (engine_reserve), 0: unset */
 };

@@ -165,11 +165,6 @@ typedef struct store_op {
     struct store_op *next;
 } store_op;
 
-typedef struct live {
-    sluice_exec *e;
-    struct live *next;
-} live;
-
 static struct {
     sqlite3 *wdb, *rdb;
     pthread_mutex_t rmu; /* serializes the reading connection */
@@ -187,7 +182,7 @@ static struct {
     sqlite3 *cdb; /* the checkpointer's connection, opened when first needed */
     char *path;
     pthread_t thread, syncer, checkpointer;
-    live **buckets;
+    sluice_exec **buckets; /* the live set: chains through live_next */
     size_t n_buckets, n_live;
 } st = {
     .rmu = PTHREAD_MUTEX_INITIALIZER,
@@ -214,14 +209,14 @@ static uint64_t hash_id(const char *s)
 static void live_grow(void)
 {
     size_t nb = st.n_buckets * 2;
-    live **b = calloc(nb, sizeof(live *));
+    sluice_exec **b = calloc(nb, sizeof(*b));
     if (!b)
-        return;
+        return; /* longer chains, still correct */
     for (size_t i = 0; i < st.n_buckets; i++)
-        for (live *x = st.buckets[i], *next; x; x = next) {
-            next = x->next;
-            size_t k = hash_id(x->e->id) & (nb - 1);
-            x->next = b[k];
+        for (sluice_exec *x = st.buckets[i], *next; x; x = next) {
+            next = x->live_next;
+            size_t k = hash_id(x->id) & (nb - 1);
+            x->live_next = b[k];
             b[k] = x;
         }
     free(st.buckets);
@@ -229,29 +224,27 @@ static void live_grow(void)
     st.n_buckets = nb;
 }
 
-/* Called with st.mu held. */
+/* Called with st.mu held. The set holds a reference; the link is e's own,
+ * so joining it cannot fail for want of memory. */
 static void live_add(sluice_exec *e)
 {
     if (st.n_live >= st.n_buckets)
         live_grow();
-    live *x = malloc(sizeof(*x));
-    x->e = exec_ref(e);
     size_t k = hash_id(e->id) & (st.n_buckets - 1);
-    x->next = st.buckets[k];
-    st.buckets[k] = x;
+    e->live_next = st.buckets[k];
+    st.buckets[k] = exec_ref(e);
     st.n_live++;
 }
 
 /* Called with st.mu held; returns the reference the set held. */
 static sluice_exec *live_remove(const char *id)
 {
-    live **pp = &st.buckets[hash_id(id) & (st.n_buckets - 1)];
-    for (; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->e->id, id) == 0) {
-            live *x = *pp;
-            sluice_exec *e = x->e;
-            *pp = x->next;
-            free(x);
+    sluice_exec **pp = &st.buckets[hash_id(id) & (st.n_buckets - 1)];
+    for (; *pp; pp = &(*pp)->live_next)
+        if (strcmp((*pp)->id, id) == 0) {
+            sluice_exec *e = *pp;
+            *pp = e->live_next;
+            e->live_next = NULL;
             st.n_live--;
             return e;
         }
@@ -270,9 +263,9 @@ sluice_exec *store_get_live(const char *id)
     sluice_exec *e = NULL;
     pthread_mutex_lock(&st.mu);
     if (st.buckets)
-        for (live *x = st.buckets[hash_id(id) & (st.n_buckets - 1)]; x; x = x->next)
-            if (strcmp(x->e->id, id) == 0) {
-                e = exec_ref(x->e);
+        for (sluice_exec *x = st.buckets[hash_id(id) & (st.n_buckets - 1)]; x; x = x->live_next)
+            if (strcmp(x->id, id) == 0) {
+                e = exec_ref(x);
                 break;
             }
     pthread_mutex_unlock(&st.mu);
@@ -1285,16 +1278,17 @@ int store_recover(store_recover_fn fn, void *arg)
 
 void store_cancel_running(int reason)
 {
-    size_t n = 0, cap = 64;
-    sluice_exec **v = malloc(cap * sizeof(*v));
+    size_t n = 0;
     pthread_mutex_lock(&st.mu);
-    for (size_t i = 0; st.buckets && i < st.n_buckets; i++)
-        for (live *x = st.buckets[i]; x; x = x->next) {
-            if (n == cap)
-                v = realloc(v, (cap *= 2) * sizeof(*v));
-            v[n++] = exec_ref(x->e);
-        }
+    /* engine_cancel cannot run under st.mu: collect first, sized exactly. */
+    sluice_exec **v = st.n_live ? malloc(st.n_live * sizeof(*v)) : NULL;
+    for (size_t i = 0; v && i < st.n_buckets; i++)
+        for (sluice_exec *x = st.buckets[i]; x; x = x->live_next)
+            v[n++] = exec_ref(x);
+    size_t missed = v ? 0 : st.n_live;
     pthread_mutex_unlock(&st.mu);
+    if (missed)
+        log_error("store: out of memory: cannot cancel %zu running executions", missed);
     for (size_t i = 0; i < n; i++) {
         engine_cancel(v[i], reason);
         exec_unref(v[i]);
@@ -1521,7 +1515,11 @@ int store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     st.n_buckets = 64; /* grows with the live set (live_grow) */
-    st.buckets = calloc(st.n_buckets, sizeof(live *));
+    st.buckets = calloc(st.n_buckets, sizeof(*st.buckets));
+    if (!st.buckets) {
+        snprintf(why, sizeof(why), "out of memory");
+        goto fail;
+    }
     st.healthy = 1;
     st.quit = 0;
     st.sync_quit = 0;
@@ -1551,6 +1549,9 @@ fail:
     sqlite3_close(st.rdb);
     sqlite3_close(st.wdb);
     st.cdb = st.rdb = st.wdb = NULL;
+    if (st.wal_fd >= 0)
+        close(st.wal_fd);
+    st.wal_fd = -1;
     startlog_close();
     return -1;
 }
@@ -1595,10 +1596,10 @@ void store_close(void)
     close(st.wal_fd);
     st.wal_fd = -1;
     for (size_t i = 0; i < st.n_buckets; i++)
-        for (live *x = st.buckets[i], *next; x; x = next) {
-            next = x->next;
-            exec_unref(x->e);
-            free(x);
+        for (sluice_exec *x = st.buckets[i], *next; x; x = next) {
+            next = x->live_next;
+            x->live_next = NULL;
+            exec_unref(x);
         }
     free(st.buckets);
     st.buckets = NULL;

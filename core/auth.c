@@ -11,6 +11,7 @@
 #include "auth.h"
 
 #include "units.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -262,34 +263,34 @@ int auth_hmac_init(auth_hmac *h, const char *preset, char *err, size_t errlen)
     h->enc = AUTH_ENC_HEX;
     if (!preset || strcmp(preset, "generic") == 0) {
         h->preset = AUTH_PRESET_GENERIC;
-        h->prefix = strdup("");
-        h->tmpl = strdup("{body}");
+        h->prefix = xstrdup("");
+        h->tmpl = xstrdup("{body}");
     } else if (strcmp(preset, "github") == 0) {
         h->preset = AUTH_PRESET_GITHUB;
-        h->header = strdup("x-hub-signature-256");
-        h->prefix = strdup("sha256=");
-        h->tmpl = strdup("{body}");
+        h->header = xstrdup("x-hub-signature-256");
+        h->prefix = xstrdup("sha256=");
+        h->tmpl = xstrdup("{body}");
     } else if (strcmp(preset, "standard-webhooks") == 0) {
         h->preset = AUTH_PRESET_STANDARD;
         h->enc = AUTH_ENC_BASE64;
-        h->header = strdup("webhook-signature");
-        h->prefix = strdup("v1,");
-        h->tmpl = strdup("{id}.{timestamp}.{body}");
-        h->ts_header = strdup("webhook-timestamp");
-        h->id_header = strdup("webhook-id");
+        h->header = xstrdup("webhook-signature");
+        h->prefix = xstrdup("v1,");
+        h->tmpl = xstrdup("{id}.{timestamp}.{body}");
+        h->ts_header = xstrdup("webhook-timestamp");
+        h->id_header = xstrdup("webhook-id");
         h->tolerance_s = 300;
     } else if (strcmp(preset, "stripe") == 0) {
         h->preset = AUTH_PRESET_STRIPE;
-        h->header = strdup("stripe-signature");
-        h->prefix = strdup("v1=");
-        h->tmpl = strdup("{timestamp}.{body}");
+        h->header = xstrdup("stripe-signature");
+        h->prefix = xstrdup("v1=");
+        h->tmpl = xstrdup("{timestamp}.{body}");
         h->tolerance_s = 300;
     } else if (strcmp(preset, "slack") == 0) {
         h->preset = AUTH_PRESET_SLACK;
-        h->header = strdup("x-slack-signature");
-        h->prefix = strdup("v0=");
-        h->tmpl = strdup("v0:{timestamp}:{body}");
-        h->ts_header = strdup("x-slack-request-timestamp");
+        h->header = xstrdup("x-slack-signature");
+        h->prefix = xstrdup("v0=");
+        h->tmpl = xstrdup("v0:{timestamp}:{body}");
+        h->ts_header = xstrdup("x-slack-request-timestamp");
         h->tolerance_s = 300;
     } else {
         snprintf(err, errlen,
@@ -312,14 +313,14 @@ int auth_hmac_add_secret(auth_hmac *h, const char *secret, char *err, size_t err
     if (h->preset == AUTH_PRESET_STANDARD) {
         /* The spec's secrets are "whsec_" + base64 of the key bytes. */
         const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
-        key = malloc(strlen(b64) + 1);
+        key = xmalloc(strlen(b64) + 1);
         if (auth_base64_decode(b64, strlen(b64), key, strlen(b64), &klen) < 0 || klen == 0) {
             free(key);
             snprintf(err, errlen, "a standard-webhooks secret must be \"whsec_\" + base64");
             return -1;
         }
     } else {
-        key = malloc(len);
+        key = xmalloc(len);
         memcpy(key, secret, len);
         klen = len;
     }
@@ -500,7 +501,7 @@ int auth_hmac_verify(const auth_hmac *h, const http_request *rq, int64_t now_s, 
         return AUTH_MISSING;
     }
 
-    candidates *c = calloc(1, sizeof(*c));
+    candidates *c = xcalloc(1, sizeof(*c));
     char ts_buf[32] = "";
     const char *ts = NULL, *id = NULL;
     int rc = AUTH_WRONG;

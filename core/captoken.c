@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "log.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,10 +90,10 @@ static cap_entry *find_entry(cap_state *s, const char *trigger)
 
 static cap_entry *add_entry(cap_state *s, const char *trigger)
 {
-    s->e = realloc(s->e, (s->n + 1) * sizeof(cap_entry));
+    s->e = xrealloc(s->e, (s->n + 1) * sizeof(cap_entry));
     cap_entry *e = &s->e[s->n++];
     memset(e, 0, sizeof(*e));
-    e->trigger = strdup(trigger);
+    e->trigger = xstrdup(trigger);
     return e;
 }
 
@@ -103,9 +104,9 @@ static void add_retired(cap_state *s, const unsigned char *digest, const char *t
         memmove(s->r, s->r + 1, (s->nr - 1) * sizeof(cap_retired));
         s->nr--;
     }
-    s->r = realloc(s->r, (s->nr + 1) * sizeof(cap_retired));
+    s->r = xrealloc(s->r, (s->nr + 1) * sizeof(cap_retired));
     memcpy(s->r[s->nr].digest, digest, AUTH_DIGEST_LEN);
-    s->r[s->nr].trigger = strdup(trigger);
+    s->r[s->nr].trigger = xstrdup(trigger);
     s->nr++;
 }
 
@@ -320,7 +321,7 @@ static int ensure_loaded(const char *dir)
     state_free(&ct.st);
     ct.st = s;
     free(ct.dir);
-    ct.dir = strdup(dir);
+    ct.dir = xstrdup(dir);
     ct.loaded = 1;
     return 0;
 }
@@ -429,7 +430,7 @@ int captoken_route(const sluice_config *cfg, http_request *rq, route_match *m,
         memcpy(token, p + 3, CAPTOKEN_LEN + 1);
     /* From here on nothing may log or store the token. */
     free(rq->path);
-    rq->path = strdup(REDACTED_PATH);
+    rq->path = xstrdup(REDACTED_PATH);
 
     unsigned char d[AUTH_DIGEST_LEN];
     if (well_formed)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "router.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -96,7 +97,7 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     }
     if (sv->state_dir && sv->state_dir[0] != '/') {
         size_t n = strlen(cfg->dir) + strlen(sv->state_dir) + 2;
-        char *abs = malloc(n);
+        char *abs = xmalloc(n);
         snprintf(abs, n, "%s/%s", cfg->dir, sv->state_dir);
         free(sv->state_dir);
         sv->state_dir = abs;
@@ -166,10 +167,10 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
         return cp_fail(c, g, "%s: missing setting \"executor\"", what);
     if (f->ns) {
         size_t n = strlen(f->ns) + strlen(f->id) + 2;
-        f->key = malloc(n);
+        f->key = xmalloc(n);
         snprintf(f->key, n, "%s/%s", f->ns, f->id);
     } else {
-        f->key = strdup(f->id);
+        f->key = xstrdup(f->id);
     }
     const config_setting_t *conf = config_setting_get_member(g, "config");
     json_t *j;
@@ -292,7 +293,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     }
     if (!t->path) {
         size_t n = strlen(t->id) + 8;
-        t->path = malloc(n);
+        t->path = xmalloc(n);
         snprintf(t->path, n, "/hooks/%s", t->id);
     }
     if (methods) {
@@ -340,7 +341,7 @@ typedef struct builder {
     sluice_config *cfg;
     size_t cap_flows, cap_triggers;
     pending_refs *refs;
-    config_t *files;
+    config_t **files; /* each apart: settings point back at their config_t */
     size_t n_files, cap_files;
 } builder;
 
@@ -354,7 +355,7 @@ static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, i
         for (int i = 0; i < n; i++) {
             if (b->cfg->n_flows == b->cap_flows) {
                 b->cap_flows = b->cap_flows ? b->cap_flows * 2 : 16;
-                b->cfg->flows = realloc(b->cfg->flows, b->cap_flows * sizeof(flow_def));
+                b->cfg->flows = xrealloc(b->cfg->flows, b->cap_flows * sizeof(flow_def));
             }
             flow_def *f = &b->cfg->flows[b->cfg->n_flows++];
             memset(f, 0, sizeof(*f));
@@ -370,8 +371,9 @@ static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, i
         for (int i = 0; i < n; i++) {
             if (b->cfg->n_triggers == b->cap_triggers) {
                 b->cap_triggers = b->cap_triggers ? b->cap_triggers * 2 : 16;
-                b->cfg->triggers = realloc(b->cfg->triggers, b->cap_triggers * sizeof(trigger_def));
-                b->refs = realloc(b->refs, b->cap_triggers * sizeof(pending_refs));
+                b->cfg->triggers =
+                    xrealloc(b->cfg->triggers, b->cap_triggers * sizeof(trigger_def));
+                b->refs = xrealloc(b->refs, b->cap_triggers * sizeof(pending_refs));
             }
             trigger_def *t = &b->cfg->triggers[b->cfg->n_triggers];
             pending_refs *r = &b->refs[b->cfg->n_triggers];
@@ -390,9 +392,9 @@ static config_t *open_file(parse_ctx *c, builder *b, const char *path)
 {
     if (b->n_files == b->cap_files) {
         b->cap_files = b->cap_files ? b->cap_files * 2 : 8;
-        b->files = realloc(b->files, b->cap_files * sizeof(config_t));
+        b->files = xrealloc(b->files, b->cap_files * sizeof(*b->files));
     }
-    config_t *f = &b->files[b->n_files++];
+    config_t *f = b->files[b->n_files++] = xmalloc(sizeof(config_t));
     config_init(f);
     config_set_include_dir(f, c->dir);
     if (config_read_file(f, path) != CONFIG_TRUE) {
@@ -437,7 +439,7 @@ static int read_git(parse_ctx *c, builder *b, const config_setting_t *g)
             parse_lists(c, b, config_root_setting(f), 0) < 0)
             rc = -1;
         for (size_t k = first; k < b->cfg->n_flows; k++)
-            b->cfg->flows[k].commit = strdup(sha);
+            b->cfg->flows[k].commit = xstrdup(sha);
     }
     if (gr == 0)
         globfree(&gl);
@@ -510,7 +512,7 @@ static int resolve_and_route(parse_ctx *c, builder *b)
             }
         pending_refs *r = &b->refs[i];
         t->n_flows = cp_strv_len(r->names);
-        t->flows = calloc(t->n_flows, sizeof(flow_def *));
+        t->flows = xcalloc(t->n_flows, sizeof(flow_def *));
         for (size_t k = 0; k < t->n_flows; k++) {
             t->flows[k] = config_find_flow(cfg, r->names[k]);
             if (!t->flows[k])
@@ -544,8 +546,10 @@ static void builder_free(builder *b)
     for (size_t i = 0; b->refs && i < b->cfg->n_triggers; i++)
         cp_strv_free(b->refs[i].names);
     free(b->refs);
-    for (size_t i = 0; i < b->n_files; i++)
-        config_destroy(&b->files[i]);
+    for (size_t i = 0; i < b->n_files; i++) {
+        config_destroy(b->files[i]);
+        free(b->files[i]);
+    }
     free(b->files);
 }
 
@@ -554,14 +558,14 @@ static void config_free(sluice_config *cfg);
 int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
-    sluice_config *cfg = calloc(1, sizeof(*cfg));
+    sluice_config *cfg = xcalloc(1, sizeof(*cfg));
     atomic_init(&cfg->refs, 1);
-    cfg->path = strdup(path);
+    cfg->path = xstrdup(path);
     const char *slash = strrchr(path, '/');
-    cfg->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    cfg->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
     if (cfg->dir[0] == 0) {
         free(cfg->dir);
-        cfg->dir = strdup("/");
+        cfg->dir = xstrdup("/");
     }
     server_conf *sv = &cfg->server;
     sv->http_threads = 2;
@@ -589,8 +593,8 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     if (s && parse_server(&c, cfg, s) < 0)
         goto out;
     if (!sv->listen) {
-        sv->listen = calloc(2, sizeof(char *));
-        sv->listen[0] = strdup(DEFAULT_LISTEN);
+        sv->listen = xcalloc(2, sizeof(char *));
+        sv->listen[0] = xstrdup(DEFAULT_LISTEN);
     }
     const config_setting_t *pl = config_setting_get_member(root, "plugins");
     if (pl) {
@@ -616,7 +620,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
         /* A relative store path is relative to the configuration file. */
         if (cfg->store_path && cfg->store_path[0] != '/') {
             size_t n = strlen(cfg->dir) + strlen(cfg->store_path) + 2;
-            char *abs = malloc(n);
+            char *abs = xmalloc(n);
             snprintf(abs, n, "%s/%s", cfg->dir, cfg->store_path);
             free(cfg->store_path);
             cfg->store_path = abs;
@@ -734,14 +738,14 @@ void config_apply_state_dir(sluice_config *cfg, const char *override)
 {
     if (override) {
         free(cfg->server.state_dir);
-        cfg->server.state_dir = strdup(override);
+        cfg->server.state_dir = xstrdup(override);
     }
     if (!cfg->server.state_dir)
-        cfg->server.state_dir = strdup(DEFAULT_STATE_DIR);
+        cfg->server.state_dir = xstrdup(DEFAULT_STATE_DIR);
     if (!cfg->store_explicit) {
         free(cfg->store_path);
         size_t n = strlen(cfg->server.state_dir) + 12;
-        cfg->store_path = malloc(n);
+        cfg->store_path = xmalloc(n);
         snprintf(cfg->store_path, n, "%s/sluice.db", cfg->server.state_dir);
     }
 }

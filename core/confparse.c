@@ -9,6 +9,7 @@
 #include "confparse.h"
 
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -100,7 +101,7 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
         if (!v)
             return cp_fail(c, s, "%s.%s: environment variable %s is not set", what, label,
                            raw + 5);
-        *out = strdup(v);
+        *out = xstrdup(v);
         return 0;
     }
     if (strncmp(raw, "@file:", 6) == 0) {
@@ -129,10 +130,10 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
             return cp_fail(c, s, "%s.%s: %s contains a NUL byte", what, label, path);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = 0;
-        *out = strdup(buf);
+        *out = xstrdup(buf);
         return 0;
     }
-    *out = strdup(raw);
+    *out = xstrdup(raw);
     return 0;
 }
 
@@ -162,14 +163,14 @@ int cp_get_strv(parse_ctx *c, const config_setting_t *g, const char *name, const
         return 0;
     char **v;
     if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-        v = calloc(2, sizeof(char *));
+        v = xcalloc(2, sizeof(char *));
         if (cp_resolve_string(c, s, what, config_setting_get_string(s), &v[0]) < 0) {
             free(v);
             return -1;
         }
     } else if (config_setting_is_array(s) || config_setting_is_list(s)) {
         int n = config_setting_length(s);
-        v = calloc((size_t)n + 1, sizeof(char *));
+        v = xcalloc((size_t)n + 1, sizeof(char *));
         for (int i = 0; i < n; i++) {
             const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
             if (config_setting_type(e) != CONFIG_TYPE_STRING) {
@@ -255,7 +256,7 @@ char *cp_where_of(const config_setting_t *s)
     snprintf(buf, sizeof(buf), "%s:%u",
              config_setting_source_file(s) ? config_setting_source_file(s) : "?",
              config_setting_source_line(s));
-    return strdup(buf);
+    return xstrdup(buf);
 }
 
 /* The flow's config group as JSON, secrets resolved. */

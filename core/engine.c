@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -181,7 +182,7 @@ void engine_timer_add(uint64_t deadline, void (*fn)(void *), void *arg, engine_t
             *slot = NULL;
         return;
     }
-    engine_timer *t = calloc(1, sizeof(*t));
+    engine_timer *t = xcalloc(1, sizeof(*t));
     t->deadline = deadline;
     t->fn = fn;
     t->arg = arg;
@@ -285,7 +286,7 @@ static void pending_grace_expired(void *arg)
                 e->id, e->flow->key, e->flow->executor, PENDING_GRACE_MS);
         pthread_mutex_lock(&e->mu);
         if (!e->error)
-            e->error = strdup("the executor did not complete after cancellation");
+            e->error = xstrdup("the executor did not complete after cancellation");
         pthread_mutex_unlock(&e->mu);
         /* The plugin may still hold e and call exec_complete (or return
          * from execute) late: keep a reference for that moment, which
@@ -515,7 +516,7 @@ void engine_finish(sluice_exec *e, int result)
     if (state == EXEC_FAILED) {
         pthread_mutex_lock(&e->mu);
         if (!e->error)
-            e->error = strdup("the executor reported failure without a message");
+            e->error = xstrdup("the executor reported failure without a message");
         pthread_mutex_unlock(&e->mu);
     }
     if (exec_set_final(e, state) == 0) {
@@ -544,7 +545,7 @@ static void enter_running(sluice_exec *e)
     atomic_fetch_sub(&e->flow->queued, 1);
     if (eng.n_run == eng.cap_run) {
         eng.cap_run = eng.cap_run ? eng.cap_run * 2 : 16;
-        eng.run = realloc(eng.run, eng.cap_run * sizeof(*eng.run));
+        eng.run = xrealloc(eng.run, eng.cap_run * sizeof(*eng.run));
     }
     eng.run[eng.n_run++] = e;
     eng.running++;
@@ -558,7 +559,7 @@ static void run_one(sluice_exec *e)
         pthread_mutex_lock(&e->mu);
         e->started_ms = units_now_ms();
         if (!e->error)
-            e->error = strdup("cancelled before it started");
+            e->error = xstrdup("cancelled before it started");
         pthread_mutex_unlock(&e->mu);
         atomic_store(&e->completed, 1);
         engine_finish(e, SLUICE_ERR);
@@ -576,7 +577,7 @@ static void run_one(sluice_exec *e)
     if (store_mark_running(e) < 0) {
         pthread_mutex_lock(&e->mu);
         if (!e->error)
-            e->error = strdup("the store could not record the start; not run");
+            e->error = xstrdup("the store could not record the start; not run");
         pthread_mutex_unlock(&e->mu);
         atomic_store(&e->completed, 1);
         engine_finish(e, SLUICE_ERR);
@@ -692,7 +693,7 @@ int engine_start(int workers, int nice, size_t max_queue, uint64_t max_queue_mem
     eng.max_queue = max_queue;
     eng.max_queue_bytes = max_queue_memory;
     eng.n_workers = workers;
-    eng.workers = calloc((size_t)workers, sizeof(pthread_t));
+    eng.workers = xcalloc((size_t)workers, sizeof(pthread_t));
     if (pthread_create(&eng.timer_thread, NULL, timer_main, NULL) != 0)
         return -1;
     for (int i = 0; i < workers; i++)
@@ -757,7 +758,7 @@ size_t engine_drain(uint64_t timeout_ms)
                  engine_running(), (unsigned long long)timeout_ms);
         pthread_mutex_lock(&eng.mu);
         size_t n = eng.n_run;
-        sluice_exec **v = malloc((n ? n : 1) * sizeof(*v));
+        sluice_exec **v = xmalloc((n ? n : 1) * sizeof(*v));
         for (size_t i = 0; i < n; i++)
             v[i] = exec_ref(eng.run[i]);
         pthread_mutex_unlock(&eng.mu);

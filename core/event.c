@@ -6,6 +6,7 @@
 #include "jsonout.h"
 #include "jsonscan.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,7 +65,7 @@ int event_parse_query(http_request *rq, char *err, size_t errlen)
     if (!rq->query || !*rq->query)
         return 0;
     size_t cap = 8;
-    rq->params = calloc(cap, sizeof(kv));
+    rq->params = xcalloc(cap, sizeof(kv));
     const char *p = rq->query;
     while (*p) {
         const char *amp = strchr(p, '&');
@@ -86,7 +87,7 @@ int event_parse_query(http_request *rq, char *err, size_t errlen)
                 return -1;
             }
             if (rq->n_params == cap)
-                rq->params = realloc(rq->params, (cap *= 2) * sizeof(kv));
+                rq->params = xrealloc(rq->params, (cap *= 2) * sizeof(kv));
             rq->params[rq->n_params].name = k;
             rq->params[rq->n_params].value = v;
             rq->n_params++;
@@ -257,7 +258,7 @@ static int parse_body(json_t *ev, const http_request *rq, const char *ct, int tr
         json_scan((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH, &info) ==
             JSON_SCAN_OK) {
         if (info.function)
-            *fn = strndup(info.function, info.function_len);
+            *fn = xstrndup(info.function, info.function_len);
         json_object_set_new(ev, "body", json_null());
         json_object_set_new(ev, "raw_body_b64", json_null());
         return 0;

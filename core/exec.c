@@ -6,6 +6,7 @@
 #include "event.h"
 #include "jsonout.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,14 +68,14 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     e->flow = flow;
     e->event = event;
     e->event_len = event_len;
-    e->function = function ? strdup(function) : NULL;
+    e->function = function ? xstrdup(function) : NULL;
     e->n_hdrs = n_hdrs;
     if (n_hdrs) {
-        e->hdr_names = calloc(n_hdrs, sizeof(char *));
-        e->hdr_values = calloc(n_hdrs, sizeof(char *));
+        e->hdr_names = xcalloc(n_hdrs, sizeof(char *));
+        e->hdr_values = xcalloc(n_hdrs, sizeof(char *));
         for (size_t i = 0; i < n_hdrs; i++) {
-            e->hdr_names[i] = strdup(hdr_names[i]);
-            e->hdr_values[i] = strdup(hdr_values[i]);
+            e->hdr_names[i] = xstrdup(hdr_names[i]);
+            e->hdr_values[i] = xstrdup(hdr_values[i]);
         }
     }
     e->sync = sync;
@@ -124,7 +125,7 @@ sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def 
         }
     }
     size_t nh = json_object_size(headers), k = 0;
-    const char **hn = calloc(nh + 1, sizeof(char *)), **hv = calloc(nh + 1, sizeof(char *));
+    const char **hn = xcalloc(nh + 1, sizeof(char *)), **hv = xcalloc(nh + 1, sizeof(char *));
     const char *key;
     json_t *val;
     json_object_foreach(headers, key, val)
@@ -308,7 +309,7 @@ void logbuf_append(logbuf *b, const char *data, size_t len)
     b->total += len;
     if (b->head_len < keep) {
         if (!b->head)
-            b->head = malloc(keep);
+            b->head = xmalloc(keep);
         size_t n = keep - b->head_len < len ? keep - b->head_len : len;
         memcpy(b->head + b->head_len, data, n);
         b->head_len += n;
@@ -318,7 +319,7 @@ void logbuf_append(logbuf *b, const char *data, size_t len)
     if (len == 0)
         return;
     if (!b->tail)
-        b->tail = malloc(keep);
+        b->tail = xmalloc(keep);
     if (len >= keep) {
         memcpy(b->tail, data + len - keep, keep);
         b->tail_pos = 0;
@@ -341,7 +342,7 @@ char *logbuf_render(const logbuf *b, size_t *len)
         snprintf(marker, sizeof(marker), "\n[... %llu bytes dropped ...]\n",
                  (unsigned long long)dropped);
     size_t mlen = strlen(marker);
-    char *out = malloc(b->head_len + mlen + b->tail_len + 1);
+    char *out = xmalloc(b->head_len + mlen + b->tail_len + 1);
     size_t o = 0;
     if (b->head_len)
         memcpy(out, b->head, b->head_len);

@@ -3,6 +3,8 @@
  */
 #include "filter.h"
 
+#include "xalloc.h"
+
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +55,7 @@ static int parse_list(parse_ctx *c, const config_setting_t *l, const char *what,
     if (!config_setting_is_list(l) || config_setting_length(l) == 0)
         return cp_fail(c, l, "%s: all/any must be a non-empty list ( { ... }, { ... } )", what);
     int n = config_setting_length(l);
-    f->kids = calloc((size_t)n, sizeof(filter *));
+    f->kids = xcalloc((size_t)n, sizeof(filter *));
     for (int i = 0; i < n; i++) {
         /* Counted first: a half-built child is freed with its parent. */
         f->n_kids++;
@@ -83,7 +85,7 @@ static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what,
     if (kinds != 1)
         return cp_fail(c, s, "%s: a filter has exactly one of all, any, not, header or path",
                        what);
-    filter *f = calloc(1, sizeof(*f));
+    filter *f = xcalloc(1, sizeof(*f));
     *out = f;
     if (all || any) {
         f->kind = all ? F_ALL : F_ANY;
@@ -93,7 +95,7 @@ static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what,
     }
     if (neg) {
         f->kind = F_NOT;
-        f->kids = calloc(1, sizeof(filter *));
+        f->kids = xcalloc(1, sizeof(filter *));
         f->n_kids = 1;
         return parse_node(c, neg, what, depth + 1, &f->kids[0]);
     }

@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -242,10 +243,7 @@ static void stage_reserve(follower *f, size_t n)
     if (f->stage_len + n <= f->stage_cap)
         return;
     size_t cap = f->stage_cap * 2 > f->stage_len + n ? f->stage_cap * 2 : f->stage_len + n;
-    char *s = realloc(f->stage, cap);
-    if (!s)
-        abort(); /* a few KiB more than the line just encoded */
-    f->stage = s;
+    f->stage = xrealloc(f->stage, cap); /* a few KiB more than the line just encoded */
     f->stage_cap = cap;
 }
 
@@ -287,8 +285,10 @@ static char *end_line(const char *state, int has_exit, int exit_code, const char
     }
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    if (!text)
+        xalloc_die(0);
     size_t n = strlen(text);
-    char *line = realloc(text, n + 2);
+    char *line = xrealloc(text, n + 2);
     line[n] = '\n';
     line[n + 1] = 0;
     return line;
@@ -302,7 +302,7 @@ static void stage_end(follower *f, int final)
     pthread_mutex_lock(&e->mu);
     const char *state = exec_state_name(e->state);
     int has_exit = e->has_exit_code, code = e->exit_code;
-    char *error = e->error ? strdup(e->error) : NULL;
+    char *error = e->error ? xstrdup(e->error) : NULL;
     pthread_mutex_unlock(&e->mu);
     /* Cut short, the state is queued or running: an exit code would be a
      * cancelled attempt's, not the execution's. */
@@ -568,13 +568,13 @@ static int reply_stored(struct MHD_Connection *c, const http_request *rq, const 
         while (pos < n) {
             if (len + FB_LINE_ROOM > cap) {
                 cap = cap * 2 > len + FB_LINE_ROOM ? cap * 2 : len + FB_LINE_ROOM;
-                body = realloc(body, cap);
+                body = xrealloc(body, cap);
             }
             len += followbuf_encode_line(body + len, s, p + pos, n - pos, &used);
             pos += used;
         }
     }
-    body = realloc(body, len + end_len);
+    body = xrealloc(body, len + end_len);
     memcpy(body + len, end, end_len);
     len += end_len;
     free(end);

@@ -19,6 +19,7 @@
 #include "captoken.h"
 #include "config.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -200,7 +201,7 @@ static void redact_path_segment(http_request *rq, const char *tmpl, const char *
     }
     if (!found)
         return;
-    char *out = malloc(strlen(rq->path) + sizeof(GATE_REDACTED) + 1);
+    char *out = xmalloc(strlen(rq->path) + sizeof(GATE_REDACTED) + 1);
     size_t o = 0, i = 0;
     for (const char *p = rq->path; *p == '/'; i++) {
         p++;
@@ -249,7 +250,7 @@ int gate_check_route(struct gate *g, const struct sluice_config *cfg, http_reque
             int ok = auth_keyset_match(&g->keys, m->values[i], strlen(m->values[i]));
             /* Whatever the outcome, the key never reaches a log or the event. */
             free(m->values[i]);
-            m->values[i] = strdup(GATE_REDACTED);
+            m->values[i] = xstrdup(GATE_REDACTED);
             redact_path_segment(rq, m->template_path, g->src[s].name);
             if (!ok)
                 return refuse_auth(g, client, v, 0, "wrong key");

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "routes.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +39,10 @@ void gate_free(struct gate *g)
 
 static void add_source(struct gate *g, int kind, const char *name)
 {
-    g->src = realloc(g->src, (g->n_src + 1) * sizeof(key_source));
+    g->src = xrealloc(g->src, (g->n_src + 1) * sizeof(key_source));
     key_source *s = &g->src[g->n_src++];
     s->kind = kind;
-    s->name = name ? strdup(name) : NULL;
+    s->name = name ? xstrdup(name) : NULL;
     if (s->name && kind == SRC_HEADER) {
         for (char *p = s->name; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
@@ -73,7 +74,7 @@ static const char *const hmac_keys[] = {"preset", "secrets", "header", "prefix",
 
 static char *lower_dup(const char *s)
 {
-    char *d = strdup(s);
+    char *d = xstrdup(s);
     for (char *p = d; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
@@ -104,7 +105,7 @@ static int parse_hmac(parse_ctx *c, const config_setting_t *s, const char *what,
         cp_get_string(c, s, "id_header", w, &idh) < 0 ||
         cp_get_duration(c, s, "tolerance", w, &tol_ms) < 0)
         goto out;
-    g->hmac = calloc(1, sizeof(auth_hmac));
+    g->hmac = xcalloc(1, sizeof(auth_hmac));
     auth_hmac *h = g->hmac;
     if (auth_hmac_init(h, preset, err, sizeof(err)) < 0) {
         cp_fail(c, config_setting_get_member(s, "preset"), "%s: %s", w, err);
@@ -116,11 +117,11 @@ static int parse_hmac(parse_ctx *c, const config_setting_t *s, const char *what,
     }
     if (prefix) {
         free(h->prefix);
-        h->prefix = strdup(prefix);
+        h->prefix = xstrdup(prefix);
     }
     if (tmpl) {
         free(h->tmpl);
-        h->tmpl = strdup(tmpl);
+        h->tmpl = xstrdup(tmpl);
     }
     if (tsh) {
         free(h->ts_header);
@@ -291,7 +292,7 @@ static int parse_auth(parse_ctx *c, const config_setting_t *s, const char *what,
         g->has_creds = 1;
     }
     for (char **p = allow; p && *p; p++) {
-        g->allow = realloc(g->allow, (g->n_allow + 1) * sizeof(auth_cidr));
+        g->allow = xrealloc(g->allow, (g->n_allow + 1) * sizeof(auth_cidr));
         if (auth_cidr_parse(*p, &g->allow[g->n_allow]) < 0) {
             cp_fail(c, config_setting_get_member(s, "allow_ips"),
                     "%s.allow_ips: \"%s\" is not an address or CIDR (10.0.0.0/8, ::1/128)", w,
@@ -344,8 +345,8 @@ int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
                struct trigger_def *t, struct gate **out)
 {
     *out = NULL;
-    struct gate *gt = calloc(1, sizeof(*gt));
-    gt->trigger_id = strdup(t->id);
+    struct gate *gt = xcalloc(1, sizeof(*gt));
+    gt->trigger_id = xstrdup(t->id);
     gt->wrong_status = 403;
     gt->invalid_status = 400;
     gt->fail_rule.limit = 10;

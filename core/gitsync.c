@@ -22,6 +22,7 @@
 #include "log.h"
 #include "module.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -134,14 +135,14 @@ void gitsync_conf_free(gitsync_conf *gc)
 
 static gitsync_conf *conf_dup(const gitsync_conf *gc)
 {
-    gitsync_conf *d = calloc(1, sizeof(*d));
-    d->url = strdup(gc->url);
-    d->branch = strdup(gc->branch);
-    d->dir = strdup(gc->dir);
+    gitsync_conf *d = xcalloc(1, sizeof(*d));
+    d->url = xstrdup(gc->url);
+    d->branch = xstrdup(gc->branch);
+    d->dir = xstrdup(gc->dir);
     d->poll_ms = gc->poll_ms;
-    d->token = gc->token ? strdup(gc->token) : NULL;
-    d->ssh_key = gc->ssh_key ? strdup(gc->ssh_key) : NULL;
-    d->known_hosts = gc->known_hosts ? strdup(gc->known_hosts) : NULL;
+    d->token = gc->token ? xstrdup(gc->token) : NULL;
+    d->ssh_key = gc->ssh_key ? xstrdup(gc->ssh_key) : NULL;
+    d->known_hosts = gc->known_hosts ? xstrdup(gc->known_hosts) : NULL;
     return d;
 }
 
@@ -161,7 +162,7 @@ int gitsync_conf_parse(parse_ctx *c, const config_setting_t *g, gitsync_conf **o
 {
     if (!config_setting_is_group(g))
         return cp_fail(c, g, "flows.git: must be a group { url = \"...\"; branch = \"main\"; }");
-    gitsync_conf *gc = calloc(1, sizeof(*gc));
+    gitsync_conf *gc = xcalloc(1, sizeof(*gc));
     *out = gc;
     gc->poll_ms = DEFAULT_POLL_MS;
     const char *w = "flows.git";
@@ -180,9 +181,9 @@ int gitsync_conf_parse(parse_ctx *c, const config_setting_t *g, gitsync_conf **o
         return cp_fail(c, config_setting_get_member(g, "url"),
                        "flows.git.url: \"%s\": use file:///path, https:// or ssh://", gc->url);
     if (!gc->branch)
-        gc->branch = strdup("main");
+        gc->branch = xstrdup("main");
     if (!gc->dir)
-        gc->dir = strdup("flows.d");
+        gc->dir = xstrdup("flows.d");
     if (!gitsync_branch_ok(gc->branch))
         return cp_fail(c, config_setting_get_member(g, "branch"),
                        "flows.git.branch: \"%s\" is not a valid branch name", gc->branch);
@@ -212,7 +213,7 @@ void gitsync_set_state_dir(const char *override)
 {
     pthread_mutex_lock(&gs.mu);
     free(gs.state_override);
-    gs.state_override = override ? strdup(override) : NULL;
+    gs.state_override = override ? xstrdup(override) : NULL;
     pthread_mutex_unlock(&gs.mu);
 }
 
@@ -242,7 +243,7 @@ static void note_fetch(const gitsync_conf *gc, int rc, const char *err)
     if (!gs.fetch_error || strcmp(gs.fetch_error, err) != 0)
         log_warn("flows.git: fetching %s failed: %s", gc->url, err);
     free(gs.fetch_error);
-    gs.fetch_error = strdup(err);
+    gs.fetch_error = xstrdup(err);
 }
 
 static const gitmod_host host = {.base64_decode = auth_base64_decode};
@@ -295,7 +296,7 @@ int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, si
     if (ensure_module(err, errlen) < 0)
         return -1;
     pthread_mutex_lock(&gs.mu);
-    char *override = gs.state_override ? strdup(gs.state_override) : NULL;
+    char *override = gs.state_override ? xstrdup(gs.state_override) : NULL;
     pthread_mutex_unlock(&gs.mu);
     int prc = repo_paths(gc, override ? override : state_dir, git_dir, co_dir, sizeof(git_dir));
     free(override);
@@ -350,7 +351,7 @@ void gitsync_rejected(const char *err)
     if (gs.pending[0] && strcmp(gs.pending, gs.serving) != 0) {
         snprintf(gs.rejected, sizeof(gs.rejected), "%s", gs.pending);
         free(gs.rejected_err);
-        gs.rejected_err = strdup(err);
+        gs.rejected_err = xstrdup(err);
         gs.rejected_at = units_now_ms();
         if (gs.serving[0])
             log_error("flows.git: commit %s rejected; still serving commit %s: %s", gs.rejected,
@@ -399,7 +400,7 @@ void gitsync_serving(const sluice_config *cfg)
         gitsync_conf_free(gs.conf);
         gs.conf = conf_dup(gc);
         free(gs.state_dir);
-        gs.state_dir = cfg->server.state_dir ? strdup(cfg->server.state_dir) : NULL;
+        gs.state_dir = cfg->server.state_dir ? xstrdup(cfg->server.state_dir) : NULL;
         start = gc->poll_ms > 0 && !gs.thread_started;
         collect = repo_paths(gc, gs.state_dir, git_dir, co_dir, sizeof(co_dir)) == 0;
         snprintf(keep, sizeof(keep), "%s", gs.serving);
@@ -473,7 +474,7 @@ static void *poll_main(void *arg)
         if (atomic_load(&gs.stop) || gen != gs.conf_gen)
             continue;
         gitsync_conf *gc = conf_dup(gs.conf);
-        char *state_dir = gs.state_dir ? strdup(gs.state_dir) : NULL;
+        char *state_dir = gs.state_dir ? xstrdup(gs.state_dir) : NULL;
         pthread_mutex_unlock(&gs.mu);
         poll_once(gc, state_dir, gen);
         gitsync_conf_free(gc);

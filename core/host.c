@@ -11,6 +11,7 @@
 #include "loader.h"
 #include "log.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -238,11 +239,11 @@ static int host_exec_set_response(sluice_exec *e, int status, const char *conten
         host_log(host_of(e), e, LOG_ERROR, "exec_set_response: bad content type refused");
         return -1;
     }
-    char *b = malloc(len + 1);
+    char *b = xmalloc(len + 1);
     if (len)
         memcpy(b, body, len);
     b[len] = 0;
-    char *ct = strdup(content_type ? content_type : "application/json");
+    char *ct = xstrdup(content_type ? content_type : "application/json");
     pthread_mutex_lock(&e->mu);
     free(e->resp_body);
     free(e->resp_ctype);

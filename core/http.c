@@ -26,6 +26,7 @@
 #include "routes.h"
 #include "store.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -125,7 +126,7 @@ static int reply_splice(struct MHD_Connection *c, const char *request_id, unsign
     if (!text)
         return MHD_NO;
     text[len] = 0;
-    char *body = realloc(text, len + 2);
+    char *body = xrealloc(text, len + 2);
     body[len] = '\n';
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
@@ -274,13 +275,13 @@ static void conn_state_free(conn_state *cs)
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
-    conn_state *cs = calloc(1, sizeof(*cs));
+    conn_state *cs = xcalloc(1, sizeof(*cs));
     pthread_mutex_init(&cs->park_mu, NULL);
     units_uuidv7(cs->rq.request_id);
     cs->rq.received_ms = units_now_ms();
     const char *q = strchr(uri, '?');
-    cs->rq.path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
-    cs->rq.query = q ? strdup(q + 1) : NULL;
+    cs->rq.path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
+    cs->rq.query = q ? xstrdup(q + 1) : NULL;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
@@ -312,13 +313,13 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     (void)kind;
     http_request *rq = cls;
     if (rq->n_headers % 16 == 0)
-        rq->headers = realloc(rq->headers, (rq->n_headers + 16) * sizeof(kv));
-    char *name = strdup(key);
+        rq->headers = xrealloc(rq->headers, (rq->n_headers + 16) * sizeof(kv));
+    char *name = xstrdup(key);
     for (char *p = name; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
     rq->headers[rq->n_headers].name = name;
-    rq->headers[rq->n_headers].value = strdup(value ? value : "");
+    rq->headers[rq->n_headers].value = xstrdup(value ? value : "");
     rq->n_headers++;
     return MHD_YES;
 }
@@ -502,7 +503,7 @@ static int reply_finished(struct MHD_Connection *c, conn_state *cs)
                     "response; answering 502",
                     cs->trigger->id, e->id);
             pthread_mutex_lock(&e->mu);
-            char *msg = strdup(e->error ? e->error : "the flow finished without a response");
+            char *msg = xstrdup(e->error ? e->error : "the flow finished without a response");
             pthread_mutex_unlock(&e->mu);
             int ret = http_reply(c, cs->rq.request_id, 502, exec_to_json(e, 1), "no_response",
                                  msg, NULL);
@@ -823,9 +824,9 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
      * A body that carried a key keeps its redacted form in the event
      * instead, and its bytes go nowhere. A key taken from the body must be
      * copied first: it lives there. */
-    char *idem = ikey ? strdup(ikey) : NULL;
+    char *idem = ikey ? xstrdup(ikey) : NULL;
     int verbatim = event_body_is_json(rq) && !v.body_redacted;
-    size_t mlen;
+    size_t mlen = 0;
     char *members = event_take_body(base, verbatim ? (const char *)rq->body : NULL,
                                     rq->body_len, &mlen);
     exec_body *body = exec_body_new(rq->body_len && !v.body_redacted ? rq->body : NULL,
@@ -833,8 +834,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     int keep_raw = body && body->bytes;
 
     /* Headers a plugin may read: everything but authentication material. */
-    const char **hn = calloc(rq->n_headers + 1, sizeof(char *));
-    const char **hv = calloc(rq->n_headers + 1, sizeof(char *));
+    const char **hn = xcalloc(rq->n_headers + 1, sizeof(char *));
+    const char **hv = xcalloc(rq->n_headers + 1, sizeof(char *));
     size_t nh = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
         if (!event_header_is_secret(rq->headers[i].name)) {
@@ -842,22 +843,30 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
             hv[nh++] = rq->headers[i].value;
         }
 
-    cs->execs = calloc(t->n_flows, sizeof(sluice_exec *));
-    for (size_t i = 0; i < t->n_flows; i++) {
+    cs->execs = xcalloc(t->n_flows, sizeof(sluice_exec *));
+    int oom = !members;
+    for (size_t i = 0; i < t->n_flows && !oom; i++) {
         char id[40];
         units_uuidv7(id);
         size_t slen, len;
         char *stored = event_for_flow(base, id, t->flows[i], &slen);
-        char *text = event_join(stored, slen, members, mlen, &len);
-        sluice_exec *e = exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text, len, fn,
-                                  hn, hv, nh, cs->sync, rq->received_ms);
+        char *text = stored ? event_join(stored, slen, members, mlen, &len) : NULL;
+        sluice_exec *e = text ? exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text,
+                                         len, fn, hn, hv, nh, cs->sync, rq->received_ms)
+                              : NULL;
+        if (!e) {
+            free(text);
+            free(stored);
+            oom = 1;
+            break;
+        }
         if (keep_raw) {
             exec_set_request(e, body, stored, slen);
         } else {
             exec_set_request(e, body, NULL, 0);
             free(stored);
         }
-        e->idem_key = idem ? strdup(idem) : NULL;
+        e->idem_key = idem ? xstrdup(idem) : NULL;
         e->qbytes = cs->qbytes;
         cs->execs[cs->n_execs++] = e;
     }
@@ -867,14 +876,29 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     free(hn);
     free(hv);
     json_decref(base);
+    if (oom) {
+        /* Nothing was stored or queued: the sender may retry. */
+        for (size_t i = 0; i < cs->n_execs; i++)
+            exec_unref(cs->execs[i]);
+        free(cs->execs);
+        cs->execs = NULL;
+        cs->n_execs = 0;
+        engine_unreserve(t->n_flows, t->n_flows * cs->qbytes);
+        log_msg(LOG_ERROR, rq->request_id, "refused %s %s: 503 out of memory", rq->method,
+                rq->path);
+        const char *hdrs[] = {"Retry-After", "1", NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "out_of_memory",
+                                           "sluiced could not allocate the execution; retry later",
+                                           hdrs);
+    }
 
     if (cs->sync) {
-        sync_wait *w = calloc(1, sizeof(*w));
+        sync_wait *w = xcalloc(1, sizeof(*w));
         pthread_mutex_init(&w->mu, NULL);
         atomic_init(&w->refs, 1 + (int)cs->n_execs);
         w->conn = c;
         w->pending = cs->n_execs;
-        w->waiters = calloc(cs->n_execs, sizeof(exec_waiter));
+        w->waiters = xcalloc(cs->n_execs, sizeof(exec_waiter));
         for (size_t i = 0; i < cs->n_execs; i++) {
             w->waiters[i].wake = sync_exec_done;
             w->waiters[i].arg = w;
@@ -1034,7 +1058,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     cap *= 2;
                 if (cap > cs->limit)
                     cap = (size_t)cs->limit;
-                cs->rq.body = realloc(cs->rq.body, cap + 1);
+                cs->rq.body = xrealloc(cs->rq.body, cap + 1);
                 cs->body_cap = cap;
             }
             memcpy(cs->rq.body + cs->rq.body_len, upload_data, n);

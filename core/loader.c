@@ -4,6 +4,7 @@
 #include "loader.h"
 
 #include "log.h"
+#include "xalloc.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -37,9 +38,9 @@ void loader_set_extra_dirs(const char *const *dirs)
     size_t n = 0;
     while (dirs && dirs[n])
         n++;
-    extra_dirs = calloc(n + 1, sizeof(char *));
+    extra_dirs = xcalloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++)
-        extra_dirs[i] = strdup(dirs[i]);
+        extra_dirs[i] = xstrdup(dirs[i]);
     pthread_mutex_unlock(&loader_lock);
 }
 
@@ -132,7 +133,7 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
                 goto fail;
             }
     }
-    plugin *p = calloc(1, sizeof(*p));
+    plugin *p = xcalloc(1, sizeof(*p));
     size_t n = d->struct_size < sizeof(sluice_plugin) ? d->struct_size : sizeof(sluice_plugin);
     memcpy(&p->desc, d, n);
     const char *missing = !p->desc.configure     ? "configure"
@@ -163,8 +164,8 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
         free(p);
         goto fail;
     }
-    p->name = strdup(p->desc.name);
-    p->path = strdup(path);
+    p->name = xstrdup(p->desc.name);
+    p->path = xstrdup(path);
     p->dl = dl;
     host_fill(&p->host.pub);
     p->host.owner = p;

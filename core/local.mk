@@ -29,7 +29,8 @@ CORE_SOURCES = \
 	core/routes.c core/routes.h \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
-	core/units.c core/units.h
+	core/units.c core/units.h \
+	core/xalloc.c core/xalloc.h
 
 CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
 	-DPLUGINDIR='"$(pluginsdir)"' -DMODULEDIR='"$(modulesdir)"' \

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -89,14 +90,14 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
     for (const char *p = s; p && *p; p++)
         if (*p == ':')
             n++;
-    char **v = calloc(n + 3, sizeof(char *));
+    char **v = xcalloc(n + 3, sizeof(char *));
     size_t k = 0;
     for (size_t i = 0; i < n_extra; i++)
         v[k++] = extra[i];
     if (s && *s) {
-        char *copy = strdup(s);
+        char *copy = xstrdup(s);
         for (char *tok = strtok(copy, ":"); tok; tok = strtok(NULL, ":"))
-            v[k++] = strdup(tok);
+            v[k++] = xstrdup(tok);
         free(copy);
     }
     v[k] = NULL;
@@ -122,14 +123,14 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         size_t n = 0;
         while (listen_override[n])
             n++;
-        cfg->server.listen = calloc(n + 1, sizeof(char *));
+        cfg->server.listen = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++)
-            cfg->server.listen[i] = strdup(listen_override[i]);
+            cfg->server.listen[i] = xstrdup(listen_override[i]);
     }
     config_apply_state_dir(cfg, state_dir_override);
     if (store_override) {
         free(cfg->store_path);
-        cfg->store_path = strdup(store_override);
+        cfg->store_path = xstrdup(store_override);
         cfg->store_explicit = 1;
     }
     /* Plugins keep their caches under the same directory. */
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "sluiced: at most 32 --plugin-dir options\n");
                 return 2;
             }
-            plugin_dirs[n_plugin_dirs++] = strdup(optarg);
+            plugin_dirs[n_plugin_dirs++] = xstrdup(optarg);
             break;
         case 's':
             store_override = optarg;
@@ -363,7 +364,7 @@ int main(int argc, char **argv)
     }
 
     if (!state_dir_override && getenv("SLUICE_STATE_DIR") && *getenv("SLUICE_STATE_DIR"))
-        state_dir_override = strdup(getenv("SLUICE_STATE_DIR"));
+        state_dir_override = xstrdup(getenv("SLUICE_STATE_DIR"));
     gitsync_set_state_dir(state_dir_override);
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);

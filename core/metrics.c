@@ -7,6 +7,7 @@
 #include "exec.h"
 #include "follow.h"
 #include "store.h"
+#include "xalloc.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,13 +52,13 @@ unsigned long long metrics_accepted_total(void)
 char *metrics_render(size_t *len)
 {
     size_t cap = 8192, n = 0;
-    char *out = malloc(cap);
+    char *out = xmalloc(cap);
 #define EMIT(...)                                                                            \
     do {                                                                                     \
         int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                    \
         if (w_ > 0 && (size_t)w_ >= cap - n) {                                               \
             cap = cap * 2 + (size_t)w_;                                                      \
-            out = realloc(out, cap);                                                         \
+            out = xrealloc(out, cap);                                                        \
             w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                    \
         }                                                                                    \
         if (w_ > 0)                                                                          \

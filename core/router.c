@@ -8,6 +8,7 @@
 #include "router.h"
 
 #include "units.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ struct router {
 
 router *router_new(void)
 {
-    return calloc(1, sizeof(router));
+    return xcalloc(1, sizeof(router));
 }
 
 static void route_clear(route *rt)
@@ -95,7 +96,7 @@ static int parse_template(const char *tmpl, route *rt, char *err, size_t errlen)
                 return -1;
             }
             s->is_param = 1;
-            s->text = strndup(p + 1, len - 2);
+            s->text = xstrndup(p + 1, len - 2);
         } else {
             for (size_t i = 0; i < len; i++)
                 if (p[i] == '{' || p[i] == '}' || p[i] == '?' || p[i] == '#' || p[i] == '%') {
@@ -103,7 +104,7 @@ static int parse_template(const char *tmpl, route *rt, char *err, size_t errlen)
                              tmpl);
                     return -1;
                 }
-            s->text = strndup(p, len);
+            s->text = xstrndup(p, len);
         }
         rt->n_segs++;
         p += len;
@@ -162,7 +163,7 @@ int router_add(router *r, const char *tmpl, void *target, void **conflict, char 
         r->routes = nr;
         r->cap = cap;
     }
-    rt.tmpl = strdup(tmpl);
+    rt.tmpl = xstrdup(tmpl);
     rt.target = target;
     r->routes[r->n++] = rt;
     return 0;

@@ -10,6 +10,7 @@
 
 #include "captoken.h"
 #include "log.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 static void set_path(trigger_def *t, const char *path)
 {
     free(t->path);
-    t->path = strdup(path);
+    t->path = xstrdup(path);
 }
 
 /* A path segment built from a setting: one segment, route-safe. */

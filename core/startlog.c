@@ -3,6 +3,8 @@
  */
 #include "startlog.h"
 
+#include "xalloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -91,7 +93,7 @@ int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int at
     pthread_mutex_lock(&sl.mu);
     sl.fd = fd;
     free(sl.path);
-    sl.path = strdup(path);
+    sl.path = xstrdup(path);
     off_t end = lseek(fd, 0, SEEK_END);
     sl.size = end > 0 ? (size_t)end : 0;
     sl.n = 0;

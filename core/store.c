@@ -9,6 +9,7 @@
 #include "log.h"
 #include "startlog.h"
 #include "units.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -841,9 +842,9 @@ static int push_wait(store_op *op)
 void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
                   void (*done)(void *arg, int durable), void *arg)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_ACCEPT;
-    op->v = malloc(n * sizeof(*v));
+    op->v = xmalloc(n * sizeof(*v));
     memcpy(op->v, v, n * sizeof(*v));
     op->n = n;
     op->committed = committed;
@@ -868,7 +869,7 @@ int store_mark_running(sluice_exec *e)
         log_error("store: cannot write the start journal: %s", strerror(errno));
         return -1;
     }
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_RUNNING;
     op->e = exec_ref(e);
     op->attempt = e->attempt;
@@ -879,7 +880,7 @@ int store_mark_running(sluice_exec *e)
 
 void store_finish(sluice_exec *e)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_FINISH;
     op->e = exec_ref(e);
     push(op);
@@ -887,7 +888,7 @@ void store_finish(sluice_exec *e)
 
 void store_requeue(sluice_exec *e)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_REQUEUE;
     op->e = exec_ref(e);
     push(op);
@@ -895,7 +896,7 @@ void store_requeue(sluice_exec *e)
 
 void store_purge(uint64_t older_than_ms)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_PURGE;
     op->ms = older_than_ms;
     push(op);
@@ -903,7 +904,7 @@ void store_purge(uint64_t older_than_ms)
 
 void store_flush(void)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_PURGE;
     op->ms = 0; /* deletes nothing: finished_at is never negative */
     push_wait(op);
@@ -919,10 +920,10 @@ void store_flush(void)
 
 void store_fail_stale(const char *id, const char *reason)
 {
-    store_op *op = calloc(1, sizeof(*op));
+    store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_FAIL_STALE;
-    op->id = strdup(id);
-    op->reason = strdup(reason);
+    op->id = xstrdup(id);
+    op->reason = xstrdup(reason);
     push_wait(op);
 }
 
@@ -1106,8 +1107,8 @@ json_t *store_list(const store_filter *f, char **next)
         }
     }
     if (json_array_size(a) == (size_t)limit)
-        *next = strdup(json_string_value(json_object_get(json_array_get(a, (size_t)limit - 1),
-                                                         "id")));
+        *next = xstrdup(json_string_value(json_object_get(json_array_get(a, (size_t)limit - 1),
+                                                          "id")));
     return a;
 }
 
@@ -1135,7 +1136,7 @@ size_t store_find_idempotent(const char *trigger, const char *key, uint64_t sinc
 static char *col_dup(sqlite3_stmt *s, int col)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
-    return t ? strdup(t) : NULL;
+    return t ? xstrdup(t) : NULL;
 }
 
 #define REQUEST_COLUMNS                                                                      \
@@ -1155,7 +1156,7 @@ static void request_row(sqlite3_stmt *s, store_row *r)
     r->attempt = sqlite3_column_int(s, 5);
     const char *ev = (const char *)sqlite3_column_text(s, 6);
     r->event_len = (size_t)sqlite3_column_bytes(s, 6);
-    r->event = ev ? malloc(r->event_len + 1) : NULL;
+    r->event = ev ? xmalloc(r->event_len + 1) : NULL;
     if (r->event) {
         memcpy(r->event, ev, r->event_len);
         r->event[r->event_len] = 0;

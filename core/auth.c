@@ -41,10 +41,7 @@ int auth_keyset_add(auth_keyset *ks, const char *key, size_t len)
 {
     if (len == 0)
         return -1;
-    unsigned char(*d)[AUTH_DIGEST_LEN] = realloc(ks->digests, (ks->n + 1) * AUTH_DIGEST_LEN);
-    if (!d)
-        return -1;
-    ks->digests = d;
+    ks->digests = xrealloc(ks->digests, (ks->n + 1) * AUTH_DIGEST_LEN);
     auth_sha256(key, len, ks->digests[ks->n]);
     ks->n++;
     return 0;

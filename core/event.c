@@ -79,7 +79,7 @@ int event_parse_query(http_request *rq, char *err, size_t errlen)
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t)(eq - p) : len;
             char *k = router_decode(p, klen, 1);
-            char *v = eq ? router_decode(eq + 1, len - klen - 1, 1) : strdup("");
+            char *v = eq ? router_decode(eq + 1, len - klen - 1, 1) : xstrdup("");
             if (!k || !v) {
                 free(k);
                 free(v);
@@ -158,7 +158,7 @@ static json_t *parse_form(const unsigned char *body, size_t len, char *err, size
             const char *eq = memchr(p, '=', j - i);
             size_t klen = eq ? (size_t)(eq - p) : j - i;
             char *k = router_decode(p, klen, 1);
-            char *v = eq ? router_decode(eq + 1, j - i - klen - 1, 1) : strdup("");
+            char *v = eq ? router_decode(eq + 1, j - i - klen - 1, 1) : xstrdup("");
             if (!k || !v || !valid_utf8((unsigned char *)k, strlen(k)) ||
                 !valid_utf8((unsigned char *)v, strlen(v))) {
                 free(k);

@@ -171,9 +171,7 @@ int router_add(router *r, const char *tmpl, void *target, void **conflict, char 
 
 char *router_decode(const char *s, size_t len, int plus_is_space)
 {
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
+    char *out = xmalloc(len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%') {

@@ -100,6 +100,8 @@ static char *load_known_hosts(const char *spec)
     fclose(f);
     if (buf)
         buf[n] = 0;
+    else
+        errno = ENOMEM; /* fclose may have changed it */
     return buf;
 }
 
@@ -169,8 +171,12 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
     const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
     char want[300];
     known_host_name(st->r->url, host, want, sizeof(want));
-    if (!st->known_hosts)
-        st->known_hosts = load_known_hosts(st->r->known_hosts);
+    if (!st->known_hosts && st->r->known_hosts &&
+        !(st->known_hosts = load_known_hosts(st->r->known_hosts))) {
+        /* Refused either way; the message says why (out of memory, unreadable). */
+        git_error_set(GIT_ERROR_SSH, "cannot load flows.git.known_hosts: %s", strerror(errno));
+        return GIT_ECERTIFICATE;
+    }
     if ((hk->type & GIT_CERT_SSH_RAW) && st->known_hosts &&
         known_host_ok(st->known_hosts, want, hk->hostkey, hk->hostkey_len))
         return 0;

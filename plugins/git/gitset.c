@@ -133,6 +133,8 @@ static int gitexec_parse_url(struct gitexec_settings *cfg, const char *where, ch
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
 
         a->user = strndup(rest, (size_t)((colon ? colon : at) - rest));
+        if (a->user == NULL)
+            return -1;
         if (a->scheme == GITEXEC_URL_HTTPS && colon != NULL) {
             gitexec_fail(err, errlen, where,
                          "url: do not write a password into the URL; use token = "
@@ -191,8 +193,10 @@ static int gitexec_read_file(const char *path, char **out, char *msg, size_t msg
     *out = calloc(1, (size_t)st.st_size + 1);
     n = *out ? fread(*out, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
-    if (*out == NULL)
+    if (*out == NULL) {
+        shell_errf(msg, msglen, "out of memory");
         return -1;
+    }
     (*out)[n] = '\0';
     return 0;
 }
@@ -338,8 +342,11 @@ static int gitexec_get_string(json_t *root, const char *key, int required, char 
         gitexec_fail(err, errlen, where, "%s must be a non-empty string", key);
         return -1;
     }
-    *out = strdup(json_string_value(v));
-    return *out ? 0 : -1;
+    if ((*out = strdup(json_string_value(v))) == NULL) {
+        gitexec_fail(err, errlen, where, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* A literal argv element for the shell parser: braces doubled. */
@@ -420,23 +427,31 @@ static int gitexec_build_shell(struct gitexec_settings *cfg, json_t *root, const
                              i);
                 goto out;
             }
-            json_array_append_new(argv, json_string(s));
+            if (json_array_append_new(argv, json_string(s)) != 0)
+                goto nomem;
         }
     }
+    /* Every element or none: one lost here would shift what runs. */
     cfg->script_index = json_array_size(argv);
-    json_array_append_new(argv, gitexec_literal(cfg->script));
+    if (json_array_append_new(argv, gitexec_literal(cfg->script)) != 0)
+        goto nomem;
     if (args != NULL && !json_is_array(args)) {
         gitexec_fail(err, errlen, where, "argv must be an array of strings (the script's "
                                          "arguments)");
         goto out;
     }
     json_array_foreach(args, i, v)
-        json_array_append(argv, v);
-    json_object_set_new(shell, "argv", argv);
-    argv = NULL;
+        if (json_array_append(argv, v) != 0)
+            goto nomem;
+    v = argv;
+    argv = NULL; /* json_object_set_new takes it even when it fails */
+    if (json_object_set_new(shell, "argv", v) != 0)
+        goto nomem;
     json_object_foreach(root, key, v) {
-        if (strcmp(key, "argv") != 0 && gitexec_in(key, gitexec_shell_keys))
-            json_object_set(shell, key, v);
+        /* A lost "user" would run the script as sluiced's own user. */
+        if (strcmp(key, "argv") != 0 && gitexec_in(key, gitexec_shell_keys) &&
+            json_object_set(shell, key, v) != 0)
+            goto nomem;
     }
     if ((text = json_dumps(shell, JSON_COMPACT)) == NULL)
         goto nomem;

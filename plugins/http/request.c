@@ -254,8 +254,10 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *arg)
         vlen--;
     if (vlen > HTTP_HEADER_KEEP)
         vlen = HTTP_HEADER_KEEP;
+    /* Unchecked, a lost type would mislabel the response; failing here could
+     * only show as libcurl's unrelated "failed writing header". */
     if (strcmp(name, "content-type") == 0 && req->content_type == NULL)
-        req->content_type = strndup(value, vlen);
+        req->content_type = http_xstrndup(value, vlen);
     if (http_header_wanted(req->cfg, name)) {
         json_t *old = json_object_get(req->resp_headers, name);
         json_t *v;

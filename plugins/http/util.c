@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 void http_errf(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -38,6 +39,30 @@ int64_t http_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line with a single write(2), on stderr like the host's own log: a
+ * process out of memory has none to spare for stdio. */
+static __attribute__((noreturn)) void http_xalloc_die(size_t n)
+{
+    char line[96];
+    int len = snprintf(line, sizeof(line), "http: out of memory: cannot allocate %zu bytes\n", n);
+
+    if (len > 0) {
+        ssize_t w = write(STDERR_FILENO, line, (size_t)len);
+
+        (void)w; /* about to abort: nothing more to do if it failed */
+    }
+    abort();
+}
+
+char *http_xstrndup(const char *s, size_t n)
+{
+    char *d = strndup(s, n);
+
+    if (d == NULL)
+        http_xalloc_die(strnlen(s, n) + 1);
+    return d;
 }
 
 /* Digits into *value, refusing overflow past limit. Returns the rest. */

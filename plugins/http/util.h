@@ -21,6 +21,12 @@ const char *http_strerror(int e, char *buf, size_t len);
 int64_t http_now_ms(void);
 
 /*
+ * strndup for a site with no error path (a libcurl callback): out of
+ * memory, it writes one line to stderr and aborts. Never returns NULL.
+ */
+char *http_xstrndup(const char *s, size_t n);
+
+/*
  * A duration: a non-negative integer followed by ms, s, m or h ("250ms",
  * "30s"); a bare integer in the config counts seconds, as in the core's
  * settings. At most 24 hours. Returns 0 and *ms, or -1.

@@ -266,10 +266,12 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
 
     if (json_is_string(raw)) {
         unsigned char *bytes;
+        int rc = http_base64_decode(json_string_value(raw), json_string_length(raw), &bytes,
+                                    &out->len);
 
-        if (http_base64_decode(json_string_value(raw), json_string_length(raw), &bytes,
-                               &out->len) != 0) {
-            http_errf(err, errlen, "the event's raw_body_b64 is not valid base64");
+        if (rc != 0) {
+            http_errf(err, errlen, rc == -2 ? "out of memory decoding the event's raw_body_b64"
+                                            : "the event's raw_body_b64 is not valid base64");
             return -1;
         }
         out->data = (char *)bytes;

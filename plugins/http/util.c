@@ -190,7 +190,7 @@ int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t
         return -1;
     buf = malloc(inlen / 4 * 3 + 3 + 1);
     if (buf == NULL)
-        return -1;
+        return -2;
     for (size_t i = 0; i < inlen; i++) {
         int v = http_base64_value((unsigned char)in[i]);
 

@@ -45,7 +45,8 @@ char *http_base64_encode(const unsigned char *data, size_t len);
 
 /*
  * Decode standard base64 (padding optional, no whitespace). Returns 0 with
- * a malloc'd buffer (NUL-terminated for convenience) in *out, or -1.
+ * a malloc'd buffer (NUL-terminated for convenience) in *out, -1 when in is
+ * not base64, -2 when memory ran out.
  */
 int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen);
 

@@ -1282,14 +1282,11 @@ void store_cancel_running(int reason)
     size_t n = 0;
     pthread_mutex_lock(&st.mu);
     /* engine_cancel cannot run under st.mu: collect first, sized exactly. */
-    sluice_exec **v = st.n_live ? malloc(st.n_live * sizeof(*v)) : NULL;
-    for (size_t i = 0; v && i < st.n_buckets; i++)
+    sluice_exec **v = xmalloc(st.n_live * sizeof(*v));
+    for (size_t i = 0; st.buckets && i < st.n_buckets; i++)
         for (sluice_exec *x = st.buckets[i]; x; x = x->live_next)
             v[n++] = exec_ref(x);
-    size_t missed = v ? 0 : st.n_live;
     pthread_mutex_unlock(&st.mu);
-    if (missed)
-        log_error("store: out of memory: cannot cancel %zu running executions", missed);
     for (size_t i = 0; i < n; i++) {
         engine_cancel(v[i], reason);
         exec_unref(v[i]);

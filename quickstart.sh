@@ -18,7 +18,11 @@ ROOT=$(pwd)
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libconfig-dev libjansson-dev libgit2-dev
   libcurl4-openssl-dev libsqlite3-dev libssl-dev nettle-dev check curl"
-TEST_PKGS="jq procps podman runc busybox-static git sqlite3"
+# Every command a test runs comes from here: a minimal Debian root has
+# neither xxd nor openssl, and the proxy, slow-client, metrics and fuzz
+# tests run nginx, slowhttptest, promtool and clang's libFuzzer.
+TEST_PKGS="jq procps podman runc busybox-static git sqlite3 xxd openssl
+  nginx slowhttptest prometheus netcat-openbsd clang libclang-rt-14-dev"
 
 say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
 

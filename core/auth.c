@@ -409,6 +409,21 @@ void auth_hmac_free(auth_hmac *h)
     memset(h, 0, sizeof(*h));
 }
 
+int auth_hmac_reads_header(const auth_hmac *h, const char *name)
+{
+    const char *own[] = {h->header, h->ts_header, h->id_header};
+    for (size_t i = 0; i < 3; i++)
+        if (own[i] && strcmp(own[i], name) == 0)
+            return 1;
+    /* The fallbacks of auth_hmac_verify. */
+    if (h->preset == AUTH_PRESET_GITHUB)
+        return strcmp(name, "x-hub-signature") == 0;
+    if (h->preset == AUTH_PRESET_STANDARD)
+        return strcmp(name, "svix-signature") == 0 || strcmp(name, "svix-timestamp") == 0 ||
+               strcmp(name, "svix-id") == 0;
+    return 0;
+}
+
 typedef struct candidates {
     unsigned char sig[MAX_CANDIDATES][AUTH_MAC_MAX];
     size_t len[MAX_CANDIDATES];

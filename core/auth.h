@@ -116,6 +116,9 @@ int auth_hmac_add_secret(auth_hmac *h, const char *secret, char *err, size_t err
 /* Check a generic scheme is complete and consistent. */
 int auth_hmac_validate(const auth_hmac *h, char *err, size_t errlen);
 void auth_hmac_free(auth_hmac *h);
+/* True when verifying with h reads the header (name lower-case): the
+ * signature, timestamp and id headers, and the presets' other names. */
+int auth_hmac_reads_header(const auth_hmac *h, const char *name);
 /* "sha1", "sha256", "sha512" to AUTH_ALG_*, or -1. */
 int auth_alg_parse(const char *name);
 

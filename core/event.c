@@ -60,6 +60,91 @@ const char *event_header(const http_request *rq, const char *name)
     return NULL;
 }
 
+typedef struct header_ix {
+    const char *name;
+    size_t i;
+} header_ix;
+
+static int by_name(const void *a, const void *b)
+{
+    const header_ix *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sorting indices keeps this O(n log n): a request may carry thousands of
+ * tiny headers within the connection's memory. */
+void event_fold_headers(http_request *rq)
+{
+    size_t n = rq->n_headers;
+    if (n < 2)
+        return;
+    header_ix *hx = xcalloc(n, sizeof(header_ix));
+    for (size_t i = 0; i < n; i++)
+        hx[i] = (header_ix){rq->headers[i].name, i};
+    qsort(hx, n, sizeof(header_ix), by_name);
+    size_t *ix = xcalloc(n, sizeof(size_t));
+    for (size_t i = 0; i < n; i++)
+        ix[i] = hx[i].i;
+    free(hx);
+    unsigned char *drop = NULL;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && strcmp(rq->headers[ix[a]].name, rq->headers[ix[b]].name) == 0)
+            b++;
+        if (b - a > 1) {
+            if (!drop)
+                drop = xcalloc(n, 1);
+            if (!rq->header_repeated)
+                rq->header_repeated = xcalloc(n, 1);
+            size_t len = 0;
+            for (size_t k = a; k < b; k++)
+                len += strlen(rq->headers[ix[k]].value) + 2;
+            char *v = xmalloc(len + 1), *o = v;
+            for (size_t k = a; k < b; k++) {
+                kv *h = &rq->headers[ix[k]];
+                if (k > a) {
+                    memcpy(o, ", ", 2);
+                    o += 2;
+                }
+                size_t l = strlen(h->value);
+                memcpy(o, h->value, l);
+                o += l;
+                if (k > a)
+                    drop[ix[k]] = 1;
+            }
+            *o = 0;
+            free(rq->headers[ix[a]].value);
+            rq->headers[ix[a]].value = v;
+            rq->header_repeated[ix[a]] = 1;
+        }
+        a = b;
+    }
+    free(ix);
+    if (!drop)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i]) {
+            free(rq->headers[i].name);
+            free(rq->headers[i].value);
+            continue;
+        }
+        rq->headers[k] = rq->headers[i];
+        rq->header_repeated[k++] = rq->header_repeated[i];
+    }
+    rq->n_headers = k;
+    free(drop);
+}
+
+int event_header_repeated(const http_request *rq, const char *name)
+{
+    for (size_t i = 0; rq->header_repeated && i < rq->n_headers; i++)
+        if (strcasecmp(rq->headers[i].name, name) == 0)
+            return rq->header_repeated[i];
+    return 0;
+}
+
 int event_parse_query(http_request *rq, char *err, size_t errlen)
 {
     if (!rq->query || !*rq->query)
@@ -394,7 +479,8 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     free(body_fn);
     body_fn = NULL;
 
-    json_object_set_new(ev, "remote_addr", json_string(rq->remote_addr));
+    json_object_set_new(ev, "remote_addr",
+                        json_string(rq->client_addr[0] ? rq->client_addr : rq->remote_addr));
     char ts[40];
     units_format_time(rq->received_ms, ts, sizeof(ts));
     json_object_set_new(ev, "received_at", json_string(ts));

@@ -35,11 +35,30 @@ typedef struct http_request {
     size_t body_len;
     char remote_addr[64];
     uint64_t received_ms;
+    /* The client behind server.trusted_proxies (auth_client_addr), as
+     * allow_ips checks it and the event's remote_addr shows it; empty:
+     * the peer, remote_addr. */
+    char client_addr[64];
+    /* Per header: 1 when it came more than once and its values were joined
+     * (event_fold_headers); NULL when none was repeated. */
+    unsigned char *header_repeated;
 } http_request;
 
 /* Split rq->query into rq->params. -1 with a message on bad encoding or
  * too many parameters (HTTP 400). */
 int event_parse_query(http_request *rq, char *err, size_t errlen);
+
+/*
+ * Make every header name appear once: a header sent several times becomes
+ * one, its values joined with ", " in the order received (RFC 9110 5.3),
+ * in the place of its first occurrence, and is marked in
+ * rq->header_repeated. Run once, when the headers are collected, so that
+ * checks, filters, the event, exec_header and a recovered execution all
+ * read the same value.
+ */
+void event_fold_headers(http_request *rq);
+/* True when the header (name lower-case) was sent more than once. */
+int event_header_repeated(const http_request *rq, const char *name);
 
 /* The value of a request header (name lower-case), or NULL. */
 const char *event_header(const http_request *rq, const char *name);

@@ -12,6 +12,15 @@
 #include <strings.h>
 
 #define FILTER_MAX_DEPTH 8
+/* Bounds on a `matches` pattern. glibc's regcomp copies the tree under a
+ * repetition once per repeat (x+ is x x*, x{3,5} five copies), so nested
+ * repetitions multiply: twenty `+` in a row make a million copies. Its
+ * memory then grows with the square of the copies (each keeps the set of
+ * nodes reachable from it), about 10 MB at 2000. The expanded size is
+ * computed before regcomp and bounded, which bounds that memory and the
+ * matcher's work per input byte. */
+#define FILTER_MAX_PATTERN 1024
+#define FILTER_MAX_NODES 2000
 
 enum { F_ALL, F_ANY, F_NOT, F_HEADER, F_PATH };
 
@@ -41,6 +50,175 @@ void filter_free(filter *f)
         regfree(&f->re);
     free(f->pattern);
     free(f);
+}
+
+/*
+ * The size of an ERE once glibc has expanded its repetitions, saturating
+ * above FILTER_MAX_NODES. -1 with why for what may not be compiled at all:
+ * back-references, which make matching exponential in the input.
+ */
+typedef struct re_scan {
+    const char *p;
+    const char *why;
+} re_scan;
+
+static size_t re_mul(size_t a, size_t b)
+{
+    return a && b > (FILTER_MAX_NODES + 1) / a ? FILTER_MAX_NODES + 1 : a * b;
+}
+
+static size_t re_add(size_t a, size_t b)
+{
+    return a + b > FILTER_MAX_NODES ? FILTER_MAX_NODES + 1 : a + b;
+}
+
+static long re_alt(re_scan *r, int depth);
+
+/* A bracket expression from just past '[': one node whatever it holds. */
+static void re_bracket(re_scan *r)
+{
+    if (*r->p == '^')
+        r->p++;
+    if (*r->p == ']')
+        r->p++;
+    while (*r->p && *r->p != ']') {
+        if (r->p[0] == '[' && (r->p[1] == ':' || r->p[1] == '=' || r->p[1] == '.')) {
+            char close = r->p[1];
+            const char *e = r->p + 2;
+            while (*e && !(e[0] == close && e[1] == ']'))
+                e++;
+            r->p = *e ? e + 2 : e;
+        } else {
+            r->p++;
+        }
+    }
+    if (*r->p)
+        r->p++;
+}
+
+/* "{n}", "{n,}", "{n,m}" from just past '{': the number of copies, or 0
+ * when it is no interval (regcomp then says what is wrong). */
+static size_t re_interval(re_scan *r)
+{
+    const char *q = r->p;
+    unsigned long n = 0, m;
+    if (*q < '0' || *q > '9')
+        return 0;
+    while (*q >= '0' && *q <= '9' && n <= FILTER_MAX_NODES)
+        n = n * 10 + (unsigned long)(*q++ - '0');
+    m = n;
+    if (*q == ',') {
+        q++;
+        if (*q >= '0' && *q <= '9') {
+            m = 0;
+            while (*q >= '0' && *q <= '9' && m <= FILTER_MAX_NODES)
+                m = m * 10 + (unsigned long)(*q++ - '0');
+        } else {
+            m = n + 1; /* x{n,} is n copies and x* */
+        }
+    }
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (*q != '}')
+        return 0;
+    r->p = q + 1;
+    return m > n ? m : (n ? n : 1);
+}
+
+static long re_piece(re_scan *r, int depth)
+{
+    size_t size = 1;
+    char c = *r->p++;
+    if (c == '(') {
+        if (depth > 64) {
+            r->why = "parentheses nest too deep";
+            return -1;
+        }
+        long in = re_alt(r, depth + 1);
+        if (in < 0)
+            return -1;
+        if (*r->p == ')')
+            r->p++;
+        size = re_add((size_t)in, 2);
+    } else if (c == '[') {
+        re_bracket(r);
+    } else if (c == '\\') {
+        if (*r->p >= '1' && *r->p <= '9') {
+            r->why = "back-references (\\1 ... \\9) are not supported: they make matching "
+                     "exponential";
+            return -1;
+        }
+        if (*r->p)
+            r->p++;
+    }
+    for (;;) {
+        if (*r->p == '*' || *r->p == '?') {
+            r->p++;
+            size = re_add(size, 1);
+        } else if (*r->p == '+') {
+            r->p++;
+            size = re_add(re_mul(size, 2), 1);
+        } else if (*r->p == '{') {
+            r->p++;
+            size_t n = re_interval(r);
+            if (!n)
+                break;
+            size = re_add(re_mul(size, n), 1);
+        } else {
+            break;
+        }
+    }
+    return (long)size;
+}
+
+static long re_alt(re_scan *r, int depth)
+{
+    size_t size = 0;
+    while (*r->p && *r->p != ')') {
+        if (*r->p == '|') {
+            r->p++;
+            size = re_add(size, 1);
+            continue;
+        }
+        long n = re_piece(r, depth);
+        if (n < 0)
+            return -1;
+        size = re_add(size, (size_t)n);
+    }
+    return (long)size;
+}
+
+/* 0 when pattern may be compiled, else -1 with the reason in why. */
+static int pattern_bounded(const char *pattern, char *why, size_t whylen)
+{
+    if (strlen(pattern) > FILTER_MAX_PATTERN) {
+        snprintf(why, whylen, "longer than %d characters", FILTER_MAX_PATTERN);
+        return -1;
+    }
+    re_scan r = {pattern, NULL};
+    long n = 0;
+    while (*r.p && n >= 0) {
+        long k = re_alt(&r, 0);
+        if (k < 0) {
+            n = -1;
+            break;
+        }
+        n = (long)re_add((size_t)n, (size_t)k);
+        if (*r.p == ')') /* unmatched: regcomp reports it */
+            r.p++;
+    }
+    if (n < 0) {
+        snprintf(why, whylen, "%s", r.why);
+        return -1;
+    }
+    if (n > FILTER_MAX_NODES) {
+        snprintf(why, whylen,
+                 "its repetitions expand to more than %d elements (nested +, * or {n,m} "
+                 "multiply); simplify it",
+                 FILTER_MAX_NODES);
+        return -1;
+    }
+    return 0;
 }
 
 static const char *const filter_keys[] = {"all", "any", "not", "header", "path", "equals",
@@ -115,6 +293,11 @@ static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what,
         return cp_fail(c, s, "%s: a condition on \"%s\" needs exactly one of equals or matches",
                        what, f->name);
     if (f->pattern) {
+        char why[200];
+        if (pattern_bounded(f->pattern, why, sizeof(why)) < 0)
+            return cp_fail(c, config_setting_get_member(s, "matches"),
+                           "%s: matches: regular expression \"%.80s%s\" refused: %s", what,
+                           f->pattern, strlen(f->pattern) > 80 ? "..." : "", why);
         int rc = regcomp(&f->re, f->pattern, REG_EXTENDED | REG_NOSUB);
         if (rc != 0) {
             char msg[128];
@@ -137,6 +320,18 @@ int filter_parse(parse_ctx *c, const config_setting_t *s, const char *what, filt
         *out = NULL;
         return -1;
     }
+    return 0;
+}
+
+int filter_reads_header(const filter *f, const char *name)
+{
+    if (!f)
+        return 0;
+    if (f->kind == F_HEADER)
+        return strcmp(f->name, name) == 0;
+    for (size_t i = 0; i < f->n_kids; i++)
+        if (filter_reads_header(f->kids[i], name))
+            return 1;
     return 0;
 }
 

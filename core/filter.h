@@ -38,6 +38,9 @@ void filter_free(filter *f);
 int filter_eval(const filter *f, const http_request *rq, json_t *event, char *why,
                 size_t whylen);
 
+/* True when some condition of f reads the header (name lower-case). */
+int filter_reads_header(const filter *f, const char *name);
+
 /* The value at a dotted path of the event ("body.a[2].b"), or NULL. */
 json_t *filter_lookup(json_t *root, const char *path);
 

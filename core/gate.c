@@ -117,6 +117,10 @@ static int refuse(gate_verdict *v, int status, const char *code, const char *fmt
 static void client_of(const struct sluice_config *cfg, const http_request *rq, char *out,
                       size_t len)
 {
+    if (rq->client_addr[0]) { /* computed once per request (http.c) */
+        snprintf(out, len, "%s", rq->client_addr);
+        return;
+    }
     auth_client_addr(rq, cfg ? cfg->server.trusted_proxies : NULL, out, len);
 }
 
@@ -226,6 +230,23 @@ int gate_check_route(struct gate *g, const struct sluice_config *cfg, http_reque
 {
     char client[64];
     client_of(cfg, rq, client, sizeof(client));
+    /* Path keys are checked first and replaced by "[redacted]" at once, so
+     * that no refusal below (allowlist, failure limit) logs the path with a
+     * key in it; the verdict on them comes after those refusals. */
+    int wrong_key = 0;
+    for (size_t s = 0; s < g->n_src; s++) {
+        if (g->src[s].kind != SRC_PATH)
+            continue;
+        for (size_t i = 0; i < m->n_params; i++) {
+            if (strcmp(m->names[i], g->src[s].name) != 0)
+                continue;
+            if (!auth_keyset_match(&g->keys, m->values[i], strlen(m->values[i])))
+                wrong_key = 1;
+            free(m->values[i]);
+            m->values[i] = xstrdup(GATE_REDACTED);
+            redact_path_segment(rq, m->template_path, g->src[s].name);
+        }
+    }
     if (g->n_allow) {
         unsigned char a[16];
         int ok = 0;
@@ -241,21 +262,8 @@ int gate_check_route(struct gate *g, const struct sluice_config *cfg, http_reque
         return refuse(v, 404, "not_found", "no trigger at this path");
     if (check_blocked(g, client, v) < 0)
         return -1;
-    for (size_t s = 0; s < g->n_src; s++) {
-        if (g->src[s].kind != SRC_PATH)
-            continue;
-        for (size_t i = 0; i < m->n_params; i++) {
-            if (strcmp(m->names[i], g->src[s].name) != 0)
-                continue;
-            int ok = auth_keyset_match(&g->keys, m->values[i], strlen(m->values[i]));
-            /* Whatever the outcome, the key never reaches a log or the event. */
-            free(m->values[i]);
-            m->values[i] = xstrdup(GATE_REDACTED);
-            redact_path_segment(rq, m->template_path, g->src[s].name);
-            if (!ok)
-                return refuse_auth(g, client, v, 0, "wrong key");
-        }
-    }
+    if (wrong_key)
+        return refuse_auth(g, client, v, 0, "wrong key");
     return 0;
 }
 
@@ -316,24 +324,60 @@ static int header_creds(const struct gate *g, const http_request *rq, char *msg,
     return AUTH_MISSING;
 }
 
+/* A header whose value decides admission: a key, a signature, what a
+ * filter reads. */
+static int header_guarded(const struct gate *g, const char *name)
+{
+    if (strcmp(name, "authorization") == 0 && g->basic.n)
+        return 1;
+    for (size_t s = 0; s < g->n_src; s++) {
+        const key_source *src = &g->src[s];
+        if ((src->kind == SRC_BEARER && strcmp(name, "authorization") == 0) ||
+            (src->kind == SRC_HEADER && strcmp(name, src->name) == 0))
+            return 1;
+    }
+    return (g->hmac && auth_hmac_reads_header(g->hmac, name)) ||
+           filter_reads_header(g->filter, name);
+}
+
+/*
+ * A repeated header reads as its values joined (event_fold_headers), which
+ * is never one credential: one copy could be right and another wrong, or a
+ * filter could pass on one and the flow act on another. Refused outright.
+ */
+static int check_repeated(const struct gate *g, const http_request *rq, gate_verdict *v)
+{
+    for (size_t i = 0; rq->header_repeated && i < rq->n_headers; i++)
+        if (rq->header_repeated[i] && header_guarded(g, rq->headers[i].name))
+            return refuse(v, 400, "repeated_header",
+                          "the %.100s header was sent more than once; send it once",
+                          rq->headers[i].name);
+    return 0;
+}
+
+/*
+ * Before the body the rate budget is only looked at: a request spent
+ * nothing until it has passed every check that can refuse it (credentials
+ * here and in the body, the body's size and syntax), gate_check_body.
+ */
 int gate_check_headers(struct gate *g, const struct sluice_config *cfg, const http_request *rq,
                        gate_verdict *v)
 {
     char client[64], msg[200];
     client_of(cfg, rq, client, sizeof(client));
+    if (check_repeated(g, rq, v) < 0)
+        return -1;
     if (check_blocked(g, client, v) < 0)
         return -1;
     if (!g->has_creds)
-        return take_rate(g, v, 0);
+        return take_rate(g, v, 1);
     int st = header_creds(g, rq, msg, sizeof(msg));
     if (st == AUTH_WRONG)
         return refuse_auth(g, client, v, 0, msg);
     if (st == AUTH_OK)
-        return take_rate(g, v, 0);
+        return take_rate(g, v, 1);
     if (!g->body_creds)
         return refuse_auth(g, client, v, 1, msg);
-    /* Credentials may still be in the body: refuse early only when the
-     * budget is already spent; it is taken once they are verified. */
     return take_rate(g, v, 1);
 }
 
@@ -417,17 +461,21 @@ int gate_check_body(struct gate *g, const struct sluice_config *cfg, const http_
 {
     char client[64], msg[200];
     client_of(cfg, rq, client, sizeof(client));
+    if (check_repeated(g, rq, v) < 0)
+        return -1;
     if (g->has_creds && header_creds(g, rq, msg, sizeof(msg)) != AUTH_OK) {
         int st = body_creds(g, rq, event, msg, sizeof(msg));
         if (st != AUTH_OK)
             return refuse_auth(g, client, v, st == AUTH_MISSING, msg);
-        if (take_rate(g, v, 0) < 0)
-            return -1;
     } else if (g->body_creds && body_creds(g, rq, event, msg, sizeof(msg)) == AUTH_WRONG) {
         /* Authenticated already, but a wrong key or signature rides along:
          * never accept a request that carries a wrong credential. */
         return refuse_auth(g, client, v, 0, msg);
     }
+    /* Admitted: now, and only now, the request spends from the budget (a
+     * filtered one too: it was sent, it only does not run). */
+    if (take_rate(g, v, 0) < 0)
+        return -1;
     char why[200];
     if (g->filter && !filter_eval(g->filter, rq, event, why, sizeof(why))) {
         count(g->trigger_id, CNT_FILTERED);

@@ -14,6 +14,7 @@
 #include "http.h"
 
 #include "api.h"
+#include "auth.h"
 #include "captoken.h"
 #include "engine.h"
 #include "event.h"
@@ -248,6 +249,7 @@ static void conn_state_free(conn_state *cs)
         free(rq->headers[i].value);
     }
     free(rq->headers);
+    free(rq->header_repeated);
     for (size_t i = 0; i < rq->n_params; i++) {
         free(rq->params[i].name);
         free(rq->params[i].value);
@@ -636,21 +638,24 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
 
 /*
  * The idempotency key of a request: the trigger's configured header or body
- * path, else the standard headers senders use for retries.
+ * path, else the standard headers senders use for retries (Svix names
+ * Standard Webhooks' webhook-id svix-id). Runs on many threads at once, so
+ * the path is walked with strtok_r.
  */
-static const char *idempotency_key(const http_request *rq, const trigger_def *t, json_t *base)
+const char *http_idempotency_key(const http_request *rq, const trigger_def *t, json_t *base)
 {
     if (t->idem_key && strncmp(t->idem_key, "header:", 7) == 0)
         return event_header(rq, t->idem_key + 7);
     if (t->idem_key) {
         json_t *v = json_object_get(base, "body");
-        char path[256];
+        char path[256], *save = NULL;
         snprintf(path, sizeof(path), "%s", t->idem_key + 5);
-        for (char *tok = strtok(path, "."); tok && v; tok = strtok(NULL, "."))
+        for (char *tok = strtok_r(path, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
             v = json_is_array(v) ? json_array_get(v, (size_t)atoi(tok)) : json_object_get(v, tok);
         return json_is_string(v) ? json_string_value(v) : NULL;
     }
-    static const char *const std[] = {"idempotency-key", "webhook-id", "x-github-delivery", NULL};
+    static const char *const std[] = {"idempotency-key", "webhook-id", "svix-id",
+                                      "x-github-delivery", NULL};
     for (const char *const *h = std; *h; h++) {
         const char *v = event_header(rq, *h);
         if (v && *v)
@@ -785,7 +790,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         return (enum MHD_Result)reply_verdict(c, rq, t, &v);
     }
 
-    const char *ikey = idempotency_key(rq, t, base);
+    const char *ikey = http_idempotency_key(rq, t, base);
     if (ikey) {
         char ids[16][40];
         size_t n = store_find_idempotent(t->id, ikey, rq->received_ms - t->idem_ttl_ms, ids, 16);
@@ -933,11 +938,14 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     http_request *rq = &cs->rq;
     rq->method = method;
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, rq);
+    event_fold_headers(rq); /* one value per name, whoever reads it */
     char err[512];
     if (event_parse_query(rq, err, sizeof(err)) < 0)
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
 
     cs->cfg = http_get_config();
+    auth_client_addr(rq, cs->cfg->server.trusted_proxies, rq->client_addr,
+                     sizeof(rq->client_addr));
     /* Size limits (414/431 in JSON) and capability URLs (/t/TOKEN) before routing. */
     gate_verdict pv = {0};
     int pre = routes_before_match(cs->cfg, rq, &cs->match, &pv);

@@ -5,6 +5,7 @@
 #define SLUICE_HTTP_H
 
 #include "config.h"
+#include "event.h"
 
 #include <jansson.h>
 
@@ -33,5 +34,12 @@ int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status
 /* An error envelope with "data": null. */
 int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
                const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * The idempotency key of a request for trigger t (its idempotency_key
+ * setting, else Idempotency-Key, webhook-id, svix-id, X-GitHub-Delivery),
+ * borrowed from rq or base (the event), or NULL. Reentrant.
+ */
+const char *http_idempotency_key(const http_request *rq, const trigger_def *t, json_t *base);
 
 #endif

@@ -123,6 +123,7 @@ static void req_free(req *r)
         free(r->rq.headers[i].value);
     }
     free(r->rq.headers);
+    free(r->rq.header_repeated);
     for (size_t i = 0; i < r->rq.n_params; i++) {
         free(r->rq.params[i].name);
         free(r->rq.params[i].value);
@@ -524,6 +525,215 @@ START_TEST(test_failure_limit)
 }
 END_TEST
 
+/* ---- secrets before refusals, repeated headers, budgets ---- */
+
+START_TEST(test_path_key_redacted_before_any_refusal)
+{
+    /* Refused by allow_ips, and by the failure limit: the path that is
+     * logged with the refusal (rq->path) never holds the key. */
+    sluice_config *cfg = load_ok(
+        FLOWS "triggers = ( { id = \"k\"; flows = [\"f\"]; kestra = { namespace = \"n\"; "
+              "flow = \"fl\"; key = [\"KESTRA-KEY-1\"]; }; "
+              "auth = { allow_ips = [\"10.0.0.0/8\"]; }; } );");
+    req r;
+    gate_verdict v;
+    req_init(&r, cfg, "POST", "/api/v1/executions/webhook/n/fl/KESTRA-KEY-1", NULL);
+    ck_assert_int_eq(run(&r, cfg, &v), 403);
+    ck_assert_str_eq(r.rq.path, "/api/v1/executions/webhook/n/fl/[redacted]");
+    ck_assert_str_eq(r.m.values[0], "[redacted]");
+    req_free(&r);
+    config_unref(cfg);
+
+    cfg = load_ok(FLOWS "triggers = ( { id = \"k2\"; flows = [\"f\"]; kestra = { namespace = "
+                        "\"n\"; flow = \"f2\"; key = [\"KESTRA-KEY-2\"]; }; "
+                        "auth = { allow_ips = [\"127.0.0.0/8\"]; max_failures = 1; }; } );");
+    ck_assert_int_eq(status_of(cfg, "POST", "/api/v1/executions/webhook/n/f2/wrong", NULL, NULL,
+                               NULL),
+                     404);
+    req_init(&r, cfg, "POST", "/api/v1/executions/webhook/n/f2/KESTRA-KEY-2", NULL);
+    ck_assert_int_eq(run(&r, cfg, &v), 429);
+    ck_assert_str_eq(r.rq.path, "/api/v1/executions/webhook/n/f2/[redacted]");
+    req_free(&r);
+    config_unref(cfg);
+}
+END_TEST
+
+/* A request as http.c sees it: headers folded once collected. */
+static int run_folded(req *r, sluice_config *cfg, gate_verdict *v)
+{
+    event_fold_headers(&r->rq);
+    return run(r, cfg, v);
+}
+
+START_TEST(test_repeated_headers)
+{
+    sluice_config *cfg = load_ok(
+        FLOWS "triggers = ( { id = \"flt\"; flows = [\"f\"]; "
+              "filter = { header = \"X-Event\"; equals = \"push\"; }; },\n"
+              "{ id = \"tok\"; flows = [\"f\"]; auth = { keys = [\"right\"]; "
+              "key_in = [\"header:X-Token\"]; }; },\n"
+              "{ id = \"gh\"; flows = [\"f\"]; auth = { hmac = { preset = \"github\"; "
+              "secrets = [\"It's a Secret to Everybody\"]; }; }; },\n"
+              "{ id = \"sv\"; flows = [\"f\"]; auth = { hmac = { preset = \"standard-webhooks\"; "
+              "secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]; }; }; },\n"
+              "{ id = \"bearer\"; flows = [\"f\"]; auth = { keys = [\"right\"]; }; } );");
+    req r;
+    gate_verdict v;
+    /* A filter passing on one value while the flow gets another. */
+    req_init(&r, cfg, "POST", "/hooks/flt", NULL);
+    req_header(&r, "x-event", "push");
+    req_header(&r, "x-event", "delete");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 400);
+    ck_assert_str_eq(v.code, "repeated_header");
+    ck_assert_ptr_nonnull(strstr(v.message, "x-event"));
+    req_free(&r);
+    /* A right credential followed by a wrong one. */
+    req_init(&r, cfg, "POST", "/hooks/tok", NULL);
+    req_header(&r, "x-token", "right");
+    req_header(&r, "x-token", "wrong");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 400);
+    req_free(&r);
+    req_init(&r, cfg, "POST", "/hooks/bearer", NULL);
+    req_header(&r, "authorization", "Bearer right");
+    req_header(&r, "authorization", "Bearer wrong");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 400);
+    req_free(&r);
+    /* Signatures, under the preset's other names too. */
+    req_init(&r, cfg, "POST", "/hooks/gh", "Hello, World!");
+    req_header(&r, "x-hub-signature-256",
+               "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+    req_header(&r, "x-hub-signature-256", "sha256=00");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 400);
+    req_free(&r);
+    req_init(&r, cfg, "POST", "/hooks/sv", "{}");
+    req_header(&r, "svix-id", "msg_1");
+    req_header(&r, "svix-id", "msg_2");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 400);
+    req_free(&r);
+
+    /* Any other repeated header is one value, joined with ", ", read the
+     * same by everyone: the filter's header is sent once and passes. */
+    req_init(&r, cfg, "POST", "/hooks/flt", NULL);
+    req_header(&r, "x-other", "a");
+    req_header(&r, "x-event", "push");
+    req_header(&r, "x-other", "b");
+    req_header(&r, "x-other", "c");
+    ck_assert_int_eq(run_folded(&r, cfg, &v), 0);
+    ck_assert_uint_eq(r.rq.n_headers, 2);
+    ck_assert_str_eq(r.rq.headers[0].name, "x-other");
+    ck_assert_str_eq(event_header(&r.rq, "x-other"), "a, b, c");
+    ck_assert(event_header_repeated(&r.rq, "x-other"));
+    ck_assert(!event_header_repeated(&r.rq, "x-event"));
+    json_t *h = json_object_get(r.event, "headers");
+    ck_assert_str_eq(json_string_value(json_object_get(h, "x-other")), "a, b, c");
+    ck_assert_str_eq(json_string_value(json_object_get(h, "x-event")), "push");
+    req_free(&r);
+    config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_fold_headers_many)
+{
+    /* Thousands of headers, most of them repeats: one pass, order kept. */
+    http_request rq;
+    memset(&rq, 0, sizeof(rq));
+    size_t n = 6000;
+    rq.headers = calloc(n, sizeof(kv));
+    for (size_t i = 0; i < n; i++) {
+        char name[16], val[16];
+        snprintf(name, sizeof(name), "h%zu", i % 3 == 0 ? i : 1);
+        snprintf(val, sizeof(val), "%zu", i);
+        rq.headers[i].name = strdup(name);
+        rq.headers[i].value = strdup(val);
+    }
+    rq.n_headers = n;
+    event_fold_headers(&rq);
+    ck_assert_uint_eq(rq.n_headers, n / 3 + 1);
+    ck_assert_str_eq(rq.headers[0].name, "h0");
+    ck_assert_str_eq(rq.headers[1].name, "h1");
+    ck_assert(rq.header_repeated[1] && !rq.header_repeated[0]);
+    ck_assert(strncmp(rq.headers[1].value, "1, 2, 4, 5, 7", 13) == 0);
+    ck_assert_str_eq(rq.headers[2].name, "h3");
+    for (size_t i = 0; i < rq.n_headers; i++) {
+        free(rq.headers[i].name);
+        free(rq.headers[i].value);
+    }
+    free(rq.headers);
+    free(rq.header_repeated);
+}
+END_TEST
+
+START_TEST(test_refused_requests_spend_no_budget)
+{
+    sluice_config *cfg = load_ok(
+        FLOWS "triggers = ( { id = \"open\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; },\n"
+              "{ id = \"both\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; "
+              "auth = { keys = [\"k\"]; key_in = [\"header:x-key\", \"body:key\"]; "
+              "max_failures = 0; }; } );");
+    /* Headers pass, then the body is refused (413 while it streams, 400
+     * when it does not parse): http.c never calls gate_check_body. */
+    for (int i = 0; i < 3; i++) {
+        req r;
+        gate_verdict v = {0};
+        req_init(&r, cfg, "POST", "/hooks/open", NULL);
+        ck_assert_int_eq(gate_check_route(r.t->gate, cfg, &r.rq, &r.m, &v), 0);
+        ck_assert_int_eq(gate_check_headers(r.t->gate, cfg, &r.rq, &v), 0);
+        req_free(&r);
+    }
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/open", NULL, NULL, NULL), 0);
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/open", NULL, NULL, NULL), 429);
+
+    /* A right key in a header and a wrong one in the body: 403, and the
+     * budget is still whole. */
+    for (int i = 0; i < 3; i++) {
+        req r;
+        gate_verdict v;
+        req_init(&r, cfg, "POST", "/hooks/both", "{\"key\":\"x\"}");
+        req_header(&r, "content-type", "application/json");
+        req_header(&r, "x-key", "k");
+        ck_assert_int_eq(run(&r, cfg, &v), 403);
+        req_free(&r);
+    }
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/both", NULL, "x-key", "k"), 0);
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/both", NULL, "x-key", "k"), 429);
+    config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_filter_pattern_bounds)
+{
+    /* glibc took 721 MB to compile this one. */
+    load_fails(FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { header = \"X-Ref\"; "
+                     "matches = \"^refs/head++++++++++++++++++++s/main$\"; }; } );",
+               "repetitions expand to more than 2000");
+    load_fails(FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { header = \"X-Ref\"; "
+                     "matches = \"((a{1,100}){1,100}){1,100}\"; }; } );",
+               "repetitions expand");
+    load_fails(FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { header = \"X-Ref\"; "
+                     "matches = \"(.*){1,4000}\"; }; } );",
+               "repetitions expand");
+    load_fails(FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { header = \"X-Ref\"; "
+                     "matches = \"^(a+)\\\\1$\"; }; } );",
+               "back-references");
+    char big[1200 + 300];
+    memset(big, 0, sizeof(big));
+    strcpy(big, FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { header = \"X\"; "
+                      "matches = \"");
+    size_t l = strlen(big);
+    memset(big + l, 'a', 1100);
+    strcpy(big + l + 1100, "\"; }; } );");
+    load_fails(big, "longer than 1024 characters");
+    /* Ordinary patterns, bounded repetitions included, still load. */
+    sluice_config *cfg = load_ok(
+        FLOWS "triggers = ( { id = \"a\"; flows = [\"f\"]; filter = { all = ( "
+              "{ path = \"body.ref\"; matches = \"^refs/heads/(main|release/.+)$\"; }, "
+              "{ path = \"body.sha\"; matches = \"^[0-9a-f]{40}([0-9a-f]{24})?$\"; }, "
+              "{ path = \"body.ip\"; matches = \"^([0-9]{1,3}\\\\.){3}[0-9]{1,3}$\"; }, "
+              "{ path = \"body.s\"; matches = \"^[[:alnum:]_]{1,500}\\\\\\\\x\"; } ); }; } );");
+    config_unref(cfg);
+}
+END_TEST
+
 /* ---- rate limits ---- */
 
 START_TEST(test_gcra)
@@ -762,6 +972,9 @@ static Suite *gate_suite(void)
     tcase_add_test(tc, test_hmac_through_gate);
     tcase_add_test(tc, test_allow_ips);
     tcase_add_test(tc, test_failure_limit);
+    tcase_add_test(tc, test_path_key_redacted_before_any_refusal);
+    tcase_add_test(tc, test_repeated_headers);
+    tcase_add_test(tc, test_fold_headers_many);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -769,12 +982,14 @@ static Suite *gate_suite(void)
     tcase_add_test(tc, test_rate_table_full);
     tcase_add_test(tc, test_rate_limit_through_gate);
     tcase_add_test(tc, test_rate_limit_counts_only_authenticated);
+    tcase_add_test(tc, test_refused_requests_spend_no_budget);
     tcase_add_test(tc, test_request_size_limits);
     suite_add_tcase(s, tc);
     tc = tcase_create("filters");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_filters);
     tcase_add_test(tc, test_filter_lookup);
+    tcase_add_test(tc, test_filter_pattern_bounds);
     suite_add_tcase(s, tc);
     return s;
 }

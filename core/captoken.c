@@ -261,12 +261,12 @@ static int state_save(const char *dir, const cap_state *s)
     int rc = -1, fd = -1;
     size_t len = strlen(text);
     if (mkdir_p(dir) < 0) {
-        log_error("capability tokens: cannot create %s: %s", dir, strerror(errno));
+        log_error("capability tokens: cannot create %s: %s", dir, units_strerror(errno));
         goto out;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        log_error("capability tokens: cannot write %s: %s", tmp, strerror(errno));
+        log_error("capability tokens: cannot write %s: %s", tmp, units_strerror(errno));
         goto out;
     }
     for (size_t off = 0; off < len;) {
@@ -274,19 +274,19 @@ static int state_save(const char *dir, const cap_state *s)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("capability tokens: cannot write %s: %s", tmp, strerror(errno));
+            log_error("capability tokens: cannot write %s: %s", tmp, units_strerror(errno));
             goto out;
         }
         off += (size_t)w;
     }
     if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-        log_error("capability tokens: cannot write %s: %s", tmp, strerror(errno));
+        log_error("capability tokens: cannot write %s: %s", tmp, units_strerror(errno));
         goto out;
     }
     close(fd);
     fd = -1;
     if (rename(tmp, path) < 0) {
-        log_error("capability tokens: cannot rename %s: %s", tmp, strerror(errno));
+        log_error("capability tokens: cannot rename %s: %s", tmp, units_strerror(errno));
         goto out;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -399,7 +399,7 @@ static config_t *open_file(parse_ctx *c, builder *b, const char *path)
     config_set_include_dir(f, c->dir);
     if (config_read_file(f, path) != CONFIG_TRUE) {
         if (config_error_type(f) == CONFIG_ERR_FILE_IO)
-            snprintf(c->err, c->errlen, "%s: cannot read: %s", path, strerror(errno));
+            snprintf(c->err, c->errlen, "%s: cannot read: %s", path, units_strerror(errno));
         else
             snprintf(c->err, c->errlen, "%s:%d: syntax error: %s",
                      config_error_file(f) ? config_error_file(f) : path, config_error_line(f),

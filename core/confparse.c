@@ -113,13 +113,13 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
             snprintf(path, sizeof(path), "%s", p);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, strerror(errno));
+            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, units_strerror(errno));
         char buf[65536];
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         if (ferror(f)) {
             int e = errno;
             fclose(f);
-            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, strerror(e));
+            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, units_strerror(e));
         }
         int too_big = !feof(f);
         fclose(f);

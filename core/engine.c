@@ -665,10 +665,10 @@ static void *worker_main(void *arg)
     /* Per thread on Linux, and inherited by every process it spawns. */
     struct sched_param idle = {0};
     if (eng.nice == WORKER_IDLE && sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
-        log_warn("engine: cannot run the workers at SCHED_IDLE: %s", strerror(errno));
+        log_warn("engine: cannot run the workers at SCHED_IDLE: %s", units_strerror(errno));
     if (eng.nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
         log_warn("engine: cannot lower the worker priority to nice %d: %s", eng.nice,
-                 strerror(errno));
+                 units_strerror(errno));
     pthread_mutex_lock(&eng.mu);
     for (;;) {
         sluice_exec *e = NULL;

@@ -95,8 +95,8 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
     for (size_t i = 0; i < n_extra; i++)
         v[k++] = extra[i];
     if (s && *s) {
-        char *copy = xstrdup(s);
-        for (char *tok = strtok(copy, ":"); tok; tok = strtok(NULL, ":"))
+        char *copy = xstrdup(s), *save = NULL;
+        for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
             v[k++] = xstrdup(tok);
         free(copy);
     }
@@ -133,8 +133,18 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         cfg->store_path = xstrdup(store_override);
         cfg->store_explicit = 1;
     }
-    /* Plugins keep their caches under the same directory. */
-    setenv("SLUICE_STATE_DIR", cfg->server.state_dir, 1);
+    /* Plugins keep their caches under the same directory. The environment
+     * is written once, before any other thread runs: setenv during a
+     * reload would race getenv on the workers (libcurl reads its proxy
+     * variables on every transfer). */
+    static int state_env_set;
+    if (!state_env_set) {
+        setenv("SLUICE_STATE_DIR", cfg->server.state_dir, 1);
+        state_env_set = 1;
+    } else if (strcmp(getenv("SLUICE_STATE_DIR"), cfg->server.state_dir) != 0) {
+        log_warn("reload: server.state_dir changed; plugins use the new one when sluiced "
+                 "restarts");
+    }
     if (config_bind(cfg, err, sizeof(err)) < 0) {
         log_error("config: %s", err);
         gitsync_rejected(err);

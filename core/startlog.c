@@ -3,6 +3,7 @@
  */
 #include "startlog.h"
 
+#include "units.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -76,13 +77,13 @@ int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int at
 {
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open the start journal %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot open the start journal %s: %s", path, units_strerror(errno));
         return -1;
     }
     int rfd = dup(fd);
     FILE *f = rfd >= 0 ? fdopen(rfd, "r") : NULL;
     if (!f) {
-        snprintf(err, errlen, "cannot read the start journal %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot read the start journal %s: %s", path, units_strerror(errno));
         if (rfd >= 0)
             close(rfd);
         close(fd);

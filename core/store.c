@@ -655,7 +655,7 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&st.mu);
         int ok = fdatasync(st.wal_fd) == 0;
         if (!ok)
-            log_error("store: fdatasync of the WAL failed: %s", strerror(errno));
+            log_error("store: fdatasync of the WAL failed: %s", units_strerror(errno));
         __atomic_store_n(&st.healthy, ok, __ATOMIC_RELAXED);
         for (store_op *op = ops, *next; op; op = next) {
             next = op->next;
@@ -866,7 +866,7 @@ int store_mark_running(sluice_exec *e)
     /* On record at once in the start journal; in the database with the
      * next batch (startlog.h). */
     if (startlog_append(e->id, e->attempt) < 0) {
-        log_error("store: cannot write the start journal: %s", strerror(errno));
+        log_error("store: cannot write the start journal: %s", units_strerror(errno));
         return -1;
     }
     store_op *op = xcalloc(1, sizeof(*op));
@@ -1397,7 +1397,7 @@ int store_open(const char *path, char *err, size_t errlen)
 {
     char why[512] = "";
     if (mkdir_parents(path) < 0) {
-        snprintf(err, errlen, "store %s: cannot create its directory: %s", path, strerror(errno));
+        snprintf(err, errlen, "store %s: cannot create its directory: %s", path, units_strerror(errno));
         return -1;
     }
     /* Without this each connection's page cache starts with one 87 KiB
@@ -1438,7 +1438,7 @@ int store_open(const char *path, char *err, size_t errlen)
         exec_sql(st.wdb, "SELECT count(*) FROM executions", why, sizeof(why)) < 0)
         goto fail;
     if (access(path, W_OK) != 0) {
-        snprintf(why, sizeof(why), "not writable: %s", strerror(errno));
+        snprintf(why, sizeof(why), "not writable: %s", units_strerror(errno));
         goto fail;
     }
     if (sqlite3_open_v2(path, &st.rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -1501,7 +1501,7 @@ int store_open(const char *path, char *err, size_t errlen)
     if (exec_sql(st.wdb, "COMMIT", why, sizeof(why)) < 0 || startlog_clear() < 0) {
         if (!*why)
             snprintf(why, sizeof(why), "cannot empty the start journal %.400s: %s", journal,
-                     strerror(errno));
+                     units_strerror(errno));
         goto fail;
     }
     /* The WAL persists while a connection is open; the syncer flushes it. */
@@ -1509,7 +1509,7 @@ int store_open(const char *path, char *err, size_t errlen)
     snprintf(wal, sizeof(wal), "%s-wal", path);
     st.wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
     if (st.wal_fd < 0) {
-        snprintf(why, sizeof(why), "cannot open its WAL file: %s", strerror(errno));
+        snprintf(why, sizeof(why), "cannot open its WAL file: %s", units_strerror(errno));
         goto fail;
     }
     st.n_buckets = 64; /* grows with the live set (live_grow) */

@@ -1,6 +1,7 @@
 /*
  * units.c - parsing of sizes and durations, clocks, ids.
  */
+#define _GNU_SOURCE /* the strerror_r that returns the text */
 #include "units.h"
 
 #include <ctype.h>
@@ -197,4 +198,10 @@ char *units_base64_encode(const unsigned char *data, size_t len)
     base64_encode_raw(out, len, data);
     out[out_len - 1] = 0;
     return out;
+}
+
+const char *units_strerror(int err)
+{
+    static __thread char buf[128];
+    return strerror_r(err, buf, sizeof(buf));
 }

@@ -27,6 +27,10 @@ int units_random(void *buf, size_t n);
 
 /* Base64 (standard alphabet, padded). Returns a malloc'd string. */
 char *units_base64_encode(const unsigned char *data, size_t len);
+/* strerror for any thread: the text lives in a buffer of the calling
+ * thread, valid until its next call (strerror's may be shared). */
+const char *units_strerror(int err);
+
 /* The value of one hexadecimal digit, or -1. */
 int units_hex_digit(int c);
 

@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "router.h"
+#include "routes.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -527,7 +528,12 @@ static int resolve_and_route(parse_ctx *c, builder *b)
         char rerr[512];
         void *other;
         if (router_add(cfg->router, t->path, t, &other, rerr, sizeof(rerr)) < 0) {
-            if (other)
+            int shared = routes_share_path(other, t, rerr, sizeof(rerr));
+            if (shared > 0)
+                continue;
+            if (shared < 0)
+                snprintf(c->err, c->errlen, "%s: trigger \"%s\": %s", t->where, t->id, rerr);
+            else if (other)
                 snprintf(c->err, c->errlen,
                          "%s: trigger \"%s\": path: duplicate route: %s (trigger \"%s\" at %s)",
                          t->where, t->id, rerr, ((trigger_def *)other)->id,
@@ -712,6 +718,7 @@ static void config_free(sluice_config *cfg)
         free(t->description);
         free(t->where);
         free(t->idem_key);
+        free(t->program_id);
         gate_free(t->gate);
     }
     free(cfg->triggers);

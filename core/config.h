@@ -85,6 +85,10 @@ typedef struct trigger_def {
     struct gate *gate; /* admission rules, NULL when none (gate.h) */
     char *idem_key;      /* "header:NAME" or "body:path"; NULL: the standard headers */
     uint64_t idem_ttl_ms;
+    /* wayscript with its own path: the program_id that picks this trigger
+     * among those sharing the path (routes_pick_program), else NULL. */
+    char *program_id;
+    struct trigger_def *program_next; /* the next trigger on the same path */
 } trigger_def;
 
 /* server.worker_nice = "idle": flows run only on otherwise idle CPU. */

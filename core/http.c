@@ -965,6 +965,9 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     if (m == 0)
         return (enum MHD_Result)http_error(c, rq->request_id, 404, "not_found",
                                            "no trigger at this path");
+    if (routes_pick_program(rq, &cs->match, &pv) < 0)
+        return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
+                                           pv.message, NULL);
     trigger_def *t = cs->match.target;
     cs->trigger = t;
     /* Address allowlist, failed-attempt limit, path keys (then redacted from rq->path). */

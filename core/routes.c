@@ -140,6 +140,10 @@ static int parse_wayscript(parse_ctx *c, const config_setting_t *s, const char *
     }
     if (!methods_set)
         t->methods = METHOD_GET | METHOD_POST;
+    if (program && path_set) {
+        free(t->program_id);
+        t->program_id = xstrdup(program);
+    }
     out->key_in[0] = "query:api_key";
     out->key_in[1] = "body:api_key";
     rc = 0;
@@ -246,4 +250,58 @@ int routes_before_match(const sluice_config *cfg, http_request *rq, route_match 
         log_msg(LOG_INFO, rq->request_id, "refused %s %s: %d %s", rq->method, rq->path,
                 v->status, v->message);
     return r;
+}
+
+int routes_share_path(void *owner, trigger_def *t, char *err, size_t errlen)
+{
+    trigger_def *first = owner;
+    if (!first || !first->program_id || !t->program_id || strcmp(first->path, t->path) != 0)
+        return 0;
+    for (trigger_def *o = first; o; o = o->program_next)
+        if (strcmp(o->program_id, t->program_id) == 0) {
+            snprintf(err, errlen,
+                     "wayscript.program_id: \"%s\" already names trigger \"%s\" (at %s) on "
+                     "path %s",
+                     t->program_id, o->id, o->where, t->path);
+            return -1;
+        }
+    t->program_next = first->program_next;
+    first->program_next = t;
+    return 1;
+}
+
+int routes_pick_program(const http_request *rq, route_match *m, gate_verdict *v)
+{
+    trigger_def *t = m->target;
+    if (!t->program_id)
+        return 0;
+    const char *want = NULL;
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (strcmp(rq->params[i].name, "program_id") == 0) {
+            if (want) {
+                v->status = 400;
+                v->code = "bad_request";
+                snprintf(v->message, sizeof(v->message), "program_id is given more than once");
+                return -1;
+            }
+            want = rq->params[i].value;
+        }
+    if (!want) {
+        if (!t->program_next)
+            return 0; /* the path's only program */
+        v->status = 400;
+        v->code = "bad_request";
+        snprintf(v->message, sizeof(v->message),
+                 "program_id is required: several programs share this path");
+        return -1;
+    }
+    for (trigger_def *o = t; o; o = o->program_next)
+        if (strcmp(o->program_id, want) == 0) {
+            m->target = o;
+            return 0;
+        }
+    v->status = 404;
+    v->code = "not_found";
+    snprintf(v->message, sizeof(v->message), "no trigger at this path");
+    return -1;
 }

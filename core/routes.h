@@ -14,7 +14,10 @@
  *       body field "key"; sync unless mode says otherwise (?async works)
  *   wayscript = { program_id = "1234"; api_key = "@env:KEY"; };   # api_key optional
  *       /wayscript/1234 (or path); GET and POST; the key in api_key (query,
- *       form or JSON body); variables and function as for every trigger
+ *       form or JSON body); variables and function as for every trigger.
+ *       Several wayscript triggers may share one path (path = "/api", as
+ *       WayScript's own URL): the program_id query parameter picks one; an
+ *       unknown one is 404 like an unknown route, a missing one 400
  *   capability = true;   or   capability = { invalid_status = 404; };
  *       reached only through /t/TOKEN (captoken.h)
  *
@@ -67,5 +70,20 @@ int routes_path_reserved(const char *path);
  */
 int routes_before_match(const sluice_config *cfg, http_request *rq, route_match *m,
                         gate_verdict *v);
+
+/*
+ * The router found owner (the first trigger of t's path) when adding t.
+ * 1 when both are wayscript triggers with their own path and program ids,
+ * so t now shares the route (t->program_next); 0 when this is an ordinary
+ * duplicate route; -1 with err when t's program_id is already taken.
+ */
+int routes_share_path(void *owner, trigger_def *t, char *err, size_t errlen);
+
+/*
+ * After the router: among the triggers sharing m's path pick the one whose
+ * program_id the query names (m->target becomes it). 0 to go on, -1 when v
+ * holds the answer (400 missing or repeated, 404 unknown).
+ */
+int routes_pick_program(const http_request *rq, route_match *m, gate_verdict *v);
 
 #endif

@@ -40,6 +40,10 @@ triggers = (
     cloudomation = { client = "acme"; name = "deploy"; key = "$CM_KEY"; }; },
   { id = "wayscript"; flows = ["fn"]; mode = "sync"; variables = ["user", "period"];
     wayscript = { program_id = "4242"; api_key = "$WS_KEY"; }; },
+  { id = "ws-report"; flows = ["fn"]; mode = "sync"; variables = ["user"]; path = "/api";
+    wayscript = { program_id = "3726"; api_key = "$WS_KEY"; }; },
+  { id = "ws-backup"; flows = ["fn"]; mode = "sync"; variables = ["user"]; path = "/api";
+    wayscript = { program_id = "3727"; api_key = "other-$WS_KEY"; }; },
   { id = "ship"; flows = ["echo"]; capability = true; success_code = 201; },
   { id = "securex"; flows = ["echo"]; mode = "sync"; max_body = "1K";
     content_types = ["application/json", "text/plain"]; rate_limit = { per_minute = 5; }; },
@@ -146,6 +150,22 @@ req GET "/wayscript/4242?api_key=wrong&variables=a"
 is "$STATUS" 403 "WayScript: wrong api_key: 403"
 req GET "/wayscript/4242?variables=a"
 is "$STATUS" 401 "WayScript: no api_key: 401"
+
+# Several programs on WayScript's own URL: only the host changes.
+req POST "/api?api_key=$WS_KEY&program_id=3726&variables=dana&function=report"
+is "$STATUS" 200 "WayScript /api: program_id picks the trigger"
+is "$(jq_get .data.trigger)" ws-report "WayScript /api: program 3726 is ws-report"
+is "$(jq_get .data.stdout)" "fn=report user=dana period=" "WayScript /api: variables and function"
+req POST "/api?api_key=other-$WS_KEY&program_id=3727&variables=erin"
+is "$(jq_get .data.trigger)" ws-backup "WayScript /api: program 3727 is ws-backup"
+req POST "/api?api_key=$WS_KEY&program_id=3727&variables=erin"
+is "$STATUS" 403 "WayScript /api: each program checks its own api_key"
+req POST "/api?api_key=$WS_KEY&program_id=9999"
+is "$STATUS" 404 "WayScript /api: an unknown program_id answers like an unknown route"
+is "$(jq_get .error.message)" "no trigger at this path" "WayScript /api: the same 404 message"
+req POST "/api?api_key=$WS_KEY"
+is "$STATUS" 400 "WayScript /api: no program_id: 400"
+like "$(jq_get .error.message)" 'program_id is required' "WayScript /api: the 400 says why"
 
 # ---- Shipyard: capability URLs ----
 check "the capability token is in the state file" test -s "$T/state/tokens.json"

@@ -525,6 +525,84 @@ START_TEST(test_failure_limit)
 }
 END_TEST
 
+/* The trigger a request to target reaches: routed, then its program picked.
+ * NULL with v filled when refused. */
+static trigger_def *pick(sluice_config *cfg, const char *target, gate_verdict *v)
+{
+    req r;
+    memset(v, 0, sizeof(*v));
+    req_init(&r, cfg, "POST", target, NULL);
+    trigger_def *t = routes_pick_program(&r.rq, &r.m, v) == 0 ? r.m.target : NULL;
+    req_free(&r);
+    return t;
+}
+
+START_TEST(test_wayscript_shared_path)
+{
+    sluice_config *cfg = load_ok(
+        FLOWS "triggers = (\n"
+              " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
+              "wayscript = { program_id = \"3726\"; api_key = \"k1\"; }; },\n"
+              " { id = \"w2\"; flows = [\"f\"]; path = \"/api\"; "
+              "wayscript = { program_id = \"4242\"; api_key = \"k2\"; }; },\n"
+              " { id = \"w3\"; flows = [\"f\"]; path = \"/api\"; "
+              "wayscript = { program_id = \"7\"; }; },\n"
+              " { id = \"solo\"; flows = [\"f\"]; path = \"/one\"; "
+              "wayscript = { program_id = \"1\"; }; } );");
+    gate_verdict v;
+    trigger_def *t = pick(cfg, "/api?api_key=k2&program_id=4242&variables=x", &v);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(t->id, "w2");
+    ck_assert_str_eq(pick(cfg, "/api?program_id=3726", &v)->id, "w1");
+    ck_assert_str_eq(pick(cfg, "/api?program_id=7", &v)->id, "w3");
+    /* Each program keeps its own key. */
+    static const struct {
+        const char *target;
+        int status;
+    } keyed[] = {{"/api?program_id=4242&api_key=k2", 0}, {"/api?program_id=4242&api_key=k1", 403}};
+    for (size_t i = 0; i < 2; i++) {
+        req r;
+        req_init(&r, cfg, "POST", keyed[i].target, NULL);
+        ck_assert_int_eq(routes_pick_program(&r.rq, &r.m, &v), 0);
+        r.t = r.m.target;
+        ck_assert_int_eq(run(&r, cfg, &v), keyed[i].status);
+        req_free(&r);
+    }
+    /* Unknown: like an unknown route; missing or twice: 400. */
+    ck_assert_ptr_null(pick(cfg, "/api?program_id=9999", &v));
+    ck_assert_int_eq(v.status, 404);
+    ck_assert_str_eq(v.message, "no trigger at this path");
+    ck_assert_ptr_null(pick(cfg, "/api?api_key=k1", &v));
+    ck_assert_int_eq(v.status, 400);
+    ck_assert_ptr_nonnull(strstr(v.message, "program_id is required"));
+    ck_assert_ptr_null(pick(cfg, "/api?program_id=3726&program_id=4242", &v));
+    ck_assert_int_eq(v.status, 400);
+    /* A path with one program: its id may be left out, not mistaken. */
+    ck_assert_str_eq(pick(cfg, "/one", &v)->id, "solo");
+    ck_assert_ptr_null(pick(cfg, "/one?program_id=2", &v));
+    ck_assert_int_eq(v.status, 404);
+    config_unref(cfg);
+
+    load_fails(FLOWS "triggers = (\n"
+                     " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
+                     "wayscript = { program_id = \"3726\"; }; },\n"
+                     " { id = \"w2\"; flows = [\"f\"]; path = \"/api\"; "
+                     "wayscript = { program_id = \"3726\"; }; } );",
+               "\"3726\" already names trigger \"w1\"");
+    /* Anything else on the path is still a duplicate route. */
+    load_fails(FLOWS "triggers = (\n"
+                     " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
+                     "wayscript = { program_id = \"3726\"; }; },\n"
+                     " { id = \"h\"; flows = [\"f\"]; path = \"/api\"; } );",
+               "duplicate route");
+    load_fails(FLOWS "triggers = (\n"
+                     " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
+                     "wayscript = { program_id = \"3726\"; }; },\n"
+                     " { id = \"w2\"; flows = [\"f\"]; path = \"/api\"; wayscript = { }; } );",
+               "duplicate route");
+}
+END_TEST
+
 /* ---- secrets before refusals, repeated headers, budgets ---- */
 
 START_TEST(test_path_key_redacted_before_any_refusal)
@@ -962,6 +1040,7 @@ static Suite *gate_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_settings_errors);
     tcase_add_test(tc, test_shapes);
+    tcase_add_test(tc, test_wayscript_shared_path);
     suite_add_tcase(s, tc);
     tc = tcase_create("credentials");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -420,6 +420,14 @@ static int body_creds(const struct gate *g, const http_request *rq, json_t *even
     return AUTH_MISSING;
 }
 
+int gate_body_keys(const struct gate *g)
+{
+    for (size_t s = 0; s < g->n_src; s++)
+        if (g->src[s].kind == SRC_BODY)
+            return 1;
+    return 0;
+}
+
 int gate_reads_body(const struct gate *g)
 {
     if (g->filter)

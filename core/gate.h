@@ -100,6 +100,10 @@ int gate_check_body(struct gate *gate, const struct sluice_config *cfg, const ht
  * event must then carry the parsed body. */
 int gate_reads_body(const struct gate *gate);
 
+/* True when a key may be found in a body field: the body's text is then
+ * never logged, not even quoted by a parser's error. */
+int gate_body_keys(const struct gate *gate);
+
 /* 0 for an ordinary trigger; for a capability trigger the status that
  * answers its replaced or removed tokens (400 or 404). */
 int gate_capability_status(const struct gate *gate);

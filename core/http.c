@@ -781,7 +781,13 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
                (t->gate && gate_reads_body(t->gate));
     int st = event_build(&base, rq, t, &cs->match, tree, err, sizeof(err));
     if (st) {
-        log_msg(LOG_INFO, rq->request_id, "refused %s %s: 400 %s", rq->method, rq->path, err);
+        /* A parser's message quotes the body ("near '...'"), which may be
+         * the very key a trigger reads from it: the sender is told, the
+         * log is not. */
+        log_msg(LOG_INFO, rq->request_id, "refused %s %s: 400 %s", rq->method, rq->path,
+                t->gate && gate_body_keys(t->gate) ? "a body that does not parse (the "
+                                                     "message is not logged: it may quote a key)"
+                                                   : err);
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
     }
     gate_verdict v = {0};

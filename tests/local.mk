@@ -164,6 +164,7 @@ INTEGRATION_TESTS = \
 	tests/integration/retention.sh \
 	tests/integration/dialects.sh \
 	tests/integration/auth.sh \
+	tests/integration/refusals.sh \
 	tests/integration/badinput.sh \
 	tests/integration/follow.sh \
 	tests/integration/modules.sh

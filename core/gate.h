@@ -12,11 +12,13 @@
  *                       (Kestra); path keys are then replaced by
  *                       "[redacted]" in the path and the route parameters;
  *   gate_check_headers  when the headers are known, before any body byte
- *                       is read: keys in headers, the query or Basic auth,
- *                       and the rate limit;
+ *                       is read: a repeated header that a check or filter
+ *                       reads (400), keys in headers, the query or Basic
+ *                       auth, and whether the rate budget is spent;
  *   gate_check_body     when the body is complete: keys in body fields,
- *                       HMAC signatures over the exact raw bytes, the rate
- *                       limit when credentials were in the body, filters;
+ *                       HMAC signatures over the exact raw bytes, then the
+ *                       rate budget is taken (a refused request never
+ *                       spends it), filters;
  *                       keys found in the query, body or a key header are
  *                       replaced by "[redacted]" in the event.
  *

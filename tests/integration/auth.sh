@@ -233,7 +233,8 @@ is "$STATUS" 403 "generic: outside its 2 minute tolerance: 403"
 # ---- addresses ----
 req POST /hooks/ips -H 'X-Forwarded-For: 203.0.113.7' -d x
 is "$STATUS" 200 "allowlist: from a trusted proxy, the forwarded client is allowed"
-is "$(jq_get .data.stdout | jq -r .remote_addr)" 127.0.0.1 "allowlist: remote_addr stays the peer"
+is "$(jq_get .data.stdout | jq -r .remote_addr)" 203.0.113.7 \
+    "allowlist: remote_addr is the forwarded client the allowlist checked"
 req POST /hooks/ips -H 'X-Forwarded-For: 2001:db8::42' -d x
 is "$STATUS" 200 "allowlist: an IPv6 client in an IPv6 range"
 req POST /hooks/ips -H 'X-Forwarded-For: 203.0.113.7, 198.51.100.9' -d x

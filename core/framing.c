@@ -135,6 +135,11 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
                 what[k] = '?';
         /* A space before the colon, a folded line glued to a name, a
          * separator: not a field-name token (RFC 9112 5.1). */
+        if (h->folded)
+            return fail(v, 400, "bad_request", "header %s is folded over two lines", what);
+        if (h->bad_ending)
+            return fail(v, 400, "bad_request",
+                        "header %s is not ended by CRLF, or has a NUL in its value", what);
         if (h->name_len == 0 || strlen(h->name) != h->name_len)
             return fail(v, 400, "bad_request", "%s", "malformed header field name");
         for (size_t k = 0; k < h->name_len; k++)
@@ -233,7 +238,11 @@ static struct {
 
 /* The answer to a request that missed its deadline: written straight to
  * the socket, since libmicrohttpd has no response to queue before the head
- * is complete (and would restart its clock for the body). */
+ * is complete (and would restart its clock for the body). Only while
+ * nothing else writes: http.c ends the deadline as soon as it queues an
+ * answer. (A head libmicrohttpd refuses itself, an HTML 431 or a bad
+ * Content-Length, is the one answer the sweeper does not hear of; a client
+ * that does not read it until head_timeout may see the two mixed.) */
 static void send_timeout(const framing_conn *fc)
 {
     char body[256], msg[512];

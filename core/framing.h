@@ -23,6 +23,8 @@ typedef struct framing_field {
     size_t name_len;
     const char *value;
     size_t value_len; /* as received: a NUL inside makes it longer than strlen */
+    int folded;       /* the line continued on the next (obs-fold) */
+    int bad_ending;   /* ended by something else than CRLF, or cut at a NUL */
 } framing_field;
 
 typedef struct framing_verdict {

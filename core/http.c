@@ -1075,9 +1075,46 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
     size_t *n = &((size_t *)(f + FRAMING_MAX_FIELDS + 1))[0];
     if (*n > FRAMING_MAX_FIELDS)
         return MHD_NO;
-    f[*n] = (framing_field){key, key_size, value ? value : "", value ? value_size : 0};
+    f[*n] = (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
     (*n)++;
     return MHD_YES;
+}
+
+/*
+ * What libmicrohttpd 0.9.75 hides from the field list, read from where it
+ * left the fields. It parses the head in place: a field's value follows its
+ * name in the read buffer (name, ':', spaces, value), and the next line
+ * starts right after the value's CRLF, which it overwrites with two NULs.
+ * Otherwise the library changed the line:
+ *   - an obs-fold is glued to the *name* of the field before it, in a copy
+ *     made elsewhere ("Transfer-Encoding: chunked\r\n identity" arrives as
+ *     the field "Transfer-Encodingidentity: chunked"): the name no longer
+ *     precedes its value;
+ *   - a bare LF leaves one byte between a value and the next name, a NUL
+ *     cuts the value short (the rest is silently dropped), leaving more.
+ * Only addresses are compared, nothing outside the fields is read. The last
+ * field has no next line to measure against. Other versions parse
+ * differently (0.9.76 and later refuse folding and bare LF themselves), so
+ * this runs only on 0.9.75.
+ */
+static void mark_mangled_lines(framing_field *f, size_t n)
+{
+    static int checked = -1;
+    if (checked < 0)
+        checked = strcmp(MHD_get_version(), "0.9.75") == 0;
+    if (!checked)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t name = (uintptr_t)f[i].name, value = (uintptr_t)f[i].value;
+        f[i].folded = value < name + f[i].name_len + 1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (f[i].folded || f[i + 1].folded)
+            continue;
+        uintptr_t end = (uintptr_t)f[i].value + f[i].value_len;
+        uintptr_t next = (uintptr_t)f[i + 1].name;
+        f[i].bad_ending = next != end + 2;
+    }
 }
 
 /*
@@ -1093,6 +1130,7 @@ static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *v
         size_t n;
     } fields = {.n = 0};
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_field, fields.f);
+    mark_mangled_lines(fields.f, fields.n);
     if (framing_check(fields.f, fields.n, version, fv) == 0)
         return 0;
     log_msg(LOG_INFO, cs->rq.request_id, "refused %s: %d %s", cs->rq.path, fv->status,
@@ -1126,6 +1164,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int fr = check_framing(c, cs, version, &fv);
         if (fr < 0) {
             cs->phase = PH_DONE;
+            framing_conn_body_done(conn_framing(c));
             return fr == -1 ? MHD_YES : MHD_NO;
         }
         if (fr > 0) {
@@ -1141,8 +1180,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         enum MHD_Result r = start_request(c, cs, method);
-        if (cs->phase == PH_HEADERS)
-            cs->phase = PH_DONE; /* a response was queued */
+        if (cs->phase == PH_HEADERS || cs->phase == PH_DONE) {
+            /* A response was queued: no deadline while it is sent, or the
+             * sweeper's 408 could land in the middle of it. */
+            cs->phase = PH_DONE;
+            framing_conn_body_done(conn_framing(c));
+        }
         return r;
     }
     case PH_REFUSED:
@@ -1153,6 +1196,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         cs->phase = PH_DONE;
+        framing_conn_body_done(conn_framing(c));
         return reply_refused(c, cs, &cs->refused);
     case PH_NOBODY: {
         framing_conn_body_done(conn_framing(c));
@@ -1177,6 +1221,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (cs->discarding <= DISCARD_MAX)
                     return MHD_YES;
                 cs->phase = PH_DONE;
+                framing_conn_body_done(conn_framing(c));
                 log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                         method, cs->rq.path, (unsigned long long)cs->limit);
                 return (enum MHD_Result)http_error(c, cs->rq.request_id, 413,

@@ -1092,18 +1092,19 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
  *     precedes its value;
  *   - a bare LF leaves one byte between a value and the next name, a NUL
  *     cuts the value short (the rest is silently dropped), leaving more.
- * Only addresses are compared, nothing outside the fields is read. The last
- * field has no next line to measure against. Other versions parse
+ * Only addresses are compared, nothing outside the fields is read. The
+ * request line (its version string) is measured against the first field;
+ * the last field has no next line to measure against. Other versions parse
  * differently (0.9.76 and later refuse folding and bare LF themselves), so
  * this runs only on 0.9.75.
  */
-static void mark_mangled_lines(framing_field *f, size_t n)
+static int mark_mangled_lines(const char *version, framing_field *f, size_t n)
 {
     static int checked = -1;
     if (checked < 0)
         checked = strcmp(MHD_get_version(), "0.9.75") == 0;
     if (!checked)
-        return;
+        return 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t name = (uintptr_t)f[i].name, value = (uintptr_t)f[i].value;
         f[i].folded = value < name + f[i].name_len + 1;
@@ -1115,6 +1116,9 @@ static void mark_mangled_lines(framing_field *f, size_t n)
         uintptr_t next = (uintptr_t)f[i + 1].name;
         f[i].bad_ending = next != end + 2;
     }
+    /* The request line ends the same way, before the first field. */
+    return n && !f[0].folded && version &&
+           (uintptr_t)f[0].name != (uintptr_t)version + strlen(version) + 2;
 }
 
 /*
@@ -1130,9 +1134,14 @@ static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *v
         size_t n;
     } fields = {.n = 0};
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_field, fields.f);
-    mark_mangled_lines(fields.f, fields.n);
-    if (framing_check(fields.f, fields.n, version, fv) == 0)
+    int bad_line = mark_mangled_lines(version, fields.f, fields.n);
+    if (framing_check(fields.f, fields.n, version, fv) == 0 && !bad_line)
         return 0;
+    if (!fv->status) {
+        fv->status = 400;
+        fv->code = "bad_request";
+        snprintf(fv->message, sizeof(fv->message), "the request line is not ended by CRLF");
+    }
     log_msg(LOG_INFO, cs->rq.request_id, "refused %s: %d %s", cs->rq.path, fv->status,
             fv->message);
     if (fv->has_body && fv->delimited) {

@@ -63,6 +63,8 @@ raw "POST /hooks/in HTTP/1.1\r\nHost: x\r\nX-A: a\0Content-Length: 30\r\nContent
 refused 400 bad_request "a NUL in a header value"
 raw "POST /hooks/in HTTP/1.1\nHost: x\nContent-Length: 3\n\nabc$SMUGGLE"
 refused 400 bad_request "bare LF line endings"
+raw "POST /hooks/in HTTP/1.1\nHost: x\r\nContent-Length: 3\r\n\r\nabc$SMUGGLE"
+refused 400 bad_request "a request line ended by a bare LF"
 raw "POST /hooks/in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
 refused 400 bad_request "Transfer-Encoding: xchunked"
 raw "POST /hooks/in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n3\r\nabc\r\n0\r\n\r\n"

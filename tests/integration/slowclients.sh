@@ -106,6 +106,8 @@ if command -v slowhttptest > /dev/null; then
 else
     skip "slowhttptest runs" "slowhttptest is not installed (Debian package slowhttptest)"
 fi
-is "$(from 127.0.0.1 /healthz)" 200 "the attacking address is served again once it stops"
+served_again() { [ "$(from 127.0.0.1 /healthz)" = 200 ]; }
+check "the attacking address is served again once it stops" \
+    wait_for "127.0.0.1 served again" 10 served_again
 
 done_testing

@@ -1067,16 +1067,21 @@ static enum MHD_Result reply_refused(struct MHD_Connection *c, conn_state *cs,
                                        fv->code, fv->message, hdrs);
 }
 
+/* Every header entry as received; one past the limit is enough to refuse. */
+typedef struct field_list {
+    framing_field f[FRAMING_MAX_FIELDS + 1];
+    size_t n;
+} field_list;
+
 static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    framing_field *f = cls;
-    size_t *n = &((size_t *)(f + FRAMING_MAX_FIELDS + 1))[0];
-    if (*n > FRAMING_MAX_FIELDS)
+    field_list *l = cls;
+    if (l->n > FRAMING_MAX_FIELDS)
         return MHD_NO;
-    f[*n] = (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
-    (*n)++;
+    l->f[l->n++] =
+        (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
     return MHD_YES;
 }
 
@@ -1129,11 +1134,8 @@ static int mark_mangled_lines(const char *version, framing_field *f, size_t n)
 static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *version,
                          framing_verdict *fv)
 {
-    struct {
-        framing_field f[FRAMING_MAX_FIELDS + 1];
-        size_t n;
-    } fields = {.n = 0};
-    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_field, fields.f);
+    field_list fields = {.n = 0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_field, &fields);
     int bad_line = mark_mangled_lines(version, fields.f, fields.n);
     if (framing_check(fields.f, fields.n, version, fv) == 0 && !bad_line)
         return 0;

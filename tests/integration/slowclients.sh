@@ -52,6 +52,10 @@ trickle() {
             GOT="$line"$'\n'$(timeout 3 cat <&"$fd" 2>/dev/null)
             break
         fi
+        if [ -n "$line" ]; then # the answer began as read timed out
+            GOT="$line"$(timeout 3 cat <&"$fd" 2>/dev/null)
+            break
+        fi
         [ "$rc" -gt 128 ] || break # closed without an answer
         printf "$2" >&"$fd" 2>/dev/null || break
         SENT=$((SENT + 1))

@@ -43,7 +43,8 @@ static const char *const server_keys[] = {
     "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue",
     "max_queue_memory", "sync_timeout",
     "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir",
-    "max_followers", "follow_heartbeat", NULL};
+    "max_followers", "follow_heartbeat", "max_connections", "max_connections_per_address",
+    "head_timeout", "body_timeout", NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
 {
@@ -71,6 +72,23 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     } else if (cp_get_int(c, g, "worker_nice", "server", 0, 19, &sv->worker_nice) < 0) {
         return -1;
     }
+    if (cp_get_int(c, g, "max_connections", "server", 1, 1000000, &sv->max_connections) < 0 ||
+        cp_get_int(c, g, "max_connections_per_address", "server", 0, 1000000,
+                   &sv->max_connections_per_address) < 0 ||
+        cp_get_duration(c, g, "head_timeout", "server", &sv->head_timeout_ms) < 0 ||
+        cp_get_duration(c, g, "body_timeout", "server", &sv->body_timeout_ms) < 0)
+        return -1;
+    if (sv->max_connections_per_address > sv->max_connections)
+        return cp_fail(c, config_setting_get_member(g, "max_connections_per_address"),
+                       "server.max_connections_per_address: %d is more than "
+                       "server.max_connections (%d)",
+                       sv->max_connections_per_address, sv->max_connections);
+    if (sv->head_timeout_ms < 1000 || sv->head_timeout_ms > 3600000)
+        return cp_fail(c, config_setting_get_member(g, "head_timeout"),
+                       "server.head_timeout: must be from 1s to 1h");
+    if (sv->body_timeout_ms < 1000 || sv->body_timeout_ms > 86400000)
+        return cp_fail(c, config_setting_get_member(g, "body_timeout"),
+                       "server.body_timeout: must be from 1s to 24h");
     int mq = (int)sv->max_queue;
     if (cp_get_int(c, g, "max_queue", "server", 1, 100000000, &mq) < 0)
         return -1;
@@ -584,6 +602,10 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     sv->shutdown_timeout_ms = 30000;
     sv->max_followers = 64;
     sv->follow_heartbeat_ms = 15000;
+    sv->max_connections = 4096;
+    sv->max_connections_per_address = 64;
+    sv->head_timeout_ms = 10000;
+    sv->body_timeout_ms = 60000;
 
     parse_ctx c = {.err = err, .errlen = errlen, .dir = cfg->dir};
     builder b = {.cfg = cfg};

@@ -110,6 +110,10 @@ typedef struct server_conf {
     char **trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
     char *log_level;
     char *state_dir; /* small state files (capability tokens); NULL: the default */
+    int max_connections;             /* open at once, all addresses */
+    int max_connections_per_address; /* 0: no limit of its own */
+    uint64_t head_timeout_ms;        /* request line and headers, in total */
+    uint64_t body_timeout_ms;        /* the body, in total, from the end of the head */
 } server_conf;
 
 typedef struct sluice_config {

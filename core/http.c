@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "event.h"
 #include "exec.h"
+#include "framing.h"
 #include "gate.h"
 #include "jsonout.h"
 #include "log.h"
@@ -68,7 +69,9 @@ typedef struct sync_wait {
     exec_waiter *waiters;
 } sync_wait;
 
-enum phase { PH_HEADERS, PH_BODY, PH_STORING, PH_WAITING, PH_DONE };
+/* PH_NOBODY: a request without a body, answered on the handler's second
+ * call (see on_request). */
+enum phase { PH_HEADERS, PH_NOBODY, PH_REFUSED, PH_BODY, PH_STORING, PH_WAITING, PH_DONE };
 
 typedef struct conn_state {
     http_request rq;
@@ -79,6 +82,7 @@ typedef struct conn_state {
     uint64_t limit;
     size_t body_cap;
     uint64_t discarding; /* bytes dropped after the limit was passed */
+    framing_verdict refused; /* PH_REFUSED: the answer once the body is read */
     sluice_exec **execs;
     size_t n_execs;
     size_t qbytes; /* memory each execution holds while queued (engine_reserve) */
@@ -272,6 +276,28 @@ static void conn_state_free(conn_state *cs)
     free(cs);
 }
 
+static framing_conn *conn_framing(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Every connection is on the deadline sweeper's list while it is open. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? framing_conn_open(ci->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        framing_conn_close(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
 /* The URI log callback runs first and sees the raw URI, query included:
  * the request state is born here so the query can be parsed strictly. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -281,8 +307,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     pthread_mutex_init(&cs->park_mu, NULL);
     units_uuidv7(cs->rq.request_id);
     cs->rq.received_ms = units_now_ms();
+    framing_conn_begun(conn_framing(c), cs->rq.request_id);
+    /* libmicrohttpd hands an absolute-form target over as it came. */
+    uri = framing_origin_form(uri);
     const char *q = strchr(uri, '?');
     cs->rq.path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
+    if (!cs->rq.path[0]) {
+        free(cs->rq.path);
+        cs->rq.path = xstrdup("/");
+    }
     cs->rq.query = q ? xstrdup(q + 1) : NULL;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -302,11 +335,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
     if (*con_cls)
         conn_state_free(*con_cls);
     *con_cls = NULL;
+    /* Answered: a kept-alive connection has head_timeout for its next head. */
+    framing_conn_idle(conn_framing(c));
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1027,8 +1061,117 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     gate_verdict v = {0};
     if (t->gate && gate_check_headers(t->gate, cs->cfg, rq, &v) != 0)
         return (enum MHD_Result)reply_verdict(c, rq, t, &v);
+    if (strcmp(method, "HEAD") == 0) {
+        /* The status GET would get, without running anything: HEAD is safe
+         * (RFC 9110 9.3.2), monitors and link checkers send it freely. */
+        int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
+        json_t *d = json_object();
+        json_object_set_new(d, "trigger", json_string(t->id));
+        return (enum MHD_Result)http_reply(c, rq->request_id,
+                                           sync ? 200 : (unsigned)t->success_code, d, NULL,
+                                           NULL, NULL);
+    }
     cs->phase = PH_BODY;
     return MHD_YES;
+}
+
+static enum MHD_Result reply_refused(struct MHD_Connection *c, conn_state *cs,
+                                     const framing_verdict *fv)
+{
+    const char *hdrs[] = {"Connection", "close", NULL};
+    framing_conn_drain(conn_framing(c));
+    return (enum MHD_Result)http_reply(c, cs->rq.request_id, (unsigned)fv->status, NULL,
+                                       fv->code, fv->message, hdrs);
+}
+
+/* Every header entry as received; one past the limit is enough to refuse. */
+typedef struct field_list {
+    framing_field f[FRAMING_MAX_FIELDS + 1];
+    size_t n;
+} field_list;
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    field_list *l = cls;
+    if (l->n > FRAMING_MAX_FIELDS)
+        return MHD_NO;
+    l->f[l->n++] =
+        (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
+    return MHD_YES;
+}
+
+/*
+ * What libmicrohttpd 0.9.75 hides from the field list, read from where it
+ * left the fields. It parses the head in place: a field's value follows its
+ * name in the read buffer (name, ':', spaces, value), and the next line
+ * starts right after the value's CRLF, which it overwrites with two NULs.
+ * Otherwise the library changed the line:
+ *   - an obs-fold is glued to the *name* of the field before it, in a copy
+ *     made elsewhere ("Transfer-Encoding: chunked\r\n identity" arrives as
+ *     the field "Transfer-Encodingidentity: chunked"): the name no longer
+ *     precedes its value;
+ *   - a bare LF leaves one byte between a value and the next name, a NUL
+ *     cuts the value short (the rest is silently dropped), leaving more.
+ * Only addresses are compared, nothing outside the fields is read. The
+ * request line (its version string) is measured against the first field;
+ * the last field has no next line to measure against. Other versions parse
+ * differently (0.9.76 and later refuse folding and bare LF themselves), so
+ * this runs only on 0.9.75.
+ */
+static int mark_mangled_lines(const char *version, framing_field *f, size_t n)
+{
+    static int checked = -1;
+    if (checked < 0)
+        checked = strcmp(MHD_get_version(), "0.9.75") == 0;
+    if (!checked)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t name = (uintptr_t)f[i].name, value = (uintptr_t)f[i].value;
+        f[i].folded = value < name + f[i].name_len + 1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (f[i].folded || f[i + 1].folded)
+            continue;
+        uintptr_t end = (uintptr_t)f[i].value + f[i].value_len;
+        uintptr_t next = (uintptr_t)f[i + 1].name;
+        f[i].bad_ending = next != end + 2;
+    }
+    /* The request line ends the same way, before the first field. */
+    return n && !f[0].folded && version &&
+           (uintptr_t)f[0].name != (uintptr_t)version + strlen(version) + 2;
+}
+
+/*
+ * The head is complete: refuse what could be framed two ways before
+ * anything else looks at it, and close the connection, since whatever
+ * follows on it cannot be trusted to be a request (RFC 9112 6.3).
+ */
+static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *version,
+                         framing_verdict *fv)
+{
+    field_list fields = {.n = 0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_field, &fields);
+    int bad_line = mark_mangled_lines(version, fields.f, fields.n);
+    if (framing_check(fields.f, fields.n, version, fv) == 0 && !bad_line)
+        return 0;
+    if (!fv->status) {
+        fv->status = 400;
+        fv->code = "bad_request";
+        snprintf(fv->message, sizeof(fv->message), "the request line is not ended by CRLF");
+    }
+    log_msg(LOG_INFO, cs->rq.request_id, "refused %s: %d %s", cs->rq.path, fv->status,
+            fv->message);
+    if (fv->has_body && fv->delimited) {
+        /* libmicrohttpd 0.9.75 stops reading once an answer is queued and
+         * closes with the rest of the body unread, which resets the
+         * connection and often loses the answer: read the body as it
+         * frames it (dropping it), then answer and close. */
+        cs->refused = *fv;
+        return 1;
+    }
+    return reply_refused(c, cs, fv) == MHD_YES ? -1 : -2;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -1044,10 +1187,54 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
     switch (cs->phase) {
     case PH_HEADERS: {
+        framing_conn_head_done(conn_framing(c));
+        framing_verdict fv;
+        int fr = check_framing(c, cs, version, &fv);
+        if (fr < 0) {
+            cs->phase = PH_DONE;
+            framing_conn_body_done(conn_framing(c));
+            return fr == -1 ? MHD_YES : MHD_NO;
+        }
+        if (fr > 0) {
+            cs->phase = PH_REFUSED;
+            return MHD_YES;
+        }
+        if (!fv.has_body) {
+            /* libmicrohttpd 0.9.75 closes the connection after an answer
+             * queued on this first call, even with no body to skip, and
+             * drops the requests pipelined behind it: a request without a
+             * body is handled on the second call, once it is complete. */
+            cs->phase = PH_NOBODY;
+            return MHD_YES;
+        }
+        enum MHD_Result r = start_request(c, cs, method);
+        if (cs->phase == PH_HEADERS || cs->phase == PH_DONE) {
+            /* A response was queued: no deadline while it is sent, or the
+             * sweeper's 408 could land in the middle of it. */
+            cs->phase = PH_DONE;
+            framing_conn_body_done(conn_framing(c));
+        }
+        return r;
+    }
+    case PH_REFUSED:
+        if (*upload_data_size) {
+            cs->discarding += *upload_data_size;
+            *upload_data_size = 0;
+            if (cs->discarding <= DISCARD_MAX)
+                return MHD_YES;
+        }
+        cs->phase = PH_DONE;
+        framing_conn_body_done(conn_framing(c));
+        return reply_refused(c, cs, &cs->refused);
+    case PH_NOBODY: {
+        framing_conn_body_done(conn_framing(c));
         enum MHD_Result r = start_request(c, cs, method);
         if (cs->phase == PH_HEADERS)
             cs->phase = PH_DONE; /* a response was queued */
-        return r;
+        if (cs->phase != PH_BODY)
+            return r;
+        cs->phase = PH_DONE;
+        return accept_request(c, cs);
     }
     case PH_BODY:
         if (*upload_data_size) {
@@ -1062,6 +1249,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (cs->discarding <= DISCARD_MAX)
                     return MHD_YES;
                 cs->phase = PH_DONE;
+                framing_conn_body_done(conn_framing(c));
                 log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                         method, cs->rq.path, (unsigned long long)cs->limit);
                 return (enum MHD_Result)http_error(c, cs->rq.request_id, 413,
@@ -1083,6 +1271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         cs->phase = PH_DONE;
+        framing_conn_body_done(conn_framing(c));
         if (cs->discarding) {
             log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                     method, cs->rq.path, (unsigned long long)cs->limit);
@@ -1170,6 +1359,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 int http_start(sluice_config *cfg, char *err, size_t errlen)
 {
     http_set_config(cfg);
+    if (framing_start(cfg->server.head_timeout_ms, cfg->server.body_timeout_ms) < 0) {
+        snprintf(err, errlen, "cannot start the request deadline thread");
+        return -1;
+    }
     for (char **l = cfg->server.listen; *l; l++) {
         if (srv.n_daemons == MAX_LISTEN) {
             snprintf(err, errlen, "server.listen: at most %d addresses", MAX_LISTEN);
@@ -1191,10 +1384,16 @@ int http_start(sluice_config *cfg, char *err, size_t errlen)
             flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server.http_threads,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-            NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-            NULL, MHD_OPTION_END);
+            NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)cfg->server.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)cfg->server.max_connections_per_address,
+            /* Room for every head routes_before_match and framing_check
+             * judge (32 KiB, FRAMING_MAX_FIELDS fields), so they answer in
+             * JSON before libmicrohttpd's own HTML 431; pages are touched
+             * only as a head fills them. */
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
         if (!d) {
             snprintf(err, errlen, "server.listen: cannot listen on %s (in use, or no permission)",
                      *l);
@@ -1224,6 +1423,7 @@ void http_stop(void)
     for (int i = 0; i < srv.n_daemons; i++)
         MHD_stop_daemon(srv.daemons[i]);
     srv.n_daemons = 0;
+    framing_stop();
     pthread_mutex_lock(&srv.mu);
     sluice_config *cfg = srv.cfg;
     srv.cfg = NULL;

@@ -10,6 +10,7 @@ CORE_SOURCES = \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
 	core/filter.c core/filter.h \
+	core/framing.c core/framing.h \
 	core/follow.c core/follow.h \
 	core/followbuf.c core/followbuf.h \
 	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \

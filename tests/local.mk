@@ -15,7 +15,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
-	tests/unit/test_xalloc tests/unit/test_front
+	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -31,6 +31,10 @@ tests_unit_test_xalloc_SOURCES = tests/unit/test_xalloc.c
 tests_unit_test_xalloc_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_xalloc_CFLAGS = $(UNIT_CC)
 tests_unit_test_xalloc_LDADD = $(UNIT_LIBS)
+tests_unit_test_framing_SOURCES = tests/unit/test_framing.c
+tests_unit_test_framing_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_framing_CFLAGS = $(UNIT_CC)
+tests_unit_test_framing_LDADD = $(UNIT_LIBS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_router_CFLAGS = $(UNIT_CC)
@@ -167,7 +171,9 @@ INTEGRATION_TESTS = \
 	tests/integration/refusals.sh \
 	tests/integration/badinput.sh \
 	tests/integration/follow.sh \
-	tests/integration/modules.sh
+	tests/integration/modules.sh \
+	tests/integration/framing.sh \
+	tests/integration/slowclients.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';

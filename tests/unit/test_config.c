@@ -172,6 +172,10 @@ START_TEST(minimal_file_gets_defaults)
     ck_assert_uint_eq(sv->shutdown_timeout_ms, 30000);
     ck_assert_int_eq(sv->max_followers, 64);
     ck_assert_uint_eq(sv->follow_heartbeat_ms, 15000);
+    ck_assert_int_eq(sv->max_connections, 4096);
+    ck_assert_int_eq(sv->max_connections_per_address, 64);
+    ck_assert_uint_eq(sv->head_timeout_ms, 10000);
+    ck_assert_uint_eq(sv->body_timeout_ms, 60000);
     ck_assert_ptr_null(sv->admin_token);
     ck_assert_ptr_null(cfg->plugin_path);
     ck_assert_str_eq(cfg->store_path, LOCALSTATEDIR "/lib/sluice/sluice.db");
@@ -859,6 +863,35 @@ START_TEST(bad_duration)
 }
 END_TEST
 
+START_TEST(connection_limits_and_deadlines)
+{
+    sluice_config *cfg = load_ok("server: { max_connections = 100; max_connections_per_address = 0;\n"
+                                 "          head_timeout = \"5s\"; body_timeout = \"2m\"; };\n");
+    ck_assert_int_eq(cfg->server.max_connections, 100);
+    ck_assert_int_eq(cfg->server.max_connections_per_address, 0);
+    ck_assert_uint_eq(cfg->server.head_timeout_ms, 5000);
+    ck_assert_uint_eq(cfg->server.body_timeout_ms, 120000);
+    config_unref(cfg);
+    load_fails("server: {\n"
+               "    max_connections = 10;\n"
+               "    max_connections_per_address = 20;\n"
+               "};\n",
+               3, "server.max_connections_per_address", "more than", NULL);
+    load_fails("server: {\n"
+               "    head_timeout = \"100ms\";\n"
+               "};\n",
+               2, "server.head_timeout", "from 1s", NULL);
+    load_fails("server: {\n"
+               "    body_timeout = \"0\";\n"
+               "};\n",
+               2, "server.body_timeout", "from 1s", NULL);
+    load_fails("server: {\n"
+               "    max_connections = 0;\n"
+               "};\n",
+               2, "server.max_connections", NULL);
+}
+END_TEST
+
 START_TEST(bad_size)
 {
     load_fails("server: {\n"
@@ -1256,6 +1289,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, unknown_trigger_setting);
     tcase_add_test(tc, unknown_plugins_setting);
     tcase_add_test(tc, bad_duration);
+    tcase_add_test(tc, connection_limits_and_deadlines);
     tcase_add_test(tc, bad_size);
     tcase_add_test(tc, out_of_range_and_wrong_types);
     tcase_add_test(tc, missing_required_settings);

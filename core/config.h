@@ -85,6 +85,7 @@ typedef struct trigger_def {
     struct gate *gate; /* admission rules, NULL when none (gate.h) */
     char *idem_key;      /* "header:NAME" or "body:path"; NULL: the standard headers */
     uint64_t idem_ttl_ms;
+    int json_duplicate_keys; /* 1: a JSON body may repeat a key ("accept"); 0: 400 */
 } trigger_def;
 
 /* server.worker_nice = "idle": flows run only on otherwise idle CPU. */

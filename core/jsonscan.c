@@ -57,25 +57,27 @@ static int out_of_memory(scanner *s)
     return -1;
 }
 
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
+/* p grown to hold need items of size bytes: the new block, or NULL (p
+ * is then untouched). */
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
-        return 0;
+        return p;
     size_t n = *cap ? *cap : 64;
     while (n < need)
         n *= 2;
-    void *q = realloc(*(void **)pp, n * size);
-    if (!q)
-        return -1;
-    *(void **)pp = q;
-    *cap = n;
-    return 0;
+    void *q = realloc(p, n * size);
+    if (q)
+        *cap = n;
+    return q;
 }
 
 static int tmp_put(scanner *s, const char *b, size_t n)
 {
-    if (grow(&s->tmp, &s->tmp_cap, s->tmp_len + n + 1, 1) < 0)
+    char *t = grow(s->tmp, &s->tmp_cap, s->tmp_len + n + 1, 1);
+    if (!t)
         return out_of_memory(s);
+    s->tmp = t;
     memcpy(s->tmp + s->tmp_len, b, n);
     s->tmp_len += n;
     s->tmp[s->tmp_len] = 0;
@@ -88,8 +90,10 @@ static int arena_push(scanner *s, int fffd, size_t *off, size_t *len)
     size_t n = 0;
     for (size_t i = 0; i < s->tmp_len; i++)
         n += fffd && s->tmp[i] == 0 ? 3 : 1;
-    if (grow(&s->arena, &s->arena_cap, s->arena_len + n + 1, 1) < 0)
+    char *a = grow(s->arena, &s->arena_cap, s->arena_len + n + 1, 1);
+    if (!a)
         return out_of_memory(s);
+    s->arena = a;
     char *o = s->arena + s->arena_len;
     for (size_t i = 0; i < s->tmp_len; i++) {
         if (fffd && s->tmp[i] == 0) {
@@ -399,10 +403,12 @@ static int scan_object(scanner *s, json_t **out)
         if (dup_check) {
             if ((rc = arena_push(s, 0, &off, &len)) < 0)
                 goto done;
-            if (grow(&s->keys, &s->keys_cap, s->n_keys + 1, sizeof(key_ref)) < 0) {
+            key_ref *k = grow(s->keys, &s->keys_cap, s->n_keys + 1, sizeof(key_ref));
+            if (!k) {
                 rc = out_of_memory(s);
                 goto done;
             }
+            s->keys = k;
             s->keys[s->n_keys++] = (key_ref){off, len, NULL};
         }
         if (out && (rc = arena_push(s, 1, &toff, &tlen)) < 0)

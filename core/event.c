@@ -208,8 +208,8 @@ static int check_json(const unsigned char *bytes, size_t len, int flags, json_t 
             snprintf(err, errlen, "JSON body nested deeper than %d levels", EVENT_MAX_JSON_DEPTH);
         else if (info.key[0])
             snprintf(err, errlen,
-                     "JSON body has a duplicate key \"%s\" in the object ending at line %zu "
-                     "column %zu (refused: the trigger's json_duplicate_keys is \"reject\")",
+                     "JSON body has a duplicate key \"%s\" (line %zu "
+                     "column %zu; refused: the trigger's json_duplicate_keys is \"reject\")",
                      info.key, line, col);
         else
             snprintf(err, errlen, "malformed JSON body at line %zu column %zu (byte %zu): %s", line,

@@ -18,19 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A decoded key in the arena: offset and length (the arena may move while
- * an object is read); p is filled in only for sorting. */
+/* A key of an open object: in the text itself when it has no escapes (p
+ * set), else decoded in the arena (off; the arena may move while an object
+ * is read, so p is filled in only when comparing). */
 typedef struct {
     size_t off, len;
     const char *p;
 } key_ref;
+
+/* Keys of one object compared as they come, up to this many; an object
+ * with more is sorted once when it closes instead. */
+#define LINEAR_KEYS 32
 
 typedef struct {
     const char *start, *p, *end;
     size_t depth, max_depth;
     int flags;
     json_scan_info *info;
-    /* the current string, decoded */
+    /* the current string: str, str_len (in the text when it has no
+     * escapes, else decoded into tmp) */
+    const char *str;
+    size_t str_len;
+    int str_escaped;
     char *tmp;
     size_t tmp_len, tmp_cap;
     /* the keys of the objects being read, decoded, one stack for all */
@@ -88,19 +97,19 @@ static int tmp_put(scanner *s, const char *b, size_t n)
 static int arena_push(scanner *s, int fffd, size_t *off, size_t *len)
 {
     size_t n = 0;
-    for (size_t i = 0; i < s->tmp_len; i++)
-        n += fffd && s->tmp[i] == 0 ? 3 : 1;
+    for (size_t i = 0; i < s->str_len; i++)
+        n += fffd && s->str[i] == 0 ? 3 : 1;
     char *a = grow(s->arena, &s->arena_cap, s->arena_len + n + 1, 1);
     if (!a)
         return out_of_memory(s);
     s->arena = a;
     char *o = s->arena + s->arena_len;
-    for (size_t i = 0; i < s->tmp_len; i++) {
-        if (fffd && s->tmp[i] == 0) {
+    for (size_t i = 0; i < s->str_len; i++) {
+        if (fffd && s->str[i] == 0) {
             memcpy(o, "\xEF\xBF\xBD", 3);
             o += 3;
         } else {
-            *o++ = s->tmp[i];
+            *o++ = s->str[i];
         }
     }
     *o = 0;
@@ -181,21 +190,31 @@ static int hex4(const char *p, unsigned *v)
     return 0;
 }
 
-/* At '"': past the closing quote; with decode, the text is in s->tmp. */
+/* At '"': past the closing quote; with decode, the string is in s->str
+ * (copied only when it has escapes). */
 static int scan_string(scanner *s, int decode)
 {
     s->tmp_len = 0;
+    s->str_escaped = 0;
     s->p++;
     const char *run = s->p;
     while (s->p < s->end) {
         unsigned char c = (unsigned char)*s->p;
         if (c == '"') {
-            if (decode && tmp_put(s, run, (size_t)(s->p - run)) < 0)
-                return -1;
+            if (!s->str_escaped) {
+                s->str = run;
+                s->str_len = (size_t)(s->p - run);
+            } else if (decode) {
+                if (tmp_put(s, run, (size_t)(s->p - run)) < 0)
+                    return -1;
+                s->str = s->tmp;
+                s->str_len = s->tmp_len;
+            }
             s->p++;
             return 0;
         }
         if (c == '\\') {
+            s->str_escaped = 1;
             if (decode && tmp_put(s, run, (size_t)(s->p - run)) < 0)
                 return -1;
             const char *esc = s->p;
@@ -343,25 +362,48 @@ static int key_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* 1, with the key named for the message: printable ASCII, the rest '?'. */
+static int name_duplicate(scanner *s, const key_ref *k)
+{
+    size_t m = k->len < sizeof(s->info->key) - 1 ? k->len : sizeof(s->info->key) - 1;
+    for (size_t j = 0; j < m; j++) {
+        unsigned char c = (unsigned char)k->p[j];
+        s->info->key[j] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+    }
+    s->info->key[m] = 0;
+    return 1;
+}
+
+/* The newest key against the others of its object: 1 when it repeats one.
+ * Only while the object is small; a larger one is sorted at its end. */
+static int repeats(scanner *s, size_t base)
+{
+    key_ref *k = s->keys + base, *last = s->keys + s->n_keys - 1;
+    if (s->n_keys - base > LINEAR_KEYS)
+        return 0;
+    if (last->off != (size_t)-1)
+        last->p = s->arena + last->off;
+    for (; k < last; k++) {
+        if (k->off != (size_t)-1)
+            k->p = s->arena + k->off;
+        if (k->len == last->len && memcmp(k->p, last->p, k->len) == 0)
+            return name_duplicate(s, last);
+    }
+    return 0;
+}
+
 /* The keys pushed since base, sorted: does any appear twice? */
 static int has_duplicate(scanner *s, size_t base)
 {
     key_ref *k = s->keys + base;
     size_t n = s->n_keys - base;
     for (size_t i = 0; i < n; i++)
-        k[i].p = s->arena + k[i].off;
+        if (k[i].off != (size_t)-1)
+            k[i].p = s->arena + k[i].off;
     qsort(k, n, sizeof(*k), key_cmp);
     for (size_t i = 1; i < n; i++)
-        if (key_cmp(&k[i - 1], &k[i]) == 0) {
-            /* named in the message: printable ASCII only, the rest as '?' */
-            size_t m = k[i].len < sizeof(s->info->key) - 1 ? k[i].len : sizeof(s->info->key) - 1;
-            for (size_t j = 0; j < m; j++) {
-                unsigned char c = (unsigned char)k[i].p[j];
-                s->info->key[j] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
-            }
-            s->info->key[m] = 0;
-            return 1;
-        }
+        if (key_cmp(&k[i - 1], &k[i]) == 0)
+            return name_duplicate(s, &k[i]);
     return 0;
 }
 
@@ -398,20 +440,27 @@ static int scan_object(scanner *s, json_t **out)
         }
         if ((rc = scan_string(s, dup_check || out || s->depth == 1)) < 0)
             goto done;
-        int is_fn = s->depth == 1 && s->tmp_len == 8 && memcmp(s->tmp, "function", 8) == 0;
-        size_t off, len, toff = 0, tlen = 0;
+        int is_fn = s->depth == 1 && s->str_len == 8 && memcmp(s->str, "function", 8) == 0;
+        /* the key as the tree holds it: in the text, or in the arena */
+        const char *tkey = s->str;
+        size_t toff = (size_t)-1, tlen = s->str_len;
         if (dup_check) {
-            if ((rc = arena_push(s, 0, &off, &len)) < 0)
-                goto done;
             key_ref *k = grow(s->keys, &s->keys_cap, s->n_keys + 1, sizeof(key_ref));
             if (!k) {
                 rc = out_of_memory(s);
                 goto done;
             }
             s->keys = k;
-            s->keys[s->n_keys++] = (key_ref){off, len, NULL};
+            k = &s->keys[s->n_keys++];
+            *k = (key_ref){(size_t)-1, s->str_len, s->str};
+            if (s->str_escaped && (rc = arena_push(s, 0, &k->off, &k->len)) < 0)
+                goto done;
+            if (repeats(s, key_base)) {
+                rc = fail(s, "a duplicate key");
+                goto done;
+            }
         }
-        if (out && (rc = arena_push(s, 1, &toff, &tlen)) < 0)
+        if (out && s->str_escaped && (rc = arena_push(s, 1, &toff, &tlen)) < 0)
             goto done;
         skip_ws(s);
         if (s->p >= s->end || *s->p != ':') {
@@ -430,7 +479,9 @@ static int scan_object(scanner *s, json_t **out)
             s->info->function = *v == '"' ? v : NULL;
             s->info->function_len = *v == '"' ? (size_t)(s->p - v) : 0;
         }
-        if (out && json_object_setn_new(*out, s->arena + toff, tlen, val) < 0) {
+        if (toff != (size_t)-1)
+            tkey = s->arena + toff;
+        if (out && json_object_setn_new(*out, tkey, tlen, val) < 0) {
             rc = out_of_memory(s);
             goto done;
         }
@@ -446,7 +497,7 @@ static int scan_object(scanner *s, json_t **out)
         goto done;
     }
 close:
-    if (dup_check && has_duplicate(s, key_base)) {
+    if (dup_check && s->n_keys - key_base > LINEAR_KEYS && has_duplicate(s, key_base)) {
         rc = fail(s, "a duplicate key");
         goto done;
     }
@@ -502,7 +553,7 @@ static int scan_value(scanner *s, json_t **out)
     case '"':
         if (scan_string(s, out != NULL) < 0)
             return -1;
-        if (out && !(*out = json_stringn_nocheck(s->tmp, s->tmp_len)))
+        if (out && !(*out = json_stringn_nocheck(s->str, s->str_len)))
             return out_of_memory(s);
         return 0;
     case 't':

@@ -27,7 +27,9 @@ triggers = (
   { id = "filtered"; flows = ["event"]; mode = "sync";
     filter = { path = "body.id"; equals = "18446744073709551615"; }; },
   { id = "vars"; flows = ["event"]; mode = "sync"; variables = ["big", "huge"]; },
-  { id = "dups"; flows = ["event"]; mode = "sync"; json_duplicate_keys = "accept"; }
+  { id = "dups"; flows = ["event"]; mode = "sync"; json_duplicate_keys = "accept"; },
+  { id = "rawkeyed"; flows = ["raw"]; mode = "sync";
+    auth = { keys = ["raw-body-key-0123456789"]; key_in = ["body:key"]; }; }
 );
 EOF2
 start_sluiced || { fail "sluiced starts"; done_testing; exit 1; }
@@ -76,6 +78,9 @@ is "$(sha256sum < "$T/raw")" "$(sha256sum < "$T/sent.form")" "stdin = raw: a for
 head -c 3000 /dev/urandom > "$T/sent.bin"
 req POST /hooks/raw -H 'Content-Type: application/octet-stream' --data-binary @"$T/sent.bin"
 is "$(sha256sum < "$T/raw")" "$(sha256sum < "$T/sent.bin")" "stdin = raw: binary bytes"
+req POST /hooks/rawkeyed "${J[@]}" --data-binary '{"key":"raw-body-key-0123456789","a":1}'
+is "$(jq_get .data.state)" failed "stdin = raw: a body whose key was redacted is not handed over"
+like "$(jq_get .data.error)" 'not available byte for byte' "...saying why"
 req POST /hooks/raw
 is "$(jq_get .data.state)" succeeded "stdin = raw without a body runs"
 is "$(stat -c %s "$T/raw")" 0 "...with an empty stdin"

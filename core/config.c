@@ -212,7 +212,7 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
 static const char *const trigger_keys[] = {
     "id", "flows", "path", "methods", "content_types", "mode", "sync_timeout",
     "success_code", "variables", "max_body", "description", "idempotency_key",
-    "idempotency_ttl", "respond_with", NULL};
+    "idempotency_ttl", "respond_with", "json_duplicate_keys", NULL};
 
 /* Flow references are resolved after every file is read. */
 typedef struct pending_refs {
@@ -278,7 +278,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     char what[200];
     snprintf(what, sizeof(what), "trigger \"%s\"", t->id);
 
-    char *mode = NULL, *respond = NULL;
+    char *mode = NULL, *respond = NULL, *dupkeys = NULL;
     char **methods = NULL;
     int rc = -1;
     t->sync_timeout_ms = cfg->server.sync_timeout_ms;
@@ -297,8 +297,21 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         cp_get_int(c, g, "success_code", what, 200, 299, &t->success_code) < 0 ||
         cp_get_size(c, g, "max_body", what, &t->max_body) < 0 ||
         cp_get_string(c, g, "idempotency_key", what, &t->idem_key) < 0 ||
-        cp_get_duration(c, g, "idempotency_ttl", what, &t->idem_ttl_ms) < 0)
+        cp_get_duration(c, g, "idempotency_ttl", what, &t->idem_ttl_ms) < 0 ||
+        cp_get_string(c, g, "json_duplicate_keys", what, &dupkeys) < 0)
         goto out;
+    /* Refused by default: readers disagree on which of two equal keys
+     * counts (first, last, an error), so a body that repeats a key could
+     * pass a check in one reader and act differently in another. */
+    if (dupkeys && strcmp(dupkeys, "accept") == 0) {
+        t->json_duplicate_keys = 1;
+    } else if (dupkeys && strcmp(dupkeys, "reject") != 0) {
+        cp_fail(c, config_setting_get_member(g, "json_duplicate_keys"),
+                "%s: json_duplicate_keys must be \"reject\" (400 for a JSON body that repeats "
+                "a key) or \"accept\" (the last of equal keys counts)",
+                what);
+        goto out;
+    }
     if (t->idem_key && strncmp(t->idem_key, "header:", 7) != 0 &&
         strncmp(t->idem_key, "body:", 5) != 0) {
         cp_fail(c, config_setting_get_member(g, "idempotency_key"),
@@ -351,6 +364,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
     rc = 0;
 out:
     free(respond);
+    free(dupkeys);
     free(mode);
     cp_strv_free(methods);
     return rc;

@@ -89,6 +89,7 @@ typedef struct trigger_def {
      * among those sharing the path (routes_pick_program), else NULL. */
     char *program_id;
     struct trigger_def *program_next; /* the next trigger on the same path */
+    int json_duplicate_keys; /* 1: a JSON body may repeat a key ("accept"); 0: 400 */
 } trigger_def;
 
 /* server.worker_nice = "idle": flows run only on otherwise idle CPU. */

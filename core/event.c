@@ -232,6 +232,12 @@ static void add_multi(json_t *obj, const char *key, const char *value)
 
 static json_t *parse_form(const unsigned char *body, size_t len, char *err, size_t errlen)
 {
+    /* A raw NUL would end the decoded C string early and silently drop the
+     * rest of its value, as %00 would: both are refused. */
+    if (memchr(body, 0, len)) {
+        snprintf(err, errlen, "invalid form body: a NUL byte");
+        return NULL;
+    }
     json_t *o = json_object();
     size_t i = 0;
     while (i < len) {
@@ -261,54 +267,64 @@ static json_t *parse_form(const unsigned char *body, size_t len, char *err, size
     return o;
 }
 
-/* Nesting depth of JSON text, counted without parsing: brackets outside
- * strings. Malformed text is left to the parser to describe. */
-static int json_depth_exceeds(const unsigned char *s, size_t n, int max)
+/*
+ * Judge a JSON body (jsonscan.h): 0, or -1 with the message a sender gets.
+ * With tree, *tree gets the body as a tree; with fn, a top-level "function"
+ * string, decoded (malloc'd), or NULL.
+ */
+static int check_json(const unsigned char *bytes, size_t len, int flags, json_t **tree,
+                      char **fn, char *err, size_t errlen)
 {
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                return 1;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
+    json_scan_info info;
+    const char *text = (const char *)bytes;
+    int rc;
+    if (tree)
+        rc = (*tree = json_scan_tree(text, len, EVENT_MAX_JSON_DEPTH, flags, &info)) ? 0 : -1;
+    else
+        rc = json_scan(text, len, EVENT_MAX_JSON_DEPTH, flags, &info);
+    if (rc < 0) {
+        if (!info.error)
+            xalloc_die(len);
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < info.error_at && i < len; i++, col++)
+            if (bytes[i] == '\n')
+                line++, col = 0;
+        if (info.too_deep)
+            snprintf(err, errlen, "JSON body nested deeper than %d levels", EVENT_MAX_JSON_DEPTH);
+        else if (info.key[0])
+            snprintf(err, errlen,
+                     "JSON body has a duplicate key \"%s\" (line %zu "
+                     "column %zu; refused: the trigger's json_duplicate_keys is \"reject\")",
+                     info.key, line, col);
+        else
+            snprintf(err, errlen, "malformed JSON body at line %zu column %zu (byte %zu): %s", line,
+                     col, info.error_at, info.error);
+        return -1;
+    }
+    if (fn && info.function) {
+        json_t *s = json_scan_tree(info.function, info.function_len, 1, 0, NULL);
+        if (!s)
+            xalloc_die(info.function_len);
+        *fn = xstrndup(json_string_value(s), json_string_length(s));
+        json_decref(s);
     }
     return 0;
 }
 
-int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
-                    json_t **body_out, json_t **raw_out, char *err, size_t errlen)
+static int body_json(const unsigned char *bytes, size_t len, const char *content_type, int flags,
+                     char **fn, json_t **body_out, json_t **raw_out, char *err, size_t errlen)
 {
     char mt[128];
     media_type(content_type, mt, sizeof(mt));
     json_t *body = json_null();
     json_t *raw = json_null();
     *body_out = *raw_out = NULL;
-    if (len == 0) {
+    if (is_json_type(mt)) {
+        /* An empty body is not JSON either: a JSON trigger refuses it. */
+        if (check_json(bytes, len, flags, &body, fn, err, errlen) < 0)
+            return -1;
+    } else if (len == 0) {
         /* nothing */
-    } else if (is_json_type(mt)) {
-        json_error_t jerr;
-        if (json_depth_exceeds(bytes, len, EVENT_MAX_JSON_DEPTH)) {
-            snprintf(err, errlen, "JSON body nested deeper than %d levels",
-                     EVENT_MAX_JSON_DEPTH);
-            return -1;
-        }
-        body = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                          &jerr);
-        if (!body) {
-            snprintf(err, errlen, "malformed JSON body at line %d column %d: %s", jerr.line,
-                     jerr.column, jerr.text);
-            return -1;
-        }
     } else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
         body = parse_form(bytes, len, err, errlen);
         if (!body)
@@ -325,31 +341,33 @@ int event_body_json(const unsigned char *bytes, size_t len, const char *content_
     return 0;
 }
 
+int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
+                    json_t **body_out, json_t **raw_out, char *err, size_t errlen)
+{
+    return body_json(bytes, len, content_type, 0, NULL, body_out, raw_out, err, errlen);
+}
+
 /*
- * The body into ev. A JSON body is parsed into a tree only when asked for or
- * when the quick check cannot vouch for it; otherwise "body" stays null (the
- * received text takes its place in the event, event_take_body) and *fn gets
- * a top-level "function" string the check saw (its own copy).
+ * The body into ev. A JSON body is only checked unless a tree is asked for:
+ * "body" stays null (the received text takes its place in the event,
+ * event_take_body). Either way *fn gets a top-level "function" string of a
+ * JSON body (its own copy).
  */
-static int parse_body(json_t *ev, const http_request *rq, const char *ct, int tree, char **fn,
-                      char *err, size_t errlen)
+static int parse_body(json_t *ev, const http_request *rq, const trigger_def *t, const char *ct,
+                      int tree, char **fn, char *err, size_t errlen)
 {
     char mt[128];
     media_type(ct, mt, sizeof(mt));
-    json_scan_info info;
-    /* json_scan answers OK only within EVENT_MAX_JSON_DEPTH; deeper text is
-     * asked about, and event_body_json refuses it with its message. */
-    if (!tree && rq->body_len && is_json_type(mt) &&
-        json_scan((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH, &info) ==
-            JSON_SCAN_OK) {
-        if (info.function)
-            *fn = xstrndup(info.function, info.function_len);
+    int flags = t->json_duplicate_keys ? JSON_SCAN_DUPLICATES : 0;
+    if (!tree && is_json_type(mt)) {
+        if (check_json(rq->body, rq->body_len, flags, NULL, fn, err, errlen) < 0)
+            return -1;
         json_object_set_new(ev, "body", json_null());
         json_object_set_new(ev, "raw_body_b64", json_null());
         return 0;
     }
     json_t *body, *raw;
-    if (event_body_json(rq->body, rq->body_len, ct, &body, &raw, err, errlen) < 0)
+    if (body_json(rq->body, rq->body_len, ct, flags, fn, &body, &raw, err, errlen) < 0)
         return -1;
     json_object_set_new(ev, "body", body);
     json_object_set_new(ev, "raw_body_b64", raw);
@@ -458,21 +476,24 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     const char *ct = event_header(rq, "content-type");
     json_t *jct = ct ? json_string(ct) : NULL;
     json_object_set_new(ev, "content_type", jct ? jct : json_null());
-    if (parse_body(ev, rq, ct, tree, &body_fn, err, errlen) < 0)
+    if (parse_body(ev, rq, t, ct, tree, &body_fn, err, errlen) < 0)
         goto bad;
     if (map_variables(ev, rq, t, err, errlen) < 0)
         goto bad;
 
-    /* function selects an entry point: query parameter, then body field. */
+    /* function selects an entry point: query parameter, then body field
+     * (of a JSON body as the check saw it: a number there is no function
+     * even when the tree holds it as text). */
     const char *fn = NULL;
     for (size_t i = 0; i < rq->n_params && !fn; i++)
         if (strcmp(rq->params[i].name, "function") == 0)
             fn = rq->params[i].value;
-    json_t *b = json_object_get(ev, "body");
-    if (!fn && json_is_object(b) && json_is_string(json_object_get(b, "function")))
-        fn = json_string_value(json_object_get(b, "function"));
     if (!fn)
         fn = body_fn;
+    json_t *b = json_object_get(ev, "body");
+    if (!fn && !event_body_is_json(rq) && json_is_object(b) &&
+        json_is_string(json_object_get(b, "function")))
+        fn = json_string_value(json_object_get(b, "function"));
     json_t *jfn = fn ? json_string(fn) : NULL;
     if (jfn)
         json_object_set_new(ev, "function", jfn);
@@ -545,20 +566,26 @@ int event_body_is_json(const http_request *rq)
 {
     char mt[128];
     media_type(event_header(rq, "content-type"), mt, sizeof(mt));
-    return rq->body_len && is_json_type(mt);
+    return is_json_type(mt);
 }
 
 char *event_body_members(const unsigned char *bytes, size_t len, const char *content_type,
                          size_t *mlen, char *err, size_t errlen)
 {
+    char mt[128];
+    media_type(content_type, mt, sizeof(mt));
+    /* A JSON body was carried as received; rebuilt, it must read the same.
+     * It was judged at the door, under its trigger's json_duplicate_keys:
+     * here it need only still be JSON. */
+    if (is_json_type(mt)) {
+        if (check_json(bytes, len, JSON_SCAN_DUPLICATES, NULL, NULL, err, errlen) < 0)
+            return NULL;
+        return json_text_members((const char *)bytes, len, mlen);
+    }
     json_t *body, *raw;
     if (event_body_json(bytes, len, content_type, &body, &raw, err, errlen) < 0)
         return NULL;
-    char mt[128];
-    media_type(content_type, mt, sizeof(mt));
-    /* A JSON body was carried as received; rebuilt, it must read the same. */
-    char *s = len && is_json_type(mt) ? json_text_members((const char *)bytes, len, mlen)
-                                      : body_members(body, raw, mlen);
+    char *s = body_members(body, raw, mlen);
     json_decref(body);
     json_decref(raw);
     return s;
@@ -595,7 +622,10 @@ char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_
 
 json_t *event_inputs(const char *event, size_t len)
 {
-    json_t *ev = event ? json_loadb(event, len, JSON_ALLOW_NUL, NULL) : NULL;
+    /* Read as sluiced reads bodies: a number jansson cannot hold is text. */
+    json_t *ev = event ? json_scan_tree(event, len, EVENT_MAX_JSON_DEPTH + 8, JSON_SCAN_DUPLICATES,
+                                        NULL)
+                       : NULL;
     json_t *in = json_object();
     static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
     for (const char *const *k = keys; *k; k++) {

@@ -70,23 +70,28 @@ int event_header_is_secret(const char *lower_name);
 #define EVENT_MAX_SECRET_HEADERS 64
 void event_add_secret_header(const char *lower_name);
 
-/* JSON bodies nested deeper than this are refused (400). */
-#define EVENT_MAX_JSON_DEPTH 64
+/* JSON bodies nested deeper than this are refused (400). Far beyond what
+ * senders write; it bounds the checker's recursion, and stays well within
+ * jansson's own limit (2048), which plugins read the event with. */
+#define EVENT_MAX_JSON_DEPTH 512
 
 /*
  * Build the shared part of the event. Returns 0, or an HTTP status (400)
  * with a message in err for a body that does not parse or variables that
  * do not fit the trigger.
  *
- * A JSON body becomes a tree in the event's "body" only when tree is set
- * (something reads inside it: filters, body keys, variables, a body path
- * for idempotency). Otherwise it is only checked (jsonscan.h) and "body"
- * stays null until event_for_flow writes the received text in its place.
+ * A JSON body is judged by jsonscan.h (RFC 8259, with the trigger's
+ * json_duplicate_keys), never by jansson. It becomes a tree in the event's
+ * "body" only when tree is set (something reads inside it: filters, body
+ * keys, variables, a body path for idempotency); a number jansson cannot
+ * hold is the string of its text there (jsonscan.h). Otherwise "body"
+ * stays null until event_take_body writes the received text in its place.
  */
 int event_build(json_t **out, const http_request *rq, const trigger_def *t,
                 const route_match *m, int tree, char *err, size_t errlen);
 
-/* True when the request has a JSON body (by its content type). */
+/* True when the request's body is JSON by its content type (an empty one
+ * too: that is refused, it is not JSON). */
 int event_body_is_json(const http_request *rq);
 
 /*
@@ -110,9 +115,10 @@ int event_body_is_json(const http_request *rq);
  * sender did not send. Rebuilding from the bytes gives the same text.
  */
 
-/* Parse a body as event_build does: *body (JSON, form object, text or
- * null) and *raw (base64 text or null), new references. -1 with a message
- * for a body the event cannot hold (a 400 at the door). */
+/* Parse a body as event_build does (duplicate JSON keys refused): *body
+ * (JSON, form object, text or null) and *raw (base64 text or null), new
+ * references. -1 with a message for a body the event cannot hold (a 400 at
+ * the door). */
 int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
                     json_t **body, json_t **raw, char *err, size_t errlen);
 

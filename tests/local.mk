@@ -170,6 +170,8 @@ INTEGRATION_TESTS = \
 	tests/integration/auth.sh \
 	tests/integration/refusals.sh \
 	tests/integration/badinput.sh \
+	tests/integration/json_suite.sh \
+	tests/integration/json_exact.sh \
 	tests/integration/follow.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
@@ -177,4 +179,5 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf \
+	tests/data/JSONTestSuite

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sluice/jansson.h>
 
 #include "attach.h"
 #include "engine.h"
@@ -139,7 +140,7 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
     json_error_t jerr;
     json_t *body;
 
-    run->event = json_loadb(run->event_text, run->event_len, JSON_ALLOW_NUL, &jerr);
+    run->event = sluice_json_parse_event(run->event_text, run->event_len, &jerr);
     if (run->event == NULL || !json_is_object(run->event)) {
         ctr_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
                  run->event ? "another type" : jerr.text);

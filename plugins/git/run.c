@@ -311,8 +311,8 @@ static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, 
 
     if (gitexec_run_argv(run) != 0)
         return -1;
-    if (sh->stdin_mode == SHELL_STDIN_BODY &&
-        shell_payload_body(run->event, &run->body, &run->body_len, run->err, sizeof(run->err)) != 0)
+    if (shell_payload_stdin(sh, host, run->exec, run->event, event_text, event_len, &run->body,
+                            &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
     if (shell_workdir_create(&run->wd, sh->tmpdir, event_text, event_len, &sh->runas, run->err,
                              sizeof(run->err)) != 0)
@@ -501,8 +501,8 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
               "git: running %s at commit %s (%s \"%s\") as pid %d", cfg->script, run->sha,
               run->kind, cfg->ref, (int)proc.pid);
     watch = (struct shell_watch){
-        .stdin_data = sh->stdin_mode == SHELL_STDIN_BODY ? run->body : event_text,
-        .stdin_len = sh->stdin_mode == SHELL_STDIN_BODY    ? run->body_len
+        .stdin_data = run->body != NULL ? run->body : event_text,
+        .stdin_len = run->body != NULL                     ? run->body_len
                      : sh->stdin_mode == SHELL_STDIN_EVENT ? event_len
                                                            : 0,
         .kill_grace_ms = sh->kill_grace_ms,

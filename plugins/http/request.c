@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/jansson.h>
+
 #include "sign.h"
 #include "tpl.h"
 #include "util.h"
@@ -137,10 +139,11 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
         goto fail;
     }
     /* Parsed only when something reads it: forwarding the event or the
-     * bytes the host lends as they are needs no parse. JSON_ALLOW_NUL: a
+     * bytes the host lends as they are needs no parse. Read as sluiced reads
+     * bodies (sluice_json_parse_event): big numbers as their text, and a
      * body may carry \u0000; only a header refuses it. */
     event = inst->cfg->needs_event || (inst->cfg->body_mode == HTTP_BODY_RAW && !raw.data)
-                ? json_loadb(event_text, event_len, JSON_ALLOW_NUL, &jerr)
+                ? sluice_json_parse_event(event_text, event_len, &jerr)
                 : json_object();
     if (event == NULL || !json_is_object(event)) {
         http_errf(err, errlen, "the event is not a JSON object: %s",

@@ -44,7 +44,7 @@ struct shell_run {
     json_t *event;
     char **argv;
     size_t argc;
-    char *body; /* stdin = "body" */
+    char *body; /* stdin = "body" or "raw" */
     size_t body_len;
     struct shell_workdir wd;
     char **envp;
@@ -165,8 +165,8 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
         return -1;
     if (shell_run_argv(run) != 0)
         return -1;
-    if (cfg->stdin_mode == SHELL_STDIN_BODY &&
-        shell_payload_body(run->event, &run->body, &run->body_len, run->err, sizeof(run->err)) != 0)
+    if (shell_payload_stdin(cfg, host, run->exec, run->event, event_text, event_len, &run->body,
+                            &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
     if (shell_workdir_create(&run->wd, cfg->tmpdir, event_text, event_len, &cfg->runas, run->err,
                              sizeof(run->err)) != 0)
@@ -367,8 +367,8 @@ int shell_execute(void *instance, sluice_exec *exec)
     host->log(host, exec, SLUICE_LOG_DEBUG, "started %s as pid %d", run->path, (int)proc.pid);
 
     watch = (struct shell_watch){
-        .stdin_data = cfg->stdin_mode == SHELL_STDIN_BODY ? run->body : event_text,
-        .stdin_len = cfg->stdin_mode == SHELL_STDIN_BODY    ? run->body_len
+        .stdin_data = run->body != NULL ? run->body : event_text,
+        .stdin_len = run->body != NULL                      ? run->body_len
                      : cfg->stdin_mode == SHELL_STDIN_EVENT ? event_len
                                                             : 0,
         .kill_grace_ms = cfg->kill_grace_ms,

@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <sluice/jansson.h>
 
 #include "settings.h"
 #include "util.h"
@@ -98,6 +101,70 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
     return 0;
 }
 
+/* application/json or a +json type, parameters ignored. */
+static int shell_is_json_type(const char *ct)
+{
+    size_t n = ct ? strcspn(ct, ";") : 0;
+
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return ct != NULL && ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+                          (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0));
+}
+
+static int shell_copy_bytes(const char *data, size_t n, char **out, size_t *len, char *err,
+                            size_t errlen)
+{
+    *out = malloc(n + 1);
+    if (*out == NULL) {
+        shell_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (n)
+        memcpy(*out, data, n);
+    (*out)[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+int shell_payload_stdin(const struct shell_settings *cfg, const sluice_host *host,
+                        const sluice_exec *exec, const json_t *event, const char *event_text,
+                        size_t event_len, char **out, size_t *len, char *err, size_t errlen)
+{
+    const char *bytes = NULL, *type = NULL;
+    size_t n = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (cfg->stdin_mode != SHELL_STDIN_BODY && cfg->stdin_mode != SHELL_STDIN_RAW)
+        return 0;
+    if (SLUICE_HOST_HAS(host, exec_body))
+        bytes = host->exec_body(exec, &n, &type);
+    if (cfg->stdin_mode == SHELL_STDIN_BODY) {
+        if (bytes != NULL && shell_is_json_type(type))
+            return shell_copy_bytes(bytes, n, out, len, err, errlen);
+        return shell_payload_body(event, out, len, err, errlen);
+    }
+    if (bytes != NULL)
+        return shell_copy_bytes(bytes, n, out, len, err, errlen);
+    if (!SLUICE_HOST_HAS(host, exec_body)) {
+        shell_errf(err, errlen, "stdin = \"raw\" needs a host that lends the request body "
+                                "(exec_body, plugin ABI 1.1)");
+        return -1;
+    }
+    /* No bytes: a request without a body, or one the host withholds. */
+    json_t *ev = sluice_json_parse_event(event_text, event_len, NULL);
+    int withheld = ev == NULL || !json_is_null(json_object_get(ev, "body")) ||
+                   !json_is_null(json_object_get(ev, "raw_body_b64"));
+    json_decref(ev);
+    if (withheld) {
+        shell_errf(err, errlen, "stdin = \"raw\": the request body is not available byte for "
+                                "byte (a key in it was redacted), so it is not handed over");
+        return -1;
+    }
+    return shell_copy_bytes("", 0, out, len, err, errlen);
+}
+
 int shell_payload_event(const struct shell_settings *cfg, const char *text, size_t len,
                         json_t **out, char *err, size_t errlen)
 {
@@ -106,7 +173,7 @@ int shell_payload_event(const struct shell_settings *cfg, const char *text, size
     *out = NULL;
     if (!cfg->needs_event_tree)
         return 0;
-    *out = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    *out = sluice_json_parse_event(text, len, &jerr);
     if (*out != NULL && json_is_object(*out))
         return 0;
     shell_errf(err, errlen, "the event is not a JSON object: %s",

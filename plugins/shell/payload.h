@@ -22,7 +22,9 @@ struct shell_settings;
 /*
  * The event as a tree, for the flows whose argv, env or stdin read inside
  * it (shell_settings.needs_event_tree); *out stays NULL for the others,
- * which get the event only as text. JSON_ALLOW_NUL: a body may carry
+ * which get the event only as text. Read with sluice_json_parse_event, as
+ * sluiced reads bodies (a number jansson cannot hold is the string of its
+ * exact text, so {body.id} gives the digits as sent). A body may carry
  * \u0000; it is refused only where a value with a NUL would be cut (argv,
  * env), not for the whole event. Returns 0, or -1 with err set.
  */
@@ -30,6 +32,25 @@ int shell_payload_event(const struct shell_settings *cfg, const char *text, size
                         json_t **out, char *err, size_t errlen);
 
 int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen);
+
+/*
+ * What a command reads on stdin for stdin = "body" and stdin = "raw"; for
+ * the other modes *out stays NULL. "raw" is the request body byte for byte
+ * as the host lends it (exec_body): a flow can check a signature over it
+ * itself. "body" is the same for a JSON body (the bytes are the JSON, with
+ * every number as it was sent), a form as a JSON object, text as it is,
+ * and falls back to shell_payload_body on the event when the host lends no
+ * bytes. A body the host withholds (a key in it was redacted) fails "raw"
+ * rather than hand over something else. event is the event's tree (needed
+ * for "body", and read for "raw" only when no bytes came) and event_text
+ * its text. Returns 0 with a malloc'd buffer, or -1 with err set.
+ */
+struct sluice_host;
+struct sluice_exec;
+int shell_payload_stdin(const struct shell_settings *cfg, const struct sluice_host *host,
+                        const struct sluice_exec *exec, const json_t *event,
+                        const char *event_text, size_t event_len, char **out, size_t *len,
+                        char *err, size_t errlen);
 
 /*
  * Decode standard base64 (RFC 4648, section 4; padding optional, no

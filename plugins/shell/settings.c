@@ -297,10 +297,13 @@ static int shell_settings_stdin(struct shell_settings *cfg, json_t *mode, const 
         cfg->stdin_mode = SHELL_STDIN_EVENT;
     else if (s != NULL && strcmp(s, "body") == 0)
         cfg->stdin_mode = SHELL_STDIN_BODY;
+    else if (s != NULL && strcmp(s, "raw") == 0)
+        cfg->stdin_mode = SHELL_STDIN_RAW;
     else if (s != NULL && strcmp(s, "none") == 0)
         cfg->stdin_mode = SHELL_STDIN_NONE;
     else {
-        shell_settings_fail(err, errlen, where, "stdin must be \"event\", \"body\" or \"none\"");
+        shell_settings_fail(err, errlen, where,
+                            "stdin must be \"event\", \"body\", \"raw\" or \"none\"");
         return -1;
     }
     return 0;

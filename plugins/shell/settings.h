@@ -36,7 +36,7 @@
 #include "runas.h"
 #include "template.h"
 
-enum shell_stdin_mode { SHELL_STDIN_EVENT, SHELL_STDIN_BODY, SHELL_STDIN_NONE };
+enum shell_stdin_mode { SHELL_STDIN_EVENT, SHELL_STDIN_BODY, SHELL_STDIN_RAW, SHELL_STDIN_NONE };
 
 struct shell_env_var {
     char *name;

@@ -22,7 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <jansson.h>
+#include <sluice/jansson.h>
 
 struct mock_log_line {
     int level;
@@ -1193,7 +1193,9 @@ mock_exec *mock_exec_new(mock_host *host, const char *event_json)
     sluice_exec *exec;
     json_t *event;
 
-    event = json_loads(event_json, JSON_ALLOW_NUL, &jerr);
+    /* Read as plugins read it (sluice_json_parse_event): an event the mock
+     * takes must be one sluiced could give. */
+    event = sluice_json_parse_event(event_json, strlen(event_json), &jerr);
     if (event == NULL || !json_is_object(event)) {
         mock_logf(host, SLUICE_LOG_ERROR, "mock_exec_new: event is not a JSON object: %s",
                   event ? "another type" : jerr.text);

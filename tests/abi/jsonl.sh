@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The jsonl example executor (sdk/examples/jsonl) in a real sluiced: one
 # JSON line per event, next to another flow of the same trigger (fan-out),
-# rotation by size, a bad path refused at start with file:line, and a
-# SIGHUP reload that keeps appending to the same file.
+# rotation by size, a bad path refused at start with file:line, a SIGHUP
+# reload that keeps appending to the same file; and sluice_json_event reads
+# every event sluiced builds (a NUL in a text body, numbers jansson cannot
+# hold).
 . "$SRCDIR/tests/integration/lib.sh"
 
 mkdir -p "$T/audit" "$T/flows.d"
@@ -75,5 +77,18 @@ req POST '/hooks/deploy?n=31' -H 'Content-Type: application/json' -d '{"ref":"af
 is "$STATUS" 200 "writes after a reload"
 is "$(tail -1 "$T/audit/events.jsonl" | jq -r .body.ref)" after-reload "the line lands in the same file"
 is "$(cat "$T"/audit/events.jsonl* | wc -l)" $((before + 1)) "nothing lost or duplicated across the reload"
+
+# Events the SDK's sluice_json_event must read as sluiced built them.
+audit_state() { jq_get '[.data.executions[] | select(.flow == "audit") | .state][0]'; }
+printf 'x\0y' > "$T/nul.txt"
+req POST '/hooks/deploy?n=32' -H 'Content-Type: text/plain' --data-binary @"$T/nul.txt"
+is "$(audit_state)" succeeded "a text body with a NUL: sluice_json_event reads the event"
+is "$(tail -1 "$T/audit/events.jsonl" | jq -c .body)" '"x\u0000y"' "...with the NUL in the body"
+req POST '/hooks/deploy?n=33' -H 'Content-Type: application/json' \
+    --data-binary '{"id":18446744073709551615,"x":1.0e400,"k\u0000":1}'
+is "$(audit_state)" succeeded "numbers jansson cannot hold: sluice_json_event reads the event"
+is "$(tail -1 "$T/audit/events.jsonl" | jq -c .body)" \
+    "{\"id\":\"18446744073709551615\",\"x\":\"1.0e400\",\"k$(printf '\357\277\275')\":1}" \
+    "...as their exact text, a NUL in a key as U+FFFD"
 
 done_testing

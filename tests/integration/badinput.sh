@@ -67,7 +67,7 @@ is_error 400 bad_request "invalid UTF-8 in a JSON string"
 req POST /hooks/in "${J[@]}" --data-binary $'{"a":"\xc0\xaf"}'
 is_error 400 bad_request "an overlong UTF-8 sequence"
 req POST /hooks/in "${J[@]}" --data-binary '{"a":"\u0000"}'
-is_error 400 bad_request "an escaped NUL in JSON"
+is "$STATUS" 200 "an escaped NUL in a JSON string is JSON"
 req POST /hooks/in "${J[@]}" --data-binary '{"a":1,"a":2}'
 is_error 400 bad_request "duplicate keys"
 req POST /hooks/in "${J[@]}" --data-binary '{"a":{"b":1,"b":2}}'
@@ -77,14 +77,16 @@ is_error 400 bad_request "truncated JSON"
 req POST /hooks/in "${J[@]}" --data-binary '{"a":1} trailing'
 is_error 400 bad_request "text after the JSON value"
 nest() { local n=$1 o c; o=$(printf '%*s' "$n" '' | tr ' ' '['); c=$(printf '%*s' "$n" '' | tr ' ' ']'); printf '%s1%s' "$o" "$c"; }
-nest 64 > "$T/d64.json"
-nest 65 > "$T/d65.json"
+nest 512 > "$T/d512.json"
+nest 513 > "$T/d513.json"
 nest 100000 > "$T/deep.json"
-req POST /hooks/in "${J[@]}" --data-binary @"$T/d64.json"
-is "$STATUS" 200 "JSON nested 64 deep is accepted"
-req POST /hooks/in "${J[@]}" --data-binary @"$T/d65.json"
-is_error 400 bad_request "JSON nested 65 deep"
-like "$(jq_get .error.message)" 'nested deeper than 64' "deep JSON: the message names the limit"
+req POST /hooks/in "${J[@]}" --data-binary @"$T/d512.json"
+is "$STATUS" 200 "JSON nested 512 deep is accepted"
+req POST /hooks/in "${J[@]}" --data-binary @"$T/d513.json"
+is "$STATUS" 400 "JSON nested 513 deep: 400"
+like "$BODY" '"code":"bad_request"' "JSON nested 513 deep: bad_request"
+# (jq reads no deeper than 256 levels, so the answers are read as text)
+like "$BODY" 'nested deeper than 512' "deep JSON: the message names the limit"
 req POST /hooks/in "${J[@]}" --data-binary @"$T/deep.json"
 is_error 400 bad_request "JSON nested 100000 deep"
 printf '{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}' > "$T/str.json"

@@ -11,6 +11,7 @@
  *     sluice_json_config      parse configure's cfg_json, insist on an object
  *     sluice_json_check_keys  refuse unknown settings ("unknown setting ...")
  *     sluice_json_event       parse the execution's event
+ *     sluice_json_parse_event the same from the event's text
  *     sluice_json_path        look up "body.items.0.id" in a json_t
  *     sluice_json_path_string the same, only when the value is a string
  *     sluice_json_size        "512K", "1M" or an integer, like sluice.conf
@@ -35,6 +36,9 @@
 #include <sluice/plugin.h>
 
 #include <jansson.h>
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -138,16 +142,127 @@ static inline int sluice_json_check_keys(const json_t *obj, const char *const *a
     return 0;
 }
 
-/*
- * Parse the event of an execution (host->exec_event). Returns a new
- * reference, or NULL with the reason in *error when error is not NULL. The
- * event is always a JSON object when sluiced built it.
- */
-static inline json_t *sluice_json_event(const sluice_host *host, const sluice_exec *exec,
-                                        json_error_t *error)
+/* 1 when jansson holds the number token tok (n bytes) as a number. */
+static inline int sluice_json_number_fits_(const char *tok, size_t n)
 {
-    size_t len = 0;
-    const char *text = host->exec_event(exec, &len);
+    char small[64];
+    char *buf = n < sizeof(small) ? small : (char *)malloc(n + 1);
+    size_t i;
+    int integer = 1, fits, saved = errno;
+    if (!buf)
+        return 1;
+    for (i = 0; i < n; i++) {
+        char c = tok[i];
+        if (c == '.' || c == 'e' || c == 'E')
+            integer = 0;
+        /* jansson reads reals with the locale's decimal point */
+        buf[i] = c == '.' ? *localeconv()->decimal_point : c;
+    }
+    buf[n] = '\0';
+    errno = 0;
+    if (integer) {
+#if JSON_INTEGER_IS_LONG_LONG
+        (void)strtoll(buf, NULL, 10);
+#else
+        (void)strtol(buf, NULL, 10);
+#endif
+        fits = errno != ERANGE;
+    } else {
+        double d = strtod(buf, NULL);
+        fits = !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL));
+    }
+    errno = saved;
+    if (buf != small)
+        free(buf);
+    return fits;
+}
+
+/*
+ * A copy of JSON text that jansson can read: each number it cannot hold in
+ * quotes (a string of its exact text), \u0000 in object keys as \uFFFD.
+ * Every such change adds at most two bytes to a token of five or more, so
+ * the copy fits in twice the text. malloc'd, or NULL.
+ */
+static inline char *sluice_json_tame_(const char *text, size_t len, size_t *outlen)
+{
+    size_t i = 0, n = 0;
+    char *out;
+    if (len > ((size_t)-1 - 16) / 2 || !(out = (char *)malloc(2 * len + 16)))
+        return NULL;
+    while (i < len) {
+        char c = text[i];
+        if (c == '"') {
+            size_t j = i + 1, k;
+            int key;
+            while (j < len && text[j] != '"')
+                j += text[j] == '\\' ? 2 : 1;
+            if (j >= len)
+                j = len - 1;
+            for (k = j + 1; k < len && (text[k] == ' ' || text[k] == '\t' ||
+                                        text[k] == '\n' || text[k] == '\r');
+                 k++)
+                ;
+            key = k < len && text[k] == ':';
+            for (k = i; k <= j; k++) {
+                if (text[k] == '\\' && key && k + 6 <= j && memcmp(text + k, "\\u0000", 6) == 0) {
+                    memcpy(out + n, "\\uFFFD", 6);
+                    n += 6;
+                    k += 5;
+                    continue;
+                }
+                if (text[k] == '\\' && k < j)
+                    out[n++] = text[k++];
+                out[n++] = text[k];
+            }
+            i = j + 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            int fits;
+            while (j < len && text[j] && strchr("0123456789+-.eE", text[j]))
+                j++;
+            fits = sluice_json_number_fits_(text + i, j - i);
+            if (!fits)
+                out[n++] = '"';
+            memcpy(out + n, text + i, j - i);
+            n += j - i;
+            if (!fits)
+                out[n++] = '"';
+            i = j;
+        } else {
+            out[n++] = c;
+            i++;
+        }
+    }
+    *outlen = n;
+    return out;
+}
+
+/*
+ * Parse an execution's event from its text (what exec_event returns), the
+ * way sluiced itself reads request bodies, so that a plugin and sluiced see
+ * the same values:
+ *
+ *   - strings may hold \u0000 (JSON_ALLOW_NUL): a text body can carry a
+ *     NUL; only a place that cannot hold one (argv, a header) refuses it;
+ *   - a number jansson cannot hold (an integer beyond a json_int_t, a real
+ *     beyond a double, such as 18446744073709551615 or 1.0e400, both valid
+ *     JSON) is the string of its exact text, so "{body.id}"-style lookups
+ *     give the digits as sent; the event text itself keeps the number;
+ *   - \u0000 in an object key (jansson keys cannot hold a NUL) reads as
+ *     U+FFFD;
+ *   - duplicate keys are not refused here: sluiced refuses them in request
+ *     bodies unless the trigger says json_duplicate_keys = "accept", and
+ *     then, as here, the last of equal keys counts.
+ *
+ * Returns a new reference, or NULL with the reason in *error when error is
+ * not NULL.
+ */
+static inline json_t *sluice_json_parse_event(const char *text, size_t len, json_error_t *error)
+{
+    json_error_t first, again;
+    json_t *j;
+    char *tame;
+    size_t n = 0;
     if (!text) {
         if (error) {
             memset(error, 0, sizeof(*error));
@@ -155,7 +270,28 @@ static inline json_t *sluice_json_event(const sluice_host *host, const sluice_ex
         }
         return NULL;
     }
-    return json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+    j = json_loadb(text, len, JSON_ALLOW_NUL, &first);
+    if (!j && (tame = sluice_json_tame_(text, len, &n)) != NULL) {
+        j = json_loadb(tame, n, JSON_ALLOW_NUL, &again);
+        free(tame);
+    }
+    if (!j && error)
+        *error = first;
+    return j;
+}
+
+/*
+ * Parse the event of an execution (host->exec_event) with
+ * sluice_json_parse_event. Returns a new reference, or NULL with the reason
+ * in *error when error is not NULL. The event is always a JSON object when
+ * sluiced built it.
+ */
+static inline json_t *sluice_json_event(const sluice_host *host, const sluice_exec *exec,
+                                        json_error_t *error)
+{
+    size_t len = 0;
+    const char *text = host->exec_event(exec, &len);
+    return sluice_json_parse_event(text, len, error);
 }
 
 /*

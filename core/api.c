@@ -1,10 +1,9 @@
 /*
  * api.c - the admin API.
  *
- * Guarded by server.admin_token (Authorization: Bearer, compared in
- * constant time); without a token it answers loopback peers only, so a
- * default install never exposes execution data to the network. Health
- * probes are public.
+ * Guarded by server.admin_token, or without one open to clients on this
+ * host only (apiauth.c), so a default install never exposes execution data
+ * to the network. Health probes are public.
  *
  *   GET  /api/v1/executions[?flow=&trigger=&state=&since=&until=&limit=&cursor=]
  *   GET  /api/v1/executions/{id}
@@ -19,6 +18,7 @@
 #define _GNU_SOURCE
 #include "api.h"
 
+#include "apiauth.h"
 #include "captoken.h"
 #include "gate.h"
 
@@ -33,7 +33,6 @@
 #include "units.h"
 
 #include <microhttpd.h>
-#include <nettle/memops.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,41 +40,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Constant time in the token's length; the length itself is not secret. */
-static int token_ok(const char *given, const char *want)
-{
-    size_t gl = strlen(given), wl = strlen(want);
-    if (gl != wl)
-        return 0;
-    return memeql_sec(given, want, wl);
-}
-
-static int authorize(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-                     int loopback)
-{
-    const char *tok = cfg->server.admin_token;
-    if (!tok) {
-        if (loopback)
-            return 1;
-        http_error(c, rq->request_id, 403, "forbidden",
-                   "the admin API answers only loopback clients when server.admin_token is "
-                   "not set");
-        return 0;
-    }
-    const char *h = event_header(rq, "authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        const char *hdrs[] = {"WWW-Authenticate", "Bearer realm=\"sluice\"", NULL};
-        http_reply(c, rq->request_id, 401, NULL, "unauthorized",
-                   "send Authorization: Bearer <server.admin_token>", hdrs);
-        return 0;
-    }
-    if (!token_ok(h + 7, tok)) {
-        http_error(c, rq->request_id, 403, "forbidden", "wrong admin token");
-        return 0;
-    }
-    return 1;
-}
 
 static const char *param(const http_request *rq, const char *name)
 {
@@ -401,7 +365,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = method_not_allowed(c, rq, "GET, HEAD");
             return 1;
         }
-        if (!authorize(c, rq, cfg, loopback)) {
+        if (!apiauth_check(c, rq, cfg, loopback, 1)) {
             *result = MHD_YES;
             return 1;
         }
@@ -461,7 +425,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
     } else {
         return 0;
     }
-    if (!authorize(c, rq, cfg, loopback)) {
+    if (!apiauth_check(c, rq, cfg, loopback, 0)) {
         *result = MHD_YES;
         return 1;
     }

@@ -15,7 +15,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
-	tests/unit/test_xalloc
+	tests/unit/test_xalloc tests/unit/test_apiauth
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -27,6 +27,10 @@ tests_unit_test_xalloc_SOURCES = tests/unit/test_xalloc.c
 tests_unit_test_xalloc_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_xalloc_CFLAGS = $(UNIT_CC)
 tests_unit_test_xalloc_LDADD = $(UNIT_LIBS)
+tests_unit_test_apiauth_SOURCES = tests/unit/test_apiauth.c
+tests_unit_test_apiauth_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_apiauth_CFLAGS = $(UNIT_CC)
+tests_unit_test_apiauth_LDADD = $(UNIT_LIBS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_router_CFLAGS = $(UNIT_CC)

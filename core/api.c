@@ -56,6 +56,52 @@ static int flag(const http_request *rq, const char *name)
     return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
 }
 
+/*
+ * Every query parameter is one the endpoint takes (allowed, NULL-terminated)
+ * and is given once: a misspelt filter must not widen a listing silently.
+ * Answers 400 and returns -1 otherwise.
+ */
+static int check_params(struct MHD_Connection *c, const http_request *rq,
+                        const char *const *allowed, int *result)
+{
+    char takes[200] = "";
+    size_t k = 0;
+    for (const char *const *a = allowed; *a && k < sizeof(takes); a++)
+        k += (size_t)snprintf(takes + k, sizeof(takes) - k, "%s%s", k ? ", " : "", *a);
+    for (size_t i = 0; i < rq->n_params; i++) {
+        const char *n = rq->params[i].name;
+        int known = 0;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, n) == 0;
+        if (!known) {
+            *result = allowed[0] ? http_error(c, rq->request_id, 400, "bad_request",
+                                              "unknown query parameter \"%.64s\"; this "
+                                              "endpoint takes %s",
+                                              n, takes)
+                                 : http_error(c, rq->request_id, 400, "bad_request",
+                                              "unknown query parameter \"%.64s\"; this "
+                                              "endpoint takes no query parameters",
+                                              n);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rq->params[j].name, n) == 0) {
+                *result = http_error(c, rq->request_id, 400, "bad_request",
+                                     "query parameter \"%s\" is given more than once", n);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* A flag's value is one of "", "1", "true", "0", "false". */
+static int flag_valid(const http_request *rq, const char *name)
+{
+    const char *v = param(rq, name);
+    return !v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "0") == 0 ||
+           strcmp(v, "false") == 0;
+}
+
 static json_t *flows_json(sluice_config *cfg)
 {
     json_t *stats = store_flow_stats("flow");
@@ -121,40 +167,82 @@ static json_t *triggers_json(sluice_config *cfg)
     return a;
 }
 
-/* Times in filters: RFC 3339 ("2026-11-23T12:00:00Z") or epoch milliseconds. */
+/* Times in filters: RFC 3339 in UTC ("2026-11-23T12:00:00Z", fractions
+ * allowed) or epoch milliseconds. */
 static int parse_time(const char *s, uint64_t *ms)
 {
     if (!s)
         return 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end == 0 && end != s) {
-        *ms = v;
+    size_t n = strlen(s);
+    if (n && n <= 15 && strspn(s, "0123456789") == n) {
+        *ms = strtoull(s, NULL, 10);
         return 0;
     }
     struct tm tm = {0};
     const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest || (*rest && *rest != 'Z' && *rest != '.'))
+    if (!rest)
         return -1;
-    *ms = (uint64_t)timegm(&tm) * 1000;
+    uint64_t frac = 0;
+    if (*rest == '.') {
+        size_t d = strspn(rest + 1, "0123456789");
+        if (d == 0)
+            return -1;
+        for (size_t i = 0; i < 3; i++)
+            frac = frac * 10 + (i < d ? (uint64_t)(rest[1 + i] - '0') : 0);
+        rest += 1 + d;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -1;
+    *ms = (uint64_t)t * 1000 + frac;
     return 0;
 }
 
 static int list_executions(struct MHD_Connection *c, const http_request *rq)
 {
+    static const char *const states[] = {"queued", "running", "succeeded", "failed",
+                                         "timed_out", "cancelled", NULL};
     store_filter f = {0};
     f.flow = param(rq, "flow");
     f.trigger = param(rq, "trigger");
     f.state = param(rq, "state");
     f.cursor = param(rq, "cursor");
+    if ((f.flow && !*f.flow) || (f.trigger && !*f.trigger))
+        return http_error(c, rq->request_id, 400, "bad_request",
+                          "flow and trigger take a flow key or a trigger id, not nothing");
+    if (f.state) {
+        int known = 0;
+        for (const char *const *st = states; *st && !known; st++)
+            known = strcmp(*st, f.state) == 0;
+        if (!known)
+            return http_error(c, rq->request_id, 400, "bad_request",
+                              "state must be one of queued, running, succeeded, failed, "
+                              "timed_out, cancelled");
+    }
+    if (f.cursor) {
+        /* The next_cursor of an earlier page: an execution id. */
+        size_t n = strlen(f.cursor);
+        if (n != 36 || strspn(f.cursor, "0123456789abcdef-") != n)
+            return http_error(c, rq->request_id, 400, "bad_request",
+                              "cursor takes the next_cursor of an earlier page");
+    }
     const char *limit = param(rq, "limit");
-    f.limit = limit ? atoi(limit) : 50;
+    f.limit = 50;
+    if (limit) {
+        size_t n = strlen(limit);
+        f.limit = n && n <= 3 && strspn(limit, "0123456789") == n ? atoi(limit) : 0;
+    }
     if (f.limit < 1 || f.limit > 500)
-        return http_error(c, rq->request_id, 400, "bad_request", "limit must be 1..500");
+        return http_error(c, rq->request_id, 400, "bad_request",
+                          "limit must be a whole number from 1 to 500");
     if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
         parse_time(param(rq, "until"), &f.until_ms) < 0)
         return http_error(c, rq->request_id, 400, "bad_request",
                           "since and until take RFC 3339 times or epoch milliseconds");
+    if (f.since_ms && f.until_ms && f.since_ms > f.until_ms)
+        return http_error(c, rq->request_id, 400, "bad_request", "since is after until");
     char *next = NULL;
     json_t *items = store_list(&f, &next);
     json_t *d = json_object();
@@ -352,12 +440,16 @@ static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
 int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                int loopback, int *result)
 {
+    static const char *const none[] = {NULL};
     const char *p = rq->path;
     int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
     int post = strcmp(rq->method, "POST") == 0;
 
     if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
-        *result = get ? health(c, rq, cfg, p[1] == 'r') : method_not_allowed(c, rq, "GET, HEAD");
+        if (!get)
+            *result = method_not_allowed(c, rq, "GET, HEAD");
+        else if (check_params(c, rq, none, result) == 0)
+            *result = health(c, rq, cfg, p[1] == 'r');
         return 1;
     }
     if (strcmp(p, "/metrics") == 0) {
@@ -369,6 +461,8 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = MHD_YES;
             return 1;
         }
+        if (check_params(c, rq, none, result) < 0)
+            return 1;
         size_t len;
         char *text = metrics_render(&len);
         struct MHD_Response *r =
@@ -427,6 +521,19 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
     }
     if (!apiauth_check(c, rq, cfg, loopback, 0)) {
         *result = MHD_YES;
+        return 1;
+    }
+    static const char *const list_params[] = {"flow",  "trigger", "state", "since",
+                                              "until", "limit",   "cursor", NULL};
+    static const char *const logs_params[] = {"follow", NULL};
+    const char *const *takes = kind == 1                              ? list_params
+                               : kind == 3 && strcmp(verb, "logs") == 0 ? logs_params
+                                                                        : none;
+    if (check_params(c, rq, takes, result) < 0)
+        return 1;
+    if (takes == logs_params && !flag_valid(rq, "follow")) {
+        *result = http_error(c, rq->request_id, 400, "bad_request",
+                             "follow takes no value, or 1, true, 0, false");
         return 1;
     }
     switch (kind) {

@@ -21,6 +21,7 @@
 #include "apiauth.h"
 #include "captoken.h"
 #include "gate.h"
+#include "xalloc.h"
 
 #include "engine.h"
 #include "exec.h"
@@ -437,8 +438,146 @@ static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
                       "this resource does not accept this method", hdrs);
 }
 
+/*
+ * POST /api/v1/reload answers with the outcome, and reloading runs plugin
+ * code (configure), which never runs on an HTTP thread. So the request is
+ * parked: its connection is suspended and put on this list, the main
+ * thread is woken as SIGHUP would wake it, and when that reload is done
+ * (api_reload_end) each parked connection gets its answer and is resumed.
+ * Signals coalesce, so one reload may answer several requests; a request
+ * parked after a reload began waits for the next one, which its own
+ * SIGHUP brings.
+ */
+struct api_park {
+    struct api_park *next;
+    struct MHD_Connection *conn;
+    unsigned status;
+    json_t *data;
+    char *code, *message;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    api_park *head;
+    int closed; /* shutting down: no more parking */
+} reloads = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int reload_park(struct MHD_Connection *c, const http_request *rq, api_park **out)
+{
+    api_park *p = xcalloc(1, sizeof(*p));
+    p->conn = c;
+    pthread_mutex_lock(&reloads.mu);
+    if (reloads.closed) {
+        pthread_mutex_unlock(&reloads.mu);
+        free(p);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+                          "sluiced is shutting down", hdrs);
+    }
+    /* Suspended before it is listed: once listed it may be resumed at any
+     * moment, and MHD must not see a resume before its suspend. */
+    MHD_suspend_connection(c);
+    p->next = reloads.head;
+    reloads.head = p;
+    pthread_mutex_unlock(&reloads.mu);
+    *out = p;
+    log_msg(LOG_INFO, rq->request_id, "reload requested through the API");
+    kill(getpid(), SIGHUP);
+    return MHD_YES;
+}
+
+api_park *api_reload_begin(void)
+{
+    pthread_mutex_lock(&reloads.mu);
+    api_park *list = reloads.head;
+    reloads.head = NULL;
+    pthread_mutex_unlock(&reloads.mu);
+    return list;
+}
+
+static void reload_answer(api_park *list, const sluice_config *cfg, const char *err,
+                          const char *const *restart_needed, unsigned status, const char *code)
+{
+    while (list) {
+        api_park *p = list;
+        list = p->next;
+        json_t *d = json_object();
+        if (cfg) {
+            json_object_set_new(d, "reload", json_string("done"));
+            json_object_set_new(d, "config", json_string(cfg->path));
+            json_object_set_new(d, "flows", json_integer((json_int_t)cfg->n_flows));
+            json_object_set_new(d, "triggers", json_integer((json_int_t)cfg->n_triggers));
+            json_t *r = json_array();
+            for (const char *const *n = restart_needed; n && *n; n++)
+                json_array_append_new(r, json_string(*n));
+            json_object_set_new(d, "restart_required", r);
+        } else {
+            json_object_set_new(d, "reload", json_string("rejected"));
+            json_t *errs = json_array();
+            if (status == 422)
+                json_array_append_new(errs, json_string(err));
+            json_object_set_new(d, "errors", errs);
+            p->code = xstrdup(code);
+            p->message = xstrdup(err);
+        }
+        p->status = status;
+        p->data = d;
+        /* From here the connection owns p and may free it at once. */
+        MHD_resume_connection(p->conn);
+    }
+}
+
+void api_reload_end(api_park *list, const sluice_config *cfg, const char *err,
+                    const char *const *restart_needed)
+{
+    reload_answer(list, cfg, err, restart_needed, cfg ? 200 : 422,
+                  cfg ? NULL : "config_invalid");
+}
+
+void api_reload_shutdown(void)
+{
+    pthread_mutex_lock(&reloads.mu);
+    reloads.closed = 1;
+    api_park *list = reloads.head;
+    reloads.head = NULL;
+    pthread_mutex_unlock(&reloads.mu);
+    reload_answer(list, NULL, "sluiced is shutting down; the reload did not happen", NULL, 503,
+                  "shutting_down");
+}
+
+int api_resume(struct MHD_Connection *c, const http_request *rq, api_park **park)
+{
+    api_park *p = *park;
+    *park = NULL;
+    int ret;
+    if (p->status == 503) {
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        ret = http_reply(c, rq->request_id, 503, p->data, p->code, p->message, hdrs);
+    } else {
+        if (p->status == 200)
+            log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
+        else
+            log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s",
+                    p->message);
+        ret = http_reply(c, rq->request_id, p->status, p->data, p->code, p->message, NULL);
+    }
+    p->data = NULL; /* http_reply took it */
+    api_park_free(p);
+    return ret;
+}
+
+void api_park_free(api_park *p)
+{
+    if (!p)
+        return;
+    json_decref(p->data);
+    free(p->code);
+    free(p->message);
+    free(p);
+}
+
 int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-               int loopback, int *result)
+               int loopback, int *result, api_park **park)
 {
     static const char *const none[] = {NULL};
     const char *p = rq->path;
@@ -599,13 +738,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = method_not_allowed(c, rq, "POST");
             break;
         }
-        /* Reloads run plugin code (configure), which never runs on an HTTP
-         * thread: hand it to the main thread as SIGHUP would. */
-        log_msg(LOG_INFO, rq->request_id, "reload requested through the API");
-        kill(getpid(), SIGHUP);
-        json_t *d = json_object();
-        json_object_set_new(d, "reload", json_string("requested"));
-        *result = http_reply(c, rq->request_id, 202, d, NULL, NULL, NULL);
+        *result = reload_park(c, rq, park);
         break;
     case 7:
         *result = trigger_token(c, rq, cfg, id);

@@ -67,7 +67,7 @@ typedef struct sync_wait {
     exec_waiter *waiters;
 } sync_wait;
 
-enum phase { PH_HEADERS, PH_BODY, PH_STORING, PH_WAITING, PH_DONE };
+enum phase { PH_HEADERS, PH_BODY, PH_STORING, PH_WAITING, PH_API, PH_DONE };
 
 typedef struct conn_state {
     http_request rq;
@@ -87,6 +87,7 @@ typedef struct conn_state {
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
     int parked, stored, store_failed, committed;
+    api_park *park; /* an admin request parked until the main thread answers it */
 } conn_state;
 
 /* ---- responses ---- */
@@ -264,6 +265,7 @@ static void conn_state_free(conn_state *cs)
             sync_wait_unref(cs->wait);
         sync_wait_unref(cs->wait);
     }
+    api_park_free(cs->park);
     if (cs->cfg)
         config_unref(cs->cfg);
     pthread_mutex_destroy(&cs->park_mu);
@@ -945,8 +947,8 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     int result;
-    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result)) {
-        cs->phase = PH_DONE;
+    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result, &cs->park)) {
+        cs->phase = cs->park ? PH_API : PH_DONE;
         return (enum MHD_Result)result;
     }
 
@@ -1085,6 +1087,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return (enum MHD_Result)reply_accepted(c, cs, 202);
         }
         return (enum MHD_Result)reply_finished(c, cs);
+    case PH_API:
+        /* Resumed: the answer is ready; a body is not read. */
+        *upload_data_size = 0;
+        cs->phase = PH_DONE;
+        return (enum MHD_Result)api_resume(c, &cs->rq, &cs->park);
     default:
         /* Body bytes after an early response are discarded by MHD. */
         *upload_data_size = 0;

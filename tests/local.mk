@@ -166,7 +166,8 @@ INTEGRATION_TESTS = \
 	tests/integration/auth.sh \
 	tests/integration/badinput.sh \
 	tests/integration/follow.sh \
-	tests/integration/modules.sh
+	tests/integration/modules.sh \
+	tests/integration/admin.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';

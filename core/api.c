@@ -456,11 +456,16 @@ struct api_park {
     char *code, *message;
 };
 
+/* How long shutdown waits for answered reload requests to be sent. */
+#define RELOAD_SEND_WAIT_S 5
+
 static struct {
     pthread_mutex_t mu;
+    pthread_cond_t cv;
     api_park *head;
-    int closed; /* shutting down: no more parking */
-} reloads = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    int closed;    /* shutting down: no more parking */
+    int answering; /* resumed, and their connections not done with them yet */
+} reloads = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static int reload_park(struct MHD_Connection *c, const http_request *rq, api_park **out)
 {
@@ -522,6 +527,9 @@ static void reload_answer(api_park *list, const sluice_config *cfg, const char *
         }
         p->status = status;
         p->data = d;
+        pthread_mutex_lock(&reloads.mu);
+        reloads.answering++;
+        pthread_mutex_unlock(&reloads.mu);
         /* From here the connection owns p and may free it at once. */
         MHD_resume_connection(p->conn);
     }
@@ -543,33 +551,45 @@ void api_reload_shutdown(void)
     pthread_mutex_unlock(&reloads.mu);
     reload_answer(list, NULL, "sluiced is shutting down; the reload did not happen", NULL, 503,
                   "shutting_down");
+    /* A resumed connection still has to be answered and its answer sent;
+     * stopping the daemons now would cut it off. Bounded: a client that
+     * does not read cannot hold the shutdown. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RELOAD_SEND_WAIT_S;
+    pthread_mutex_lock(&reloads.mu);
+    while (reloads.answering > 0 &&
+           pthread_cond_timedwait(&reloads.cv, &reloads.mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&reloads.mu);
 }
 
-int api_resume(struct MHD_Connection *c, const http_request *rq, api_park **park)
+int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *p)
 {
-    api_park *p = *park;
-    *park = NULL;
-    int ret;
+    json_t *d = p->data;
+    p->data = NULL; /* http_reply takes it */
     if (p->status == 503) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        ret = http_reply(c, rq->request_id, 503, p->data, p->code, p->message, hdrs);
-    } else {
-        if (p->status == 200)
-            log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
-        else
-            log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s",
-                    p->message);
-        ret = http_reply(c, rq->request_id, p->status, p->data, p->code, p->message, NULL);
+        return http_reply(c, rq->request_id, 503, d, p->code, p->message, hdrs);
     }
-    p->data = NULL; /* http_reply took it */
-    api_park_free(p);
-    return ret;
+    if (p->status == 200)
+        log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
+    else
+        log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s", p->message);
+    return http_reply(c, rq->request_id, p->status, d, p->code, p->message, NULL);
 }
 
+/* When the request is done: its answer has been sent, or never will be. */
 void api_park_free(api_park *p)
 {
     if (!p)
         return;
+    if (p->status) {
+        pthread_mutex_lock(&reloads.mu);
+        reloads.answering--;
+        pthread_cond_broadcast(&reloads.cv);
+        pthread_mutex_unlock(&reloads.mu);
+    }
     json_decref(p->data);
     free(p->code);
     free(p->message);

@@ -21,9 +21,10 @@ typedef struct api_park api_park;
  */
 int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                int peer_is_loopback, int *result, api_park **park);
-/* Answer a parked request on its resumed connection; *park is freed. */
-int api_resume(struct MHD_Connection *c, const http_request *rq, api_park **park);
-/* Free a park whose connection ended without api_resume (NULL is fine). */
+/* Answer a parked request on its resumed connection. */
+int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *park);
+/* Free a park when its request is done, answered or not (NULL is fine):
+ * shutdown waits for answered ones (api_reload_shutdown). */
 void api_park_free(api_park *p);
 
 /*
@@ -31,8 +32,9 @@ void api_park_free(api_park *p);
  * api_reload_end answers them, with the new configuration (200, and the
  * start-only settings that changed, NULL-terminated) or, when cfg is NULL,
  * err ("file:line: setting: message", 422). api_reload_shutdown answers
- * what is parked with 503 and parks nothing more; it runs before the HTTP
- * daemons stop, which they cannot do with a connection suspended.
+ * what is parked with 503, parks nothing more, and waits (a few seconds at
+ * most) until every answered request has been sent; it runs before the
+ * HTTP daemons stop, which they cannot do with a connection suspended.
  */
 api_park *api_reload_begin(void);
 void api_reload_end(api_park *list, const sluice_config *cfg, const char *err,

@@ -87,7 +87,8 @@ typedef struct conn_state {
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
     int parked, stored, store_failed, committed;
-    api_park *park; /* an admin request parked until the main thread answers it */
+    api_park *park; /* an admin request parked until the main thread answers it;
+                     * freed with the request, once its answer is sent */
 } conn_state;
 
 /* ---- responses ---- */
@@ -1091,7 +1092,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* Resumed: the answer is ready; a body is not read. */
         *upload_data_size = 0;
         cs->phase = PH_DONE;
-        return (enum MHD_Result)api_resume(c, &cs->rq, &cs->park);
+        return (enum MHD_Result)api_resume(c, &cs->rq, cs->park);
     default:
         /* Body bytes after an early response are discarded by MHD. */
         *upload_data_size = 0;

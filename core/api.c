@@ -1,10 +1,9 @@
 /*
  * api.c - the admin API.
  *
- * Guarded by server.admin_token (Authorization: Bearer, compared in
- * constant time); without a token it answers loopback peers only, so a
- * default install never exposes execution data to the network. Health
- * probes are public.
+ * Guarded by server.admin_token, or without one open to clients on this
+ * host only (apiauth.c), so a default install never exposes execution data
+ * to the network. Health probes are public.
  *
  *   GET  /api/v1/executions[?flow=&trigger=&state=&since=&until=&limit=&cursor=]
  *   GET  /api/v1/executions/{id}
@@ -19,8 +18,10 @@
 #define _GNU_SOURCE
 #include "api.h"
 
+#include "apiauth.h"
 #include "captoken.h"
 #include "gate.h"
+#include "xalloc.h"
 
 #include "engine.h"
 #include "exec.h"
@@ -33,7 +34,6 @@
 #include "units.h"
 
 #include <microhttpd.h>
-#include <nettle/memops.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,41 +41,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Constant time in the token's length; the length itself is not secret. */
-static int token_ok(const char *given, const char *want)
-{
-    size_t gl = strlen(given), wl = strlen(want);
-    if (gl != wl)
-        return 0;
-    return memeql_sec(given, want, wl);
-}
-
-static int authorize(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-                     int loopback)
-{
-    const char *tok = cfg->server.admin_token;
-    if (!tok) {
-        if (loopback)
-            return 1;
-        http_error(c, rq->request_id, 403, "forbidden",
-                   "the admin API answers only loopback clients when server.admin_token is "
-                   "not set");
-        return 0;
-    }
-    const char *h = event_header(rq, "authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        const char *hdrs[] = {"WWW-Authenticate", "Bearer realm=\"sluice\"", NULL};
-        http_reply(c, rq->request_id, 401, NULL, "unauthorized",
-                   "send Authorization: Bearer <server.admin_token>", hdrs);
-        return 0;
-    }
-    if (!token_ok(h + 7, tok)) {
-        http_error(c, rq->request_id, 403, "forbidden", "wrong admin token");
-        return 0;
-    }
-    return 1;
-}
 
 static const char *param(const http_request *rq, const char *name)
 {
@@ -90,6 +55,52 @@ static int flag(const http_request *rq, const char *name)
 {
     const char *v = param(rq, name);
     return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
+}
+
+/*
+ * Every query parameter is one the endpoint takes (allowed, NULL-terminated)
+ * and is given once: a misspelt filter must not widen a listing silently.
+ * Answers 400 and returns -1 otherwise.
+ */
+static int check_params(struct MHD_Connection *c, const http_request *rq,
+                        const char *const *allowed, int *result)
+{
+    char takes[200] = "";
+    size_t k = 0;
+    for (const char *const *a = allowed; *a && k < sizeof(takes); a++)
+        k += (size_t)snprintf(takes + k, sizeof(takes) - k, "%s%s", k ? ", " : "", *a);
+    for (size_t i = 0; i < rq->n_params; i++) {
+        const char *n = rq->params[i].name;
+        int known = 0;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, n) == 0;
+        if (!known) {
+            *result = allowed[0] ? http_error(c, rq->request_id, 400, "bad_request",
+                                              "unknown query parameter \"%.64s\"; this "
+                                              "endpoint takes %s",
+                                              n, takes)
+                                 : http_error(c, rq->request_id, 400, "bad_request",
+                                              "unknown query parameter \"%.64s\"; this "
+                                              "endpoint takes no query parameters",
+                                              n);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rq->params[j].name, n) == 0) {
+                *result = http_error(c, rq->request_id, 400, "bad_request",
+                                     "query parameter \"%s\" is given more than once", n);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* A flag's value is one of "", "1", "true", "0", "false". */
+static int flag_valid(const http_request *rq, const char *name)
+{
+    const char *v = param(rq, name);
+    return !v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "0") == 0 ||
+           strcmp(v, "false") == 0;
 }
 
 static json_t *flows_json(sluice_config *cfg)
@@ -157,40 +168,82 @@ static json_t *triggers_json(sluice_config *cfg)
     return a;
 }
 
-/* Times in filters: RFC 3339 ("2026-11-23T12:00:00Z") or epoch milliseconds. */
+/* Times in filters: RFC 3339 in UTC ("2026-11-23T12:00:00Z", fractions
+ * allowed) or epoch milliseconds. */
 static int parse_time(const char *s, uint64_t *ms)
 {
     if (!s)
         return 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end == 0 && end != s) {
-        *ms = v;
+    size_t n = strlen(s);
+    if (n && n <= 15 && strspn(s, "0123456789") == n) {
+        *ms = strtoull(s, NULL, 10);
         return 0;
     }
     struct tm tm = {0};
     const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest || (*rest && *rest != 'Z' && *rest != '.'))
+    if (!rest)
         return -1;
-    *ms = (uint64_t)timegm(&tm) * 1000;
+    uint64_t frac = 0;
+    if (*rest == '.') {
+        size_t d = strspn(rest + 1, "0123456789");
+        if (d == 0)
+            return -1;
+        for (size_t i = 0; i < 3; i++)
+            frac = frac * 10 + (i < d ? (uint64_t)(rest[1 + i] - '0') : 0);
+        rest += 1 + d;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -1;
+    *ms = (uint64_t)t * 1000 + frac;
     return 0;
 }
 
 static int list_executions(struct MHD_Connection *c, const http_request *rq)
 {
+    static const char *const states[] = {"queued", "running", "succeeded", "failed",
+                                         "timed_out", "cancelled", NULL};
     store_filter f = {0};
     f.flow = param(rq, "flow");
     f.trigger = param(rq, "trigger");
     f.state = param(rq, "state");
     f.cursor = param(rq, "cursor");
+    if ((f.flow && !*f.flow) || (f.trigger && !*f.trigger))
+        return http_error(c, rq->request_id, 400, "bad_request",
+                          "flow and trigger take a flow key or a trigger id, not nothing");
+    if (f.state) {
+        int known = 0;
+        for (const char *const *st = states; *st && !known; st++)
+            known = strcmp(*st, f.state) == 0;
+        if (!known)
+            return http_error(c, rq->request_id, 400, "bad_request",
+                              "state must be one of queued, running, succeeded, failed, "
+                              "timed_out, cancelled");
+    }
+    if (f.cursor) {
+        /* The next_cursor of an earlier page: an execution id. */
+        size_t n = strlen(f.cursor);
+        if (n != 36 || strspn(f.cursor, "0123456789abcdef-") != n)
+            return http_error(c, rq->request_id, 400, "bad_request",
+                              "cursor takes the next_cursor of an earlier page");
+    }
     const char *limit = param(rq, "limit");
-    f.limit = limit ? atoi(limit) : 50;
+    f.limit = 50;
+    if (limit) {
+        size_t n = strlen(limit);
+        f.limit = n && n <= 3 && strspn(limit, "0123456789") == n ? atoi(limit) : 0;
+    }
     if (f.limit < 1 || f.limit > 500)
-        return http_error(c, rq->request_id, 400, "bad_request", "limit must be 1..500");
+        return http_error(c, rq->request_id, 400, "bad_request",
+                          "limit must be a whole number from 1 to 500");
     if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
         parse_time(param(rq, "until"), &f.until_ms) < 0)
         return http_error(c, rq->request_id, 400, "bad_request",
                           "since and until take RFC 3339 times or epoch milliseconds");
+    if (f.since_ms && f.until_ms && f.since_ms > f.until_ms)
+        return http_error(c, rq->request_id, 400, "bad_request", "since is after until");
     char *next = NULL;
     json_t *items = store_list(&f, &next);
     json_t *d = json_object();
@@ -385,15 +438,177 @@ static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
                       "this resource does not accept this method", hdrs);
 }
 
-int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-               int loopback, int *result)
+/*
+ * POST /api/v1/reload answers with the outcome, and reloading runs plugin
+ * code (configure), which never runs on an HTTP thread. So the request is
+ * parked: its connection is suspended and put on this list, the main
+ * thread is woken as SIGHUP would wake it, and when that reload is done
+ * (api_reload_end) each parked connection gets its answer and is resumed.
+ * Signals coalesce, so one reload may answer several requests; a request
+ * parked after a reload began waits for the next one, which its own
+ * SIGHUP brings.
+ */
+struct api_park {
+    struct api_park *next;
+    struct MHD_Connection *conn;
+    unsigned status;
+    json_t *data;
+    char *code, *message;
+};
+
+/* How long shutdown waits for answered reload requests to be sent. */
+#define RELOAD_SEND_WAIT_S 5
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    api_park *head;
+    int closed;    /* shutting down: no more parking */
+    int answering; /* resumed, and their connections not done with them yet */
+} reloads = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int reload_park(struct MHD_Connection *c, const http_request *rq, api_park **out)
 {
+    api_park *p = xcalloc(1, sizeof(*p));
+    p->conn = c;
+    pthread_mutex_lock(&reloads.mu);
+    if (reloads.closed) {
+        pthread_mutex_unlock(&reloads.mu);
+        free(p);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+                          "sluiced is shutting down", hdrs);
+    }
+    /* Suspended before it is listed: once listed it may be resumed at any
+     * moment, and MHD must not see a resume before its suspend. */
+    MHD_suspend_connection(c);
+    p->next = reloads.head;
+    reloads.head = p;
+    pthread_mutex_unlock(&reloads.mu);
+    *out = p;
+    log_msg(LOG_INFO, rq->request_id, "reload requested through the API");
+    kill(getpid(), SIGHUP);
+    return MHD_YES;
+}
+
+api_park *api_reload_begin(void)
+{
+    pthread_mutex_lock(&reloads.mu);
+    api_park *list = reloads.head;
+    reloads.head = NULL;
+    pthread_mutex_unlock(&reloads.mu);
+    return list;
+}
+
+static void reload_answer(api_park *list, const sluice_config *cfg, const char *err,
+                          const char *const *restart_needed, unsigned status, const char *code)
+{
+    while (list) {
+        api_park *p = list;
+        list = p->next;
+        json_t *d = json_object();
+        if (cfg) {
+            json_object_set_new(d, "reload", json_string("done"));
+            json_object_set_new(d, "config", json_string(cfg->path));
+            json_object_set_new(d, "flows", json_integer((json_int_t)cfg->n_flows));
+            json_object_set_new(d, "triggers", json_integer((json_int_t)cfg->n_triggers));
+            json_t *r = json_array();
+            for (const char *const *n = restart_needed; n && *n; n++)
+                json_array_append_new(r, json_string(*n));
+            json_object_set_new(d, "restart_required", r);
+        } else {
+            json_object_set_new(d, "reload", json_string("rejected"));
+            json_t *errs = json_array();
+            if (status == 422)
+                json_array_append_new(errs, json_string(err));
+            json_object_set_new(d, "errors", errs);
+            p->code = xstrdup(code);
+            p->message = xstrdup(err);
+        }
+        p->status = status;
+        p->data = d;
+        pthread_mutex_lock(&reloads.mu);
+        reloads.answering++;
+        pthread_mutex_unlock(&reloads.mu);
+        /* From here the connection owns p and may free it at once. */
+        MHD_resume_connection(p->conn);
+    }
+}
+
+void api_reload_end(api_park *list, const sluice_config *cfg, const char *err,
+                    const char *const *restart_needed)
+{
+    reload_answer(list, cfg, err, restart_needed, cfg ? 200 : 422,
+                  cfg ? NULL : "config_invalid");
+}
+
+void api_reload_shutdown(void)
+{
+    pthread_mutex_lock(&reloads.mu);
+    reloads.closed = 1;
+    api_park *list = reloads.head;
+    reloads.head = NULL;
+    pthread_mutex_unlock(&reloads.mu);
+    reload_answer(list, NULL, "sluiced is shutting down; the reload did not happen", NULL, 503,
+                  "shutting_down");
+    /* A resumed connection still has to be answered and its answer sent;
+     * stopping the daemons now would cut it off. Bounded: a client that
+     * does not read cannot hold the shutdown. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RELOAD_SEND_WAIT_S;
+    pthread_mutex_lock(&reloads.mu);
+    while (reloads.answering > 0 &&
+           pthread_cond_timedwait(&reloads.cv, &reloads.mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&reloads.mu);
+}
+
+int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *p)
+{
+    json_t *d = p->data;
+    p->data = NULL; /* http_reply takes it */
+    if (p->status == 503) {
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return http_reply(c, rq->request_id, 503, d, p->code, p->message, hdrs);
+    }
+    if (p->status == 200)
+        log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
+    else
+        log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s", p->message);
+    return http_reply(c, rq->request_id, p->status, d, p->code, p->message, NULL);
+}
+
+/* When the request is done: its answer has been sent, or never will be. */
+void api_park_free(api_park *p)
+{
+    if (!p)
+        return;
+    if (p->status) {
+        pthread_mutex_lock(&reloads.mu);
+        reloads.answering--;
+        pthread_cond_broadcast(&reloads.cv);
+        pthread_mutex_unlock(&reloads.mu);
+    }
+    json_decref(p->data);
+    free(p->code);
+    free(p->message);
+    free(p);
+}
+
+int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+               int loopback, int *result, api_park **park)
+{
+    static const char *const none[] = {NULL};
     const char *p = rq->path;
     int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
     int post = strcmp(rq->method, "POST") == 0;
 
     if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
-        *result = get ? health(c, rq, cfg, p[1] == 'r') : method_not_allowed(c, rq, "GET, HEAD");
+        if (!get)
+            *result = method_not_allowed(c, rq, "GET, HEAD");
+        else if (check_params(c, rq, none, result) == 0)
+            *result = health(c, rq, cfg, p[1] == 'r');
         return 1;
     }
     if (strcmp(p, "/metrics") == 0) {
@@ -401,10 +616,12 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = method_not_allowed(c, rq, "GET, HEAD");
             return 1;
         }
-        if (!authorize(c, rq, cfg, loopback)) {
+        if (!apiauth_check(c, rq, cfg, loopback, 1)) {
             *result = MHD_YES;
             return 1;
         }
+        if (check_params(c, rq, none, result) < 0)
+            return 1;
         size_t len;
         char *text = metrics_render(&len);
         struct MHD_Response *r =
@@ -461,8 +678,21 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
     } else {
         return 0;
     }
-    if (!authorize(c, rq, cfg, loopback)) {
+    if (!apiauth_check(c, rq, cfg, loopback, 0)) {
         *result = MHD_YES;
+        return 1;
+    }
+    static const char *const list_params[] = {"flow",  "trigger", "state", "since",
+                                              "until", "limit",   "cursor", NULL};
+    static const char *const logs_params[] = {"follow", NULL};
+    const char *const *takes = kind == 1                              ? list_params
+                               : kind == 3 && strcmp(verb, "logs") == 0 ? logs_params
+                                                                        : none;
+    if (check_params(c, rq, takes, result) < 0)
+        return 1;
+    if (takes == logs_params && !flag_valid(rq, "follow")) {
+        *result = http_error(c, rq->request_id, 400, "bad_request",
+                             "follow takes no value, or 1, true, 0, false");
         return 1;
     }
     switch (kind) {
@@ -528,13 +758,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             *result = method_not_allowed(c, rq, "POST");
             break;
         }
-        /* Reloads run plugin code (configure), which never runs on an HTTP
-         * thread: hand it to the main thread as SIGHUP would. */
-        log_msg(LOG_INFO, rq->request_id, "reload requested through the API");
-        kill(getpid(), SIGHUP);
-        json_t *d = json_object();
-        json_object_set_new(d, "reload", json_string("requested"));
-        *result = http_reply(c, rq->request_id, 202, d, NULL, NULL, NULL);
+        *result = reload_park(c, rq, park);
         break;
     case 7:
         *result = trigger_token(c, rq, cfg, id);

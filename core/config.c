@@ -44,7 +44,7 @@ static const char *const server_keys[] = {
     "max_queue_memory", "sync_timeout",
     "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir",
     "max_followers", "follow_heartbeat", "max_connections", "max_connections_per_address",
-    "head_timeout", "body_timeout", NULL};
+    "head_timeout", "body_timeout", "metrics_token", "metrics_public", NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
 {
@@ -62,6 +62,7 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
         cp_get_int(c, g, "max_followers", "server", 0, 100000, &sv->max_followers) < 0 ||
         cp_get_duration(c, g, "follow_heartbeat", "server", &sv->follow_heartbeat_ms) < 0 ||
         cp_get_string(c, g, "admin_token", "server", &sv->admin_token) < 0 ||
+        cp_get_string(c, g, "metrics_token", "server", &sv->metrics_token) < 0 ||
         cp_get_string(c, g, "log_level", "server", &sv->log_level) < 0)
         return -1;
     const config_setting_t *wn = config_setting_get_member(g, "worker_nice");
@@ -99,6 +100,22 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     if (sv->admin_token && strlen(sv->admin_token) < 16)
         return cp_fail(c, config_setting_get_member(g, "admin_token"),
                     "server.admin_token: must be at least 16 characters");
+    /* A scraper gets a credential of its own, good for /metrics only, or
+     * none at all when the operator says so; never the admin token. */
+    const config_setting_t *mt = config_setting_get_member(g, "metrics_token");
+    const config_setting_t *mp = config_setting_get_member(g, "metrics_public");
+    if (mp) {
+        if (config_setting_type(mp) != CONFIG_TYPE_BOOL)
+            return cp_fail(c, mp, "server.metrics_public: must be true or false");
+        sv->metrics_public = config_setting_get_bool(mp);
+    }
+    if (sv->metrics_token && strlen(sv->metrics_token) < 16)
+        return cp_fail(c, mt, "server.metrics_token: must be at least 16 characters");
+    if (sv->metrics_token && sv->admin_token && strcmp(sv->metrics_token, sv->admin_token) == 0)
+        return cp_fail(c, mt, "server.metrics_token: must differ from server.admin_token");
+    if (sv->metrics_token && sv->metrics_public)
+        return cp_fail(c, mp, "server.metrics_public: /metrics cannot be public and need "
+                              "server.metrics_token at once; set one of them");
     if (sv->max_body == 0)
         return cp_fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
     if (sv->max_queue_memory == 0)
@@ -762,6 +779,7 @@ static void config_free(sluice_config *cfg)
     router_free(cfg->router);
     cp_strv_free(cfg->server.listen);
     free(cfg->server.admin_token);
+    free(cfg->server.metrics_token);
     cp_strv_free(cfg->server.trusted_proxies);
     free(cfg->server.log_level);
     free(cfg->server.state_dir);

@@ -108,6 +108,8 @@ typedef struct server_conf {
     int max_followers;            /* logs?follow streams open at once */
     uint64_t follow_heartbeat_ms; /* a line on quiet streams this often, 0: never */
     char *admin_token; /* NULL: admin API from loopback only */
+    char *metrics_token; /* a bearer token good for GET /metrics only, or NULL */
+    int metrics_public;  /* GET /metrics answers anyone, without a token */
     char **trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
     char *log_level;
     char *state_dir; /* small state files (capability tokens); NULL: the default */

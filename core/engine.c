@@ -521,7 +521,7 @@ void engine_finish(sluice_exec *e, int result)
     }
     if (exec_set_final(e, state) == 0) {
         store_finish(e);
-        metrics_count_finished(state, e->finished_ms - e->started_ms);
+        metrics_count_finished(e->flow->key, state, e->finished_ms - e->started_ms);
         pthread_mutex_lock(&e->mu);
         int lvl = state == EXEC_SUCCEEDED ? LOG_INFO : LOG_WARN;
         char code[16] = "-";

@@ -70,8 +70,8 @@ typedef struct sync_wait {
 } sync_wait;
 
 /* PH_NOBODY: a request without a body, answered on the handler's second
- * call (see on_request). */
-enum phase { PH_HEADERS, PH_NOBODY, PH_REFUSED, PH_BODY, PH_STORING, PH_WAITING, PH_DONE };
+ * call (see on_request). PH_API: parked until an admin answer is ready. */
+enum phase { PH_HEADERS, PH_NOBODY, PH_REFUSED, PH_BODY, PH_STORING, PH_WAITING, PH_API, PH_DONE };
 
 typedef struct conn_state {
     http_request rq;
@@ -92,6 +92,8 @@ typedef struct conn_state {
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
     int parked, stored, store_failed, committed;
+    api_park *park; /* an admin request parked until the main thread answers it;
+                     * freed with the request, once its answer is sent */
 } conn_state;
 
 /* ---- responses ---- */
@@ -270,6 +272,7 @@ static void conn_state_free(conn_state *cs)
             sync_wait_unref(cs->wait);
         sync_wait_unref(cs->wait);
     }
+    api_park_free(cs->park);
     if (cs->cfg)
         config_unref(cs->cfg);
     pthread_mutex_destroy(&cs->park_mu);
@@ -993,8 +996,8 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     int result;
-    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result)) {
-        cs->phase = PH_DONE;
+    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result, &cs->park)) {
+        cs->phase = cs->park ? PH_API : PH_DONE;
         return (enum MHD_Result)result;
     }
 
@@ -1208,10 +1211,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         enum MHD_Result r = start_request(c, cs, method);
-        if (cs->phase == PH_HEADERS || cs->phase == PH_DONE) {
-            /* A response was queued: no deadline while it is sent, or the
-             * sweeper's 408 could land in the middle of it. */
+        if (cs->phase == PH_HEADERS)
             cs->phase = PH_DONE;
+        if (cs->phase == PH_DONE || cs->phase == PH_API) {
+            /* A response was queued, or will be once the connection is
+             * resumed: no deadline while it is sent, or the sweeper's 408
+             * could land in the middle of it. */
             framing_conn_body_done(conn_framing(c));
         }
         return r;
@@ -1291,6 +1296,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return (enum MHD_Result)reply_accepted(c, cs, 202);
         }
         return (enum MHD_Result)reply_finished(c, cs);
+    case PH_API:
+        /* Resumed: the answer is ready; a body is not read. */
+        *upload_data_size = 0;
+        cs->phase = PH_DONE;
+        return (enum MHD_Result)api_resume(c, &cs->rq, cs->park);
     default:
         /* Body bytes after an early response are discarded by MHD. */
         *upload_data_size = 0;

@@ -2,6 +2,7 @@
 # convenience library so unit tests link exactly the code that ships.
 CORE_SOURCES = \
 	core/api.c core/api.h \
+	core/apiauth.c core/apiauth.h \
 	core/auth.c core/auth.h \
 	core/captoken.c core/captoken.h \
 	core/config.c core/config.h \

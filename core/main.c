@@ -6,6 +6,7 @@
  * one thread, never inside a signal handler.
  */
 #include "autoconfig.h"
+#include "api.h"
 #include "config.h"
 #include "engine.h"
 #include "follow.h"
@@ -107,11 +108,11 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
 static const char *store_override;
 static const char *state_dir_override;
 
-static sluice_config *load_and_bind(const char *path, char **listen_override)
+static sluice_config *load_and_bind(const char *path, char **listen_override, char *err,
+                                    size_t errlen)
 {
-    char err[2048];
     sluice_config *cfg;
-    if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+    if (config_load(&cfg, path, err, errlen) < 0) {
         log_error("config: %s", err);
         gitsync_rejected(err);
         return NULL;
@@ -145,7 +146,7 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         log_warn("reload: server.state_dir changed; plugins use the new one when sluiced "
                  "restarts");
     }
-    if (config_bind(cfg, err, sizeof(err)) < 0) {
+    if (config_bind(cfg, err, errlen) < 0) {
         log_error("config: %s", err);
         gitsync_rejected(err);
         config_unref(cfg);
@@ -156,10 +157,13 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
 
 /*
  * Settings read once, when the threads, the queue and the store are set up:
- * a reload that changes them would otherwise look applied and not be.
+ * a reload that changes them would otherwise look applied and not be. Their
+ * names go into changed (NULL-terminated, room for 9).
  */
-static void warn_start_only(const sluice_config *cur, const sluice_config *cfg)
+static void warn_start_only(const sluice_config *cur, const sluice_config *cfg,
+                            const char **changed)
 {
+    size_t k = 0;
     const server_conf *o = &cur->server, *n = &cfg->server;
     const struct {
         int changed;
@@ -175,33 +179,44 @@ static void warn_start_only(const sluice_config *cur, const sluice_config *cfg)
         {cur->retention_ms != cfg->retention_ms, "store.retention"},
     };
     for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-        if (set[i].changed)
+        if (set[i].changed) {
             log_warn("reload: %s changed; it takes effect when sluiced restarts", set[i].name);
+            changed[k++] = set[i].name;
+        }
+    changed[k] = NULL;
 }
 
+/* Requests of POST /api/v1/reload parked before it began get its outcome. */
 static void reload(const char *path, char **listen_override)
 {
+    api_park *asked = api_reload_begin();
     log_info("reload: reading %s", path);
+    char err[2048];
     sluice_config *cur = http_get_config();
-    sluice_config *cfg = load_and_bind(path, listen_override);
+    sluice_config *cfg = load_and_bind(path, listen_override, err, sizeof(err));
     if (!cfg) {
         log_error("reload: the new configuration is invalid; still serving the old one");
         config_unref(cur);
+        api_reload_end(asked, NULL, err, NULL);
         return;
     }
+    const char *changed[10] = {NULL}; /* [0]: server.listen, then warn_start_only's */
     int same_listen = 1;
     char **a = cur->server.listen, **b = cfg->server.listen;
     for (; *a && *b; a++, b++)
         if (strcmp(*a, *b) != 0)
             same_listen = 0;
-    if (*a || *b || !same_listen)
+    warn_start_only(cur, cfg, changed + 1);
+    if (*a || *b || !same_listen) {
         log_warn("reload: server.listen changed; restart sluiced to listen elsewhere");
-    warn_start_only(cur, cfg);
+        changed[0] = "server.listen";
+    }
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
     http_set_config(cfg);
     gitsync_serving(cfg);
     log_info("reload: now serving %zu flows and %zu triggers", cfg->n_flows, cfg->n_triggers);
+    api_reload_end(asked, cfg, NULL, changed[0] ? changed : changed + 1);
     config_unref(cfg);
     config_unref(cur);
 }
@@ -395,7 +410,8 @@ int main(int argc, char **argv)
     /* A file size limit must surface as a failed write (503), not a kill. */
     signal(SIGXFSZ, SIG_IGN);
 
-    sluice_config *cfg = load_and_bind(config_path, listen);
+    char err[2048];
+    sluice_config *cfg = load_and_bind(config_path, listen, err, sizeof(err));
     if (check_only) {
         if (!cfg) {
             fprintf(stderr, "sluiced: configuration %s is invalid\n", config_path);
@@ -413,7 +429,6 @@ int main(int argc, char **argv)
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
 
-    char err[1024];
     if (store_open(cfg->store_path, err, sizeof(err)) < 0) {
         log_error("%s", err);
         config_unref(cfg);
@@ -459,6 +474,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    api_reload_shutdown();
     http_quiesce();
     size_t queued = engine_drain(shutdown_ms);
     if (queued)

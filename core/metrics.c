@@ -1,5 +1,6 @@
 /*
- * metrics.c - Prometheus counters.
+ * metrics.c - Prometheus counters, gauges and the per-flow histograms of
+ * execution run time.
  */
 #include "metrics.h"
 
@@ -9,6 +10,7 @@
 #include "store.h"
 #include "xalloc.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,45 @@
 static atomic_ullong responses[600];
 static atomic_ullong accepted, retries;
 static atomic_ullong finished[EXEC_CANCELLED + 1];
-static atomic_ullong duration_sum_ms[EXEC_CANCELLED + 1];
+
+/* Upper bounds of the duration buckets, in ms: from a 5 ms command to an
+ * hour-long deployment. */
+static const unsigned bucket_ms[] = {5,    10,    25,    50,     100,    250,     500,    1000,
+                                     2500, 5000,  10000, 30000,  60000,  300000, 900000, 3600000};
+#define N_BUCKETS (sizeof(bucket_ms) / sizeof(bucket_ms[0]))
+
+/* One flow's run-time histogram. Kept by flow key and never freed, so a
+ * reload keeps its series (a counter must not go back) and the list is as
+ * long as the number of flow keys ever served, as gate.c's counters are. */
+typedef struct flow_hist {
+    struct flow_hist *next;
+    atomic_ullong bucket[N_BUCKETS + 1]; /* per bucket, not cumulative; the last is +Inf */
+    atomic_ullong sum_ms;
+    char key[];
+} flow_hist;
+
+static struct {
+    pthread_mutex_t mu;
+    flow_hist *head;
+} hists = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static flow_hist *hist_of(const char *key)
+{
+    pthread_mutex_lock(&hists.mu);
+    flow_hist *h = hists.head;
+    while (h && strcmp(h->key, key) != 0)
+        h = h->next;
+    if (!h) {
+        h = calloc(1, sizeof(*h) + strlen(key) + 1);
+        if (h) {
+            strcpy(h->key, key);
+            h->next = hists.head;
+            hists.head = h;
+        }
+    }
+    pthread_mutex_unlock(&hists.mu);
+    return h;
+}
 
 void metrics_count_response(unsigned status)
 {
@@ -31,12 +71,34 @@ void metrics_count_accepted(void)
     atomic_fetch_add_explicit(&accepted, 1, memory_order_relaxed);
 }
 
-void metrics_count_finished(int state, unsigned long long duration_ms)
+void metrics_count_finished(const char *flow, int state, unsigned long long duration_ms)
 {
     if (state < 0 || state > EXEC_CANCELLED)
         return;
     atomic_fetch_add_explicit(&finished[state], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&duration_sum_ms[state], duration_ms, memory_order_relaxed);
+    flow_hist *h = flow ? hist_of(flow) : NULL;
+    if (!h)
+        return;
+    size_t b = 0;
+    while (b < N_BUCKETS && duration_ms > bucket_ms[b])
+        b++;
+    atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_ms, duration_ms, memory_order_relaxed);
+}
+
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static void label_escape(const char *s, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; *s && k + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            out[k++] = '\\';
+            out[k++] = *s == '\n' ? 'n' : *s;
+        } else {
+            out[k++] = *s;
+        }
+    }
+    out[k] = 0;
 }
 
 void metrics_count_retry(void)
@@ -80,11 +142,33 @@ char *metrics_render(size_t *len)
     for (int s = EXEC_SUCCEEDED; s <= EXEC_CANCELLED; s++)
         EMIT("sluice_executions_finished_total{state=\"%s\"} %llu\n", exec_state_name(s),
              (unsigned long long)atomic_load(&finished[s]));
-    EMIT("# HELP sluice_execution_duration_seconds_sum Run time of finished executions.\n"
-         "# TYPE sluice_execution_duration_seconds_sum counter\n");
-    for (int s = EXEC_SUCCEEDED; s <= EXEC_CANCELLED; s++)
-        EMIT("sluice_execution_duration_seconds_sum{state=\"%s\"} %.3f\n", exec_state_name(s),
-             (double)atomic_load(&duration_sum_ms[s]) / 1000.0);
+    /* Seconds, as Prometheus wants them; the sum is written from whole
+     * milliseconds so that it stays exact. */
+    EMIT("# HELP sluice_execution_duration_seconds Run time of finished executions, per flow.\n"
+         "# TYPE sluice_execution_duration_seconds histogram\n");
+    /* Histograms are only ever prepended, never changed or freed: the
+     * list from the head read under the lock is safe to walk without it. */
+    pthread_mutex_lock(&hists.mu);
+    flow_hist *first = hists.head;
+    pthread_mutex_unlock(&hists.mu);
+    for (flow_hist *h = first; h; h = h->next) {
+        char flow[512];
+        label_escape(h->key, flow, sizeof(flow));
+        unsigned long long cum = 0;
+        for (size_t b = 0; b <= N_BUCKETS; b++) {
+            cum += atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
+            if (b < N_BUCKETS)
+                EMIT("sluice_execution_duration_seconds_bucket{flow=\"%s\",le=\"%g\"} %llu\n",
+                     flow, bucket_ms[b] / 1000.0, cum);
+            else
+                EMIT("sluice_execution_duration_seconds_bucket{flow=\"%s\",le=\"+Inf\"} %llu\n",
+                     flow, cum);
+        }
+        unsigned long long sum = atomic_load_explicit(&h->sum_ms, memory_order_relaxed);
+        EMIT("sluice_execution_duration_seconds_sum{flow=\"%s\"} %llu.%03llu\n"
+             "sluice_execution_duration_seconds_count{flow=\"%s\"} %llu\n",
+             flow, sum / 1000, sum % 1000, flow, cum);
+    }
     EMIT("# HELP sluice_execution_retries_total Retries scheduled.\n"
          "# TYPE sluice_execution_retries_total counter\n"
          "sluice_execution_retries_total %llu\n",

@@ -2,7 +2,8 @@
  * metrics.h - counters for GET /metrics (Prometheus text format).
  *
  * Counting is a relaxed atomic add on a fixed array, cheap enough for the
- * hot path of every request; nothing here allocates or locks.
+ * hot path of every request; only a flow's first finished execution
+ * allocates (its histogram) or locks.
  */
 #ifndef SLUICE_METRICS_H
 #define SLUICE_METRICS_H
@@ -13,8 +14,10 @@
 void metrics_count_response(unsigned status);
 /* One execution accepted (stored and queued). */
 void metrics_count_accepted(void);
-/* One execution reached a final state (exec.h enum exec_state). */
-void metrics_count_finished(int state, unsigned long long duration_ms);
+/* One execution of flow (its key) reached a final state (exec.h enum
+ * exec_state) after running duration_ms. The first execution of a flow
+ * adds its histogram, under a lock; the rest are atomic adds. */
+void metrics_count_finished(const char *flow, int state, unsigned long long duration_ms);
 /* One retry scheduled. */
 void metrics_count_retry(void);
 

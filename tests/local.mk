@@ -16,6 +16,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
 	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing
+	tests/unit/test_xalloc tests/unit/test_apiauth
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -35,6 +36,10 @@ tests_unit_test_framing_SOURCES = tests/unit/test_framing.c
 tests_unit_test_framing_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_framing_CFLAGS = $(UNIT_CC)
 tests_unit_test_framing_LDADD = $(UNIT_LIBS)
+tests_unit_test_apiauth_SOURCES = tests/unit/test_apiauth.c
+tests_unit_test_apiauth_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_apiauth_CFLAGS = $(UNIT_CC)
+tests_unit_test_apiauth_LDADD = $(UNIT_LIBS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c
 tests_unit_test_router_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_router_CFLAGS = $(UNIT_CC)
@@ -176,6 +181,7 @@ INTEGRATION_TESTS = \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh
+	tests/integration/admin.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';

@@ -121,8 +121,8 @@ C4=$(publish four)
 sleep 2
 is "$(version)" 3 "with poll = 0 a push is not picked up by itself"
 req POST /api/v1/reload
-is "$STATUS" 202 "POST /api/v1/reload"
-check "POST /api/v1/reload fetches and loads the new commit" wait_for "version 4" 15 version_is 4
+is "$STATUS" 200 "POST /api/v1/reload answers once the reload is done"
+is "$(version)" 4 "POST /api/v1/reload fetched and loaded the new commit"
 req GET /readyz
 is "$(jq_get .data.flows_git.commit)" "$C4" "/readyz shows it"
 
@@ -146,6 +146,9 @@ flows = ( { id = "second"; executor = "shell"; config = { argv = ["{body.program
 EOF2
 C5=$(publish bad-argv)
 req POST /api/v1/reload
+is "$STATUS" 422 "a rejected commit answers 422"
+like "$(jq_get .error.message)" "/$C5/flows.d/second.conf:1: flow \"second\"" \
+    "with the file:line of the refused flow"
 check "an executor's refusal rejects the commit" wait_for "rejection" 10 \
     grep -q "flows.git: commit $C5 rejected" "$T/sluiced.log"
 like "$(grep "flows.git: commit $C5 rejected" "$T/sluiced.log")" "/$C5/flows.d/second.conf:1: flow \"second\": .*argv\[0\]" \

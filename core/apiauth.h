@@ -1,0 +1,42 @@
+/*
+ * apiauth.h - who may use the admin API.
+ *
+ * With server.admin_token set, every admin request needs
+ * "Authorization: Bearer <admin_token>" (compared in constant time);
+ * GET /metrics also takes server.metrics_token, or nothing at all with
+ * server.metrics_public. Without an admin token the API answers clients on
+ * this host only (apiauth_is_local).
+ *
+ * Wrong tokens are throttled as trigger credentials are (gate.h): every
+ * 401 or 403 for a token counts against the client's address (resolved
+ * through server.trusted_proxies), and past 10 in a minute that address
+ * gets 429 with Retry-After before its token is even looked at; other
+ * addresses are not affected.
+ */
+#ifndef SLUICE_APIAUTH_H
+#define SLUICE_APIAUTH_H
+
+#include "config.h"
+#include "event.h"
+
+struct MHD_Connection;
+
+/*
+ * Whether rq comes from this host. A proxy on this host forwards for
+ * clients anywhere, so a loopback peer (peer_loopback) counts only when it
+ * forwards for nobody (no X-Forwarded-For, Forwarded or X-Real-IP), or when
+ * it is one of server.trusted_proxies and every client those headers name
+ * is on loopback too. A forwarding header from a peer that is not trusted
+ * cannot be believed either way: not local.
+ */
+int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_loopback);
+
+/*
+ * May rq go on (1)? Otherwise the refusal (401, 403 or 429, in the JSON
+ * envelope) is queued on c and 0 returned. metrics: the request is
+ * GET /metrics.
+ */
+int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice_config *cfg,
+                  int peer_loopback, int metrics);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * test_apiauth.c - which requests the admin API counts as from this host
+ * (apiauth_is_local): loopback peers that forward for nobody, and trusted
+ * proxies forwarding for loopback clients only.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiauth.h"
+#include "config.h"
+#include "event.h"
+
+static char *trusted[] = {"127.0.0.1/32", "::1", NULL};
+static sluice_config with_proxies = {.server = {.trusted_proxies = trusted}};
+static sluice_config without_proxies;
+
+/* A request from peer with headers "name", "value", ... NULL. */
+static int local(const sluice_config *cfg, const char *peer, ...)
+{
+    http_request rq = {0};
+    kv h[8];
+    snprintf(rq.remote_addr, sizeof(rq.remote_addr), "%s", peer);
+    va_list ap;
+    va_start(ap, peer);
+    const char *n;
+    while ((n = va_arg(ap, const char *)) != NULL && rq.n_headers < 8) {
+        h[rq.n_headers].name = (char *)n;
+        h[rq.n_headers].value = va_arg(ap, char *);
+        rq.n_headers++;
+    }
+    va_end(ap);
+    rq.headers = h;
+    int peer_loopback = strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0;
+    return apiauth_is_local(&rq, cfg, peer_loopback);
+}
+
+START_TEST(direct_peers)
+{
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", NULL), 1);
+    ck_assert_int_eq(local(&without_proxies, "::1", NULL), 1);
+    ck_assert_int_eq(local(&without_proxies, "203.0.113.9", NULL), 0);
+    /* A remote peer claiming loopback is still remote. */
+    ck_assert_int_eq(local(&with_proxies, "203.0.113.9", "x-forwarded-for", "127.0.0.1", NULL),
+                     0);
+}
+END_TEST
+
+START_TEST(untrusted_forwarders)
+{
+    /* Whatever a peer that is not a trusted proxy says about its client. */
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1", NULL),
+                     0);
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-real-ip", "127.0.0.1", NULL), 0);
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "forwarded", "for=127.0.0.1", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.2", "x-forwarded-for", "127.0.0.1", NULL), 0);
+}
+END_TEST
+
+START_TEST(trusted_forwarders)
+{
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.7", NULL),
+                     0);
+    /* nginx appends the address it saw: the client's own entries are ignored. */
+    ck_assert_int_eq(
+        local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1, 198.51.100.7", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1", NULL), 1);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "::1", NULL), 1);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "garbage", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "", NULL), 0);
+    ck_assert_int_eq(
+        local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1:5000, [::1]:80", NULL), 1);
+    /* A proxy that passes on what its client wrote: every entry counts. */
+    ck_assert_int_eq(
+        local(&with_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.7, 127.0.0.1", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1",
+                           "x-forwarded-for", "198.51.100.7", NULL),
+                     0);
+    /* Every header must name loopback. */
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1",
+                           "x-real-ip", "198.51.100.7", NULL),
+                     0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-real-ip", "127.0.0.1", NULL), 1);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded",
+                           "for=127.0.0.1;proto=https, for=\"[::1]:4711\"", NULL),
+                     1);
+    ck_assert_int_eq(
+        local(&with_proxies, "127.0.0.1", "forwarded", "for=127.0.0.1, for=198.51.100.7", NULL),
+        0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded", "for=unknown", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded", "for=_hidden", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded", "proto=https", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded", "for=\"[::1\"", NULL), 0);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded", "for=", NULL), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("apiauth");
+    TCase *tc = tcase_create("local");
+    tcase_add_test(tc, direct_peers);
+    tcase_add_test(tc, untrusted_forwarders);
+    tcase_add_test(tc, trusted_forwarders);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

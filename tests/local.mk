@@ -15,8 +15,8 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_auth tests/unit/test_gate tests/unit/test_captoken \
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
-	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing
-	tests/unit/test_xalloc tests/unit/test_apiauth
+	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing \
+	tests/unit/test_apiauth
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -180,7 +180,7 @@ INTEGRATION_TESTS = \
 	tests/integration/follow.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
-	tests/integration/slowclients.sh
+	tests/integration/slowclients.sh \
 	tests/integration/admin.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.

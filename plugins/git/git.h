@@ -43,7 +43,7 @@ struct gitexec_running {
  */
 struct gitexec_instance {
     const sluice_host *host;
-    const struct shell_groups *groups;
+    struct shell_groups *groups;
     struct gitexec_settings *cfg;
     struct gitexec_mirror *mirror;
     struct gitexec_pin pin; /* the commit this flow ran last, kept from GC */

@@ -134,7 +134,7 @@ int shell_groups_open(struct shell_groups *g, const sluice_host *host, const cha
                       char *err, size_t errlen)
 {
     const char *state = getenv("SLUICE_STATE_DIR");
-    char boot[64], ebuf[128], state_path[4096];
+    char boot[64];
     unsigned long long self_start = 0;
     long self_pgid;
     char self_state;
@@ -142,24 +142,17 @@ int shell_groups_open(struct shell_groups *g, const sluice_host *host, const cha
     memset(g, 0, sizeof(*g));
     g->dirfd = -1;
     g->host = host;
+    pthread_mutex_init(&g->lock, NULL);
     if (state == NULL || state[0] == '\0')
         return 0;
-    if ((size_t)snprintf(state_path, sizeof(state_path), "%s/procs", state) >=
-            sizeof(state_path) ||
+    if ((size_t)snprintf(g->state, sizeof(g->state), "%s", state) >= sizeof(g->state) ||
         (size_t)snprintf(g->dir, sizeof(g->dir), "%s/procs/%s", state, name) >= sizeof(g->dir)) {
         shell_errf(err, errlen, "the state directory %s is too long a path", state);
+        pthread_mutex_destroy(&g->lock);
         return -1;
     }
-    if (shell_groups_mkdir(state, err, errlen) != 0 ||
-        shell_groups_mkdir(state_path, err, errlen) != 0 ||
-        shell_groups_mkdir(g->dir, err, errlen) != 0)
-        return -1;
+    g->enabled = 1;
     g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (g->dirfd < 0) {
-        shell_errf(err, errlen, "cannot open %s: %s", g->dir,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
-        return -1;
-    }
     shell_groups_boot(boot, sizeof(boot));
     (void)shell_groups_stat((long)getpid(), &self_state, &self_pgid, &self_start);
     g->self_start = self_start;
@@ -168,11 +161,35 @@ int shell_groups_open(struct shell_groups *g, const sluice_host *host, const cha
     return 0;
 }
 
+/* The directory, made on first use. Returns its descriptor, or -1 with err set. */
+static int shell_groups_dir(struct shell_groups *g, char *err, size_t errlen)
+{
+    char procs[4096 + 8], ebuf[128];
+    int fd;
+
+    pthread_mutex_lock(&g->lock);
+    if (g->dirfd < 0) {
+        snprintf(procs, sizeof(procs), "%s/procs", g->state);
+        if (shell_groups_mkdir(g->state, err, errlen) == 0 &&
+            shell_groups_mkdir(procs, err, errlen) == 0 &&
+            shell_groups_mkdir(g->dir, err, errlen) == 0) {
+            g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            if (g->dirfd < 0)
+                shell_errf(err, errlen, "cannot open %s: %s", g->dir,
+                           shell_strerror(errno, ebuf, sizeof(ebuf)));
+        }
+    }
+    fd = g->dirfd;
+    pthread_mutex_unlock(&g->lock);
+    return fd;
+}
+
 void shell_groups_close(struct shell_groups *g)
 {
     if (g->dirfd >= 0)
         close(g->dirfd);
     g->dirfd = -1;
+    pthread_mutex_destroy(&g->lock);
 }
 
 /* A record's name: the execution id, with anything unusual made '_'. */
@@ -360,14 +377,16 @@ void shell_groups_sweep(struct shell_groups *g)
     closedir(d);
 }
 
-int shell_groups_begin(const struct shell_groups *g, const char *exec_id, int *fd, char *name,
+int shell_groups_begin(struct shell_groups *g, const char *exec_id, int *fd, char *name,
                        size_t namelen, char *err, size_t errlen)
 {
     char text[512], why[256], ebuf[128];
 
     *fd = -1;
-    if (g == NULL || g->dirfd < 0)
+    if (g == NULL || !g->enabled)
         return 0;
+    if (shell_groups_dir(g, err, errlen) < 0)
+        return -1;
     if (shell_groups_name(exec_id, name, namelen) != 0) {
         shell_errf(err, errlen, "the execution id \"%s\" cannot name a record in %s",
                    exec_id ? exec_id : "", g->dir);

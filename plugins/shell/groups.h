@@ -7,25 +7,30 @@
 #ifndef SHELL_GROUPS_H
 #define SHELL_GROUPS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include <sluice/plugin.h>
 
-/* The record directory of one plugin, opened once at init. */
+/* The record directory of one plugin. */
 struct shell_groups {
-    int dirfd;         /* -1: no state directory, nothing is recorded */
-    char dir[4096];    /* for messages */
+    int enabled;       /* 0: no state directory, nothing is recorded */
+    int dirfd;         /* -1 until the directory exists */
+    pthread_mutex_t lock; /* making and opening the directory */
+    char state[4096];  /* $SLUICE_STATE_DIR */
+    char dir[4096];    /* state/procs/NAME */
     char prefix[160];  /* "sluice-group 1 BOOT OWNER_PID OWNER_START " */
     unsigned long long self_start; /* this process's start time */
     const sluice_host *host;
 };
 
 /*
- * Open $SLUICE_STATE_DIR/procs/NAME (made 0700 when missing). Without
- * SLUICE_STATE_DIR (a host other than sluiced) nothing is recorded and 0 is
- * returned with dirfd -1. Returns -1 with err set when the directory
- * cannot be made or opened.
+ * Find $SLUICE_STATE_DIR/procs/NAME and open it when it exists; it is made
+ * (0700) when the first command is recorded, so a `--check-config` or a
+ * first start makes nothing it does not need. Without SLUICE_STATE_DIR (a
+ * host other than sluiced) nothing is recorded. Returns -1 with err set
+ * only when the path is too long.
  */
 int shell_groups_open(struct shell_groups *g, const sluice_host *host, const char *name,
                       char *err, size_t errlen);
@@ -47,7 +52,7 @@ void shell_groups_sweep(struct shell_groups *g);
  * -1 with err set when the record cannot be made or an earlier attempt's
  * process is still alive: the command must not start then.
  */
-int shell_groups_begin(const struct shell_groups *g, const char *exec_id, int *fd, char *name,
+int shell_groups_begin(struct shell_groups *g, const char *exec_id, int *fd, char *name,
                        size_t namelen, char *err, size_t errlen);
 
 /* After the group is gone: close fd and remove the record named name. */

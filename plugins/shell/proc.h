@@ -23,7 +23,7 @@ struct shell_spawn_req {
     int stdin_pipe;                  /* 1: a pipe the supervisor feeds; 0: /dev/null */
     /* Where the group is recorded before execve (NULL: not recorded), and
      * for which execution. */
-    const struct shell_groups *groups;
+    struct shell_groups *groups;
     const char *exec_id;
 };
 

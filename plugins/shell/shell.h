@@ -27,7 +27,7 @@ struct shell_running {
  */
 struct shell_instance {
     const sluice_host *host;
-    const struct shell_groups *groups; /* the plugin's, see groups.c */
+    struct shell_groups *groups; /* the plugin's, see groups.c */
     struct shell_settings *cfg;
     pthread_mutex_t lock;
     struct shell_running *running;

@@ -8,14 +8,17 @@
  * the command itself: what it started in its process group (`sleep 30 &`)
  * is reparented to init and runs on, while the restarted sluiced retries
  * the execution. So before execve the child writes one line into a file
- * named after the execution, under $SLUICE_STATE_DIR/procs/<plugin>, and
- * syncs it:
+ * named after the execution, under $SLUICE_STATE_DIR/procs/<plugin>:
  *
  *     sluice-group 1 BOOT_ID OWNER_PID OWNER_START PID START PGID
  *
  * (OWNER is the sluiced that started it, START field 22 of /proc/PID/stat).
- * The supervisor removes the file once the group is gone. A file still
- * there when the plugin is initialised again belongs to a command that was
+ * The supervisor removes the file once the group is gone. Nothing is
+ * synced: the record must outlive sluiced, not the kernel (a machine that
+ * went down took the group with it, which the boot id tells), and the page
+ * cache keeps what write(2) put there whatever becomes of the writer; an
+ * fdatasync and its directory's fsync cost 9 ms per execution here. A file
+ * still there when the plugin is initialised again belongs to a command that was
  * running when its sluiced died; the group is then killed and waited for
  * before anything of this process runs, so a retry never runs beside it.
  *
@@ -424,7 +427,7 @@ void shell_groups_end(const struct shell_groups *g, int fd, const char *name)
     if (fd < 0)
         return;
     close(fd);
-    /* Not synced: a record that comes back after a crash names a group
-     * that is gone, which the sweep recognises. */
+    /* A record that comes back after a crash of the machine is of
+     * another boot, which the sweep recognises. */
     unlinkat(g->dirfd, name, 0);
 }

@@ -32,8 +32,8 @@
  *
  * The command must not outlive sluiced, nor leave a group behind that a
  * restarted sluiced does not know of. So the child records its pid, start
- * time and group in the execution's file (groups.c) and syncs it before it
- * can run anything, and sets PR_SET_PDEATHSIG (SIGKILL) as the last step
+ * time and group in the execution's file (groups.c) before it can run
+ * anything, and sets PR_SET_PDEATHSIG (SIGKILL) as the last step
  * before execve: after the change of user, which clears it. The signal
  * comes when the thread that started the child exits, which is the
  * worker thread waiting for it, gone only with the process. If sluiced
@@ -142,7 +142,6 @@ struct shell_child_report {
 struct shell_child_ctx {
     pid_t parent;       /* getpid() of sluiced */
     int record_fd;      /* the group's record, or -1 */
-    int record_dirfd;   /* its directory, synced after it */
     const char *prefix; /* the record's first fields */
 };
 
@@ -223,8 +222,11 @@ SHELL_CHILD_CODE static int shell_child_start_time(unsigned long long *start)
 }
 
 /*
- * In the child: "PREFIX PID START PGID\n" into the record, synced with its
- * directory entry, before the command can run. Returns 0 or -1 (errno).
+ * In the child: "PREFIX PID START PGID\n" into the record before the
+ * command can run. Returns 0 or -1 (errno). Not synced: the record has to
+ * outlive sluiced, not the kernel, and what a write(2) put in the page
+ * cache is there for the next sluiced however this one died; a machine
+ * that crashes ends the group as well (groups.c checks the boot id).
  */
 SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
 {
@@ -255,8 +257,6 @@ SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
             return -1;
         off += (size_t)w;
     }
-    if (fdatasync(cc->record_fd) != 0 || fsync(cc->record_dirfd) != 0)
-        return -1;
     return 0;
 }
 
@@ -473,7 +473,6 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     if (shell_groups_begin(req->groups, req->exec_id, &cc.record_fd, proc->record_name,
                            sizeof(proc->record_name), err, errlen) != 0)
         return -1;
-    cc.record_dirfd = req->groups != NULL ? req->groups->dirfd : -1;
     cc.prefix = req->groups != NULL ? req->groups->prefix : "";
     if ((req->stdin_pipe && shell_pipe(in) != 0) || shell_pipe(out) != 0 || shell_pipe(errp) != 0 ||
         (in[1] >= 0 && shell_set_nonblock(in[1]) != 0) || shell_set_nonblock(out[0]) != 0 ||

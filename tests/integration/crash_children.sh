@@ -145,6 +145,10 @@ for flow in $FLOWS; do
     first=0
 done
 
+# done_testing reads only the last log; the earlier runs' count as well.
+unlike "$(cat "$T"/sluiced-*.log)" 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    "no sanitizer report in the logs of the killed and restarted runs"
+
 # ---- what a record names is checked before anything is killed ----------------
 
 # own_group VAR: a group leader of our own (pgid = pid), started where

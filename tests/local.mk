@@ -168,6 +168,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/store.sh \
 	tests/integration/crash.sh \
+	tests/integration/crash_children.sh \
 	tests/integration/recovery.sh \
 	tests/integration/diskfull.sh \
 	tests/integration/retention.sh \

@@ -75,6 +75,12 @@ int ctr_execute(void *instance, sluice_exec *exec);
 void ctr_preflight(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg,
                    const char *where);
 
+/* Before a retry: remove (kill, when kept) what earlier attempts of
+ * exec_id left on the engine. Returns 0, or -1 with err set when it could
+ * not be done and the retry must not start (preflight.c). */
+int ctr_clear_earlier(const struct ctr_plugin_ctx *ctx, struct ctr_api *api, const char *exec_id,
+                      char *err, size_t errlen);
+
 /* Fill ctx->owner (preflight.c). */
 void ctr_owner_self(char *buf, size_t len);
 

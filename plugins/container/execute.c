@@ -216,6 +216,25 @@ static int ctr_run_create(struct ctr_run *run, const char *spec)
     return rc;
 }
 
+/* A retry (attempt 2 and on; after a crash the attempt that was running
+ * counts) first ends what the earlier attempts left on the engine. */
+static int ctr_run_clear_earlier(struct ctr_run *run)
+{
+    const sluice_host *host = run->inst->host;
+    const char *attempt = host->exec_meta(run->exec, "attempt");
+    const char *id = host->exec_meta(run->exec, "execution_id");
+    char err[1024];
+
+    if (attempt == NULL || strcmp(attempt, "1") == 0 || id == NULL)
+        return 0;
+    if (ctr_clear_earlier(run->inst->ctx, &run->api, id, err, sizeof(err)) != 0) {
+        ctr_errf(run->err, sizeof(run->err), "not started: an earlier attempt's container: %s",
+                 err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Attach, start, feed stdin, wait. Returns 0 when the container exited. */
 static int ctr_run_container(struct ctr_run *run)
 {
@@ -443,7 +462,9 @@ static int ctr_run_all(struct ctr_run *run, const char *spec)
     int64_t t0 = ctr_now_ms();
     int rc;
 
-    rc = ctr_run_create(run, spec);
+    rc = ctr_run_clear_earlier(run);
+    if (rc == 0)
+        rc = ctr_run_create(run, spec);
     if (rc == 0) {
         host->log(host, run->exec, SLUICE_LOG_DEBUG, "created container %s (%.12s) in %lld ms",
                   run->name, run->id, (long long)(ctr_now_ms() - t0));

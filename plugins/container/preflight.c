@@ -162,6 +162,60 @@ static void ctr_sweep(struct ctr_plugin_ctx *ctx, struct ctr_api *api)
     json_decref(list);
 }
 
+/*
+ * Before a retry creates its container: what an earlier attempt of the
+ * same execution left must not run beside it. The sweep at start removes
+ * the containers of a dead sluiced, but only once per socket and only if
+ * the engine answered then, and it leaves kept ones running. So here every
+ * container labelled with this execution is removed (a kept one is only
+ * killed, for its remains to be looked at), unless a sluiced that still
+ * runs, other than this one, owns it.
+ */
+int ctr_clear_earlier(const struct ctr_plugin_ctx *ctx, struct ctr_api *api, const char *exec_id,
+                      char *err, size_t errlen)
+{
+    const sluice_host *host = ctx->host;
+    json_t *list, *item;
+    size_t i;
+    int rc = 0;
+
+    if (ctr_engine_list_ours(api, &list, err, errlen) != 0)
+        return -1;
+    json_array_foreach(list, i, item) {
+        const char *id = json_string_value(json_object_get(item, "Id"));
+        const char *exec = ctr_label(item, "sluice.execution");
+        const char *owner = ctr_label(item, "sluice.owner");
+        const char *keep = ctr_label(item, "sluice.keep");
+        const char *state = json_string_value(json_object_get(item, "State"));
+        int kept = keep != NULL && strcmp(keep, "true") == 0;
+
+        if (id == NULL || exec == NULL || strcmp(exec, exec_id) != 0)
+            continue;
+        if (owner != NULL && strcmp(owner, ctx->owner) != 0 &&
+            ctr_owner_alive(owner, ctx->owner)) {
+            ctr_errf(err, errlen,
+                     "container %.12s of this execution belongs to a sluiced that still runs "
+                     "(%s); not starting another",
+                     id, owner);
+            rc = -1;
+            break;
+        }
+        if (kept && state != NULL && strcmp(state, "running") != 0)
+            continue;
+        if ((kept ? ctr_engine_kill(api, id, err, errlen)
+                  : ctr_engine_remove(api, id, err, errlen)) != 0) {
+            rc = -1;
+            break;
+        }
+        host->log(host, NULL, SLUICE_LOG_WARN,
+                  "container: execution %s: %s container %.12s (state %s) of an earlier "
+                  "attempt before retrying",
+                  exec_id, kept ? "killed the kept" : "removed the", id, state ? state : "?");
+    }
+    json_decref(list);
+    return rc;
+}
+
 /* A mount whose source is missing fails every create: say so now. */
 static void ctr_preflight_mounts(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg,
                                  const char *where)

@@ -61,6 +61,13 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
         return -1;
     }
     ctx->host = host;
+    if (shell_groups_open(&ctx->groups, host, "git", err, errlen) != 0) {
+        free(ctx);
+        git_libgit2_shutdown();
+        return -1;
+    }
+    /* Before this process runs any script: see plugins/shell/groups.c. */
+    shell_groups_sweep(&ctx->groups);
     gitexec_mirrors_init(&ctx->mirrors);
     *plugin_ctx = ctx;
     if (!(features & GIT_FEATURE_SSH))
@@ -76,6 +83,7 @@ static void gitexec_destroy(void *plugin_ctx)
     if (ctx == NULL)
         return;
     gitexec_mirrors_free(&ctx->mirrors);
+    shell_groups_close(&ctx->groups);
     free(ctx);
     git_libgit2_shutdown();
 }
@@ -109,6 +117,7 @@ static int gitexec_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_
         return -1;
     }
     inst->host = ctx->host;
+    inst->groups = &ctx->groups;
     pthread_mutex_init(&inst->lock, NULL);
     *instance = inst;
     return 0;

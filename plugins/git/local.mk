@@ -20,6 +20,7 @@ GIT_PLUGIN_SHELL_SRC = \
 	plugins/shell/workdir.c plugins/shell/workdir.h \
 	plugins/shell/outputs.c plugins/shell/outputs.h \
 	plugins/shell/spawn.c plugins/shell/proc.h \
+	plugins/shell/groups.c plugins/shell/groups.h \
 	plugins/shell/supervise.c \
 	plugins/shell/util.c plugins/shell/util.h
 

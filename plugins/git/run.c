@@ -494,6 +494,8 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
         .cwd = run->cwd,
         .runas = &sh->runas,
         .stdin_pipe = sh->stdin_mode != SHELL_STDIN_NONE,
+        .groups = run->inst->groups,
+        .exec_id = host->exec_meta(run->exec, "execution_id"),
     };
     if (shell_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
         return SLUICE_ERR;

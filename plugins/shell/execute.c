@@ -361,6 +361,8 @@ int shell_execute(void *instance, sluice_exec *exec)
         .cwd = cfg->cwd,
         .runas = &cfg->runas,
         .stdin_pipe = cfg->stdin_mode != SHELL_STDIN_NONE,
+        .groups = inst->groups,
+        .exec_id = host->exec_meta(exec, "execution_id"),
     };
     if (shell_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
         goto out;

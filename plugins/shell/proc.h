@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "groups.h"
 #include "runas.h"
 
 /* What to start. */
@@ -20,6 +21,10 @@ struct shell_spawn_req {
     const char *cwd;                 /* NULL: sluiced's own */
     const struct shell_runas *runas; /* NULL or inactive: run as sluiced */
     int stdin_pipe;                  /* 1: a pipe the supervisor feeds; 0: /dev/null */
+    /* Where the group is recorded before execve (NULL: not recorded), and
+     * for which execution. */
+    struct shell_groups *groups;
+    const char *exec_id;
 };
 
 /* A started command: its pid (also its process group) and the parent's
@@ -30,12 +35,18 @@ struct shell_proc {
     int in_fd;
     int out_fd;
     int err_fd;
+    /* The group's record, removed once the group is gone (fd -1: none). */
+    const struct shell_groups *groups;
+    int record_fd;
+    char record_name[64];
 };
 
 /*
  * Start the command in a new process group (pgid = pid) with a clean
  * signal mask and default dispositions, stdout and stderr on pipes, and
- * stdin on a pipe or /dev/null. Returns 0, or -1 with err set when the
+ * stdin on a pipe or /dev/null. It gets SIGKILL when the thread that
+ * started it exits (sluiced dying), and its group is recorded in
+ * req->groups before it runs. Returns 0, or -1 with err set when the
  * command could not be started (nothing is left running).
  */
 int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc, char *err,
@@ -68,7 +79,7 @@ struct shell_outcome {
  * command exits, keep reading until its pipes reach EOF or drain_ms pass,
  * then SIGKILL whatever is left of its process group (a backgrounded
  * grandchild must not outlive the execution), and reap the command. Always
- * closes proc's descriptors. SIGPIPE is blocked on the calling thread while
+ * closes proc's descriptors and removes the group's record. SIGPIPE is blocked on the calling thread while
  * it runs, so a command that closes its stdin cannot kill sluiced.
  */
 void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,

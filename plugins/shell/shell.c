@@ -34,6 +34,7 @@
 
 struct shell_plugin_ctx {
     const sluice_host *host;
+    struct shell_groups groups;
 };
 
 static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, size_t errlen)
@@ -53,13 +54,24 @@ static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, siz
         return -1;
     }
     ctx->host = host;
+    if (shell_groups_open(&ctx->groups, host, "shell", err, errlen) != 0) {
+        free(ctx);
+        return -1;
+    }
+    /* Before this process runs any command, so a retry never runs beside
+     * what an interrupted attempt left. */
+    shell_groups_sweep(&ctx->groups);
     *plugin_ctx = ctx;
     return 0;
 }
 
 static void shell_destroy(void *plugin_ctx)
 {
-    free(plugin_ctx);
+    struct shell_plugin_ctx *ctx = plugin_ctx;
+
+    if (ctx != NULL)
+        shell_groups_close(&ctx->groups);
+    free(ctx);
 }
 
 static int shell_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len,
@@ -83,6 +95,7 @@ static int shell_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_le
         return -1;
     }
     inst->host = ctx->host;
+    inst->groups = &ctx->groups;
     pthread_mutex_init(&inst->lock, NULL);
     *instance = inst;
     return 0;

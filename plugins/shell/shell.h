@@ -10,6 +10,7 @@
 
 #include <sluice/plugin.h>
 
+#include "groups.h"
 #include "settings.h"
 
 /* One execution in progress, findable by the cancel callback. */
@@ -26,6 +27,7 @@ struct shell_running {
  */
 struct shell_instance {
     const sluice_host *host;
+    struct shell_groups *groups; /* the plugin's, see groups.c */
     struct shell_settings *cfg;
     pthread_mutex_t lock;
     struct shell_running *running;

@@ -30,6 +30,16 @@
  * reporting a failure over a close-on-exec pipe (EOF means execve()
  * succeeded). Both children run the same steps (shell_child_main).
  *
+ * The command must not outlive sluiced, nor leave a group behind that a
+ * restarted sluiced does not know of. So the child records its pid, start
+ * time and group in the execution's file (groups.c) before it can run
+ * anything, and sets PR_SET_PDEATHSIG (SIGKILL) as the last step
+ * before execve: after the change of user, which clears it. The signal
+ * comes when the thread that started the child exits, which is the
+ * worker thread waiting for it, gone only with the process. If sluiced
+ * died before that, getppid() is no longer the pid it had, and the child
+ * leaves instead of running an orphan.
+ *
  * Every descriptor is created O_CLOEXEC, so concurrent executions on other
  * threads never leak one command's pipes into another command. On top of
  * that the child closes every descriptor above 2 before execve: whatever
@@ -47,6 +57,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +72,8 @@
 #endif
 
 enum shell_child_step {
+    SHELL_STEP_RECORD,
+    SHELL_STEP_PDEATHSIG,
     SHELL_STEP_STDIO,
     SHELL_STEP_GROUPS,
     SHELL_STEP_GID,
@@ -125,6 +138,13 @@ struct shell_child_report {
     enum shell_child_step step;
 };
 
+/* What the child needs besides the request, prepared by the parent. */
+struct shell_child_ctx {
+    pid_t parent;       /* getpid() of sluiced */
+    int record_fd;      /* the group's record, or -1 */
+    const char *prefix; /* the record's first fields */
+};
+
 /*
  * The child runs on memory it shares with the parent (clone) or on a copy
  * whose allocator state may be inconsistent (fork): nothing of it may be
@@ -154,6 +174,92 @@ SHELL_CHILD_CODE static void shell_child_fail(struct shell_child_report *rep,
     _exit(127);
 }
 
+/* In the child: the decimal digits of v at buf, returning their count. */
+SHELL_CHILD_CODE static size_t shell_child_utoa(char *buf, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0, i;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* In the child: field 22 of /proc/self/stat, the start time, or -1. */
+SHELL_CHILD_CODE static int shell_child_start_time(unsigned long long *start)
+{
+    char st[1024];
+    ssize_t n;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    int field = 2;
+    ssize_t i, close_paren = -1;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, st, sizeof(st) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (st[i] == ')')
+            close_paren = i;
+    if (close_paren < 0)
+        return -1;
+    /* Past ')' each space starts the next field. */
+    for (i = close_paren + 1; i < n && field < 22; i++)
+        if (st[i] == ' ')
+            field++;
+    if (field != 22 || i >= n || st[i] < '0' || st[i] > '9')
+        return -1;
+    *start = 0;
+    for (; i < n && st[i] >= '0' && st[i] <= '9'; i++)
+        *start = *start * 10 + (unsigned long long)(st[i] - '0');
+    return 0;
+}
+
+/*
+ * In the child: "PREFIX PID START PGID\n" into the record before the
+ * command can run. Returns 0 or -1 (errno). Not synced: the record has to
+ * outlive sluiced, not the kernel, and what a write(2) put in the page
+ * cache is there for the next sluiced however this one died; a machine
+ * that crashes ends the group as well (groups.c checks the boot id).
+ */
+SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
+{
+    char line[256];
+    unsigned long long start;
+    size_t n = 0, off = 0;
+    ssize_t w;
+
+    if (cc->record_fd < 0)
+        return 0;
+    if (shell_child_start_time(&start) != 0) {
+        errno = EIO;
+        return -1;
+    }
+    for (const char *p = cc->prefix; *p != '\0' && n < 160; p++)
+        line[n++] = *p;
+    n += shell_child_utoa(line + n, (unsigned long long)getpid());
+    line[n++] = ' ';
+    n += shell_child_utoa(line + n, start);
+    line[n++] = ' ';
+    n += shell_child_utoa(line + n, (unsigned long long)getpgid(0));
+    line[n++] = '\n';
+    while (off < n) {
+        w = write(cc->record_fd, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
 /*
  * The child, after clone or fork: only async-signal-safe calls from here to
  * execve(). Privileges (fork only) are dropped groups first, then gid, then
@@ -162,6 +268,7 @@ SHELL_CHILD_CODE static void shell_child_fail(struct shell_child_report *rep,
  * enter fails instead of being entered with root's rights.
  */
 SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
+                                              const struct shell_child_ctx *cc,
                                               const int child[3],
                                               struct shell_child_report *rep)
 {
@@ -178,6 +285,9 @@ SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
+    /* Before the dup2s below, which could land on a low record fd. */
+    if (shell_child_record(cc) != 0)
+        shell_child_fail(rep, SHELL_STEP_RECORD);
     if (child[0] >= 0) {
         if (dup2(child[0], 0) < 0)
             shell_child_fail(rep, SHELL_STEP_STDIO);
@@ -206,6 +316,10 @@ SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
         if (ra->change_uid && setuid(ra->uid) != 0)
             shell_child_fail(rep, SHELL_STEP_UID);
     }
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        shell_child_fail(rep, SHELL_STEP_PDEATHSIG);
+    if (getppid() != cc->parent)
+        _exit(127); /* sluiced is gone: no one to run this for */
     if (req->cwd != NULL && chdir(req->cwd) != 0)
         shell_child_fail(rep, SHELL_STEP_CWD);
     execve(req->path, req->argv, req->envp);
@@ -215,6 +329,7 @@ SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
 /* What the clone child gets: the request, its stdio, and where to report. */
 struct shell_clone_args {
     const struct shell_spawn_req *req;
+    const struct shell_child_ctx *cc;
     const int *child;
     struct shell_child_report rep;
 };
@@ -223,7 +338,7 @@ SHELL_CHILD_CODE static int shell_clone_child(void *arg)
 {
     struct shell_clone_args *a = arg;
 
-    shell_child_main(a->req, a->child, &a->rep);
+    shell_child_main(a->req, a->cc, a->child, &a->rep);
     return 127; /* not reached: shell_child_main execs or exits */
 }
 
@@ -235,11 +350,12 @@ SHELL_CHILD_CODE static int shell_clone_child(void *arg)
  * errno with *step saying what failed. *pidfd gets a pidfd, or -1 when the
  * kernel has no CLONE_PIDFD (before 5.2).
  */
-static int shell_spawn_clone(const struct shell_spawn_req *req, const int child[3], pid_t *pid,
-                             int *pidfd, enum shell_child_step *step)
+static int shell_spawn_clone(const struct shell_spawn_req *req, const struct shell_child_ctx *cc,
+                             const int child[3], pid_t *pid, int *pidfd,
+                             enum shell_child_step *step)
 {
     _Alignas(16) char stack[SHELL_CLONE_STACK];
-    struct shell_clone_args a = {req, child, {-1, 0, SHELL_STEP_EXEC}};
+    struct shell_clone_args a = {req, cc, child, {-1, 0, SHELL_STEP_EXEC}};
     int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     sigset_t all, old;
     int err = 0;
@@ -271,8 +387,8 @@ static int shell_spawn_clone(const struct shell_spawn_req *req, const int child[
     return 0;
 }
 
-static int shell_spawn_fork(const struct shell_spawn_req *req, const int child[3], pid_t *pid,
-                            enum shell_child_step *step)
+static int shell_spawn_fork(const struct shell_spawn_req *req, const struct shell_child_ctx *cc,
+                            const int child[3], pid_t *pid, enum shell_child_step *step)
 {
     int report[2];
     int msg[2];
@@ -293,7 +409,7 @@ static int shell_spawn_fork(const struct shell_spawn_req *req, const int child[3
         struct shell_child_report rep = {report[1], 0, SHELL_STEP_EXEC};
 
         close(report[0]);
-        shell_child_main(req, child, &rep);
+        shell_child_main(req, cc, child, &rep);
     }
     /* Also here, so the group exists before anyone may signal it. */
     setpgid(*pid, *pid);
@@ -318,6 +434,10 @@ static int shell_spawn_fork(const struct shell_spawn_req *req, const int child[3
 static const char *shell_step_text(enum shell_child_step step)
 {
     switch (step) {
+    case SHELL_STEP_RECORD:
+        return "cannot record the process group of";
+    case SHELL_STEP_PDEATHSIG:
+        return "cannot tie to sluiced's life (PR_SET_PDEATHSIG)";
     case SHELL_STEP_STDIO:
         return "cannot set up stdin/stdout/stderr for";
     case SHELL_STEP_GROUPS:
@@ -340,12 +460,20 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
     enum shell_child_step step = SHELL_STEP_EXEC;
     int use_fork = req->runas != NULL && req->runas->active;
+    struct shell_child_ctx cc = {.parent = getpid(), .record_fd = -1};
     char ebuf[128];
     int child[3];
     int rc;
 
     proc->pid = -1;
     proc->pidfd = proc->in_fd = proc->out_fd = proc->err_fd = -1;
+    proc->groups = req->groups;
+    proc->record_fd = -1;
+    proc->record_name[0] = '\0';
+    if (shell_groups_begin(req->groups, req->exec_id, &cc.record_fd, proc->record_name,
+                           sizeof(proc->record_name), err, errlen) != 0)
+        return -1;
+    cc.prefix = req->groups != NULL ? req->groups->prefix : "";
     if ((req->stdin_pipe && shell_pipe(in) != 0) || shell_pipe(out) != 0 || shell_pipe(errp) != 0 ||
         (in[1] >= 0 && shell_set_nonblock(in[1]) != 0) || shell_set_nonblock(out[0]) != 0 ||
         shell_set_nonblock(errp[0]) != 0) {
@@ -357,9 +485,9 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     child[1] = out[1];
     child[2] = errp[1];
     if (use_fork)
-        rc = shell_spawn_fork(req, child, &proc->pid, &step);
+        rc = shell_spawn_fork(req, &cc, child, &proc->pid, &step);
     else
-        rc = shell_spawn_clone(req, child, &proc->pid, &proc->pidfd, &step);
+        rc = shell_spawn_clone(req, &cc, child, &proc->pid, &proc->pidfd, &step);
     if (rc != 0) {
         shell_errf(err, errlen, "%s %s: %s", shell_step_text(step), req->path,
                    shell_strerror(rc, ebuf, sizeof(ebuf)));
@@ -372,6 +500,7 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     proc->in_fd = in[1];
     proc->out_fd = out[0];
     proc->err_fd = errp[0];
+    proc->record_fd = cc.record_fd;
 #ifdef SYS_pidfd_open
     /* Always close-on-exec; -1 (ENOSYS) before Linux 5.3: then we poll. */
     if (proc->pidfd < 0)
@@ -380,6 +509,8 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     return 0;
 
 fail:
+    /* Nothing runs: the child failed before execve, or never existed. */
+    shell_groups_end(req->groups, cc.record_fd, proc->record_name);
     shell_close(&in[0]);
     shell_close(&in[1]);
     shell_close(&out[0]);

@@ -325,6 +325,12 @@ void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,
         out->reaped = r == proc->pid;
         out->status = status;
     }
+    /* Reaped, and its group killed: nothing of it is left to find. */
+    if (!sv.lost)
+        shell_groups_end(proc->groups, proc->record_fd, proc->record_name);
+    else if (proc->record_fd >= 0)
+        close(proc->record_fd);
+    proc->record_fd = -1;
     out->cancel_reason = sv.cancel_reason;
     free(sv.buf);
     shell_sv_forget_sigpipe(&sv, &pipeset);

@@ -335,6 +335,75 @@ like "$(grep "exec=$cid" "$T/sluiced.log")" \
 check "cancel: the container is gone" no_container_of "$cid"
 is "$(sluice_containers)" 0 "no sluice container is left at the end"
 
+# ---- kill -9 while a retrying flow's container runs --------------------------
+# The first attempt runs long and sluiced is killed during it (the retry
+# runs 2 s, time for the look below to see two at once); the engine
+# keeps the container running. The restart must end it before the retry
+# starts a container of its own. The start's sweep removes what a dead
+# sluiced left, but leaves kept containers alone (keep = true): for those
+# the retry's own check is what ends the earlier attempt.
+running_of() {
+    curl -s --unix-socket "$SOCK" --max-time 10 \
+        "http://localhost/v1.41/containers/json?all=1&filters=$ENGINE_FILTER" |
+        jq --arg id "$1" '[.[] | select(.Labels["sluice.execution"] == $id and .State == "running")] | length'
+}
+# cmonitor ID OUT: until $T/cmon.on goes, how many containers of ID run.
+cmonitor() {
+    while [ -e "$T/cmon.on" ]; do
+        running_of "$1" >> "$2"
+        sleep 0.1
+    done
+}
+mkdir -p "$T/crash"
+write_config <<EOF
+server: { listen = ["127.0.0.1:0"]; http_threads = 2; workers = 2; shutdown_timeout = "1s"; };
+flows = (
+  { id = "crash"; executor = "container"; retry = { max = 2; backoff = "100ms"; };
+    config = { $C mounts = ["$T/crash:/crash:rw"];
+               command = ["/bin/sh", "-c", "echo run >> /crash/crash; if [ \$(wc -l < /crash/crash) -gt 1 ]; then sleep 2; else sleep 60; fi"]; }; },
+  { id = "crash-keep"; executor = "container"; retry = { max = 2; backoff = "100ms"; };
+    config = { $C keep = true; mounts = ["$T/crash:/crash:rw"];
+               command = ["/bin/sh", "-c", "echo run >> /crash/crash-keep; if [ \$(wc -l < /crash/crash-keep) -gt 1 ]; then sleep 2; else sleep 60; fi"]; }; }
+);
+triggers = ( { id = "crash"; flows = ["crash"]; }, { id = "crash-keep"; flows = ["crash-keep"]; } );
+EOF
+for flow in crash crash-keep; do
+    start_sluiced || { fail "$flow: sluiced starts"; done_testing; exit 1; }
+    req POST "/hooks/$flow" -d x
+    cid=$(jq_get .data.execution_id)
+    : > "$T/cmon.on"; : > "$T/cmon-$flow"
+    cmonitor "$cid" "$T/cmon-$flow" &
+    cmon=$!
+    one_running() { [ "$(running_of "$cid")" = 1 ]; }
+    check "$flow: the first attempt's container runs" wait_for "container of $cid" 30 one_running
+    kill -KILL "$SLUICE_PID"
+    wait "$SLUICE_PID" 2>/dev/null
+    SLUICE_PID=
+    is "$(running_of "$cid")" 1 "$flow: the container runs on after kill -9 of sluiced"
+    start_sluiced || { fail "$flow: sluiced restarts"; done_testing; exit 1; }
+    wait_exec "$cid" 60
+    is "$(jq_get .data.state)/$(jq_get .data.attempt)" "succeeded/2" "$flow: the retry succeeded"
+    is "$(wc -l < "$T/crash/$flow")" 2 "$flow: two attempts ran"
+    rm -f "$T/cmon.on"
+    wait "$cmon"
+    is "$(sort -n "$T/cmon-$flow" | tail -1)" 1 \
+        "$flow: never two containers of the execution running at once ($(wc -l < "$T/cmon-$flow") looks)"
+    is "$(running_of "$cid")" 0 "$flow: nothing of it runs at the end"
+    if [ "$flow" = crash ]; then
+        like "$(cat "$T/sluiced.log")" "removed orphan container [0-9a-f]{12} \\(execution $cid," \
+            "crash: the start's sweep removed the interrupted attempt's container"
+        check "crash: no container of it is left" no_container_of "$cid"
+    else
+        like "$(cat "$T/sluiced.log")" "execution $cid: killed the kept container [0-9a-f]{12} \\(state running\\) of an earlier attempt before retrying" \
+            "crash-keep: the retry killed the kept container of the interrupted attempt first"
+        is "$(containers_of "$cid")" 2 "crash-keep: both attempts' containers are kept"
+    fi
+    stop_sluiced TERM
+    is "$SLUICE_RC" 0 "$flow: sluiced exits 0 on SIGTERM"
+done
+api GET "/containers/json?all=1&filters=$ENGINE_FILTER"
+for kept in $(printf '%s' "$BODY" | jq -r '.[].Id'); do api DELETE "/containers/$kept?force=1"; done
+
 # The sample flow is valid even where no engine runs ($DOCKER_HOST names the socket).
 printf 'server: { listen = ["127.0.0.1:0"]; };\nflows: { include = "%s"; };\n' \
     "$SRCDIR/flows/flows.d/container.conf" >"$T/check.conf"

@@ -189,12 +189,12 @@ void exec_unref(sluice_exec *e)
     free(e);
 }
 
-static const char *const state_names[] = {"queued", "running", "succeeded",
-                                          "failed", "timed_out", "cancelled"};
+static const char *const state_names[] = {"queued",    "running",   "succeeded", "failed",
+                                          "timed_out", "cancelled", "unknown"};
 
 const char *exec_state_name(int state)
 {
-    return state >= 0 && state <= EXEC_CANCELLED ? state_names[state] : "unknown";
+    return state >= 0 && state <= EXEC_UNKNOWN ? state_names[state] : "invalid";
 }
 
 int exec_state_is_final(int state)

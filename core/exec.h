@@ -25,7 +25,12 @@ enum exec_state {
     EXEC_FAILED,
     EXEC_TIMED_OUT,
     EXEC_CANCELLED,
+    EXEC_UNKNOWN, /* sluiced stopped while it ran: whether it finished is not known */
 };
+
+/* The error of an execution (or attempt) in EXEC_UNKNOWN. */
+#define EXEC_UNKNOWN_ERROR "sluiced stopped while this ran; whether it finished is not known"
+
 
 /* Head and tail of one output stream; the middle is counted, not kept. */
 typedef struct logbuf {

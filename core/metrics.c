@@ -17,8 +17,8 @@
 /* Response codes are counted per exact code below 600. */
 static atomic_ullong responses[600];
 static atomic_ullong accepted, retries;
-static atomic_ullong finished[EXEC_CANCELLED + 1];
-static atomic_ullong duration_sum_ms[EXEC_CANCELLED + 1];
+static atomic_ullong finished[EXEC_UNKNOWN + 1];
+static atomic_ullong duration_sum_ms[EXEC_UNKNOWN + 1];
 
 void metrics_count_response(unsigned status)
 {
@@ -33,7 +33,7 @@ void metrics_count_accepted(void)
 
 void metrics_count_finished(int state, unsigned long long duration_ms)
 {
-    if (state < 0 || state > EXEC_CANCELLED)
+    if (state < 0 || state > EXEC_UNKNOWN)
         return;
     atomic_fetch_add_explicit(&finished[state], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&duration_sum_ms[state], duration_ms, memory_order_relaxed);
@@ -77,11 +77,12 @@ char *metrics_render(size_t *len)
          (unsigned long long)atomic_load(&accepted));
     EMIT("# HELP sluice_executions_finished_total Executions by final state.\n"
          "# TYPE sluice_executions_finished_total counter\n");
-    for (int s = EXEC_SUCCEEDED; s <= EXEC_CANCELLED; s++)
+    for (int s = EXEC_SUCCEEDED; s <= EXEC_UNKNOWN; s++)
         EMIT("sluice_executions_finished_total{state=\"%s\"} %llu\n", exec_state_name(s),
              (unsigned long long)atomic_load(&finished[s]));
     EMIT("# HELP sluice_execution_duration_seconds_sum Run time of finished executions.\n"
          "# TYPE sluice_execution_duration_seconds_sum counter\n");
+    /* Not "unknown": nobody saw those end, so they have no run time. */
     for (int s = EXEC_SUCCEEDED; s <= EXEC_CANCELLED; s++)
         EMIT("sluice_execution_duration_seconds_sum{state=\"%s\"} %.3f\n", exec_state_name(s),
              (double)atomic_load(&duration_sum_ms[s]) / 1000.0);

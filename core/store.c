@@ -145,6 +145,31 @@ static const char *const migrations[] = {
     "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
     "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
     "  WHERE idem_key IS NOT NULL;",
+
+    /*
+     * 3: every attempt on record, the links between executions (see "what
+     * an attempt writes"), and the "unknown" state. Version 2 recorded an
+     * execution found running at start without a retry as failed
+     * "interrupted", which it cannot know: it may have finished. Those rows
+     * say so now, as version 3 writes them.
+     */
+    "CREATE TABLE attempts ("
+    "  id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  exit_code INTEGER,"
+    "  error TEXT,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  PRIMARY KEY (id, attempt)"
+    ");"
+    "ALTER TABLE executions ADD COLUMN replay_of TEXT;"
+    "ALTER TABLE executions ADD COLUMN replaces TEXT;"
+    "ALTER TABLE executions ADD COLUMN replaced_by TEXT;"
+    "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "'"
+    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
@@ -153,6 +178,7 @@ typedef struct store_op {
     int kind;
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
     int attempt;         /* RUNNING: the attempt the start journal names */
+    int state;           /* FAIL_STALE: the final state */
     int failed;          /* this op was rolled back (the batch may still commit) */
     int lazy;            /* ACCEPT: nobody waits for it yet (store_accept) */
     sluice_exec **v;     /* ACCEPT */
@@ -487,6 +513,7 @@ static int write_op(store_op *op)
     case OP_FAIL_STALE:
         s = ws.fail;
         sqlite3_bind_text(s, 1, op->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, exec_state_name(op->state), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)units_now_ms());
         sqlite3_bind_text(s, 3, op->id, -1, SQLITE_STATIC);
         return step_done(s);
@@ -918,10 +945,11 @@ void store_flush(void)
     pthread_mutex_unlock(&st.mu);
 }
 
-void store_fail_stale(const char *id, const char *reason)
+void store_fail_stale(const char *id, int state, const char *reason)
 {
     store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_FAIL_STALE;
+    op->state = state;
     op->id = xstrdup(id);
     op->reason = xstrdup(reason);
     push_wait(op);
@@ -1474,7 +1502,7 @@ int store_open(const char *path, char *err, size_t errlen)
     ws.purge_results = prep("DELETE FROM results WHERE id IN " PURGE_IDS);
     ws.purge = prep("DELETE FROM executions WHERE id IN " PURGE_IDS);
 #undef PURGE_IDS
-    ws.fail = prep("UPDATE executions SET state = 'failed', error = ?1, finished_at = ?2 "
+    ws.fail = prep("UPDATE executions SET state = ?4, error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
     ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
                       "AND state = 'queued'");

@@ -19,7 +19,8 @@
  *     that it had started;
  *   - results are committed asynchronously; an execution whose result was
  *     not yet committed at a crash is found "running" at the next start and
- *     is retried (if its flow allows) or marked failed "interrupted".
+ *     is retried (if its flow allows) or marked "unknown": its command may
+ *     well have finished, so it is not a failure to retry blindly.
  *
  * Only work someone waits for (accepts, synchronous ops) wakes the store
  * thread; the rest rides along with the next batch or goes within 10 ms.
@@ -130,8 +131,9 @@ typedef void (*store_recover_fn)(void *arg, store_row *row);
 int store_recover(store_recover_fn fn, void *arg);
 /* Add an execution recovered at start to the live set. */
 void store_adopt(sluice_exec *e);
-/* Mark an execution found at start as failed with a reason (synchronous). */
-void store_fail_stale(const char *id, const char *reason);
+/* Mark an execution found at start as final: EXEC_FAILED, or EXEC_UNKNOWN
+ * for one that had started, with a reason (synchronous). */
+void store_fail_stale(const char *id, int state, const char *reason);
 
 /* Return once everything pushed so far has been written, and the accepts
  * among it made durable and answered (their done callbacks have run). */

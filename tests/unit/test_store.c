@@ -5,6 +5,9 @@
  *     statements version 1 ran, and rows as version 1 wrote them) opens, is
  *     upgraded to version 2 in place at start, and its rows read as before:
  *     documents, recovery of queued work, replay;
+ *   - a database written with the version 2 schema is upgraded to version
+ *     3: an execution version 2 recorded as failed "interrupted" (running
+ *     at a crash, not retried) now says its outcome is unknown;
  *   - a database from a newer sluiced is refused, saying so;
  *   - version 2 writes each body once (the bytes; the event without its
  *     body members; no inputs) and gives back the same event, the same
@@ -149,7 +152,7 @@ START_TEST(upgrades_a_version_1_database)
     ck_assert_int_eq(user_version(), 1);
     char err[512] = "";
     ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
 
     /* A finished version 1 row reads as it always did. */
     json_t *doc = store_get_json(V1_DONE, 1);
@@ -190,10 +193,110 @@ START_TEST(upgrades_a_version_1_database)
 
     /* Opening an upgraded database again changes nothing. */
     ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
     doc = store_get_json(V1_DONE, 0);
     ck_assert_ptr_nonnull(doc);
     json_decref(doc);
+    store_close();
+}
+END_TEST
+
+/* ---- version 2, as it was ---- */
+
+/* The version 2 schema as migration 2 leaves it, word for word. */
+static const char v2_schema[] =
+    "CREATE TABLE payloads ("
+    "  id TEXT PRIMARY KEY,"
+    "  event TEXT NOT NULL,"
+    "  headers TEXT,"
+    "  body BLOB,"
+    "  body_type TEXT"
+    ");"
+    "CREATE TABLE results ("
+    "  id TEXT PRIMARY KEY,"
+    "  outputs TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  meta TEXT"
+    ");"
+    "CREATE TABLE executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  flow TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  function TEXT,"
+    "  idem_key TEXT,"
+    "  exit_code INTEGER,"
+    "  error TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX executions_state ON executions(state);"
+    "CREATE INDEX executions_flow ON executions(flow, id);"
+    "CREATE INDEX executions_trigger ON executions(trigger, id);"
+    "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
+    "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
+    "  WHERE idem_key IS NOT NULL;";
+
+#define V2_CUT "0193a8c2-0000-7000-8000-0000000000c2"
+#define V2_FAILED "0193a8c2-0000-7000-8000-0000000000f2"
+
+/* What version 2 left: one execution its recovery marked failed
+ * "interrupted", one that failed for real. */
+static void make_v2_database(void)
+{
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sql(h, "PRAGMA journal_mode = WAL");
+    sql(h, "BEGIN");
+    sql(h, v2_schema);
+    sql(h, "PRAGMA user_version = 2");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, error, "
+           "received_at, started_at, finished_at) VALUES ('" V2_CUT "', 'r-3', 't', 'f', "
+           "'failed', 1, 'interrupted: sluiced stopped while it was running', 1700000000000, "
+           "1700000000100, 1700000009000)");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, exit_code, "
+           "error, received_at, started_at, finished_at) VALUES ('" V2_FAILED "', 'r-4', 't', "
+           "'f', 'failed', 1, 3, 'exit code 3', 1700000000000, 1700000000100, 1700000000200)");
+    sql(h, "INSERT INTO payloads (id, event) VALUES ('" V2_CUT "', '{}'), ('" V2_FAILED
+           "', '{}')");
+    sql(h, "INSERT INTO results (id, stdout, stderr) VALUES ('" V2_FAILED "', 'out', 'err')");
+    sql(h, "COMMIT");
+    sqlite3_close(h);
+}
+
+START_TEST(upgrades_a_version_2_database)
+{
+    make_v2_database();
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(user_version(), 3);
+
+    json_t *doc = store_get_json(V2_CUT, 1);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "unknown");
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), EXEC_UNKNOWN_ERROR);
+    json_decref(doc);
+
+    /* A real failure stays one. */
+    doc = store_get_json(V2_FAILED, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "failed");
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "exit_code")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "out");
+    json_decref(doc);
+
+    /* ?state=failed lists only it. */
+    store_filter f = {.state = "failed", .limit = 10};
+    char *next = NULL;
+    json_t *list = store_list(&f, &next);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")),
+                     V2_FAILED);
+    json_decref(list);
+    free(next);
     store_close();
 }
 END_TEST
@@ -207,7 +310,7 @@ START_TEST(refuses_a_newer_database)
     sqlite3_close(h);
     char err[512] = "";
     ck_assert_int_eq(store_open(db, err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (2)") != NULL,
+    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (3)") != NULL,
                   "%s", err);
     ck_assert_int_eq(user_version(), 9);
 }
@@ -387,6 +490,7 @@ static Suite *store_suite(void)
     TCase *tc = tcase_create("versions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, upgrades_a_version_1_database);
+    tcase_add_test(tc, upgrades_a_version_2_database);
     tcase_add_test(tc, refuses_a_newer_database);
     suite_add_tcase(s, tc);
     tc = tcase_create("bodies");

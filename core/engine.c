@@ -464,15 +464,17 @@ static void leave_running(sluice_exec *e)
     pthread_mutex_unlock(&eng.mu);
 }
 
-/* Put e back in the store as queued; the running reference goes with it. */
-static void requeue(sluice_exec *e, int attempt, uint64_t delay_ms, const char *why)
+/*
+ * Put e back in the store as queued, with the record of the attempt that
+ * ended (0: none, it runs again as the same attempt); the running reference
+ * goes with it.
+ */
+static void requeue(sluice_exec *e, int ended, uint64_t delay_ms, const char *why)
 {
     pthread_mutex_lock(&e->mu);
     e->state = EXEC_QUEUED;
-    e->attempt = attempt;
-    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", attempt);
     pthread_mutex_unlock(&e->mu);
-    store_requeue(e);
+    store_requeue(e, ended);
     log_msg(LOG_INFO, e->request_id, "exec=%s flow=%s: %s", e->id, e->flow->key, why);
     leave_running(e);
     if (delay_ms) {
@@ -488,7 +490,7 @@ void engine_finish(sluice_exec *e, int result)
         exec_unref(e); /* the timer's reference */
     int reason = atomic_load(&e->cancel_reason);
     if (reason == SLUICE_CANCEL_SHUTDOWN && result != SLUICE_OK) {
-        requeue(e, e->attempt, 0, "stopped by shutdown; queued again for the next start");
+        requeue(e, 0, 0, "stopped by shutdown; queued again for the next start");
         return;
     }
     if (result != SLUICE_OK && reason == SLUICE_CANCEL_NONE && e->attempt <= e->flow->retry_max) {
@@ -496,12 +498,13 @@ void engine_finish(sluice_exec *e, int result)
         char why[160];
         snprintf(why, sizeof(why), "attempt %d failed; retrying in %llu ms (attempt %d of %d)",
                  e->attempt, (unsigned long long)delay, e->attempt + 1, e->flow->retry_max + 1);
-        exec_reset_results(e);
-        /* e->completed stays set: a second completion of this failed
-         * attempt must be ignored. run_one clears it when the next attempt
-         * starts. */
+        /* Its output, exit code and timings stay on record beside the
+         * next attempt's. e->completed stays set: a second completion of
+         * this failed attempt must be ignored. run_one clears it when the
+         * next attempt starts. */
+        int ended = exec_end_attempt(e, EXEC_FAILED);
         metrics_count_retry();
-        requeue(e, e->attempt + 1, delay, why);
+        requeue(e, ended, delay, why);
         return;
     }
     int state;

@@ -260,8 +260,15 @@ static void recover_one(void *arg, store_row *r)
     }
     e->attempt = running ? r->attempt + 1 : r->attempt;
     snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
-    if (running)
-        store_requeue(e);
+    if (running) {
+        /* The attempt cut short stays on record beside the retry. */
+        exec_attempt cut = {.attempt = r->attempt,
+                            .state = EXEC_UNKNOWN,
+                            .error = EXEC_UNKNOWN_ERROR,
+                            .started_ms = r->started_ms};
+        exec_add_attempt(e, &cut);
+        store_requeue(e, r->attempt);
+    }
     store_adopt(e);
     engine_enqueue(&e, 1, 0);
     exec_unref(e);

@@ -60,6 +60,14 @@
  *
  * results.meta holds what plugins recorded with exec_set_meta, written
  * with the other results.
+ *
+ * WHAT AN ATTEMPT WRITES
+ *
+ * The executions and results rows hold the last attempt. An attempt that
+ * is followed by a retry gets an attempts row (its state, exit code,
+ * error, timings and output) in the same statement batch as the requeue
+ * that starts the next one, so an execution that is not retried writes
+ * nothing more than before.
  */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -177,7 +185,8 @@ enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_S
 typedef struct store_op {
     int kind;
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
-    int attempt;         /* RUNNING: the attempt the start journal names */
+    int attempt;         /* RUNNING: the attempt the start journal names;
+                          * REQUEUE: the attempt whose record to write, 0: none */
     int state;           /* FAIL_STALE: the final state */
     int failed;          /* this op was rolled back (the batch may still commit) */
     int lazy;            /* ACCEPT: nobody waits for it yet (store_accept) */
@@ -361,7 +370,8 @@ static sqlite3_stmt *prep(const char *sql)
 
 static struct {
     sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
-        *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote;
+        *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote,
+        *insert_attempt, *purge_attempts;
     sqlite3_stmt *savepoint, *rollback_to, *release, *begin, *commit;
 } ws;
 
@@ -369,7 +379,8 @@ static sqlite3_stmt **const ws_all[] = {
     &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup, &ws.running,
     &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
     &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
-    &ws.release,       &ws.begin,          &ws.commit,
+    &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt,
+    &ws.purge_attempts,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -472,6 +483,37 @@ static int write_finish(sluice_exec *e)
     }
     return step_done(r);
 }
+
+/* The record of attempt n of e, which e keeps until it is written. */
+static int write_attempt(sluice_exec *e, int n)
+{
+    sqlite3_stmt *s = ws.insert_attempt;
+    int found = 0;
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; i < e->n_attempts && !found; i++) {
+        const exec_attempt *a = &e->attempts[i];
+        if (a->attempt != n)
+            continue;
+        found = 1;
+        sqlite3_bind_text(s, 1, e->id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 2, a->attempt);
+        sqlite3_bind_text(s, 3, exec_state_name(a->state), -1, SQLITE_STATIC);
+        if (a->has_exit_code)
+            sqlite3_bind_int(s, 4, a->exit_code);
+        bind_text(s, 5, a->error);
+        if (a->started_ms)
+            sqlite3_bind_int64(s, 6, (sqlite3_int64)a->started_ms);
+        if (a->finished_ms)
+            sqlite3_bind_int64(s, 7, (sqlite3_int64)a->finished_ms);
+        if (a->out)
+            sqlite3_bind_blob(s, 8, a->out, (int)a->out_len, SQLITE_TRANSIENT);
+        if (a->err)
+            sqlite3_bind_blob(s, 9, a->err, (int)a->err_len, SQLITE_TRANSIENT);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return found ? step_done(s) : 0;
+}
+
 static int write_op(store_op *op)
 {
     sqlite3_stmt *s;
@@ -490,6 +532,8 @@ static int write_op(store_op *op)
     case OP_FINISH:
         return write_finish(op->e);
     case OP_REQUEUE:
+        if (op->attempt && write_attempt(op->e, op->attempt) < 0)
+            return -1;
         s = ws.requeue;
         sqlite3_bind_int(s, 1, op->e->attempt);
         sqlite3_bind_text(s, 2, op->e->id, -1, SQLITE_STATIC);
@@ -500,9 +544,10 @@ static int write_op(store_op *op)
         /* The same batch each time: the subquery orders by finished_at, id. */
         sqlite3_bind_int64(ws.purge_payloads, 1, (sqlite3_int64)op->ms);
         sqlite3_bind_int64(ws.purge_results, 1, (sqlite3_int64)op->ms);
+        sqlite3_bind_int64(ws.purge_attempts, 1, (sqlite3_int64)op->ms);
         sqlite3_bind_int64(ws.purge, 1, (sqlite3_int64)op->ms);
         if (step_done(ws.purge_payloads) < 0 || step_done(ws.purge_results) < 0 ||
-            step_done(ws.purge) < 0)
+            step_done(ws.purge_attempts) < 0 || step_done(ws.purge) < 0)
             return -1;
         if (sqlite3_changes(st.wdb) > 0) {
             log_debug("store: retention removed %d executions", sqlite3_changes(st.wdb));
@@ -533,7 +578,8 @@ static void write_batch(store_op *ops)
     for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
         /* Ops of several statements get a savepoint; a single statement
          * is atomic by itself and needs none. */
-        int multi = op->kind == OP_ACCEPT || op->kind == OP_FINISH || op->kind == OP_PURGE;
+        int multi = op->kind == OP_ACCEPT || op->kind == OP_FINISH || op->kind == OP_PURGE ||
+                    (op->kind == OP_REQUEUE && op->attempt);
         if (multi)
             step_done(ws.savepoint);
         int ok = write_op(op) == 0;
@@ -602,6 +648,9 @@ static void write_batch(store_op *ops)
             exec_unref(op->e);
             break;
         case OP_REQUEUE:
+            /* Written: the database has the record now, the memory lets go. */
+            if (ok_all && !op->failed && op->attempt)
+                exec_attempt_written(op->e, op->attempt);
             exec_unref(op->e);
             break;
         default:
@@ -913,11 +962,12 @@ void store_finish(sluice_exec *e)
     push(op);
 }
 
-void store_requeue(sluice_exec *e)
+void store_requeue(sluice_exec *e, int ended)
 {
     store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_REQUEUE;
     op->e = exec_ref(e);
+    op->attempt = ended;
     push(op);
 }
 
@@ -1061,12 +1111,101 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     return o;
 }
 
+static int by_attempt(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "attempt"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "attempt"));
+    return (x > y) - (x < y);
+}
+
+/* Whether an entry for attempt n is in the array a. */
+static int has_attempt(json_t *a, json_int_t n)
+{
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (json_integer_value(json_object_get(json_array_get(a, i), "attempt")) == n)
+            return 1;
+    return 0;
+}
+
+/*
+ * doc["attempts"]: the attempts rows of id (earlier attempts that the store
+ * has written), those of pending (the execution's records of ended
+ * attempts not yet written; taken over), and the current or last attempt,
+ * which is the document's own state and results, once it has started.
+ * pending is read before the rows: a record leaves memory only once its row
+ * is committed, so each attempt is in one or the other.
+ */
+static void attach_attempts(json_t *doc, const char *id, json_t *pending)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb,
+                           "SELECT attempt, state, exit_code, error, started_at, finished_at, "
+                           "stdout, stderr FROM attempts WHERE id = ? ORDER BY attempt",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW)
+            json_array_append_new(
+                a, exec_attempt_entry(
+                       sqlite3_column_int(s, 0), (const char *)sqlite3_column_text(s, 1),
+                       sqlite3_column_type(s, 2) != SQLITE_NULL, sqlite3_column_int(s, 2),
+                       (const char *)sqlite3_column_text(s, 3),
+                       (uint64_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 5),
+                       sqlite3_column_blob(s, 6), (size_t)sqlite3_column_bytes(s, 6),
+                       sqlite3_column_blob(s, 7), (size_t)sqlite3_column_bytes(s, 7)));
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    size_t i;
+    json_t *x;
+    json_array_foreach(pending, i, x)
+    {
+        if (!has_attempt(a, json_integer_value(json_object_get(x, "attempt"))))
+            json_array_append(a, x);
+    }
+    json_decref(pending);
+    /* The last attempt is the execution's own row; queued, it has not
+     * started (a retry waiting for its turn). A start known only from the
+     * start journal has no time: "unknown" says it started all the same. */
+    const char *state = json_string_value(json_object_get(doc, "state"));
+    int started = !json_is_null(json_object_get(doc, "started_at"));
+    if (state && strcmp(state, "queued") != 0 && (started || strcmp(state, "unknown") == 0) &&
+        !has_attempt(a, json_integer_value(json_object_get(doc, "attempt")))) {
+        json_t *cur = json_object();
+        static const char *const keys[] = {"attempt",     "state",       "exit_code",
+                                           "error",       "started_at",  "finished_at",
+                                           "duration_ms", "stdout",      "stderr"};
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            json_t *v = json_object_get(doc, keys[k]);
+            if (v)
+                json_object_set(cur, keys[k], v);
+        }
+        json_array_append_new(a, cur);
+    }
+    size_t n = json_array_size(a);
+    if (n > 1) {
+        json_t **v = xmalloc(n * sizeof(*v));
+        for (i = 0; i < n; i++)
+            v[i] = json_incref(json_array_get(a, i));
+        qsort(v, n, sizeof(*v), by_attempt);
+        json_array_clear(a);
+        for (i = 0; i < n; i++)
+            json_array_append_new(a, v[i]);
+        free(v);
+    }
+    json_object_set_new(doc, "attempts", a);
+}
+
 json_t *store_get_json(const char *id, int with_logs)
 {
     sluice_exec *e = store_get_live(id);
     if (e) {
+        json_t *pending = with_logs ? exec_attempts_json(e) : NULL;
         json_t *j = exec_to_json(e, with_logs);
         exec_unref(e);
+        if (with_logs)
+            attach_attempts(j, id, pending);
         return j;
     }
     json_t *j = NULL;
@@ -1080,6 +1219,8 @@ json_t *store_get_json(const char *id, int with_logs)
         sqlite3_finalize(s);
     }
     pthread_mutex_unlock(&st.rmu);
+    if (j && with_logs)
+        attach_attempts(j, id, json_array());
     return j;
 }
 
@@ -1169,7 +1310,7 @@ static char *col_dup(sqlite3_stmt *s, int col)
 
 #define REQUEST_COLUMNS                                                                      \
     "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, "       \
-    "received_at, p.body, p.body_type"
+    "received_at, p.body, p.body_type, started_at"
 #define REQUEST_FROM " FROM executions x JOIN payloads p ON p.id = x.id"
 
 /* A row of REQUEST_COLUMNS. */
@@ -1194,6 +1335,7 @@ static void request_row(sqlite3_stmt *s, store_row *r)
     r->received_ms = (uint64_t)sqlite3_column_int64(s, 9);
     r->raw = sqlite3_column_type(s, 10) != SQLITE_NULL;
     r->body = col_body(s, 10, 11);
+    r->started_ms = (uint64_t)sqlite3_column_int64(s, 12);
 }
 
 void store_row_clear(store_row *r)
@@ -1491,6 +1633,9 @@ int store_open(const char *path, char *err, size_t errlen)
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
                      "started_at = ?4, finished_at = ?5, attempt = ?6 WHERE id = ?7");
+    ws.insert_attempt = prep("INSERT OR REPLACE INTO attempts (id, attempt, state, exit_code, "
+                             "error, started_at, finished_at, stdout, stderr) VALUES "
+                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ws.insert_result = prep("INSERT OR REPLACE INTO results (id, outputs, stdout, stderr, meta) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
@@ -1500,6 +1645,7 @@ int store_open(const char *path, char *err, size_t errlen)
     "ORDER BY finished_at, id LIMIT " STR(PURGE_BATCH) ")"
     ws.purge_payloads = prep("DELETE FROM payloads WHERE id IN " PURGE_IDS);
     ws.purge_results = prep("DELETE FROM results WHERE id IN " PURGE_IDS);
+    ws.purge_attempts = prep("DELETE FROM attempts WHERE id IN " PURGE_IDS);
     ws.purge = prep("DELETE FROM executions WHERE id IN " PURGE_IDS);
 #undef PURGE_IDS
     ws.fail = prep("UPDATE executions SET state = ?4, error = ?1, finished_at = ?2 "

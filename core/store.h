@@ -74,12 +74,15 @@ void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
 int store_mark_running(sluice_exec *e);
 /* Record e's final state and results, then drop it from the live set. */
 void store_finish(sluice_exec *e);
-/* Record e as queued again (a retry, or a shutdown before it finished). */
-void store_requeue(sluice_exec *e);
+/* Record e as queued again (a retry, or a shutdown before it finished),
+ * with the record of attempt ended from e->attempts (0: none; see
+ * exec_end_attempt), in the same batch. */
+void store_requeue(sluice_exec *e, int ended);
 
 /* An unfinished execution by id (new reference), or NULL. */
 sluice_exec *store_get_live(const char *id);
-/* An execution document by id (live or stored), or NULL. */
+/* An execution document by id (live or stored), or NULL. with_logs adds
+ * stdout and stderr, and "attempts": each attempt with its own. */
 json_t *store_get_json(const char *id, int with_logs);
 
 typedef struct store_filter {
@@ -106,6 +109,7 @@ typedef struct store_row {
     char *id, *request_id, *trigger, *flow, *state, *function;
     int attempt;
     uint64_t received_ms;
+    uint64_t started_ms; /* 0: not on record (a start only the journal knew) */
     char *event;
     size_t event_len;
     int raw;

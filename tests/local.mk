@@ -162,6 +162,7 @@ INTEGRATION_TESTS = \
 	tests/integration/auth.sh \
 	tests/integration/badinput.sh \
 	tests/integration/follow.sh \
+	tests/integration/records.sh \
 	tests/integration/modules.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.

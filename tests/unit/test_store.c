@@ -7,11 +7,14 @@
  *     documents, recovery of queued work, replay;
  *   - a database written with the version 2 schema is upgraded to version
  *     3: an execution version 2 recorded as failed "interrupted" (running
- *     at a crash, not retried) now says its outcome is unknown;
+ *     at a crash, not retried) now says its outcome is unknown, and every
+ *     row reads with an "attempts" list;
  *   - a database from a newer sluiced is refused, saying so;
  *   - version 2 writes each body once (the bytes; the event without its
  *     body members; no inputs) and gives back the same event, the same
- *     bytes and the same inputs, and keeps plugin meta with the results.
+ *     bytes and the same inputs, and keeps plugin meta with the results;
+ *   - an attempt followed by a retry is written with the requeue and read
+ *     back with its own output; one that is not retried writes no row.
  *
  * The executions are built on a hand-made config, flow and trigger, as in
  * test_exec.c.
@@ -279,13 +282,21 @@ START_TEST(upgrades_a_version_2_database)
     ck_assert_ptr_nonnull(doc);
     ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "unknown");
     ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), EXEC_UNKNOWN_ERROR);
+    json_t *a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "state")),
+                     "unknown");
     json_decref(doc);
 
     /* A real failure stays one. */
     doc = store_get_json(V2_FAILED, 1);
     ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "failed");
-    ck_assert_int_eq(json_integer_value(json_object_get(doc, "exit_code")), 3);
-    ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "out");
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    json_t *one = json_array_get(a, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(one, "exit_code")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "stdout")), "out");
+    ck_assert_str_eq(json_string_value(json_object_get(one, "stderr")), "err");
     json_decref(doc);
 
     /* ?state=failed lists only it. */
@@ -484,6 +495,127 @@ START_TEST(keeps_each_body_once)
 }
 END_TEST
 
+#define V3_ID "0193a8c2-0000-7000-8000-0000000000e3"
+#define V3_ONCE "0193a8c2-0000-7000-8000-0000000000e4"
+
+static long count_attempt_rows(const char *id)
+{
+    sqlite3 *h;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(h, "SELECT count(*) FROM attempts WHERE id = ?", -1, &s, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    long n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return n;
+}
+
+/* An attempt: started, with output and an exit code. */
+static void run_attempt(sluice_exec *e, const char *out, int code)
+{
+    pthread_mutex_lock(&e->mu);
+    e->state = EXEC_RUNNING;
+    e->started_ms = 1700000003000ULL + (uint64_t)e->attempt * 1000;
+    logbuf_append(&e->logs[0], out, strlen(out));
+    e->exit_code = code;
+    e->has_exit_code = 1;
+    pthread_mutex_unlock(&e->mu);
+    ck_assert_int_eq(store_mark_running(e), 0);
+}
+
+START_TEST(keeps_each_attempt)
+{
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    sluice_exec *e = accepted_exec(V3_ID, "application/json", "{}", 2);
+    accept_one(e);
+    run_attempt(e, "first\n", 11);
+    ck_assert_int_eq(exec_end_attempt(e, EXEC_FAILED), 1);
+    ck_assert_int_eq(e->attempt, 2);
+    ck_assert_uint_eq(e->n_attempts, 1);
+    store_requeue(e, 1);
+    store_flush();
+    /* Written: the row holds it, the execution no longer does. */
+    ck_assert_uint_eq(e->n_attempts, 0);
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 1);
+
+    /* Live, queued for its second attempt: the first one only. */
+    json_t *doc = store_get_json(V3_ID, 1);
+    json_t *a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "stdout")),
+                     "first\n");
+    ck_assert(json_is_null(json_object_get(doc, "started_at")));
+    json_decref(doc);
+
+    /* An ended attempt not yet written is shown from memory. */
+    run_attempt(e, "second\n", 12);
+    ck_assert_int_eq(exec_end_attempt(e, EXEC_FAILED), 2);
+    doc = store_get_json(V3_ID, 1);
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 1), "exit_code")), 12);
+    json_decref(doc);
+    store_requeue(e, 2);
+
+    run_attempt(e, "third\n", 0);
+    exec_set_final(e, EXEC_SUCCEEDED);
+    store_finish(e);
+    store_flush();
+    ck_assert_ptr_null(store_get_live(V3_ID));
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 2);
+    doc = store_get_json(V3_ID, 1);
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 3);
+    static const char *const outs[] = {"first\n", "second\n", "third\n"};
+    static const int codes[] = {11, 12, 0};
+    static const char *const states[] = {"failed", "failed", "succeeded"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *x = json_array_get(a, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(x, "attempt")), (int)i + 1);
+        ck_assert_str_eq(json_string_value(json_object_get(x, "stdout")), outs[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(x, "state")), states[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(x, "exit_code")), codes[i]);
+        ck_assert(json_is_string(json_object_get(x, "started_at")));
+        ck_assert(json_is_string(json_object_get(x, "finished_at")));
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "third\n");
+    json_decref(doc);
+    /* A list carries no attempts: it would cost a query per row. */
+    store_filter f = {.limit = 10};
+    char *next = NULL;
+    json_t *list = store_list(&f, &next);
+    ck_assert_ptr_null(json_object_get(json_array_get(list, 0), "attempts"));
+    json_decref(list);
+    free(next);
+    exec_unref(e);
+
+    /* No retry, no attempts row. */
+    sluice_exec *o = accepted_exec(V3_ONCE, "application/json", "{}", 2);
+    accept_one(o);
+    run_attempt(o, "once\n", 0);
+    exec_set_final(o, EXEC_SUCCEEDED);
+    store_finish(o);
+    store_flush();
+    ck_assert_int_eq(count_attempt_rows(V3_ONCE), 0);
+    doc = store_get_json(V3_ONCE, 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "attempts")), 1);
+    json_decref(doc);
+    exec_unref(o);
+
+    /* Retention takes the attempts rows with their execution. */
+    store_purge(UINT64_MAX / 2);
+    store_flush();
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 0);
+    ck_assert_ptr_null(store_get_json(V3_ID, 0));
+    store_close();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -496,6 +628,7 @@ static Suite *store_suite(void)
     tc = tcase_create("bodies");
     tcase_add_checked_fixture(tc, model_setup, teardown);
     tcase_add_test(tc, keeps_each_body_once);
+    tcase_add_test(tc, keeps_each_attempt);
     suite_add_tcase(s, tc);
     return s;
 }

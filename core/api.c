@@ -362,6 +362,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
         goto out;
     }
     e->qbytes = qbytes; /* what was reserved, released as it is enqueued */
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", id);
     replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
     store_accept(&e, 1, replay_committed, replay_stored, &w);
     pthread_mutex_lock(&w.mu);

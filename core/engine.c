@@ -399,7 +399,7 @@ size_t engine_flow_load(const flow_def *f)
     return (size_t)atomic_load(&f->running) + (size_t)atomic_load(&f->queued);
 }
 
-int engine_cancel_oldest(const char *flow_key)
+int engine_cancel_oldest(const char *flow_key, const char *by, char *cancelled, size_t len)
 {
     sluice_exec *oldest = NULL;
     pthread_mutex_lock(&eng.mu);
@@ -409,14 +409,32 @@ int engine_cancel_oldest(const char *flow_key)
             (!oldest || e->started_ms < oldest->started_ms))
             oldest = e;
     }
-    if (oldest)
+    /* Claimed here, under the lock: two requests arriving together each
+     * cancel an execution of their own, and each names its own. */
+    int expected = SLUICE_CANCEL_NONE;
+    if (oldest && atomic_compare_exchange_strong(&oldest->cancel_reason, &expected,
+                                                 SLUICE_CANCEL_REQUEST))
         exec_ref(oldest);
+    else
+        oldest = NULL;
     pthread_mutex_unlock(&eng.mu);
     if (!oldest)
         return -1;
+    /* A final one is leaving the running set on its own; engine_finish
+     * clears the name again if the execution ends other than cancelled. */
+    pthread_mutex_lock(&oldest->mu);
+    int final = oldest->finished;
+    if (!final)
+        snprintf(oldest->replaced_by, sizeof(oldest->replaced_by), "%s", by);
+    pthread_mutex_unlock(&oldest->mu);
+    if (final) {
+        exec_unref(oldest);
+        return -1;
+    }
+    snprintf(cancelled, len, "%s", oldest->id);
     log_msg(LOG_INFO, oldest->request_id,
-            "exec=%s flow=%s: cancelled to make room (on_limit = cancel)", oldest->id,
-            flow_key);
+            "exec=%s flow=%s: cancelled to make room for exec=%s (on_limit = cancel)",
+            oldest->id, flow_key, by);
     engine_cancel(oldest, SLUICE_CANCEL_REQUEST);
     exec_unref(oldest);
     return 0;
@@ -523,6 +541,13 @@ void engine_finish(sluice_exec *e, int result)
         pthread_mutex_unlock(&e->mu);
     }
     if (exec_set_final(e, state) == 0) {
+        if (state != EXEC_CANCELLED) {
+            /* It ended before a cancellation to make room reached it:
+             * nothing replaced it. Cleared before the store reads it. */
+            pthread_mutex_lock(&e->mu);
+            e->replaced_by[0] = 0;
+            pthread_mutex_unlock(&e->mu);
+        }
         store_finish(e);
         metrics_count_finished(state, e->finished_ms - e->started_ms);
         pthread_mutex_lock(&e->mu);

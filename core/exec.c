@@ -542,6 +542,10 @@ static json_t *document(sluice_exec *e, int with_logs, json_t *inputs)
     json_object_set_new(o, "outputs", out ? out : json_object());
     json_object_set_new(o, "meta", exec_meta_json_locked(e));
     json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
+    json_object_set_new(o, "replay_of", e->replay_of[0] ? json_string(e->replay_of) : json_null());
+    json_object_set_new(o, "replaces", e->replaces[0] ? json_string(e->replaces) : json_null());
+    json_object_set_new(o, "replaced_by",
+                        e->replaced_by[0] ? json_string(e->replaced_by) : json_null());
     set_time(o, "received_at", e->received_ms);
     set_time(o, "started_at", e->started_ms);
     set_time(o, "finished_at", e->finished_ms);

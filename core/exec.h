@@ -112,6 +112,8 @@ struct sluice_exec {
     int sync;
     uint64_t received_ms;
     char timeout_str[24];
+    char replay_of[40]; /* the execution this one replays, "" if none */
+    char replaces[40];  /* the one cancelled to make room for it (on_limit = cancel), or "" */
 
     /* Results, under mu. */
     int state;
@@ -130,6 +132,7 @@ struct sluice_exec {
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
     struct follower *followers; /* live log readers (follow.h), fed by exec_write_log */
+    char replaced_by[40]; /* set when cancelled to make room for that execution */
     exec_attempt *attempts; /* ended attempts the store has yet to write, oldest first */
     size_t n_attempts;
 

@@ -258,6 +258,8 @@ static void recover_one(void *arg, store_row *r)
         recover_final(rec, r, running, err);
         return;
     }
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", r->replay_of ? r->replay_of : "");
+    snprintf(e->replaces, sizeof(e->replaces), "%s", r->replaces ? r->replaces : "");
     e->attempt = running ? r->attempt + 1 : r->attempt;
     snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
     if (running) {

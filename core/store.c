@@ -67,7 +67,9 @@
  * is followed by a retry gets an attempts row (its state, exit code,
  * error, timings and output) in the same statement batch as the requeue
  * that starts the next one, so an execution that is not retried writes
- * nothing more than before.
+ * nothing more than before. The links between executions (replay_of,
+ * replaces, replaced_by) are columns of the rows already written: the
+ * first two go with the accept, the last with the result.
  */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -406,6 +408,8 @@ static int write_accept(sluice_exec *e)
     bind_text(s, 6, e->function);
     bind_text(s, 7, e->idem_key);
     sqlite3_bind_int64(s, 8, (sqlite3_int64)e->received_ms);
+    bind_text(s, 9, e->replay_of[0] ? e->replay_of : NULL);
+    bind_text(s, 10, e->replaces[0] ? e->replaces : NULL);
     if (step_done(s) < 0)
         return -1;
     if (sqlite3_changes(st.wdb) == 0) {
@@ -461,6 +465,7 @@ static int write_finish(sluice_exec *e)
     sqlite3_bind_int64(s, 5, (sqlite3_int64)e->finished_ms);
     sqlite3_bind_int(s, 6, e->attempt);
     sqlite3_bind_text(s, 7, e->id, -1, SQLITE_TRANSIENT);
+    bind_text(s, 8, e->replaced_by[0] ? e->replaced_by : NULL);
     sqlite3_bind_text(r, 1, e->id, -1, SQLITE_TRANSIENT);
     bind_text(r, 2, e->outputs);
     sqlite3_bind_blob(r, 3, out, (int)ol, SQLITE_TRANSIENT);
@@ -1040,7 +1045,8 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 
 #define ROW_COLUMNS                                                                          \
     "x.id, request_id, flow, trigger, state, attempt, exit_code, p.event, r.outputs, error, " \
-    "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta"
+    "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta, " \
+    "x.replay_of, x.replaces, x.replaced_by"
 #define ROW_FROM                                                                             \
     " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
 
@@ -1093,6 +1099,9 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
     json_object_set_new(o, "meta", col_json(s, 17, json_object()));
     json_object_set_new(o, "error", col_str(s, 9));
+    json_object_set_new(o, "replay_of", col_str(s, 18));
+    json_object_set_new(o, "replaces", col_str(s, 19));
+    json_object_set_new(o, "replaced_by", col_str(s, 20));
     set_ms(o, "received_at", s, 10);
     set_ms(o, "started_at", s, 11);
     set_ms(o, "finished_at", s, 12);
@@ -1310,7 +1319,7 @@ static char *col_dup(sqlite3_stmt *s, int col)
 
 #define REQUEST_COLUMNS                                                                      \
     "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, "       \
-    "received_at, p.body, p.body_type, started_at"
+    "received_at, p.body, p.body_type, started_at, x.replay_of, x.replaces"
 #define REQUEST_FROM " FROM executions x JOIN payloads p ON p.id = x.id"
 
 /* A row of REQUEST_COLUMNS. */
@@ -1336,6 +1345,8 @@ static void request_row(sqlite3_stmt *s, store_row *r)
     r->raw = sqlite3_column_type(s, 10) != SQLITE_NULL;
     r->body = col_body(s, 10, 11);
     r->started_ms = (uint64_t)sqlite3_column_int64(s, 12);
+    r->replay_of = col_dup(s, 13);
+    r->replaces = col_dup(s, 14);
 }
 
 void store_row_clear(store_row *r)
@@ -1347,6 +1358,8 @@ void store_row_clear(store_row *r)
     free(r->state);
     free(r->event);
     free(r->function);
+    free(r->replay_of);
+    free(r->replaces);
     json_decref(r->headers);
     exec_body_unref(r->body);
     memset(r, 0, sizeof(*r));
@@ -1621,8 +1634,8 @@ int store_open(const char *path, char *err, size_t errlen)
     st.path = strdup(path);
     sqlite3_wal_hook(st.wdb, wal_hook, NULL);
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
-                     "function, idem_key, received_at) VALUES "
-                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING");
+                     "function, idem_key, received_at, replay_of, replaces) VALUES "
+                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING");
     ws.insert_payload = prep("INSERT INTO payloads (id, event, headers, body, body_type) "
                              "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
@@ -1632,7 +1645,8 @@ int store_open(const char *path, char *err, size_t errlen)
     ws.running = prep("UPDATE executions SET state = 'running', started_at = ?1, attempt = ?2 "
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
-                     "started_at = ?4, finished_at = ?5, attempt = ?6 WHERE id = ?7");
+                     "started_at = ?4, finished_at = ?5, attempt = ?6, replaced_by = ?8 "
+                     "WHERE id = ?7");
     ws.insert_attempt = prep("INSERT OR REPLACE INTO attempts (id, attempt, state, exit_code, "
                              "error, started_at, finished_at, stdout, stderr) VALUES "
                              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");

@@ -107,6 +107,7 @@ size_t store_find_idempotent(const char *trigger, const char *key, uint64_t sinc
  */
 typedef struct store_row {
     char *id, *request_id, *trigger, *flow, *state, *function;
+    char *replay_of, *replaces; /* NULL: none */
     int attempt;
     uint64_t received_ms;
     uint64_t started_ms; /* 0: not on record (a start only the journal knew) */

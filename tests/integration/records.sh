@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What an execution records: every attempt with its own state, exit code,
 # timings and output (in the document and through the logs endpoint, live
-# and after a restart), and "unknown" for an execution that was running
-# when sluiced was killed and is not retried: not a failure, left out of
+# and after a restart), replay_of on a replay, replaced_by and replaces
+# between an execution cancelled by on_limit = "cancel" and the one that
+# took its place, and "unknown" for an execution that was running when
+# sluiced was killed and is not retried: not a failure, left out of
 # ?state=failed, replayed only by name.
 . "$SRCDIR/tests/integration/lib.sh"
 
@@ -34,6 +36,8 @@ flows = (
   { id = "flaky"; executor = "shell"; retry = { max = 2; backoff = "50ms"; };
     config = { argv = ["$T/flaky.sh"]; }; },
   { id = "once"; executor = "shell"; config = { argv = ["/bin/echo", "hello"]; }; },
+  { id = "single"; executor = "shell"; concurrency = 1; on_limit = "cancel";
+    config = { argv = ["$T/hold.sh", "{body.n}"]; }; },
   { id = "hold"; executor = "shell"; config = { argv = ["$T/hold.sh", "{body.n}"]; }; },
   { id = "again"; executor = "shell"; retry = { max = 1; backoff = "10ms"; };
     config = { argv = ["$T/hold.sh", "{body.n}"]; }; },
@@ -42,6 +46,7 @@ flows = (
 triggers = (
   { id = "flaky"; flows = ["flaky"]; },
   { id = "once"; flows = ["once"]; mode = "sync"; },
+  { id = "single"; flows = ["single"]; },
   { id = "hold"; flows = ["hold"]; },
   { id = "again"; flows = ["again"]; },
   { id = "bad"; flows = ["bad"]; }
@@ -120,6 +125,28 @@ is "$(jq_get '[.data.attempts[] | "\(.attempt):\(.state):\(.exit_code):\(.stdout
 is "$(db "SELECT count(*) FROM attempts WHERE id = '$once'")" 0 \
     "...which writes no attempts row (its results are the execution's own)"
 
+# ---- replay_of ----
+
+req POST "/api/v1/executions/$once/replay"
+is "$STATUS" 202 "replay accepted"
+replay=$(jq_get .data.execution_id)
+check "the replay runs" wait_for "replay finished" 20 state_is "$replay" succeeded
+req GET "/api/v1/executions/$replay"
+is "$(jq_get .data.replay_of)" "$once" "a replay's document names the execution it replays"
+is "$(doc "$once" | jq -r .data.replay_of)" null "...and the original names none"
+
+# ---- replaced_by / replaces ----
+
+old=$(post single '{"n":"old"}')
+check "the first one runs" wait_for "old running" 20 state_is "$old" running
+new=$(post single '{"n":"new"}')
+check "on_limit = cancel cancels it" wait_for "old cancelled" 20 state_is "$old" cancelled
+is "$(doc "$old" | jq -r .data.replaced_by)" "$new" "the cancelled execution names the one that replaced it"
+touch "$T/go-new"
+check "the replacement runs" wait_for "new succeeded" 20 state_is "$new" succeeded
+req GET "/api/v1/executions/$new"
+is "$(jq_get .data.replaces)/$(jq_get .data.replaced_by)" "$old/null" "...and the replacement names the one it cancelled"
+
 # ---- kill -9: outcome unknown ----
 
 lost=$(post hold '{"n":"lost"}')
@@ -150,6 +177,7 @@ like "$BODY" 'sluice_executions_finished_total\{state="unknown"\} 1' "metrics co
 req POST "/api/v1/executions/$lost/replay"
 is "$STATUS" 202 "named by its id, it can be replayed"
 lost2=$(jq_get .data.execution_id)
+is "$(doc "$lost2" | jq -r .data.replay_of)" "$lost" "...and the replay says so"
 
 touch "$T/go-retried"
 check "with a retry left, it is retried" wait_for "retried succeeded" 20 state_is "$retried" succeeded
@@ -167,5 +195,7 @@ req GET "/api/v1/executions/$id"
 is "$(jq_get '[.data.attempts[] | "\(.attempt):\(.exit_code):\(.stdout)"] | join("")')" "1:11:attempt 1
 2:12:attempt 2
 3:0:attempt 3" "the attempts are read back from the store"
+is "$(doc "$old" | jq -r .data.replaced_by)/$(doc "$new" | jq -r .data.replaces)/$(doc "$replay" | jq -r .data.replay_of)" \
+    "$new/$old/$once" "...and the links between executions"
 
 done_testing

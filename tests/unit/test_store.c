@@ -8,7 +8,7 @@
  *   - a database written with the version 2 schema is upgraded to version
  *     3: an execution version 2 recorded as failed "interrupted" (running
  *     at a crash, not retried) now says its outcome is unknown, and every
- *     row reads with an "attempts" list;
+ *     row reads with an "attempts" list and no links;
  *   - a database from a newer sluiced is refused, saying so;
  *   - version 2 writes each body once (the bytes; the event without its
  *     body members; no inputs) and gives back the same event, the same
@@ -286,6 +286,7 @@ START_TEST(upgrades_a_version_2_database)
     ck_assert_uint_eq(json_array_size(a), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "state")),
                      "unknown");
+    ck_assert(json_is_null(json_object_get(doc, "replay_of")));
     json_decref(doc);
 
     /* A real failure stays one. */
@@ -297,6 +298,7 @@ START_TEST(upgrades_a_version_2_database)
     ck_assert_int_eq(json_integer_value(json_object_get(one, "exit_code")), 3);
     ck_assert_str_eq(json_string_value(json_object_get(one, "stdout")), "out");
     ck_assert_str_eq(json_string_value(json_object_get(one, "stderr")), "err");
+    ck_assert(json_is_null(json_object_get(doc, "replaced_by")));
     json_decref(doc);
 
     /* ?state=failed lists only it. */
@@ -594,16 +596,22 @@ START_TEST(keeps_each_attempt)
     free(next);
     exec_unref(e);
 
-    /* No retry, no attempts row. */
+    /* No retry, no attempts row; the links ride on the rows it writes. */
     sluice_exec *o = accepted_exec(V3_ONCE, "application/json", "{}", 2);
+    snprintf(o->replay_of, sizeof(o->replay_of), "%s", V3_ID);
     accept_one(o);
     run_attempt(o, "once\n", 0);
-    exec_set_final(o, EXEC_SUCCEEDED);
+    pthread_mutex_lock(&o->mu);
+    snprintf(o->replaced_by, sizeof(o->replaced_by), "%s", V2_ID);
+    pthread_mutex_unlock(&o->mu);
+    exec_set_final(o, EXEC_CANCELLED);
     store_finish(o);
     store_flush();
     ck_assert_int_eq(count_attempt_rows(V3_ONCE), 0);
     doc = store_get_json(V3_ONCE, 1);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "attempts")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "replay_of")), V3_ID);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "replaced_by")), V2_ID);
     json_decref(doc);
     exec_unref(o);
 

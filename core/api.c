@@ -7,7 +7,7 @@
  *
  *   GET  /api/v1/executions[?flow=&trigger=&state=&since=&until=&limit=&cursor=]
  *   GET  /api/v1/executions/{id}
- *   GET  /api/v1/executions/{id}/logs[?follow]   (follow: NDJSON stream, follow.c)
+ *   GET  /api/v1/executions/{id}/logs[?attempt=N|all][?follow]   (follow: NDJSON, follow.c)
  *   POST /api/v1/executions/{id}/cancel
  *   POST /api/v1/executions/{id}/replay
  *   GET  /api/v1/flows, /api/v1/triggers
@@ -204,7 +204,7 @@ static int parse_time(const char *s, uint64_t *ms)
 static int list_executions(struct MHD_Connection *c, const http_request *rq)
 {
     static const char *const states[] = {"queued", "running", "succeeded", "failed",
-                                         "timed_out", "cancelled", NULL};
+                                         "timed_out", "cancelled", "unknown", NULL};
     store_filter f = {0};
     f.flow = param(rq, "flow");
     f.trigger = param(rq, "trigger");
@@ -272,6 +272,73 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
         return http_reply(c, rq->request_id, 409, doc, "already_finished",
                           "the execution has already finished", NULL);
     return http_reply(c, rq->request_id, 202, doc, NULL, NULL, NULL);
+}
+
+/*
+ * The output of one attempt: the last by default (the execution's own
+ * stdout and stderr, as before attempts were kept), ?attempt=N that one,
+ * ?attempt=all every attempt, each labelled with its number and state.
+ */
+static int execution_logs(struct MHD_Connection *c, const http_request *rq, const char *id)
+{
+    const char *which = param(rq, "attempt");
+    long n = 0;
+    if (which && strcmp(which, "all") != 0) {
+        char *end;
+        n = strtol(which, &end, 10);
+        if (!*which || *end || n < 1 || n > 1000)
+            return http_error(c, rq->request_id, 400, "bad_request",
+                              "attempt takes an attempt number (1, 2, ...) or \"all\"");
+    }
+    json_t *doc = store_get_json(id, 1);
+    if (!doc)
+        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+    json_t *d = json_object();
+    json_object_set(d, "id", json_object_get(doc, "id"));
+    json_t *attempts = json_object_get(doc, "attempts");
+    if (!which) {
+        json_object_set(d, "state", json_object_get(doc, "state"));
+        json_object_set(d, "attempt", json_object_get(doc, "attempt"));
+        json_object_set(d, "stdout", json_object_get(doc, "stdout"));
+        json_object_set(d, "stderr", json_object_get(doc, "stderr"));
+    } else if (!n) {
+        json_object_set(d, "state", json_object_get(doc, "state"));
+        json_t *a = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(attempts, i, x)
+        {
+            json_t *o = json_object();
+            static const char *const keys[] = {"attempt", "state", "exit_code", "stdout",
+                                               "stderr"};
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+                json_object_set(o, keys[k], json_object_get(x, keys[k]));
+            json_array_append_new(a, o);
+        }
+        json_object_set_new(d, "attempts", a);
+    } else {
+        json_t *hit = NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(attempts, i, x)
+        {
+            if (json_integer_value(json_object_get(x, "attempt")) == n)
+                hit = x;
+        }
+        if (!hit) {
+            json_decref(d);
+            json_decref(doc);
+            return http_error(c, rq->request_id, 404, "not_found",
+                              "execution %s has no attempt %ld on record", id, n);
+        }
+        json_object_set(d, "state", json_object_get(hit, "state"));
+        json_object_set(d, "attempt", json_object_get(hit, "attempt"));
+        json_object_set(d, "exit_code", json_object_get(hit, "exit_code"));
+        json_object_set(d, "stdout", json_object_get(hit, "stdout"));
+        json_object_set(d, "stderr", json_object_get(hit, "stderr"));
+    }
+    json_decref(doc);
+    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
 }
 
 /* A short, bounded wait for one commit: admin operations are rare, so the
@@ -348,6 +415,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
         goto out;
     }
     e->qbytes = qbytes; /* what was reserved, released as it is enqueued */
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", id);
     replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
     store_accept(&e, 1, replay_committed, replay_stored, &w);
     pthread_mutex_lock(&w.mu);
@@ -684,7 +752,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
     }
     static const char *const list_params[] = {"flow",  "trigger", "state", "since",
                                               "until", "limit",   "cursor", NULL};
-    static const char *const logs_params[] = {"follow", NULL};
+    static const char *const logs_params[] = {"follow", "attempt", NULL};
     const char *const *takes = kind == 1                              ? list_params
                                : kind == 3 && strcmp(verb, "logs") == 0 ? logs_params
                                                                         : none;
@@ -719,18 +787,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
                 *result = follow_handle(c, rq, cfg, id);
                 break;
             }
-            json_t *doc = store_get_json(id, 1);
-            if (!doc) {
-                *result = http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
-                break;
-            }
-            json_t *d = json_object();
-            json_object_set(d, "id", json_object_get(doc, "id"));
-            json_object_set(d, "state", json_object_get(doc, "state"));
-            json_object_set(d, "stdout", json_object_get(doc, "stdout"));
-            json_object_set(d, "stderr", json_object_get(doc, "stderr"));
-            json_decref(doc);
-            *result = http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+            *result = execution_logs(c, rq, id);
         } else if (!post) {
             *result = method_not_allowed(c, rq, "POST");
         } else if (strcmp(verb, "cancel") == 0) {

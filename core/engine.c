@@ -399,7 +399,7 @@ size_t engine_flow_load(const flow_def *f)
     return (size_t)atomic_load(&f->running) + (size_t)atomic_load(&f->queued);
 }
 
-int engine_cancel_oldest(const char *flow_key)
+int engine_cancel_oldest(const char *flow_key, const char *by, char *cancelled, size_t len)
 {
     sluice_exec *oldest = NULL;
     pthread_mutex_lock(&eng.mu);
@@ -409,14 +409,32 @@ int engine_cancel_oldest(const char *flow_key)
             (!oldest || e->started_ms < oldest->started_ms))
             oldest = e;
     }
-    if (oldest)
+    /* Claimed here, under the lock: two requests arriving together each
+     * cancel an execution of their own, and each names its own. */
+    int expected = SLUICE_CANCEL_NONE;
+    if (oldest && atomic_compare_exchange_strong(&oldest->cancel_reason, &expected,
+                                                 SLUICE_CANCEL_REQUEST))
         exec_ref(oldest);
+    else
+        oldest = NULL;
     pthread_mutex_unlock(&eng.mu);
     if (!oldest)
         return -1;
+    /* A final one is leaving the running set on its own; engine_finish
+     * clears the name again if the execution ends other than cancelled. */
+    pthread_mutex_lock(&oldest->mu);
+    int final = oldest->finished;
+    if (!final)
+        snprintf(oldest->replaced_by, sizeof(oldest->replaced_by), "%s", by);
+    pthread_mutex_unlock(&oldest->mu);
+    if (final) {
+        exec_unref(oldest);
+        return -1;
+    }
+    snprintf(cancelled, len, "%s", oldest->id);
     log_msg(LOG_INFO, oldest->request_id,
-            "exec=%s flow=%s: cancelled to make room (on_limit = cancel)", oldest->id,
-            flow_key);
+            "exec=%s flow=%s: cancelled to make room for exec=%s (on_limit = cancel)",
+            oldest->id, flow_key, by);
     engine_cancel(oldest, SLUICE_CANCEL_REQUEST);
     exec_unref(oldest);
     return 0;
@@ -464,15 +482,17 @@ static void leave_running(sluice_exec *e)
     pthread_mutex_unlock(&eng.mu);
 }
 
-/* Put e back in the store as queued; the running reference goes with it. */
-static void requeue(sluice_exec *e, int attempt, uint64_t delay_ms, const char *why)
+/*
+ * Put e back in the store as queued, with the record of the attempt that
+ * ended (0: none, it runs again as the same attempt); the running reference
+ * goes with it.
+ */
+static void requeue(sluice_exec *e, int ended, uint64_t delay_ms, const char *why)
 {
     pthread_mutex_lock(&e->mu);
     e->state = EXEC_QUEUED;
-    e->attempt = attempt;
-    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", attempt);
     pthread_mutex_unlock(&e->mu);
-    store_requeue(e);
+    store_requeue(e, ended);
     log_msg(LOG_INFO, e->request_id, "exec=%s flow=%s: %s", e->id, e->flow->key, why);
     leave_running(e);
     if (delay_ms) {
@@ -488,7 +508,7 @@ void engine_finish(sluice_exec *e, int result)
         exec_unref(e); /* the timer's reference */
     int reason = atomic_load(&e->cancel_reason);
     if (reason == SLUICE_CANCEL_SHUTDOWN && result != SLUICE_OK) {
-        requeue(e, e->attempt, 0, "stopped by shutdown; queued again for the next start");
+        requeue(e, 0, 0, "stopped by shutdown; queued again for the next start");
         return;
     }
     if (result != SLUICE_OK && reason == SLUICE_CANCEL_NONE && e->attempt <= e->flow->retry_max) {
@@ -496,12 +516,13 @@ void engine_finish(sluice_exec *e, int result)
         char why[160];
         snprintf(why, sizeof(why), "attempt %d failed; retrying in %llu ms (attempt %d of %d)",
                  e->attempt, (unsigned long long)delay, e->attempt + 1, e->flow->retry_max + 1);
-        exec_reset_results(e);
-        /* e->completed stays set: a second completion of this failed
-         * attempt must be ignored. run_one clears it when the next attempt
-         * starts. */
+        /* Its output, exit code and timings stay on record beside the
+         * next attempt's. e->completed stays set: a second completion of
+         * this failed attempt must be ignored. run_one clears it when the
+         * next attempt starts. */
+        int ended = exec_end_attempt(e, EXEC_FAILED);
         metrics_count_retry();
-        requeue(e, e->attempt + 1, delay, why);
+        requeue(e, ended, delay, why);
         return;
     }
     int state;
@@ -520,6 +541,13 @@ void engine_finish(sluice_exec *e, int result)
         pthread_mutex_unlock(&e->mu);
     }
     if (exec_set_final(e, state) == 0) {
+        if (state != EXEC_CANCELLED) {
+            /* It ended before a cancellation to make room reached it:
+             * nothing replaced it. Cleared before the store reads it. */
+            pthread_mutex_lock(&e->mu);
+            e->replaced_by[0] = 0;
+            pthread_mutex_unlock(&e->mu);
+        }
         store_finish(e);
         metrics_count_finished(e->flow->key, state, e->finished_ms - e->started_ms);
         pthread_mutex_lock(&e->mu);

@@ -51,8 +51,12 @@ static inline size_t engine_exec_bytes(size_t body_len, size_t other_len)
 
 /* Executions of flow running or queued now. */
 size_t engine_flow_load(const flow_def *f);
-/* Cancel the execution of flow key that started first (on_limit = cancel). */
-int engine_cancel_oldest(const char *flow_key);
+/*
+ * Cancel the execution of flow key that started first, to make room for
+ * the execution by (on_limit = cancel): it records by as its replaced_by,
+ * and its id goes to cancelled (len bytes). 0, or -1 when none could be.
+ */
+int engine_cancel_oldest(const char *flow_key, const char *by, char *cancelled, size_t len);
 
 /* Finish an execution with SLUICE_OK or SLUICE_ERR (workers, exec_complete). */
 void engine_finish(sluice_exec *e, int result);

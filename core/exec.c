@@ -185,16 +185,22 @@ void exec_unref(sluice_exec *e)
         free(e->meta[i].value);
     }
     free(e->meta);
+    for (size_t i = 0; i < e->n_attempts; i++) {
+        free(e->attempts[i].error);
+        free(e->attempts[i].out);
+        free(e->attempts[i].err);
+    }
+    free(e->attempts);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
 
-static const char *const state_names[] = {"queued", "running", "succeeded",
-                                          "failed", "timed_out", "cancelled"};
+static const char *const state_names[] = {"queued",    "running",   "succeeded", "failed",
+                                          "timed_out", "cancelled", "unknown"};
 
 const char *exec_state_name(int state)
 {
-    return state >= 0 && state <= EXEC_CANCELLED ? state_names[state] : "unknown";
+    return state >= 0 && state <= EXEC_UNKNOWN ? state_names[state] : "invalid";
 }
 
 int exec_state_is_final(int state)
@@ -265,9 +271,8 @@ int exec_set_final(sluice_exec *e, int state)
     return 0;
 }
 
-void exec_reset_results(sluice_exec *e)
+static void reset_results_locked(sluice_exec *e)
 {
-    pthread_mutex_lock(&e->mu);
     e->has_exit_code = 0;
     free(e->outputs);
     e->outputs = NULL;
@@ -292,6 +297,90 @@ void exec_reset_results(sluice_exec *e)
     free(e->meta);
     e->meta = NULL;
     e->n_meta = 0;
+}
+
+void exec_reset_results(sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    reset_results_locked(e);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Room for one more attempt record; called with e->mu held. */
+static exec_attempt *attempt_slot(sluice_exec *e)
+{
+    e->attempts = xrealloc(e->attempts, (e->n_attempts + 1) * sizeof(*e->attempts));
+    exec_attempt *a = &e->attempts[e->n_attempts++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+int exec_end_attempt(sluice_exec *e, int state)
+{
+    pthread_mutex_lock(&e->mu);
+    exec_attempt *a = attempt_slot(e);
+    int n = e->attempt;
+    a->attempt = n;
+    a->state = state;
+    a->exit_code = e->exit_code;
+    a->has_exit_code = e->has_exit_code;
+    /* Taken over: reset_results_locked would free it. */
+    a->error = e->error;
+    e->error = NULL;
+    a->started_ms = e->started_ms;
+    a->finished_ms = units_now_ms();
+    a->out = logbuf_render(&e->logs[0], &a->out_len);
+    a->err = logbuf_render(&e->logs[1], &a->err_len);
+    reset_results_locked(e);
+    /* The next attempt has not started: its document shows no start yet. */
+    e->started_ms = 0;
+    e->state = EXEC_QUEUED;
+    e->attempt = n + 1;
+    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+void exec_add_attempt(sluice_exec *e, const exec_attempt *from)
+{
+    pthread_mutex_lock(&e->mu);
+    exec_attempt *a = attempt_slot(e);
+    *a = *from;
+    a->error = from->error ? xstrdup(from->error) : NULL;
+    a->out = a->err = NULL;
+    a->out_len = a->err_len = 0;
+    if (from->out) {
+        a->out = xmalloc(from->out_len + 1);
+        memcpy(a->out, from->out, from->out_len);
+        a->out[from->out_len] = 0;
+        a->out_len = from->out_len;
+    }
+    if (from->err) {
+        a->err = xmalloc(from->err_len + 1);
+        memcpy(a->err, from->err, from->err_len);
+        a->err[from->err_len] = 0;
+        a->err_len = from->err_len;
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+void exec_attempt_written(sluice_exec *e, int n)
+{
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; i < e->n_attempts; i++)
+        if (e->attempts[i].attempt == n) {
+            free(e->attempts[i].error);
+            free(e->attempts[i].out);
+            free(e->attempts[i].err);
+            memmove(&e->attempts[i], &e->attempts[i + 1],
+                    (e->n_attempts - i - 1) * sizeof(*e->attempts));
+            e->n_attempts--;
+            break;
+        }
+    if (!e->n_attempts) {
+        free(e->attempts);
+        e->attempts = NULL;
+    }
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -369,11 +458,9 @@ static void set_time(json_t *o, const char *key, uint64_t ms)
     json_object_set_new(o, key, json_string(buf));
 }
 
-/* Log text is arbitrary bytes; JSON strings must be UTF-8. */
-static json_t *log_json(const logbuf *b)
+/* Log text is arbitrary bytes; JSON strings must be UTF-8. Changes text. */
+static json_t *text_json(char *text, size_t len)
 {
-    size_t len;
-    char *text = logbuf_render(b, &len);
     json_t *s = json_stringn(text, len);
     if (!s) {
         for (size_t i = 0; i < len; i++)
@@ -381,8 +468,60 @@ static json_t *log_json(const logbuf *b)
                 text[i] = '?';
         s = json_stringn(text, len);
     }
-    free(text);
     return s ? s : json_string("");
+}
+
+static json_t *log_json(const logbuf *b)
+{
+    size_t len;
+    char *text = logbuf_render(b, &len);
+    json_t *s = text_json(text, len);
+    free(text);
+    return s;
+}
+
+static json_t *log_copy_json(const char *text, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    json_t *s = text_json(copy, len);
+    free(copy);
+    return s;
+}
+
+json_t *exec_attempt_entry(int attempt, const char *state, int has_exit, int exit_code,
+                           const char *error, uint64_t started_ms, uint64_t finished_ms,
+                           const char *out, size_t out_len, const char *err, size_t err_len)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "attempt", json_integer(attempt));
+    json_object_set_new(o, "state", json_string(state));
+    json_object_set_new(o, "exit_code", has_exit ? json_integer(exit_code) : json_null());
+    json_t *msg = error ? json_string(error) : json_null();
+    json_object_set_new(o, "error", msg ? msg : json_string("(message not UTF-8)"));
+    set_time(o, "started_at", started_ms);
+    set_time(o, "finished_at", finished_ms);
+    if (started_ms && finished_ms)
+        json_object_set_new(o, "duration_ms", json_integer((json_int_t)(finished_ms - started_ms)));
+    json_object_set_new(o, "stdout", out ? log_copy_json(out, out_len) : json_string(""));
+    json_object_set_new(o, "stderr", err ? log_copy_json(err, err_len) : json_string(""));
+    return o;
+}
+
+json_t *exec_attempts_json(sluice_exec *e)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; i < e->n_attempts; i++) {
+        const exec_attempt *x = &e->attempts[i];
+        json_array_append_new(a, exec_attempt_entry(x->attempt, exec_state_name(x->state),
+                                                    x->has_exit_code, x->exit_code, x->error,
+                                                    x->started_ms, x->finished_ms, x->out,
+                                                    x->out_len, x->err, x->err_len));
+    }
+    pthread_mutex_unlock(&e->mu);
+    return a;
 }
 
 static json_t *document(sluice_exec *e, int with_logs, json_t *inputs)
@@ -403,6 +542,10 @@ static json_t *document(sluice_exec *e, int with_logs, json_t *inputs)
     json_object_set_new(o, "outputs", out ? out : json_object());
     json_object_set_new(o, "meta", exec_meta_json_locked(e));
     json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
+    json_object_set_new(o, "replay_of", e->replay_of[0] ? json_string(e->replay_of) : json_null());
+    json_object_set_new(o, "replaces", e->replaces[0] ? json_string(e->replaces) : json_null());
+    json_object_set_new(o, "replaced_by",
+                        e->replaced_by[0] ? json_string(e->replaced_by) : json_null());
     set_time(o, "received_at", e->received_ms);
     set_time(o, "started_at", e->started_ms);
     set_time(o, "finished_at", e->finished_ms);

@@ -25,7 +25,12 @@ enum exec_state {
     EXEC_FAILED,
     EXEC_TIMED_OUT,
     EXEC_CANCELLED,
+    EXEC_UNKNOWN, /* sluiced stopped while it ran: whether it finished is not known */
 };
+
+/* The error of an execution (or attempt) in EXEC_UNKNOWN. */
+#define EXEC_UNKNOWN_ERROR "sluiced stopped while this ran; whether it finished is not known"
+
 
 /* Head and tail of one output stream; the middle is counted, not kept. */
 typedef struct logbuf {
@@ -63,6 +68,21 @@ exec_body *exec_body_new(const void *bytes, size_t len, const char *content_type
 exec_body *exec_body_ref(exec_body *b);
 void exec_body_unref(exec_body *b);
 
+/*
+ * An attempt that ended and was followed by another (a retry), with what it
+ * produced. The execution keeps it only until the store has written it
+ * (store_requeue): the last attempt's results are the execution's own, so
+ * an execution that is not retried never makes one.
+ */
+typedef struct exec_attempt {
+    int attempt, state;
+    int exit_code, has_exit_code;
+    char *error;
+    uint64_t started_ms, finished_ms;
+    char *out, *err; /* stdout and stderr as logbuf_render gives them; NULL: none kept */
+    size_t out_len, err_len;
+} exec_attempt;
+
 /* One fact a plugin recorded with exec_set_meta. */
 typedef struct exec_kv {
     char *key, *value;
@@ -92,6 +112,8 @@ struct sluice_exec {
     int sync;
     uint64_t received_ms;
     char timeout_str[24];
+    char replay_of[40]; /* the execution this one replays, "" if none */
+    char replaces[40];  /* the one cancelled to make room for it (on_limit = cancel), or "" */
 
     /* Results, under mu. */
     int state;
@@ -110,6 +132,9 @@ struct sluice_exec {
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
     struct follower *followers; /* live log readers (follow.h), fed by exec_write_log */
+    char replaced_by[40]; /* set when cancelled to make room for that execution */
+    exec_attempt *attempts; /* ended attempts the store has yet to write, oldest first */
+    size_t n_attempts;
 
     /* Set by the store when an accept batch commits (store.h). */
     int store_status;
@@ -186,6 +211,27 @@ char *logbuf_render(const logbuf *b, size_t *len);
 /* Forget what an attempt produced (outputs, error, exit code, logs, the
  * response and meta it set) before the next one: a retry starts clean. */
 void exec_reset_results(sluice_exec *e);
+
+/*
+ * End the current attempt as state (a retry follows): keep its exit code,
+ * error, timings and output as an exec_attempt for the store to write,
+ * reset the results (exec_reset_results) and make e queued as attempt + 1.
+ * Returns the number of the attempt that ended.
+ */
+int exec_end_attempt(sluice_exec *e, int state);
+/* Keep a record of an earlier attempt (recovery: one cut short by a stop);
+ * a's strings are copied. */
+void exec_add_attempt(sluice_exec *e, const exec_attempt *a);
+/* The store has written the record of attempt n: let it go. */
+void exec_attempt_written(sluice_exec *e, int n);
+/* The same, as the document's attempt entries ({"attempt", "state", ...,
+ * "stdout", "stderr"}), oldest first (new reference). */
+json_t *exec_attempts_json(sluice_exec *e);
+/* One entry of a document's "attempts" (new reference); times in ms, 0:
+ * none; out/err NULL: not kept. */
+json_t *exec_attempt_entry(int attempt, const char *state, int has_exit, int exit_code,
+                           const char *error, uint64_t started_ms, uint64_t finished_ms,
+                           const char *out, size_t out_len, const char *err, size_t err_len);
 
 /* The facts plugins recorded, as a JSON object (new reference). Called
  * with e->mu held. */

@@ -724,7 +724,7 @@ static int reply_duplicate(struct MHD_Connection *c, conn_state *cs, char (*ids)
     return http_reply(c, cs->rq.request_id, 200, data, NULL, NULL, NULL);
 }
 
-/* Per-flow concurrency at admission: reject, or make room (DESIGN 7). */
+/* Per-flow concurrency at admission: reject (DESIGN 7); make_room cancels. */
 static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *result)
 {
     trigger_def *t = cs->trigger;
@@ -742,10 +742,22 @@ static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *resu
             *result = http_reply(c, cs->rq.request_id, 503, NULL, "flow_busy", msg, hdrs);
             return -1;
         }
-        if (f->on_limit == ON_LIMIT_CANCEL)
-            engine_cancel_oldest(f->key);
     }
     return 0;
+}
+
+/* on_limit = "cancel": once the new executions have their ids (and room in
+ * the queue), each cancels the oldest running one of its flow if the flow
+ * is at its limit, and the two name each other. */
+static void make_room(conn_state *cs)
+{
+    for (size_t i = 0; i < cs->n_execs; i++) {
+        sluice_exec *e = cs->execs[i];
+        flow_def *f = e->flow;
+        if (f->on_limit == ON_LIMIT_CANCEL && f->concurrency &&
+            engine_flow_load(f) >= (size_t)f->concurrency)
+            engine_cancel_oldest(f->key, e->id, e->replaces, sizeof(e->replaces));
+    }
 }
 
 /* Store thread, the batch is committed: what is new may run now. */
@@ -939,6 +951,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
                                            "sluiced could not allocate the execution; retry later",
                                            hdrs);
     }
+    make_room(cs);
 
     if (cs->sync) {
         sync_wait *w = xcalloc(1, sizeof(*w));

@@ -223,35 +223,53 @@ static void reload(const char *path, char **listen_override)
 
 struct recovery {
     sluice_config *cfg;
-    size_t counts[3]; /* resumed, retried, failed */
+    size_t counts[4]; /* resumed, retried, failed, unknown */
 };
+
+/* Record how a recovered execution ends here: a running one had started,
+ * so whatever else is wrong, whether it finished is not known. */
+static void recover_final(struct recovery *rec, const store_row *r, int running,
+                          const char *why)
+{
+    if (running) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "%s%s%s", EXEC_UNKNOWN_ERROR, why ? "; " : "",
+                 why ? why : "");
+        store_fail_stale(r->id, EXEC_UNKNOWN, msg);
+        metrics_count_finished(NULL, EXEC_UNKNOWN, 0);
+        rec->counts[3]++;
+    } else {
+        store_fail_stale(r->id, EXEC_FAILED, why);
+        metrics_count_finished(NULL, EXEC_FAILED, 0); /* never ran: no run time */
+        rec->counts[2]++;
+    }
+}
 
 /*
  * Work an earlier process accepted and did not finish: queued executions
  * run now; running ones were interrupted mid-way, so they are retried when
- * their flow allows it and otherwise failed, never silently run twice.
+ * their flow allows it, never silently run twice. Otherwise they end
+ * "unknown", not failed: the command may have finished, its result not yet
+ * committed, and a failure invites a retry that would run it twice.
  */
 static void recover_one(void *arg, store_row *r)
 {
     struct recovery *rec = arg;
     sluice_config *cfg = rec->cfg;
-    size_t *counts = rec->counts;
     trigger_def *t = config_find_trigger(cfg, r->trigger);
     flow_def *f = config_find_flow(cfg, r->flow);
+    int running = strcmp(r->state, "running") == 0;
     if (!t || !f) {
-        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; failed",
-                 r->id, r->trigger, r->flow);
-        store_fail_stale(r->id, "its trigger or flow is no longer configured");
-        counts[2]++;
+        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; %s",
+                 r->id, r->trigger, r->flow, running ? "outcome unknown" : "failed");
+        recover_final(rec, r, running, "its trigger or flow is no longer configured");
         return;
     }
-    int running = strcmp(r->state, "running") == 0;
     if (running && r->attempt > f->retry_max) {
-        log_warn("recovery: exec=%s flow=%s was running when sluiced stopped; failed "
-                 "(the flow allows no retry)",
+        log_warn("recovery: exec=%s flow=%s was running when sluiced stopped; outcome "
+                 "unknown (the flow allows no retry)",
                  r->id, r->flow);
-        store_fail_stale(r->id, "interrupted: sluiced stopped while it was running");
-        counts[2]++;
+        recover_final(rec, r, running, NULL);
         return;
     }
     char err[300];
@@ -260,19 +278,28 @@ static void recover_one(void *arg, store_row *r)
                                      err, sizeof(err));
     r->event = NULL; /* taken over */
     if (!e) {
-        log_warn("recovery: exec=%s flow=%s: %s; failed", r->id, r->flow, err);
-        store_fail_stale(r->id, err);
-        counts[2]++;
+        log_warn("recovery: exec=%s flow=%s: %s; %s", r->id, r->flow, err,
+                 running ? "outcome unknown" : "failed");
+        recover_final(rec, r, running, err);
         return;
     }
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", r->replay_of ? r->replay_of : "");
+    snprintf(e->replaces, sizeof(e->replaces), "%s", r->replaces ? r->replaces : "");
     e->attempt = running ? r->attempt + 1 : r->attempt;
     snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
-    if (running)
-        store_requeue(e);
+    if (running) {
+        /* The attempt cut short stays on record beside the retry. */
+        exec_attempt cut = {.attempt = r->attempt,
+                            .state = EXEC_UNKNOWN,
+                            .error = EXEC_UNKNOWN_ERROR,
+                            .started_ms = r->started_ms};
+        exec_add_attempt(e, &cut);
+        store_requeue(e, r->attempt);
+    }
     store_adopt(e);
     engine_enqueue(&e, 1, 0);
     exec_unref(e);
-    counts[running ? 1 : 0]++;
+    rec->counts[running ? 1 : 0]++;
 }
 
 /*
@@ -442,10 +469,10 @@ int main(int argc, char **argv)
     }
     struct recovery rec = {.cfg = cfg};
     store_recover(recover_one, &rec);
-    if (rec.counts[0] + rec.counts[1] + rec.counts[2])
+    if (rec.counts[0] + rec.counts[1] + rec.counts[2] + rec.counts[3])
         log_info("recovery: %zu queued executions resumed, %zu interrupted ones retried, %zu "
-                 "failed",
-                 rec.counts[0], rec.counts[1], rec.counts[2]);
+                 "failed, %zu of unknown outcome",
+                 rec.counts[0], rec.counts[1], rec.counts[2], rec.counts[3]);
     retention_ms = cfg->retention_ms;
     if (retention_ms)
         log_info("store: finished executions are kept for %llu s",

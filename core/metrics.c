@@ -19,7 +19,7 @@
 /* Response codes are counted per exact code below 600. */
 static atomic_ullong responses[600];
 static atomic_ullong accepted, retries;
-static atomic_ullong finished[EXEC_CANCELLED + 1];
+static atomic_ullong finished[EXEC_UNKNOWN + 1];
 
 /* Upper bounds of the duration buckets, in ms: from a 5 ms command to an
  * hour-long deployment. */
@@ -73,9 +73,12 @@ void metrics_count_accepted(void)
 
 void metrics_count_finished(const char *flow, int state, unsigned long long duration_ms)
 {
-    if (state < 0 || state > EXEC_CANCELLED)
+    if (state < 0 || state > EXEC_UNKNOWN)
         return;
     atomic_fetch_add_explicit(&finished[state], 1, memory_order_relaxed);
+    /* Not "unknown": nobody saw those end, so they have no run time. */
+    if (state == EXEC_UNKNOWN)
+        return;
     flow_hist *h = flow ? hist_of(flow) : NULL;
     if (!h)
         return;
@@ -139,7 +142,7 @@ char *metrics_render(size_t *len)
          (unsigned long long)atomic_load(&accepted));
     EMIT("# HELP sluice_executions_finished_total Executions by final state.\n"
          "# TYPE sluice_executions_finished_total counter\n");
-    for (int s = EXEC_SUCCEEDED; s <= EXEC_CANCELLED; s++)
+    for (int s = EXEC_SUCCEEDED; s <= EXEC_UNKNOWN; s++)
         EMIT("sluice_executions_finished_total{state=\"%s\"} %llu\n", exec_state_name(s),
              (unsigned long long)atomic_load(&finished[s]));
     /* Seconds, as Prometheus wants them; the sum is written from whole

@@ -60,6 +60,16 @@
  *
  * results.meta holds what plugins recorded with exec_set_meta, written
  * with the other results.
+ *
+ * WHAT AN ATTEMPT WRITES
+ *
+ * The executions and results rows hold the last attempt. An attempt that
+ * is followed by a retry gets an attempts row (its state, exit code,
+ * error, timings and output) in the same statement batch as the requeue
+ * that starts the next one, so an execution that is not retried writes
+ * nothing more than before. The links between executions (replay_of,
+ * replaces, replaced_by) are columns of the rows already written: the
+ * first two go with the accept, the last with the result.
  */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -145,6 +155,31 @@ static const char *const migrations[] = {
     "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
     "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
     "  WHERE idem_key IS NOT NULL;",
+
+    /*
+     * 3: every attempt on record, the links between executions (see "what
+     * an attempt writes"), and the "unknown" state. Version 2 recorded an
+     * execution found running at start without a retry as failed
+     * "interrupted", which it cannot know: it may have finished. Those rows
+     * say so now, as version 3 writes them.
+     */
+    "CREATE TABLE attempts ("
+    "  id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  exit_code INTEGER,"
+    "  error TEXT,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  PRIMARY KEY (id, attempt)"
+    ");"
+    "ALTER TABLE executions ADD COLUMN replay_of TEXT;"
+    "ALTER TABLE executions ADD COLUMN replaces TEXT;"
+    "ALTER TABLE executions ADD COLUMN replaced_by TEXT;"
+    "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "'"
+    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
@@ -152,7 +187,9 @@ enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_S
 typedef struct store_op {
     int kind;
     sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
-    int attempt;         /* RUNNING: the attempt the start journal names */
+    int attempt;         /* RUNNING: the attempt the start journal names;
+                          * REQUEUE: the attempt whose record to write, 0: none */
+    int state;           /* FAIL_STALE: the final state */
     int failed;          /* this op was rolled back (the batch may still commit) */
     int lazy;            /* ACCEPT: nobody waits for it yet (store_accept) */
     sluice_exec **v;     /* ACCEPT */
@@ -335,7 +372,8 @@ static sqlite3_stmt *prep(const char *sql)
 
 static struct {
     sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
-        *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote;
+        *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote,
+        *insert_attempt, *purge_attempts;
     sqlite3_stmt *savepoint, *rollback_to, *release, *begin, *commit;
 } ws;
 
@@ -343,7 +381,8 @@ static sqlite3_stmt **const ws_all[] = {
     &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup, &ws.running,
     &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
     &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
-    &ws.release,       &ws.begin,          &ws.commit,
+    &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt,
+    &ws.purge_attempts,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -369,6 +408,8 @@ static int write_accept(sluice_exec *e)
     bind_text(s, 6, e->function);
     bind_text(s, 7, e->idem_key);
     sqlite3_bind_int64(s, 8, (sqlite3_int64)e->received_ms);
+    bind_text(s, 9, e->replay_of[0] ? e->replay_of : NULL);
+    bind_text(s, 10, e->replaces[0] ? e->replaces : NULL);
     if (step_done(s) < 0)
         return -1;
     if (sqlite3_changes(st.wdb) == 0) {
@@ -424,6 +465,7 @@ static int write_finish(sluice_exec *e)
     sqlite3_bind_int64(s, 5, (sqlite3_int64)e->finished_ms);
     sqlite3_bind_int(s, 6, e->attempt);
     sqlite3_bind_text(s, 7, e->id, -1, SQLITE_TRANSIENT);
+    bind_text(s, 8, e->replaced_by[0] ? e->replaced_by : NULL);
     sqlite3_bind_text(r, 1, e->id, -1, SQLITE_TRANSIENT);
     bind_text(r, 2, e->outputs);
     sqlite3_bind_blob(r, 3, out, (int)ol, SQLITE_TRANSIENT);
@@ -446,6 +488,37 @@ static int write_finish(sluice_exec *e)
     }
     return step_done(r);
 }
+
+/* The record of attempt n of e, which e keeps until it is written. */
+static int write_attempt(sluice_exec *e, int n)
+{
+    sqlite3_stmt *s = ws.insert_attempt;
+    int found = 0;
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; i < e->n_attempts && !found; i++) {
+        const exec_attempt *a = &e->attempts[i];
+        if (a->attempt != n)
+            continue;
+        found = 1;
+        sqlite3_bind_text(s, 1, e->id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 2, a->attempt);
+        sqlite3_bind_text(s, 3, exec_state_name(a->state), -1, SQLITE_STATIC);
+        if (a->has_exit_code)
+            sqlite3_bind_int(s, 4, a->exit_code);
+        bind_text(s, 5, a->error);
+        if (a->started_ms)
+            sqlite3_bind_int64(s, 6, (sqlite3_int64)a->started_ms);
+        if (a->finished_ms)
+            sqlite3_bind_int64(s, 7, (sqlite3_int64)a->finished_ms);
+        if (a->out)
+            sqlite3_bind_blob(s, 8, a->out, (int)a->out_len, SQLITE_TRANSIENT);
+        if (a->err)
+            sqlite3_bind_blob(s, 9, a->err, (int)a->err_len, SQLITE_TRANSIENT);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return found ? step_done(s) : 0;
+}
+
 static int write_op(store_op *op)
 {
     sqlite3_stmt *s;
@@ -464,6 +537,8 @@ static int write_op(store_op *op)
     case OP_FINISH:
         return write_finish(op->e);
     case OP_REQUEUE:
+        if (op->attempt && write_attempt(op->e, op->attempt) < 0)
+            return -1;
         s = ws.requeue;
         sqlite3_bind_int(s, 1, op->e->attempt);
         sqlite3_bind_text(s, 2, op->e->id, -1, SQLITE_STATIC);
@@ -474,9 +549,10 @@ static int write_op(store_op *op)
         /* The same batch each time: the subquery orders by finished_at, id. */
         sqlite3_bind_int64(ws.purge_payloads, 1, (sqlite3_int64)op->ms);
         sqlite3_bind_int64(ws.purge_results, 1, (sqlite3_int64)op->ms);
+        sqlite3_bind_int64(ws.purge_attempts, 1, (sqlite3_int64)op->ms);
         sqlite3_bind_int64(ws.purge, 1, (sqlite3_int64)op->ms);
         if (step_done(ws.purge_payloads) < 0 || step_done(ws.purge_results) < 0 ||
-            step_done(ws.purge) < 0)
+            step_done(ws.purge_attempts) < 0 || step_done(ws.purge) < 0)
             return -1;
         if (sqlite3_changes(st.wdb) > 0) {
             log_debug("store: retention removed %d executions", sqlite3_changes(st.wdb));
@@ -487,6 +563,7 @@ static int write_op(store_op *op)
     case OP_FAIL_STALE:
         s = ws.fail;
         sqlite3_bind_text(s, 1, op->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, exec_state_name(op->state), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)units_now_ms());
         sqlite3_bind_text(s, 3, op->id, -1, SQLITE_STATIC);
         return step_done(s);
@@ -506,7 +583,8 @@ static void write_batch(store_op *ops)
     for (store_op *op = ops; ok_all && op; op = op->next, n_ops++) {
         /* Ops of several statements get a savepoint; a single statement
          * is atomic by itself and needs none. */
-        int multi = op->kind == OP_ACCEPT || op->kind == OP_FINISH || op->kind == OP_PURGE;
+        int multi = op->kind == OP_ACCEPT || op->kind == OP_FINISH || op->kind == OP_PURGE ||
+                    (op->kind == OP_REQUEUE && op->attempt);
         if (multi)
             step_done(ws.savepoint);
         int ok = write_op(op) == 0;
@@ -575,6 +653,9 @@ static void write_batch(store_op *ops)
             exec_unref(op->e);
             break;
         case OP_REQUEUE:
+            /* Written: the database has the record now, the memory lets go. */
+            if (ok_all && !op->failed && op->attempt)
+                exec_attempt_written(op->e, op->attempt);
             exec_unref(op->e);
             break;
         default:
@@ -886,11 +967,12 @@ void store_finish(sluice_exec *e)
     push(op);
 }
 
-void store_requeue(sluice_exec *e)
+void store_requeue(sluice_exec *e, int ended)
 {
     store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_REQUEUE;
     op->e = exec_ref(e);
+    op->attempt = ended;
     push(op);
 }
 
@@ -918,10 +1000,11 @@ void store_flush(void)
     pthread_mutex_unlock(&st.mu);
 }
 
-void store_fail_stale(const char *id, const char *reason)
+void store_fail_stale(const char *id, int state, const char *reason)
 {
     store_op *op = xcalloc(1, sizeof(*op));
     op->kind = OP_FAIL_STALE;
+    op->state = state;
     op->id = xstrdup(id);
     op->reason = xstrdup(reason);
     push_wait(op);
@@ -962,7 +1045,8 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 
 #define ROW_COLUMNS                                                                          \
     "x.id, request_id, flow, trigger, state, attempt, exit_code, p.event, r.outputs, error, " \
-    "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta"
+    "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta, " \
+    "x.replay_of, x.replaces, x.replaced_by"
 #define ROW_FROM                                                                             \
     " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
 
@@ -1015,6 +1099,9 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     json_object_set_new(o, "outputs", col_json(s, 8, json_object()));
     json_object_set_new(o, "meta", col_json(s, 17, json_object()));
     json_object_set_new(o, "error", col_str(s, 9));
+    json_object_set_new(o, "replay_of", col_str(s, 18));
+    json_object_set_new(o, "replaces", col_str(s, 19));
+    json_object_set_new(o, "replaced_by", col_str(s, 20));
     set_ms(o, "received_at", s, 10);
     set_ms(o, "started_at", s, 11);
     set_ms(o, "finished_at", s, 12);
@@ -1033,12 +1120,101 @@ static json_t *row_json(sqlite3_stmt *s, int with_logs)
     return o;
 }
 
+static int by_attempt(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "attempt"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "attempt"));
+    return (x > y) - (x < y);
+}
+
+/* Whether an entry for attempt n is in the array a. */
+static int has_attempt(json_t *a, json_int_t n)
+{
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (json_integer_value(json_object_get(json_array_get(a, i), "attempt")) == n)
+            return 1;
+    return 0;
+}
+
+/*
+ * doc["attempts"]: the attempts rows of id (earlier attempts that the store
+ * has written), those of pending (the execution's records of ended
+ * attempts not yet written; taken over), and the current or last attempt,
+ * which is the document's own state and results, once it has started.
+ * pending is read before the rows: a record leaves memory only once its row
+ * is committed, so each attempt is in one or the other.
+ */
+static void attach_attempts(json_t *doc, const char *id, json_t *pending)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&st.rmu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st.rdb,
+                           "SELECT attempt, state, exit_code, error, started_at, finished_at, "
+                           "stdout, stderr FROM attempts WHERE id = ? ORDER BY attempt",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW)
+            json_array_append_new(
+                a, exec_attempt_entry(
+                       sqlite3_column_int(s, 0), (const char *)sqlite3_column_text(s, 1),
+                       sqlite3_column_type(s, 2) != SQLITE_NULL, sqlite3_column_int(s, 2),
+                       (const char *)sqlite3_column_text(s, 3),
+                       (uint64_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 5),
+                       sqlite3_column_blob(s, 6), (size_t)sqlite3_column_bytes(s, 6),
+                       sqlite3_column_blob(s, 7), (size_t)sqlite3_column_bytes(s, 7)));
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st.rmu);
+    size_t i;
+    json_t *x;
+    json_array_foreach(pending, i, x)
+    {
+        if (!has_attempt(a, json_integer_value(json_object_get(x, "attempt"))))
+            json_array_append(a, x);
+    }
+    json_decref(pending);
+    /* The last attempt is the execution's own row; queued, it has not
+     * started (a retry waiting for its turn). A start known only from the
+     * start journal has no time: "unknown" says it started all the same. */
+    const char *state = json_string_value(json_object_get(doc, "state"));
+    int started = !json_is_null(json_object_get(doc, "started_at"));
+    if (state && strcmp(state, "queued") != 0 && (started || strcmp(state, "unknown") == 0) &&
+        !has_attempt(a, json_integer_value(json_object_get(doc, "attempt")))) {
+        json_t *cur = json_object();
+        static const char *const keys[] = {"attempt",     "state",       "exit_code",
+                                           "error",       "started_at",  "finished_at",
+                                           "duration_ms", "stdout",      "stderr"};
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            json_t *v = json_object_get(doc, keys[k]);
+            if (v)
+                json_object_set(cur, keys[k], v);
+        }
+        json_array_append_new(a, cur);
+    }
+    size_t n = json_array_size(a);
+    if (n > 1) {
+        json_t **v = xmalloc(n * sizeof(*v));
+        for (i = 0; i < n; i++)
+            v[i] = json_incref(json_array_get(a, i));
+        qsort(v, n, sizeof(*v), by_attempt);
+        json_array_clear(a);
+        for (i = 0; i < n; i++)
+            json_array_append_new(a, v[i]);
+        free(v);
+    }
+    json_object_set_new(doc, "attempts", a);
+}
+
 json_t *store_get_json(const char *id, int with_logs)
 {
     sluice_exec *e = store_get_live(id);
     if (e) {
+        json_t *pending = with_logs ? exec_attempts_json(e) : NULL;
         json_t *j = exec_to_json(e, with_logs);
         exec_unref(e);
+        if (with_logs)
+            attach_attempts(j, id, pending);
         return j;
     }
     json_t *j = NULL;
@@ -1052,6 +1228,8 @@ json_t *store_get_json(const char *id, int with_logs)
         sqlite3_finalize(s);
     }
     pthread_mutex_unlock(&st.rmu);
+    if (j && with_logs)
+        attach_attempts(j, id, json_array());
     return j;
 }
 
@@ -1141,7 +1319,7 @@ static char *col_dup(sqlite3_stmt *s, int col)
 
 #define REQUEST_COLUMNS                                                                      \
     "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, "       \
-    "received_at, p.body, p.body_type"
+    "received_at, p.body, p.body_type, started_at, x.replay_of, x.replaces"
 #define REQUEST_FROM " FROM executions x JOIN payloads p ON p.id = x.id"
 
 /* A row of REQUEST_COLUMNS. */
@@ -1166,6 +1344,9 @@ static void request_row(sqlite3_stmt *s, store_row *r)
     r->received_ms = (uint64_t)sqlite3_column_int64(s, 9);
     r->raw = sqlite3_column_type(s, 10) != SQLITE_NULL;
     r->body = col_body(s, 10, 11);
+    r->started_ms = (uint64_t)sqlite3_column_int64(s, 12);
+    r->replay_of = col_dup(s, 13);
+    r->replaces = col_dup(s, 14);
 }
 
 void store_row_clear(store_row *r)
@@ -1177,6 +1358,8 @@ void store_row_clear(store_row *r)
     free(r->state);
     free(r->event);
     free(r->function);
+    free(r->replay_of);
+    free(r->replaces);
     json_decref(r->headers);
     exec_body_unref(r->body);
     memset(r, 0, sizeof(*r));
@@ -1451,8 +1634,8 @@ int store_open(const char *path, char *err, size_t errlen)
     st.path = strdup(path);
     sqlite3_wal_hook(st.wdb, wal_hook, NULL);
     ws.insert = prep("INSERT INTO executions (id, request_id, trigger, flow, state, attempt, "
-                     "function, idem_key, received_at) VALUES "
-                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING");
+                     "function, idem_key, received_at, replay_of, replaces) VALUES "
+                     "(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING");
     ws.insert_payload = prep("INSERT INTO payloads (id, event, headers, body, body_type) "
                              "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.expire_idem = prep("UPDATE executions SET idem_key = NULL WHERE trigger = ?1 AND "
@@ -1462,7 +1645,11 @@ int store_open(const char *path, char *err, size_t errlen)
     ws.running = prep("UPDATE executions SET state = 'running', started_at = ?1, attempt = ?2 "
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
-                     "started_at = ?4, finished_at = ?5, attempt = ?6 WHERE id = ?7");
+                     "started_at = ?4, finished_at = ?5, attempt = ?6, replaced_by = ?8 "
+                     "WHERE id = ?7");
+    ws.insert_attempt = prep("INSERT OR REPLACE INTO attempts (id, attempt, state, exit_code, "
+                             "error, started_at, finished_at, stdout, stderr) VALUES "
+                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     ws.insert_result = prep("INSERT OR REPLACE INTO results (id, outputs, stdout, stderr, meta) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
@@ -1472,9 +1659,10 @@ int store_open(const char *path, char *err, size_t errlen)
     "ORDER BY finished_at, id LIMIT " STR(PURGE_BATCH) ")"
     ws.purge_payloads = prep("DELETE FROM payloads WHERE id IN " PURGE_IDS);
     ws.purge_results = prep("DELETE FROM results WHERE id IN " PURGE_IDS);
+    ws.purge_attempts = prep("DELETE FROM attempts WHERE id IN " PURGE_IDS);
     ws.purge = prep("DELETE FROM executions WHERE id IN " PURGE_IDS);
 #undef PURGE_IDS
-    ws.fail = prep("UPDATE executions SET state = 'failed', error = ?1, finished_at = ?2 "
+    ws.fail = prep("UPDATE executions SET state = ?4, error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
     ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
                       "AND state = 'queued'");

@@ -19,7 +19,8 @@
  *     that it had started;
  *   - results are committed asynchronously; an execution whose result was
  *     not yet committed at a crash is found "running" at the next start and
- *     is retried (if its flow allows) or marked failed "interrupted".
+ *     is retried (if its flow allows) or marked "unknown": its command may
+ *     well have finished, so it is not a failure to retry blindly.
  *
  * Only work someone waits for (accepts, synchronous ops) wakes the store
  * thread; the rest rides along with the next batch or goes within 10 ms.
@@ -73,12 +74,15 @@ void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
 int store_mark_running(sluice_exec *e);
 /* Record e's final state and results, then drop it from the live set. */
 void store_finish(sluice_exec *e);
-/* Record e as queued again (a retry, or a shutdown before it finished). */
-void store_requeue(sluice_exec *e);
+/* Record e as queued again (a retry, or a shutdown before it finished),
+ * with the record of attempt ended from e->attempts (0: none; see
+ * exec_end_attempt), in the same batch. */
+void store_requeue(sluice_exec *e, int ended);
 
 /* An unfinished execution by id (new reference), or NULL. */
 sluice_exec *store_get_live(const char *id);
-/* An execution document by id (live or stored), or NULL. */
+/* An execution document by id (live or stored), or NULL. with_logs adds
+ * stdout and stderr, and "attempts": each attempt with its own. */
 json_t *store_get_json(const char *id, int with_logs);
 
 typedef struct store_filter {
@@ -103,8 +107,10 @@ size_t store_find_idempotent(const char *trigger, const char *key, uint64_t sinc
  */
 typedef struct store_row {
     char *id, *request_id, *trigger, *flow, *state, *function;
+    char *replay_of, *replaces; /* NULL: none */
     int attempt;
     uint64_t received_ms;
+    uint64_t started_ms; /* 0: not on record (a start only the journal knew) */
     char *event;
     size_t event_len;
     int raw;
@@ -130,8 +136,9 @@ typedef void (*store_recover_fn)(void *arg, store_row *row);
 int store_recover(store_recover_fn fn, void *arg);
 /* Add an execution recovered at start to the live set. */
 void store_adopt(sluice_exec *e);
-/* Mark an execution found at start as failed with a reason (synchronous). */
-void store_fail_stale(const char *id, const char *reason);
+/* Mark an execution found at start as final: EXEC_FAILED, or EXEC_UNKNOWN
+ * for one that had started, with a reason (synchronous). */
+void store_fail_stale(const char *id, int state, const char *reason);
 
 /* Return once everything pushed so far has been written, and the accepts
  * among it made durable and answered (their done callbacks have run). */

@@ -179,6 +179,7 @@ INTEGRATION_TESTS = \
 	tests/integration/json_suite.sh \
 	tests/integration/json_exact.sh \
 	tests/integration/follow.sh \
+	tests/integration/records.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \

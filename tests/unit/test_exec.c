@@ -175,14 +175,16 @@ START_TEST(state_names)
     ck_assert_str_eq(exec_state_name(EXEC_FAILED), "failed");
     ck_assert_str_eq(exec_state_name(EXEC_TIMED_OUT), "timed_out");
     ck_assert_str_eq(exec_state_name(EXEC_CANCELLED), "cancelled");
-    ck_assert_str_eq(exec_state_name(-1), "unknown");
-    ck_assert_str_eq(exec_state_name(EXEC_CANCELLED + 1), "unknown");
+    ck_assert_str_eq(exec_state_name(EXEC_UNKNOWN), "unknown");
+    ck_assert_str_eq(exec_state_name(-1), "invalid");
+    ck_assert_str_eq(exec_state_name(EXEC_UNKNOWN + 1), "invalid");
 
     ck_assert(!exec_state_is_final(EXEC_QUEUED));
     ck_assert(!exec_state_is_final(EXEC_RUNNING));
     ck_assert(exec_state_is_final(EXEC_SUCCEEDED));
     ck_assert(exec_state_is_final(EXEC_FAILED));
     ck_assert(exec_state_is_final(EXEC_TIMED_OUT));
+    ck_assert(exec_state_is_final(EXEC_UNKNOWN));
     ck_assert(exec_state_is_final(EXEC_CANCELLED));
 }
 END_TEST

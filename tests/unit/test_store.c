@@ -5,10 +5,16 @@
  *     statements version 1 ran, and rows as version 1 wrote them) opens, is
  *     upgraded to version 2 in place at start, and its rows read as before:
  *     documents, recovery of queued work, replay;
+ *   - a database written with the version 2 schema is upgraded to version
+ *     3: an execution version 2 recorded as failed "interrupted" (running
+ *     at a crash, not retried) now says its outcome is unknown, and every
+ *     row reads with an "attempts" list and no links;
  *   - a database from a newer sluiced is refused, saying so;
  *   - version 2 writes each body once (the bytes; the event without its
  *     body members; no inputs) and gives back the same event, the same
- *     bytes and the same inputs, and keeps plugin meta with the results.
+ *     bytes and the same inputs, and keeps plugin meta with the results;
+ *   - an attempt followed by a retry is written with the requeue and read
+ *     back with its own output; one that is not retried writes no row.
  *
  * The executions are built on a hand-made config, flow and trigger, as in
  * test_exec.c.
@@ -149,7 +155,7 @@ START_TEST(upgrades_a_version_1_database)
     ck_assert_int_eq(user_version(), 1);
     char err[512] = "";
     ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
 
     /* A finished version 1 row reads as it always did. */
     json_t *doc = store_get_json(V1_DONE, 1);
@@ -190,10 +196,120 @@ START_TEST(upgrades_a_version_1_database)
 
     /* Opening an upgraded database again changes nothing. */
     ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
     doc = store_get_json(V1_DONE, 0);
     ck_assert_ptr_nonnull(doc);
     json_decref(doc);
+    store_close();
+}
+END_TEST
+
+/* ---- version 2, as it was ---- */
+
+/* The version 2 schema as migration 2 leaves it, word for word. */
+static const char v2_schema[] =
+    "CREATE TABLE payloads ("
+    "  id TEXT PRIMARY KEY,"
+    "  event TEXT NOT NULL,"
+    "  headers TEXT,"
+    "  body BLOB,"
+    "  body_type TEXT"
+    ");"
+    "CREATE TABLE results ("
+    "  id TEXT PRIMARY KEY,"
+    "  outputs TEXT,"
+    "  stdout TEXT,"
+    "  stderr TEXT,"
+    "  meta TEXT"
+    ");"
+    "CREATE TABLE executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  request_id TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  flow TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  function TEXT,"
+    "  idem_key TEXT,"
+    "  exit_code INTEGER,"
+    "  error TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX executions_state ON executions(state);"
+    "CREATE INDEX executions_flow ON executions(flow, id);"
+    "CREATE INDEX executions_trigger ON executions(trigger, id);"
+    "CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;"
+    "CREATE UNIQUE INDEX executions_idem ON executions(trigger, flow, idem_key)"
+    "  WHERE idem_key IS NOT NULL;";
+
+#define V2_CUT "0193a8c2-0000-7000-8000-0000000000c2"
+#define V2_FAILED "0193a8c2-0000-7000-8000-0000000000f2"
+
+/* What version 2 left: one execution its recovery marked failed
+ * "interrupted", one that failed for real. */
+static void make_v2_database(void)
+{
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sql(h, "PRAGMA journal_mode = WAL");
+    sql(h, "BEGIN");
+    sql(h, v2_schema);
+    sql(h, "PRAGMA user_version = 2");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, error, "
+           "received_at, started_at, finished_at) VALUES ('" V2_CUT "', 'r-3', 't', 'f', "
+           "'failed', 1, 'interrupted: sluiced stopped while it was running', 1700000000000, "
+           "1700000000100, 1700000009000)");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, exit_code, "
+           "error, received_at, started_at, finished_at) VALUES ('" V2_FAILED "', 'r-4', 't', "
+           "'f', 'failed', 1, 3, 'exit code 3', 1700000000000, 1700000000100, 1700000000200)");
+    sql(h, "INSERT INTO payloads (id, event) VALUES ('" V2_CUT "', '{}'), ('" V2_FAILED
+           "', '{}')");
+    sql(h, "INSERT INTO results (id, stdout, stderr) VALUES ('" V2_FAILED "', 'out', 'err')");
+    sql(h, "COMMIT");
+    sqlite3_close(h);
+}
+
+START_TEST(upgrades_a_version_2_database)
+{
+    make_v2_database();
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(user_version(), 3);
+
+    json_t *doc = store_get_json(V2_CUT, 1);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "unknown");
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), EXEC_UNKNOWN_ERROR);
+    json_t *a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "state")),
+                     "unknown");
+    ck_assert(json_is_null(json_object_get(doc, "replay_of")));
+    json_decref(doc);
+
+    /* A real failure stays one. */
+    doc = store_get_json(V2_FAILED, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "failed");
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    json_t *one = json_array_get(a, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(one, "exit_code")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "stdout")), "out");
+    ck_assert_str_eq(json_string_value(json_object_get(one, "stderr")), "err");
+    ck_assert(json_is_null(json_object_get(doc, "replaced_by")));
+    json_decref(doc);
+
+    /* ?state=failed lists only it. */
+    store_filter f = {.state = "failed", .limit = 10};
+    char *next = NULL;
+    json_t *list = store_list(&f, &next);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")),
+                     V2_FAILED);
+    json_decref(list);
+    free(next);
     store_close();
 }
 END_TEST
@@ -207,7 +323,7 @@ START_TEST(refuses_a_newer_database)
     sqlite3_close(h);
     char err[512] = "";
     ck_assert_int_eq(store_open(db, err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (2)") != NULL,
+    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (3)") != NULL,
                   "%s", err);
     ck_assert_int_eq(user_version(), 9);
 }
@@ -381,17 +497,146 @@ START_TEST(keeps_each_body_once)
 }
 END_TEST
 
+#define V3_ID "0193a8c2-0000-7000-8000-0000000000e3"
+#define V3_ONCE "0193a8c2-0000-7000-8000-0000000000e4"
+
+static long count_attempt_rows(const char *id)
+{
+    sqlite3 *h;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(h, "SELECT count(*) FROM attempts WHERE id = ?", -1, &s, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    long n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return n;
+}
+
+/* An attempt: started, with output and an exit code. */
+static void run_attempt(sluice_exec *e, const char *out, int code)
+{
+    pthread_mutex_lock(&e->mu);
+    e->state = EXEC_RUNNING;
+    e->started_ms = 1700000003000ULL + (uint64_t)e->attempt * 1000;
+    logbuf_append(&e->logs[0], out, strlen(out));
+    e->exit_code = code;
+    e->has_exit_code = 1;
+    pthread_mutex_unlock(&e->mu);
+    ck_assert_int_eq(store_mark_running(e), 0);
+}
+
+START_TEST(keeps_each_attempt)
+{
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    sluice_exec *e = accepted_exec(V3_ID, "application/json", "{}", 2);
+    accept_one(e);
+    run_attempt(e, "first\n", 11);
+    ck_assert_int_eq(exec_end_attempt(e, EXEC_FAILED), 1);
+    ck_assert_int_eq(e->attempt, 2);
+    ck_assert_uint_eq(e->n_attempts, 1);
+    store_requeue(e, 1);
+    store_flush();
+    /* Written: the row holds it, the execution no longer does. */
+    ck_assert_uint_eq(e->n_attempts, 0);
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 1);
+
+    /* Live, queued for its second attempt: the first one only. */
+    json_t *doc = store_get_json(V3_ID, 1);
+    json_t *a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "stdout")),
+                     "first\n");
+    ck_assert(json_is_null(json_object_get(doc, "started_at")));
+    json_decref(doc);
+
+    /* An ended attempt not yet written is shown from memory. */
+    run_attempt(e, "second\n", 12);
+    ck_assert_int_eq(exec_end_attempt(e, EXEC_FAILED), 2);
+    doc = store_get_json(V3_ID, 1);
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 1), "exit_code")), 12);
+    json_decref(doc);
+    store_requeue(e, 2);
+
+    run_attempt(e, "third\n", 0);
+    exec_set_final(e, EXEC_SUCCEEDED);
+    store_finish(e);
+    store_flush();
+    ck_assert_ptr_null(store_get_live(V3_ID));
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 2);
+    doc = store_get_json(V3_ID, 1);
+    a = json_object_get(doc, "attempts");
+    ck_assert_uint_eq(json_array_size(a), 3);
+    static const char *const outs[] = {"first\n", "second\n", "third\n"};
+    static const int codes[] = {11, 12, 0};
+    static const char *const states[] = {"failed", "failed", "succeeded"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *x = json_array_get(a, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(x, "attempt")), (int)i + 1);
+        ck_assert_str_eq(json_string_value(json_object_get(x, "stdout")), outs[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(x, "state")), states[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(x, "exit_code")), codes[i]);
+        ck_assert(json_is_string(json_object_get(x, "started_at")));
+        ck_assert(json_is_string(json_object_get(x, "finished_at")));
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "third\n");
+    json_decref(doc);
+    /* A list carries no attempts: it would cost a query per row. */
+    store_filter f = {.limit = 10};
+    char *next = NULL;
+    json_t *list = store_list(&f, &next);
+    ck_assert_ptr_null(json_object_get(json_array_get(list, 0), "attempts"));
+    json_decref(list);
+    free(next);
+    exec_unref(e);
+
+    /* No retry, no attempts row; the links ride on the rows it writes. */
+    sluice_exec *o = accepted_exec(V3_ONCE, "application/json", "{}", 2);
+    snprintf(o->replay_of, sizeof(o->replay_of), "%s", V3_ID);
+    accept_one(o);
+    run_attempt(o, "once\n", 0);
+    pthread_mutex_lock(&o->mu);
+    snprintf(o->replaced_by, sizeof(o->replaced_by), "%s", V2_ID);
+    pthread_mutex_unlock(&o->mu);
+    exec_set_final(o, EXEC_CANCELLED);
+    store_finish(o);
+    store_flush();
+    ck_assert_int_eq(count_attempt_rows(V3_ONCE), 0);
+    doc = store_get_json(V3_ONCE, 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "attempts")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "replay_of")), V3_ID);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "replaced_by")), V2_ID);
+    json_decref(doc);
+    exec_unref(o);
+
+    /* Retention takes the attempts rows with their execution. */
+    store_purge(UINT64_MAX / 2);
+    store_flush();
+    ck_assert_int_eq(count_attempt_rows(V3_ID), 0);
+    ck_assert_ptr_null(store_get_json(V3_ID, 0));
+    store_close();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("versions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, upgrades_a_version_1_database);
+    tcase_add_test(tc, upgrades_a_version_2_database);
     tcase_add_test(tc, refuses_a_newer_database);
     suite_add_tcase(s, tc);
     tc = tcase_create("bodies");
     tcase_add_checked_fixture(tc, model_setup, teardown);
     tcase_add_test(tc, keeps_each_body_once);
+    tcase_add_test(tc, keeps_each_attempt);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
+#include "pidlock.h"
 #include "store.h"
 #include "units.h"
 #include "xalloc.h"
@@ -107,7 +108,35 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
 static const char *store_override;
 static const char *state_dir_override;
 
-static sluice_config *load_and_bind(const char *path, char **listen_override)
+/*
+ * One sluiced per state directory, and per store when the store lives
+ * elsewhere (pidlock.h): held from before the first plugin is loaded or
+ * the store opened until the process ends. The descriptors stay open.
+ */
+static int take_locks(const sluice_config *cfg)
+{
+    char path[4200], what[4200], err[9000];
+    snprintf(path, sizeof(path), "%s/sluiced.lock", cfg->server.state_dir);
+    snprintf(what, sizeof(what), "state directory %s", cfg->server.state_dir);
+    if (pidlock_take(path, what, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    char inside[4200];
+    snprintf(inside, sizeof(inside), "%s/sluice.db", cfg->server.state_dir);
+    if (strcmp(cfg->store_path, inside) == 0)
+        return 0;
+    snprintf(path, sizeof(path), "%s.lock", cfg->store_path);
+    snprintf(what, sizeof(what), "store %s", cfg->store_path);
+    if (pidlock_take(path, what, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* lock: take the locks (the first load of a daemon, not --check-config). */
+static sluice_config *load_and_bind(const char *path, char **listen_override, int lock)
 {
     char err[2048];
     sluice_config *cfg;
@@ -132,6 +161,10 @@ static sluice_config *load_and_bind(const char *path, char **listen_override)
         free(cfg->store_path);
         cfg->store_path = xstrdup(store_override);
         cfg->store_explicit = 1;
+    }
+    if (lock && take_locks(cfg) < 0) {
+        config_unref(cfg);
+        return NULL;
     }
     /* Plugins keep their caches under the same directory. */
     setenv("SLUICE_STATE_DIR", cfg->server.state_dir, 1);
@@ -173,7 +206,7 @@ static void reload(const char *path, char **listen_override)
 {
     log_info("reload: reading %s", path);
     sluice_config *cur = http_get_config();
-    sluice_config *cfg = load_and_bind(path, listen_override);
+    sluice_config *cfg = load_and_bind(path, listen_override, 0);
     if (!cfg) {
         log_error("reload: the new configuration is invalid; still serving the old one");
         config_unref(cur);
@@ -385,7 +418,7 @@ int main(int argc, char **argv)
     /* A file size limit must surface as a failed write (503), not a kill. */
     signal(SIGXFSZ, SIG_IGN);
 
-    sluice_config *cfg = load_and_bind(config_path, listen);
+    sluice_config *cfg = load_and_bind(config_path, listen, !check_only);
     if (check_only) {
         if (!cfg) {
             fprintf(stderr, "sluiced: configuration %s is invalid\n", config_path);

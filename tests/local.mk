@@ -156,6 +156,7 @@ INTEGRATION_TESTS = \
 	tests/integration/store.sh \
 	tests/integration/crash.sh \
 	tests/integration/recovery.sh \
+	tests/integration/statedir.sh \
 	tests/integration/diskfull.sh \
 	tests/integration/retention.sh \
 	tests/integration/dialects.sh \

@@ -694,7 +694,14 @@ static void *worker_main(void *arg)
     struct sched_param idle = {0};
     if (eng.nice == WORKER_IDLE && sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
         log_warn("engine: cannot run the workers at SCHED_IDLE: %s", units_strerror(errno));
-    if (eng.nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), eng.nice) < 0)
+    /* Below intake, never above it: a sluiced started at nice 15 keeps its
+     * flows at 15 rather than lifting them over its own threads. */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int own = getpriority(PRIO_PROCESS, tid);
+    if (errno)
+        own = 0;
+    if (eng.nice > own && setpriority(PRIO_PROCESS, tid, eng.nice) < 0)
         log_warn("engine: cannot lower the worker priority to nice %d: %s", eng.nice,
                  units_strerror(errno));
     pthread_mutex_lock(&eng.mu);

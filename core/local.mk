@@ -26,6 +26,7 @@ CORE_SOURCES = \
 	core/log.c core/log.h \
 	core/metrics.c core/metrics.h \
 	core/module.c core/module.h \
+	core/pidlock.c core/pidlock.h \
 	core/ratelimit.c core/ratelimit.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \

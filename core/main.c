@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
+#include "pidlock.h"
 #include "store.h"
 #include "units.h"
 #include "xalloc.h"
@@ -108,8 +109,36 @@ static char **split_path_env(const char *s, char **extra, size_t n_extra)
 static const char *store_override;
 static const char *state_dir_override;
 
-static sluice_config *load_and_bind(const char *path, char **listen_override, char *err,
-                                    size_t errlen)
+/*
+ * One sluiced per state directory, and per store when the store lives
+ * elsewhere (pidlock.h): held from before the first plugin is loaded or
+ * the store opened until the process ends. The descriptors stay open.
+ */
+static int take_locks(const sluice_config *cfg)
+{
+    char path[4200], what[4200], err[9000];
+    snprintf(path, sizeof(path), "%s/sluiced.lock", cfg->server.state_dir);
+    snprintf(what, sizeof(what), "state directory %s", cfg->server.state_dir);
+    if (pidlock_take(path, what, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    char inside[4200];
+    snprintf(inside, sizeof(inside), "%s/sluice.db", cfg->server.state_dir);
+    if (strcmp(cfg->store_path, inside) == 0)
+        return 0;
+    snprintf(path, sizeof(path), "%s.lock", cfg->store_path);
+    snprintf(what, sizeof(what), "store %s", cfg->store_path);
+    if (pidlock_take(path, what, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* lock: take the locks (the first load of a daemon, not --check-config). */
+static sluice_config *load_and_bind(const char *path, char **listen_override, int lock,
+                                    char *err, size_t errlen)
 {
     sluice_config *cfg;
     if (config_load(&cfg, path, err, errlen) < 0) {
@@ -133,6 +162,10 @@ static sluice_config *load_and_bind(const char *path, char **listen_override, ch
         free(cfg->store_path);
         cfg->store_path = xstrdup(store_override);
         cfg->store_explicit = 1;
+    }
+    if (lock && take_locks(cfg) < 0) {
+        config_unref(cfg);
+        return NULL;
     }
     /* Plugins keep their caches under the same directory. The environment
      * is written once, before any other thread runs: setenv during a
@@ -193,7 +226,7 @@ static void reload(const char *path, char **listen_override)
     log_info("reload: reading %s", path);
     char err[2048];
     sluice_config *cur = http_get_config();
-    sluice_config *cfg = load_and_bind(path, listen_override, err, sizeof(err));
+    sluice_config *cfg = load_and_bind(path, listen_override, 0, err, sizeof(err));
     if (!cfg) {
         log_error("reload: the new configuration is invalid; still serving the old one");
         config_unref(cur);
@@ -438,7 +471,7 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
 
     char err[2048];
-    sluice_config *cfg = load_and_bind(config_path, listen, err, sizeof(err));
+    sluice_config *cfg = load_and_bind(config_path, listen, !check_only, err, sizeof(err));
     if (check_only) {
         if (!cfg) {
             fprintf(stderr, "sluiced: configuration %s is invalid\n", config_path);

@@ -1517,6 +1517,38 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
+/*
+ * The database holds request bodies and headers: it and every file beside
+ * it are for sluiced's user alone, whatever the umask. SQLite creates a
+ * database 0644 less the umask and gives its -wal and -shm the database's
+ * mode, so the database is created here first, 0600; a database an older
+ * sluiced made readable, and what lies beside it, are closed the same way.
+ * Errors are left to sqlite3_open_v2, which names them.
+ */
+static void make_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077)) {
+        if (fchmod(fd, sb.st_mode & 0700) == 0)
+            log_info("store %s: made private to its owner (it was mode %04o)", path,
+                     (unsigned)(sb.st_mode & 07777));
+        else
+            log_warn("store %s: cannot make it private: %s", path, strerror(errno));
+    }
+    close(fd);
+    static const char *const beside[] = {"-wal", "-shm", "-journal", "-started"};
+    for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+        char p[4200];
+        snprintf(p, sizeof(p), "%s%s", path, beside[i]);
+        if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) &&
+            chmod(p, sb.st_mode & 0700) < 0)
+            log_warn("store %s: cannot make it private: %s", p, strerror(errno));
+    }
+}
+
 /* Sets st.is_new: the database has no schema at all yet. */
 static int store_is_new(char *err, size_t errlen)
 {
@@ -1594,6 +1626,7 @@ int store_open(const char *path, char *err, size_t errlen)
      * malloc and free (4% of the store thread's instructions per accept);
      * nothing here reads them, nor sets a heap limit that needs them. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    make_private(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &st.wdb, flags, NULL) != SQLITE_OK) {
         snprintf(why, sizeof(why), "%s", st.wdb ? sqlite3_errmsg(st.wdb) : "out of memory");

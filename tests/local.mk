@@ -170,6 +170,7 @@ INTEGRATION_TESTS = \
 	tests/integration/crash.sh \
 	tests/integration/crash_children.sh \
 	tests/integration/recovery.sh \
+	tests/integration/statedir.sh \
 	tests/integration/diskfull.sh \
 	tests/integration/retention.sh \
 	tests/integration/dialects.sh \

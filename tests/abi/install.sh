@@ -121,6 +121,20 @@ out=$(SLUICE_MODULE_PATH=$MODULEDIR "$SLUICED" -c "$T/git.conf" --state-dir "$T/
 like "$out" "flows\.git: cannot fetch file://$T/nowhere\.git" \
     "the installed sluiced loads the installed gitsync.so for flows.git"
 
+# The configuration: one that opens no door, and the samples, whose keys
+# are published, only as examples that nothing reads.
+ETC=$ROOT$SLUICE_TEST_SYSCONFDIR
+EXAMPLES=$ROOT$SLUICE_TEST_EXAMPLESDIR
+check "the samples are installed as examples" \
+    test -f "$EXAMPLES/sluice.conf" -a -f "$EXAMPLES/flows.d/dialects.conf" -a -f "$EXAMPLES/flows.d/hello.conf"
+is "$(cd "$ETC" && find . | sort | tr '\n' ' ')" ". ./flows.d ./sluice.conf " \
+    "\$(sysconfdir)/sluice holds a sluice.conf and an empty flows.d"
+is "$(grep -rlE 'DEMO|CHANGE-ME|whsec_' "$ETC")" "" "no demo key in \$(sysconfdir)/sluice"
+out=$(SLUICE_MODULE_PATH=$MODULEDIR "$ROOT$SLUICE_TEST_SBINDIR/sluiced" -c "$ETC/sluice.conf" \
+    --state-dir "$T/etcstate" --check-config 2>&1)
+is "$out" "sluiced: configuration $ETC/sluice.conf is valid: 0 flows, 0 triggers" \
+    "the installed sluice.conf is valid, with nothing to warn about"
+
 # ---- 2. the one-line build ----------------------------------------------
 mkdir -p "$T/one"
 cp "$SRCDIR/sdk/examples/hello/hello.c" "$T/one/"
@@ -182,6 +196,18 @@ req POST /hooks/hello
 is "$(jq_get .data.outputs.message)" "hello, world" "without X-Name: hello, world"
 stop_sluiced TERM
 is "$SLUICE_RC" 0 "the installed sluiced exits 0 on SIGTERM"
+
+# The installed configuration starts cleanly and accepts nothing, not even
+# the samples' requests with their demo keys.
+start_sluiced -c "$ETC/sluice.conf" --listen 127.0.0.1:0 ||
+    { fail "the installed sluiced starts on the installed sluice.conf"; done_testing; exit 1; }
+unlike "$(grep -v ' info  ' "$T/sluiced.log")" . "...logging no warning or error"
+like "$(cat "$T/sluiced.log")" "ready: 0 flows, 0 triggers" "...with no flow and no trigger"
+req POST /api/webhook/acme/deploy -H 'Content-Type: application/json' \
+    -d '{"key": "demo-cloudomation-key-CHANGE-ME"}'
+is "$STATUS" 404 "a sample's request with its demo key finds no trigger"
+stop_sluiced TERM
+is "$SLUICE_RC" 0 "...and it exits 0 on SIGTERM"
 
 # ---- 5. and everything uninstalls ----------------------------------------
 check "hello: make uninstall" run huninstall sh -c "cd '$T/hello/_b' && make uninstall"

@@ -120,4 +120,5 @@ AM_TESTS_ENVIRONMENT += \
 	export SLUICE_TEST_PREFIX='$(prefix)' SLUICE_TEST_SBINDIR='$(sbindir)'; \
 	export SLUICE_TEST_INCLUDEDIR='$(includedir)' SLUICE_TEST_LIBDIR='$(libdir)'; \
 	export SLUICE_TEST_PLUGINDIR='$(pluginsdir)' SLUICE_TEST_PKGCONFIGDIR='$(pkgconfigdir)'; \
-	export SLUICE_TEST_DOCDIR='$(sdkdocdir)';
+	export SLUICE_TEST_DOCDIR='$(sdkdocdir)'; \
+	export SLUICE_TEST_SYSCONFDIR='$(sluiceconfdir)' SLUICE_TEST_EXAMPLESDIR='$(examplesdir)';

@@ -67,10 +67,13 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then
     skip_all "$BUSYBOX is dynamically linked; the test image needs busybox-static"
 fi
 
-mkdir -p "$T/podman"
-podman --root "$T/podman/root" --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" \
-    --storage-driver vfs --runtime runc --cgroup-manager cgroupfs --events-backend file \
-    system service --time=0 "unix://$SOCK" >"$T/podman.log" 2>&1 &
+# In its own directory: conmon writes files (oom) into its working
+# directory, which under make is the build tree (distcheck then finds them).
+mkdir -p "$T/podman/cwd"
+(cd "$T/podman/cwd" &&
+    exec podman --root "$T/podman/root" --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" \
+        --storage-driver vfs --runtime runc --cgroup-manager cgroupfs --events-backend file \
+        system service --time=0 "unix://$SOCK") >"$T/podman.log" 2>&1 &
 PODMAN_PID=$!
 for _ in $(seq 200); do
     [ -S "$SOCK" ] && curl -s --unix-socket "$SOCK" --max-time 2 http://localhost/_ping 2>/dev/null |
@@ -79,25 +82,33 @@ for _ in $(seq 200); do
     sleep 0.1
 done
 if ! curl -s --unix-socket "$SOCK" --max-time 2 http://localhost/_ping 2>/dev/null | grep -q OK; then
-    why=$(tail -3 "$T/podman.log" | tr '\n' ' ' | cut -c1-300)
+    why=$(tail -3 "$T/podman.log" | tr '\n' ' ')
     stop_podman
     skip_all "podman system service did not come up: ${why:-no output}"
 fi
 
 # The image: busybox-static and its applets, imported as a tar (no registry).
-mkdir -p "$T/rootfs/bin" "$T/rootfs/etc" "$T/rootfs/tmp" "$T/rootfs/root"
-cp "$BUSYBOX" "$T/rootfs/bin/busybox"
-for a in $("$BUSYBOX" --list); do
-    [ "$a" = busybox ] || ln -s busybox "$T/rootfs/bin/$a"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$T/rootfs/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$T/rootfs/etc/group"
-chmod 1777 "$T/rootfs/tmp"
-tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
+# Modes as an image has them whatever the caller's umask: a rootfs made
+# under umask 077 would be closed to the unprivileged user below.
+(
+    umask 022
+    mkdir -p "$T/rootfs/bin" "$T/rootfs/etc" "$T/rootfs/tmp" "$T/rootfs/root"
+    cp "$BUSYBOX" "$T/rootfs/bin/busybox"
+    for a in $("$BUSYBOX" --list); do
+        [ "$a" = busybox ] || ln -s busybox "$T/rootfs/bin/$a"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$T/rootfs/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$T/rootfs/etc/group"
+    chmod 1777 "$T/rootfs/tmp"
+    tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
+)
 api POST "/images/create?fromSrc=-&repo=$IMAGE" -H 'Content-Type: application/x-tar' \
     --data-binary "@$T/rootfs.tar"
 if [ "$STATUS" != 200 ]; then
-    skip_all "importing the busybox image failed (HTTP $STATUS): $(printf '%s' "$BODY" | head -c 200)"
+    # The whole reason, on the one line a skip has: the engine's message
+    # when it sent JSON, else all it sent.
+    why=$(printf '%s' "$BODY" | jq -r '.message // empty' 2>/dev/null)
+    skip_all "importing the busybox image failed (HTTP $STATUS): $(printf '%s' "${why:-$BODY}" | tr '\n' ' ')"
 fi
 
 # A stale container from a "crashed" sluiced (its pid is not running) and

@@ -21,9 +21,14 @@ start_receiver up \
 U="http://127.0.0.1:$(rport up)"
 A='allow_hosts = ["127.0.0.1"];'
 R='retry = { max = 3; backoff = "100ms"; };'
-# A port nothing listens on: bound once by the kernel's choice, then freed.
-DEAD=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
-print(s.getsockname()[1])' 2>/dev/null || echo 1)
+# A port nothing listens on: the kernel's choice for a receiver, freed
+# when it is stopped (with the receiver rather than a python3 one-liner: a
+# minimal Debian has no python3).
+start_receiver dead || { fail "receiver starts"; done_testing; exit 1; }
+DEAD=$(rport dead)
+dead_pid=${RECEIVER_PIDS##* }
+kill -TERM "$dead_pid"
+wait "$dead_pid" 2>/dev/null
 
 write_config <<EOF2
 server: { listen = ["127.0.0.1:0"]; http_threads = 2; workers = 2; };

@@ -25,9 +25,12 @@ triggers = (
 EOF2
 start_sluiced || { fail "sluiced starts"; done_testing; exit 1; }
 
-# Flows run below intake: nice 10 unless configured otherwise.
+# Flows run below intake: nice 10 unless configured otherwise, and never
+# above sluiced itself, which runs at the nice this script was given.
+OWN_NICE=$(nice)
+at_least() { [ "$1" -gt "$OWN_NICE" ] && echo "$1" || echo "$OWN_NICE"; }
 req POST /hooks/nice -d x
-is "$(jq_get .data.stdout | tr -d '\n')" 10 "flows run at worker_nice 10 by default"
+is "$(jq_get .data.stdout | tr -d '\n')" "$(at_least 10)" "flows run at worker_nice 10 by default"
 
 # One execution runs, one waits behind concurrency = 1; SIGTERM cuts the
 # first short (queued again) and leaves the second queued.
@@ -67,7 +70,7 @@ refused() {
 }
 sed -i 's/workers = 2;/workers = 2; worker_nice = 3;/' "$T/sluice.conf"
 start_sluiced || { fail "restart with worker_nice"; done_testing; exit 1; }
-is "$(flow_says nice)" 3 "worker_nice = 3"
+is "$(flow_says nice)" "$(at_least 3)" "worker_nice = 3"
 stop_sluiced TERM
 set_nice 25
 refused "worker_nice out of range" 'sluice\.conf:[0-9]+: .*worker_nice'
@@ -75,7 +78,18 @@ refused "worker_nice out of range" 'sluice\.conf:[0-9]+: .*worker_nice'
 set_nice '"idle"'
 start_sluiced || { fail "restart with worker_nice = idle"; done_testing; exit 1; }
 is "$(flow_says policy)" 5 "worker_nice = \"idle\" runs flows at SCHED_IDLE"
-is "$(flow_says nice)" 0 "...and leaves their nice alone"
+is "$(flow_says nice)" "$OWN_NICE" "...and leaves their nice alone"
+stop_sluiced TERM
+# A sluiced started below worker_nice keeps its flows at its own nice.
+set_nice 3
+REAL_SLUICED=$SLUICED
+printf '#!/bin/sh\nexec nice -n 5 "%s" "$@"\n' "$REAL_SLUICED" > "$T/nicer-sluiced"
+chmod +x "$T/nicer-sluiced"
+SLUICED=$T/nicer-sluiced
+start_sluiced || { fail "restart at a higher nice"; done_testing; exit 1; }
+SLUICED=$REAL_SLUICED
+is "$(flow_says nice)" "$((OWN_NICE + 5 > 19 ? 19 : OWN_NICE + 5))" \
+    "flows never run above a sluiced started at a higher nice than worker_nice"
 stop_sluiced TERM
 set_nice '"lazy"'
 refused "another word" 'sluice\.conf:[0-9]+: server.worker_nice: a number from 0 to 19, or "idle"'

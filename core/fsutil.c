@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fsutil_mkdirs(const char *path)
+static int mkdirs_mode(const char *path, mode_t mode)
 {
     char buf[4096];
     size_t n = strlen(path);
@@ -24,14 +24,19 @@ int fsutil_mkdirs(const char *path)
         if (*p != '/')
             continue;
         *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        if (mkdir(buf, mode) != 0 && errno != EEXIST)
             return -1;
         *p = '/';
     }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(buf, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int fsutil_mkdirs_parent(const char *path)
+int fsutil_mkdirs(const char *path)
+{
+    return mkdirs_mode(path, 0755);
+}
+
+static int mkdirs_parent_mode(const char *path, mode_t mode)
 {
     const char *slash = strrchr(path, '/');
     char parent[4096];
@@ -42,7 +47,17 @@ int fsutil_mkdirs_parent(const char *path)
         return -1;
     }
     snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
-    return fsutil_mkdirs(parent);
+    return mkdirs_mode(parent, mode);
+}
+
+int fsutil_mkdirs_parent(const char *path)
+{
+    return mkdirs_parent_mode(path, 0755);
+}
+
+int fsutil_mkdirs_parent_private(const char *path)
+{
+    return mkdirs_parent_mode(path, 0700);
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)

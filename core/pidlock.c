@@ -3,6 +3,8 @@
  */
 #include "pidlock.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,25 +13,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The directories leading to path, made private like the state they hold. */
-static int mkdir_parents(const char *path)
-{
-    char buf[4096];
-    if (strlen(path) >= sizeof(buf)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return 0;
-}
 
 /* The PID the holder wrote, or 0 when the file says nothing usable yet. */
 static long holder_pid(int fd)
@@ -46,7 +29,7 @@ static long holder_pid(int fd)
 
 int pidlock_take(const char *path, const char *what, char *err, size_t errlen)
 {
-    if (mkdir_parents(path) < 0) {
+    if (fsutil_mkdirs_parent_private(path) < 0) {
         snprintf(err, errlen, "%s: cannot create the directory of %s: %s", what, path,
                  strerror(errno));
         return -1;

@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "event.h"
+#include "fsutil.h"
 #include "jsonout.h"
 #include "log.h"
 #include "startlog.h"
@@ -1503,20 +1504,6 @@ int store_healthy(void)
 
 /* ---- opening ---- */
 
-static int mkdir_parents(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return 0;
-}
-
 /*
  * The database holds request bodies and headers: it and every file beside
  * it are for sluiced's user alone, whatever the umask. SQLite creates a
@@ -1611,7 +1598,7 @@ static void promote_started(void *arg, const char *id, int attempt)
 int store_open(const char *path, char *err, size_t errlen)
 {
     char why[512] = "";
-    if (mkdir_parents(path) < 0) {
+    if (fsutil_mkdirs_parent_private(path) < 0) {
         snprintf(err, errlen, "store %s: cannot create its directory: %s", path, units_strerror(errno));
         return -1;
     }

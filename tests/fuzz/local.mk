@@ -11,8 +11,10 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_json \
 	tests/fuzz/fuzz_signature \
 	tests/fuzz/fuzz_units \
+	tests/fuzz/fuzz_filter \
 	tests/fuzz/fuzz_followbuf \
-	tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_config \
+	tests/fuzz/fuzz_captoken
 EXTRA_PROGRAMS += $(FUZZ_TARGETS)
 CLEANFILES += $(FUZZ_TARGETS)
 
@@ -52,6 +54,11 @@ tests_fuzz_fuzz_units_CPPFLAGS = $(FUZZ_CPP)
 tests_fuzz_fuzz_units_CFLAGS = $(FUZZ_CC)
 tests_fuzz_fuzz_units_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_units_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_filter_SOURCES = tests/fuzz/fuzz_filter.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_filter_CPPFLAGS = $(FUZZ_CPP)
+tests_fuzz_fuzz_filter_CFLAGS = $(FUZZ_CC)
+tests_fuzz_fuzz_filter_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_filter_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_followbuf_SOURCES = tests/fuzz/fuzz_followbuf.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_followbuf_CPPFLAGS = $(FUZZ_CPP)
 tests_fuzz_fuzz_followbuf_CFLAGS = $(FUZZ_CC)
@@ -62,6 +69,12 @@ tests_fuzz_fuzz_config_CPPFLAGS = $(FUZZ_CPP)
 tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CC)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_LIBS)
+
+tests_fuzz_fuzz_captoken_SOURCES = tests/fuzz/fuzz_captoken.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_captoken_CPPFLAGS = $(FUZZ_CPP)
+tests_fuzz_fuzz_captoken_CFLAGS = $(FUZZ_CC)
+tests_fuzz_fuzz_captoken_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_captoken_LDADD = $(FUZZ_LIBS)
 
 FUZZ_SECONDS = 20
 FUZZ_JOBS = 2

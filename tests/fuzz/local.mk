@@ -78,7 +78,7 @@ tests_fuzz_fuzz_captoken_LDADD = $(FUZZ_LIBS)
 
 FUZZ_SECONDS = 20
 FUZZ_JOBS = 2
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus tests/fuzz/regressions
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/lsan.supp tests/fuzz/corpus tests/fuzz/regressions
 
 if FUZZ
 fuzz: $(FUZZ_TARGETS)

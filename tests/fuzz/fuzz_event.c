@@ -17,6 +17,8 @@
  *   - no key survives: not the path key in "path" or "params", not a
  *     capability token in "path", not the key of /k where it was
  *     presented (query, body, header), no secret header's value;
+ *   - the client address behind trusted proxies is the peer, or an
+ *     X-Forwarded-For entry with only trusted proxies to its right;
  *   - what recovery rebuilds (exec_from_store) is byte for byte the event
  *     that was accepted, and its inputs text reads as the inputs parsed
  *     from the event.
@@ -116,6 +118,74 @@ static void github_signature(const unsigned char *body, size_t len, char *out)
                                strlen(GH_SECRET), parts, lens, 1, mac);
     strcpy(out, "sha256=");
     auth_hex_encode(mac, (size_t)ml, out + 7);
+}
+
+/* One X-Forwarded-For entry as an address text: no spaces, brackets or
+ * port. "" when it is none. */
+static void xff_norm(const char *s, size_t len, char *out, size_t outlen)
+{
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len && s[0] == '[') {
+        const char *rb = memchr(s, ']', len);
+        len = rb ? (size_t)(rb - s - 1) : 0;
+        s++;
+    } else {
+        /* One colon: "address:port"; more: an IPv6 address. */
+        const char *colon = memchr(s, ':', len);
+        if (colon && !memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)))
+            len = (size_t)(colon - s);
+    }
+    unsigned char a[16];
+    snprintf(out, outlen, "%.*s", (int)(len < outlen ? len : outlen - 1), s);
+    if (len >= outlen || auth_addr_parse(out, a) < 0)
+        out[0] = 0;
+}
+
+/*
+ * The client behind trusted proxies (auth_client_addr): the peer, or an
+ * X-Forwarded-For entry every entry right of which is a trusted proxy, so
+ * nothing a sender prepends is believed.
+ */
+static void check_client_addr(const http_request *rq)
+{
+    static char *trusted[] = {"127.0.0.0/8", "10.0.0.0/8", "::1", NULL};
+    char got[64];
+    auth_client_addr(rq, trusted, got, sizeof(got));
+    if (strcmp(got, rq->remote_addr) == 0)
+        return;
+    /* All entries, left to right, of all X-Forwarded-For headers. */
+    char list[ROUTES_MAX_HEADERS + 64] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (strcmp(rq->headers[i].name, "x-forwarded-for") == 0)
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? "," : "",
+                                  rq->headers[i].value);
+    if (n >= sizeof(list))
+        return;
+    int found = 0;
+    for (char *end = list + strlen(list);;) {
+        char *start = end;
+        while (start > list && start[-1] != ',')
+            start--;
+        char norm[64];
+        xff_norm(start, (size_t)(end - start), norm, sizeof(norm));
+        if (norm[0] && strcmp(norm, got) == 0) {
+            found = 1;
+            break;
+        }
+        unsigned char a[16];
+        FUZZ_CHECK(norm[0] && auth_addr_parse(norm, a) == 0 &&
+                       auth_cidr_strv_contains(trusted, a),
+                   "client %s chosen from X-Forwarded-For \"%s\" past the untrusted \"%.*s\"",
+                   got, list, (int)(end - start), start);
+        if (start == list)
+            break;
+        end = start - 1;
+    }
+    FUZZ_CHECK(found, "client %s is neither the peer nor in X-Forwarded-For \"%s\"", got, list);
 }
 
 static void request_free(http_request *rq)
@@ -351,6 +421,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 github_signature(rq.body, rq.body_len, rq.headers[i].value);
             }
 
+    check_client_addr(&rq);
     char err[512];
     route_match m;
     memset(&m, 0, sizeof(m));

@@ -6,11 +6,13 @@
 #                          sample flows in flows/ (state, including the
 #                          execution store, goes to var/)
 #   ./quickstart.sh test   install what is missing, build, run the whole test
-#                          suite (normal build, then an ASan+UBSan build), and
-#                          print "N passed, M failed"
+#                          suite (normal build, then an ASan+UBSan build, then
+#                          every libFuzzer target for FUZZ_SECONDS, 20 by
+#                          default, in a clang build), and print
+#                          "N passed, M failed"
 #
-# Installing packages needs root (or sudo). Builds go to build/ and
-# build-san/ so the source tree stays clean.
+# Installing packages needs root (or sudo). Builds go to build/, build-san/
+# and build-fuzz/ so the source tree stays clean.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -60,15 +62,21 @@ build() {
         (cd "$dir" && "$ROOT/configure" -q "$@" 2>&1 | { grep -v "cannot remove 'core'" >&2 || true; }
          exit "${PIPESTATUS[0]}")
     fi
-    say "make (in $dir)"
-    make -C "$dir" -s -j"$(nproc)" >/dev/null
+    say "make ${BUILD_TARGET:-} (in $dir)"
+    make -C "$dir" -s -j"$(nproc)" ${BUILD_TARGET:-} >/dev/null
 }
 
-# Sum the TAP results that make check recorded in test-suite.log files.
+# Sum the TAP results that make check recorded in test-suite.log files,
+# and those of plain TAP files (the fuzz run).
 summarize() {
     local pass=0 failed=0 f n
     for f in "$@"; do
         [ -f "$f" ] || continue
+        if [ "${f%.tap}" != "$f" ]; then
+            n=$(grep -c '^ok ' "$f"); pass=$((pass + n))
+            n=$(grep -c '^not ok ' "$f"); failed=$((failed + n))
+            continue
+        fi
         n=$(sed -n 's/^# PASS: *//p' "$f" | head -1); pass=$((pass + ${n:-0}))
         for k in FAIL ERROR XPASS; do
             n=$(sed -n "s/^# $k: *//p" "$f" | head -1); failed=$((failed + ${n:-0}))
@@ -109,16 +117,29 @@ test)
     build build-san --enable-werror --enable-sanitizers
     say "make check (in build-san, ASan+UBSan)"
     make -C build-san -s -j2 check >/dev/null 2>&1 || rc=1
+    # The fuzz targets (tests/fuzz): built by clang with libFuzzer, ASan and
+    # UBSan, each run for a bounded time; a crash is a failed check.
+    fuzz_tap=build-fuzz/fuzz.tap
+    mkdir -p build-fuzz
+    if BUILD_TARGET=fuzz build build-fuzz CC=clang --enable-fuzz; then
+        say "make fuzz-run (in build-fuzz, ${FUZZ_SECONDS:-20}s a target)"
+        make -C build-fuzz -s fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$fuzz_tap" 2>&1 || rc=1
+    else
+        echo "not ok 1 - make fuzz (in build-fuzz) failed" >"$fuzz_tap"
+        rc=1
+    fi
     for d in build build-san; do
         grep -h '^\(FAIL\|ERROR\|XPASS\)' "$d/test-suite.log" 2>/dev/null | sed "s/^/$d: /" || true
     done
+    grep -h '^not ok' "$fuzz_tap" | sed "s/^/build-fuzz: /" || true
     if [ $rc -ne 0 ]; then
         for d in build build-san; do
             [ -f "$d/test-suite.log" ] && sed -n '/^\(FAIL\|ERROR\)/,$p' "$d/test-suite.log" | head -200
         done
+        sed -n '/^not ok/,/^ok/p' "$fuzz_tap" | head -200
     fi
     SUMMARIZED=1
-    summarize build/test-suite.log build-san/test-suite.log || rc=1
+    summarize build/test-suite.log build-san/test-suite.log "$fuzz_tap" || rc=1
     exit $rc
     ;;
 *)

@@ -5,13 +5,7 @@
 # bench/run.sh asks for them by name (`make bench/bare bench/spawn
 # bench/paced`). The servers link only MHD and jansson, like the HTTP half
 # of sluiced; paced needs nothing but libc. None is ever installed.
-#
-# Note on `=`: automake refuses `+=` on a variable nobody has set with `=`
-# first, and the top-level Makefile.am does not initialise EXTRA_PROGRAMS
-# (it does bin_PROGRAMS, check_PROGRAMS ...). So this fragment sets it. When
-# the top-level list gains `EXTRA_PROGRAMS =`, change this line to `+=`
-# (automake then rejects a second `=` as "multiply defined").
-EXTRA_PROGRAMS = bench/bare bench/spawn bench/paced
+EXTRA_PROGRAMS += bench/bare bench/spawn bench/paced
 
 bench_bare_SOURCES = bench/bare.c
 bench_bare_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)

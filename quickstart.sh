@@ -121,7 +121,7 @@ test)
     # UBSan, each run for a bounded time; a crash is a failed check.
     fuzz_tap=build-fuzz/fuzz.tap
     mkdir -p build-fuzz
-    if BUILD_TARGET=fuzz build build-fuzz CC=clang --enable-fuzz; then
+    if BUILD_TARGET=fuzz build build-fuzz CC=clang --enable-fuzz --enable-werror; then
         say "make fuzz-run (in build-fuzz, ${FUZZ_SECONDS:-20}s a target)"
         make -C build-fuzz -s fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$fuzz_tap" 2>&1 || rc=1
     else

@@ -2,10 +2,12 @@
  * fuzz_json.c - the JSON checker (jsonscan.c) and writer (jsonout.c)
  * against jansson.
  *
- * Input: one byte of nesting limit, then JSON text. Checks: json_scan says
- * OK only for text jansson accepts (JSON_REJECT_DUPLICATES |
- * JSON_DECODE_ANY), no deeper than the limit, with the top-level
- * "function" string jansson reads; json_compact writes exactly what
+ * Input: one byte (nesting limit, and whether duplicate keys are taken),
+ * then JSON text. Checks: json_scan and json_scan_tree agree; where jansson
+ * reads the text too (within the limit), json_scan accepts it and builds
+ * the same tree, with the top-level "function" string jansson reads; what
+ * json_scan accepts and jansson refuses is only what jansson cannot hold
+ * (numbers too big for it, NUL in a key); json_compact writes exactly what
  * json_dumps(JSON_COMPACT) writes; json_compact_member reads each member
  * back as that text; json_compact_splice of a member's own text changes
  * nothing.
@@ -93,34 +95,57 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* jansson's words for valid JSON it cannot hold (jsonscan.h). */
+static int jansson_cannot_hold(const char *why)
+{
+    return strstr(why, "too big") || strstr(why, "overflow") || strstr(why, "NUL");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     size_t max_depth = data[0] % 70;
+    int flags = data[0] & 0x80 ? JSON_SCAN_DUPLICATES : 0;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
 
-    json_scan_info info;
+    json_scan_info info, tinfo;
     memset(&info, 0, sizeof(info));
-    int scan = json_scan(text, len, max_depth, &info);
+    memset(&tinfo, 0, sizeof(tinfo));
+    int scan = json_scan(text, len, max_depth, flags, &info);
+    json_t *tree = json_scan_tree(text, len, max_depth, flags, &tinfo);
+    FUZZ_CHECK((scan == 0) == (tree != NULL), "json_scan says %d, json_scan_tree %s", scan,
+               tree ? "a tree" : "nothing");
+    FUZZ_CHECK(scan == 0 || info.error, "json_scan refused without saying why");
+
     json_error_t jerr;
-    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (scan == JSON_SCAN_OK) {
-        FUZZ_CHECK(v, "json_scan accepted what jansson refuses (%s): %.*s", jerr.text, (int)len,
-                   text);
-        FUZZ_CHECK(depth_of(v) <= max_depth, "json_scan accepted depth %zu over the limit %zu",
-                   depth_of(v), max_depth);
+    size_t jflags = JSON_DECODE_ANY | JSON_ALLOW_NUL | (flags ? 0 : JSON_REJECT_DUPLICATES);
+    json_t *v = json_loadb(text, len, jflags, &jerr);
+    /* jansson stops at a NUL byte after the value; a JSON text cannot hold one. */
+    int raw_nul = memchr(text, 0, len) != NULL;
+    if (v && depth_of(v) <= max_depth && !raw_nul)
+        FUZZ_CHECK(scan == 0, "json_scan refused what jansson reads (%s at %zu): %.*s",
+                   info.error ? info.error : "?", info.error_at, (int)len, text);
+    if (scan == 0 && v) {
+        FUZZ_CHECK(json_equal(tree, v), "json_scan_tree and jansson read different values: %.*s",
+                   (int)len, text);
         json_t *fn = json_is_object(v) ? json_object_get(v, "function") : NULL;
         if (info.function) {
-            FUZZ_CHECK(json_is_string(fn) && json_string_length(fn) == info.function_len &&
-                           memcmp(json_string_value(fn), info.function, info.function_len) == 0,
-                       "json_scan's function \"%.*s\" is not jansson's", (int)info.function_len,
+            json_t *dec = json_scan_tree(info.function, info.function_len, 1, 0, &tinfo);
+            FUZZ_CHECK(json_is_string(fn) && json_equal(dec, fn),
+                       "json_scan's function %.*s is not jansson's", (int)info.function_len,
                        info.function);
+            json_decref(dec);
+        } else {
+            FUZZ_CHECK(!json_is_string(fn), "json_scan found no function; jansson did");
         }
-    } else {
-        FUZZ_CHECK(scan == JSON_SCAN_ASK, "json_scan returned %d", scan);
+    } else if (scan == 0) {
+        FUZZ_CHECK(jansson_cannot_hold(jerr.text),
+                   "json_scan accepted what jansson refuses (%s): %.*s", jerr.text, (int)len,
+                   text);
     }
+    json_decref(tree);
     json_decref(v);
 
     /* The writer, on everything jansson reads, NUL bytes included. */

@@ -190,6 +190,17 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
     if (te && other_coding)
         return fail(v, 501, "not_implemented",
                     "%s", "the only transfer coding accepted is chunked");
+    /* libmicrohttpd 0.9.75 frames a body as chunked only when the first
+     * Transfer-Encoding field is exactly "chunked"; the same list spelled
+     * otherwise ("chunked ", ",chunked", an empty field before it) it reads
+     * to the end of the connection, while a proxy in front reads chunks. */
+    if (te && !v->delimited)
+        return fail(v, 400, "bad_request", "%s",
+                    "Transfer-Encoding must be exactly \"chunked\", in one field");
+    /* RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding is faulty
+     * framing, whatever else it says. */
+    if (te && version && strcmp(version, "HTTP/1.1") != 0)
+        return fail(v, 400, "bad_request", "%s", "Transfer-Encoding in an HTTP/1.0 request");
     if (!host && version && strcmp(version, "HTTP/1.1") == 0)
         return fail(v, 400, "bad_request", "%s", "an HTTP/1.1 request without Host");
     v->has_body = te || length > 0;

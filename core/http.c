@@ -1177,8 +1177,9 @@ static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *v
         fv->code = "bad_request";
         snprintf(fv->message, sizeof(fv->message), "the request line is not ended by CRLF");
     }
-    log_msg(LOG_INFO, cs->rq.request_id, "refused %s: %d %s", cs->rq.path, fv->status,
-            fv->message);
+    /* Not the target: this is before routing has taken path keys and
+     * capability tokens out of it. */
+    log_msg(LOG_INFO, cs->rq.request_id, "refused a request: %d %s", fv->status, fv->message);
     if (fv->has_body && fv->delimited) {
         /* libmicrohttpd 0.9.75 stops reading once an answer is queued and
          * closes with the rest of the body unread, which resets the

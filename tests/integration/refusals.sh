@@ -128,6 +128,20 @@ is "$STATUS" 429 "the next one finds it spent"
 req POST /hooks/header -H "X-Token: $HEADER_KEY" -H 'Expect:' -H 'Transfer-Encoding: chunked' \
     --data-binary @"$T/big"
 is "$STATUS" 413 "a key in a header and a chunked body over max_body: 413"
+# Refused for its framing, before routing takes the key out of the path.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'POST %s/lock/%s HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\n\r\n' \
+    "$K" "$KESTRA_KEY" >&3
+framed=$(timeout 5 cat <&3)
+exec 3<&-
+like "$framed" '^HTTP/1.1 400' "a Kestra key in a request refused for its framing: 400"
+printf 'POST /t/%s HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\n\r\n' \
+    "$CAP_TOKEN" > "$T/raw.req"
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+cat "$T/raw.req" >&3
+framed=$(timeout 5 cat <&3)
+exec 3<&-
+like "$framed" '^HTTP/1.1 400' "a capability URL refused for its framing: 400"
 
 # ---- nothing secret in any line of the log ----
 stop_sluiced TERM

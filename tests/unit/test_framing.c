@@ -74,6 +74,23 @@ START_TEST(transfer_encoding_must_end_in_chunked)
     REFUSE(400, HOST, {"Transfer-Encoding", "", 0});
     REFUSE(501, HOST, {"Transfer-Encoding", "gzip, chunked", 0});
     REFUSE(501, HOST, {"Transfer-Encoding", "gzip", 0}, {"Transfer-Encoding", "chunked", 0});
+    /* The same list spelled so that libmicrohttpd reads to the close. */
+    REFUSE(400, HOST, {"Transfer-Encoding", "chunked ", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", "chunked\t", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", ",chunked", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", "", 0}, {"Transfer-Encoding", "chunked", 0});
+    ACCEPT(HOST, {"Transfer-Encoding", "Chunked", 0});
+}
+END_TEST
+
+START_TEST(transfer_encoding_needs_1_1)
+{
+    framing_verdict v;
+    hdr h[] = {{"Transfer-Encoding", "chunked", 0}};
+    ck_assert_int_eq(judge(h, 1, "HTTP/1.0", &v), -1);
+    ck_assert_int_eq(v.status, 400);
+    ck_assert(strstr(v.message, "HTTP/1.0"));
+    ck_assert(v.has_body && v.delimited); /* read to its end, then refused */
 }
 END_TEST
 
@@ -169,6 +186,7 @@ static Suite *framing_suite(void)
     tcase_add_test(tc, plain_heads_pass);
     tcase_add_test(tc, content_length_must_be_one_number);
     tcase_add_test(tc, transfer_encoding_must_end_in_chunked);
+    tcase_add_test(tc, transfer_encoding_needs_1_1);
     tcase_add_test(tc, names_and_values_are_clean);
     tcase_add_test(tc, lines_the_library_changed);
     tcase_add_test(tc, host_is_required_once_in_1_1);

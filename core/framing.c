@@ -190,6 +190,12 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
     if (te && other_coding)
         return fail(v, 501, "not_implemented",
                     "%s", "the only transfer coding accepted is chunked");
+    /* "chunked," or a second, empty Transfer-Encoding line is chunked to
+     * a proxy (RFC 9110 5.6.1), but libmicrohttpd compares the first
+     * value as a whole and reads anything else until the peer closes,
+     * taking the proxy's next request on the connection as this body. */
+    if (te && !v->delimited)
+        return fail(v, 400, "bad_request", "%s", "Transfer-Encoding must be just chunked");
     if (!host && version && strcmp(version, "HTTP/1.1") == 0)
         return fail(v, 400, "bad_request", "%s", "an HTTP/1.1 request without Host");
     v->has_body = te || length > 0;

@@ -74,6 +74,10 @@ START_TEST(transfer_encoding_must_end_in_chunked)
     REFUSE(400, HOST, {"Transfer-Encoding", "", 0});
     REFUSE(501, HOST, {"Transfer-Encoding", "gzip, chunked", 0});
     REFUSE(501, HOST, {"Transfer-Encoding", "gzip", 0}, {"Transfer-Encoding", "chunked", 0});
+    /* A list a proxy reads as chunked, which libmicrohttpd reads to the close. */
+    REFUSE(400, HOST, {"Transfer-Encoding", "chunked,", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", ", chunked", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", "", 0}, {"Transfer-Encoding", "chunked", 0});
 }
 END_TEST
 

@@ -196,6 +196,12 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
      * taking the proxy's next request on the connection as this body. */
     if (te && !v->delimited)
         return fail(v, 400, "bad_request", "%s", "Transfer-Encoding must be just chunked");
+    /* RFC 9112 6.1: HTTP/1.0 has no transfer codings, so its framing is
+     * faulty: a 1.0 hop frames the body by Content-Length or the close,
+     * while libmicrohttpd decodes chunks and reads what follows them as
+     * the next request. */
+    if (te && version && strcmp(version, "HTTP/1.0") == 0)
+        return fail(v, 400, "bad_request", "%s", "Transfer-Encoding in an HTTP/1.0 request");
     if (!host && version && strcmp(version, "HTTP/1.1") == 0)
         return fail(v, 400, "bad_request", "%s", "an HTTP/1.1 request without Host");
     v->has_body = te || length > 0;

@@ -73,6 +73,8 @@ raw "POST /hooks/in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\
 refused 501 not_implemented "Transfer-Encoding: gzip, chunked"
 raw "POST /hooks/in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n$SMUGGLE"
 refused 400 bad_request "Transfer-Encoding: chunked, (libmicrohttpd reads it to the close)"
+raw "POST /hooks/in HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n$SMUGGLE"
+refused 400 bad_request "Transfer-Encoding in HTTP/1.0"
 raw "POST /hooks/in HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
 refused 400 bad_request "HTTP/1.1 without Host"
 raw "POST /hooks/in HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}"

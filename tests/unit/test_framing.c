@@ -78,6 +78,11 @@ START_TEST(transfer_encoding_must_end_in_chunked)
     REFUSE(400, HOST, {"Transfer-Encoding", "chunked,", 0});
     REFUSE(400, HOST, {"Transfer-Encoding", ", chunked", 0});
     REFUSE(400, HOST, {"Transfer-Encoding", "", 0}, {"Transfer-Encoding", "chunked", 0});
+    /* HTTP/1.0 has no transfer codings: faulty framing (RFC 9112 6.1). */
+    framing_verdict v;
+    hdr te10[] = {{"Transfer-Encoding", "chunked", 0}};
+    ck_assert_int_eq(judge(te10, 1, "HTTP/1.0", &v), -1);
+    ck_assert_int_eq(v.status, 400);
 }
 END_TEST
 

@@ -14,7 +14,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_filter \
 	tests/fuzz/fuzz_followbuf \
 	tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_captoken
+	tests/fuzz/fuzz_captoken \
+	tests/fuzz/fuzz_framing
 EXTRA_PROGRAMS += $(FUZZ_TARGETS)
 CLEANFILES += $(FUZZ_TARGETS)
 
@@ -75,6 +76,12 @@ tests_fuzz_fuzz_captoken_CPPFLAGS = $(FUZZ_CPP)
 tests_fuzz_fuzz_captoken_CFLAGS = $(FUZZ_CC)
 tests_fuzz_fuzz_captoken_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_captoken_LDADD = $(FUZZ_LIBS)
+
+tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_framing_CPPFLAGS = $(FUZZ_CPP)
+tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CC)
+tests_fuzz_fuzz_framing_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
 
 FUZZ_SECONDS = 20
 FUZZ_JOBS = 2

@@ -78,6 +78,8 @@ START_TEST(transfer_encoding_must_end_in_chunked)
     REFUSE(400, HOST, {"Transfer-Encoding", "chunked ", 0});
     REFUSE(400, HOST, {"Transfer-Encoding", "chunked\t", 0});
     REFUSE(400, HOST, {"Transfer-Encoding", ",chunked", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", "chunked,", 0});
+    REFUSE(400, HOST, {"Transfer-Encoding", ", chunked", 0});
     REFUSE(400, HOST, {"Transfer-Encoding", "", 0}, {"Transfer-Encoding", "chunked", 0});
     ACCEPT(HOST, {"Transfer-Encoding", "Chunked", 0});
 }

@@ -374,7 +374,7 @@ static sqlite3_stmt *prep(const char *sql)
 static struct {
     sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
         *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote,
-        *insert_attempt, *purge_attempts;
+        *promote_cut, *insert_attempt, *purge_attempts;
     sqlite3_stmt *savepoint, *rollback_to, *release, *begin, *commit;
 } ws;
 
@@ -383,7 +383,7 @@ static sqlite3_stmt **const ws_all[] = {
     &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
     &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
     &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt,
-    &ws.purge_attempts,
+    &ws.purge_attempts, &ws.promote_cut,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -1587,9 +1587,24 @@ static int migrate(char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A journal line: id started attempt. The database may not know that
+ * attempt yet, nor even the requeue that led to it: recovery (or a retry)
+ * requeues attempt N as N+1 through the store thread while the worker
+ * journals N+1 at once, so a crash in between leaves the row at attempt N
+ * and the journal ahead of it. Taking the journal's attempt is what keeps
+ * the count moving, so that retry.max bounds how often a crash loop runs
+ * it. The attempt the database knew had started too; its record went with
+ * the lost requeue, so it stays on record with its outcome unknown. Lines
+ * already settled, or older than the row, change nothing; a finished row
+ * is left alone.
+ */
 static void promote_started(void *arg, const char *id, int attempt)
 {
     (void)arg;
+    sqlite3_bind_int(ws.promote_cut, 1, attempt);
+    sqlite3_bind_text(ws.promote_cut, 2, id, -1, SQLITE_STATIC);
+    step_done(ws.promote_cut);
     sqlite3_bind_int(ws.promote, 1, attempt);
     sqlite3_bind_text(ws.promote, 2, id, -1, SQLITE_STATIC);
     step_done(ws.promote);
@@ -1684,8 +1699,13 @@ int store_open(const char *path, char *err, size_t errlen)
 #undef PURGE_IDS
     ws.fail = prep("UPDATE executions SET state = ?4, error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
-    ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
-                      "AND state = 'queued'");
+    ws.promote = prep("UPDATE executions SET state = 'running', attempt = ?1, started_at = "
+                      "CASE WHEN attempt = ?1 THEN started_at END WHERE id = ?2 AND "
+                      "attempt <= ?1 AND state IN ('queued', 'running')");
+    ws.promote_cut = prep("INSERT OR IGNORE INTO attempts (id, attempt, state, error, started_at) "
+                          "SELECT id, attempt, 'unknown', '" EXEC_UNKNOWN_ERROR "', started_at "
+                          "FROM executions WHERE id = ?2 AND attempt < ?1 AND "
+                          "state IN ('queued', 'running')");
     ws.begin = prep("BEGIN IMMEDIATE");
     ws.commit = prep("COMMIT");
     ws.savepoint = prep("SAVEPOINT op");

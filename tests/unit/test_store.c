@@ -14,7 +14,10 @@
  *     body members; no inputs) and gives back the same event, the same
  *     bytes and the same inputs, and keeps plugin meta with the results;
  *   - an attempt followed by a retry is written with the requeue and read
- *     back with its own output; one that is not retried writes no row.
+ *     back with its own output; one that is not retried writes no row;
+ *   - a start the journal alone knows moves a running execution on to that
+ *     attempt: a crash between a retry's start and its requeue's commit
+ *     does not make the next start retry the same attempt again.
  *
  * The executions are built on a hand-made config, flow and trigger, as in
  * test_exec.c.
@@ -23,6 +26,7 @@
 #include "store.h"
 
 #include "event.h"
+#include "startlog.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -624,6 +628,72 @@ START_TEST(keeps_each_attempt)
 }
 END_TEST
 
+#define V3_LOOP "0193a8c2-0000-7000-8000-0000000000e5"
+
+struct seen {
+    int n, attempt;
+    char state[16];
+    uint64_t started_ms;
+};
+
+static void see_row(void *arg, store_row *r)
+{
+    struct seen *w = arg;
+    if (strcmp(r->id, V3_LOOP) != 0)
+        return;
+    w->n++;
+    w->attempt = r->attempt;
+    snprintf(w->state, sizeof(w->state), "%s", r->state);
+    w->started_ms = r->started_ms;
+}
+
+/*
+ * Recovery retries a running attempt 1 as attempt 2: the requeue goes to
+ * the store thread and the worker journals the start of attempt 2 at once.
+ * A crash before the requeue commits leaves the row running attempt 1 and
+ * the journal saying 2. Unless the next start learns 2, it retries 2 again,
+ * and so on at every crash: retry.max would bound nothing.
+ */
+START_TEST(journal_advances_the_attempt)
+{
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    sluice_exec *e = accepted_exec(V3_LOOP, "application/json", "{}", 2);
+    accept_one(e);
+    run_attempt(e, "", 0);
+    store_flush();
+    /* The retry's start, journaled; its requeue never committed. */
+    ck_assert_int_eq(startlog_append(V3_LOOP, 2), 0);
+    exec_unref(e);
+    store_close();
+
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    struct seen w = {0};
+    store_recover(see_row, &w);
+    ck_assert_int_eq(w.n, 1);
+    ck_assert_str_eq(w.state, "running");
+    ck_assert_int_eq(w.attempt, 2);
+    /* started_at was attempt 1's: attempt 2's start is not on record. */
+    ck_assert_uint_eq(w.started_ms, 0);
+    /* Attempt 1 stays on record, its outcome unknown (its record went
+     * with the requeue). */
+    ck_assert_int_eq(count_attempt_rows(V3_LOOP), 1);
+    json_t *doc = store_get_json(V3_LOOP, 1);
+    json_t *one = json_array_get(json_object_get(doc, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(one, "attempt")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "state")), "unknown");
+    json_decref(doc);
+    store_close();
+
+    /* The journal is empty now: a third start sees the same. */
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    memset(&w, 0, sizeof(w));
+    store_recover(see_row, &w);
+    ck_assert_int_eq(w.attempt, 2);
+    store_close();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -637,6 +707,7 @@ static Suite *store_suite(void)
     tcase_add_checked_fixture(tc, model_setup, teardown);
     tcase_add_test(tc, keeps_each_body_once);
     tcase_add_test(tc, keeps_each_attempt);
+    tcase_add_test(tc, journal_advances_the_attempt);
     suite_add_tcase(s, tc);
     return s;
 }

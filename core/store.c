@@ -162,7 +162,11 @@ static const char *const migrations[] = {
      * an attempt writes"), and the "unknown" state. Version 2 recorded an
      * execution found running at start without a retry as failed
      * "interrupted", which it cannot know: it may have finished. Those rows
-     * say so now, as version 3 writes them.
+     * say so now, as version 3 writes them. So do the ones it failed for
+     * another reason after they had started (started_at set; no exit code
+     * or results, which only a real end writes): a trigger or flow no
+     * longer configured, or a stored request it could not rebuild (every
+     * message exec_from_store wrote then). Queued ones never ran: failed.
      */
     "CREATE TABLE attempts ("
     "  id TEXT NOT NULL,"
@@ -180,7 +184,16 @@ static const char *const migrations[] = {
     "ALTER TABLE executions ADD COLUMN replaces TEXT;"
     "ALTER TABLE executions ADD COLUMN replaced_by TEXT;"
     "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "'"
-    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';",
+    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';"
+    "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "; ' || error"
+    "  WHERE state = 'failed' AND started_at IS NOT NULL AND exit_code IS NULL"
+    "  AND id NOT IN (SELECT id FROM results)"
+    "  AND (error IN ('its trigger or flow is no longer configured',"
+    "                 'the stored request lacks its body',"
+    "                 'the stored event is not a JSON object', 'out of memory',"
+    "                 'invalid form body: bad percent-encoding or not UTF-8')"
+    "       OR error LIKE 'JSON body nested deeper than % levels'"
+    "       OR error LIKE 'malformed JSON body at line % column %');",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };

@@ -18,7 +18,9 @@
  * a moment without them). A clean stop leaves it empty.
  *
  * At start the store reads the journal before anything runs and marks every
- * execution it names, still queued with the same attempt, as running.
+ * execution it names, still queued or running at that attempt or an earlier
+ * one, as running that attempt (the requeue that led to it may not have
+ * reached the database).
  */
 #ifndef SLUICE_STARTLOG_H
 #define SLUICE_STARTLOG_H

@@ -162,7 +162,11 @@ static const char *const migrations[] = {
      * an attempt writes"), and the "unknown" state. Version 2 recorded an
      * execution found running at start without a retry as failed
      * "interrupted", which it cannot know: it may have finished. Those rows
-     * say so now, as version 3 writes them.
+     * say so now, as version 3 writes them. So do the ones it failed for
+     * another reason after they had started (started_at set; no exit code
+     * or results, which only a real end writes): a trigger or flow no
+     * longer configured, or a stored request it could not rebuild (every
+     * message exec_from_store wrote then). Queued ones never ran: failed.
      */
     "CREATE TABLE attempts ("
     "  id TEXT NOT NULL,"
@@ -180,7 +184,16 @@ static const char *const migrations[] = {
     "ALTER TABLE executions ADD COLUMN replaces TEXT;"
     "ALTER TABLE executions ADD COLUMN replaced_by TEXT;"
     "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "'"
-    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';",
+    "  WHERE state = 'failed' AND error = 'interrupted: sluiced stopped while it was running';"
+    "UPDATE executions SET state = 'unknown', error = '" EXEC_UNKNOWN_ERROR "; ' || error"
+    "  WHERE state = 'failed' AND started_at IS NOT NULL AND exit_code IS NULL"
+    "  AND id NOT IN (SELECT id FROM results)"
+    "  AND (error IN ('its trigger or flow is no longer configured',"
+    "                 'the stored request lacks its body',"
+    "                 'the stored event is not a JSON object', 'out of memory',"
+    "                 'invalid form body: bad percent-encoding or not UTF-8')"
+    "       OR error LIKE 'JSON body nested deeper than % levels'"
+    "       OR error LIKE 'malformed JSON body at line % column %');",
 };
 
 enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_STALE };
@@ -374,7 +387,7 @@ static sqlite3_stmt *prep(const char *sql)
 static struct {
     sqlite3_stmt *insert, *insert_payload, *expire_idem, *find_dup, *running, *finish,
         *insert_result, *requeue, *purge, *purge_payloads, *purge_results, *fail, *promote,
-        *insert_attempt, *purge_attempts;
+        *promote_cut, *insert_attempt, *purge_attempts;
     sqlite3_stmt *savepoint, *rollback_to, *release, *begin, *commit;
 } ws;
 
@@ -383,7 +396,7 @@ static sqlite3_stmt **const ws_all[] = {
     &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
     &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
     &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt,
-    &ws.purge_attempts,
+    &ws.purge_attempts, &ws.promote_cut,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -1587,9 +1600,24 @@ static int migrate(char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A journal line: id started attempt. The database may not know that
+ * attempt yet, nor even the requeue that led to it: recovery (or a retry)
+ * requeues attempt N as N+1 through the store thread while the worker
+ * journals N+1 at once, so a crash in between leaves the row at attempt N
+ * and the journal ahead of it. Taking the journal's attempt is what keeps
+ * the count moving, so that retry.max bounds how often a crash loop runs
+ * it. The attempt the database knew had started too; its record went with
+ * the lost requeue, so it stays on record with its outcome unknown. Lines
+ * already settled, or older than the row, change nothing; a finished row
+ * is left alone.
+ */
 static void promote_started(void *arg, const char *id, int attempt)
 {
     (void)arg;
+    sqlite3_bind_int(ws.promote_cut, 1, attempt);
+    sqlite3_bind_text(ws.promote_cut, 2, id, -1, SQLITE_STATIC);
+    step_done(ws.promote_cut);
     sqlite3_bind_int(ws.promote, 1, attempt);
     sqlite3_bind_text(ws.promote, 2, id, -1, SQLITE_STATIC);
     step_done(ws.promote);
@@ -1684,8 +1712,13 @@ int store_open(const char *path, char *err, size_t errlen)
 #undef PURGE_IDS
     ws.fail = prep("UPDATE executions SET state = ?4, error = ?1, finished_at = ?2 "
                    "WHERE id = ?3");
-    ws.promote = prep("UPDATE executions SET state = 'running' WHERE id = ?2 AND attempt = ?1 "
-                      "AND state = 'queued'");
+    ws.promote = prep("UPDATE executions SET state = 'running', attempt = ?1, started_at = "
+                      "CASE WHEN attempt = ?1 THEN started_at END WHERE id = ?2 AND "
+                      "attempt <= ?1 AND state IN ('queued', 'running')");
+    ws.promote_cut = prep("INSERT OR IGNORE INTO attempts (id, attempt, state, error, started_at) "
+                          "SELECT id, attempt, 'unknown', '" EXEC_UNKNOWN_ERROR "', started_at "
+                          "FROM executions WHERE id = ?2 AND attempt < ?1 AND "
+                          "state IN ('queued', 'running')");
     ws.begin = prep("BEGIN IMMEDIATE");
     ws.commit = prep("COMMIT");
     ws.savepoint = prep("SAVEPOINT op");

@@ -7,14 +7,19 @@
  *     documents, recovery of queued work, replay;
  *   - a database written with the version 2 schema is upgraded to version
  *     3: an execution version 2 recorded as failed "interrupted" (running
- *     at a crash, not retried) now says its outcome is unknown, and every
- *     row reads with an "attempts" list and no links;
+ *     at a crash, not retried), or failed at start for another reason after
+ *     it had started, now says its outcome is unknown; one failed before it
+ *     started, or for real, stays failed; every row reads with an
+ *     "attempts" list and no links;
  *   - a database from a newer sluiced is refused, saying so;
  *   - version 2 writes each body once (the bytes; the event without its
  *     body members; no inputs) and gives back the same event, the same
  *     bytes and the same inputs, and keeps plugin meta with the results;
  *   - an attempt followed by a retry is written with the requeue and read
- *     back with its own output; one that is not retried writes no row.
+ *     back with its own output; one that is not retried writes no row;
+ *   - a start the journal alone knows moves a running execution on to that
+ *     attempt: a crash between a retry's start and its requeue's commit
+ *     does not make the next start retry the same attempt again.
  *
  * The executions are built on a hand-made config, flow and trigger, as in
  * test_exec.c.
@@ -23,6 +28,7 @@
 #include "store.h"
 
 #include "event.h"
+#include "startlog.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -246,9 +252,17 @@ static const char v2_schema[] =
 
 #define V2_CUT "0193a8c2-0000-7000-8000-0000000000c2"
 #define V2_FAILED "0193a8c2-0000-7000-8000-0000000000f2"
+#define V2_GONE "0193a8c2-0000-7000-8000-0000000000g2"
+#define V2_BAD "0193a8c2-0000-7000-8000-0000000000b2"
+#define V2_NEVER "0193a8c2-0000-7000-8000-0000000000n2"
+#define V2_OOM "0193a8c2-0000-7000-8000-0000000000o2"
+#define V2_GONE_WHY "its trigger or flow is no longer configured"
+#define V2_BAD_WHY "malformed JSON body at line 1 column 2: unexpected token"
 
-/* What version 2 left: one execution its recovery marked failed
- * "interrupted", one that failed for real. */
+/* What version 2 left: executions its recovery found running and marked
+ * failed, "interrupted" or for a reason of its own (V2_GONE, V2_BAD); one
+ * it failed while still queued (V2_NEVER); two that failed for real, one
+ * with a message its recovery could have written (V2_OOM). */
 static void make_v2_database(void)
 {
     sqlite3 *h;
@@ -264,9 +278,22 @@ static void make_v2_database(void)
     sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, exit_code, "
            "error, received_at, started_at, finished_at) VALUES ('" V2_FAILED "', 'r-4', 't', "
            "'f', 'failed', 1, 3, 'exit code 3', 1700000000000, 1700000000100, 1700000000200)");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, error, "
+           "received_at, started_at, finished_at) VALUES "
+           "('" V2_GONE "', 'r-5', 't', 'gone', 'failed', 2, '" V2_GONE_WHY "', 1700000000000, "
+           "1700000000100, 1700000009000), "
+           "('" V2_BAD "', 'r-6', 't', 'f', 'failed', 1, '" V2_BAD_WHY "', 1700000000000, "
+           "1700000000100, 1700000009000), "
+           "('" V2_NEVER "', 'r-7', 't', 'gone', 'failed', 1, '" V2_GONE_WHY "', 1700000000000, "
+           "NULL, 1700000009000)");
+    sql(h, "INSERT INTO executions (id, request_id, trigger, flow, state, attempt, exit_code, "
+           "error, received_at, started_at, finished_at) VALUES ('" V2_OOM "', 'r-8', 't', "
+           "'f', 'failed', 1, 1, 'out of memory', 1700000000000, 1700000000100, 1700000000200)");
     sql(h, "INSERT INTO payloads (id, event) VALUES ('" V2_CUT "', '{}'), ('" V2_FAILED
-           "', '{}')");
-    sql(h, "INSERT INTO results (id, stdout, stderr) VALUES ('" V2_FAILED "', 'out', 'err')");
+           "', '{}'), ('" V2_GONE "', '{}'), ('" V2_BAD "', '{}'), ('" V2_NEVER "', '{}'), ('"
+           V2_OOM "', '{}')");
+    sql(h, "INSERT INTO results (id, stdout, stderr) VALUES ('" V2_FAILED "', 'out', 'err'), "
+           "('" V2_OOM "', '', 'cannot allocate')");
     sql(h, "COMMIT");
     sqlite3_close(h);
 }
@@ -301,13 +328,36 @@ START_TEST(upgrades_a_version_2_database)
     ck_assert(json_is_null(json_object_get(doc, "replaced_by")));
     json_decref(doc);
 
-    /* ?state=failed lists only it. */
+    /* Failed at start after it had started, for a reason of its own:
+     * unknown too, the reason kept. */
+    static const char *const cut[][2] = {{V2_GONE, V2_GONE_WHY}, {V2_BAD, V2_BAD_WHY}};
+    for (size_t i = 0; i < 2; i++) {
+        doc = store_get_json(cut[i][0], 1);
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "unknown");
+        char want[400];
+        snprintf(want, sizeof(want), "%s; %s", EXEC_UNKNOWN_ERROR, cut[i][1]);
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), want);
+        json_decref(doc);
+    }
+
+    /* Failed before it started: it never ran. */
+    doc = store_get_json(V2_NEVER, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "state")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), V2_GONE_WHY);
+    json_decref(doc);
+
+    /* ?state=failed lists those that are. */
     store_filter f = {.state = "failed", .limit = 10};
     char *next = NULL;
     json_t *list = store_list(&f, &next);
-    ck_assert_uint_eq(json_array_size(list), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")),
-                     V2_FAILED);
+    ck_assert_uint_eq(json_array_size(list), 3);
+    int seen = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(list, i), "id"));
+        seen |= (strcmp(id, V2_FAILED) == 0) | (strcmp(id, V2_NEVER) == 0) << 1 |
+                (strcmp(id, V2_OOM) == 0) << 2;
+    }
+    ck_assert_int_eq(seen, 7);
     json_decref(list);
     free(next);
     store_close();
@@ -624,6 +674,72 @@ START_TEST(keeps_each_attempt)
 }
 END_TEST
 
+#define V3_LOOP "0193a8c2-0000-7000-8000-0000000000e5"
+
+struct seen {
+    int n, attempt;
+    char state[16];
+    uint64_t started_ms;
+};
+
+static void see_row(void *arg, store_row *r)
+{
+    struct seen *w = arg;
+    if (strcmp(r->id, V3_LOOP) != 0)
+        return;
+    w->n++;
+    w->attempt = r->attempt;
+    snprintf(w->state, sizeof(w->state), "%s", r->state);
+    w->started_ms = r->started_ms;
+}
+
+/*
+ * Recovery retries a running attempt 1 as attempt 2: the requeue goes to
+ * the store thread and the worker journals the start of attempt 2 at once.
+ * A crash before the requeue commits leaves the row running attempt 1 and
+ * the journal saying 2. Unless the next start learns 2, it retries 2 again,
+ * and so on at every crash: retry.max would bound nothing.
+ */
+START_TEST(journal_advances_the_attempt)
+{
+    char err[512] = "";
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    sluice_exec *e = accepted_exec(V3_LOOP, "application/json", "{}", 2);
+    accept_one(e);
+    run_attempt(e, "", 0);
+    store_flush();
+    /* The retry's start, journaled; its requeue never committed. */
+    ck_assert_int_eq(startlog_append(V3_LOOP, 2), 0);
+    exec_unref(e);
+    store_close();
+
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    struct seen w = {0};
+    store_recover(see_row, &w);
+    ck_assert_int_eq(w.n, 1);
+    ck_assert_str_eq(w.state, "running");
+    ck_assert_int_eq(w.attempt, 2);
+    /* started_at was attempt 1's: attempt 2's start is not on record. */
+    ck_assert_uint_eq(w.started_ms, 0);
+    /* Attempt 1 stays on record, its outcome unknown (its record went
+     * with the requeue). */
+    ck_assert_int_eq(count_attempt_rows(V3_LOOP), 1);
+    json_t *doc = store_get_json(V3_LOOP, 1);
+    json_t *one = json_array_get(json_object_get(doc, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(one, "attempt")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "state")), "unknown");
+    json_decref(doc);
+    store_close();
+
+    /* The journal is empty now: a third start sees the same. */
+    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    memset(&w, 0, sizeof(w));
+    store_recover(see_row, &w);
+    ck_assert_int_eq(w.attempt, 2);
+    store_close();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -637,6 +753,7 @@ static Suite *store_suite(void)
     tcase_add_checked_fixture(tc, model_setup, teardown);
     tcase_add_test(tc, keeps_each_body_once);
     tcase_add_test(tc, keeps_each_attempt);
+    tcase_add_test(tc, journal_advances_the_attempt);
     suite_add_tcase(s, tc);
     return s;
 }

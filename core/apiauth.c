@@ -133,16 +133,19 @@ int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_
 
 /*
  * Failures are counted per client address. A forwarded request whose
- * proxy is not trusted gives no client address, only the proxy's: it is
- * counted apart from direct requests of that address, so wrong tokens sent
- * through a local proxy do not lock out an operator on the host itself.
+ * proxy is not trusted gives no client address, only the proxy's. When
+ * that proxy is on this host it is counted apart from direct requests of
+ * loopback, so wrong tokens sent through a local proxy do not lock out an
+ * operator on the host itself; any other address has one budget, whatever
+ * headers it sends (a split there would only double what it may guess).
  */
-static void fail_key(const http_request *rq, const sluice_config *cfg, char *k, size_t len)
+void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback,
+                      char *k, size_t len)
 {
     char client[64];
     auth_client_addr(rq, cfg->server.trusted_proxies, client, sizeof(client));
     int via = 0;
-    if (strcmp(client, rq->remote_addr) == 0)
+    if (peer_loopback && strcmp(client, rq->remote_addr) == 0)
         for (size_t i = 0; i < rq->n_headers && !via; i++)
             via = strcmp(rq->headers[i].name, "x-forwarded-for") == 0 ||
                   strcmp(rq->headers[i].name, "forwarded") == 0 ||
@@ -167,7 +170,7 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
     }
     char k[128];
     unsigned ra = 0;
-    fail_key(rq, cfg, k, sizeof(k));
+    apiauth_fail_key(rq, cfg, peer_loopback, k, sizeof(k));
     if (ratelimit_peek(k, &admin_fail_rule, 1, units_now_ms(), &ra) < 0) {
         char ras[16];
         snprintf(ras, sizeof(ras), "%u", ra);

@@ -39,4 +39,12 @@ int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_
 int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice_config *cfg,
                   int peer_loopback, int metrics);
 
+/*
+ * The key wrong tokens from rq are counted under (ratelimit.h): one per
+ * client address, with requests a proxy on this host forwards for a
+ * client it does not name counted apart from direct loopback ones.
+ */
+void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback,
+                      char *k, size_t len);
+
 #endif

@@ -17,24 +17,46 @@ static char *trusted[] = {"127.0.0.1/32", "::1", NULL};
 static sluice_config with_proxies = {.server = {.trusted_proxies = trusted}};
 static sluice_config without_proxies;
 
-/* A request from peer with headers "name", "value", ... NULL. */
-static int local(const sluice_config *cfg, const char *peer, ...)
+/* A request from peer with headers "name", "value", ... NULL: whether it
+ * is local, or (key) the key its wrong tokens count under. */
+static int vrequest(const sluice_config *cfg, char *key, const char *peer, va_list ap)
 {
     http_request rq = {0};
     kv h[8];
     snprintf(rq.remote_addr, sizeof(rq.remote_addr), "%s", peer);
-    va_list ap;
-    va_start(ap, peer);
     const char *n;
     while ((n = va_arg(ap, const char *)) != NULL && rq.n_headers < 8) {
         h[rq.n_headers].name = (char *)n;
         h[rq.n_headers].value = va_arg(ap, char *);
         rq.n_headers++;
     }
-    va_end(ap);
     rq.headers = h;
     int peer_loopback = strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0;
+    if (key) {
+        apiauth_fail_key(&rq, cfg, peer_loopback, key, 128);
+        return 0;
+    }
     return apiauth_is_local(&rq, cfg, peer_loopback);
+}
+
+static int local(const sluice_config *cfg, const char *peer, ...)
+{
+    va_list ap;
+    va_start(ap, peer);
+    int r = vrequest(cfg, NULL, peer, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The failure key, in a static buffer per call site's slot. */
+static const char *key(int slot, const sluice_config *cfg, const char *peer, ...)
+{
+    static char keys[4][128];
+    va_list ap;
+    va_start(ap, peer);
+    vrequest(cfg, keys[slot], peer, ap);
+    va_end(ap);
+    return keys[slot];
 }
 
 START_TEST(direct_peers)
@@ -97,6 +119,26 @@ START_TEST(trusted_forwarders)
 }
 END_TEST
 
+START_TEST(failure_keys)
+{
+    /* A remote address has one budget, forwarding headers or not. */
+    ck_assert_str_eq(key(0, &without_proxies, "203.0.113.9", NULL),
+                     key(1, &without_proxies, "203.0.113.9", "x-forwarded-for", "198.51.100.1",
+                         NULL));
+    ck_assert_str_eq(key(0, &with_proxies, "203.0.113.9", NULL),
+                     key(1, &with_proxies, "203.0.113.9", "x-real-ip", "198.51.100.1", NULL));
+    /* What a local proxy forwards is counted apart from the host's own. */
+    ck_assert_str_ne(key(0, &without_proxies, "127.0.0.1", NULL),
+                     key(1, &without_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.1",
+                         NULL));
+    /* A trusted proxy names the client. */
+    ck_assert_str_eq(key(0, &with_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.1", NULL),
+                     key(1, &with_proxies, "198.51.100.1", NULL));
+    ck_assert_str_ne(key(0, &without_proxies, "203.0.113.9", NULL),
+                     key(1, &without_proxies, "203.0.113.10", NULL));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("apiauth");
@@ -104,6 +146,7 @@ int main(void)
     tcase_add_test(tc, direct_peers);
     tcase_add_test(tc, untrusted_forwarders);
     tcase_add_test(tc, trusted_forwarders);
+    tcase_add_test(tc, failure_keys);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -9,6 +9,7 @@
 #include "ratelimit.h"
 #include "units.h"
 
+#include <arpa/inet.h>
 #include <nettle/memops.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +151,16 @@ void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer
             via = strcmp(rq->headers[i].name, "x-forwarded-for") == 0 ||
                   strcmp(rq->headers[i].name, "forwarded") == 0 ||
                   strcmp(rq->headers[i].name, "x-real-ip") == 0;
+    /* One IPv6 host gets at least a /64 to pick addresses from: keyed per
+     * address, it would have 2^64 budgets. */
+    unsigned char a[16];
+    static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
+    if (auth_addr_parse(client, a) == 0 && memcmp(a, v4, 12) != 0) {
+        memset(a + 8, 0, 8);
+        if (!inet_ntop(AF_INET6, a, client, sizeof(client)))
+            client[0] = 0;
+        snprintf(client + strlen(client), sizeof(client) - strlen(client), "/64");
+    }
     snprintf(k, len, "A\x1f%s%s", client, via ? "\x1fvia" : "");
 }
 

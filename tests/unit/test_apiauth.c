@@ -136,6 +136,15 @@ START_TEST(failure_keys)
                      key(1, &with_proxies, "198.51.100.1", NULL));
     ck_assert_str_ne(key(0, &without_proxies, "203.0.113.9", NULL),
                      key(1, &without_proxies, "203.0.113.10", NULL));
+    /* IPv6 clients by their /64: a host picks any address in it. */
+    ck_assert_str_eq(key(0, &without_proxies, "2001:db8:1:2::1", NULL),
+                     key(1, &without_proxies, "2001:db8:1:2:ffff:ab:cd:ef", NULL));
+    ck_assert_str_eq(key(0, &with_proxies, "127.0.0.1", "x-forwarded-for", "2001:db8:1:2::7", NULL),
+                     key(1, &without_proxies, "2001:db8:1:2::1", NULL));
+    ck_assert_str_ne(key(0, &without_proxies, "2001:db8:1:2::1", NULL),
+                     key(1, &without_proxies, "2001:db8:1:3::1", NULL));
+    ck_assert_str_ne(key(0, &without_proxies, "::ffff:203.0.113.9", NULL),
+                     key(1, &without_proxies, "::ffff:203.0.113.10", NULL));
 }
 END_TEST
 

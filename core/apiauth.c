@@ -182,7 +182,10 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
     char k[128];
     unsigned ra = 0;
     apiauth_fail_key(rq, cfg, peer_loopback, k, sizeof(k));
-    if (ratelimit_peek(k, &admin_fail_rule, 1, units_now_ms(), &ra) < 0) {
+    /* One failure is taken before the compare and given back on success:
+     * checked first and taken after, every request in flight at once would
+     * pass the check, and concurrency would multiply the budget. */
+    if (ratelimit_take(k, &admin_fail_rule, 1, units_now_ms(), &ra) < 0) {
         char ras[16];
         snprintf(ras, sizeof(ras), "%u", ra);
         const char *hdrs[] = {"Retry-After", ras, NULL};
@@ -201,9 +204,10 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
         int metrics_ok = mtok ? token_ok(given, mtok) : 0;
         ok = admin_ok | metrics_ok;
     }
-    if (ok)
+    if (ok) {
+        ratelimit_refund(k, &admin_fail_rule, 1, units_now_ms());
         return 1;
-    ratelimit_take(k, &admin_fail_rule, 1, units_now_ms(), &ra);
+    }
     log_msg(LOG_INFO, rq->request_id, "refused %s %s: %s admin token", rq->method, rq->path,
             given ? "wrong" : "no");
     if (!given) {

@@ -49,7 +49,7 @@ master_process off;
 worker_processes 1;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log info;
-events { worker_connections 64; }
+events { worker_connections 256; }
 http {
     access_log $T/nginx/access.log;
     client_body_temp_path $T/nginx/body;
@@ -102,7 +102,7 @@ via() {
 
 conf() { # conf SERVER-EXTRA
 write_config <<EOF
-server: { listen = ["127.0.0.1:0"]; http_threads = 1; workers = 2; shutdown_timeout = "10s";
+server: { listen = ["127.0.0.1:0"]; http_threads = ${HTTP_THREADS:-1}; workers = 2; shutdown_timeout = "10s";
           $1 };
 flows = ( { id = "ok"; namespace = "team"; executor = "shell";
             config = { argv = ["/bin/echo", "hi"]; }; },
@@ -195,7 +195,8 @@ is "$STATUS" 200 "a Forwarded for= on loopback from a trusted proxy is answered"
 # ---- admin_token through nginx; wrong tokens are throttled per address ----
 stop_sluiced TERM
 stop_nginx
-conf "trusted_proxies = [\"127.0.0.1/32\"]; admin_token = \"$ADMIN\"; metrics_token = \"$METRICS\";"
+# Several HTTP threads, so that wrong tokens sent at once are checked at once.
+HTTP_THREADS=4 conf "trusted_proxies = [\"127.0.0.1/32\"]; admin_token = \"$ADMIN\"; metrics_token = \"$METRICS\";"
 start_sluiced || { fail "sluiced restarts with tokens"; done_testing; exit 1; }
 start_nginx || { fail "nginx restarts"; done_testing; exit 1; }
 via 198.51.100.6 GET /api/v1/executions
@@ -227,6 +228,22 @@ via 198.51.100.8 GET /api/v1/executions -H "Authorization: Bearer $ADMIN"
 is "$STATUS" 200 "another address is not affected"
 req GET /api/v1/executions -H "Authorization: Bearer $ADMIN"
 is "$STATUS" 200 "nor a direct loopback client"
+
+# Wrong tokens sent all at once get no more than ten refusals between them.
+# The budget refills one every 6 s: a slow run may earn one more per 6 s.
+urls=()
+for _ in $(seq 30); do urls+=(-o /dev/null "http://127.0.0.1:$NPORT/api/v1/executions"); done
+t0=$(date +%s)
+codes=$(curl -s --parallel --parallel-immediate --parallel-max 30 --max-time 30 \
+    -w '%{http_code}\n' -H 'X-Test-Client: 198.51.100.30' \
+    -H 'Authorization: Bearer wrong-token-at-once-0123456789' "${urls[@]}")
+t1=$(date +%s)
+n403=$(printf '%s\n' "$codes" | grep -c '^403$')
+n429=$(printf '%s\n' "$codes" | grep -c '^429$')
+diag "30 wrong tokens at once: $n403 refused with 403, $n429 with 429 in $((t1 - t0)) s"
+check "30 wrong tokens at once are refused with 403 at most 10 times (got $n403)" \
+    [ "$n403" -ge 1 -a "$n403" -le $((10 + (t1 - t0 + 1) / 6)) ]
+is "$((n403 + n429))" 30 "and with 429 otherwise"
 
 # ---- metrics_public ----
 stop_sluiced TERM

@@ -12,6 +12,7 @@
 #include "apiauth.h"
 #include "config.h"
 #include "event.h"
+#include "ratelimit.h"
 
 static char *trusted[] = {"127.0.0.1/32", "::1", NULL};
 static sluice_config with_proxies = {.server = {.trusted_proxies = trusted}};
@@ -148,6 +149,32 @@ START_TEST(failure_keys)
 }
 END_TEST
 
+/* The throttle reserves a failure before comparing (ratelimit_refund):
+ * what is in flight counts, and a success gives its reservation back. */
+START_TEST(reserve_and_refund)
+{
+    ratelimit_reset();
+    static const ratelimit_rule r = {60000, 10};
+    unsigned ra = 0;
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(ratelimit_take("k", &r, 1, 1000, &ra), 0);
+    ck_assert_int_eq(ratelimit_take("k", &r, 1, 1000, &ra), -1);
+    ratelimit_refund("k", &r, 1, 1000);
+    ck_assert_int_eq(ratelimit_take("k", &r, 1, 1000, &ra), 0);
+    ck_assert_int_eq(ratelimit_take("k", &r, 1, 1000, &ra), -1);
+    /* A refund never banks more than a full budget. */
+    ratelimit_take("fresh", &r, 1, 1000, &ra);
+    ratelimit_refund("fresh", &r, 1, 1000);
+    ratelimit_refund("fresh", &r, 1, 1000);
+    ratelimit_refund("unknown", &r, 1, 1000);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(ratelimit_take("fresh", &r, 1, 1000, &ra), 0);
+    ck_assert_int_eq(ratelimit_take("fresh", &r, 1, 1000, &ra), -1);
+    ck_assert_int_eq(ratelimit_peek("unknown", &r, 1, 1000, &ra), 0);
+    ratelimit_reset();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("apiauth");
@@ -156,6 +183,7 @@ int main(void)
     tcase_add_test(tc, untrusted_forwarders);
     tcase_add_test(tc, trusted_forwarders);
     tcase_add_test(tc, failure_keys);
+    tcase_add_test(tc, reserve_and_refund);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -99,17 +99,39 @@ static int list_is_loopback(const char *v, const char *key)
     return seen;
 }
 
+/*
+ * Headers that mark a request as forwarded by a proxy: those that name
+ * the client and those that only describe the hop (Via, X-Forwarded-Proto,
+ * -Host, -Port, ...). Any of them means the peer is not the client.
+ */
+static int forwarding_header(const char *n)
+{
+    static const char *const names[] = {"forwarded",          "x-real-ip",       "via",
+                                        "true-client-ip",     "cf-connecting-ip", "x-client-ip",
+                                        "x-cluster-client-ip", "fastly-client-ip", NULL};
+    if (strncmp(n, "x-forwarded-", 12) == 0)
+        return 1;
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(n, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Headers that name the client with one address. */
+static int client_ip_header(const char *n)
+{
+    return strcmp(n, "x-real-ip") == 0 || strcmp(n, "true-client-ip") == 0 ||
+           strcmp(n, "cf-connecting-ip") == 0 || strcmp(n, "x-client-ip") == 0 ||
+           strcmp(n, "x-cluster-client-ip") == 0 || strcmp(n, "fastly-client-ip") == 0;
+}
+
 int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_loopback)
 {
     if (!peer_loopback)
         return 0;
     int forwarded = 0;
-    for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *n = rq->headers[i].name;
-        if (strcmp(n, "x-forwarded-for") == 0 || strcmp(n, "forwarded") == 0 ||
-            strcmp(n, "x-real-ip") == 0)
-            forwarded = 1;
-    }
+    for (size_t i = 0; i < rq->n_headers; i++)
+        forwarded |= forwarding_header(rq->headers[i].name);
     if (!forwarded)
         return 1;
     unsigned char peer[16];
@@ -124,7 +146,7 @@ int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_
         const char *n = rq->headers[i].name, *v = rq->headers[i].value;
         if (strcmp(n, "x-forwarded-for") == 0 && !list_is_loopback(v, NULL))
             return 0;
-        if (strcmp(n, "x-real-ip") == 0 && !entry_is_loopback(v, strlen(v)))
+        if (client_ip_header(n) && !entry_is_loopback(v, strlen(v)))
             return 0;
         if (strcmp(n, "forwarded") == 0 && !list_is_loopback(v, "for="))
             return 0;
@@ -148,9 +170,7 @@ void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer
     int via = 0;
     if (peer_loopback && strcmp(client, rq->remote_addr) == 0)
         for (size_t i = 0; i < rq->n_headers && !via; i++)
-            via = strcmp(rq->headers[i].name, "x-forwarded-for") == 0 ||
-                  strcmp(rq->headers[i].name, "forwarded") == 0 ||
-                  strcmp(rq->headers[i].name, "x-real-ip") == 0;
+            via = forwarding_header(rq->headers[i].name);
     /* One IPv6 host gets at least a /64 to pick addresses from: keyed per
      * address, it would have 2^64 budgets. */
     unsigned char a[16];

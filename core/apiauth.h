@@ -24,7 +24,8 @@ struct MHD_Connection;
 /*
  * Whether rq comes from this host. A proxy on this host forwards for
  * clients anywhere, so a loopback peer (peer_loopback) counts only when it
- * forwards for nobody (no X-Forwarded-For, Forwarded or X-Real-IP), or when
+ * sends no forwarding header (X-Forwarded-*, Forwarded, Via, X-Real-IP
+ * and the CDNs' client address headers), or when
  * it is one of server.trusted_proxies and every client those headers name
  * is on loopback too. A forwarding header from a peer that is not trusted
  * cannot be believed either way: not local.

@@ -67,6 +67,14 @@ http {
             proxy_set_header X-Real-IP \$remote_addr;
             proxy_set_header Host \$host;
         }
+        # Proxies that name no client: the hop only, or nothing at all.
+        location /proto/ {
+            proxy_pass http://127.0.0.1:$PORT/;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+        location /plain/ {
+            proxy_pass http://127.0.0.1:$PORT/;
+        }
     }
 }
 EOF
@@ -158,6 +166,15 @@ req GET /api/v1/executions -H 'X-Real-IP: 127.0.0.1'
 is "$STATUS" 403 "so is X-Real-IP"
 req GET /api/v1/executions -H 'Forwarded: for=127.0.0.1'
 is "$STATUS" 403 "and Forwarded"
+base=$BASE; BASE="http://127.0.0.1:$NPORT/proto"
+req GET /api/v1/executions
+BASE=$base
+is "$STATUS" 403 "a proxy that sends only X-Forwarded-Proto is refused"
+for h in 'Via: 1.1 lb' 'X-Forwarded-Host: sluice.example' 'True-Client-IP: 127.0.0.1' \
+    'CF-Connecting-IP: 127.0.0.1' 'X-Client-IP: 127.0.0.1' 'Fastly-Client-IP: 127.0.0.1'; do
+    req GET /api/v1/executions -H "$h"
+    is "$STATUS" 403 "a loopback peer that sends ${h%%:*} is a proxy, refused"
+done
 req GET /api/v1/executions
 is "$STATUS" 200 "a direct loopback request is answered"
 req GET "/api/v1/executions/$OK_ID"

@@ -79,6 +79,18 @@ START_TEST(untrusted_forwarders)
     ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-real-ip", "127.0.0.1", NULL), 0);
     ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "forwarded", "for=127.0.0.1", NULL), 0);
     ck_assert_int_eq(local(&with_proxies, "127.0.0.2", "x-forwarded-for", "127.0.0.1", NULL), 0);
+    /* A proxy may mark the hop without naming the client. */
+    static const char *hop[][2] = {
+        {"via", "1.1 proxy"},           {"x-forwarded-host", "sluice.example"},
+        {"x-forwarded-proto", "https"}, {"x-forwarded-port", "443"},
+        {"x-forwarded-server", "lb1"},  {"true-client-ip", "127.0.0.1"},
+        {"cf-connecting-ip", "127.0.0.1"}, {"x-client-ip", "127.0.0.1"},
+        {"x-cluster-client-ip", "127.0.0.1"}, {"fastly-client-ip", "127.0.0.1"},
+    };
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        ck_assert_msg(local(&without_proxies, "127.0.0.1", hop[i][0], hop[i][1], NULL) == 0,
+                      "%s makes a loopback peer a proxy", hop[i][0]);
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-request-id", "abc", NULL), 1);
 }
 END_TEST
 
@@ -106,6 +118,9 @@ START_TEST(trusted_forwarders)
                            "x-real-ip", "198.51.100.7", NULL),
                      0);
     ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-real-ip", "127.0.0.1", NULL), 1);
+    ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1",
+                           "cf-connecting-ip", "198.51.100.7", NULL),
+                     0);
     ck_assert_int_eq(local(&with_proxies, "127.0.0.1", "forwarded",
                            "for=127.0.0.1;proto=https, for=\"[::1]:4711\"", NULL),
                      1);

@@ -31,74 +31,6 @@ static int token_ok(const char *given, const char *want)
 #define ADMIN_FAILURE_WINDOW_MS 60000
 static const ratelimit_rule admin_fail_rule = {ADMIN_FAILURE_WINDOW_MS, ADMIN_MAX_FAILURES};
 
-static int addr_is_loopback(const char *s)
-{
-    unsigned char a[16];
-    static const unsigned char v6[16] = {[15] = 1};
-    static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
-    if (auth_addr_parse(s, a) < 0)
-        return 0;
-    return memcmp(a, v6, 16) == 0 || (memcmp(a, v4, 12) == 0 && a[12] == 127);
-}
-
-/* One address as forwarding headers write it ("127.0.0.1", "127.0.0.1:80",
- * "[::1]:80", "\"[::1]\"", "::1") is on loopback. */
-static int entry_is_loopback(const char *a, size_t al)
-{
-    char addr[64];
-    while (al && (*a == ' ' || *a == '\t'))
-        a++, al--;
-    while (al && (a[al - 1] == ' ' || a[al - 1] == '\t'))
-        al--;
-    if (al >= 2 && a[0] == '"' && a[al - 1] == '"')
-        a++, al -= 2;
-    if (al && a[0] == '[') {
-        const char *rb = memchr(a, ']', al);
-        if (!rb)
-            return 0;
-        a++;
-        al = (size_t)(rb - a);
-    } else {
-        const char *colon = memchr(a, ':', al);
-        if (colon && !memchr(colon + 1, ':', al - (size_t)(colon + 1 - a)))
-            al = (size_t)(colon - a); /* "127.0.0.1:80"; "::1" has several */
-    }
-    if (al == 0 || al >= sizeof(addr))
-        return 0;
-    memcpy(addr, a, al);
-    addr[al] = 0;
-    return addr_is_loopback(addr);
-}
-
-/* Every comma-separated entry of v is on loopback; with key ("for="), only
- * the ;-separated pairs of that name count, and there must be one (RFC
- * 7239: "unknown" and obfuscated names are not addresses). */
-static int list_is_loopback(const char *v, const char *key)
-{
-    int seen = 0;
-    size_t kl = key ? strlen(key) : 0;
-    for (const char *p = v; *p;) {
-        size_t n = strcspn(p, key ? ",;" : ",");
-        const char *e = p;
-        size_t el = n;
-        while (el && (*e == ' ' || *e == '\t'))
-            e++, el--;
-        if (!key) {
-            if (!entry_is_loopback(e, el))
-                return 0;
-            seen = 1;
-        } else if (el >= kl && strncasecmp(e, key, kl) == 0) {
-            if (!entry_is_loopback(e + kl, el - kl))
-                return 0;
-            seen = 1;
-        }
-        p += n;
-        if (*p)
-            p++;
-    }
-    return seen;
-}
-
 /*
  * Headers that mark a request as forwarded by a proxy: those that name
  * the client and those that only describe the hop (Via, X-Forwarded-Proto,
@@ -117,41 +49,34 @@ static int forwarding_header(const char *n)
     return 0;
 }
 
-/* Headers that name the client with one address. */
-static int client_ip_header(const char *n)
+/*
+ * With server.trusted_proxies set, a proxy is in front, and one on this
+ * host that adds no forwarding header (nginx's plain proxy_pass) is a
+ * loopback peer indistinguishable from a local client. Neither its address
+ * (any loopback address will do) nor its headers tell, so nothing is local
+ * then: the admin API takes admin_token or nothing.
+ */
+static int proxies_in_front(const sluice_config *cfg)
 {
-    return strcmp(n, "x-real-ip") == 0 || strcmp(n, "true-client-ip") == 0 ||
-           strcmp(n, "cf-connecting-ip") == 0 || strcmp(n, "x-client-ip") == 0 ||
-           strcmp(n, "x-cluster-client-ip") == 0 || strcmp(n, "fastly-client-ip") == 0;
+    return cfg->server.trusted_proxies && cfg->server.trusted_proxies[0];
 }
 
 int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_loopback)
 {
-    if (!peer_loopback)
+    if (!peer_loopback || proxies_in_front(cfg))
         return 0;
-    int forwarded = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
-        forwarded |= forwarding_header(rq->headers[i].name);
-    if (!forwarded)
-        return 1;
-    unsigned char peer[16];
-    char *const *trusted = cfg->server.trusted_proxies;
-    if (!trusted || auth_addr_parse(rq->remote_addr, peer) < 0 ||
-        !auth_cidr_strv_contains(trusted, peer))
-        return 0;
-    /* Every entry, not only those right of the last trusted hop: a proxy
-     * that passes on what its client wrote must not make a remote client
-     * local, and an entry that is not an address proves nothing. */
-    for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *n = rq->headers[i].name, *v = rq->headers[i].value;
-        if (strcmp(n, "x-forwarded-for") == 0 && !list_is_loopback(v, NULL))
+        if (forwarding_header(rq->headers[i].name))
             return 0;
-        if (client_ip_header(n) && !entry_is_loopback(v, strlen(v)))
-            return 0;
-        if (strcmp(n, "forwarded") == 0 && !list_is_loopback(v, "for="))
-            return 0;
-    }
     return 1;
+}
+
+void apiauth_warn_config(const sluice_config *cfg)
+{
+    if (proxies_in_front(cfg) && !cfg->server.admin_token)
+        log_warn("server.trusted_proxies is set without server.admin_token: the admin API "
+                 "refuses every request (a proxy on this host may look like a local client); "
+                 "set server.admin_token to use it");
 }
 
 /*
@@ -194,9 +119,12 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
     if (!tok && apiauth_is_local(rq, cfg, peer_loopback))
         return 1;
     if (!tok && !mtok) {
-        http_error(c, rq->request_id, 403, "forbidden",
-                   "the admin API answers only clients on this host when server.admin_token "
-                   "is not set (a request forwarded by a proxy is from its client)");
+        http_error(c, rq->request_id, 403, "forbidden", "%s",
+                   proxies_in_front(cfg)
+                       ? "server.trusted_proxies is set: the admin API needs server.admin_token"
+                       : "the admin API answers only clients on this host when "
+                         "server.admin_token is not set (a request forwarded by a proxy is "
+                         "from its client)");
         return 0;
     }
     char k[128];

@@ -9,7 +9,6 @@
 #include "ratelimit.h"
 #include "units.h"
 
-#include <arpa/inet.h>
 #include <nettle/memops.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,17 +95,9 @@ void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer
     if (peer_loopback && strcmp(client, rq->remote_addr) == 0)
         for (size_t i = 0; i < rq->n_headers && !via; i++)
             via = forwarding_header(rq->headers[i].name);
-    /* One IPv6 host gets at least a /64 to pick addresses from: keyed per
-     * address, it would have 2^64 budgets. */
-    unsigned char a[16];
-    static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
-    if (auth_addr_parse(client, a) == 0 && memcmp(a, v4, 12) != 0) {
-        memset(a + 8, 0, 8);
-        if (!inet_ntop(AF_INET6, a, client, sizeof(client)))
-            client[0] = 0;
-        snprintf(client + strlen(client), sizeof(client) - strlen(client), "/64");
-    }
-    snprintf(k, len, "A\x1f%s%s", client, via ? "\x1fvia" : "");
+    char ck[80];
+    auth_addr_budget_key(client, ck, sizeof(ck));
+    snprintf(k, len, "A\x1f%s%s", ck, via ? "\x1fvia" : "");
 }
 
 int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice_config *cfg,

@@ -30,124 +30,74 @@ static int token_ok(const char *given, const char *want)
 #define ADMIN_FAILURE_WINDOW_MS 60000
 static const ratelimit_rule admin_fail_rule = {ADMIN_FAILURE_WINDOW_MS, ADMIN_MAX_FAILURES};
 
-static int addr_is_loopback(const char *s)
+/*
+ * Headers that mark a request as forwarded by a proxy: those that name
+ * the client and those that only describe the hop (Via, X-Forwarded-Proto,
+ * -Host, -Port, ...). Any of them means the peer is not the client.
+ */
+static int forwarding_header(const char *n)
 {
-    unsigned char a[16];
-    static const unsigned char v6[16] = {[15] = 1};
-    static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
-    if (auth_addr_parse(s, a) < 0)
-        return 0;
-    return memcmp(a, v6, 16) == 0 || (memcmp(a, v4, 12) == 0 && a[12] == 127);
+    static const char *const names[] = {"forwarded",          "x-real-ip",       "via",
+                                        "true-client-ip",     "cf-connecting-ip", "x-client-ip",
+                                        "x-cluster-client-ip", "fastly-client-ip", NULL};
+    if (strncmp(n, "x-forwarded-", 12) == 0)
+        return 1;
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(n, names[i]) == 0)
+            return 1;
+    return 0;
 }
 
-/* One address as forwarding headers write it ("127.0.0.1", "127.0.0.1:80",
- * "[::1]:80", "\"[::1]\"", "::1") is on loopback. */
-static int entry_is_loopback(const char *a, size_t al)
+/*
+ * With server.trusted_proxies set, a proxy is in front, and one on this
+ * host that adds no forwarding header (nginx's plain proxy_pass) is a
+ * loopback peer indistinguishable from a local client. Neither its address
+ * (any loopback address will do) nor its headers tell, so nothing is local
+ * then: the admin API takes admin_token or nothing.
+ */
+static int proxies_in_front(const sluice_config *cfg)
 {
-    char addr[64];
-    while (al && (*a == ' ' || *a == '\t'))
-        a++, al--;
-    while (al && (a[al - 1] == ' ' || a[al - 1] == '\t'))
-        al--;
-    if (al >= 2 && a[0] == '"' && a[al - 1] == '"')
-        a++, al -= 2;
-    if (al && a[0] == '[') {
-        const char *rb = memchr(a, ']', al);
-        if (!rb)
-            return 0;
-        a++;
-        al = (size_t)(rb - a);
-    } else {
-        const char *colon = memchr(a, ':', al);
-        if (colon && !memchr(colon + 1, ':', al - (size_t)(colon + 1 - a)))
-            al = (size_t)(colon - a); /* "127.0.0.1:80"; "::1" has several */
-    }
-    if (al == 0 || al >= sizeof(addr))
-        return 0;
-    memcpy(addr, a, al);
-    addr[al] = 0;
-    return addr_is_loopback(addr);
-}
-
-/* Every comma-separated entry of v is on loopback; with key ("for="), only
- * the ;-separated pairs of that name count, and there must be one (RFC
- * 7239: "unknown" and obfuscated names are not addresses). */
-static int list_is_loopback(const char *v, const char *key)
-{
-    int seen = 0;
-    size_t kl = key ? strlen(key) : 0;
-    for (const char *p = v; *p;) {
-        size_t n = strcspn(p, key ? ",;" : ",");
-        const char *e = p;
-        size_t el = n;
-        while (el && (*e == ' ' || *e == '\t'))
-            e++, el--;
-        if (!key) {
-            if (!entry_is_loopback(e, el))
-                return 0;
-            seen = 1;
-        } else if (el >= kl && strncasecmp(e, key, kl) == 0) {
-            if (!entry_is_loopback(e + kl, el - kl))
-                return 0;
-            seen = 1;
-        }
-        p += n;
-        if (*p)
-            p++;
-    }
-    return seen;
+    return cfg->server.trusted_proxies && cfg->server.trusted_proxies[0];
 }
 
 int apiauth_is_local(const http_request *rq, const sluice_config *cfg, int peer_loopback)
 {
-    if (!peer_loopback)
+    if (!peer_loopback || proxies_in_front(cfg))
         return 0;
-    int forwarded = 0;
-    for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *n = rq->headers[i].name;
-        if (strcmp(n, "x-forwarded-for") == 0 || strcmp(n, "forwarded") == 0 ||
-            strcmp(n, "x-real-ip") == 0)
-            forwarded = 1;
-    }
-    if (!forwarded)
-        return 1;
-    unsigned char peer[16];
-    char *const *trusted = cfg->server.trusted_proxies;
-    if (!trusted || auth_addr_parse(rq->remote_addr, peer) < 0 ||
-        !auth_cidr_strv_contains(trusted, peer))
-        return 0;
-    /* Every entry, not only those right of the last trusted hop: a proxy
-     * that passes on what its client wrote must not make a remote client
-     * local, and an entry that is not an address proves nothing. */
-    for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *n = rq->headers[i].name, *v = rq->headers[i].value;
-        if (strcmp(n, "x-forwarded-for") == 0 && !list_is_loopback(v, NULL))
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (forwarding_header(rq->headers[i].name))
             return 0;
-        if (strcmp(n, "x-real-ip") == 0 && !entry_is_loopback(v, strlen(v)))
-            return 0;
-        if (strcmp(n, "forwarded") == 0 && !list_is_loopback(v, "for="))
-            return 0;
-    }
     return 1;
+}
+
+void apiauth_warn_config(const sluice_config *cfg)
+{
+    if (proxies_in_front(cfg) && !cfg->server.admin_token)
+        log_warn("server.trusted_proxies is set without server.admin_token: the admin API "
+                 "refuses every request (a proxy on this host may look like a local client); "
+                 "set server.admin_token to use it");
 }
 
 /*
  * Failures are counted per client address. A forwarded request whose
- * proxy is not trusted gives no client address, only the proxy's: it is
- * counted apart from direct requests of that address, so wrong tokens sent
- * through a local proxy do not lock out an operator on the host itself.
+ * proxy is not trusted gives no client address, only the proxy's. When
+ * that proxy is on this host it is counted apart from direct requests of
+ * loopback, so wrong tokens sent through a local proxy do not lock out an
+ * operator on the host itself; any other address has one budget, whatever
+ * headers it sends (a split there would only double what it may guess).
  */
-static void fail_key(const http_request *rq, const sluice_config *cfg, char *k, size_t len)
+void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback,
+                      char *k, size_t len)
 {
     char client[64];
     auth_client_addr(rq, cfg->server.trusted_proxies, client, sizeof(client));
     int via = 0;
-    if (strcmp(client, rq->remote_addr) == 0)
+    if (peer_loopback && strcmp(client, rq->remote_addr) == 0)
         for (size_t i = 0; i < rq->n_headers && !via; i++)
-            via = strcmp(rq->headers[i].name, "x-forwarded-for") == 0 ||
-                  strcmp(rq->headers[i].name, "forwarded") == 0 ||
-                  strcmp(rq->headers[i].name, "x-real-ip") == 0;
-    snprintf(k, len, "A\x1f%s%s", client, via ? "\x1fvia" : "");
+            via = forwarding_header(rq->headers[i].name);
+    char ck[80];
+    auth_addr_budget_key(client, ck, sizeof(ck));
+    snprintf(k, len, "A\x1f%s%s", ck, via ? "\x1fvia" : "");
 }
 
 int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice_config *cfg,
@@ -160,15 +110,21 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
     if (!tok && apiauth_is_local(rq, cfg, peer_loopback))
         return 1;
     if (!tok && !mtok) {
-        http_error(c, rq->request_id, 403, "forbidden",
-                   "the admin API answers only clients on this host when server.admin_token "
-                   "is not set (a request forwarded by a proxy is from its client)");
+        http_error(c, rq->request_id, 403, "forbidden", "%s",
+                   proxies_in_front(cfg)
+                       ? "server.trusted_proxies is set: the admin API needs server.admin_token"
+                       : "the admin API answers only clients on this host when "
+                         "server.admin_token is not set (a request forwarded by a proxy is "
+                         "from its client)");
         return 0;
     }
     char k[128];
     unsigned ra = 0;
-    fail_key(rq, cfg, k, sizeof(k));
-    if (ratelimit_peek(k, &admin_fail_rule, 1, units_now_ms(), &ra) < 0) {
+    apiauth_fail_key(rq, cfg, peer_loopback, k, sizeof(k));
+    /* One failure is taken before the compare and given back on success:
+     * checked first and taken after, every request in flight at once would
+     * pass the check, and concurrency would multiply the budget. */
+    if (ratelimit_take(k, &admin_fail_rule, 1, units_now_ms(), &ra) < 0) {
         char ras[16];
         snprintf(ras, sizeof(ras), "%u", ra);
         const char *hdrs[] = {"Retry-After", ras, NULL};
@@ -187,9 +143,10 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
         int metrics_ok = mtok ? token_ok(given, mtok) : 0;
         ok = admin_ok | metrics_ok;
     }
-    if (ok)
+    if (ok) {
+        ratelimit_refund(k, &admin_fail_rule, 1, units_now_ms());
         return 1;
-    ratelimit_take(k, &admin_fail_rule, 1, units_now_ms(), &ra);
+    }
     log_msg(LOG_INFO, rq->request_id, "refused %s %s: %s admin token", rq->method, rq->path,
             given ? "wrong" : "no");
     if (!given) {

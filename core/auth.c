@@ -749,3 +749,18 @@ void auth_client_addr(const http_request *rq, char *const *trusted_proxies, char
         }
     }
 }
+
+void auth_addr_budget_key(const char *addr, char *out, size_t outlen)
+{
+    unsigned char a[16];
+    static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
+    char net[INET6_ADDRSTRLEN];
+    if (auth_addr_parse(addr, a) < 0 || memcmp(a, v4, 12) == 0) {
+        snprintf(out, outlen, "%s", addr);
+        return;
+    }
+    memset(a + 8, 0, 8);
+    if (!inet_ntop(AF_INET6, a, net, sizeof(net)))
+        snprintf(net, sizeof(net), "%s", addr);
+    snprintf(out, outlen, "%s/64", net);
+}

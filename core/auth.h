@@ -162,4 +162,11 @@ int auth_cidr_strv_contains(char *const *list, const unsigned char addr[16]);
 void auth_client_addr(const http_request *rq, char *const *trusted_proxies, char *out,
                       size_t outlen);
 
+/*
+ * addr as a client's key in a failure budget: an IPv6 address by its /64
+ * ("2001:db8:1:2::/64"), for a host is routinely given one and may send
+ * from any address in it; IPv4 and anything unparsed as written.
+ */
+void auth_addr_budget_key(const char *addr, char *out, size_t outlen);
+
 #endif

@@ -126,7 +126,9 @@ static void client_of(const struct sluice_config *cfg, const http_request *rq, c
 
 static void fail_key(const struct gate *g, const char *client, char *buf, size_t len)
 {
-    snprintf(buf, len, "F\x1f%s\x1f%s", g->trigger_id, client);
+    char ck[80];
+    auth_addr_budget_key(client, ck, sizeof(ck));
+    snprintf(buf, len, "F\x1f%s\x1f%s", g->trigger_id, ck);
 }
 
 /* Too many failures from this address: 429 before looking at anything. */

@@ -7,6 +7,7 @@
  */
 #include "autoconfig.h"
 #include "api.h"
+#include "apiauth.h"
 #include "config.h"
 #include "engine.h"
 #include "follow.h"
@@ -185,6 +186,7 @@ static sluice_config *load_and_bind(const char *path, char **listen_override, in
         config_unref(cfg);
         return NULL;
     }
+    apiauth_warn_config(cfg);
     return cfg;
 }
 

@@ -220,6 +220,26 @@ int ratelimit_peek(const char *key, const ratelimit_rule *rules, size_t n, uint6
     return check(key, rules, n, now_ms, retry_after_s, 0);
 }
 
+void ratelimit_refund(const char *key, const ratelimit_rule *rules, size_t n, uint64_t now_ms)
+{
+    uint64_t now_us = now_ms * 1000;
+    if (n > RATELIMIT_MAX_RULES)
+        n = RATELIMIT_MAX_RULES;
+    pthread_mutex_lock(&rl.mu);
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].limit == 0 || rules[i].period_ms == 0)
+            continue;
+        char k[512];
+        rule_key(k, sizeof(k), key, &rules[i]);
+        entry *e = lookup(k, 0, now_us);
+        if (!e)
+            continue; /* swept: already as good as refilled */
+        uint64_t t_us = rules[i].period_ms * 1000 / rules[i].limit;
+        e->tat_us = e->tat_us > now_us + t_us ? e->tat_us - t_us : now_us;
+    }
+    pthread_mutex_unlock(&rl.mu);
+}
+
 void ratelimit_reset(void)
 {
     pthread_mutex_lock(&rl.mu);

@@ -41,6 +41,13 @@ int ratelimit_take(const char *key, const ratelimit_rule *rules, size_t n, uint6
 /* The same question without taking anything. */
 int ratelimit_peek(const char *key, const ratelimit_rule *rules, size_t n, uint64_t now_ms,
                    unsigned *retry_after_s);
+/*
+ * Give back one request a successful ratelimit_take took under key. Taking
+ * first and giving back is how a caller reserves a budget before it knows
+ * whether the request counts: a peek followed by a take lets every request
+ * in flight pass the peek.
+ */
+void ratelimit_refund(const char *key, const ratelimit_rule *rules, size_t n, uint64_t now_ms);
 /* Forget every key (tests). */
 void ratelimit_reset(void);
 /* Keys held now (tests, metrics). */

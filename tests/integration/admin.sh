@@ -49,7 +49,7 @@ master_process off;
 worker_processes 1;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log info;
-events { worker_connections 64; }
+events { worker_connections 256; }
 http {
     access_log $T/nginx/access.log;
     client_body_temp_path $T/nginx/body;
@@ -66,6 +66,14 @@ http {
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP \$remote_addr;
             proxy_set_header Host \$host;
+        }
+        # Proxies that name no client: the hop only, or nothing at all.
+        location /proto/ {
+            proxy_pass http://127.0.0.1:$PORT/;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+        location /plain/ {
+            proxy_pass http://127.0.0.1:$PORT/;
         }
     }
 }
@@ -102,7 +110,7 @@ via() {
 
 conf() { # conf SERVER-EXTRA
 write_config <<EOF
-server: { listen = ["127.0.0.1:0"]; http_threads = 1; workers = 2; shutdown_timeout = "10s";
+server: { listen = ["127.0.0.1:0"]; http_threads = ${HTTP_THREADS:-1}; workers = 2; shutdown_timeout = "10s";
           $1 };
 flows = ( { id = "ok"; namespace = "team"; executor = "shell";
             config = { argv = ["/bin/echo", "hi"]; }; },
@@ -158,6 +166,15 @@ req GET /api/v1/executions -H 'X-Real-IP: 127.0.0.1'
 is "$STATUS" 403 "so is X-Real-IP"
 req GET /api/v1/executions -H 'Forwarded: for=127.0.0.1'
 is "$STATUS" 403 "and Forwarded"
+base=$BASE; BASE="http://127.0.0.1:$NPORT/proto"
+req GET /api/v1/executions
+BASE=$base
+is "$STATUS" 403 "a proxy that sends only X-Forwarded-Proto is refused"
+for h in 'Via: 1.1 lb' 'X-Forwarded-Host: sluice.example' 'True-Client-IP: 127.0.0.1' \
+    'CF-Connecting-IP: 127.0.0.1' 'X-Client-IP: 127.0.0.1' 'Fastly-Client-IP: 127.0.0.1'; do
+    req GET /api/v1/executions -H "$h"
+    is "$STATUS" 403 "a loopback peer that sends ${h%%:*} is a proxy, refused"
+done
 req GET /api/v1/executions
 is "$STATUS" 200 "a direct loopback request is answered"
 req GET "/api/v1/executions/$OK_ID"
@@ -167,35 +184,39 @@ is "$STATUS" 200 "health probes stay public"
 req POST "/api/v1/executions/$SLOW_ID/cancel"
 is "$STATUS" 202 "a direct loopback request may cancel"
 
-# ---- trusted_proxies: the client the proxy names decides ----
+# ---- trusted_proxies without admin_token: nothing is local ----
+# A proxy is in front, and one on this host that adds no forwarding header
+# (nginx's plain proxy_pass) cannot be told from a local client.
 stop_sluiced TERM
 stop_nginx
 conf 'trusted_proxies = ["127.0.0.1/32"];'
 start_sluiced || { fail "sluiced restarts"; done_testing; exit 1; }
 start_nginx || { fail "nginx restarts"; done_testing; exit 1; }
-req POST /hooks/slow -d x
-SLOW_ID=$(jq_get .data.execution_id)
+like "$(grep -c 'trusted_proxies is set without server.admin_token' "$T/sluiced.log")" '^1$' \
+    "the configuration is warned of once at start"
 refused_all 198.51.100.7 "trusted local proxy, remote client"
-# The request the issue showed: the client sends X-Forwarded-For to nginx.
-base=$BASE; BASE="http://127.0.0.1:$NPORT"
-req GET /api/v1/executions -H 'X-Forwarded-For: 198.51.100.7'
+refused_all 127.0.0.1 "trusted local proxy, local client"
+base=$BASE; BASE="http://127.0.0.1:$NPORT/plain"
+req GET /api/v1/executions
 BASE=$base
-is "$STATUS" 403 "a client's own X-Forwarded-For through nginx is its address, refused"
-via 127.0.0.1 GET /api/v1/executions -H 'X-Forwarded-For: 127.0.0.1'
-is "$STATUS" 200 "a local client through the trusted proxy is answered"
-via 127.0.0.1 POST "/api/v1/executions/$SLOW_ID/cancel"
-is "$STATUS" 202 "and may cancel"
-req GET /api/v1/executions -H 'X-Forwarded-For: 127.0.0.1' -H 'X-Real-IP: 198.51.100.7'
-is "$STATUS" 403 "an X-Real-IP that names another client is refused"
-req GET /api/v1/executions -H 'X-Forwarded-For: 127.0.0.1' -H 'Forwarded: for="[2001:db8::1]:80"'
-is "$STATUS" 403 "a Forwarded for= that names another client is refused"
+is "$STATUS" 403 "a proxy that adds no forwarding header is refused"
+like "$(jq_get .error.message)" 'needs server\.admin_token' "and told why"
+req GET /api/v1/executions
+is "$STATUS" 403 "so is a direct loopback request: it looks the same"
 req GET /api/v1/executions -H 'Forwarded: for=127.0.0.1;proto=http'
-is "$STATUS" 200 "a Forwarded for= on loopback from a trusted proxy is answered"
+is "$STATUS" 403 "and one the trusted proxy says is from loopback"
+req GET /healthz
+is "$STATUS" 200 "health probes stay public"
+kill -HUP "$SLUICE_PID"
+wait_for "the reload" 10 grep -q 'reload: now serving' "$T/sluiced.log"
+like "$(grep -c 'trusted_proxies is set without server.admin_token' "$T/sluiced.log")" '^2$' \
+    "and again on reload"
 
 # ---- admin_token through nginx; wrong tokens are throttled per address ----
 stop_sluiced TERM
 stop_nginx
-conf "trusted_proxies = [\"127.0.0.1/32\"]; admin_token = \"$ADMIN\"; metrics_token = \"$METRICS\";"
+# Several HTTP threads, so that wrong tokens sent at once are checked at once.
+HTTP_THREADS=4 conf "trusted_proxies = [\"127.0.0.1/32\"]; admin_token = \"$ADMIN\"; metrics_token = \"$METRICS\";"
 start_sluiced || { fail "sluiced restarts with tokens"; done_testing; exit 1; }
 start_nginx || { fail "nginx restarts"; done_testing; exit 1; }
 via 198.51.100.6 GET /api/v1/executions
@@ -227,6 +248,27 @@ via 198.51.100.8 GET /api/v1/executions -H "Authorization: Bearer $ADMIN"
 is "$STATUS" 200 "another address is not affected"
 req GET /api/v1/executions -H "Authorization: Bearer $ADMIN"
 is "$STATUS" 200 "nor a direct loopback client"
+
+base=$BASE; BASE="http://127.0.0.1:$NPORT/plain"
+req GET /api/v1/executions -H "Authorization: Bearer $ADMIN"
+BASE=$base
+is "$STATUS" 200 "the admin token works through a proxy that adds no header"
+
+# Wrong tokens sent all at once get no more than ten refusals between them.
+# The budget refills one every 6 s: a slow run may earn one more per 6 s.
+urls=()
+for _ in $(seq 30); do urls+=(-o /dev/null "http://127.0.0.1:$NPORT/api/v1/executions"); done
+t0=$(date +%s)
+codes=$(curl -s --parallel --parallel-immediate --parallel-max 30 --max-time 30 \
+    -w '%{http_code}\n' -H 'X-Test-Client: 198.51.100.30' \
+    -H 'Authorization: Bearer wrong-token-at-once-0123456789' "${urls[@]}")
+t1=$(date +%s)
+n403=$(printf '%s\n' "$codes" | grep -c '^403$')
+n429=$(printf '%s\n' "$codes" | grep -c '^429$')
+diag "30 wrong tokens at once: $n403 refused with 403, $n429 with 429 in $((t1 - t0)) s"
+check "30 wrong tokens at once are refused with 403 at most 10 times (got $n403)" \
+    [ "$n403" -ge 1 -a "$n403" -le $((10 + (t1 - t0 + 1) / 6)) ]
+is "$((n403 + n429))" 30 "and with 429 otherwise"
 
 # ---- metrics_public ----
 stop_sluiced TERM

@@ -23,7 +23,8 @@ grep -qs '^0\{31\}1 ' /proc/net/if_inet6 && LISTEN="$LISTEN, \"[::1]:0\""
 
 write_config <<EOF2
 server: { listen = [$LISTEN]; http_threads = 2; workers = 2;
-          shutdown_timeout = "10s"; trusted_proxies = ["127.0.0.1/32"]; state_dir = "state"; };
+          shutdown_timeout = "10s"; trusted_proxies = ["127.0.0.1/32"]; state_dir = "state";
+          admin_token = "auth-admin-token-0123456789abcdef"; };
 flows = (
   { id = "event"; executor = "shell"; config = { argv = ["/bin/cat"]; stdin = "event"; }; }
 );
@@ -275,10 +276,12 @@ check "filter: the filtered request is logged and created no execution" \
     sh -c "grep -q '\[$fid\] filtered' $T/sluiced.log && ! grep -q '\[$fid\] accepted' $T/sluiced.log"
 
 # ---- no secret anywhere ----
-req GET "/api/v1/executions/$keys_exec"
+# Behind trusted_proxies the admin API takes the admin token only.
+ADMIN_AUTH='Authorization: Bearer auth-admin-token-0123456789abcdef'
+req GET "/api/v1/executions/$keys_exec" -H "$ADMIN_AUTH"
 is "$STATUS" 200 "the stored execution is readable"
 unlike "$BODY" "$KEY_OLD|$KEY_NEW" "the stored execution holds no key"
-req GET "/api/v1/executions/$gh_exec"
+req GET "/api/v1/executions/$gh_exec" -H "$ADMIN_AUTH"
 unlike "$BODY" "$sig" "the stored execution holds no signature"
 stop_sluiced TERM
 is "$SLUICE_RC" 0 "sluiced exits 0 on SIGTERM"

@@ -521,6 +521,25 @@ START_TEST(test_failure_limit)
     gate_counters_get("lock", &c);
     ck_assert_uint_eq(c.forbidden, 3);
     ck_assert_uint_eq(c.rate_limited, 1);
+    /* An IPv6 client is one /64: fresh addresses in it bring no new tries. */
+    static const char *in64[] = {"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:a:b:c:d"};
+    for (int i = 0; i < 3; i++) {
+        req_init(&r, cfg, "POST", "/hooks/lock", NULL);
+        strcpy(r.rq.remote_addr, in64[i]);
+        req_header(&r, "x-api-key", "bad");
+        ck_assert_int_eq(run(&r, cfg, &v), 403);
+        req_free(&r);
+    }
+    req_init(&r, cfg, "POST", "/hooks/lock", NULL);
+    strcpy(r.rq.remote_addr, "2001:db8:1:2::99");
+    req_header(&r, "x-api-key", "k");
+    ck_assert_int_eq(run(&r, cfg, &v), 429);
+    req_free(&r);
+    req_init(&r, cfg, "POST", "/hooks/lock", NULL);
+    strcpy(r.rq.remote_addr, "2001:db8:1:3::1");
+    req_header(&r, "x-api-key", "k");
+    ck_assert_int_eq(run(&r, cfg, &v), 0);
+    req_free(&r);
     config_unref(cfg);
 }
 END_TEST

@@ -53,7 +53,12 @@ static struct {
     struct MHD_Daemon *daemons[MAX_LISTEN];
     int n_daemons;
     struct sync_wait *waits; /* parked sync requests, answered at shutdown */
-} srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    /* Shutdown (http_release_waits): no request is stored or parked any
+     * more, so none can still be suspended when the daemons stop. */
+    int closing;
+    size_t storing;    /* requests between store_accept and on_stored */
+    pthread_cond_t stored; /* storing went down */
+} srv = {.mu = PTHREAD_MUTEX_INITIALIZER, .stored = PTHREAD_COND_INITIALIZER};
 
 /* Waiting for the executions of one sync request. */
 typedef struct sync_wait {
@@ -211,13 +216,12 @@ static void sync_wait_unref(sync_wait *w)
     free(w);
 }
 
+/* Called with srv.mu held, and only while not closing. */
 static void waits_add(sync_wait *w)
 {
     atomic_fetch_add(&w->refs, 1);
-    pthread_mutex_lock(&srv.mu);
     w->wnext = srv.waits;
     srv.waits = w;
-    pthread_mutex_unlock(&srv.mu);
 }
 
 static void waits_remove(sync_wait *w)
@@ -237,11 +241,34 @@ static void waits_remove(sync_wait *w)
 
 static void sync_resume(sync_wait *w, int expire);
 
+/*
+ * libmicrohttpd 0.9.75 panics (abort) when MHD_stop_daemon finds a
+ * connection still suspended. A request that passed engine_reserve just
+ * before draining began may reach the store or its wait only now: from
+ * here such a request is refused (accept_request), every batch already
+ * handed to the store is waited for (its on_stored resumes the connection
+ * or hands it to its wait), and then every wait is expired, so each
+ * suspension left has its resume requested. A wait suspended later (the
+ * handler's after_stored) finds itself expired and resumes at once. Runs
+ * again right before the daemons stop.
+ */
 void http_release_waits(void)
 {
     pthread_mutex_lock(&srv.mu);
+    srv.closing = 1;
+    while (srv.storing > 0)
+        pthread_cond_wait(&srv.stored, &srv.mu);
     for (sync_wait *w = srv.waits; w; w = w->wnext)
         sync_resume(w, 1);
+    pthread_mutex_unlock(&srv.mu);
+}
+
+/* A batch handed to the store has its answer: on_stored is done with it. */
+static void storing_done(void)
+{
+    pthread_mutex_lock(&srv.mu);
+    if (--srv.storing == 0)
+        pthread_cond_broadcast(&srv.stored);
     pthread_mutex_unlock(&srv.mu);
 }
 
@@ -806,8 +833,10 @@ static void on_stored(void *arg, int durable)
     if (resume && handover)
         cs->phase = PH_WAITING;
     pthread_mutex_unlock(&cs->park_mu);
-    if (!resume)
+    if (!resume) {
+        storing_done();
         return;
+    }
     if (handover) {
         /* A sync request stays parked, now on its executions: one resume
          * for the whole request instead of one per step. */
@@ -815,9 +844,11 @@ static void on_stored(void *arg, int durable)
         w->suspended = 1;
         pthread_mutex_unlock(&w->mu);
         sync_resume(w, 0);
-        return;
+    } else {
+        MHD_resume_connection(resume);
     }
-    MHD_resume_connection(resume);
+    /* Last: shutdown must not expire the waits before this handover. */
+    storing_done();
 }
 
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
@@ -951,6 +982,25 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
                                            "sluiced could not allocate the execution; retry later",
                                            hdrs);
     }
+    /* Shutting down: the store may answer after the daemons stop, so
+     * nothing is stored or parked any more (http_release_waits). */
+    pthread_mutex_lock(&srv.mu);
+    if (srv.closing) {
+        pthread_mutex_unlock(&srv.mu);
+        for (size_t i = 0; i < cs->n_execs; i++)
+            exec_unref(cs->execs[i]);
+        free(cs->execs);
+        cs->execs = NULL;
+        cs->n_execs = 0;
+        engine_unreserve(t->n_flows, t->n_flows * cs->qbytes);
+        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 sluiced is shutting down",
+                rq->method, rq->path);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+                                           "sluiced is shutting down", hdrs);
+    }
+    srv.storing++;
+    pthread_mutex_unlock(&srv.mu);
     make_room(cs);
 
     if (cs->sync) {
@@ -968,7 +1018,11 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         /* sync_timeout counts from acceptance, store time included. */
         atomic_fetch_add(&w->refs, 1);
         engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
+        /* Listed while storing counts this request: shutdown expires it
+         * only after its batch is stored (http_release_waits). */
+        pthread_mutex_lock(&srv.mu);
         waits_add(w);
+        pthread_mutex_unlock(&srv.mu);
         cs->wait = w;
     }
 
@@ -1447,6 +1501,8 @@ void http_quiesce(void)
 
 void http_stop(void)
 {
+    /* Whatever was stored or parked since the last release (see there). */
+    http_release_waits();
     for (int i = 0; i < srv.n_daemons; i++)
         MHD_stop_daemon(srv.daemons[i]);
     srv.n_daemons = 0;

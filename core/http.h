@@ -19,7 +19,8 @@ void http_set_config(sluice_config *cfg);
 sluice_config *http_get_config(void);
 /* Stop accepting connections (close the listening sockets). */
 void http_quiesce(void);
-/* Answer every parked sync request now (202 with its ids): shutdown. */
+/* Shutdown: refuse to store anything more, wait for the batches the store
+ * holds, then answer every parked sync request now (202 with its ids). */
 void http_release_waits(void);
 /* Close everything. */
 void http_stop(void);

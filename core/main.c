@@ -472,6 +472,16 @@ int main(int argc, char **argv)
     /* A file size limit must surface as a failed write (503), not a kill. */
     signal(SIGXFSZ, SIG_IGN);
 
+    /* A check runs beside the daemon, or beside what a dead one left, and
+     * takes no lock: plugins are told, and act on no state (the shell
+     * executor's sweep of process groups waits for the daemon's start).
+     * Set before any thread or plugin exists, and never inherited by a
+     * daemon. */
+    if (check_only)
+        setenv("SLUICE_CHECK_CONFIG", "1", 1);
+    else
+        unsetenv("SLUICE_CHECK_CONFIG");
+
     char err[2048];
     sluice_config *cfg = load_and_bind(config_path, listen, !check_only, err, sizeof(err));
     if (check_only) {

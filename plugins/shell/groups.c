@@ -24,8 +24,8 @@
  *
  * A pid can be reused, so nothing is killed on a pid alone:
  *   - made before the last reboot (another boot id): nothing of it is left;
- *   - its owner still runs (same pid and start time: a `--check-config`
- *     beside the daemon, say): it is that sluiced's business, left alone;
+ *   - its owner still runs (same pid and start time): it is that
+ *     sluiced's business, left alone;
  *   - the leader still has its start time: the group is ours, killed;
  *   - the pid runs with another start time: the number was reused, which
  *     the kernel allows only once no process holds it as a process group
@@ -37,6 +37,11 @@
  * Only the last case has a window: the whole group ended, the pid number
  * came round again, its new owner made a group of its own and exited
  * leaving children, all between the crash and the restart.
+ *
+ * An empty record names no owner: it may be one a running sluiced has just
+ * made, the child not yet at its write, so only an old one is removed. And
+ * `sluiced --check-config` (SLUICE_CHECK_CONFIG=1), which takes no lock and
+ * runs beside the daemon or beside what a dead one left, sweeps nothing.
  *
  * Plugins find the state directory in SLUICE_STATE_DIR, which sluiced
  * exports for them (the git executor keeps its cache there as well), so
@@ -64,6 +69,10 @@
  * killed group to be gone. */
 #define SHELL_GROUPS_WAIT_MS 5000
 #define SHELL_GROUPS_POLL_MS 10
+/* An empty or torn record younger than this may be one a child is still
+ * writing (the supervisor creates it, the child fills it in just before
+ * execve): the sweep leaves it for a later one. */
+#define SHELL_GROUPS_FRESH_S 10
 
 struct shell_group_rec {
     char boot[64];
@@ -345,6 +354,28 @@ static enum shell_groups_end_result shell_groups_end_group(const struct shell_gr
     return SHELL_GROUPS_GONE;
 }
 
+/* Whether a record was created or truncated less than SHELL_GROUPS_FRESH_S ago. */
+static int shell_groups_fresh(int dirfd, const char *name)
+{
+    struct stat sb;
+    struct timespec now;
+
+    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+        clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return 0;
+    return now.tv_sec - sb.st_mtim.tv_sec < SHELL_GROUPS_FRESH_S &&
+           sb.st_mtim.tv_sec - now.tv_sec < SHELL_GROUPS_FRESH_S;
+}
+
+/* sluiced --check-config says so (SLUICE_CHECK_CONFIG=1): it runs beside the
+ * daemon, or beside the orphans of one that died, and acts on no state. */
+static int shell_groups_checking(void)
+{
+    const char *v = getenv("SLUICE_CHECK_CONFIG");
+
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
 void shell_groups_sweep(struct shell_groups *g)
 {
     int64_t deadline = shell_now_ms() + SHELL_GROUPS_WAIT_MS;
@@ -352,6 +383,8 @@ void shell_groups_sweep(struct shell_groups *g)
     DIR *d;
     struct dirent *de;
 
+    if (shell_groups_checking())
+        return; /* the next start of the daemon sweeps */
     if (g->dirfd < 0 || (fd = dup(g->dirfd)) < 0)
         return;
     d = fdopendir(fd);
@@ -366,7 +399,11 @@ void shell_groups_sweep(struct shell_groups *g)
 
         if (de->d_name[0] == '.')
             continue;
+        struct shell_group_rec r;
+
         if (shell_groups_read(g->dirfd, de->d_name, text, sizeof(text)) < 0)
+            continue;
+        if (shell_groups_parse(text, &r) != 0 && shell_groups_fresh(g->dirfd, de->d_name))
             continue;
         res = shell_groups_end_group(g, de->d_name, text, 0, deadline, why, sizeof(why));
         if (res == SHELL_GROUPS_GONE)

@@ -110,6 +110,8 @@ for flow in $FLOWS; do
         # so its commands are its own.
         "$SLUICED" --check-config -c "$T/sluice.conf" --state-dir "$T/state" >/dev/null 2>"$T/check.log"
         is "$(n_members "$LEADER")" 3 "--check-config beside the daemon leaves its running command alone"
+        like "$(cat "$RECORDS/$ID" 2>/dev/null)" "^sluice-group 1 $BOOT $SLUICE_PID " \
+            "--check-config beside the daemon leaves its record"
     fi
 
     kill -KILL "$SLUICE_PID"
@@ -176,18 +178,28 @@ echo "sluice-group 1 $BOOT $DEAD 1 $OURS $(start_of "$OURS") $OURS" > "$RECORDS/
 echo "sluice-group 1 $BOOT $$ $(start_of $$) $LIVE $(start_of "$LIVE") $LIVE" > "$RECORDS/live"
 # Made before the last reboot: nothing of it can be left.
 echo "sluice-group 1 00000000-0000-0000-0000-000000000000 $DEAD 1 $LIVE $(start_of "$LIVE") $LIVE" > "$RECORDS/oldboot"
-# The child had not written it yet when sluiced died.
+# The child had not written it when its sluiced died, a minute ago.
 : > "$RECORDS/empty"
+touch -d '-1 minute' "$RECORDS/empty"
+# Just made: a child may be about to write its line into it.
+: > "$RECORDS/fresh"
 
-start_sluiced || { fail "sluiced starts on fabricated records"; done_testing; exit 1; }
+# A check acts on no state: not beside a dead daemon's orphans either.
+"$SLUICED" --check-config -c "$T/sluice.conf" --state-dir "$T/state" >/dev/null 2>"$T/check.log"
+is "$?" 0 "--check-config on the fabricated records succeeds"
+check "--check-config does not kill the group a dead sluiced left" alive "$OURS"
+is "$(cd "$RECORDS" && ls | sort | tr '\n' ' ')" "empty fresh live oldboot ours reused " \
+    "--check-config removes no record"
+# Inherited by a daemon, the check's variable changes nothing.
+SLUICE_CHECK_CONFIG=1 start_sluiced || { fail "sluiced starts on fabricated records"; done_testing; exit 1; }
 check "a recorded pid that now belongs to another process is left alone" alive "$REUSED"
 like "$(cat "$T/sluiced.log")" "execution reused: pid $REUSED now belongs to another process" \
     "and the log says why"
 ours_gone() { ! alive "$OURS"; }
 check "a group whose leader still has its recorded start time is killed" wait_for "$OURS" 5 ours_gone
 check "a group of a sluiced that still runs is left alone" alive "$LIVE"
-is "$(cd "$RECORDS" && ls | sort | tr '\n' ' ')" "live " \
-    "records of ended, reused, empty and pre-boot groups are removed; the live owner's stays"
+is "$(cd "$RECORDS" && ls | sort | tr '\n' ' ')" "fresh live " \
+    "records of ended, reused, old empty and pre-boot groups are removed; the live owner's and the fresh one stay"
 kill -KILL "$REUSED" "$LIVE" 2>/dev/null
 wait "$REUSED" "$LIVE" "$OURS" 2>/dev/null
 

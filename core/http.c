@@ -648,10 +648,12 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
         if (cs->execs[i]->store_status == STORE_DUPLICATE)
             dup++;
     if (dup == cs->n_execs) {
-        char ids[64][40];
-        for (size_t i = 0; i < cs->n_execs && i < 64; i++)
+        char (*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
+        for (size_t i = 0; i < cs->n_execs; i++)
             snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
-        return (enum MHD_Result)reply_duplicate(c, cs, ids, cs->n_execs < 64 ? cs->n_execs : 64);
+        int ret = reply_duplicate(c, cs, ids, cs->n_execs);
+        free(ids);
+        return (enum MHD_Result)ret;
     }
     /* One info line per execution is enough (the "finished" one); the
      * acceptance is a debug detail: a busy server logs at its own cost. */
@@ -765,12 +767,14 @@ static void on_committed(void *arg)
 {
     conn_state *cs = arg;
     size_t ok = 0;
-    sluice_exec *run[64];
-    for (size_t i = 0; i < cs->n_execs && ok < 64; i++)
+    /* As many as the trigger has flows: config sets no cap on those. */
+    sluice_exec **run = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*run));
+    for (size_t i = 0; i < cs->n_execs; i++)
         if (cs->execs[i]->store_status == STORE_OK)
             run[ok++] = cs->execs[i];
     if (ok)
         engine_enqueue(run, ok, 1);
+    free(run);
     engine_unreserve(cs->n_execs - ok, (cs->n_execs - ok) * cs->qbytes);
     for (size_t i = 0; i < ok; i++)
         metrics_count_accepted();

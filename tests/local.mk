@@ -181,6 +181,7 @@ INTEGRATION_TESTS = \
 	tests/integration/json_exact.sh \
 	tests/integration/follow.sh \
 	tests/integration/records.sh \
+	tests/integration/fanout.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \

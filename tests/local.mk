@@ -182,6 +182,7 @@ INTEGRATION_TESTS = \
 	tests/integration/follow.sh \
 	tests/integration/records.sh \
 	tests/integration/fanout.sh \
+	tests/integration/shutdown_kill.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \

@@ -748,17 +748,28 @@ static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *resu
     return 0;
 }
 
-/* on_limit = "cancel": once the new executions have their ids (and room in
- * the queue), each cancels the oldest running one of its flow if the flow
- * is at its limit, and the two name each other. */
+/* on_limit = "cancel", store thread: once the new executions are
+ * committed, each cancels the oldest running one of its flow if the flow
+ * is at its limit, and the two name each other. Not before: a batch the
+ * store refused (answered 503) or a duplicate of a delivery stored
+ * meanwhile would have cancelled a running execution for nothing, in
+ * favour of an id that is never stored. The newcomer's "replaces" goes to
+ * the store with its result (store.c, "what an attempt writes"). */
 static void make_room(conn_state *cs)
 {
     for (size_t i = 0; i < cs->n_execs; i++) {
         sluice_exec *e = cs->execs[i];
         flow_def *f = e->flow;
-        if (f->on_limit == ON_LIMIT_CANCEL && f->concurrency &&
-            engine_flow_load(f) >= (size_t)f->concurrency)
-            engine_cancel_oldest(f->key, e->id, e->replaces, sizeof(e->replaces));
+        if (e->store_status != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
+            engine_flow_load(f) < (size_t)f->concurrency)
+            continue;
+        char old[sizeof(e->replaces)];
+        if (engine_cancel_oldest(f->key, e->id, old, sizeof(old)) < 0)
+            continue;
+        /* Live already: the API may be reading it. */
+        pthread_mutex_lock(&e->mu);
+        memcpy(e->replaces, old, sizeof(old));
+        pthread_mutex_unlock(&e->mu);
     }
 }
 
@@ -766,6 +777,7 @@ static void make_room(conn_state *cs)
 static void on_committed(void *arg)
 {
     conn_state *cs = arg;
+    make_room(cs);
     size_t ok = 0;
     /* As many as the trigger has flows: config sets no cap on those. */
     sluice_exec **run = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*run));
@@ -955,8 +967,6 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
                                            "sluiced could not allocate the execution; retry later",
                                            hdrs);
     }
-    make_room(cs);
-
     if (cs->sync) {
         sync_wait *w = xcalloc(1, sizeof(*w));
         pthread_mutex_init(&w->mu, NULL);

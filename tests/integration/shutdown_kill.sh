@@ -30,6 +30,8 @@ check "both run" wait_for "both running" 20 sh -c \
 stop_sluiced TERM
 is "$SLUICE_RC" 0 "SIGTERM with executions past shutdown_timeout exits 0"
 mv "$T/sluiced.log" "$T/sluiced.1.log"
+unlike "$(cat "$T/sluiced.1.log")" 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    "the shutdown that killed them ran clean under the sanitizers"
 
 start_sluiced || { fail "restart"; done_testing; exit 1; }
 check "with a retry left, the next attempt runs at the next start" \

@@ -523,8 +523,11 @@ void engine_finish(sluice_exec *e, int result)
          * flow allows one, else "unknown". Running it again as the same
          * attempt would run a flow without retry (a deploy) twice. */
         pthread_mutex_lock(&e->mu);
-        free(e->error);
-        e->error = xstrdup(EXEC_UNKNOWN_ERROR);
+        char *said = e->error; /* the executor's word on the kill, kept after ours */
+        size_t n = sizeof(EXEC_UNKNOWN_ERROR) + (said ? strlen(said) + 2 : 0);
+        e->error = xmalloc(n);
+        snprintf(e->error, n, "%s%s%s", EXEC_UNKNOWN_ERROR, said ? "; " : "", said ? said : "");
+        free(said);
         pthread_mutex_unlock(&e->mu);
         if (e->attempt <= e->flow->retry_max) {
             int attempt = e->attempt;

@@ -507,9 +507,39 @@ void engine_finish(sluice_exec *e, int result)
     if (e->timeout_timer && engine_timer_cancel(&e->timeout_timer))
         exec_unref(e); /* the timer's reference */
     int reason = atomic_load(&e->cancel_reason);
+    int unknown = 0;
     if (reason == SLUICE_CANCEL_SHUTDOWN && result != SLUICE_OK) {
-        requeue(e, 0, 0, "stopped by shutdown; queued again for the next start");
-        return;
+        pthread_mutex_lock(&e->mu);
+        int started = e->state == EXEC_RUNNING;
+        pthread_mutex_unlock(&e->mu);
+        if (!started) {
+            requeue(e, 0, 0, "stopped by shutdown before it started; queued again for the next "
+                             "start");
+            return;
+        }
+        /* Killed at shutdown_timeout mid-way: whether the command did its
+         * work is not known, exactly as after a crash, and it is recorded
+         * as recovery would (main.c, recover_one): the next attempt if the
+         * flow allows one, else "unknown". Running it again as the same
+         * attempt would run a flow without retry (a deploy) twice. */
+        pthread_mutex_lock(&e->mu);
+        char *said = e->error; /* the executor's word on the kill, kept after ours */
+        size_t n = sizeof(EXEC_UNKNOWN_ERROR) + (said ? strlen(said) + 2 : 0);
+        e->error = xmalloc(n);
+        snprintf(e->error, n, "%s%s%s", EXEC_UNKNOWN_ERROR, said ? "; " : "", said ? said : "");
+        free(said);
+        pthread_mutex_unlock(&e->mu);
+        if (e->attempt <= e->flow->retry_max) {
+            int attempt = e->attempt;
+            int ended = exec_end_attempt(e, EXEC_UNKNOWN);
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "attempt %d killed by shutdown; attempt %d of %d runs at the next start",
+                     attempt, attempt + 1, e->flow->retry_max + 1);
+            requeue(e, ended, 0, why);
+            return;
+        }
+        unknown = 1;
     }
     if (result != SLUICE_OK && reason == SLUICE_CANCEL_NONE && e->attempt <= e->flow->retry_max) {
         uint64_t delay = retry_delay(e->flow, e->attempt);
@@ -528,6 +558,8 @@ void engine_finish(sluice_exec *e, int result)
     int state;
     if (result == SLUICE_OK)
         state = EXEC_SUCCEEDED;
+    else if (unknown)
+        state = EXEC_UNKNOWN;
     else if (reason == SLUICE_CANCEL_TIMEOUT)
         state = EXEC_TIMED_OUT;
     else if (reason != SLUICE_CANCEL_NONE)

@@ -675,10 +675,12 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
         if (cs->execs[i]->store_status == STORE_DUPLICATE)
             dup++;
     if (dup == cs->n_execs) {
-        char ids[64][40];
-        for (size_t i = 0; i < cs->n_execs && i < 64; i++)
+        char (*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
+        for (size_t i = 0; i < cs->n_execs; i++)
             snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
-        return (enum MHD_Result)reply_duplicate(c, cs, ids, cs->n_execs < 64 ? cs->n_execs : 64);
+        int ret = reply_duplicate(c, cs, ids, cs->n_execs);
+        free(ids);
+        return (enum MHD_Result)ret;
     }
     /* One info line per execution is enough (the "finished" one); the
      * acceptance is a debug detail: a busy server logs at its own cost. */
@@ -773,17 +775,28 @@ static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *resu
     return 0;
 }
 
-/* on_limit = "cancel": once the new executions have their ids (and room in
- * the queue), each cancels the oldest running one of its flow if the flow
- * is at its limit, and the two name each other. */
+/* on_limit = "cancel", store thread: once the new executions are
+ * committed, each cancels the oldest running one of its flow if the flow
+ * is at its limit, and the two name each other. Not before: a batch the
+ * store refused (answered 503) or a duplicate of a delivery stored
+ * meanwhile would have cancelled a running execution for nothing, in
+ * favour of an id that is never stored. The newcomer's "replaces" goes to
+ * the store with its result (store.c, "what an attempt writes"). */
 static void make_room(conn_state *cs)
 {
     for (size_t i = 0; i < cs->n_execs; i++) {
         sluice_exec *e = cs->execs[i];
         flow_def *f = e->flow;
-        if (f->on_limit == ON_LIMIT_CANCEL && f->concurrency &&
-            engine_flow_load(f) >= (size_t)f->concurrency)
-            engine_cancel_oldest(f->key, e->id, e->replaces, sizeof(e->replaces));
+        if (e->store_status != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
+            engine_flow_load(f) < (size_t)f->concurrency)
+            continue;
+        char old[sizeof(e->replaces)];
+        if (engine_cancel_oldest(f->key, e->id, old, sizeof(old)) < 0)
+            continue;
+        /* Live already: the API may be reading it. */
+        pthread_mutex_lock(&e->mu);
+        memcpy(e->replaces, old, sizeof(old));
+        pthread_mutex_unlock(&e->mu);
     }
 }
 
@@ -791,13 +804,16 @@ static void make_room(conn_state *cs)
 static void on_committed(void *arg)
 {
     conn_state *cs = arg;
+    make_room(cs);
     size_t ok = 0;
-    sluice_exec *run[64];
-    for (size_t i = 0; i < cs->n_execs && ok < 64; i++)
+    /* As many as the trigger has flows: config sets no cap on those. */
+    sluice_exec **run = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*run));
+    for (size_t i = 0; i < cs->n_execs; i++)
         if (cs->execs[i]->store_status == STORE_OK)
             run[ok++] = cs->execs[i];
     if (ok)
         engine_enqueue(run, ok, 1);
+    free(run);
     engine_unreserve(cs->n_execs - ok, (cs->n_execs - ok) * cs->qbytes);
     for (size_t i = 0; i < ok; i++)
         metrics_count_accepted();
@@ -1001,7 +1017,6 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     }
     srv.storing++;
     pthread_mutex_unlock(&srv.mu);
-    make_room(cs);
 
     if (cs->sync) {
         sync_wait *w = xcalloc(1, sizeof(*w));

@@ -69,8 +69,9 @@
  * error, timings and output) in the same statement batch as the requeue
  * that starts the next one, so an execution that is not retried writes
  * nothing more than before. The links between executions (replay_of,
- * replaces, replaced_by) are columns of the rows already written: the
- * first two go with the accept, the last with the result.
+ * replaces, replaced_by) are columns of the rows already written:
+ * replay_of goes with the accept, replaced_by and replaces with the result
+ * (an execution cancels one to make room only once it is committed).
  */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -480,6 +481,7 @@ static int write_finish(sluice_exec *e)
     sqlite3_bind_int(s, 6, e->attempt);
     sqlite3_bind_text(s, 7, e->id, -1, SQLITE_TRANSIENT);
     bind_text(s, 8, e->replaced_by[0] ? e->replaced_by : NULL);
+    bind_text(s, 9, e->replaces[0] ? e->replaces : NULL);
     sqlite3_bind_text(r, 1, e->id, -1, SQLITE_TRANSIENT);
     bind_text(r, 2, e->outputs);
     sqlite3_bind_blob(r, 3, out, (int)ol, SQLITE_TRANSIENT);
@@ -1693,8 +1695,8 @@ int store_open(const char *path, char *err, size_t errlen)
     ws.running = prep("UPDATE executions SET state = 'running', started_at = ?1, attempt = ?2 "
                       "WHERE id = ?3");
     ws.finish = prep("UPDATE executions SET state = ?1, exit_code = ?2, error = ?3, "
-                     "started_at = ?4, finished_at = ?5, attempt = ?6, replaced_by = ?8 "
-                     "WHERE id = ?7");
+                     "started_at = ?4, finished_at = ?5, attempt = ?6, replaced_by = ?8, "
+                     "replaces = COALESCE(?9, replaces) WHERE id = ?7");
     ws.insert_attempt = prep("INSERT OR REPLACE INTO attempts (id, attempt, state, exit_code, "
                              "error, started_at, finished_at, stdout, stderr) VALUES "
                              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");

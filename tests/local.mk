@@ -181,6 +181,9 @@ INTEGRATION_TESTS = \
 	tests/integration/json_exact.sh \
 	tests/integration/follow.sh \
 	tests/integration/records.sh \
+	tests/integration/on_limit.sh \
+	tests/integration/fanout.sh \
+	tests/integration/shutdown_kill.sh \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \

@@ -145,6 +145,24 @@ int event_header_repeated(const http_request *rq, const char *name)
     return 0;
 }
 
+void event_request_free(http_request *rq)
+{
+    free(rq->path);
+    free(rq->query);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        free(rq->headers[i].name);
+        free(rq->headers[i].value);
+    }
+    free(rq->headers);
+    free(rq->header_repeated);
+    for (size_t i = 0; i < rq->n_params; i++) {
+        free(rq->params[i].name);
+        free(rq->params[i].value);
+    }
+    free(rq->params);
+    free(rq->body);
+}
+
 int event_parse_query(http_request *rq, char *err, size_t errlen)
 {
     if (!rq->query || !*rq->query)

@@ -44,6 +44,10 @@ typedef struct http_request {
     unsigned char *header_repeated;
 } http_request;
 
+/* Free what the request owns (path, query, headers, parameters, body);
+ * the struct itself is the caller's. */
+void event_request_free(http_request *rq);
+
 /* Split rq->query into rq->params. -1 with a message on bad encoding or
  * too many parameters (HTTP 400). */
 int event_parse_query(http_request *rq, char *err, size_t errlen);

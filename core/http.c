@@ -274,21 +274,7 @@ static void storing_done(void)
 
 static void conn_state_free(conn_state *cs)
 {
-    http_request *rq = &cs->rq;
-    free(rq->path);
-    free(rq->query);
-    for (size_t i = 0; i < rq->n_headers; i++) {
-        free(rq->headers[i].name);
-        free(rq->headers[i].value);
-    }
-    free(rq->headers);
-    free(rq->header_repeated);
-    for (size_t i = 0; i < rq->n_params; i++) {
-        free(rq->params[i].name);
-        free(rq->params[i].value);
-    }
-    free(rq->params);
-    free(rq->body);
+    event_request_free(&cs->rq);
     route_match_clear(&cs->match);
     for (size_t i = 0; i < cs->n_execs; i++)
         exec_unref(cs->execs[i]);
@@ -867,6 +853,18 @@ static void on_stored(void *arg, int durable)
     storing_done();
 }
 
+/* A request refused after its executions were made: none was stored or
+ * queued, so their queue room goes back and the sender may retry. */
+static void drop_execs(conn_state *cs)
+{
+    for (size_t i = 0; i < cs->n_execs; i++)
+        exec_unref(cs->execs[i]);
+    free(cs->execs);
+    cs->execs = NULL;
+    cs->n_execs = 0;
+    engine_unreserve(cs->trigger->n_flows, cs->trigger->n_flows * cs->qbytes);
+}
+
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
 {
     http_request *rq = &cs->rq;
@@ -985,12 +983,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     json_decref(base);
     if (oom) {
         /* Nothing was stored or queued: the sender may retry. */
-        for (size_t i = 0; i < cs->n_execs; i++)
-            exec_unref(cs->execs[i]);
-        free(cs->execs);
-        cs->execs = NULL;
-        cs->n_execs = 0;
-        engine_unreserve(t->n_flows, t->n_flows * cs->qbytes);
+        drop_execs(cs);
         log_msg(LOG_ERROR, rq->request_id, "refused %s %s: 503 out of memory", rq->method,
                 rq->path);
         const char *hdrs[] = {"Retry-After", "1", NULL};
@@ -1003,12 +996,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     pthread_mutex_lock(&srv.mu);
     if (srv.closing) {
         pthread_mutex_unlock(&srv.mu);
-        for (size_t i = 0; i < cs->n_execs; i++)
-            exec_unref(cs->execs[i]);
-        free(cs->execs);
-        cs->execs = NULL;
-        cs->n_execs = 0;
-        engine_unreserve(t->n_flows, t->n_flows * cs->qbytes);
+        drop_execs(cs);
         log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 sluiced is shutting down",
                 rq->method, rq->path);
         const char *hdrs[] = {"Retry-After", "5", NULL};

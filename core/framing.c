@@ -228,7 +228,13 @@ const char *framing_origin_form(const char *target)
 
 /* ---- deadlines ---- */
 
-enum { FC_WAITING, FC_HEAD, FC_BODY, FC_WORKING };
+/* FC_LINGER: the 408 is sent and the write side shut; the client gets
+ * LINGER_MS to read it while what it still sends is read and dropped.
+ * Closing at once would reset the connection whenever a byte arrives
+ * after the close, and a reset discards the 408 unread at the client
+ * (nginx's lingering_close does the same for the same reason). */
+enum { FC_WAITING, FC_HEAD, FC_BODY, FC_WORKING, FC_LINGER };
+#define LINGER_MS 2000
 
 struct framing_conn {
     framing_conn *prev, *next;
@@ -271,6 +277,15 @@ static void send_timeout(const framing_conn *fc)
         (void)!send(fc->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Drop what the client sent and libmicrohttpd has not read (bounded). */
+static void drain(int fd)
+{
+    char buf[4096];
+    for (int i = 0; i < 16; i++)
+        if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+            break;
+}
+
 static void *sweep_main(void *arg)
 {
     (void)arg;
@@ -280,11 +295,17 @@ static void *sweep_main(void *arg)
         for (framing_conn *fc = fr.head; fc; fc = fc->next) {
             if (!fc->deadline || now < fc->deadline)
                 continue;
-            log_msg(LOG_DEBUG, fc->request_id[0] ? fc->request_id : NULL,
-                    "http: closing a connection whose request %s missed its deadline",
-                    fc->phase == FC_BODY ? "body" : "head");
-            if (fc->phase == FC_HEAD || fc->phase == FC_BODY)
+            if (fc->phase == FC_HEAD || fc->phase == FC_BODY) {
+                log_msg(LOG_DEBUG, fc->request_id[0] ? fc->request_id : NULL,
+                        "http: answering 408 to a request whose %s missed its deadline",
+                        fc->phase == FC_BODY ? "body" : "head");
                 send_timeout(fc);
+                drain(fc->fd);
+                shutdown(fc->fd, SHUT_WR);
+                fc->phase = FC_LINGER;
+                fc->deadline = now + LINGER_MS;
+                continue;
+            }
             shutdown(fc->fd, SHUT_RDWR);
             fc->deadline = 0;
         }
@@ -328,14 +349,22 @@ void framing_stop(void)
     fr.running = 0;
 }
 
-static void set_phase(framing_conn *fc, int phase, uint64_t budget)
+/* A lingering connection stays so until the sweeper ends it: its client
+ * was told 408, so nothing it sends later may start work. */
+static int set_phase(framing_conn *fc, int phase, uint64_t budget)
 {
     if (!fc)
-        return;
+        return 0;
+    int r = 0;
     pthread_mutex_lock(&fr.mu);
-    fc->phase = phase;
-    fc->deadline = budget ? units_mono_ms() + budget : 0;
+    if (fc->phase == FC_LINGER) {
+        r = -1;
+    } else {
+        fc->phase = phase;
+        fc->deadline = budget ? units_mono_ms() + budget : 0;
+    }
     pthread_mutex_unlock(&fr.mu);
+    return r;
 }
 
 framing_conn *framing_conn_open(int fd)
@@ -381,27 +410,23 @@ void framing_conn_begun(framing_conn *fc, const char *request_id)
     pthread_mutex_unlock(&fr.mu);
 }
 
-void framing_conn_head_done(framing_conn *fc)
+int framing_conn_head_done(framing_conn *fc)
 {
-    set_phase(fc, FC_BODY, fr.body_ms);
+    return set_phase(fc, FC_BODY, fr.body_ms);
 }
 
-void framing_conn_body_done(framing_conn *fc)
+int framing_conn_body_done(framing_conn *fc)
 {
-    set_phase(fc, FC_WORKING, 0);
+    return set_phase(fc, FC_WORKING, 0);
 }
 
 void framing_conn_idle(framing_conn *fc)
 {
-    set_phase(fc, FC_WAITING, fr.head_ms);
+    (void)set_phase(fc, FC_WAITING, fr.head_ms);
 }
 
 void framing_conn_drain(framing_conn *fc)
 {
-    if (!fc)
-        return;
-    char buf[4096];
-    for (int i = 0; i < 16; i++)
-        if (recv(fc->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-            break;
+    if (fc)
+        drain(fc->fd);
 }

@@ -64,10 +64,12 @@ void framing_conn_close(framing_conn *fc);
 /* A request line arrived (request_id names it): a missed deadline from
  * now on is answered 408 before the connection is ended. */
 void framing_conn_begun(framing_conn *fc, const char *request_id);
-/* Its head is complete: the body deadline starts. */
-void framing_conn_head_done(framing_conn *fc);
+/* Its head is complete: the body deadline starts. Both return -1 when the
+ * deadline was already missed and answered 408: the request must not be
+ * handled (answer MHD_NO), whatever arrived since. */
+int framing_conn_head_done(framing_conn *fc);
 /* Its body is complete: no deadline while sluice works on the request. */
-void framing_conn_body_done(framing_conn *fc);
+int framing_conn_body_done(framing_conn *fc);
 /* The connection will close after an answer queued now: drop what the
  * client already sent and libmicrohttpd has not read (bounded), so the close
  * does not reset the connection before the answer is read. */

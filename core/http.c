@@ -1261,7 +1261,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
     switch (cs->phase) {
     case PH_HEADERS: {
-        framing_conn_head_done(conn_framing(c));
+        if (framing_conn_head_done(conn_framing(c)) < 0)
+            return MHD_NO; /* answered 408 already */
         framing_verdict fv;
         int fr = check_framing(c, cs, version, &fv);
         if (fr < 0) {
@@ -1303,7 +1304,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         framing_conn_body_done(conn_framing(c));
         return reply_refused(c, cs, &cs->refused);
     case PH_NOBODY: {
-        framing_conn_body_done(conn_framing(c));
+        if (framing_conn_body_done(conn_framing(c)) < 0)
+            return MHD_NO;
         enum MHD_Result r = start_request(c, cs, method);
         if (cs->phase == PH_HEADERS)
             cs->phase = PH_DONE; /* a response was queued */
@@ -1347,7 +1349,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         cs->phase = PH_DONE;
-        framing_conn_body_done(conn_framing(c));
+        if (framing_conn_body_done(conn_framing(c)) < 0)
+            return MHD_NO;
         if (cs->discarding) {
             log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                     method, cs->rq.path, (unsigned long long)cs->limit);

@@ -41,7 +41,7 @@ for fd in "${fds[@]}"; do exec {fd}<&-; done
 # stopping when an answer arrives; sets GOT (the answer, CRs removed) and
 # SENT (how many of EACH were written).
 trickle() {
-    local line rc
+    local line= rc
     exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
     printf "$1" >&"$fd"
     SENT=0 GOT=
@@ -70,6 +70,21 @@ check "the head was cut before 12 headers had trickled in ($SENT sent)" test "$S
 trickle 'POST /hooks/in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' 'a'
 like "$GOT" '^HTTP/1.1 408 ' "a body sent one byte a second gets 408 at body_timeout"
 check "the body was cut before 12 bytes had trickled in ($SENT sent)" test "$SENT" -lt 12
+
+# A client that keeps writing past the deadline without reading (as one
+# that pipelines or streams does) still gets the 408: the server reads and
+# drops what follows for a while instead of resetting the connection, which
+# would discard the answer unread. 40 headers, one per 0.1 s, from a head
+# that began 3 s before the end of the server's 2 s of lingering.
+exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'POST /hooks/in HTTP/1.1\r\nHost: x\r\n' >&"$fd"
+for _ in $(seq 40); do
+    printf 'X-More: y\r\n' >&"$fd" 2>/dev/null || break
+    sleep 0.1
+done
+GOT=$(timeout 3 cat <&"$fd" 2>/dev/null | tr -d '\r')
+exec {fd}<&-
+like "$GOT" '^HTTP/1.1 408 ' "a client writing on past head_timeout reads the 408, not a reset"
 
 # ---- slowhttptest: slow headers, then slow body ----
 # poll SECONDS: rounds of /healthz and a webhook from the other address

@@ -4,7 +4,8 @@
 #ifndef SLUICE_API_H
 #define SLUICE_API_H
 
-#include "event.h"
+#include "config.h"
+#include "request.h"
 
 struct MHD_Connection;
 

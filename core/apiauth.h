@@ -17,7 +17,7 @@
 #define SLUICE_APIAUTH_H
 
 #include "config.h"
-#include "event.h"
+#include "request.h"
 
 struct MHD_Connection;
 

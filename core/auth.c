@@ -10,6 +10,7 @@
  */
 #include "auth.h"
 
+#include "event.h"
 #include "units.h"
 #include "xalloc.h"
 

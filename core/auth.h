@@ -15,7 +15,7 @@
 #ifndef SLUICE_AUTH_H
 #define SLUICE_AUTH_H
 
-#include "event.h"
+#include "request.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,6 +3,7 @@
  */
 #include "filter.h"
 
+#include "event.h"
 #include "xalloc.h"
 
 #include <regex.h>

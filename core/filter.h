@@ -21,7 +21,7 @@
 #define SLUICE_FILTER_H
 
 #include "confparse.h"
-#include "event.h"
+#include "request.h"
 
 #include <jansson.h>
 

@@ -14,7 +14,7 @@
 #ifndef SLUICE_FOLLOW_H
 #define SLUICE_FOLLOW_H
 
-#include "event.h"
+#include "request.h"
 #include "exec.h"
 
 #include <stddef.h>

@@ -18,7 +18,7 @@ CORE_SOURCES = \
 	core/fsutil.c core/fsutil.h \
 	core/gitmod.h \
 	core/gitsync.c core/gitsync.h \
-	core/host.c \
+	core/host.c core/host.h \
 	core/http.c core/http.h \
 	core/jsonout.c core/jsonout.h \
 	core/jsonscan.c core/jsonscan.h \
@@ -28,6 +28,7 @@ CORE_SOURCES = \
 	core/module.c core/module.h \
 	core/pidlock.c core/pidlock.h \
 	core/ratelimit.c core/ratelimit.h \
+	core/request.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \
 	core/startlog.c core/startlog.h \

@@ -26,6 +26,16 @@
 static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 static plugin *loaded;
 static char **extra_dirs;
+static sluice_host host_tmpl;
+static int host_set;
+
+void loader_set_host(const sluice_host *tmpl)
+{
+    pthread_mutex_lock(&loader_lock);
+    host_tmpl = *tmpl;
+    host_set = 1;
+    pthread_mutex_unlock(&loader_lock);
+}
 
 void loader_set_extra_dirs(const char *const *dirs)
 {
@@ -81,6 +91,11 @@ static plugin *find_loaded(const char *name)
 static plugin *load_file_locked(const char *path, const char *expect_name, char *err,
                                 size_t errlen)
 {
+    /* Checked before dlopen: a plugin must never see a zeroed table. */
+    if (!host_set) {
+        refuse(path, err, errlen, "no host services table was set (loader_set_host)");
+        return NULL;
+    }
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char *e = dlerror();
@@ -167,7 +182,7 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
     p->name = xstrdup(p->desc.name);
     p->path = xstrdup(path);
     p->dl = dl;
-    host_fill(&p->host.pub);
+    p->host.pub = host_tmpl;
     p->host.owner = p;
     if (p->desc.init) {
         char ierr[512] = "";

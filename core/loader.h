@@ -30,6 +30,11 @@ typedef struct plugin {
     struct plugin *next;
 } plugin;
 
+/* The host services table every plugin loaded from now on gets a copy of
+ * (main.c passes host_fill's; the loader does not know where it comes from).
+ * Until it is set no plugin is loaded. */
+void loader_set_host(const sluice_host *tmpl);
+
 /* Directories searched before the configured plugin path (from
  * --plugin-dir and SLUICE_PLUGIN_PATH). The vector is copied. */
 void loader_set_extra_dirs(const char *const *dirs);
@@ -53,8 +58,5 @@ void loader_unconfigure(plugin *p, void *instance);
 
 /* Call destroy on every plugin (at exit). */
 void loader_shutdown(void);
-
-/* The host services table (host.c). */
-void host_fill(sluice_host *h);
 
 #endif

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "follow.h"
 #include "gitsync.h"
+#include "host.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -455,6 +456,9 @@ int main(int argc, char **argv)
     gitsync_set_state_dir(state_dir_override);
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);
+    sluice_host host;
+    host_fill(&host);
+    loader_set_host(&host);
     for (char **d = dirs; *d; d++)
         free(*d);
     free(dirs);

@@ -13,6 +13,7 @@
  *     reason, and accepts a larger descriptor only with a zero tail.
  */
 #include "layout.h"
+#include "host.h"
 #include "loader.h"
 
 #include <sluice/plugin.h>
@@ -346,6 +347,9 @@ static Suite *abi_suite(void)
 
 int main(void)
 {
+    sluice_host host;
+    host_fill(&host);
+    loader_set_host(&host);
     SRunner *sr = srunner_create(abi_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "host.h"
 #include "loader.h"
 #include "router.h"
 
@@ -1324,6 +1325,9 @@ static Suite *config_suite(void)
 
 int main(void)
 {
+    sluice_host host;
+    host_fill(&host);
+    loader_set_host(&host);
     SRunner *sr = srunner_create(config_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

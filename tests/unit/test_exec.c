@@ -12,6 +12,7 @@
 #include "exec.h"
 #include "jsonout.h"
 
+#include "host.h"
 #include "loader.h"
 
 #include <check.h>

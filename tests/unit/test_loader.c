@@ -8,6 +8,8 @@
  */
 #include "loader.h"
 
+#include "host.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,28 @@ START_TEST(good_gets_a_host_table)
     ck_assert(SLUICE_HOST_HAS(h, exec_is_cancelled));
     ck_assert(SLUICE_HOST_HAS(h, exec_complete));
     ck_assert(SLUICE_HOST_HAS(h, exec_set_response));
+}
+END_TEST
+
+static void handed_log(const sluice_host *h, const sluice_exec *e, int level, const char *fmt,
+                       ...)
+{
+    (void)h;
+    (void)e;
+    (void)level;
+    (void)fmt;
+}
+
+/* The loader gives plugins the table main.c handed it, not one of its own. */
+START_TEST(good_gets_the_table_it_was_handed)
+{
+    sluice_host t;
+    host_fill(&t);
+    t.log = handed_log;
+    loader_set_host(&t);
+    plugin *p = load_ok(FIXTURE("good"), NULL);
+    ck_assert_ptr_eq(p->host.pub.log, handed_log);
+    ck_assert_ptr_eq(p->host.pub.exec_complete, t.exec_complete);
 }
 END_TEST
 
@@ -269,6 +293,7 @@ static Suite *loader_suite(void)
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, good_loads);
     tcase_add_test(tc, good_gets_a_host_table);
+    tcase_add_test(tc, good_gets_the_table_it_was_handed);
     tcase_add_test(tc, good_configure);
     tcase_add_test(tc, bigzero_loads);
     suite_add_tcase(s, tc);
@@ -300,6 +325,9 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
+    sluice_host host;
+    host_fill(&host);
+    loader_set_host(&host);
     SRunner *sr = srunner_create(loader_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

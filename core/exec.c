@@ -235,6 +235,42 @@ int exec_remove_waiter(sluice_exec *e, exec_waiter *w)
     return found;
 }
 
+void exec_add_log_listener_locked(sluice_exec *e, exec_log_listener *l)
+{
+    l->next = e->log_listeners;
+    e->log_listeners = l;
+}
+
+void exec_remove_log_listener(sluice_exec *e, exec_log_listener *l)
+{
+    pthread_mutex_lock(&e->mu);
+    for (exec_log_listener **pp = &e->log_listeners; *pp; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    pthread_mutex_unlock(&e->mu);
+}
+
+void exec_write_log(sluice_exec *e, int stream, const char *data, size_t len)
+{
+    exec_log_listener *wake = NULL;
+    pthread_mutex_lock(&e->mu);
+    logbuf_append(&e->logs[stream - 1], data, len);
+    for (exec_log_listener *l = e->log_listeners; l; l = l->next)
+        if (l->push(l->arg, e, stream, data, len)) {
+            l->wake_next = wake;
+            wake = l;
+        }
+    pthread_mutex_unlock(&e->mu);
+    while (wake) {
+        /* Read before waking: from then on the listener may be freed. */
+        exec_log_listener *next = wake->wake_next;
+        wake->wake(wake->arg);
+        wake = next;
+    }
+}
+
 /* Wake outside the execution's lock: a waiter may read it at once. */
 static void wake_all(exec_waiter *w)
 {

@@ -47,8 +47,22 @@ typedef struct exec_waiter {
     struct exec_waiter *next;
 } exec_waiter;
 
+/*
+ * A live reader of an execution's output (a logs?follow stream). For every
+ * exec_write_log, push runs with e->mu held, so it must neither block nor
+ * allocate; it returns 1 when its reader must be woken, and wake then runs
+ * once e->mu is released. Like exec_waiter, the listener is the caller's
+ * memory: registering never allocates.
+ */
+typedef struct exec_log_listener {
+    int (*push)(void *arg, const sluice_exec *e, int stream, const char *data, size_t len);
+    void (*wake)(void *arg);
+    void *arg;
+    struct exec_log_listener *next;      /* under e->mu */
+    struct exec_log_listener *wake_next; /* from push to wake */
+} exec_log_listener;
+
 struct engine_timer;
-struct follower;
 
 /*
  * The request body as it arrived, with its Content-Type header: what
@@ -131,7 +145,7 @@ struct sluice_exec {
     uint64_t started_ms, finished_ms;
     exec_waiter *waiters;
     int finished; /* state is final, waiters were woken */
-    struct follower *followers; /* live log readers (follow.h), fed by exec_write_log */
+    exec_log_listener *log_listeners; /* live log readers, fed by exec_write_log */
     char replaced_by[40]; /* set when cancelled to make room for that execution */
     exec_attempt *attempts; /* ended attempts the store has yet to write, oldest first */
     size_t n_attempts;
@@ -202,6 +216,20 @@ void exec_abandon_waiters(sluice_exec *e);
 
 /* Set the final state, wake waiters. Returns 0, or -1 if already final. */
 int exec_set_final(sluice_exec *e, int state);
+
+/*
+ * Register l with e->mu held: a reader takes what was written so far under
+ * the same lock, so that it misses nothing and sees nothing twice.
+ */
+void exec_add_log_listener_locked(sluice_exec *e, exec_log_listener *l);
+/* Unregister l (takes e->mu); once it returns, push is not called again. */
+void exec_remove_log_listener(sluice_exec *e, exec_log_listener *l);
+
+/*
+ * Keep stream's bytes (SLUICE_STDOUT or SLUICE_STDERR) and give them to
+ * every listener; wakes the listeners that asked once e->mu is released.
+ */
+void exec_write_log(sluice_exec *e, int stream, const char *data, size_t len);
 
 /* Append output with head/tail bounding. */
 void logbuf_append(logbuf *b, const char *data, size_t len);

@@ -66,7 +66,7 @@ struct follower {
     follower *wake_next; /* from a claim until the resume that answers it */
 
     /* Under the execution's mu. */
-    follower *enext;
+    exec_log_listener listener;
     int attempt; /* the attempt whose output the buffer holds */
 
     /* Under fl.mu. */
@@ -76,7 +76,7 @@ struct follower {
     sluice_exec *e; /* a reference */
     struct MHD_Connection *conn;
     exec_waiter waiter;
-    int attached; /* in e->followers */
+    int attached; /* listener registered with e */
     int waiting;  /* waiter was registered */
     char request_id[40];
 
@@ -121,6 +121,9 @@ static void follower_unref(follower *f)
 }
 
 static void exec_done(void *arg);
+static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data,
+                         size_t len);
+static void follower_resume(void *arg);
 
 /* A follower of e, taking the caller's reference to e. */
 static follower *follower_new(sluice_exec *e, struct MHD_Connection *c, const char *request_id)
@@ -145,13 +148,16 @@ static follower *follower_new(sluice_exec *e, struct MHD_Connection *c, const ch
     f->conn = c;
     f->waiter.wake = exec_done;
     f->waiter.arg = f;
+    f->listener.push = follower_push;
+    f->listener.wake = follower_resume;
+    f->listener.arg = f;
     snprintf(f->request_id, sizeof(f->request_id), "%s", request_id);
     return f;
 }
 
 /*
  * Join e: what it has written so far becomes the start of the stream, and
- * everything written after arrives through follow_push, with nothing lost
+ * everything written after arrives through follower_push, with nothing lost
  * or repeated in between (both happen under e->mu).
  */
 static void follower_attach(follower *f)
@@ -163,8 +169,7 @@ static void follower_attach(follower *f)
     int finished = e->finished;
     if (!finished) {
         f->attempt = e->attempt;
-        f->enext = e->followers;
-        e->followers = f;
+        exec_add_log_listener_locked(e, &f->listener);
         f->attached = 1;
     }
     pthread_mutex_unlock(&e->mu);
@@ -205,28 +210,33 @@ static void exec_done(void *arg)
 
 /* ---- writers ---- */
 
-follower *follow_push(sluice_exec *e, int stream, const char *data, size_t len)
+/* exec_write_log, with e->mu held: a copy into the bounded buffer. Claims
+ * a parked reader, which follower_resume wakes once e->mu is released. */
+static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data,
+                         size_t len)
 {
-    follower *wake = NULL;
+    follower *f = arg;
     int s = stream == SLUICE_STDERR ? FB_STDERR : FB_STDOUT;
-    for (follower *f = e->followers; f; f = f->enext) {
-        pthread_mutex_lock(&f->mu);
-        if (f->attempt != e->attempt) {
-            followbuf_push_attempt(&f->buf, e->attempt);
-            f->attempt = e->attempt;
-        }
-        followbuf_push(&f->buf, s, data, len);
-        if (f->suspended) {
-            f->suspended = 0;
-            f->wake_next = wake;
-            wake = f;
-        }
-        pthread_mutex_unlock(&f->mu);
+    pthread_mutex_lock(&f->mu);
+    if (f->attempt != e->attempt) {
+        followbuf_push_attempt(&f->buf, e->attempt);
+        f->attempt = e->attempt;
     }
-    return wake;
+    followbuf_push(&f->buf, s, data, len);
+    int claim = f->suspended;
+    f->suspended = 0;
+    pthread_mutex_unlock(&f->mu);
+    return claim;
 }
 
-void follow_wake(follower *list)
+static void follower_resume(void *arg)
+{
+    follower *f = arg;
+    MHD_resume_connection(f->conn);
+}
+
+/* Resume the connections of a list of claimed followers (NULL: nothing). */
+static void follow_wake(follower *list)
 {
     while (list) {
         /* Read before resuming: from then on the follower is the reader's. */
@@ -461,15 +471,8 @@ static void follow_free(void *cls)
 {
     follower *f = cls;
     sluice_exec *e = f->e;
-    if (f->attached) {
-        pthread_mutex_lock(&e->mu);
-        for (follower **pp = &e->followers; *pp; pp = &(*pp)->enext)
-            if (*pp == f) {
-                *pp = f->enext;
-                break;
-            }
-        pthread_mutex_unlock(&e->mu);
-    }
+    if (f->attached)
+        exec_remove_log_listener(e, &f->listener);
     if (f->waiting && exec_remove_waiter(e, &f->waiter))
         follower_unref(f); /* the waiter's; otherwise exec_done drops it */
     pthread_mutex_lock(&fl.mu);

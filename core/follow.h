@@ -32,16 +32,6 @@ typedef struct follower follower;
 int follow_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                   const char *id);
 
-/*
- * For exec_write_log, with e->mu held and e->followers not NULL: give
- * stream's bytes (SLUICE_STDOUT or SLUICE_STDERR) to every follower of e.
- * Never blocks, never allocates. Returns the followers to wake, which the
- * caller passes to follow_wake once e->mu is released.
- */
-follower *follow_push(sluice_exec *e, int stream, const char *data, size_t len);
-/* Resume the connections of a list from follow_push (NULL: nothing). */
-void follow_wake(follower *list);
-
 /* Streams open now. */
 size_t follow_count(void);
 

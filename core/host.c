@@ -7,7 +7,7 @@
  */
 #include "engine.h"
 #include "exec.h"
-#include "follow.h"
+#include "host.h"
 #include "loader.h"
 #include "log.h"
 #include "units.h"
@@ -177,13 +177,7 @@ static int host_exec_write_log(sluice_exec *e, int stream, const char *data, siz
     }
     if (!data || !len)
         return 0;
-    pthread_mutex_lock(&e->mu);
-    logbuf_append(&e->logs[stream - 1], data, len);
-    /* Live readers get a copy in their bounded buffers; their connections
-     * are resumed once the lock is released. */
-    follower *wake = e->followers ? follow_push(e, stream, data, len) : NULL;
-    pthread_mutex_unlock(&e->mu);
-    follow_wake(wake);
+    exec_write_log(e, stream, data, len);
     return 0;
 }
 

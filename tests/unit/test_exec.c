@@ -595,6 +595,71 @@ START_TEST(removed_waiters_are_not_woken)
 }
 END_TEST
 
+/* A listener that asks to be woken on every second write, and records
+ * whether the execution's lock was free when it was woken. */
+typedef struct listen_rec {
+    exec_log_listener l;
+    char got[64];
+    size_t got_len;
+    int pushes, wakes, woken_unlocked;
+} listen_rec;
+
+static int listen_push(void *arg, const sluice_exec *e, int stream, const char *data, size_t len)
+{
+    (void)e;
+    listen_rec *r = arg;
+    if (stream == SLUICE_STDERR && r->got_len < sizeof(r->got))
+        r->got[r->got_len++] = '!';
+    for (size_t i = 0; i < len && r->got_len < sizeof(r->got); i++)
+        r->got[r->got_len++] = data[i];
+    return ++r->pushes % 2 == 0;
+}
+
+static void listen_wake(void *arg)
+{
+    listen_rec *r = arg;
+    r->wakes++;
+    if (pthread_mutex_trylock(&ex->mu) == 0) {
+        r->woken_unlocked++;
+        pthread_mutex_unlock(&ex->mu);
+    }
+}
+
+START_TEST(log_listeners_get_every_write)
+{
+    listen_rec a = {.l = {.push = listen_push, .wake = listen_wake, .arg = &a}};
+    listen_rec b = {.l = {.push = listen_push, .wake = listen_wake, .arg = &b}};
+    pthread_mutex_lock(&ex->mu);
+    exec_add_log_listener_locked(ex, &a.l);
+    exec_add_log_listener_locked(ex, &b.l);
+    pthread_mutex_unlock(&ex->mu);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, "one", 3), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDERR, "two", 3), 0);
+    exec_remove_log_listener(ex, &a.l);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, "three", 5), 0);
+    ck_assert_int_eq(host->exec_write_log(ex, 3, "x", 1), -1); /* refused: nobody sees it */
+    exec_remove_log_listener(ex, &b.l);
+    ck_assert_int_eq(host->exec_write_log(ex, SLUICE_STDOUT, "four", 4), 0);
+
+    ck_assert_int_eq(a.pushes, 2);
+    ck_assert_int_eq((int)a.got_len, 7);
+    ck_assert(memcmp(a.got, "one!two", 7) == 0);
+    ck_assert_int_eq(b.pushes, 3);
+    ck_assert_int_eq((int)b.got_len, 12);
+    ck_assert(memcmp(b.got, "one!twothree", 12) == 0);
+    /* Woken only when push asked, and never under the execution's lock. */
+    ck_assert_int_eq(a.wakes, 1);
+    ck_assert_int_eq(b.wakes, 1);
+    ck_assert_int_eq(a.woken_unlocked, 1);
+    ck_assert_int_eq(b.woken_unlocked, 1);
+    /* The execution keeps what was written whoever listened. */
+    size_t len;
+    char *out = render(&ex->logs[0], &len);
+    ck_assert_str_eq(out, "onethreefour");
+    free(out);
+}
+END_TEST
+
 START_TEST(document)
 {
     host->exec_set_output(ex, "{\"v\":1}", 7);
@@ -775,6 +840,7 @@ static Suite *exec_suite(void)
     tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
     tcase_add_test(tc, waiters_are_woken_once);
     tcase_add_test(tc, removed_waiters_are_not_woken);
+    tcase_add_test(tc, log_listeners_get_every_write);
     tcase_add_test(tc, document);
     tcase_add_test(tc, document_keeps_inputs_with_nul);
     tcase_add_test(tc, document_before_running);

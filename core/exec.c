@@ -195,19 +195,6 @@ void exec_unref(sluice_exec *e)
     free(e);
 }
 
-static const char *const state_names[] = {"queued",    "running",   "succeeded", "failed",
-                                          "timed_out", "cancelled", "unknown"};
-
-const char *exec_state_name(int state)
-{
-    return state >= 0 && state <= EXEC_UNKNOWN ? state_names[state] : "invalid";
-}
-
-int exec_state_is_final(int state)
-{
-    return state >= EXEC_SUCCEEDED;
-}
-
 int exec_add_waiter(sluice_exec *e, exec_waiter *w)
 {
     pthread_mutex_lock(&e->mu);

@@ -10,6 +10,7 @@
 #define SLUICE_EXEC_H
 
 #include "config.h"
+#include "execstate.h"
 
 #include <sluice/plugin.h>
 
@@ -18,15 +19,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-enum exec_state {
-    EXEC_QUEUED,
-    EXEC_RUNNING,
-    EXEC_SUCCEEDED,
-    EXEC_FAILED,
-    EXEC_TIMED_OUT,
-    EXEC_CANCELLED,
-    EXEC_UNKNOWN, /* sluiced stopped while it ran: whether it finished is not known */
-};
 
 /* The error of an execution (or attempt) in EXEC_UNKNOWN. */
 #define EXEC_UNKNOWN_ERROR "sluiced stopped while this ran; whether it finished is not known"
@@ -199,8 +191,6 @@ sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def 
 sluice_exec *exec_ref(sluice_exec *e);
 void exec_unref(sluice_exec *e);
 
-const char *exec_state_name(int state);
-int exec_state_is_final(int state);
 
 /* Register a callback for when the execution reaches a final state. Returns
  * 0, or 1 when it already has (the callback is then not registered). */

@@ -10,6 +10,7 @@ CORE_SOURCES = \
 	core/engine.c core/engine.h \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
+	core/execstate.c core/execstate.h \
 	core/filter.c core/filter.h \
 	core/framing.c core/framing.h \
 	core/follow.c core/follow.h \

@@ -691,7 +691,11 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         if (check_params(c, rq, none, result) < 0)
             return 1;
         size_t len;
-        char *text = metrics_render(&len);
+        metrics_gauges g = {.queued = engine_queued(), .running = engine_running(),
+                            .capacity = engine_capacity(), .followers = follow_count(),
+                            .store_healthy = store_healthy()};
+        engine_queue_memory(&g.queue_bytes, &g.queue_limit);
+        char *text = metrics_render(&g, &len);
         struct MHD_Response *r =
             MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");

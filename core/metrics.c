@@ -4,10 +4,7 @@
  */
 #include "metrics.h"
 
-#include "engine.h"
-#include "exec.h"
-#include "follow.h"
-#include "store.h"
+#include "execstate.h"
 #include "xalloc.h"
 
 #include <pthread.h>
@@ -114,7 +111,7 @@ unsigned long long metrics_accepted_total(void)
     return atomic_load_explicit(&accepted, memory_order_relaxed);
 }
 
-char *metrics_render(size_t *len)
+char *metrics_render(const metrics_gauges *g, size_t *len)
 {
     size_t cap = 8192, n = 0;
     char *out = xmalloc(cap);
@@ -179,32 +176,30 @@ char *metrics_render(size_t *len)
     EMIT("# HELP sluice_queue_depth Executions waiting for a worker.\n"
          "# TYPE sluice_queue_depth gauge\n"
          "sluice_queue_depth %zu\n",
-         engine_queued());
+         g->queued);
     EMIT("# HELP sluice_queue_capacity server.max_queue.\n"
          "# TYPE sluice_queue_capacity gauge\n"
          "sluice_queue_capacity %zu\n",
-         engine_capacity());
-    uint64_t held, limit;
-    engine_queue_memory(&held, &limit);
+         g->capacity);
     EMIT("# HELP sluice_queue_bytes Memory the waiting executions hold (estimated).\n"
          "# TYPE sluice_queue_bytes gauge\n"
          "sluice_queue_bytes %llu\n"
          "# HELP sluice_queue_capacity_bytes server.max_queue_memory.\n"
          "# TYPE sluice_queue_capacity_bytes gauge\n"
          "sluice_queue_capacity_bytes %llu\n",
-         (unsigned long long)held, (unsigned long long)limit);
+         (unsigned long long)g->queue_bytes, (unsigned long long)g->queue_limit);
     EMIT("# HELP sluice_executions_running Executions running now.\n"
          "# TYPE sluice_executions_running gauge\n"
          "sluice_executions_running %zu\n",
-         engine_running());
+         g->running);
     EMIT("# HELP sluice_log_followers Open logs?follow streams.\n"
          "# TYPE sluice_log_followers gauge\n"
          "sluice_log_followers %zu\n",
-         follow_count());
+         g->followers);
     EMIT("# HELP sluice_store_healthy 1 while the store accepts writes.\n"
          "# TYPE sluice_store_healthy gauge\n"
          "sluice_store_healthy %d\n",
-         store_healthy());
+         g->store_healthy);
 #undef EMIT
     *len = n;
     return out;

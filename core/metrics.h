@@ -9,6 +9,7 @@
 #define SLUICE_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One answered HTTP request with this status. */
 void metrics_count_response(unsigned status);
@@ -24,7 +25,18 @@ void metrics_count_retry(void);
 /* Executions accepted since start (main.c watches it to tell idle time). */
 unsigned long long metrics_accepted_total(void);
 
-/* The exposition text (malloc'd). */
-char *metrics_render(size_t *len);
+/*
+ * What the counters cannot know: the state of the queue, the workers, the
+ * log streams and the store now. The caller (the /metrics handler) reads
+ * them from their owners and hands them in, so this file stays below them.
+ */
+typedef struct metrics_gauges {
+    size_t queued, running, capacity, followers;
+    uint64_t queue_bytes, queue_limit;
+    int store_healthy;
+} metrics_gauges;
+
+/* The exposition text (malloc'd): the counters and g. */
+char *metrics_render(const metrics_gauges *g, size_t *len);
 
 #endif

@@ -193,3 +193,9 @@ TESTS += $(INTEGRATION_TESTS)
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/unit/conf \
 	tests/data/JSONTestSuite
+
+UNIT_TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_metrics_CFLAGS = $(UNIT_CC)
+tests_unit_test_metrics_LDADD = $(UNIT_LIBS)

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "prematch.h"
 #include "store.h"
 #include "units.h"
 
@@ -143,7 +144,7 @@ static json_t *triggers_json(sluice_config *cfg)
         json_object_set_new(o, "path", json_string(capability ? "/t/{token}" : t->path));
         if (capability) {
             char tok[CAPTOKEN_LEN + 1];
-            int st = captoken_get(cfg, t->id, tok, sizeof(tok));
+            int st = prematch_token_get(cfg, t->id, tok, sizeof(tok));
             char url[CAPTOKEN_LEN + 4];
             snprintf(url, sizeof(url), "/t/%s", tok);
             json_object_set_new(o, "url", st == 0 ? json_string(url) : json_null());
@@ -458,8 +459,8 @@ static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluic
     if (!del && strcmp(rq->method, "POST") != 0)
         return method_not_allowed(c, rq, "POST, DELETE");
     char tok[CAPTOKEN_LEN + 1] = "";
-    int rc = del ? captoken_remove(cfg, id, err, sizeof(err))
-                 : captoken_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
+    int rc = del ? prematch_token_remove(cfg, id, err, sizeof(err))
+                 : prematch_token_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
     if (rc == -1)
         return http_error(c, rq->request_id, 404, "not_found", "%s",
                           err[0] ? err : "no capability trigger by that id");

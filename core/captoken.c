@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <nettle/memops.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,12 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/sluice"
 #define TOKENS_FILE "tokens.json"
-#define REDACTED_PATH "/t/[redacted]"
 
 const char captoken_template[] = "/t/{token}";
 
@@ -55,17 +51,7 @@ static struct {
     char *dir; /* the directory the state was loaded from */
     int loaded;
     cap_state st;
-    uint64_t sync_failed_ms; /* when a sync last failed; retried after a pause */
 } ct = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* A failed sync is retried on requests, but not more than once a minute,
- * so an unwritable state directory is one log line, not one per request. */
-#define SYNC_RETRY_MS 60000
-
-const char *captoken_state_dir(const sluice_config *cfg)
-{
-    return cfg && cfg->server.state_dir ? cfg->server.state_dir : DEFAULT_STATE_DIR;
-}
 
 static void state_free(cap_state *s)
 {
@@ -338,34 +324,23 @@ static int commit(const char *dir, cap_state *next)
     return 0;
 }
 
-static int cfg_has_capability(const sluice_config *cfg)
-{
-    for (size_t i = 0; i < cfg->n_triggers; i++)
-        if (gate_capability_status(cfg->triggers[i].gate))
-            return 1;
-    return 0;
-}
-
 /* Under ct.mu. */
-static int sync_locked(const sluice_config *cfg)
+static int ensure_locked(const char *dir, const char *const *ids, size_t n)
 {
-    const char *dir = captoken_state_dir(cfg);
     if (ensure_loaded(dir) < 0)
         return -1;
     int missing = 0;
-    for (size_t i = 0; i < cfg->n_triggers; i++)
-        if (gate_capability_status(cfg->triggers[i].gate) &&
-            !find_entry(&ct.st, cfg->triggers[i].id))
+    for (size_t i = 0; i < n; i++)
+        if (!find_entry(&ct.st, ids[i]))
             missing = 1;
     if (!missing)
         return 0;
     cap_state next;
     state_copy(&next, &ct.st);
-    for (size_t i = 0; i < cfg->n_triggers; i++) {
-        trigger_def *t = &cfg->triggers[i];
-        if (!gate_capability_status(t->gate) || find_entry(&next, t->id))
+    for (size_t i = 0; i < n; i++) {
+        if (find_entry(&next, ids[i]))
             continue;
-        if (new_token(add_entry(&next, t->id)) < 0) {
+        if (new_token(add_entry(&next, ids[i])) < 0) {
             state_free(&next);
             return -1;
         }
@@ -374,126 +349,60 @@ static int sync_locked(const sluice_config *cfg)
         log_error("capability tokens: not saved; triggers without a token stay unreachable");
         return -1;
     }
-    for (size_t i = 0; i < cfg->n_triggers; i++)
-        if (gate_capability_status(cfg->triggers[i].gate))
-            log_debug("trigger \"%s\": capability URL in %s/%s", cfg->triggers[i].id, dir,
-                      TOKENS_FILE);
+    for (size_t i = 0; i < n; i++)
+        log_debug("trigger \"%s\": capability URL in %s/%s", ids[i], dir, TOKENS_FILE);
     log_info("capability tokens: created for new capability triggers (see %s/%s)", dir,
              TOKENS_FILE);
     return 0;
 }
 
-int captoken_sync(const sluice_config *cfg)
+int captoken_ensure(const char *dir, const char *const *trigger_ids, size_t n)
 {
-    if (!cfg || !cfg_has_capability(cfg))
-        return 0;
     pthread_mutex_lock(&ct.mu);
-    int rc = sync_locked(cfg);
-    ct.sync_failed_ms = rc < 0 ? (units_mono_ms() ? units_mono_ms() : 1) : 0;
+    int rc = ensure_locked(dir, trigger_ids, n);
     pthread_mutex_unlock(&ct.mu);
     return rc;
 }
 
-/* The status for a token we cannot use: see captoken.h. */
-static int unknown_status(const sluice_config *cfg)
+int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id,
+                    size_t idlen)
 {
-    for (size_t i = 0; i < cfg->n_triggers; i++)
-        if (gate_capability_status(cfg->triggers[i].gate) == 404)
-            return 404;
-    return 400;
-}
-
-static int refuse(gate_verdict *v, int status)
-{
-    v->status = status;
-    if (status == 404) {
-        v->code = "not_found";
-        snprintf(v->message, sizeof(v->message), "no trigger at this path");
-    } else {
-        v->code = "invalid_token";
-        snprintf(v->message, sizeof(v->message),
-                 "this capability URL is unknown, replaced or removed");
-    }
-    return -1;
-}
-
-int captoken_route(const sluice_config *cfg, http_request *rq, route_match *m,
-                   gate_verdict *v)
-{
-    const char *p = rq->path;
-    if (strncmp(p, "/t/", 3) != 0 || !p[3] || strchr(p + 3, '/') || !cfg_has_capability(cfg))
+    if (!valid_token_text(token, len))
         return 0;
-    char token[CAPTOKEN_LEN + 1];
-    size_t n = strlen(p + 3);
-    int well_formed = valid_token_text(p + 3, n);
-    if (well_formed)
-        memcpy(token, p + 3, CAPTOKEN_LEN + 1);
-    /* From here on nothing may log or store the token. */
-    free(rq->path);
-    rq->path = xstrdup(REDACTED_PATH);
-
     unsigned char d[AUTH_DIGEST_LEN];
-    if (well_formed)
-        auth_sha256(token, CAPTOKEN_LEN, d);
-    explicit_bzero(token, sizeof(token));
-    char found[256] = "";
-    int retired = 0;
+    auth_sha256(token, CAPTOKEN_LEN, d);
+    int rc = 0;
     pthread_mutex_lock(&ct.mu);
-    uint64_t now = units_mono_ms();
-    if (!ct.sync_failed_ms || now - ct.sync_failed_ms > SYNC_RETRY_MS)
-        ct.sync_failed_ms = sync_locked(cfg) < 0 ? (now ? now : 1) : 0;
-    if (ct.loaded && strcmp(ct.dir, captoken_state_dir(cfg)) == 0) {
-        int hit = 0;
-        for (size_t i = 0; well_formed && i < ct.st.n; i++)
-            if (ct.st.e[i].token[0] && memeql_sec(d, ct.st.e[i].digest, sizeof(d)) &&
-                !hit) {
-                hit = 1;
-                snprintf(found, sizeof(found), "%s", ct.st.e[i].trigger);
+    /* Only what was loaded from dir answers: never another directory's
+     * tokens, and nothing while the file cannot be read. */
+    if (ct.loaded && strcmp(ct.dir, dir) == 0) {
+        /* Every entry is compared, so the time taken does not tell where
+         * a token matched. */
+        for (size_t i = 0; i < ct.st.n; i++)
+            if (ct.st.e[i].token[0] && memeql_sec(d, ct.st.e[i].digest, sizeof(d)) && !rc) {
+                rc = 1;
+                snprintf(trigger_id, idlen, "%s", ct.st.e[i].trigger);
             }
-        for (size_t i = 0; well_formed && !hit && i < ct.st.nr; i++)
+        for (size_t i = 0; !rc && i < ct.st.nr; i++)
             if (memeql_sec(d, ct.st.r[i].digest, sizeof(d))) {
-                hit = 1;
-                retired = 1;
-                snprintf(found, sizeof(found), "%s", ct.st.r[i].trigger);
+                rc = -1;
+                snprintf(trigger_id, idlen, "%s", ct.st.r[i].trigger);
             }
     }
     pthread_mutex_unlock(&ct.mu);
-
-    trigger_def *t = found[0] ? config_find_trigger(cfg, found) : NULL;
-    int status = t ? gate_capability_status(t->gate) : 0;
-    if (!t || !status)
-        return refuse(v, unknown_status(cfg));
-    if (retired)
-        return refuse(v, status);
-    memset(m, 0, sizeof(*m));
-    m->target = t;
-    m->template_path = captoken_template;
-    return 1;
+    explicit_bzero(d, sizeof(d));
+    return rc;
 }
 
-/* Under ct.mu: the capability trigger, loaded state, or -1 with err. */
-static int admin_prepare(const sluice_config *cfg, const char *trigger_id, char *err,
-                         size_t errlen)
+int captoken_regenerate(const char *dir, const char *trigger_id, char *token, size_t tokenlen,
+                        char *err, size_t errlen)
 {
-    trigger_def *t = config_find_trigger(cfg, trigger_id);
-    if (!t || !gate_capability_status(t->gate)) {
-        snprintf(err, errlen, "no capability trigger \"%s\"", trigger_id);
-        return -1;
-    }
-    if (ensure_loaded(captoken_state_dir(cfg)) < 0) {
-        snprintf(err, errlen, "the capability token state cannot be read");
-        return -2;
-    }
-    return 0;
-}
-
-int captoken_regenerate(const sluice_config *cfg, const char *trigger_id, char *token,
-                        size_t tokenlen, char *err, size_t errlen)
-{
+    int rc = -1;
     pthread_mutex_lock(&ct.mu);
-    int rc = admin_prepare(cfg, trigger_id, err, errlen);
-    if (rc < 0)
+    if (ensure_loaded(dir) < 0) {
+        snprintf(err, errlen, "the capability token state cannot be read");
         goto out;
+    }
     cap_state next;
     state_copy(&next, &ct.st);
     cap_entry *e = find_entry(&next, trigger_id);
@@ -504,29 +413,30 @@ int captoken_regenerate(const sluice_config *cfg, const char *trigger_id, char *
     if (new_token(e) < 0 || tokenlen < CAPTOKEN_LEN + 1) {
         state_free(&next);
         snprintf(err, errlen, "cannot make a token");
-        rc = -2;
         goto out;
     }
     memcpy(token, e->token, CAPTOKEN_LEN + 1);
-    if (commit(captoken_state_dir(cfg), &next) < 0) {
+    if (commit(dir, &next) < 0) {
         explicit_bzero(token, tokenlen);
         snprintf(err, errlen, "the capability token state cannot be saved");
-        rc = -2;
         goto out;
     }
     log_info("trigger \"%s\": capability token replaced; the old URL no longer works",
              trigger_id);
+    rc = 0;
 out:
     pthread_mutex_unlock(&ct.mu);
     return rc;
 }
 
-int captoken_remove(const sluice_config *cfg, const char *trigger_id, char *err, size_t errlen)
+int captoken_remove(const char *dir, const char *trigger_id, char *err, size_t errlen)
 {
+    int rc = -1;
     pthread_mutex_lock(&ct.mu);
-    int rc = admin_prepare(cfg, trigger_id, err, errlen);
-    if (rc < 0)
+    if (ensure_loaded(dir) < 0) {
+        snprintf(err, errlen, "the capability token state cannot be read");
         goto out;
+    }
     cap_state next;
     state_copy(&next, &ct.st);
     cap_entry *e = find_entry(&next, trigger_id);
@@ -537,23 +447,22 @@ int captoken_remove(const sluice_config *cfg, const char *trigger_id, char *err,
     explicit_bzero(e->token, sizeof(e->token));
     memset(e->digest, 0, sizeof(e->digest));
     units_format_time(units_now_ms(), e->when, sizeof(e->when));
-    if (commit(captoken_state_dir(cfg), &next) < 0) {
+    if (commit(dir, &next) < 0) {
         snprintf(err, errlen, "the capability token state cannot be saved");
-        rc = -2;
         goto out;
     }
     log_info("trigger \"%s\": capability token removed", trigger_id);
+    rc = 0;
 out:
     pthread_mutex_unlock(&ct.mu);
     return rc;
 }
 
-int captoken_get(const sluice_config *cfg, const char *trigger_id, char *token,
-                 size_t tokenlen)
+int captoken_get(const char *dir, const char *trigger_id, char *token, size_t tokenlen)
 {
     int rc = -1;
     pthread_mutex_lock(&ct.mu);
-    if (ensure_loaded(captoken_state_dir(cfg)) == 0) {
+    if (ensure_loaded(dir) == 0) {
         cap_entry *e = find_entry(&ct.st, trigger_id);
         if (e && e->token[0] && tokenlen > CAPTOKEN_LEN) {
             memcpy(token, e->token, CAPTOKEN_LEN + 1);
@@ -573,6 +482,5 @@ void captoken_reset(void)
     free(ct.dir);
     ct.dir = NULL;
     ct.loaded = 0;
-    ct.sync_failed_ms = 0;
     pthread_mutex_unlock(&ct.mu);
 }

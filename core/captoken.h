@@ -1,43 +1,38 @@
 /*
- * captoken.h - capability URLs: /t/{token} (Shipyard style).
+ * captoken.h - the durable tokens of capability URLs: /t/{token}
+ * (Shipyard style), as a map trigger id <-> token.
  *
  * A trigger with `capability = true;` has no fixed path: it is reached only
  * through /t/TOKEN, where TOKEN is 128 random bits in URL-safe base64 (22
  * characters). Knowing the URL is the credential, so the token is
- * compared in constant time (as a SHA-256 digest), never logged, and the
- * path is rewritten to "/t/[redacted]" before anything records it.
+ * compared in constant time (as a SHA-256 digest) and never logged.
  *
- * Tokens live in <server.state_dir>/tokens.json (mode 0600, written to a
- * temporary file and renamed over the old one, so a crash leaves either
- * the old or the new file), until the durable store holds them:
+ * This file keeps the tokens and knows no configuration: which triggers
+ * are capability triggers, what an unknown or revoked token answers and
+ * the redaction of the path are prematch.c's (see prematch.h).
+ *
+ * Tokens live in DIR/tokens.json (DIR is server.state_dir; mode 0600,
+ * written to a temporary file and renamed over the old one, so a crash
+ * leaves either the old or the new file), until the durable store holds
+ * them:
  *
  *   {"version": 1,
  *    "triggers": {"deploy": {"token": "q3JcM1...", "created_at": "2026-..."},
  *                 "old":    {"token": null, "removed_at": "2026-..."}},
  *    "retired":  [{"sha256": "<hex digest of a replaced token>", "trigger": "deploy"}]}
  *
- * A token is created the first time a configuration with that trigger is
- * served (captoken_sync) and then survives restarts and reloads. The admin
- * API replaces it (captoken_regenerate: the old URL stops working at once)
- * or removes it (captoken_remove: the trigger is unreachable until a new
- * token is made, also across restarts). Replaced and removed tokens are
- * remembered by digest only (the latest CAPTOKEN_MAX_RETIRED) so that
- * their trigger's `invalid_status` answers them.
- *
- * An unknown token answers 400 with "data": null, or 404 (as if no route
- * existed) when any capability trigger sets invalid_status = 404: then a
- * prober cannot tell a revoked token from one that never existed.
+ * A token is created the first time a trigger id is ensured and then
+ * survives restarts and reloads. It is replaced (captoken_regenerate: the
+ * old URL stops working at once) or removed (captoken_remove: the trigger
+ * is unreachable until a new token is made, also across restarts).
+ * Replaced and removed tokens are remembered by digest only (the latest
+ * CAPTOKEN_MAX_RETIRED), so that a lookup can tell them from unknown ones.
  *
  * All functions are thread-safe (one mutex; the state is a singleton owned
  * by this file).
  */
 #ifndef SLUICE_CAPTOKEN_H
 #define SLUICE_CAPTOKEN_H
-
-#include "config.h"
-#include "event.h"
-#include "gate.h"
-#include "router.h"
 
 #include <stddef.h>
 
@@ -47,55 +42,42 @@
 /* The route template reported for capability matches (compared by address). */
 extern const char captoken_template[];
 
-/* Where tokens.json lives for cfg: server.state_dir or the default. */
-const char *captoken_state_dir(const sluice_config *cfg);
+/*
+ * Make sure each of trigger_ids has a token (or was removed on purpose),
+ * creating and saving in dir what is missing. Cheap when nothing is
+ * missing. 0, or -1 when the state file cannot be read or written (logged;
+ * the triggers without a token stay unreachable).
+ */
+int captoken_ensure(const char *dir, const char *const *trigger_ids, size_t n);
 
 /*
- * Make sure every capability trigger of cfg has a token (or was removed on
- * purpose), creating and saving what is missing. Called when a
- * configuration starts serving; cheap when nothing is missing. 0, or -1
- * when the state file cannot be read or written (logged; the triggers
- * without a token stay unreachable).
+ * Whose token the len bytes at token are, compared in constant time.
+ * 1 with the trigger id written: a current token; -1 with the trigger id
+ * written: a replaced or removed one; 0: unknown, malformed, or the state
+ * of dir is not loaded (captoken_ensure failed).
  */
-int captoken_sync(const sluice_config *cfg);
+int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id,
+                    size_t idlen);
 
 /*
- * Route rq when its path is /t/SEGMENT and cfg has capability triggers.
- * Returns 0 when the path is not a capability URL (route it normally);
- * 1 when the token belongs to a capability trigger of cfg: m is filled
- * (target, template_path = captoken_template, no parameters); -1 when the
- * token is unknown or revoked: v holds the answer (400 or 404). In both
- * of the last cases rq->path becomes "/t/[redacted]".
+ * Give trigger_id a new token, retire the old one, save. 0 with the new
+ * token (CAPTOKEN_LEN + 1 bytes) written to token; the capability URL is
+ * "/t/" + token. -1 with a message when the state cannot be read or saved
+ * (nothing changed).
  */
-int captoken_route(const sluice_config *cfg, http_request *rq, route_match *m,
-                   gate_verdict *v);
+int captoken_regenerate(const char *dir, const char *trigger_id, char *token, size_t tokenlen,
+                        char *err, size_t errlen);
 
 /*
- * For the admin API (POST /api/v1/triggers/{id}/token): give trigger_id a
- * new token, retire the old one, save. On success returns 0 and writes the
- * new token (CAPTOKEN_LEN + 1 bytes) to token; the capability URL is
- * "/t/" + token. Returns -1 with a message when trigger_id is not a
- * capability trigger of cfg (answer 404), -2 when the state cannot be
- * saved (answer 500; nothing changed).
+ * Remove trigger_id's token; its URL stops working at once and no new one
+ * is made until captoken_regenerate. 0 (also when it had none), -1 with a
+ * message when the state cannot be read or saved.
  */
-int captoken_regenerate(const sluice_config *cfg, const char *trigger_id, char *token,
-                        size_t tokenlen, char *err, size_t errlen);
+int captoken_remove(const char *dir, const char *trigger_id, char *err, size_t errlen);
 
-/*
- * For the admin API (DELETE /api/v1/triggers/{id}/token): remove
- * trigger_id's token; its URL stops working at once and no new one is
- * made until captoken_regenerate. Returns 0 (also when it had none), -1
- * when trigger_id is not a capability trigger of cfg, -2 when the state
- * cannot be saved.
- */
-int captoken_remove(const sluice_config *cfg, const char *trigger_id, char *err, size_t errlen);
-
-/*
- * The current token of trigger_id (for an authenticated admin listing).
- * 0 with the token written, 1 when it was removed, -1 when it has none.
- */
-int captoken_get(const sluice_config *cfg, const char *trigger_id, char *token,
-                 size_t tokenlen);
+/* The current token of trigger_id. 0 with the token written, 1 when it was
+ * removed, -1 when it has none. */
+int captoken_get(const char *dir, const char *trigger_id, char *token, size_t tokenlen);
 
 /* Forget the in-memory state (tests; the file is untouched). */
 void captoken_reset(void);

@@ -19,7 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "router.h"
-#include "routes.h"
+#include "shapes.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -577,7 +577,7 @@ static int resolve_and_route(parse_ctx *c, builder *b)
         char rerr[512];
         void *other;
         if (router_add(cfg->router, t->path, t, &other, rerr, sizeof(rerr)) < 0) {
-            int shared = routes_share_path(other, t, rerr, sizeof(rerr));
+            int shared = shapes_share_path(other, t, rerr, sizeof(rerr));
             if (shared > 0)
                 continue;
             if (shared < 0)

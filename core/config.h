@@ -86,7 +86,7 @@ typedef struct trigger_def {
     char *idem_key;      /* "header:NAME" or "body:path"; NULL: the standard headers */
     uint64_t idem_ttl_ms;
     /* wayscript with its own path: the program_id that picks this trigger
-     * among those sharing the path (routes_pick_program), else NULL. */
+     * among those sharing the path (shapes_pick_program), else NULL. */
     char *program_id;
     struct trigger_def *program_next; /* the next trigger on the same path */
     int json_duplicate_keys; /* 1: a JSON body may repeat a key ("accept"); 0: 400 */

@@ -7,7 +7,7 @@
 #include "gate_impl.h"
 
 #include "config.h"
-#include "routes.h"
+#include "shapes.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -352,13 +352,13 @@ int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
     gt->fail_rule.limit = 10;
     gt->fail_rule.period_ms = 60000;
     gt->filter_status = 202;
-    routes_shape sh;
+    shapes_settings sh;
     const config_setting_t *auth = config_setting_get_member(g, "auth");
     const config_setting_t *rate = config_setting_get_member(g, "rate_limit");
     const config_setting_t *filt = config_setting_get_member(g, "filter");
     const config_setting_t *fst = config_setting_get_member(g, "filter_status");
 
-    if (routes_parse_shape(c, g, what, t, &sh) < 0)
+    if (shapes_parse(c, g, what, t, &sh) < 0)
         goto fail;
     if (sh.keys) {
         char w[256];
@@ -382,14 +382,14 @@ int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
         cp_fail(c, fst, "%s: filter_status needs a filter", what);
         goto fail;
     }
-    if (!gt->capability && routes_path_reserved(t->path)) {
+    if (!gt->capability && shapes_path_reserved(t->path)) {
         const config_setting_t *p = config_setting_get_member(g, "path");
         cp_fail(c, p ? p : g,
                 "%s: paths like /t/NAME are reserved for capability URLs (capability = true)",
                 what);
         goto fail;
     }
-    routes_shape_clear(&sh);
+    shapes_clear(&sh);
     if (!gt->capability && !gt->has_creds && !gt->n_allow && !gt->n_rules && !gt->filter) {
         gate_free(gt); /* e.g. capability = false, or a shape without a key */
         return 0;
@@ -397,7 +397,7 @@ int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
     *out = gt;
     return 0;
 fail:
-    routes_shape_clear(&sh);
+    shapes_clear(&sh);
     gate_free(gt);
     return -1;
 }

@@ -15,7 +15,6 @@
 
 #include "api.h"
 #include "auth.h"
-#include "captoken.h"
 #include "engine.h"
 #include "event.h"
 #include "exec.h"
@@ -25,7 +24,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
-#include "routes.h"
+#include "prematch.h"
+#include "shapes.h"
 #include "store.h"
 #include "units.h"
 #include "xalloc.h"
@@ -189,7 +189,7 @@ static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_ex
 void http_set_config(sluice_config *cfg)
 {
     config_ref(cfg);
-    captoken_sync(cfg); /* capability URLs exist before their first request */
+    prematch_sync_tokens(cfg); /* capability URLs exist before their first request */
     pthread_mutex_lock(&srv.mu);
     sluice_config *old = srv.cfg;
     srv.cfg = cfg;
@@ -1061,7 +1061,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
                      sizeof(rq->client_addr));
     /* Size limits (414/431 in JSON) and capability URLs (/t/TOKEN) before routing. */
     gate_verdict pv = {0};
-    int pre = routes_before_match(cs->cfg, rq, &cs->match, &pv);
+    int pre = prematch_route(cs->cfg, rq, &cs->match, &pv);
     if (pre < 0)
         return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
@@ -1078,7 +1078,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     if (m == 0)
         return (enum MHD_Result)http_error(c, rq->request_id, 404, "not_found",
                                            "no trigger at this path");
-    if (routes_pick_program(rq, &cs->match, &pv) < 0)
+    if (shapes_pick_program(rq, &cs->match, &pv) < 0)
         return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     trigger_def *t = cs->match.target;
@@ -1474,7 +1474,7 @@ int http_start(sluice_config *cfg, char *err, size_t errlen)
             (unsigned)cfg->server.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned)cfg->server.max_connections_per_address,
             /* A head that fits in this memory meets sluice's own limits
-             * (routes_before_match: 32 KiB; framing_check:
+             * (prematch_route: 32 KiB; framing_check:
              * FRAMING_MAX_FIELDS fields) and their JSON 431; a larger one
              * gets libmicrohttpd's HTML 431. No larger: 0.9.75 zeroes the
              * whole pool on every request (MHD_pool_reset), and 256 KiB

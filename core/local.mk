@@ -28,10 +28,11 @@ CORE_SOURCES = \
 	core/metrics.c core/metrics.h \
 	core/module.c core/module.h \
 	core/pidlock.c core/pidlock.h \
+	core/prematch.c core/prematch.h \
 	core/ratelimit.c core/ratelimit.h \
 	core/request.h \
 	core/router.c core/router.h \
-	core/routes.c core/routes.h \
+	core/shapes.c core/shapes.h \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
 	core/units.c core/units.h \

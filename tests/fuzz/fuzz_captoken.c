@@ -12,6 +12,7 @@
 #include "fuzz.h"
 
 #include "captoken.h"
+#include "prematch.h"
 #include "config.h"
 #include "log.h"
 
@@ -65,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f || fwrite(file, 1, flen, f) != flen || fclose(f) != 0)
         abort();
     captoken_reset();
+    prematch_reset();
 
     json_t *root = json_loadb(file, flen, JSON_REJECT_DUPLICATES, NULL);
     json_t *trig = json_object_get(root, "triggers");
@@ -82,14 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&m, 0, sizeof(m));
     gate_verdict v;
     memset(&v, 0, sizeof(v));
-    int r = captoken_route(cfg, &rq, &m, &v);
+    int r = prematch_route(cfg, &rq, &m, &v);
     const char *tok = path + 3;
     int is_cap_url = tok[0] && !strchr(tok, '/');
     if (!is_cap_url) {
         FUZZ_CHECK(r == 0 && strcmp(rq.path, path) == 0, "%s is no capability URL (%d)", path, r);
     } else {
         FUZZ_CHECK(r != 0 && strcmp(rq.path, "/t/[redacted]") == 0,
-                   "%s: captoken_route %d left the path %s", path, r, rq.path);
+                   "%s: prematch_route %d left the path %s", path, r, rq.path);
         FUZZ_CHECK(r == 1 || v.status == 400 || v.status == 404, "%s refused with %d", path,
                    v.status);
     }

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - configuration files (config.c, confparse.c, gateconf.c,
- * routes.c, filter.c's settings) through config_load, as sluiced reads
+ * shapes.c, filter.c's settings) through config_load, as sluiced reads
  * them.
  *
  * Input: libconfig text. Checks: loading never crashes or leaks; a refusal
@@ -12,7 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "router.h"
-#include "routes.h"
+#include "shapes.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < cfg->n_triggers; i++) {
         const trigger_def *t = &cfg->triggers[i];
-        if (!t->path || routes_path_reserved(t->path))
+        if (!t->path || shapes_path_reserved(t->path))
             continue;
         char path[4096];
         size_t o = 0;

@@ -1,7 +1,7 @@
 /*
  * fuzz_event.c - the whole request path, from method, target, headers and
  * body to the stored event and back through recovery, in http.c's order:
- * event_parse_query, routes_before_match (capability URLs), router_match,
+ * event_parse_query, prematch_route (capability URLs), router_match,
  * gate_check_route (allowlist, path keys), gate_check_headers, event_build,
  * gate_check_body (keys, signatures, filters), event_take_body,
  * event_for_flow and event_join; then exec_from_store as recovery does.
@@ -33,9 +33,9 @@
 #include "gate.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "prematch.h"
 #include "ratelimit.h"
 #include "router.h"
-#include "routes.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,7 +78,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char err[1024], text[sizeof(conf) + 300];
     int n = snprintf(text, sizeof(text), conf, fuzz_tmpdir());
     cfg = fuzz_load_config(text, (size_t)n, err, sizeof(err));
-    if (!cfg || captoken_sync(cfg) < 0 || captoken_get(cfg, "cap", token, sizeof(token)) != 0) {
+    if (!cfg || prematch_sync_tokens(cfg) < 0 ||
+        prematch_token_get(cfg, "cap", token, sizeof(token)) != 0) {
         fprintf(stderr, "fuzz_event: %s\n", cfg ? "no capability token" : err);
         abort();
     }
@@ -157,7 +158,7 @@ static void check_client_addr(const http_request *rq)
     if (strcmp(got, rq->remote_addr) == 0)
         return;
     /* All entries, left to right, of all X-Forwarded-For headers. */
-    char list[ROUTES_MAX_HEADERS + 64] = "";
+    char list[PREMATCH_MAX_HEADERS + 64] = "";
     size_t n = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
         if (strcmp(rq->headers[i].name, "x-forwarded-for") == 0)
@@ -416,7 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&v, 0, sizeof(v));
     if (event_parse_query(&rq, err, sizeof(err)) < 0)
         goto out;
-    int pre = routes_before_match(cfg, &rq, &m, &v);
+    int pre = prematch_route(cfg, &rq, &m, &v);
     if (pre < 0)
         goto out;
     /* A capability URL's token is gone from the path once it is resolved. */

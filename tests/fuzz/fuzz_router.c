@@ -1,6 +1,6 @@
 /*
  * fuzz_router.c - route templates, path matching and percent-decoding
- * (router.c), and the capability path test of routes.c.
+ * (router.c), and the capability path test of shapes.c.
  *
  * Input: templates one per line up to an empty line, then paths one per
  * line. Checks, for every path: router_match answers as a plain model of
@@ -13,7 +13,7 @@
 
 #include "log.h"
 #include "router.h"
-#include "routes.h"
+#include "shapes.h"
 #include "units.h"
 
 #include <stdio.h>
@@ -148,9 +148,9 @@ static void check_path(router *r, tmpl *ts, size_t nt, const char *path)
     int want = model_match(ts, nt, path);
     FUZZ_CHECK(got == (want > 0 ? 1 : want), "router_match(\"%s\") = %d, the model says %d",
                path, got, want);
-    FUZZ_CHECK(routes_path_reserved(path) ==
+    FUZZ_CHECK(shapes_path_reserved(path) ==
                    (strncmp(path, "/t/", 3) == 0 && path[3] && !strchr(path + 3, '/')),
-               "routes_path_reserved(\"%s\")", path);
+               "shapes_path_reserved(\"%s\")", path);
     if (got != 1)
         return;
     tmpl *t = &ts[want - 1];

@@ -1,7 +1,9 @@
 /*
- * test_captoken.c - capability URL tokens (core/captoken.c): creation,
- * lookup, replacement, removal, persistence across a restart (simulated by
- * dropping the in-memory state and reading tokens.json again).
+ * test_captoken.c - capability URL tokens: the durable map of
+ * core/captoken.c on its own, then through core/prematch.c with a
+ * configuration: creation, lookup, replacement, removal, persistence
+ * across a restart (simulated by dropping the in-memory state and reading
+ * tokens.json again).
  */
 #include <check.h>
 #include <jansson.h>
@@ -13,6 +15,7 @@
 
 #include "captoken.h"
 #include "config.h"
+#include "prematch.h"
 
 static char tmpdir[256];
 
@@ -21,6 +24,7 @@ static void setup(void)
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/sluice-cap-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     captoken_reset();
+    prematch_reset();
 }
 
 static void teardown(void)
@@ -29,6 +33,7 @@ static void teardown(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     ck_assert_int_eq(system(cmd), 0);
     captoken_reset();
+    prematch_reset();
 }
 
 static sluice_config *load(const char *triggers)
@@ -47,16 +52,17 @@ static sluice_config *load(const char *triggers)
     return cfg;
 }
 
-/* Route "/t/<token>"; returns captoken_route's result, v and m filled. */
+/* Route "/t/<token>"; returns prematch_route's result, v and m filled. */
 static int route(sluice_config *cfg, const char *token, route_match *m, gate_verdict *v)
 {
     http_request rq;
     memset(&rq, 0, sizeof(rq));
+    rq.method = "GET";
     memset(v, 0, sizeof(*v));
     char path[128];
     snprintf(path, sizeof(path), "/t/%s", token);
     rq.path = strdup(path);
-    int r = captoken_route(cfg, &rq, m, v);
+    int r = prematch_route(cfg, &rq, m, v);
     if (r != 0)
         ck_assert_str_eq(rq.path, "/t/[redacted]"); /* the token is gone from the path */
     free(rq.path);
@@ -75,18 +81,59 @@ static json_t *state_file(void)
     return j;
 }
 
+/* The map on its own: trigger ids in, tokens out, nothing about routes. */
+START_TEST(test_store_knows_no_configuration)
+{
+    char dir[400], other[400];
+    snprintf(dir, sizeof(dir), "%s/plain", tmpdir);
+    snprintf(other, sizeof(other), "%s/other", tmpdir);
+    const char *ids[] = {"a", "b"};
+    ck_assert_int_eq(captoken_ensure(dir, ids, 2), 0);
+    char ta[CAPTOKEN_LEN + 1], tb[CAPTOKEN_LEN + 1], fresh[CAPTOKEN_LEN + 1], err[256];
+    ck_assert_int_eq(captoken_get(dir, "a", ta, sizeof(ta)), 0);
+    ck_assert_int_eq(captoken_get(dir, "b", tb, sizeof(tb)), 0);
+    ck_assert_str_ne(ta, tb);
+    ck_assert_int_eq(captoken_get(dir, "c", fresh, sizeof(fresh)), -1);
+
+    char who[64] = "";
+    ck_assert_int_eq(captoken_lookup(dir, ta, strlen(ta), who, sizeof(who)), 1);
+    ck_assert_str_eq(who, "a");
+    ck_assert_int_eq(captoken_lookup(dir, "AAAAAAAAAAAAAAAAAAAAAA", 22, who, sizeof(who)), 0);
+    ck_assert_int_eq(captoken_lookup(dir, ta, CAPTOKEN_LEN - 1, who, sizeof(who)), 0);
+    ck_assert_int_eq(captoken_lookup(dir, "AAAAAAAAAAAAAAAAAAAAA/", 22, who, sizeof(who)), 0);
+    /* Never another directory's tokens. */
+    ck_assert_int_eq(captoken_lookup(other, ta, strlen(ta), who, sizeof(who)), 0);
+
+    ck_assert_int_eq(captoken_regenerate(dir, "a", fresh, sizeof(fresh), err, sizeof(err)), 0);
+    who[0] = 0;
+    ck_assert_int_eq(captoken_lookup(dir, ta, strlen(ta), who, sizeof(who)), -1);
+    ck_assert_str_eq(who, "a");
+    ck_assert_int_eq(captoken_lookup(dir, fresh, strlen(fresh), who, sizeof(who)), 1);
+
+    ck_assert_int_eq(captoken_remove(dir, "b", err, sizeof(err)), 0);
+    who[0] = 0;
+    ck_assert_int_eq(captoken_lookup(dir, tb, strlen(tb), who, sizeof(who)), -1);
+    ck_assert_str_eq(who, "b");
+    /* Removed on purpose: ensuring it again does not bring it back. */
+    captoken_reset();
+    ck_assert_int_eq(captoken_ensure(dir, ids, 2), 0);
+    ck_assert_int_eq(captoken_get(dir, "b", tb, sizeof(tb)), 1);
+    ck_assert_int_eq(captoken_lookup(dir, fresh, strlen(fresh), who, sizeof(who)), 1);
+}
+END_TEST
+
 START_TEST(test_create_and_route)
 {
     sluice_config *cfg = load("{ id = \"ship\"; flows = [\"f\"]; capability = true; },"
                               "{ id = \"plain\"; flows = [\"f\"]; }");
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     char tok[CAPTOKEN_LEN + 1];
-    ck_assert_int_eq(captoken_get(cfg, "ship", tok, sizeof(tok)), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", tok, sizeof(tok)), 0);
     ck_assert_uint_eq(strlen(tok), 22);
     const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     ck_assert_uint_eq(strspn(tok, alphabet), 22);
-    ck_assert_int_eq(captoken_get(cfg, "plain", tok, sizeof(tok)), -1);
-    ck_assert_int_eq(captoken_get(cfg, "ship", tok, sizeof(tok)), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "plain", tok, sizeof(tok)), -1);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", tok, sizeof(tok)), 0);
 
     json_t *j = state_file();
     ck_assert_str_eq(json_string_value(json_object_get(
@@ -108,9 +155,9 @@ START_TEST(test_create_and_route)
     ck_assert_int_eq(route(cfg, "ship", &m, &v), -1); /* the internal path is no way in */
 
     /* A second sync changes nothing; a second token per trigger is never made. */
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     char again[CAPTOKEN_LEN + 1];
-    ck_assert_int_eq(captoken_get(cfg, "ship", again, sizeof(again)), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", again, sizeof(again)), 0);
     ck_assert_str_eq(again, tok);
     config_unref(cfg);
 }
@@ -119,7 +166,7 @@ END_TEST
 START_TEST(test_no_capability_no_routing)
 {
     sluice_config *cfg = load("{ id = \"plain\"; flows = [\"f\"]; }");
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     route_match m;
     gate_verdict v;
     ck_assert_int_eq(route(cfg, "AAAAAAAAAAAAAAAAAAAAAA", &m, &v), 0);
@@ -133,34 +180,36 @@ END_TEST
 START_TEST(test_regenerate_remove_restart)
 {
     sluice_config *cfg = load("{ id = \"ship\"; flows = [\"f\"]; capability = true; }");
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     char old[CAPTOKEN_LEN + 1], fresh[CAPTOKEN_LEN + 1], err[256];
-    ck_assert_int_eq(captoken_get(cfg, "ship", old, sizeof(old)), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", old, sizeof(old)), 0);
 
-    ck_assert_int_eq(captoken_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
     ck_assert_str_ne(fresh, old);
     route_match m;
     gate_verdict v;
     ck_assert_int_eq(route(cfg, old, &m, &v), -1); /* the old URL stops at once */
     ck_assert_int_eq(v.status, 400);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), 1);
-    ck_assert_int_eq(captoken_regenerate(cfg, "nope", fresh, sizeof(fresh), err, sizeof(err)),
+    ck_assert_int_eq(prematch_token_regenerate(cfg, "nope", fresh, sizeof(fresh), err, sizeof(err)),
                      -1);
     ck_assert_ptr_nonnull(strstr(err, "nope"));
 
     /* Restart: the state comes back from tokens.json. */
     captoken_reset();
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    prematch_reset();
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), 1);
     ck_assert_int_eq(route(cfg, old, &m, &v), -1);
 
     /* Removed: unreachable, and not recreated by a restart. */
-    ck_assert_int_eq(captoken_remove(cfg, "ship", err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_remove(cfg, "ship", err, sizeof(err)), 0);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), -1);
-    ck_assert_int_eq(captoken_get(cfg, "ship", old, sizeof(old)), 1);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", old, sizeof(old)), 1);
     captoken_reset();
-    ck_assert_int_eq(captoken_sync(cfg), 0);
-    ck_assert_int_eq(captoken_get(cfg, "ship", old, sizeof(old)), 1);
+    prematch_reset();
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", old, sizeof(old)), 1);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), -1);
     json_t *j = state_file();
     ck_assert(json_is_null(json_object_get(
@@ -172,7 +221,7 @@ START_TEST(test_regenerate_remove_restart)
     json_decref(j);
 
     /* Regenerate after removal brings the trigger back. */
-    ck_assert_int_eq(captoken_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), 1);
     config_unref(cfg);
 }
@@ -183,7 +232,7 @@ START_TEST(test_invalid_status_404)
     sluice_config *cfg = load("{ id = \"a\"; flows = [\"f\"]; capability = true; },"
                               "{ id = \"b\"; flows = [\"f\"]; "
                               "capability = { invalid_status = 404; }; }");
-    ck_assert_int_eq(captoken_sync(cfg), 0);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), 0);
     route_match m;
     gate_verdict v;
     /* One trigger hides its tokens: unknown ones must look the same. */
@@ -191,8 +240,8 @@ START_TEST(test_invalid_status_404)
     ck_assert_int_eq(v.status, 404);
     ck_assert_str_eq(v.code, "not_found");
     char tok[CAPTOKEN_LEN + 1], err[256];
-    ck_assert_int_eq(captoken_get(cfg, "a", tok, sizeof(tok)), 0);
-    ck_assert_int_eq(captoken_remove(cfg, "a", err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_get(cfg, "a", tok, sizeof(tok)), 0);
+    ck_assert_int_eq(prematch_token_remove(cfg, "a", err, sizeof(err)), 0);
     ck_assert_int_eq(route(cfg, tok, &m, &v), -1);
     ck_assert_int_eq(v.status, 400); /* a's own setting for its own old token */
     config_unref(cfg);
@@ -209,9 +258,9 @@ START_TEST(test_unwritable_state)
     snprintf(dir, sizeof(dir), "%s/state/sub", tmpdir);
     FILE *f = fopen(dir, "w");
     fclose(f);
-    ck_assert_int_eq(captoken_sync(cfg), -1);
+    ck_assert_int_eq(prematch_sync_tokens(cfg), -1);
     char tok[CAPTOKEN_LEN + 1];
-    ck_assert_int_eq(captoken_get(cfg, "ship", tok, sizeof(tok)), -1);
+    ck_assert_int_eq(prematch_token_get(cfg, "ship", tok, sizeof(tok)), -1);
     config_unref(cfg);
 }
 END_TEST
@@ -221,6 +270,7 @@ static Suite *captoken_suite(void)
     Suite *s = suite_create("captoken");
     TCase *tc = tcase_create("tokens");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_store_knows_no_configuration);
     tcase_add_test(tc, test_create_and_route);
     tcase_add_test(tc, test_no_capability_no_routing);
     tcase_add_test(tc, test_regenerate_remove_restart);

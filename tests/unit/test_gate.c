@@ -1,5 +1,5 @@
 /*
- * test_gate.c - trigger admission: settings (gateconf.c, routes.c), the
+ * test_gate.c - trigger admission: settings (gateconf.c, shapes.c), the
  * three checks (gate.c), rate limits (ratelimit.c) and filters (filter.c).
  *
  * Configurations go through config_load exactly as sluiced reads them, and
@@ -18,7 +18,8 @@
 #include "gate.h"
 #include "ratelimit.h"
 #include "router.h"
-#include "routes.h"
+#include "prematch.h"
+#include "shapes.h"
 
 /* ---- configuration ---- */
 
@@ -551,7 +552,7 @@ static trigger_def *pick(sluice_config *cfg, const char *target, gate_verdict *v
     req r;
     memset(v, 0, sizeof(*v));
     req_init(&r, cfg, "POST", target, NULL);
-    trigger_def *t = routes_pick_program(&r.rq, &r.m, v) == 0 ? r.m.target : NULL;
+    trigger_def *t = shapes_pick_program(&r.rq, &r.m, v) == 0 ? r.m.target : NULL;
     req_free(&r);
     return t;
 }
@@ -582,7 +583,7 @@ START_TEST(test_wayscript_shared_path)
     for (size_t i = 0; i < 2; i++) {
         req r;
         req_init(&r, cfg, "POST", keyed[i].target, NULL);
-        ck_assert_int_eq(routes_pick_program(&r.rq, &r.m, &v), 0);
+        ck_assert_int_eq(shapes_pick_program(&r.rq, &r.m, &v), 0);
         r.t = r.m.target;
         ck_assert_int_eq(run(&r, cfg, &v), keyed[i].status);
         req_free(&r);
@@ -1028,25 +1029,25 @@ START_TEST(test_request_size_limits)
     memset(&r, 0, sizeof(r));
     r.rq.method = "GET";
     r.rq.path = strdup("/hooks/a");
-    char *big = malloc(ROUTES_MAX_HEADERS + 2);
-    memset(big, 'a', ROUTES_MAX_HEADERS + 1);
-    big[ROUTES_MAX_HEADERS + 1] = 0;
+    char *big = malloc(PREMATCH_MAX_HEADERS + 2);
+    memset(big, 'a', PREMATCH_MAX_HEADERS + 1);
+    big[PREMATCH_MAX_HEADERS + 1] = 0;
     req_header(&r, "x-big", big);
-    ck_assert_int_eq(routes_before_match(cfg, &r.rq, &r.m, &v), -1);
+    ck_assert_int_eq(prematch_route(cfg, &r.rq, &r.m, &v), -1);
     ck_assert_int_eq(v.status, 431);
     req_free(&r);
     memset(&r, 0, sizeof(r));
     r.rq.method = "GET";
     r.rq.path = strdup("/hooks/a");
-    big[ROUTES_MAX_URI] = 0;
+    big[PREMATCH_MAX_URI] = 0;
     r.rq.query = big;
-    ck_assert_int_eq(routes_before_match(cfg, &r.rq, &r.m, &v), -1);
+    ck_assert_int_eq(prematch_route(cfg, &r.rq, &r.m, &v), -1);
     ck_assert_int_eq(v.status, 414);
     req_free(&r);
     memset(&r, 0, sizeof(r));
     r.rq.method = "GET";
     r.rq.path = strdup("/hooks/a");
-    ck_assert_int_eq(routes_before_match(cfg, &r.rq, &r.m, &v), 0);
+    ck_assert_int_eq(prematch_route(cfg, &r.rq, &r.m, &v), 0);
     req_free(&r);
     config_unref(cfg);
 }

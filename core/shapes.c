@@ -1,15 +1,13 @@
 /*
- * routes.c - service route shapes and pre-routing checks (see routes.h).
+ * shapes.c - service route shapes (see shapes.h).
  *
  * A shape is only a convenient spelling: it becomes an ordinary path
  * template and ordinary gate settings (keys, where they are read, the
  * status of a wrong key), so every behaviour is the same code path as a
  * hand-written trigger.
  */
-#include "routes.h"
+#include "shapes.h"
 
-#include "captoken.h"
-#include "log.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -42,7 +40,7 @@ static const char *const capability_keys[] = {"invalid_status", NULL};
  * exactly like a flow that does not exist, so keys cannot be probed.
  */
 static int parse_kestra(parse_ctx *c, const config_setting_t *s, const char *w, trigger_def *t,
-                        routes_shape *out, int methods_set)
+                        shapes_settings *out, int methods_set)
 {
     char *ns = NULL, *flow = NULL, *tenant = NULL;
     int rc = -1;
@@ -80,7 +78,7 @@ out:
 
 /* Cloudomation answers with the finished flow unless asked for ?async. */
 static int parse_cloudomation(parse_ctx *c, const config_setting_t *s, const char *w,
-                              trigger_def *t, routes_shape *out, int methods_set, int mode_set)
+                              trigger_def *t, shapes_settings *out, int methods_set, int mode_set)
 {
     char *client = NULL, *name = NULL;
     int rc = -1;
@@ -115,7 +113,7 @@ out:
 }
 
 static int parse_wayscript(parse_ctx *c, const config_setting_t *s, const char *w,
-                           trigger_def *t, routes_shape *out, int path_set, int methods_set)
+                           trigger_def *t, shapes_settings *out, int path_set, int methods_set)
 {
     char *program = NULL;
     int rc = -1;
@@ -153,7 +151,7 @@ out:
 }
 
 static int parse_capability(parse_ctx *c, const config_setting_t *s, const char *w,
-                            trigger_def *t, routes_shape *out)
+                            trigger_def *t, shapes_settings *out)
 {
     out->invalid_status = 400;
     if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
@@ -172,15 +170,15 @@ static int parse_capability(parse_ctx *c, const config_setting_t *s, const char 
     if (!out->capability)
         return 0;
     /* An internal route the router never reaches: every /t/X path goes to
-     * captoken_route first, and the gate refuses any other way in. */
+     * prematch_route first, and the gate refuses any other way in. */
     char path[300];
     snprintf(path, sizeof(path), "/t/%s", t->id);
     set_path(t, path);
     return 0;
 }
 
-int routes_parse_shape(parse_ctx *c, const config_setting_t *g, const char *what,
-                       trigger_def *t, routes_shape *out)
+int shapes_parse(parse_ctx *c, const config_setting_t *g, const char *what, trigger_def *t,
+                 shapes_settings *out)
 {
     memset(out, 0, sizeof(*out));
     static const char *const names[] = {"kestra", "cloudomation", "wayscript", "capability"};
@@ -213,46 +211,18 @@ int routes_parse_shape(parse_ctx *c, const config_setting_t *g, const char *what
     return parse_capability(c, s, w, t, out);
 }
 
-void routes_shape_clear(routes_shape *s)
+void shapes_clear(shapes_settings *s)
 {
     cp_strv_free(s->keys);
     memset(s, 0, sizeof(*s));
 }
 
-int routes_path_reserved(const char *path)
+int shapes_path_reserved(const char *path)
 {
     return path && strncmp(path, "/t/", 3) == 0 && path[3] && !strchr(path + 3, '/');
 }
 
-int routes_before_match(const sluice_config *cfg, http_request *rq, route_match *m,
-                        gate_verdict *v)
-{
-    size_t uri = strlen(rq->path) + (rq->query ? strlen(rq->query) + 1 : 0);
-    if (uri > ROUTES_MAX_URI) {
-        v->status = 414;
-        v->code = "uri_too_long";
-        snprintf(v->message, sizeof(v->message),
-                 "the request target is longer than %d bytes", ROUTES_MAX_URI);
-        return -1;
-    }
-    size_t hdr = 0;
-    for (size_t i = 0; i < rq->n_headers; i++)
-        hdr += strlen(rq->headers[i].name) + strlen(rq->headers[i].value) + 4;
-    if (hdr > ROUTES_MAX_HEADERS) {
-        v->status = 431;
-        v->code = "headers_too_large";
-        snprintf(v->message, sizeof(v->message),
-                 "the request headers are larger than %d bytes", ROUTES_MAX_HEADERS);
-        return -1;
-    }
-    int r = captoken_route(cfg, rq, m, v);
-    if (r < 0)
-        log_msg(LOG_INFO, rq->request_id, "refused %s %s: %d %s", rq->method, rq->path,
-                v->status, v->message);
-    return r;
-}
-
-int routes_share_path(void *owner, trigger_def *t, char *err, size_t errlen)
+int shapes_share_path(void *owner, trigger_def *t, char *err, size_t errlen)
 {
     trigger_def *first = owner;
     if (!first || !first->program_id || !t->program_id || strcmp(first->path, t->path) != 0)
@@ -270,7 +240,7 @@ int routes_share_path(void *owner, trigger_def *t, char *err, size_t errlen)
     return 1;
 }
 
-int routes_pick_program(const http_request *rq, route_match *m, gate_verdict *v)
+int shapes_pick_program(const http_request *rq, route_match *m, gate_verdict *v)
 {
     trigger_def *t = m->target;
     if (!t->program_id)

@@ -1,6 +1,6 @@
 /*
- * routes.h - the route shapes of other services, and what happens to a
- * request before the router sees it.
+ * shapes.h - the route shapes of other services: a trigger that stands in
+ * for another service's webhook URL.
  *
  * A trigger may say which service it stands in for instead of spelling out
  * a path template and its authentication:
@@ -19,35 +19,29 @@
  *       WayScript's own URL): the program_id query parameter picks one; an
  *       unknown one is 404 like an unknown route, a missing one 400
  *   capability = true;   or   capability = { invalid_status = 404; };
- *       reached only through /t/TOKEN (captoken.h)
+ *       reached only through /t/TOKEN (captoken.h, prematch.h)
  *
  * An explicit methods or mode setting wins over the shape's default; path
  * may be set only for wayscript.
  */
-#ifndef SLUICE_ROUTES_H
-#define SLUICE_ROUTES_H
+#ifndef SLUICE_SHAPES_H
+#define SLUICE_SHAPES_H
 
 #include "config.h"
 #include "confparse.h"
-#include "event.h"
 #include "gate.h"
+#include "request.h"
 #include "router.h"
 
-/* Request line and header limits, below libmicrohttpd's own (64 KiB of
- * connection memory), so that the sender gets a JSON error from us rather
- * than an HTML page from the library. */
-#define ROUTES_MAX_URI 16384
-#define ROUTES_MAX_HEADERS 32768
-
 /* What a shape adds to a trigger's gate. */
-typedef struct routes_shape {
+typedef struct shapes_settings {
     const char *name;        /* "kestra", ...; NULL when the trigger has none */
     char **keys;             /* accepted keys (owned), NULL when none */
     const char *key_in[3];   /* where they are presented, NULL-terminated */
     int wrong_status;        /* 0: the gate's default */
     int capability;          /* reached through /t/TOKEN */
     int invalid_status;      /* capability: answer to revoked tokens (400, 404) */
-} routes_shape;
+} shapes_settings;
 
 /*
  * Read the shape settings of trigger group g (at most one of kestra,
@@ -55,21 +49,12 @@ typedef struct routes_shape {
  * t->sync unless the trigger sets them. 0 (out->name NULL when there is
  * none), or -1 after cp_fail.
  */
-int routes_parse_shape(parse_ctx *c, const config_setting_t *g, const char *what,
-                       trigger_def *t, routes_shape *out);
-void routes_shape_clear(routes_shape *s);
+int shapes_parse(parse_ctx *c, const config_setting_t *g, const char *what, trigger_def *t,
+                 shapes_settings *out);
+void shapes_clear(shapes_settings *s);
 
 /* "/t/NAME" belongs to capability URLs: no ordinary trigger may use it. */
-int routes_path_reserved(const char *path);
-
-/*
- * Before the router: refuse request lines and headers over the limits
- * (414, 431) and resolve capability URLs (captoken_route). Returns 0 to go
- * on to router_match, 1 when m is already filled, -1 when v holds the
- * answer.
- */
-int routes_before_match(const sluice_config *cfg, http_request *rq, route_match *m,
-                        gate_verdict *v);
+int shapes_path_reserved(const char *path);
 
 /*
  * The router found owner (the first trigger of t's path) when adding t.
@@ -77,13 +62,13 @@ int routes_before_match(const sluice_config *cfg, http_request *rq, route_match 
  * so t now shares the route (t->program_next); 0 when this is an ordinary
  * duplicate route; -1 with err when t's program_id is already taken.
  */
-int routes_share_path(void *owner, trigger_def *t, char *err, size_t errlen);
+int shapes_share_path(void *owner, trigger_def *t, char *err, size_t errlen);
 
 /*
  * After the router: among the triggers sharing m's path pick the one whose
  * program_id the query names (m->target becomes it). 0 to go on, -1 when v
  * holds the answer (400 missing or repeated, 404 unknown).
  */
-int routes_pick_program(const http_request *rq, route_match *m, gate_verdict *v);
+int shapes_pick_program(const http_request *rq, route_match *m, gate_verdict *v);
 
 #endif

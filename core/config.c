@@ -16,7 +16,6 @@
 #include "gate.h"
 #include "gitsync.h"
 
-#include "loader.h"
 #include "log.h"
 #include "router.h"
 #include "routes.h"
@@ -222,7 +221,6 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
     f->cfg_json = json_dumps(j, JSON_COMPACT);
     f->cfg_len = strlen(f->cfg_json);
     json_decref(j);
-    pthread_mutex_init(&f->exec_lock, NULL);
     return 0;
 }
 
@@ -704,51 +702,12 @@ out:
     return 0;
 }
 
-int config_bind(sluice_config *cfg, char *err, size_t errlen)
-{
-    size_t i;
-    for (i = 0; i < cfg->n_flows; i++) {
-        flow_def *f = &cfg->flows[i];
-        char perr[1024] = "";
-        f->plugin = loader_get(f->executor, (const char *const *)cfg->plugin_path, perr,
-                               sizeof(perr));
-        if (!f->plugin) {
-            snprintf(err, errlen, "%s: flow \"%s\": executor \"%s\": %s", f->where, f->key,
-                     f->executor, perr);
-            goto fail;
-        }
-        perr[0] = 0;
-        if (loader_configure(f->plugin, f->cfg_json, f->cfg_len, f->where, &f->instance, perr,
-                             sizeof(perr)) < 0) {
-            /* Plugins are told where the flow is; don't say it twice. */
-            const char *msg = perr[0] ? perr : "the executor refused its config";
-            size_t wl = strlen(f->where);
-            if (strncmp(msg, f->where, wl) == 0 && msg[wl] == ':')
-                msg += wl + (msg[wl + 1] == ' ' ? 2 : 1);
-            snprintf(err, errlen, "%s: flow \"%s\": %s", f->where, f->key, msg);
-            f->plugin = NULL;
-            goto fail;
-        }
-    }
-    cfg->bound = 1;
-    return 0;
-fail:
-    while (i-- > 0) {
-        loader_unconfigure(cfg->flows[i].plugin, cfg->flows[i].instance);
-        cfg->flows[i].plugin = NULL;
-        cfg->flows[i].instance = NULL;
-    }
-    return -1;
-}
-
 static void config_free(sluice_config *cfg)
 {
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->n_flows; i++) {
         flow_def *f = &cfg->flows[i];
-        if (f->plugin && f->instance)
-            loader_unconfigure(f->plugin, f->instance);
         free(f->id);
         free(f->ns);
         free(f->key);
@@ -757,8 +716,6 @@ static void config_free(sluice_config *cfg)
         free(f->cfg_json);
         free(f->where);
         free(f->commit);
-        if (f->where || f->cfg_json)
-            pthread_mutex_destroy(&f->exec_lock);
     }
     free(cfg->flows);
     for (size_t i = 0; i < cfg->n_triggers; i++) {

@@ -123,9 +123,36 @@ typedef struct sluice_config {
 } sluice_config;
 
 /*
- * Parse and validate the file at path (and the flow files it includes).
- * On error returns -1 with "file:line: setting: message" in err.
+ * flows.git for one load. Parsing never fetches: main.c reads the settings
+ * with config_git_peek, fetches the commit (gitsync_prepare) and hands the
+ * result to config_load_git.
  */
+typedef struct config_git_source {
+    struct gitsync_conf *conf; /* flows.git settings, NULL: the file has none */
+    char *where;               /* "file:line" of flows.git, for errors of the fetch */
+    char *state_dir;           /* server.state_dir made absolute, or NULL */
+    /* Set by whoever fetched (malloc'd): */
+    char *dir;                 /* the commit's directory of flow files */
+    char sha[41];              /* the commit */
+} config_git_source;
+
+/*
+ * Read only what fetching flows.git needs from the file at path: its
+ * flows.git settings and server.state_dir. Returns 0 (src->conf NULL when
+ * there is no flows.git), or -1 with "file:line: setting: message" in err.
+ */
+int config_git_peek(const char *path, config_git_source *src, char *err, size_t errlen);
+void config_git_source_free(config_git_source *src);
+
+/*
+ * Parse and validate the file at path (and the flow files it includes,
+ * with git->dir's when git is not NULL; without it flows.git's settings
+ * are checked and its flow files not read). On error returns -1 with
+ * "file:line: setting: message" in err.
+ */
+int config_load_git(sluice_config **out, const char *path, const config_git_source *git,
+                    char *err, size_t errlen);
+/* config_load_git without flows.git's flow files. */
 int config_load(sluice_config **out, const char *path, char *err, size_t errlen);
 
 /* Use dir (NULL: keep the configured one) as the state directory; the

@@ -138,12 +138,39 @@ static int take_locks(const sluice_config *cfg)
     return 0;
 }
 
+/*
+ * flows.git is fetched before the configuration is parsed, so parsing
+ * stays pure: the settings come from a pre-pass over the file, and a
+ * failed fetch names the file:line of flows.git. The state directory is
+ * the one the store uses: the override, else server.state_dir.
+ */
+static int fetch_flows_git(const char *path, config_git_source *src, char *err, size_t errlen)
+{
+    if (config_git_peek(path, src, err, errlen) < 0)
+        return -1;
+    if (!src->conf)
+        return 0;
+    char dir[4096], gerr[1024];
+    const char *state = state_dir_override ? state_dir_override : src->state_dir;
+    if (gitsync_prepare(src->conf, state, dir, sizeof(dir), src->sha, gerr, sizeof(gerr)) < 0) {
+        snprintf(err, errlen, "%s: flows.git: %s", src->where, gerr);
+        return -1;
+    }
+    src->dir = xstrdup(dir);
+    return 0;
+}
+
 /* lock: take the locks (the first load of a daemon, not --check-config). */
 static generation *load_and_bind(const char *path, char **listen_override, int lock,
                                  char *err, size_t errlen)
 {
     sluice_config *cfg;
-    if (config_load(&cfg, path, err, errlen) < 0) {
+    config_git_source git;
+    int rc = fetch_flows_git(path, &git, err, errlen);
+    if (rc == 0)
+        rc = config_load_git(&cfg, path, &git, err, errlen);
+    config_git_source_free(&git);
+    if (rc < 0) {
         log_error("config: %s", err);
         gitsync_rejected(err);
         return NULL;
@@ -455,7 +482,6 @@ int main(int argc, char **argv)
 
     if (!state_dir_override && getenv("SLUICE_STATE_DIR") && *getenv("SLUICE_STATE_DIR"))
         state_dir_override = xstrdup(getenv("SLUICE_STATE_DIR"));
-    gitsync_set_state_dir(state_dir_override);
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);
     for (char **d = dirs; *d; d++)

@@ -757,6 +757,9 @@ int config_load_git(sluice_config **out, const char *path, const config_git_sour
         goto out;
     if (resolve_and_route(&c, &b) < 0)
         goto out;
+    size_t n_secret = 0;
+    for (size_t i = 0; i < cfg->n_triggers; i++)
+        gate_secret_headers(cfg->triggers[i].gate, &cfg->secret_headers, &n_secret);
     rc = 0;
 out:
     builder_free(&b);
@@ -798,6 +801,7 @@ static void config_free(sluice_config *cfg)
         gate_free(t->gate);
     }
     free(cfg->triggers);
+    cp_strv_free(cfg->secret_headers);
     gitsync_conf_free(cfg->flows_git);
     router_free(cfg->router);
     cp_strv_free(cfg->server.listen);

@@ -119,6 +119,10 @@ typedef struct sluice_config {
     trigger_def *triggers;
     size_t n_triggers;
     struct router *router;
+    /* Headers the triggers read keys or signatures from (lower-case,
+     * NULL-terminated, may be NULL): redacted like the well-known ones
+     * (event_header_is_secret) while this configuration serves. */
+    char **secret_headers;
     struct gitsync_conf *flows_git; /* flows.git settings (gitsync.h), or NULL */
 } sluice_config;
 

@@ -875,7 +875,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     json_t *base;
     int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
                (t->gate && gate_reads_body(t->gate));
-    int st = event_build(&base, rq, t, &cs->match, tree, err, sizeof(err));
+    int st =
+        event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err, sizeof(err));
     if (st) {
         /* A parser's message quotes the body ("near '...'"), which may be
          * the very key a trigger reads from it: the sender is told, the
@@ -945,7 +946,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     const char **hv = xcalloc(rq->n_headers + 1, sizeof(char *));
     size_t nh = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
-        if (!event_header_is_secret(rq->headers[i].name)) {
+        if (!event_header_is_secret(cs->cfg->secret_headers, rq->headers[i].name)) {
             hn[nh] = rq->headers[i].name;
             hv[nh++] = rq->headers[i].value;
         }

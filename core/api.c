@@ -408,8 +408,9 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, ge
     json_object_set_new(ev, "execution_id", json_string(nid));
     json_object_set_new(ev, "replay_of", json_string(id));
     char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
-    e = text ? exec_from_store(gen, t, generation_flow(gen, f), nid, rq->request_id, text, strlen(text), r.raw, r.body,
-                               r.function, r.headers, units_now_ms(), err, sizeof(err))
+    e = text ? exec_from_store(gen, t, generation_flow(gen, f), nid, rq->request_id, text,
+                               strlen(text), r.raw, r.body, r.function, r.headers,
+                               units_now_ms(), err, sizeof(err))
              : NULL;
     if (!e) {
         engine_unreserve(1, qbytes);

@@ -959,8 +959,9 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         size_t slen, len;
         char *stored = event_for_flow(base, id, t->flows[i], &slen);
         char *text = stored ? event_join(stored, slen, members, mlen, &len) : NULL;
-        sluice_exec *e = text ? exec_new(cs->gen, t, generation_flow(cs->gen, t->flows[i]), id, rq->request_id, text,
-                                         len, fn, hn, hv, nh, cs->sync, rq->received_ms)
+        flow_rt *rt = generation_flow(cs->gen, t->flows[i]);
+        sluice_exec *e = text ? exec_new(cs->gen, t, rt, id, rq->request_id, text, len, fn, hn,
+                                         hv, nh, cs->sync, rq->received_ms)
                               : NULL;
         if (!e) {
             free(text);

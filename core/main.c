@@ -338,9 +338,9 @@ static void recover_one(void *arg, store_row *r)
         return;
     }
     char err[300];
-    sluice_exec *e = exec_from_store(rec->gen, t, generation_flow(rec->gen, f), r->id, r->request_id, r->event, r->event_len,
-                                     r->raw, r->body, r->function, r->headers, r->received_ms,
-                                     err, sizeof(err));
+    sluice_exec *e = exec_from_store(rec->gen, t, generation_flow(rec->gen, f), r->id,
+                                     r->request_id, r->event, r->event_len, r->raw, r->body,
+                                     r->function, r->headers, r->received_ms, err, sizeof(err));
     r->event = NULL; /* taken over */
     if (!e) {
         log_warn("recovery: exec=%s flow=%s: %s; %s", r->id, r->flow, err,

@@ -14,7 +14,8 @@ conf() {
     auth = { keys = ["'"$KEY"'"]; key_in = ["header:X-Deploy-Key"]; }; },'
     write_config <<EOF2
 $SERVER_BLOCK
-flows = ( { id = "event"; executor = "shell"; config = { argv = ["/bin/cat"]; stdin = "event"; }; } );
+flows = ( { id = "event"; executor = "shell";
+            config = { argv = ["/bin/cat"]; stdin = "event"; }; } );
 triggers = ( $guard
   { id = "open"; flows = ["event"]; mode = "sync"; } );
 EOF2
@@ -44,7 +45,8 @@ is "$(deploy_header)" "[redacted]" "and on every other trigger of the configurat
 check "a reload drops the guarded trigger" reload_to 0
 req POST /hooks/guarded -d x
 is "$STATUS" 404 "the guarded trigger is gone"
-is "$(deploy_header)" "not-a-key-0002" "the header is no longer secret once no trigger reads a key from it"
+is "$(deploy_header)" "not-a-key-0002" \
+    "the header is no longer secret once no trigger reads a key from it"
 
 check "a reload brings the guarded trigger back" reload_to 1
 is "$(deploy_header)" "[redacted]" "and the header is secret again"

@@ -104,8 +104,9 @@ static int flag_valid(const http_request *rq, const char *name)
            strcmp(v, "false") == 0;
 }
 
-static json_t *flows_json(sluice_config *cfg)
+static json_t *flows_json(generation *gen)
 {
+    sluice_config *cfg = generation_config(gen);
     json_t *stats = store_flow_stats("flow");
     json_t *a = json_array();
     for (size_t i = 0; i < cfg->n_flows; i++) {
@@ -118,8 +119,9 @@ static json_t *flows_json(sluice_config *cfg)
                             f->description ? json_string(f->description) : json_null());
         json_object_set_new(o, "timeout_ms", json_integer((json_int_t)f->timeout_ms));
         json_object_set_new(o, "concurrency", json_integer(f->concurrency));
-        json_object_set_new(o, "running", json_integer(atomic_load(&f->running)));
-        json_object_set_new(o, "queued", json_integer(atomic_load(&f->queued)));
+        flow_rt *rt = generation_flow(gen, f);
+        json_object_set_new(o, "running", json_integer(atomic_load(&rt->running)));
+        json_object_set_new(o, "queued", json_integer(atomic_load(&rt->queued)));
         json_object_set_new(o, "source", json_string(f->where));
         json_object_set_new(o, "commit", f->commit ? json_string(f->commit) : json_null());
         json_t *st = json_object_get(stats, f->key);
@@ -378,9 +380,10 @@ static void replay_stored(void *arg, int durable)
  * and "replay_of" naming the original) and the same body bytes, so a
  * plugin that forwards the body byte for byte forwards what first came.
  */
-static int replay_execution(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+static int replay_execution(struct MHD_Connection *c, const http_request *rq, generation *gen,
                             const char *id)
 {
+    sluice_config *cfg = generation_config(gen);
     store_row r;
     if (store_load_request(id, &r) < 0)
         return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
@@ -406,8 +409,9 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
     json_object_set_new(ev, "execution_id", json_string(nid));
     json_object_set_new(ev, "replay_of", json_string(id));
     char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
-    e = text ? exec_from_store(cfg, t, f, nid, rq->request_id, text, strlen(text), r.raw, r.body,
-                               r.function, r.headers, units_now_ms(), err, sizeof(err))
+    e = text ? exec_from_store(gen, t, generation_flow(gen, f), nid, rq->request_id, text,
+                               strlen(text), r.raw, r.body, r.function, r.headers,
+                               units_now_ms(), err, sizeof(err))
              : NULL;
     if (!e) {
         engine_unreserve(1, qbytes);
@@ -480,14 +484,14 @@ static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluic
     return http_reply(c, rq->request_id, 201, d, NULL, NULL, NULL);
 }
 
-static int health(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-                  int ready)
+/* Only a bound generation is served (generation.h): its plugins are loaded. */
+static int health(struct MHD_Connection *c, const http_request *rq, int ready)
 {
-    int ok = !ready || (store_healthy() && cfg->bound);
+    int ok = !ready || store_healthy();
     json_t *d = json_object();
     json_object_set_new(d, "status", json_string(ok ? "ok" : "unavailable"));
     json_object_set_new(d, "store", json_string(store_healthy() ? "ok" : "failing"));
-    json_object_set_new(d, "plugins", json_string(cfg->bound ? "ok" : "not loaded"));
+    json_object_set_new(d, "plugins", json_string("ok"));
     json_object_set_new(d, "queued", json_integer((json_int_t)engine_queued()));
     json_object_set_new(d, "running", json_integer((json_int_t)engine_running()));
     json_object_set_new(d, "queue_capacity", json_integer((json_int_t)engine_capacity()));
@@ -665,9 +669,10 @@ void api_park_free(api_park *p)
     free(p);
 }
 
-int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+int api_handle(struct MHD_Connection *c, const http_request *rq, generation *gen,
                int loopback, int *result, api_park **park)
 {
+    sluice_config *cfg = generation_config(gen);
     static const char *const none[] = {NULL};
     const char *p = rq->path;
     int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
@@ -677,7 +682,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         if (!get)
             *result = method_not_allowed(c, rq, "GET, HEAD");
         else if (check_params(c, rq, none, result) == 0)
-            *result = health(c, rq, cfg, p[1] == 'r');
+            *result = health(c, rq, p[1] == 'r');
         return 1;
     }
     if (strcmp(p, "/metrics") == 0) {
@@ -798,14 +803,14 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         } else if (strcmp(verb, "cancel") == 0) {
             *result = cancel_execution(c, rq, id);
         } else {
-            *result = replay_execution(c, rq, cfg, id);
+            *result = replay_execution(c, rq, gen, id);
         }
         break;
     case 4: {
         /* A rejected flows.git commit rides in the envelope's error member:
          * the listing (data) stays what is serving. */
         char *rejected = get ? gitsync_rejection_text() : NULL;
-        *result = get ? http_reply(c, rq->request_id, 200, flows_json(cfg),
+        *result = get ? http_reply(c, rq->request_id, 200, flows_json(gen),
                                    rejected ? "commit_rejected" : NULL, rejected, NULL)
                       : method_not_allowed(c, rq, "GET, HEAD");
         free(rejected);

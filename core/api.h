@@ -4,7 +4,7 @@
 #ifndef SLUICE_API_H
 #define SLUICE_API_H
 
-#include "config.h"
+#include "generation.h"
 #include "request.h"
 
 struct MHD_Connection;
@@ -20,7 +20,7 @@ typedef struct api_park api_park;
  * request is (it may be forwarded) is decided here. When *park is set the
  * connection is suspended: once it is resumed, call api_resume.
  */
-int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
+int api_handle(struct MHD_Connection *c, const http_request *rq, generation *gen,
                int peer_is_loopback, int *result, api_park **park);
 /* Answer a parked request on its resumed connection. */
 int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *park);

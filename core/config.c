@@ -16,7 +16,6 @@
 #include "gate.h"
 #include "gitsync.h"
 
-#include "loader.h"
 #include "log.h"
 #include "router.h"
 #include "shapes.h"
@@ -222,7 +221,6 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
     f->cfg_json = json_dumps(j, JSON_COMPACT);
     f->cfg_len = strlen(f->cfg_json);
     json_decref(j);
-    pthread_mutex_init(&f->exec_lock, NULL);
     return 0;
 }
 
@@ -393,6 +391,7 @@ typedef struct builder {
     pending_refs *refs;
     config_t **files; /* each apart: settings point back at their config_t */
     size_t n_files, cap_files;
+    const config_git_source *git; /* flows.git fetched beforehand, or NULL */
 } builder;
 
 static int parse_lists(parse_ctx *c, builder *b, const config_setting_t *root, int is_main)
@@ -466,16 +465,17 @@ static const char *const flowfile_keys[] = {"flows", "triggers", NULL};
 static const char *const plugins_keys[] = {"path", NULL};
 static const char *const flows_group_keys[] = {"include", "git", NULL};
 
-/* flows.git: the flow files of the branch's commit, like flows.include (gitsync.h). */
+/* flows.git: the flow files of the commit fetched beforehand (main.c),
+ * like flows.include (gitsync.h). Without one, only the settings. */
 static int read_git(parse_ctx *c, builder *b, const config_setting_t *g)
 {
-    char dir[4096], pat[4200], sha[41], gerr[1024];
+    char pat[4200];
     if (gitsync_conf_parse(c, g, &b->cfg->flows_git) < 0)
         return -1;
-    if (gitsync_prepare(b->cfg->flows_git, b->cfg->server.state_dir, dir, sizeof(dir), sha, gerr,
-                        sizeof(gerr)) < 0)
-        return cp_fail(c, g, "flows.git: %s", gerr);
-    snprintf(pat, sizeof(pat), "%s/*.conf", dir);
+    if (!b->git || !b->git->dir)
+        return 0;
+    const char *sha = b->git->sha;
+    snprintf(pat, sizeof(pat), "%s/*.conf", b->git->dir);
     glob_t gl;
     int gr = glob(pat, 0, NULL, &gl), rc = 0;
     if (gr == GLOB_NOMATCH)
@@ -610,18 +610,82 @@ static void builder_free(builder *b)
 
 static void config_free(sluice_config *cfg);
 
+/* The directory of path, for relative includes and paths (malloc'd). */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == path)
+        return xstrdup("/");
+    return slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+}
+
+/* A relative path setting is relative to the directory of the configuration. */
+static void make_relative_to(const char *dir, char **p)
+{
+    if (!*p || (*p)[0] == '/')
+        return;
+    size_t n = strlen(dir) + strlen(*p) + 2;
+    char *abs = xmalloc(n);
+    snprintf(abs, n, "%s/%s", dir, *p);
+    free(*p);
+    *p = abs;
+}
+
+int config_git_peek(const char *path, config_git_source *src, char *err, size_t errlen)
+{
+    memset(src, 0, sizeof(*src));
+    char *dir = dir_of(path);
+    parse_ctx c = {.err = err, .errlen = errlen, .dir = dir};
+    builder b = {0};
+    int rc = -1;
+    config_t *f = open_file(&c, &b, path);
+    if (!f)
+        goto out;
+    const config_setting_t *root = config_root_setting(f);
+    const config_setting_t *fg = config_setting_get_member(root, "flows");
+    const config_setting_t *g = fg && config_setting_is_group(fg)
+                                    ? config_setting_get_member(fg, "git") : NULL;
+    if (g) {
+        if (gitsync_conf_parse(&c, g, &src->conf) < 0)
+            goto out;
+        src->where = cp_where_of(g);
+        const config_setting_t *sv = config_setting_get_member(root, "server");
+        if (sv && config_setting_is_group(sv) &&
+            cp_get_string(&c, sv, "state_dir", "server", &src->state_dir) < 0)
+            goto out;
+        make_relative_to(dir, &src->state_dir);
+    }
+    rc = 0;
+out:
+    builder_free(&b);
+    free(dir);
+    if (rc < 0)
+        config_git_source_free(src);
+    return rc;
+}
+
+void config_git_source_free(config_git_source *src)
+{
+    gitsync_conf_free(src->conf);
+    free(src->where);
+    free(src->state_dir);
+    free(src->dir);
+    memset(src, 0, sizeof(*src));
+}
+
 int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
+{
+    return config_load_git(out, path, NULL, err, errlen);
+}
+
+int config_load_git(sluice_config **out, const char *path, const config_git_source *git,
+                    char *err, size_t errlen)
 {
     *out = NULL;
     sluice_config *cfg = xcalloc(1, sizeof(*cfg));
     atomic_init(&cfg->refs, 1);
     cfg->path = xstrdup(path);
-    const char *slash = strrchr(path, '/');
-    cfg->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
-    if (cfg->dir[0] == 0) {
-        free(cfg->dir);
-        cfg->dir = xstrdup("/");
-    }
+    cfg->dir = dir_of(path);
     server_conf *sv = &cfg->server;
     sv->http_threads = 2;
     sv->workers = 4;
@@ -639,7 +703,7 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     sv->body_timeout_ms = 60000;
 
     parse_ctx c = {.err = err, .errlen = errlen, .dir = cfg->dir};
-    builder b = {.cfg = cfg};
+    builder b = {.cfg = cfg, .git = git};
     int rc = -1;
     config_t *f = open_file(&c, &b, path);
     if (!f)
@@ -693,6 +757,9 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
         goto out;
     if (resolve_and_route(&c, &b) < 0)
         goto out;
+    size_t n_secret = 0;
+    for (size_t i = 0; i < cfg->n_triggers; i++)
+        gate_secret_headers(cfg->triggers[i].gate, &cfg->secret_headers, &n_secret);
     rc = 0;
 out:
     builder_free(&b);
@@ -704,51 +771,12 @@ out:
     return 0;
 }
 
-int config_bind(sluice_config *cfg, char *err, size_t errlen)
-{
-    size_t i;
-    for (i = 0; i < cfg->n_flows; i++) {
-        flow_def *f = &cfg->flows[i];
-        char perr[1024] = "";
-        f->plugin = loader_get(f->executor, (const char *const *)cfg->plugin_path, perr,
-                               sizeof(perr));
-        if (!f->plugin) {
-            snprintf(err, errlen, "%s: flow \"%s\": executor \"%s\": %s", f->where, f->key,
-                     f->executor, perr);
-            goto fail;
-        }
-        perr[0] = 0;
-        if (loader_configure(f->plugin, f->cfg_json, f->cfg_len, f->where, &f->instance, perr,
-                             sizeof(perr)) < 0) {
-            /* Plugins are told where the flow is; don't say it twice. */
-            const char *msg = perr[0] ? perr : "the executor refused its config";
-            size_t wl = strlen(f->where);
-            if (strncmp(msg, f->where, wl) == 0 && msg[wl] == ':')
-                msg += wl + (msg[wl + 1] == ' ' ? 2 : 1);
-            snprintf(err, errlen, "%s: flow \"%s\": %s", f->where, f->key, msg);
-            f->plugin = NULL;
-            goto fail;
-        }
-    }
-    cfg->bound = 1;
-    return 0;
-fail:
-    while (i-- > 0) {
-        loader_unconfigure(cfg->flows[i].plugin, cfg->flows[i].instance);
-        cfg->flows[i].plugin = NULL;
-        cfg->flows[i].instance = NULL;
-    }
-    return -1;
-}
-
 static void config_free(sluice_config *cfg)
 {
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->n_flows; i++) {
         flow_def *f = &cfg->flows[i];
-        if (f->plugin && f->instance)
-            loader_unconfigure(f->plugin, f->instance);
         free(f->id);
         free(f->ns);
         free(f->key);
@@ -757,8 +785,6 @@ static void config_free(sluice_config *cfg)
         free(f->cfg_json);
         free(f->where);
         free(f->commit);
-        if (f->where || f->cfg_json)
-            pthread_mutex_destroy(&f->exec_lock);
     }
     free(cfg->flows);
     for (size_t i = 0; i < cfg->n_triggers; i++) {
@@ -775,6 +801,7 @@ static void config_free(sluice_config *cfg)
         gate_free(t->gate);
     }
     free(cfg->triggers);
+    cp_strv_free(cfg->secret_headers);
     gitsync_conf_free(cfg->flows_git);
     router_free(cfg->router);
     cp_strv_free(cfg->server.listen);

@@ -5,19 +5,18 @@
  * whole; every error names file:line and the setting. A loaded config is an
  * immutable, reference-counted snapshot: requests and executions hold a
  * reference to the snapshot they started with, so a reload never changes
- * anything under them. Binding flows to plugin instances is a second step
- * (config_bind) because it runs plugin code.
+ * anything under them. Nothing in it changes after config_load: binding
+ * flows to plugin instances, and what the engine keeps per flow, belong to
+ * a generation (generation.h), because binding runs plugin code.
  */
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct router;
-struct plugin;
 struct gate;
 struct gitsync_conf;
 
@@ -51,19 +50,6 @@ typedef struct flow_def {
     size_t cfg_len;
     char *where; /* "file:line" of the flow */
     char *commit; /* flows.git: the commit the flow came from, else NULL */
-
-    /* Bound by config_bind. */
-    struct plugin *plugin;
-    void *instance;
-    pthread_mutex_t exec_lock; /* serializes non-reentrant instances */
-    atomic_int running;
-    atomic_int queued;
-    /* The flow's queued executions, owned by the engine under its lock
-     * (engine.c: one FIFO per flow, so a flow at its concurrency limit
-     * costs nothing to skip). */
-    struct sluice_exec *qhead, *qtail;
-    struct flow_def *qprev, *qnext; /* in the engine's list of flows with queued work */
-    int qlisted;
 } flow_def;
 
 typedef struct trigger_def {
@@ -133,30 +119,52 @@ typedef struct sluice_config {
     trigger_def *triggers;
     size_t n_triggers;
     struct router *router;
-    int bound;
+    /* Headers the triggers read keys or signatures from (lower-case,
+     * NULL-terminated, may be NULL): redacted like the well-known ones
+     * (event_header_is_secret) while this configuration serves. */
+    char **secret_headers;
     struct gitsync_conf *flows_git; /* flows.git settings (gitsync.h), or NULL */
 } sluice_config;
 
 /*
- * Parse and validate the file at path (and the flow files it includes).
- * On error returns -1 with "file:line: setting: message" in err.
+ * flows.git for one load. Parsing never fetches: main.c reads the settings
+ * with config_git_peek, fetches the commit (gitsync_prepare) and hands the
+ * result to config_load_git.
  */
-int config_load(sluice_config **out, const char *path, char *err, size_t errlen);
+typedef struct config_git_source {
+    struct gitsync_conf *conf; /* flows.git settings, NULL: the file has none */
+    char *where;               /* "file:line" of flows.git, for errors of the fetch */
+    char *state_dir;           /* server.state_dir made absolute, or NULL */
+    /* Set by whoever fetched (malloc'd): */
+    char *dir;                 /* the commit's directory of flow files */
+    char sha[41];              /* the commit */
+} config_git_source;
 
 /*
- * Load the plugins the flows name and configure one instance per flow.
- * extra_plugin_dirs (NULL-terminated, may be NULL) are searched before the
- * configured path. On error returns -1 with the flow's file:line in err and
- * leaves nothing configured.
+ * Read only what fetching flows.git needs from the file at path: its
+ * flows.git settings and server.state_dir. Returns 0 (src->conf NULL when
+ * there is no flows.git), or -1 with "file:line: setting: message" in err.
  */
-int config_bind(sluice_config *cfg, char *err, size_t errlen);
+int config_git_peek(const char *path, config_git_source *src, char *err, size_t errlen);
+void config_git_source_free(config_git_source *src);
+
+/*
+ * Parse and validate the file at path (and the flow files it includes,
+ * with git->dir's when git is not NULL; without it flows.git's settings
+ * are checked and its flow files not read). On error returns -1 with
+ * "file:line: setting: message" in err.
+ */
+int config_load_git(sluice_config **out, const char *path, const config_git_source *git,
+                    char *err, size_t errlen);
+/* config_load_git without flows.git's flow files. */
+int config_load(sluice_config **out, const char *path, char *err, size_t errlen);
 
 /* Use dir (NULL: keep the configured one) as the state directory; the
  * store defaults to DIR/sluice.db. */
 void config_apply_state_dir(sluice_config *cfg, const char *dir);
 
 sluice_config *config_ref(sluice_config *cfg);
-/* Drops a reference; the last one unconfigures instances and frees. */
+/* Drops a reference; the last one frees. */
 void config_unref(sluice_config *cfg);
 
 flow_def *config_find_flow(const sluice_config *cfg, const char *key);

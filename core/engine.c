@@ -55,7 +55,7 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t work; /* queue not empty, or quitting */
     pthread_cond_t idle; /* an execution finished */
-    flow_def *qflows;    /* flows with queued executions (flow_def.qhead) */
+    flow_rt *qflows;     /* flows with queued executions (flow_rt.q.head) */
     sluice_exec *chead, *ctail; /* cancelled while queued: finished first */
     uint64_t qseq;       /* arrival numbers */
     size_t queued, reserved, running, max_queue;
@@ -96,17 +96,20 @@ static void deadline_to_ts(uint64_t ms, struct timespec *ts)
 
 /* ---- the queue: one FIFO per flow ---- */
 
+/* A flow is in eng.qflows only while it has queued executions, and each
+ * holds the generation its flow_rt belongs to: a listed flow is alive. */
+
 /* The list of flows with queued executions. Called with eng.mu held. */
-static void flow_unlist(flow_def *f)
+static void flow_unlist(flow_rt *f)
 {
-    if (f->qprev)
-        f->qprev->qnext = f->qnext;
+    if (f->q.prev)
+        f->q.prev->q.next = f->q.next;
     else
-        eng.qflows = f->qnext;
-    if (f->qnext)
-        f->qnext->qprev = f->qprev;
-    f->qprev = f->qnext = NULL;
-    f->qlisted = 0;
+        eng.qflows = f->q.next;
+    if (f->q.next)
+        f->q.next->q.prev = f->q.prev;
+    f->q.prev = f->q.next = NULL;
+    f->q.listed = 0;
 }
 
 static void queue_push_cancelled(sluice_exec *e)
@@ -122,7 +125,7 @@ static void queue_push_cancelled(sluice_exec *e)
 /* Append e to its flow's FIFO. Called with eng.mu held. */
 static void queue_push(sluice_exec *e)
 {
-    flow_def *f = e->flow;
+    flow_rt *f = e->rt;
     e->qnext = NULL;
     e->qseq = ++eng.qseq;
     /* Cancelled while it waited out a retry delay. */
@@ -130,17 +133,17 @@ static void queue_push(sluice_exec *e)
         queue_push_cancelled(e);
         return;
     }
-    if (f->qtail)
-        f->qtail->qnext = e;
+    if (f->q.tail)
+        f->q.tail->qnext = e;
     else
-        f->qhead = e;
-    f->qtail = e;
-    if (!f->qlisted) {
-        f->qlisted = 1;
-        f->qprev = NULL;
-        f->qnext = eng.qflows;
+        f->q.head = e;
+    f->q.tail = e;
+    if (!f->q.listed) {
+        f->q.listed = 1;
+        f->q.prev = NULL;
+        f->q.next = eng.qflows;
         if (eng.qflows)
-            eng.qflows->qprev = f;
+            eng.qflows->q.prev = f;
         eng.qflows = f;
     }
 }
@@ -152,8 +155,8 @@ static void queue_push(sluice_exec *e)
  */
 static int queue_move_cancelled(sluice_exec *e)
 {
-    flow_def *f = e->flow;
-    sluice_exec *prev = NULL, *x = f->qhead;
+    flow_rt *f = e->rt;
+    sluice_exec *prev = NULL, *x = f->q.head;
     while (x && x != e) {
         prev = x;
         x = x->qnext;
@@ -163,10 +166,10 @@ static int queue_move_cancelled(sluice_exec *e)
     if (prev)
         prev->qnext = e->qnext;
     else
-        f->qhead = e->qnext;
-    if (f->qtail == e)
-        f->qtail = prev;
-    if (!f->qhead)
+        f->q.head = e->qnext;
+    if (f->q.tail == e)
+        f->q.tail = prev;
+    if (!f->q.head)
         flow_unlist(f);
     queue_push_cancelled(e);
     return 1;
@@ -271,9 +274,9 @@ static void *timer_main(void *arg)
 
 static void call_plugin_cancel(sluice_exec *e)
 {
-    plugin *p = e->flow->plugin;
+    plugin *p = e->rt->plugin;
     if (p && p->desc.cancel)
-        p->desc.cancel(e->flow->instance, e);
+        p->desc.cancel(e->rt->instance, e);
 }
 
 static void pending_grace_expired(void *arg)
@@ -373,7 +376,7 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
     for (size_t i = 0; i < n; i++) {
         sluice_exec *e = exec_ref(v[i]);
         queue_push(e);
-        atomic_fetch_add(&e->flow->queued, 1);
+        atomic_fetch_add(&e->rt->queued, 1);
         /* Set by whoever reserved room; recovered work is counted here. */
         if (!e->qbytes)
             e->qbytes = engine_exec_bytes(0, e->event_len);
@@ -394,7 +397,7 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
     pthread_mutex_unlock(&eng.mu);
 }
 
-size_t engine_flow_load(const flow_def *f)
+size_t engine_flow_load(const flow_rt *f)
 {
     return (size_t)atomic_load(&f->running) + (size_t)atomic_load(&f->queued);
 }
@@ -473,7 +476,7 @@ static void retry_fire(void *arg)
 /* Leave the running set; called once per attempt. */
 static void leave_running(sluice_exec *e)
 {
-    atomic_fetch_sub(&e->flow->running, 1);
+    atomic_fetch_sub(&e->rt->running, 1);
     pthread_mutex_lock(&eng.mu);
     run_list_remove(e);
     eng.running--;
@@ -601,8 +604,8 @@ void engine_finish(sluice_exec *e, int result)
 /* Called with eng.mu held when e has left the queue for a worker. */
 static void enter_running(sluice_exec *e)
 {
-    atomic_fetch_add(&e->flow->running, 1);
-    atomic_fetch_sub(&e->flow->queued, 1);
+    atomic_fetch_add(&e->rt->running, 1);
+    atomic_fetch_sub(&e->rt->queued, 1);
     if (eng.n_run == eng.cap_run) {
         eng.cap_run = eng.cap_run ? eng.cap_run * 2 : 16;
         eng.run = xrealloc(eng.run, eng.cap_run * sizeof(*eng.run));
@@ -613,8 +616,9 @@ static void enter_running(sluice_exec *e)
 
 static void run_one(sluice_exec *e)
 {
-    flow_def *f = e->flow;
-    plugin *p = f->plugin;
+    const flow_def *f = e->flow;
+    flow_rt *rt = e->rt;
+    plugin *p = rt->plugin;
     if (atomic_load(&e->cancel_reason) != SLUICE_CANCEL_NONE) {
         pthread_mutex_lock(&e->mu);
         e->started_ms = units_now_ms();
@@ -650,10 +654,10 @@ static void run_one(sluice_exec *e)
     exec_ref(e); /* the worker's own reference, see above */
     int reentrant = (p->desc.flags & SLUICE_PF_REENTRANT) != 0;
     if (!reentrant)
-        pthread_mutex_lock(&f->exec_lock);
-    int rc = p->desc.execute(f->instance, e);
+        pthread_mutex_lock(&rt->exec_lock);
+    int rc = p->desc.execute(rt->instance, e);
     if (!reentrant)
-        pthread_mutex_unlock(&f->exec_lock);
+        pthread_mutex_unlock(&rt->exec_lock);
     if (rc != SLUICE_PENDING) {
         if (rc != SLUICE_OK && rc != SLUICE_ERR) {
             log_msg(LOG_ERROR, e->request_id,
@@ -696,19 +700,19 @@ static sluice_exec *queue_take(void)
         if (!eng.chead)
             eng.ctail = NULL;
     } else {
-        flow_def *best = NULL;
-        for (flow_def *f = eng.qflows; f; f = f->qnext) {
-            if (f->concurrency && atomic_load(&f->running) >= f->concurrency)
+        flow_rt *best = NULL;
+        for (flow_rt *f = eng.qflows; f; f = f->q.next) {
+            if (f->def->concurrency && atomic_load(&f->running) >= f->def->concurrency)
                 continue;
-            if (!best || f->qhead->qseq < best->qhead->qseq)
+            if (!best || f->q.head->qseq < best->q.head->qseq)
                 best = f;
         }
         if (!best)
             return NULL;
-        e = best->qhead;
-        best->qhead = e->qnext;
-        if (!best->qhead) {
-            best->qtail = NULL;
+        e = best->q.head;
+        best->q.head = e->qnext;
+        if (!best->q.head) {
+            best->q.tail = NULL;
             flow_unlist(best);
         }
     }
@@ -842,7 +846,7 @@ size_t engine_drain(uint64_t timeout_ms)
 /* At stop: the store keeps e queued for the next start. */
 static void queue_drop(sluice_exec *e)
 {
-    atomic_fetch_sub(&e->flow->queued, 1);
+    atomic_fetch_sub(&e->rt->queued, 1);
     exec_abandon_waiters(e);
     exec_unref(e);
 }
@@ -878,13 +882,15 @@ void engine_stop(void)
      * joined them) are safe in the store; drop the memory copies, and
      * whoever still waits for one. */
     while (eng.qflows) {
-        flow_def *f = eng.qflows;
-        for (sluice_exec *e = f->qhead, *next; e; e = next) {
+        flow_rt *f = eng.qflows;
+        sluice_exec *e = f->q.head, *next;
+        /* Unlisted first: the last execution dropped may free f. */
+        f->q.head = f->q.tail = NULL;
+        flow_unlist(f);
+        for (; e; e = next) {
             next = e->qnext;
             queue_drop(e);
         }
-        f->qhead = f->qtail = NULL;
-        flow_unlist(f);
     }
     for (sluice_exec *e = eng.chead, *next; e; e = next) {
         next = e->qnext;

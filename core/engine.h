@@ -50,7 +50,7 @@ static inline size_t engine_exec_bytes(size_t body_len, size_t other_len)
 }
 
 /* Executions of flow running or queued now. */
-size_t engine_flow_load(const flow_def *f);
+size_t engine_flow_load(const flow_rt *f);
 /*
  * Cancel the execution of flow key that started first, to make room for
  * the execution by (on_limit = cancel): it records by as its replaced_by,

@@ -8,8 +8,6 @@
 #include "units.h"
 #include "xalloc.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,34 +18,13 @@ static const char *const secret_headers[] = {
     "x-hub-signature-256", "webhook-signature", "stripe-signature", "x-slack-signature",
     "x-gitlab-token", "x-webhook-signature", "x-signature", NULL};
 
-/* Headers that triggers name as carrying keys or signatures (gate.c).
- * Entries are written once, before the count that publishes them. */
-static char extra_secret[EVENT_MAX_SECRET_HEADERS][128];
-static atomic_size_t n_extra_secret;
-static pthread_mutex_t extra_secret_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void event_add_secret_header(const char *lower_name)
-{
-    if (!lower_name || strlen(lower_name) >= sizeof(extra_secret[0]) ||
-        event_header_is_secret(lower_name))
-        return;
-    pthread_mutex_lock(&extra_secret_mu);
-    size_t n = atomic_load(&n_extra_secret);
-    if (n < EVENT_MAX_SECRET_HEADERS) {
-        snprintf(extra_secret[n], sizeof(extra_secret[n]), "%s", lower_name);
-        atomic_store(&n_extra_secret, n + 1);
-    }
-    pthread_mutex_unlock(&extra_secret_mu);
-}
-
-int event_header_is_secret(const char *lower_name)
+int event_header_is_secret(char *const *extra, const char *lower_name)
 {
     for (const char *const *p = secret_headers; *p; p++)
         if (strcmp(lower_name, *p) == 0)
             return 1;
-    size_t n = atomic_load(&n_extra_secret);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(lower_name, extra_secret[i]) == 0)
+    for (char *const *p = extra; p && *p; p++)
+        if (strcmp(lower_name, *p) == 0)
             return 1;
     return 0;
 }
@@ -436,7 +413,8 @@ static int map_variables(json_t *ev, const http_request *rq, const trigger_def *
 }
 
 int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                const route_match *m, int tree, char *err, size_t errlen)
+                char *const *secret, const route_match *m, int tree, char *err,
+                size_t errlen)
 {
     *out = NULL;
     char *body_fn = NULL;
@@ -483,8 +461,9 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     json_t *headers = json_object();
     json_object_set_new(ev, "headers", headers);
     for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *v = event_header_is_secret(rq->headers[i].name) ? "[redacted]"
-                                                                     : rq->headers[i].value;
+        const char *v = event_header_is_secret(secret, rq->headers[i].name)
+                            ? "[redacted]"
+                            : rq->headers[i].value;
         json_t *jv = json_string(v);
         if (!jv) /* header bytes that are not UTF-8 are kept as escaped text */
             jv = json_string("[not UTF-8]");

@@ -41,12 +41,14 @@ int event_header_repeated(const http_request *rq, const char *name);
 /* The value of a request header (name lower-case), or NULL. */
 const char *event_header(const http_request *rq, const char *name);
 
-/* True when a header must never reach a plugin, a log or the store. */
-int event_header_is_secret(const char *lower_name);
-/* Treat one more header as secret (a trigger's key or signature header);
- * the list only grows, up to EVENT_MAX_SECRET_HEADERS names. */
-#define EVENT_MAX_SECRET_HEADERS 64
-void event_add_secret_header(const char *lower_name);
+/*
+ * True when a header must never reach a plugin, a log or the store: a
+ * well-known credential header, or one of extra (NULL-terminated, may be
+ * NULL), the headers a configuration's triggers read keys or signatures
+ * from (sluice_config.secret_headers). Being the configuration's, the list
+ * follows a reload both ways.
+ */
+int event_header_is_secret(char *const *extra, const char *lower_name);
 
 /* JSON bodies nested deeper than this are refused (400). Far beyond what
  * senders write; it bounds the checker's recursion, and stays well within
@@ -64,9 +66,11 @@ void event_add_secret_header(const char *lower_name);
  * keys, variables, a body path for idempotency); a number jansson cannot
  * hold is the string of its text there (jsonscan.h). Otherwise "body"
  * stays null until event_take_body writes the received text in its place.
+ * Headers named in secret (event_header_is_secret) are redacted.
  */
 int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                const route_match *m, int tree, char *err, size_t errlen);
+                char *const *secret, const route_match *m, int tree, char *err,
+                size_t errlen);
 
 /* True when the request's body is JSON by its content type (an empty one
  * too: that is refused, it is not JSON). */

@@ -50,7 +50,7 @@ void exec_body_unref(exec_body *b)
     free(b);
 }
 
-sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow,
                       const char *id, const char *request_id, char *event, size_t event_len,
                       const char *function, const char *const *hdr_names,
                       const char *const *hdr_values, size_t n_hdrs, int sync,
@@ -63,9 +63,10 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     pthread_mutex_init(&e->mu, NULL);
     snprintf(e->id, sizeof(e->id), "%s", id);
     snprintf(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
-    e->cfg = config_ref(cfg);
+    e->gen = generation_ref(gen);
     e->trigger = trigger;
-    e->flow = flow;
+    e->rt = flow;
+    e->flow = flow->def;
     e->event = event;
     e->event_len = event_len;
     e->function = function ? xstrdup(function) : NULL;
@@ -84,7 +85,7 @@ sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
     e->attempt = 1;
     snprintf(e->attempt_str, sizeof(e->attempt_str), "1");
     snprintf(e->timeout_str, sizeof(e->timeout_str), "%llu",
-             (unsigned long long)flow->timeout_ms);
+             (unsigned long long)flow->def->timeout_ms);
     atomic_init(&e->cancel_reason, 0);
     atomic_init(&e->completed, 0);
     atomic_init(&e->abandoned, 0);
@@ -100,7 +101,7 @@ void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_
     e->stored_len = stored_event ? stored_len : 0;
 }
 
-sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow,
                              const char *id, const char *request_id, char *stored,
                              size_t stored_len, int raw, exec_body *body, const char *function,
                              json_t *headers, uint64_t received_ms, char *err, size_t errlen)
@@ -135,7 +136,7 @@ sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def 
             hv[k++] = json_string_value(val);
         }
     }
-    sluice_exec *e = exec_new(cfg, trigger, flow, id, request_id, event, len, function, hn, hv,
+    sluice_exec *e = exec_new(gen, trigger, flow, id, request_id, event, len, function, hn, hv,
                               k, 0, received_ms);
     free(hn);
     free(hv);
@@ -160,7 +161,7 @@ void exec_unref(sluice_exec *e)
 {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
         return;
-    config_unref(e->cfg);
+    generation_unref(e->gen);
     free(e->event);
     free(e->stored_event);
     exec_body_unref(e->body);

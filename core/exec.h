@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "execstate.h"
+#include "generation.h"
 
 #include <sluice/plugin.h>
 
@@ -101,8 +102,9 @@ struct sluice_exec {
     /* Immutable after exec_new. */
     char id[40];
     char request_id[40];
-    sluice_config *cfg; /* reference held: keeps flow and trigger alive */
-    flow_def *flow;
+    generation *gen; /* reference held: keeps rt, flow and trigger alive */
+    flow_rt *rt;     /* the flow's plugin, instance and engine state */
+    const flow_def *flow; /* rt->def */
     trigger_def *trigger;
     char *event; /* JSON text */
     size_t event_len;
@@ -161,9 +163,12 @@ struct sluice_exec {
 
 /*
  * A new queued execution for flow (from trigger), taking ownership of the
- * event text. headers are copied. Returns with one reference.
+ * event text. headers are copied. Returns with one reference. The
+ * execution takes a reference to gen, the generation trigger and flow
+ * belong to; gen may be NULL only where the caller keeps them alive for as
+ * long as the execution lives (unit tests).
  */
-sluice_exec *exec_new(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow,
                       const char *id, const char *request_id, char *event, size_t event_len,
                       const char *function, const char *const *hdr_names,
                       const char *const *hdr_values, size_t n_hdrs, int sync,
@@ -183,7 +188,7 @@ void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_
  * object of strings. The inputs are derived from the event. NULL with the
  * reason in err when the body no longer makes an event.
  */
-sluice_exec *exec_from_store(sluice_config *cfg, trigger_def *trigger, flow_def *flow,
+sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow,
                              const char *id, const char *request_id, char *stored,
                              size_t stored_len, int raw, exec_body *body, const char *function,
                              json_t *headers, uint64_t received_ms, char *err, size_t errlen);

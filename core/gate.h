@@ -84,6 +84,9 @@ extern const char *const gate_trigger_keys[];
 int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
                struct trigger_def *t, struct gate **out);
 void gate_free(struct gate *gate);
+/* Add the headers gate reads keys or signatures from (lower-case) to
+ * *names, a NULL-terminated list of *n, unless already there. */
+void gate_secret_headers(const struct gate *gate, char ***names, size_t *n);
 
 /* After routing: 0 to go on, else v is filled. May rewrite rq->path and m's
  * values (path keys become "[redacted]"). */

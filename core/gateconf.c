@@ -47,14 +47,34 @@ static void add_source(struct gate *g, int kind, const char *name)
         for (char *p = s->name; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p + 32);
-        /* A header that carries a key is a secret everywhere: the event,
-         * exec_header, logs. */
-        event_add_secret_header(s->name);
     }
     if (kind == SRC_BODY)
         g->body_creds = 1;
     if (kind == SRC_PATH)
         g->path_creds = 1;
+}
+
+static void secret_add(char ***names, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*names)[i], name) == 0)
+            return;
+    *names = xrealloc(*names, (*n + 2) * sizeof(char *));
+    (*names)[(*n)++] = xstrdup(name);
+    (*names)[*n] = NULL;
+}
+
+/* A header that carries a key or a signature is a secret everywhere: the
+ * event, exec_header, logs (sluice_config.secret_headers). */
+void gate_secret_headers(const struct gate *g, char ***names, size_t *n)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n_src; i++)
+        if (g->src[i].kind == SRC_HEADER && g->src[i].name)
+            secret_add(names, n, g->src[i].name);
+    if (g->hmac && g->hmac->header)
+        secret_add(names, n, g->hmac->header);
 }
 
 static int add_keys(parse_ctx *c, const config_setting_t *s, struct gate *g, char **keys,
@@ -168,7 +188,6 @@ static int parse_hmac(parse_ctx *c, const config_setting_t *s, const char *what,
         cp_fail(c, s, "%s: %s", w, err);
         goto out;
     }
-    event_add_secret_header(h->header);
     g->has_creds = 1;
     g->body_creds = 1;
     rc = 0;

@@ -61,7 +61,6 @@ static struct {
     uint64_t fetched_at; /* the last successful fetch, epoch ms */
     gitsync_conf *conf;  /* a copy of the serving configuration's */
     char *state_dir;
-    char *state_override; /* --state-dir / SLUICE_STATE_DIR */
     uint64_t conf_gen;
     pthread_t thread;
     int thread_started;
@@ -209,14 +208,6 @@ int gitsync_conf_parse(parse_ctx *c, const config_setting_t *g, gitsync_conf **o
 
 /* ---- the mirror ---- */
 
-void gitsync_set_state_dir(const char *override)
-{
-    pthread_mutex_lock(&gs.mu);
-    free(gs.state_override);
-    gs.state_override = override ? xstrdup(override) : NULL;
-    pthread_mutex_unlock(&gs.mu);
-}
-
 static int repo_paths(const gitsync_conf *gc, const char *state_dir, char *git_dir, char *co_dir,
                       size_t len)
 {
@@ -295,12 +286,7 @@ int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, si
     char git_dir[4096], co_dir[4096], ferr[1024] = "";
     if (ensure_module(err, errlen) < 0)
         return -1;
-    pthread_mutex_lock(&gs.mu);
-    char *override = gs.state_override ? xstrdup(gs.state_override) : NULL;
-    pthread_mutex_unlock(&gs.mu);
-    int prc = repo_paths(gc, override ? override : state_dir, git_dir, co_dir, sizeof(git_dir));
-    free(override);
-    if (prc < 0) {
+    if (repo_paths(gc, state_dir, git_dir, co_dir, sizeof(git_dir)) < 0) {
         snprintf(err, errlen, "cannot name the mirror of %s", gc->url);
         return -1;
     }
@@ -545,8 +531,6 @@ void gitsync_shutdown(void)
     gs.conf = NULL;
     free(gs.state_dir);
     gs.state_dir = NULL;
-    free(gs.state_override);
-    gs.state_override = NULL;
     free(gs.rejected_err);
     gs.rejected_err = NULL;
     free(gs.fetch_error);

@@ -5,10 +5,11 @@
  *                      branch = "main"; dir = "flows.d"; poll = "60s";
  *                      token = "@env:FLOWS_TOKEN"; }; };
  *
- * Building a configuration (config.c) calls gitsync_prepare: fetch the
- * branch into a bare mirror under <state_dir>/flows-git, check its commit
- * out into a directory of its own (immutable: one per commit) and read
- * the .conf files of <checkout>/<dir> like flows.include. When the fetch
+ * Before it loads a configuration with flows.git, main.c calls
+ * gitsync_prepare: fetch the branch into a bare mirror under
+ * <state_dir>/flows-git and check its commit out into a directory of its
+ * own (immutable: one per commit), whose .conf files in <checkout>/<dir>
+ * config_load_git then reads like flows.include. When the fetch
  * fails, the last commit fetched is used, with a warning, so a reload
  * still works while the git server is down.
  *
@@ -47,21 +48,13 @@ typedef struct gitsync_conf {
     char *known_hosts; /* ssh: a known_hosts file or its text (required) */
 } gitsync_conf;
 
-/*
- * The state directory given by --state-dir or SLUICE_STATE_DIR (NULL:
- * none), which wins over server.state_dir as it does for the store. main.c
- * applies it to a configuration only after config_load, while flows.git is
- * fetched during config_load, hence this.
- */
-void gitsync_set_state_dir(const char *override);
-
 /* Parse the flows.git group (errors through c, with file:line). */
 int gitsync_conf_parse(parse_ctx *c, const config_setting_t *g, gitsync_conf **out);
 void gitsync_conf_free(gitsync_conf *gc);
 
 /*
- * Main thread, while a configuration is built. state_dir may be NULL (the
- * default). On success dir receives the directory of flow files of the
+ * Main thread, before a configuration is loaded. state_dir may be NULL
+ * (the default). On success dir receives the directory of flow files of the
  * branch's commit and sha that commit. Returns 0, or -1 with err set.
  */
 int gitsync_prepare(const gitsync_conf *gc, const char *state_dir, char *dir, size_t dirlen,

@@ -102,7 +102,7 @@ static const char *host_exec_meta(const sluice_exec *e, const char *key)
 
 static sluice_host *host_of(sluice_exec *e)
 {
-    return &e->flow->plugin->host.pub;
+    return &e->rt->plugin->host.pub;
 }
 
 static int host_exec_set_output(sluice_exec *e, const char *json, size_t len)

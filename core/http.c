@@ -20,6 +20,7 @@
 #include "exec.h"
 #include "framing.h"
 #include "gate.h"
+#include "generation.h"
 #include "jsonout.h"
 #include "log.h"
 #include "metrics.h"
@@ -49,7 +50,7 @@
 
 static struct {
     pthread_mutex_t mu;
-    sluice_config *cfg;
+    generation *gen;
     struct MHD_Daemon *daemons[MAX_LISTEN];
     int n_daemons;
     struct sync_wait *waits; /* parked sync requests, answered at shutdown */
@@ -81,7 +82,8 @@ enum phase { PH_HEADERS, PH_NOBODY, PH_REFUSED, PH_BODY, PH_STORING, PH_WAITING,
 typedef struct conn_state {
     http_request rq;
     int phase;
-    sluice_config *cfg;
+    generation *gen;    /* held while the request lives */
+    sluice_config *cfg; /* gen's */
     trigger_def *trigger;
     route_match match;
     uint64_t limit;
@@ -186,23 +188,23 @@ static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_ex
 
 /* ---- configuration swap ---- */
 
-void http_set_config(sluice_config *cfg)
+void http_set_generation(generation *gen)
 {
-    config_ref(cfg);
-    prematch_sync_tokens(cfg); /* capability URLs exist before their first request */
+    generation_ref(gen);
+    prematch_sync_tokens(generation_config(gen)); /* capability URLs exist before their first request */
     pthread_mutex_lock(&srv.mu);
-    sluice_config *old = srv.cfg;
-    srv.cfg = cfg;
+    generation *old = srv.gen;
+    srv.gen = gen;
     pthread_mutex_unlock(&srv.mu);
-    config_unref(old);
+    generation_unref(old);
 }
 
-sluice_config *http_get_config(void)
+generation *http_get_generation(void)
 {
     pthread_mutex_lock(&srv.mu);
-    sluice_config *cfg = srv.cfg ? config_ref(srv.cfg) : NULL;
+    generation *gen = generation_ref(srv.gen);
     pthread_mutex_unlock(&srv.mu);
-    return cfg;
+    return gen;
 }
 
 /* ---- per-connection state ---- */
@@ -286,8 +288,7 @@ static void conn_state_free(conn_state *cs)
         sync_wait_unref(cs->wait);
     }
     api_park_free(cs->park);
-    if (cs->cfg)
-        config_unref(cs->cfg);
+    generation_unref(cs->gen);
     pthread_mutex_destroy(&cs->park_mu);
     free(cs);
 }
@@ -745,7 +746,8 @@ static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *resu
     trigger_def *t = cs->trigger;
     for (size_t i = 0; i < t->n_flows; i++) {
         flow_def *f = t->flows[i];
-        if (!f->concurrency || engine_flow_load(f) < (size_t)f->concurrency)
+        if (!f->concurrency ||
+            engine_flow_load(generation_flow(cs->gen, f)) < (size_t)f->concurrency)
             continue;
         if (f->on_limit == ON_LIMIT_REJECT) {
             log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 503 flow %s at concurrency %d",
@@ -772,9 +774,9 @@ static void make_room(conn_state *cs)
 {
     for (size_t i = 0; i < cs->n_execs; i++) {
         sluice_exec *e = cs->execs[i];
-        flow_def *f = e->flow;
+        const flow_def *f = e->flow;
         if (e->store_status != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
-            engine_flow_load(f) < (size_t)f->concurrency)
+            engine_flow_load(e->rt) < (size_t)f->concurrency)
             continue;
         char old[sizeof(e->replaces)];
         if (engine_cancel_oldest(f->key, e->id, old, sizeof(old)) < 0)
@@ -873,7 +875,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     json_t *base;
     int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
                (t->gate && gate_reads_body(t->gate));
-    int st = event_build(&base, rq, t, &cs->match, tree, err, sizeof(err));
+    int st =
+        event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err, sizeof(err));
     if (st) {
         /* A parser's message quotes the body ("near '...'"), which may be
          * the very key a trigger reads from it: the sender is told, the
@@ -943,7 +946,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     const char **hv = xcalloc(rq->n_headers + 1, sizeof(char *));
     size_t nh = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
-        if (!event_header_is_secret(rq->headers[i].name)) {
+        if (!event_header_is_secret(cs->cfg->secret_headers, rq->headers[i].name)) {
             hn[nh] = rq->headers[i].name;
             hv[nh++] = rq->headers[i].value;
         }
@@ -956,8 +959,9 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         size_t slen, len;
         char *stored = event_for_flow(base, id, t->flows[i], &slen);
         char *text = stored ? event_join(stored, slen, members, mlen, &len) : NULL;
-        sluice_exec *e = text ? exec_new(cs->cfg, t, t->flows[i], id, rq->request_id, text,
-                                         len, fn, hn, hv, nh, cs->sync, rq->received_ms)
+        flow_rt *rt = generation_flow(cs->gen, t->flows[i]);
+        sluice_exec *e = text ? exec_new(cs->gen, t, rt, id, rq->request_id, text, len, fn, hn,
+                                         hv, nh, cs->sync, rq->received_ms)
                               : NULL;
         if (!e) {
             free(text);
@@ -1056,7 +1060,8 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     if (event_parse_query(rq, err, sizeof(err)) < 0)
         return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
 
-    cs->cfg = http_get_config();
+    cs->gen = http_get_generation();
+    cs->cfg = generation_config(cs->gen);
     auth_client_addr(rq, cs->cfg->server.trusted_proxies, rq->client_addr,
                      sizeof(rq->client_addr));
     /* Size limits (414/431 in JSON) and capability URLs (/t/TOKEN) before routing. */
@@ -1066,7 +1071,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     int result;
-    if (!pre && api_handle(c, rq, cs->cfg, peer_is_loopback(rq), &result, &cs->park)) {
+    if (!pre && api_handle(c, rq, cs->gen, peer_is_loopback(rq), &result, &cs->park)) {
         cs->phase = cs->park ? PH_API : PH_DONE;
         return (enum MHD_Result)result;
     }
@@ -1441,9 +1446,10 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     log_msg(LOG_DEBUG, NULL, "http: %s", buf);
 }
 
-int http_start(sluice_config *cfg, char *err, size_t errlen)
+int http_start(generation *gen, char *err, size_t errlen)
 {
-    http_set_config(cfg);
+    sluice_config *cfg = generation_config(gen);
+    http_set_generation(gen);
     if (framing_start(cfg->server.head_timeout_ms, cfg->server.body_timeout_ms) < 0) {
         snprintf(err, errlen, "cannot start the request deadline thread");
         return -1;
@@ -1514,8 +1520,8 @@ void http_stop(void)
     srv.n_daemons = 0;
     framing_stop();
     pthread_mutex_lock(&srv.mu);
-    sluice_config *cfg = srv.cfg;
-    srv.cfg = NULL;
+    generation *gen = srv.gen;
+    srv.gen = NULL;
     pthread_mutex_unlock(&srv.mu);
-    config_unref(cfg);
+    generation_unref(gen);
 }

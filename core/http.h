@@ -6,17 +6,18 @@
 
 #include "config.h"
 #include "event.h"
+#include "generation.h"
 
 #include <jansson.h>
 
 struct MHD_Connection;
 
-/* Start listening on every address of cfg->server.listen. */
-int http_start(sluice_config *cfg, char *err, size_t errlen);
-/* Serve new requests with cfg (a reference is taken). */
-void http_set_config(sluice_config *cfg);
-/* The configuration now serving, with a new reference. */
-sluice_config *http_get_config(void);
+/* Start listening on every address of gen's server.listen. */
+int http_start(generation *gen, char *err, size_t errlen);
+/* Serve new requests with gen (a reference is taken). */
+void http_set_generation(generation *gen);
+/* The generation now serving, with a new reference. */
+generation *http_get_generation(void);
 /* Stop accepting connections (close the listening sockets). */
 void http_quiesce(void);
 /* Shutdown: refuse to store anything more, wait for the batches the store

@@ -16,6 +16,7 @@ CORE_SOURCES = \
 	core/follow.c core/follow.h \
 	core/followbuf.c core/followbuf.h \
 	core/gate.c core/gate.h core/gate_impl.h core/gateconf.c \
+	core/generation.c core/generation.h \
 	core/fsutil.c core/fsutil.h \
 	core/gitmod.h \
 	core/gitsync.c core/gitsync.h \

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 #include "follow.h"
+#include "generation.h"
 #include "gitsync.h"
 #include "host.h"
 #include "http.h"
@@ -138,12 +139,39 @@ static int take_locks(const sluice_config *cfg)
     return 0;
 }
 
+/*
+ * flows.git is fetched before the configuration is parsed, so parsing
+ * stays pure: the settings come from a pre-pass over the file, and a
+ * failed fetch names the file:line of flows.git. The state directory is
+ * the one the store uses: the override, else server.state_dir.
+ */
+static int fetch_flows_git(const char *path, config_git_source *src, char *err, size_t errlen)
+{
+    if (config_git_peek(path, src, err, errlen) < 0)
+        return -1;
+    if (!src->conf)
+        return 0;
+    char dir[4096], gerr[1024];
+    const char *state = state_dir_override ? state_dir_override : src->state_dir;
+    if (gitsync_prepare(src->conf, state, dir, sizeof(dir), src->sha, gerr, sizeof(gerr)) < 0) {
+        snprintf(err, errlen, "%s: flows.git: %s", src->where, gerr);
+        return -1;
+    }
+    src->dir = xstrdup(dir);
+    return 0;
+}
+
 /* lock: take the locks (the first load of a daemon, not --check-config). */
-static sluice_config *load_and_bind(const char *path, char **listen_override, int lock,
-                                    char *err, size_t errlen)
+static generation *load_and_bind(const char *path, char **listen_override, int lock,
+                                 char *err, size_t errlen)
 {
     sluice_config *cfg;
-    if (config_load(&cfg, path, err, errlen) < 0) {
+    config_git_source git;
+    int rc = fetch_flows_git(path, &git, err, errlen);
+    if (rc == 0)
+        rc = config_load_git(&cfg, path, &git, err, errlen);
+    config_git_source_free(&git);
+    if (rc < 0) {
         log_error("config: %s", err);
         gitsync_rejected(err);
         return NULL;
@@ -181,14 +209,15 @@ static sluice_config *load_and_bind(const char *path, char **listen_override, in
         log_warn("reload: server.state_dir changed; plugins use the new one when sluiced "
                  "restarts");
     }
-    if (config_bind(cfg, err, errlen) < 0) {
+    generation *gen = generation_bind(cfg, err, errlen);
+    config_unref(cfg); /* gen holds it */
+    if (!gen) {
         log_error("config: %s", err);
         gitsync_rejected(err);
-        config_unref(cfg);
         return NULL;
     }
     apiauth_warn_config(cfg);
-    return cfg;
+    return gen;
 }
 
 /*
@@ -228,14 +257,15 @@ static void reload(const char *path, char **listen_override)
     api_park *asked = api_reload_begin();
     log_info("reload: reading %s", path);
     char err[2048];
-    sluice_config *cur = http_get_config();
-    sluice_config *cfg = load_and_bind(path, listen_override, 0, err, sizeof(err));
-    if (!cfg) {
+    generation *cur_gen = http_get_generation();
+    generation *gen = load_and_bind(path, listen_override, 0, err, sizeof(err));
+    if (!gen) {
         log_error("reload: the new configuration is invalid; still serving the old one");
-        config_unref(cur);
+        generation_unref(cur_gen);
         api_reload_end(asked, NULL, err, NULL);
         return;
     }
+    const sluice_config *cur = generation_config(cur_gen), *cfg = generation_config(gen);
     const char *changed[10] = {NULL}; /* [0]: server.listen, then warn_start_only's */
     int same_listen = 1;
     char **a = cur->server.listen, **b = cfg->server.listen;
@@ -249,16 +279,16 @@ static void reload(const char *path, char **listen_override)
     }
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
-    http_set_config(cfg);
+    http_set_generation(gen);
     gitsync_serving(cfg);
     log_info("reload: now serving %zu flows and %zu triggers", cfg->n_flows, cfg->n_triggers);
     api_reload_end(asked, cfg, NULL, changed[0] ? changed : changed + 1);
-    config_unref(cfg);
-    config_unref(cur);
+    generation_unref(gen);
+    generation_unref(cur_gen);
 }
 
 struct recovery {
-    sluice_config *cfg;
+    generation *gen;
     size_t counts[4]; /* resumed, retried, failed, unknown */
 };
 
@@ -291,7 +321,7 @@ static void recover_final(struct recovery *rec, const store_row *r, int running,
 static void recover_one(void *arg, store_row *r)
 {
     struct recovery *rec = arg;
-    sluice_config *cfg = rec->cfg;
+    sluice_config *cfg = generation_config(rec->gen);
     trigger_def *t = config_find_trigger(cfg, r->trigger);
     flow_def *f = config_find_flow(cfg, r->flow);
     int running = strcmp(r->state, "running") == 0;
@@ -309,9 +339,9 @@ static void recover_one(void *arg, store_row *r)
         return;
     }
     char err[300];
-    sluice_exec *e = exec_from_store(cfg, t, f, r->id, r->request_id, r->event, r->event_len,
-                                     r->raw, r->body, r->function, r->headers, r->received_ms,
-                                     err, sizeof(err));
+    sluice_exec *e = exec_from_store(rec->gen, t, generation_flow(rec->gen, f), r->id,
+                                     r->request_id, r->event, r->event_len, r->raw, r->body,
+                                     r->function, r->headers, r->received_ms, err, sizeof(err));
     r->event = NULL; /* taken over */
     if (!e) {
         log_warn("recovery: exec=%s flow=%s: %s; %s", r->id, r->flow, err,
@@ -453,7 +483,6 @@ int main(int argc, char **argv)
 
     if (!state_dir_override && getenv("SLUICE_STATE_DIR") && *getenv("SLUICE_STATE_DIR"))
         state_dir_override = xstrdup(getenv("SLUICE_STATE_DIR"));
-    gitsync_set_state_dir(state_dir_override);
     char **dirs = split_path_env(getenv("SLUICE_PLUGIN_PATH"), plugin_dirs, n_plugin_dirs);
     loader_set_extra_dirs((const char *const *)dirs);
     sluice_host host;
@@ -487,27 +516,28 @@ int main(int argc, char **argv)
         unsetenv("SLUICE_CHECK_CONFIG");
 
     char err[2048];
-    sluice_config *cfg = load_and_bind(config_path, listen, !check_only, err, sizeof(err));
+    generation *gen = load_and_bind(config_path, listen, !check_only, err, sizeof(err));
+    const sluice_config *cfg = gen ? generation_config(gen) : NULL;
     if (check_only) {
-        if (!cfg) {
+        if (!gen) {
             fprintf(stderr, "sluiced: configuration %s is invalid\n", config_path);
             return 1;
         }
         printf("sluiced: configuration %s is valid: %zu flows, %zu triggers\n", config_path,
                cfg->n_flows, cfg->n_triggers);
-        config_unref(cfg);
+        generation_unref(gen);
         loader_shutdown();
         gitsync_shutdown();
         return 0;
     }
-    if (!cfg)
+    if (!gen)
         return 1;
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
 
     if (store_open(cfg->store_path, err, sizeof(err)) < 0) {
         log_error("%s", err);
-        config_unref(cfg);
+        generation_unref(gen);
         loader_shutdown();
         return 1;
     }
@@ -516,7 +546,7 @@ int main(int argc, char **argv)
         log_error("cannot start the worker threads");
         return 1;
     }
-    struct recovery rec = {.cfg = cfg};
+    struct recovery rec = {.gen = gen};
     store_recover(recover_one, &rec);
     if (rec.counts[0] + rec.counts[1] + rec.counts[2] + rec.counts[3])
         log_info("recovery: %zu queued executions resumed, %zu interrupted ones retried, %zu "
@@ -527,7 +557,7 @@ int main(int argc, char **argv)
         log_info("store: finished executions are kept for %llu s",
                  (unsigned long long)(retention_ms / 1000));
     retention_tick(NULL);
-    if (http_start(cfg, err, sizeof(err)) < 0) {
+    if (http_start(gen, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
     }
@@ -535,7 +565,7 @@ int main(int argc, char **argv)
     uint64_t shutdown_ms = cfg->server.shutdown_timeout_ms;
     log_info("sluiced %s ready: %zu flows, %zu triggers, %d workers, queue %zu", PACKAGE_VERSION,
              cfg->n_flows, cfg->n_triggers, cfg->server.workers, cfg->server.max_queue);
-    config_unref(cfg);
+    generation_unref(gen); /* the HTTP front holds it now */
 
     for (;;) {
         siginfo_t si;

@@ -163,6 +163,7 @@ INTEGRATION_TESTS = \
 	tests/integration/sync_async.sh \
 	tests/integration/limits.sh \
 	tests/integration/signals.sh \
+	tests/integration/secret_reload.sh \
 	tests/integration/shutdown.sh \
 	tests/integration/shell.sh \
 	tests/integration/cli.sh \

@@ -240,7 +240,7 @@ static void check_event(const char *text, size_t len, const http_request *rq,
     }
     json_t *headers = json_object_get(ev, "headers");
     json_object_foreach(headers, k, v)
-        if (event_header_is_secret(k))
+        if (event_header_is_secret(cfg->secret_headers, k))
             FUZZ_CHECK(json_is_string(v) && strcmp(json_string_value(v), "[redacted]") == 0,
                        "secret header %s reached the event: %s", k, text);
     if (strcmp(t->id, "keys") == 0) {
@@ -272,14 +272,16 @@ static void check_recovery(trigger_def *t, flow_def *f, const char *text, size_t
 {
     json_t *hdrs = json_object();
     for (size_t i = 0; i < rq->n_headers; i++)
-        if (!event_header_is_secret(rq->headers[i].name))
+        if (!event_header_is_secret(cfg->secret_headers, rq->headers[i].name))
             json_object_set_new(hdrs, rq->headers[i].name,
                                 json_stringn(rq->headers[i].value, strlen(rq->headers[i].value)));
     char err[512] = "";
     int raw = stored != NULL;
     char *kept = raw ? stored : strndup(text, len);
     size_t klen = raw ? slen : len;
-    sluice_exec *e = exec_from_store(cfg, t, f, "0190a8c2-0000-7000-8000-000000000000", "fuzz",
+    /* Unbound: nothing runs it, and cfg outlives it. */
+    flow_rt rt = {.def = f};
+    sluice_exec *e = exec_from_store(NULL, t, &rt, "0190a8c2-0000-7000-8000-000000000000", "fuzz",
                                      kept, klen, raw, body, fn, hdrs, rq->received_ms, err,
                                      sizeof(err));
     FUZZ_CHECK(e, "an accepted request cannot be recovered: %s (event %s)", err, text);
@@ -310,7 +312,7 @@ static void accept(http_request *rq, trigger_def *t, route_match *m)
     memset(&v, 0, sizeof(v));
     int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
                (t->gate && gate_reads_body(t->gate));
-    if (event_build(&base, rq, t, m, tree, err, sizeof(err)) != 0)
+    if (event_build(&base, rq, t, cfg->secret_headers, m, tree, err, sizeof(err)) != 0)
         return;
     if (t->gate && gate_check_body(t->gate, cfg, rq, base, &v) != 0) {
         json_decref(base);

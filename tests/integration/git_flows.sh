@@ -174,4 +174,18 @@ hello 7
 C7=$(publish seven)
 start_sluiced || { fail "sluiced restarts"; done_testing; exit 1; }
 is "$(version)" 7 "a restart loads the fixed branch"
+
+# ---- the fetch happens before parsing, where the store's state dir is known ----
+out=$("$SLUICED" --check-config -c "$T/sluice.conf" --state-dir "$T/other" 2>&1)
+is "$?" 0 "--check-config with --state-dir"
+check "the mirror lives under --state-dir, which wins over server.state_dir" \
+    test -d "$(ls -d "$T"/other/flows-git/flows-*.co/"$C7")"
+cat > "$T/nogit.conf" <<EOF2
+server: { listen = ["127.0.0.1:0"]; state_dir = "state"; };
+flows: { git = { url = "file://$T/nowhere.git"; poll = "0"; }; };
+EOF2
+out=$("$SLUICED" --check-config -c "$T/nogit.conf" 2>&1)
+is "$?" 1 "--check-config refuses a repository never fetched"
+like "$out" "$T/nogit.conf:2: flows.git: cannot fetch file://$T/nowhere.git" \
+    "naming the file:line of flows.git"
 done_testing

@@ -1,13 +1,14 @@
 /*
  * test_config.c - config_load: the model it builds, its defaults, and an
  * error naming file:line and the setting for every way a file can be wrong.
- * Also the three config_bind outcomes that matter to an operator.
+ * Also the three generation_bind outcomes that matter to an operator.
  *
  * Most cases write a small file into a fresh mkdtemp directory, so the
  * line numbers the assertions expect are visible right next to the text.
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "generation.h"
 
 #include "host.h"
 #include "loader.h"
@@ -197,7 +198,6 @@ START_TEST(minimal_file_gets_defaults)
     ck_assert_int_eq(f->on_limit, ON_LIMIT_QUEUE);
     ck_assert_int_eq(f->retry_max, 0);
     where_is(f->where, "sluice.conf", 2);
-    ck_assert_ptr_null(f->plugin);
 
     ck_assert_uint_eq(cfg->n_triggers, 1);
     const trigger_def *t = &cfg->triggers[0];
@@ -1166,7 +1166,7 @@ START_TEST(shipped_sample_loads)
 }
 END_TEST
 
-/* ---- config_bind ---- */
+/* ---- generation_bind ---- */
 
 static void use_fixture_plugins(void)
 {
@@ -1181,11 +1181,23 @@ START_TEST(bind_good_executor)
                                  "    { id = \"f\"; executor = \"good\"; config = { x = 1; }; }\n"
                                  ");\n");
     char err[1024] = "";
-    ck_assert_msg(config_bind(cfg, err, sizeof(err)) == 0, "config_bind: %s", err);
-    ck_assert_int_eq(cfg->bound, 1);
-    ck_assert_ptr_nonnull(cfg->flows[0].plugin);
-    ck_assert_str_eq(cfg->flows[0].plugin->name, "good");
-    ck_assert_ptr_nonnull(cfg->flows[0].instance);
+    generation *g = generation_bind(cfg, err, sizeof(err));
+    ck_assert_msg(g != NULL, "generation_bind: %s", err);
+    ck_assert_ptr_eq(generation_config(g), cfg);
+    /* The generation keeps its configuration alive. */
+    ck_assert_int_eq(atomic_load(&cfg->refs), 2);
+    flow_rt *rt = generation_flow(g, &cfg->flows[0]);
+    ck_assert_ptr_nonnull(rt);
+    ck_assert_ptr_eq(rt->def, &cfg->flows[0]);
+    ck_assert_ptr_nonnull(rt->plugin);
+    ck_assert_str_eq(rt->plugin->name, "good");
+    ck_assert_ptr_nonnull(rt->instance);
+    ck_assert_int_eq(atomic_load(&rt->running), 0);
+    ck_assert_int_eq(atomic_load(&rt->queued), 0);
+    ck_assert_ptr_eq(generation_ref(g), g);
+    generation_unref(g);
+    generation_unref(g);
+    ck_assert_int_eq(atomic_load(&cfg->refs), 1);
     config_unref(cfg);
 }
 END_TEST
@@ -1198,13 +1210,12 @@ START_TEST(bind_unknown_executor)
                                  "    { id = \"f\"; executor = \"nope\"; }\n"
                                  ");\n");
     char err[2048] = "", prefix[1024];
-    ck_assert_int_eq(config_bind(cfg, err, sizeof(err)), -1);
+    ck_assert_ptr_null(generation_bind(cfg, err, sizeof(err)));
     snprintf(prefix, sizeof(prefix), "%s/sluice.conf:3: ", tmpdir);
     ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err,
                   prefix);
     ck_assert_msg(strstr(err, "unknown executor") && strstr(err, "nope"), "error: %s", err);
-    ck_assert_int_eq(cfg->bound, 0);
-    ck_assert_ptr_null(cfg->flows[0].plugin);
+    ck_assert_int_eq(atomic_load(&cfg->refs), 1);
     config_unref(cfg);
 }
 END_TEST
@@ -1218,18 +1229,15 @@ START_TEST(bind_config_refused)
                                  "      config = { fail = true; }; }\n"
                                  ");\n");
     char err[2048] = "", prefix[1024];
-    ck_assert_int_eq(config_bind(cfg, err, sizeof(err)), -1);
+    ck_assert_ptr_null(generation_bind(cfg, err, sizeof(err)));
     snprintf(prefix, sizeof(prefix), "%s/sluice.conf:3: ", tmpdir);
     ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err,
                   prefix);
     ck_assert_msg(strstr(err, "flow \"g\"") && strstr(err, "fixture refuses this config"),
                   "error: %s", err);
-    /* Nothing stays configured: the flow bound before the failure is undone. */
-    ck_assert_int_eq(cfg->bound, 0);
-    for (size_t i = 0; i < cfg->n_flows; i++) {
-        ck_assert_ptr_null(cfg->flows[i].plugin);
-        ck_assert_ptr_null(cfg->flows[i].instance);
-    }
+    /* Nothing is kept: the flow bound before the failure is undone with
+     * the generation, which lets go of the configuration. */
+    ck_assert_int_eq(atomic_load(&cfg->refs), 1);
     config_unref(cfg);
 }
 END_TEST

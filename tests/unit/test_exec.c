@@ -192,8 +192,8 @@ END_TEST
 
 /* ---- an execution on a hand-made configuration ---- */
 
-static sluice_config cfg;
 static flow_def flow;
+static flow_rt rt;
 static trigger_def trig;
 static plugin plug;
 static sluice_exec *ex;
@@ -208,15 +208,15 @@ static char s_fid[] = "deploy", s_ns[] = "prod", s_key[] = "prod/deploy", s_exe[
 
 static void exec_setup(void)
 {
-    memset(&cfg, 0, sizeof(cfg));
-    atomic_init(&cfg.refs, 1);
     memset(&flow, 0, sizeof(flow));
     flow.id = s_fid;
     flow.ns = s_ns;
     flow.key = s_key;
     flow.executor = s_exe;
     flow.timeout_ms = 90000;
-    flow.plugin = &plug;
+    memset(&rt, 0, sizeof(rt));
+    rt.def = &flow;
+    rt.plugin = &plug;
     memset(&trig, 0, sizeof(trig));
     trig.id = s_tid;
     memset(&plug, 0, sizeof(plug));
@@ -227,17 +227,15 @@ static void exec_setup(void)
 
     const char *names[] = {"x-github-event", "content-type"};
     const char *values[] = {"push", "application/json"};
-    ex = exec_new(&cfg, &trig, &flow, "0193a8c2-0000-7000-8000-000000000001", "req-1",
+    ex = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000001", "req-1",
                   strdup(EVENT_TEXT), strlen(EVENT_TEXT), "summary", names,
                   values, 2, 1, 1700000000123ULL);
     ck_assert_ptr_nonnull(ex);
-    ck_assert_int_eq(atomic_load(&cfg.refs), 2);
 }
 
 static void exec_teardown(void)
 {
     exec_unref(ex);
-    ck_assert_int_eq(atomic_load(&cfg.refs), 1);
 }
 
 static int set_output(const char *json)
@@ -251,7 +249,7 @@ START_TEST(new_exec_fields)
     ck_assert_str_eq(ex->request_id, "req-1");
     ck_assert_int_eq(ex->state, EXEC_QUEUED);
     ck_assert_int_eq(ex->attempt, 1);
-    ck_assert_ptr_eq(ex->cfg, &cfg);
+    ck_assert_ptr_eq(ex->rt, &rt);
     ck_assert_ptr_eq(ex->flow, &flow);
     ck_assert_ptr_eq(ex->trigger, &trig);
     ck_assert_str_eq(ex->function, "summary");
@@ -744,7 +742,7 @@ static sluice_exec *split_exec(const char *type, const char *bytes, size_t len)
     ck_assert_msg(members != NULL, "%s", err);
     char *event = event_join(stored, strlen(stored), members, mlen, &elen);
     free(members);
-    sluice_exec *e = exec_new(&cfg, &trig, &flow, "0193a8c2-0000-7000-8000-000000000002",
+    sluice_exec *e = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000002",
                               "req-2", event, elen, NULL, NULL, NULL, 0, 1, 1700000000123ULL);
     exec_body *b = exec_body_new(bytes, len, type);
     exec_set_request(e, b, strdup(stored), strlen(stored));

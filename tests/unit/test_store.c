@@ -381,20 +381,20 @@ END_TEST
 
 /* ---- version 2 ---- */
 
-static sluice_config cfg;
 static flow_def flow;
+static flow_rt rt;
 static trigger_def trig;
 static char s_fid[] = "f", s_key[] = "f", s_exe[] = "none", s_tid[] = "t";
 
 static void model_setup(void)
 {
     setup();
-    memset(&cfg, 0, sizeof(cfg));
-    atomic_init(&cfg.refs, 1);
     memset(&flow, 0, sizeof(flow));
     flow.id = s_fid;
     flow.key = s_key;
     flow.executor = s_exe;
+    memset(&rt, 0, sizeof(rt));
+    rt.def = &flow;
     memset(&trig, 0, sizeof(trig));
     trig.id = s_tid;
 }
@@ -454,7 +454,7 @@ static sluice_exec *accepted_exec(const char *id, const char *type, const char *
     char *stored = event_for_flow(base, id, &flow, &slen);
     char *event = event_join(stored, slen, members, mlen, &elen);
     const char *hn[] = {"content-type"}, *hv[] = {type};
-    sluice_exec *e = exec_new(&cfg, &trig, &flow, id, "r-9", event, elen, NULL, hn, hv, 1, 0,
+    sluice_exec *e = exec_new(NULL, &trig, &rt, id, "r-9", event, elen, NULL, hn, hv, 1, 0,
                               1700000002000ULL);
     exec_body *b = exec_body_new(bytes, len, type);
     exec_set_request(e, b, stored, slen);
@@ -503,7 +503,7 @@ START_TEST(keeps_each_body_once)
     ck_assert_uint_eq(r.body->len, strlen(odd));
     ck_assert_int_eq(memcmp(r.body->bytes, odd, strlen(odd)), 0);
     ck_assert_str_eq(r.body->content_type, "application/json; charset=utf-8");
-    sluice_exec *again = exec_from_store(&cfg, &trig, &flow, V2_ID, "r-9", r.event, r.event_len,
+    sluice_exec *again = exec_from_store(NULL, &trig, &rt, V2_ID, "r-9", r.event, r.event_len,
                                          r.raw, r.body, r.function, r.headers, 1, err,
                                          sizeof(err));
     r.event = NULL;

@@ -27,9 +27,9 @@
 #include "exec.h"
 #include "follow.h"
 #include "gitsync.h"
-#include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
 #include "store.h"
 #include "units.h"
 
@@ -75,11 +75,11 @@ static int check_params(struct MHD_Connection *c, const http_request *rq,
         for (const char *const *a = allowed; *a && !known; a++)
             known = strcmp(*a, n) == 0;
         if (!known) {
-            *result = allowed[0] ? http_error(c, rq->request_id, 400, "bad_request",
+            *result = allowed[0] ? reply_error(c, rq->request_id, 400, "bad_request",
                                               "unknown query parameter \"%.64s\"; this "
                                               "endpoint takes %s",
                                               n, takes)
-                                 : http_error(c, rq->request_id, 400, "bad_request",
+                                 : reply_error(c, rq->request_id, 400, "bad_request",
                                               "unknown query parameter \"%.64s\"; this "
                                               "endpoint takes no query parameters",
                                               n);
@@ -87,7 +87,7 @@ static int check_params(struct MHD_Connection *c, const http_request *rq,
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(rq->params[j].name, n) == 0) {
-                *result = http_error(c, rq->request_id, 400, "bad_request",
+                *result = reply_error(c, rq->request_id, 400, "bad_request",
                                      "query parameter \"%s\" is given more than once", n);
                 return -1;
             }
@@ -211,14 +211,14 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
     f.state = param(rq, "state");
     f.cursor = param(rq, "cursor");
     if ((f.flow && !*f.flow) || (f.trigger && !*f.trigger))
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "flow and trigger take a flow key or a trigger id, not nothing");
     if (f.state) {
         int known = 0;
         for (const char *const *st = states; *st && !known; st++)
             known = strcmp(*st, f.state) == 0;
         if (!known)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "state must be one of queued, running, succeeded, failed, "
                               "timed_out, cancelled");
     }
@@ -226,7 +226,7 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
         /* The next_cursor of an earlier page: an execution id. */
         size_t n = strlen(f.cursor);
         if (n != 36 || strspn(f.cursor, "0123456789abcdef-") != n)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "cursor takes the next_cursor of an earlier page");
     }
     const char *limit = param(rq, "limit");
@@ -236,21 +236,21 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
         f.limit = n && n <= 3 && strspn(limit, "0123456789") == n ? atoi(limit) : 0;
     }
     if (f.limit < 1 || f.limit > 500)
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "limit must be a whole number from 1 to 500");
     if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
         parse_time(param(rq, "until"), &f.until_ms) < 0)
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "since and until take RFC 3339 times or epoch milliseconds");
     if (f.since_ms && f.until_ms && f.since_ms > f.until_ms)
-        return http_error(c, rq->request_id, 400, "bad_request", "since is after until");
+        return reply_error(c, rq->request_id, 400, "bad_request", "since is after until");
     char *next = NULL;
     json_t *items = store_list(&f, &next);
     json_t *d = json_object();
     json_object_set_new(d, "executions", items);
     json_object_set_new(d, "next_cursor", next ? json_string(next) : json_null());
     free(next);
-    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
 }
 
 static int cancel_execution(struct MHD_Connection *c, const http_request *rq, const char *id)
@@ -259,8 +259,8 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
     if (!e) {
         json_t *doc = store_get_json(id, 0);
         if (!doc)
-            return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
-        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+            return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_json(c, rq->request_id, 409, doc, "already_finished",
                           "the execution has already finished", NULL);
     }
     int rc = engine_cancel(e, SLUICE_CANCEL_REQUEST);
@@ -269,9 +269,9 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
     json_t *doc = exec_to_json(e, 0);
     exec_unref(e);
     if (rc < 0)
-        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+        return reply_json(c, rq->request_id, 409, doc, "already_finished",
                           "the execution has already finished", NULL);
-    return http_reply(c, rq->request_id, 202, doc, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 202, doc, NULL, NULL, NULL);
 }
 
 /*
@@ -287,12 +287,12 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         char *end;
         n = strtol(which, &end, 10);
         if (!*which || *end || n < 1 || n > 1000)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "attempt takes an attempt number (1, 2, ...) or \"all\"");
     }
     json_t *doc = store_get_json(id, 1);
     if (!doc)
-        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     json_t *d = json_object();
     json_object_set(d, "id", json_object_get(doc, "id"));
     json_t *attempts = json_object_get(doc, "attempts");
@@ -328,7 +328,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         if (!hit) {
             json_decref(d);
             json_decref(doc);
-            return http_error(c, rq->request_id, 404, "not_found",
+            return reply_error(c, rq->request_id, 404, "not_found",
                               "execution %s has no attempt %ld on record", id, n);
         }
         json_object_set(d, "state", json_object_get(hit, "state"));
@@ -338,7 +338,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         json_object_set(d, "stderr", json_object_get(hit, "stderr"));
     }
     json_decref(doc);
-    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
 }
 
 /* A short, bounded wait for one commit: admin operations are rare, so the
@@ -382,7 +382,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
 {
     store_row r;
     if (store_load_request(id, &r) < 0)
-        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     int ret;
     char nid[40], err[300];
     sluice_exec *e = NULL;
@@ -390,14 +390,14 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
     flow_def *f = config_find_flow(cfg, r.flow);
     json_t *ev = json_loadb(r.event, r.event_len, JSON_ALLOW_NUL, NULL);
     if (!t || !f || !json_is_object(ev)) {
-        ret = http_error(c, rq->request_id, 409, "not_replayable",
+        ret = reply_error(c, rq->request_id, 409, "not_replayable",
                          "trigger %s or flow %s is no longer configured", r.trigger, r.flow);
         goto out;
     }
     size_t qbytes = engine_exec_bytes(0, r.event_len);
     if (engine_reserve(1, qbytes) < 0) {
         const char *hdrs[] = {"Retry-After", "1", NULL};
-        ret = http_reply(c, rq->request_id, 503, NULL, "queue_full",
+        ret = reply_json(c, rq->request_id, 503, NULL, "queue_full",
                          "the execution queue is full; retry later", hdrs);
         goto out;
     }
@@ -410,7 +410,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
              : NULL;
     if (!e) {
         engine_unreserve(1, qbytes);
-        ret = http_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
+        ret = reply_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
                          text ? err : "out of memory");
         goto out;
     }
@@ -424,7 +424,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
     pthread_mutex_unlock(&w.mu);
     if (e->store_status != STORE_OK || !w.durable) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        ret = http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
+        ret = reply_json(c, rq->request_id, 503, NULL, "store_unavailable",
                          "the execution store cannot take work now", hdrs);
     } else {
         log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", id, nid,
@@ -437,7 +437,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, sl
         snprintf(url, sizeof(url), "/api/v1/executions/%s", nid);
         json_object_set_new(d, "status_url", json_string(url));
         const char *hdrs[] = {"Location", url, NULL};
-        ret = http_reply(c, rq->request_id, 202, d, NULL, NULL, hdrs);
+        ret = reply_json(c, rq->request_id, 202, d, NULL, NULL, hdrs);
     }
     exec_unref(e);
 out:
@@ -461,22 +461,22 @@ static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluic
     int rc = del ? captoken_remove(cfg, id, err, sizeof(err))
                  : captoken_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
     if (rc == -1)
-        return http_error(c, rq->request_id, 404, "not_found", "%s",
+        return reply_error(c, rq->request_id, 404, "not_found", "%s",
                           err[0] ? err : "no capability trigger by that id");
     if (rc < 0)
-        return http_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
+        return reply_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
     log_msg(LOG_INFO, rq->request_id, "trigger %s: capability URL %s through the API", id,
             del ? "removed" : "replaced");
     json_t *d = json_object();
     json_object_set_new(d, "trigger", json_string(id));
     if (del) {
         json_object_set_new(d, "url", json_null());
-        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+        return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
     }
     char url[CAPTOKEN_LEN + 4];
     snprintf(url, sizeof(url), "/t/%s", tok);
     json_object_set_new(d, "url", json_string(url));
-    return http_reply(c, rq->request_id, 201, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 201, d, NULL, NULL, NULL);
 }
 
 static int health(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
@@ -494,15 +494,15 @@ static int health(struct MHD_Connection *c, const http_request *rq, sluice_confi
     if (fg)
         json_object_set_new(d, "flows_git", fg);
     if (ok)
-        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
-    return http_reply(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
+        return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
 }
 
 static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
                               const char *allow)
 {
     const char *hdrs[] = {"Allow", allow, NULL};
-    return http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
+    return reply_json(c, rq->request_id, 405, NULL, "method_not_allowed",
                       "this resource does not accept this method", hdrs);
 }
 
@@ -544,7 +544,7 @@ static int reload_park(struct MHD_Connection *c, const http_request *rq, api_par
         pthread_mutex_unlock(&reloads.mu);
         free(p);
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+        return reply_json(c, rq->request_id, 503, NULL, "shutting_down",
                           "sluiced is shutting down", hdrs);
     }
     /* Suspended before it is listed: once listed it may be resumed at any
@@ -638,13 +638,13 @@ int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *p)
     p->data = NULL; /* http_reply takes it */
     if (p->status == 503) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return http_reply(c, rq->request_id, 503, d, p->code, p->message, hdrs);
+        return reply_json(c, rq->request_id, 503, d, p->code, p->message, hdrs);
     }
     if (p->status == 200)
         log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
     else
         log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s", p->message);
-    return http_reply(c, rq->request_id, p->status, d, p->code, p->message, NULL);
+    return reply_json(c, rq->request_id, p->status, d, p->code, p->message, NULL);
 }
 
 /* When the request is done: its answer has been sent, or never will be. */
@@ -759,7 +759,7 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
     if (check_params(c, rq, takes, result) < 0)
         return 1;
     if (takes == logs_params && !flag_valid(rq, "follow")) {
-        *result = http_error(c, rq->request_id, 400, "bad_request",
+        *result = reply_error(c, rq->request_id, 400, "bad_request",
                              "follow takes no value, or 1, true, 0, false");
         return 1;
     }
@@ -773,8 +773,8 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
             break;
         }
         json_t *doc = store_get_json(id, 1);
-        *result = doc ? http_reply(c, rq->request_id, 200, doc, NULL, NULL, NULL)
-                      : http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        *result = doc ? reply_json(c, rq->request_id, 200, doc, NULL, NULL, NULL)
+                      : reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
         break;
     }
     case 3:
@@ -800,14 +800,14 @@ int api_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *
         /* A rejected flows.git commit rides in the envelope's error member:
          * the listing (data) stays what is serving. */
         char *rejected = get ? gitsync_rejection_text() : NULL;
-        *result = get ? http_reply(c, rq->request_id, 200, flows_json(cfg),
+        *result = get ? reply_json(c, rq->request_id, 200, flows_json(cfg),
                                    rejected ? "commit_rejected" : NULL, rejected, NULL)
                       : method_not_allowed(c, rq, "GET, HEAD");
         free(rejected);
         break;
     }
     case 5:
-        *result = get ? http_reply(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL)
+        *result = get ? reply_json(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL)
                       : method_not_allowed(c, rq, "GET, HEAD");
         break;
     case 6:

@@ -20,6 +20,7 @@ CORE_SOURCES = \
 	core/gitsync.c core/gitsync.h \
 	core/host.c \
 	core/http.c core/http.h \
+	core/intake.c core/intake.h \
 	core/jsonout.c core/jsonout.h \
 	core/jsonscan.c core/jsonscan.h \
 	core/loader.c core/loader.h \
@@ -28,6 +29,7 @@ CORE_SOURCES = \
 	core/module.c core/module.h \
 	core/pidlock.c core/pidlock.h \
 	core/ratelimit.c core/ratelimit.h \
+	core/reply.c core/reply.h \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \
 	core/startlog.c core/startlog.h \

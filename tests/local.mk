@@ -187,7 +187,8 @@ INTEGRATION_TESTS = \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \
-	tests/integration/admin.sh
+	tests/integration/admin.sh \
+	tests/integration/replay_limits.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';

@@ -6,10 +6,12 @@
  *            are answered before a byte of the body is read;
  *   body     chunks are appended up to the trigger's max_body; one byte
  *            more and a 413 is queued at once (MHD then discards the rest);
- *   done     event, store, queue; async answers now, sync suspends the
- *            connection until every execution of the request is final or
- *            the sync timeout passes (the timer thread resumes it).
- * The access handler never runs plugin code and never blocks.
+ *   done     the event, then admission (intake.c) while the connection is
+ *            parked; async answers once stored, sync stays suspended until
+ *            every execution of the request is final or the sync timeout
+ *            passes (syncwait.c).
+ * Answers are written by reply.c. The access handler never runs plugin
+ * code and never blocks.
  */
 #include "http.h"
 
@@ -26,6 +28,7 @@
 #include "reply.h"
 #include "router.h"
 #include "routes.h"
+#include "syncwait.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -51,22 +54,7 @@ static struct {
     sluice_config *cfg;
     struct MHD_Daemon *daemons[MAX_LISTEN];
     int n_daemons;
-    struct sync_wait *waits; /* parked sync requests, answered at shutdown */
 } srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* Waiting for the executions of one sync request. */
-typedef struct sync_wait {
-    struct sync_wait *wnext; /* in srv.waits while its connection lives */
-    atomic_int refs;
-    pthread_mutex_t mu;
-    struct MHD_Connection *conn;
-    size_t pending;
-    int suspended; /* parked on this wait (not on the store) */
-    int expired;   /* sync_timeout passed, or shutdown */
-    int resumed, timed_out;
-    engine_timer *timer;
-    exec_waiter *waiters;
-} sync_wait;
 
 /* PH_NOBODY: a request without a body, answered on the handler's second
  * call (see on_request). PH_API: parked until an admin answer is ready. */
@@ -85,7 +73,7 @@ typedef struct conn_state {
     sluice_exec **execs;
     size_t n_execs;
     int sync;
-    sync_wait *wait;
+    syncwait *wait;
     /* Parked while the store commits (see on_stored). */
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
@@ -119,41 +107,6 @@ sluice_config *http_get_config(void)
 
 /* ---- per-connection state ---- */
 
-static void sync_wait_unref(sync_wait *w)
-{
-    if (atomic_fetch_sub(&w->refs, 1) != 1)
-        return;
-    pthread_mutex_destroy(&w->mu);
-    free(w->waiters);
-    free(w);
-}
-
-/* Called with srv.mu held, and only while the request's batch is being
- * stored (so intake_close waits for it). */
-static void waits_add(sync_wait *w)
-{
-    atomic_fetch_add(&w->refs, 1);
-    w->wnext = srv.waits;
-    srv.waits = w;
-}
-
-static void waits_remove(sync_wait *w)
-{
-    int found = 0;
-    pthread_mutex_lock(&srv.mu);
-    for (sync_wait **pp = &srv.waits; *pp; pp = &(*pp)->wnext)
-        if (*pp == w) {
-            *pp = w->wnext;
-            found = 1;
-            break;
-        }
-    pthread_mutex_unlock(&srv.mu);
-    if (found)
-        sync_wait_unref(w);
-}
-
-static void sync_resume(sync_wait *w, int expire);
-
 /*
  * libmicrohttpd 0.9.75 panics (abort) when MHD_stop_daemon finds a
  * connection still suspended. A request that passed engine_reserve just
@@ -168,10 +121,7 @@ static void sync_resume(sync_wait *w, int expire);
 void http_release_waits(void)
 {
     intake_close();
-    pthread_mutex_lock(&srv.mu);
-    for (sync_wait *w = srv.waits; w; w = w->wnext)
-        sync_resume(w, 1);
-    pthread_mutex_unlock(&srv.mu);
+    syncwait_expire_all();
 }
 
 static void conn_state_free(conn_state *cs)
@@ -181,12 +131,7 @@ static void conn_state_free(conn_state *cs)
     for (size_t i = 0; i < cs->n_execs; i++)
         exec_unref(cs->execs[i]);
     free(cs->execs);
-    if (cs->wait) {
-        waits_remove(cs->wait);
-        if (engine_timer_cancel(&cs->wait->timer))
-            sync_wait_unref(cs->wait);
-        sync_wait_unref(cs->wait);
-    }
+    syncwait_free(cs->wait);
     api_park_free(cs->park);
     if (cs->cfg)
         config_unref(cs->cfg);
@@ -304,44 +249,6 @@ static int content_type_allowed(const trigger_def *t, const char *ct)
 }
 
 
-/*
- * Resume a parked sync request once every execution is final, or once it
- * has expired (expire = 1 records that). Whatever comes first wins; the
- * rest find it resumed and do nothing.
- */
-static void sync_resume(sync_wait *w, int expire)
-{
-    pthread_mutex_lock(&w->mu);
-    if (expire)
-        w->expired = 1;
-    int go = 0;
-    if (!w->resumed && w->suspended && (w->expired || w->pending == 0)) {
-        w->resumed = 1;
-        w->timed_out = w->pending != 0;
-        go = 1;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (go)
-        MHD_resume_connection(w->conn);
-}
-
-static void sync_exec_done(void *arg)
-{
-    sync_wait *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->pending--;
-    pthread_mutex_unlock(&w->mu);
-    sync_resume(w, 0);
-    sync_wait_unref(w);
-}
-
-static void sync_timeout(void *arg)
-{
-    sync_wait *w = arg;
-    sync_resume(w, 1);
-    sync_wait_unref(w);
-}
-
 static int wants(const http_request *rq, const char *name)
 {
     for (size_t i = 0; i < rq->n_params; i++)
@@ -385,13 +292,9 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
         return (enum MHD_Result)reply_accepted(c, &batch, (unsigned)t->success_code);
 
     /* Stored before the connection was parked: park it on the wait now. */
-    sync_wait *w = cs->wait;
     cs->phase = PH_WAITING;
     MHD_suspend_connection(c);
-    pthread_mutex_lock(&w->mu);
-    w->suspended = 1;
-    pthread_mutex_unlock(&w->mu);
-    sync_resume(w, 0); /* everything may already be done */
+    syncwait_park(cs->wait);
     return MHD_YES;
 }
 
@@ -433,7 +336,7 @@ static void on_stored(void *arg, intake_result r)
     /* After the unlock cs may be freed at any moment (an unparked handler
      * goes on and answers): remember what resuming needs first. */
     int handover = cs->sync && r == INTAKE_STORED;
-    sync_wait *w = cs->wait;
+    syncwait *w = cs->wait;
     pthread_mutex_lock(&cs->park_mu);
     cs->stored = 1;
     struct MHD_Connection *resume = cs->parked ? cs->conn : NULL;
@@ -447,10 +350,7 @@ static void on_stored(void *arg, intake_result r)
          * for the whole request instead of one per step. intake_close
          * returns only after this, so shutdown cannot expire the wait
          * before the handover. */
-        pthread_mutex_lock(&w->mu);
-        w->suspended = 1;
-        pthread_mutex_unlock(&w->mu);
-        sync_resume(w, 0);
+        syncwait_park(w);
     } else {
         MHD_resume_connection(resume);
     }
@@ -467,32 +367,6 @@ typedef struct webhook_build {
     exec_body *body;
     const char **hn, **hv;
 } webhook_build;
-
-/* A sync request waits on its executions: listed before the store can
- * answer, so on_stored always finds the wait. */
-static void sync_wait_start(struct MHD_Connection *c, conn_state *cs)
-{
-    sync_wait *w = xcalloc(1, sizeof(*w));
-    pthread_mutex_init(&w->mu, NULL);
-    atomic_init(&w->refs, 1 + (int)cs->n_execs);
-    w->conn = c;
-    w->pending = cs->n_execs;
-    w->waiters = xcalloc(cs->n_execs, sizeof(exec_waiter));
-    for (size_t i = 0; i < cs->n_execs; i++) {
-        w->waiters[i].wake = sync_exec_done;
-        w->waiters[i].arg = w;
-        exec_add_waiter(cs->execs[i], &w->waiters[i]);
-    }
-    /* sync_timeout counts from acceptance, store time included. */
-    atomic_fetch_add(&w->refs, 1);
-    engine_timer_add(units_mono_ms() + cs->trigger->sync_timeout_ms, sync_timeout, w, &w->timer);
-    /* Listed while intake counts this batch as storing: shutdown expires
-     * it only after the batch is stored (http_release_waits). */
-    pthread_mutex_lock(&srv.mu);
-    waits_add(w);
-    pthread_mutex_unlock(&srv.mu);
-    cs->wait = w;
-}
 
 static size_t webhook_build_execs(void *arg, sluice_exec **out, size_t n)
 {
@@ -548,8 +422,11 @@ static size_t webhook_build_execs(void *arg, sluice_exec **out, size_t n)
         out[made] = e;
     }
     cs->n_execs = made;
+    /* Listed while intake counts this batch as storing: shutdown expires
+     * the wait only after the batch is stored (http_release_waits), and
+     * on_stored always finds it. */
     if (cs->sync)
-        sync_wait_start(cs->conn, cs);
+        cs->wait = syncwait_start(cs->conn, out, made, t->sync_timeout_ms);
     return made;
 }
 
@@ -971,7 +848,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return after_stored(c, cs);
     case PH_WAITING:
         cs->phase = PH_DONE;
-        if (cs->wait->timed_out) {
+        if (syncwait_timed_out(cs->wait)) {
             log_msg(LOG_INFO, cs->rq.request_id,
                     "sync wait passed %llu ms; answering 202 with the execution id",
                     (unsigned long long)cs->trigger->sync_timeout_ms);

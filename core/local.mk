@@ -34,6 +34,7 @@ CORE_SOURCES = \
 	core/routes.c core/routes.h \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
+	core/syncwait.c core/syncwait.h \
 	core/units.c core/units.h \
 	core/xalloc.c core/xalloc.h
 

@@ -716,7 +716,7 @@ int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *p)
     if (!p->reload)
         return replay_answer(c, rq, p);
     json_t *d = p->data;
-    p->data = NULL; /* http_reply takes it */
+    p->data = NULL; /* reply_json takes it */
     if (p->status == 503) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
         return reply_json(c, rq->request_id, 503, d, p->code, p->message, hdrs);

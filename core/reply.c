@@ -33,7 +33,7 @@ static void add_headers(struct MHD_Response *r, const char *request_id,
         MHD_add_response_header(r, extra[i], extra[i + 1]);
 }
 
-/* http_reply with the node at inside data written as raw (json_compact_splice). */
+/* reply_json with the node at inside data written as raw (json_compact_splice). */
 int reply_json_splice(struct MHD_Connection *c, const char *request_id, unsigned status,
                         json_t *data, const char *code, const char *message,
                         const char *const *extra_headers, const json_t *at, const char *raw,

@@ -80,9 +80,10 @@ typedef struct intake_request {
 
 /*
  * Admit a request. SUBMITTED: execs[0..n_flows) hold the executions (the
- * caller's references) and done(arg, ...) will run on the syncer thread;
- * otherwise nothing was reserved or stored (build may have run: NOT_BUILT), execs is left empty, and why
- * says how to answer. execs has room for n_flows. Never blocks.
+ * caller's references) and done(arg, ...) will run on the syncer thread.
+ * Otherwise nothing is reserved or stored (build ran only for NOT_BUILT),
+ * execs is left empty, and why says how to answer. execs has room for
+ * n_flows. Never blocks.
  */
 intake_status intake_submit(const intake_request *rq, sluice_exec **execs, intake_refusal *why);
 

@@ -21,20 +21,24 @@
 #include "apiauth.h"
 #include "captoken.h"
 #include "gate.h"
+#include "generation.h"
+#include "prematch.h"
 #include "xalloc.h"
 
 #include "engine.h"
 #include "exec.h"
 #include "follow.h"
 #include "gitsync.h"
-#include "http.h"
+#include "intake.h"
 #include "log.h"
 #include "metrics.h"
-#include "prematch.h"
+#include "reply.h"
+#include "router.h"
 #include "store.h"
 #include "units.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,11 +80,11 @@ static int check_params(struct MHD_Connection *c, const http_request *rq,
         for (const char *const *a = allowed; *a && !known; a++)
             known = strcmp(*a, n) == 0;
         if (!known) {
-            *result = allowed[0] ? http_error(c, rq->request_id, 400, "bad_request",
+            *result = allowed[0] ? reply_error(c, rq->request_id, 400, "bad_request",
                                               "unknown query parameter \"%.64s\"; this "
                                               "endpoint takes %s",
                                               n, takes)
-                                 : http_error(c, rq->request_id, 400, "bad_request",
+                                 : reply_error(c, rq->request_id, 400, "bad_request",
                                               "unknown query parameter \"%.64s\"; this "
                                               "endpoint takes no query parameters",
                                               n);
@@ -88,7 +92,7 @@ static int check_params(struct MHD_Connection *c, const http_request *rq,
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(rq->params[j].name, n) == 0) {
-                *result = http_error(c, rq->request_id, 400, "bad_request",
+                *result = reply_error(c, rq->request_id, 400, "bad_request",
                                      "query parameter \"%s\" is given more than once", n);
                 return -1;
             }
@@ -214,14 +218,14 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
     f.state = param(rq, "state");
     f.cursor = param(rq, "cursor");
     if ((f.flow && !*f.flow) || (f.trigger && !*f.trigger))
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "flow and trigger take a flow key or a trigger id, not nothing");
     if (f.state) {
         int known = 0;
         for (const char *const *st = states; *st && !known; st++)
             known = strcmp(*st, f.state) == 0;
         if (!known)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "state must be one of queued, running, succeeded, failed, "
                               "timed_out, cancelled");
     }
@@ -229,7 +233,7 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
         /* The next_cursor of an earlier page: an execution id. */
         size_t n = strlen(f.cursor);
         if (n != 36 || strspn(f.cursor, "0123456789abcdef-") != n)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "cursor takes the next_cursor of an earlier page");
     }
     const char *limit = param(rq, "limit");
@@ -239,21 +243,21 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
         f.limit = n && n <= 3 && strspn(limit, "0123456789") == n ? atoi(limit) : 0;
     }
     if (f.limit < 1 || f.limit > 500)
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "limit must be a whole number from 1 to 500");
     if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
         parse_time(param(rq, "until"), &f.until_ms) < 0)
-        return http_error(c, rq->request_id, 400, "bad_request",
+        return reply_error(c, rq->request_id, 400, "bad_request",
                           "since and until take RFC 3339 times or epoch milliseconds");
     if (f.since_ms && f.until_ms && f.since_ms > f.until_ms)
-        return http_error(c, rq->request_id, 400, "bad_request", "since is after until");
+        return reply_error(c, rq->request_id, 400, "bad_request", "since is after until");
     char *next = NULL;
     json_t *items = store_list(&f, &next);
     json_t *d = json_object();
     json_object_set_new(d, "executions", items);
     json_object_set_new(d, "next_cursor", next ? json_string(next) : json_null());
     free(next);
-    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
 }
 
 static int cancel_execution(struct MHD_Connection *c, const http_request *rq, const char *id)
@@ -262,8 +266,8 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
     if (!e) {
         json_t *doc = store_get_json(id, 0);
         if (!doc)
-            return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
-        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+            return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_json(c, rq->request_id, 409, doc, "already_finished",
                           "the execution has already finished", NULL);
     }
     int rc = engine_cancel(e, SLUICE_CANCEL_REQUEST);
@@ -272,9 +276,9 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
     json_t *doc = exec_to_json(e, 0);
     exec_unref(e);
     if (rc < 0)
-        return http_reply(c, rq->request_id, 409, doc, "already_finished",
+        return reply_json(c, rq->request_id, 409, doc, "already_finished",
                           "the execution has already finished", NULL);
-    return http_reply(c, rq->request_id, 202, doc, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 202, doc, NULL, NULL, NULL);
 }
 
 /*
@@ -290,12 +294,12 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         char *end;
         n = strtol(which, &end, 10);
         if (!*which || *end || n < 1 || n > 1000)
-            return http_error(c, rq->request_id, 400, "bad_request",
+            return reply_error(c, rq->request_id, 400, "bad_request",
                               "attempt takes an attempt number (1, 2, ...) or \"all\"");
     }
     json_t *doc = store_get_json(id, 1);
     if (!doc)
-        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     json_t *d = json_object();
     json_object_set(d, "id", json_object_get(doc, "id"));
     json_t *attempts = json_object_get(doc, "attempts");
@@ -331,7 +335,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         if (!hit) {
             json_decref(d);
             json_decref(doc);
-            return http_error(c, rq->request_id, 404, "not_found",
+            return reply_error(c, rq->request_id, 404, "not_found",
                               "execution %s has no attempt %ld on record", id, n);
         }
         json_object_set(d, "state", json_object_get(hit, "state"));
@@ -341,147 +345,230 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         json_object_set(d, "stderr", json_object_get(hit, "stderr"));
     }
     json_decref(doc);
-    return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
-}
-
-/* A short, bounded wait for one commit: admin operations are rare, so the
- * replay path keeps it simple instead of parking the connection. */
-typedef struct replay_wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    sluice_exec *e;
-    int committed, durable, done;
-} replay_wait;
-
-static void replay_committed(void *arg)
-{
-    replay_wait *w = arg;
-    if (w->e->store_status == STORE_OK)
-        engine_enqueue(&w->e, 1, 1);
-    else
-        engine_unreserve(1, w->e->qbytes);
-    w->committed = 1;
-}
-
-static void replay_stored(void *arg, int durable)
-{
-    replay_wait *w = arg;
-    if (!w->committed)
-        engine_unreserve(1, w->e->qbytes);
-    w->durable = durable;
-    pthread_mutex_lock(&w->mu);
-    w->done = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
 }
 
 /*
- * A new execution of a stored request: the same event (a new execution_id,
- * and "replay_of" naming the original) and the same body bytes, so a
- * plugin that forwards the body byte for byte forwards what first came.
+ * A parked admin request: a reload (answered by the main thread, see
+ * api_reload_begin) or a replay (answered once intake has stored it).
+ * Either way its connection is suspended and resumed when the answer is
+ * ready, as a webhook's is, so no HTTP thread waits.
+ */
+struct api_park {
+    struct api_park *next;
+    struct MHD_Connection *conn;
+    int reload;
+    unsigned status;
+    json_t *data;
+    char *code, *message;
+    /* A replay: what the store made of it (replay_stored). */
+    pthread_mutex_t mu;
+    int parked, ready;
+    intake_result result;
+    sluice_exec *e;
+    const trigger_def *trigger;
+    char replay_of[40];
+};
+
+static api_park *park_new(struct MHD_Connection *c)
+{
+    api_park *p = xcalloc(1, sizeof(*p));
+    p->conn = c;
+    pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+/* What the replay's builder needs. */
+typedef struct replay_build {
+    generation *gen;
+    trigger_def *t;
+    flow_def *f;
+    store_row *r;
+    json_t *ev;
+    const char *id, *request_id;
+    uint64_t received_ms;
+    char err[300];
+} replay_build;
+
+/* The same event (a new execution_id, and "replay_of" naming the
+ * original) and the same body bytes. */
+static size_t replay_build_exec(void *arg, sluice_exec **out, size_t n)
+{
+    replay_build *b = arg;
+    (void)n;
+    char nid[40];
+    units_uuidv7(nid);
+    json_object_set_new(b->ev, "execution_id", json_string(nid));
+    json_object_set_new(b->ev, "replay_of", json_string(b->id));
+    char *text = json_dumps(b->ev, JSON_COMPACT | JSON_ENCODE_ANY);
+    sluice_exec *e =
+        text ? exec_from_store(b->gen, b->t, generation_flow(b->gen, b->f), nid, b->request_id,
+                               text, strlen(text),
+                               b->r->raw, b->r->body, b->r->function, b->r->headers,
+                               b->received_ms, b->err, sizeof(b->err))
+             : NULL;
+    if (!e) {
+        if (!text)
+            snprintf(b->err, sizeof(b->err), "out of memory");
+        return 0;
+    }
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", b->id);
+    out[0] = e;
+    return 1;
+}
+
+/* Syncer thread: the replay is stored (or not); its connection may go on. */
+static void replay_stored(void *arg, intake_result r)
+{
+    api_park *p = arg;
+    pthread_mutex_lock(&p->mu);
+    p->result = r;
+    p->ready = 1;
+    int resume = p->parked;
+    pthread_mutex_unlock(&p->mu);
+    /* From here the connection owns p and may free it at once. */
+    if (resume)
+        MHD_resume_connection(p->conn);
+}
+
+/* The answer to a stored replay, on an HTTP thread (the store is read). */
+static int replay_answer(struct MHD_Connection *c, const http_request *rq, api_park *p)
+{
+    sluice_exec *e = p->e;
+    if (p->result == INTAKE_STORE_FAILED) {
+        log_msg(LOG_ERROR, rq->request_id, "replay of exec=%s: 503 the store could not record it",
+                p->replay_of);
+        const char *hdrs[] = {"Retry-After", "5", NULL};
+        return reply_json(c, rq->request_id, 503, NULL, "store_unavailable",
+                          "the execution store cannot take work now", hdrs);
+    }
+    if (p->result == INTAKE_DUPLICATE) {
+        char ids[1][40];
+        snprintf(ids[0], sizeof(ids[0]), "%s", e->dup_of);
+        return reply_duplicate(c, rq, p->trigger, ids, 1);
+    }
+    log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s",
+            p->replay_of, e->id, e->flow->key);
+    json_t *d = json_object();
+    json_object_set_new(d, "execution_id", json_string(e->id));
+    json_object_set_new(d, "replay_of", json_string(p->replay_of));
+    json_object_set_new(d, "flow", json_string(e->flow->key));
+    char url[128];
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    json_object_set_new(d, "status_url", json_string(url));
+    const char *hdrs[] = {"Location", url, NULL};
+    return reply_json(c, rq->request_id, 202, d, NULL, NULL, hdrs);
+}
+
+/*
+ * A new execution of a stored request, admitted as a webhook is
+ * (intake_submit): the flow's concurrency and on_limit, the queue's room,
+ * and an Idempotency-Key the replay request itself carries (a retried
+ * replay is answered as a duplicate of the first instead of running
+ * again). The connection is parked until the store has it.
  */
 static int replay_execution(struct MHD_Connection *c, const http_request *rq, generation *gen,
-                            const char *id)
+                            const char *id, api_park **park)
 {
     sluice_config *cfg = generation_config(gen);
     store_row r;
     if (store_load_request(id, &r) < 0)
-        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     int ret;
-    char nid[40], err[300];
-    sluice_exec *e = NULL;
     trigger_def *t = config_find_trigger(cfg, r.trigger);
     flow_def *f = config_find_flow(cfg, r.flow);
     json_t *ev = json_loadb(r.event, r.event_len, JSON_ALLOW_NUL, NULL);
     if (!t || !f || !json_is_object(ev)) {
-        ret = http_error(c, rq->request_id, 409, "not_replayable",
-                         "trigger %s or flow %s is no longer configured", r.trigger, r.flow);
+        ret = reply_error(c, rq->request_id, 409, "not_replayable",
+                          "trigger %s or flow %s is no longer configured", r.trigger, r.flow);
         goto out;
     }
-    size_t qbytes = engine_exec_bytes(0, r.event_len);
-    if (engine_reserve(1, qbytes) < 0) {
-        const char *hdrs[] = {"Retry-After", "1", NULL};
-        ret = http_reply(c, rq->request_id, 503, NULL, "queue_full",
-                         "the execution queue is full; retry later", hdrs);
+    /* Scoped to the original: the same key on another replay, or on a
+     * webhook of the trigger, is another request. */
+    const char *key = event_header(rq, "idempotency-key");
+    char idem[400];
+    if (key && *key)
+        snprintf(idem, sizeof(idem), "replay:%s:%.300s", id, key);
+    replay_build b = {.gen = gen, .t = t, .f = f, .r = &r, .ev = ev, .id = id,
+                      .request_id = rq->request_id, .received_ms = rq->received_ms};
+    api_park *p = park_new(c);
+    p->trigger = t;
+    snprintf(p->replay_of, sizeof(p->replay_of), "%s", id);
+    flow_rt *flows[1] = {generation_flow(gen, f)};
+    intake_request in = {
+        .request_id = rq->request_id,
+        .trigger = t,
+        .flows = flows,
+        .n_flows = 1,
+        .idem_key = key && *key ? idem : NULL,
+        .received_ms = rq->received_ms,
+        .qbytes = engine_exec_bytes(0, r.event_len),
+        .build = replay_build_exec,
+        .build_arg = &b,
+        .done = replay_stored,
+        .arg = p,
+    };
+    intake_refusal why;
+    intake_status st = intake_submit(&in, &p->e, &why);
+    if (st == INTAKE_SUBMITTED) {
+        pthread_mutex_lock(&p->mu);
+        if (!p->ready) {
+            MHD_suspend_connection(c);
+            p->parked = 1;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (p->parked) {
+            *park = p;
+            ret = MHD_YES;
+        } else {
+            ret = replay_answer(c, rq, p);
+            api_park_free(p);
+        }
         goto out;
     }
-    units_uuidv7(nid);
-    json_object_set_new(ev, "execution_id", json_string(nid));
-    json_object_set_new(ev, "replay_of", json_string(id));
-    char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
-    e = text ? exec_from_store(gen, t, generation_flow(gen, f), nid, rq->request_id, text,
-                               strlen(text), r.raw, r.body, r.function, r.headers,
-                               units_now_ms(), err, sizeof(err))
-             : NULL;
-    if (!e) {
-        engine_unreserve(1, qbytes);
-        ret = http_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
-                         text ? err : "out of memory");
-        goto out;
-    }
-    e->qbytes = qbytes; /* what was reserved, released as it is enqueued */
-    snprintf(e->replay_of, sizeof(e->replay_of), "%s", id);
-    replay_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .e = e};
-    store_accept(&e, 1, replay_committed, replay_stored, &w);
-    pthread_mutex_lock(&w.mu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    if (e->store_status != STORE_OK || !w.durable) {
-        const char *hdrs[] = {"Retry-After", "5", NULL};
-        ret = http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
-                         "the execution store cannot take work now", hdrs);
+    api_park_free(p);
+    if (st == INTAKE_NOT_BUILT) {
+        ret = reply_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
+                          b.err);
+    } else if (st == INTAKE_SEEN) {
+        ret = reply_duplicate(c, rq, t, why.dup_ids, why.n_dups);
     } else {
-        log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", id, nid,
-                f->key);
-        json_t *d = json_object();
-        json_object_set_new(d, "execution_id", json_string(nid));
-        json_object_set_new(d, "replay_of", json_string(id));
-        json_object_set_new(d, "flow", json_string(f->key));
-        char url[128];
-        snprintf(url, sizeof(url), "/api/v1/executions/%s", nid);
-        json_object_set_new(d, "status_url", json_string(url));
-        const char *hdrs[] = {"Location", url, NULL};
-        ret = http_reply(c, rq->request_id, 202, d, NULL, NULL, hdrs);
+        log_msg(st == INTAKE_FLOW_BUSY ? LOG_INFO : LOG_WARN, rq->request_id,
+                "replay of exec=%s refused: %u %s", id, why.status, why.message);
+        const char *hdrs[] = {"Retry-After", why.retry_after, NULL};
+        ret = reply_json(c, rq->request_id, why.status, NULL, why.code, why.message, hdrs);
     }
-    exec_unref(e);
 out:
     json_decref(ev);
     store_row_clear(&r);
     return ret;
 }
 
-static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
-                              const char *allow);
-
 /* Shipyard's "replace" and "remove" for capability URLs. */
 static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
-                         const char *id)
+                         const char *id, int del)
 {
     char err[256] = "";
-    int del = strcmp(rq->method, "DELETE") == 0;
-    if (!del && strcmp(rq->method, "POST") != 0)
-        return method_not_allowed(c, rq, "POST, DELETE");
     char tok[CAPTOKEN_LEN + 1] = "";
     int rc = del ? prematch_token_remove(cfg, id, err, sizeof(err))
                  : prematch_token_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
     if (rc == -1)
-        return http_error(c, rq->request_id, 404, "not_found", "%s",
+        return reply_error(c, rq->request_id, 404, "not_found", "%s",
                           err[0] ? err : "no capability trigger by that id");
     if (rc < 0)
-        return http_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
+        return reply_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
     log_msg(LOG_INFO, rq->request_id, "trigger %s: capability URL %s through the API", id,
             del ? "removed" : "replaced");
     json_t *d = json_object();
     json_object_set_new(d, "trigger", json_string(id));
     if (del) {
         json_object_set_new(d, "url", json_null());
-        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
+        return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
     }
     char url[CAPTOKEN_LEN + 4];
     snprintf(url, sizeof(url), "/t/%s", tok);
     json_object_set_new(d, "url", json_string(url));
-    return http_reply(c, rq->request_id, 201, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 201, d, NULL, NULL, NULL);
 }
 
 /* Only a bound generation is served (generation.h): its plugins are loaded. */
@@ -499,15 +586,15 @@ static int health(struct MHD_Connection *c, const http_request *rq, int ready)
     if (fg)
         json_object_set_new(d, "flows_git", fg);
     if (ok)
-        return http_reply(c, rq->request_id, 200, d, NULL, NULL, NULL);
-    return http_reply(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
+        return reply_json(c, rq->request_id, 200, d, NULL, NULL, NULL);
+    return reply_json(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
 }
 
 static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
                               const char *allow)
 {
     const char *hdrs[] = {"Allow", allow, NULL};
-    return http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
+    return reply_json(c, rq->request_id, 405, NULL, "method_not_allowed",
                       "this resource does not accept this method", hdrs);
 }
 
@@ -521,13 +608,6 @@ static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
  * parked after a reload began waits for the next one, which its own
  * SIGHUP brings.
  */
-struct api_park {
-    struct api_park *next;
-    struct MHD_Connection *conn;
-    unsigned status;
-    json_t *data;
-    char *code, *message;
-};
 
 /* How long shutdown waits for answered reload requests to be sent. */
 #define RELOAD_SEND_WAIT_S 5
@@ -542,14 +622,14 @@ static struct {
 
 static int reload_park(struct MHD_Connection *c, const http_request *rq, api_park **out)
 {
-    api_park *p = xcalloc(1, sizeof(*p));
-    p->conn = c;
+    api_park *p = park_new(c);
+    p->reload = 1;
     pthread_mutex_lock(&reloads.mu);
     if (reloads.closed) {
         pthread_mutex_unlock(&reloads.mu);
-        free(p);
+        api_park_free(p);
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+        return reply_json(c, rq->request_id, 503, NULL, "shutting_down",
                           "sluiced is shutting down", hdrs);
     }
     /* Suspended before it is listed: once listed it may be resumed at any
@@ -639,17 +719,19 @@ void api_reload_shutdown(void)
 
 int api_resume(struct MHD_Connection *c, const http_request *rq, api_park *p)
 {
+    if (!p->reload)
+        return replay_answer(c, rq, p);
     json_t *d = p->data;
-    p->data = NULL; /* http_reply takes it */
+    p->data = NULL; /* reply_json takes it */
     if (p->status == 503) {
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return http_reply(c, rq->request_id, 503, d, p->code, p->message, hdrs);
+        return reply_json(c, rq->request_id, 503, d, p->code, p->message, hdrs);
     }
     if (p->status == 200)
         log_msg(LOG_INFO, rq->request_id, "reload through the API: done");
     else
         log_msg(LOG_INFO, rq->request_id, "reload through the API: rejected: %s", p->message);
-    return http_reply(c, rq->request_id, p->status, d, p->code, p->message, NULL);
+    return reply_json(c, rq->request_id, p->status, d, p->code, p->message, NULL);
 }
 
 /* When the request is done: its answer has been sent, or never will be. */
@@ -657,7 +739,7 @@ void api_park_free(api_park *p)
 {
     if (!p)
         return;
-    if (p->status) {
+    if (p->reload && p->status) {
         pthread_mutex_lock(&reloads.mu);
         reloads.answering--;
         pthread_cond_broadcast(&reloads.cv);
@@ -666,170 +748,220 @@ void api_park_free(api_park *p)
     json_decref(p->data);
     free(p->code);
     free(p->message);
+    if (p->e)
+        exec_unref(p->e);
+    pthread_mutex_destroy(&p->mu);
     free(p);
+}
+
+/* ---- routing ---- */
+
+/* One admin request as its handler sees it. */
+typedef struct api_call {
+    struct MHD_Connection *c;
+    const http_request *rq;
+    generation *gen;
+    sluice_config *cfg; /* gen's, borrowed */
+    const char *id; /* the path's {id}, or NULL */
+    api_park **park;
+} api_call;
+
+static int h_live(const api_call *a)
+{
+    return health(a->c, a->rq, 0);
+}
+
+static int h_ready(const api_call *a)
+{
+    return health(a->c, a->rq, 1);
+}
+
+static int h_metrics(const api_call *a)
+{
+    size_t len;
+    metrics_gauges g = {.queued = engine_queued(), .running = engine_running(),
+                        .capacity = engine_capacity(), .followers = follow_count(),
+                        .store_healthy = store_healthy()};
+    engine_queue_memory(&g.queue_bytes, &g.queue_limit);
+    char *text = metrics_render(&g, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    MHD_add_response_header(r, "X-Request-Id", a->rq->request_id);
+    int ret = MHD_queue_response(a->c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static int h_list(const api_call *a)
+{
+    return list_executions(a->c, a->rq);
+}
+
+static int h_get(const api_call *a)
+{
+    json_t *doc = store_get_json(a->id, 1);
+    return doc ? reply_json(a->c, a->rq->request_id, 200, doc, NULL, NULL, NULL)
+               : reply_error(a->c, a->rq->request_id, 404, "not_found", "no execution %s",
+                             a->id);
+}
+
+static int h_logs(const api_call *a)
+{
+    if (flag(a->rq, "follow"))
+        return follow_handle(a->c, a->rq, a->cfg, a->id);
+    return execution_logs(a->c, a->rq, a->id);
+}
+
+static int h_cancel(const api_call *a)
+{
+    return cancel_execution(a->c, a->rq, a->id);
+}
+
+static int h_replay(const api_call *a)
+{
+    return replay_execution(a->c, a->rq, a->gen, a->id, a->park);
+}
+
+static int h_flows(const api_call *a)
+{
+    /* A rejected flows.git commit rides in the envelope's error member:
+     * the listing (data) stays what is serving. */
+    char *rejected = gitsync_rejection_text();
+    int ret = reply_json(a->c, a->rq->request_id, 200, flows_json(a->gen),
+                         rejected ? "commit_rejected" : NULL, rejected, NULL);
+    free(rejected);
+    return ret;
+}
+
+static int h_triggers(const api_call *a)
+{
+    return reply_json(a->c, a->rq->request_id, 200, triggers_json(a->cfg), NULL, NULL, NULL);
+}
+
+static int h_reload(const api_call *a)
+{
+    return reload_park(a->c, a->rq, a->park);
+}
+
+static int h_token_replace(const api_call *a)
+{
+    return trigger_token(a->c, a->rq, a->cfg, a->id, 0);
+}
+
+static int h_token_remove(const api_call *a)
+{
+    return trigger_token(a->c, a->rq, a->cfg, a->id, 1);
+}
+
+/* Who may call a route: anyone (health probes), the metrics token or the
+ * admin token, or the admin token only (apiauth_check). */
+enum api_access { API_PUBLIC, API_METRICS, API_ADMIN };
+
+static const char *const no_params[] = {NULL};
+static const char *const list_params[] = {"flow",  "trigger", "state", "since",
+                                          "until", "limit",   "cursor", NULL};
+static const char *const logs_params[] = {"follow", "attempt", NULL};
+
+/* The routes of one path are adjacent; GET also answers HEAD. */
+static const struct api_route {
+    const char *method;
+    const char *path;
+    int (*handler)(const api_call *a);
+    enum api_access access;
+    const char *const *params; /* the query parameters the path takes */
+} api_routes[] = {
+    {"GET", "/healthz", h_live, API_PUBLIC, no_params},
+    {"GET", "/readyz", h_ready, API_PUBLIC, no_params},
+    {"GET", "/metrics", h_metrics, API_METRICS, no_params},
+    {"GET", "/api/v1/executions", h_list, API_ADMIN, list_params},
+    {"GET", "/api/v1/executions/{id}", h_get, API_ADMIN, no_params},
+    {"GET", "/api/v1/executions/{id}/logs", h_logs, API_ADMIN, logs_params},
+    {"POST", "/api/v1/executions/{id}/cancel", h_cancel, API_ADMIN, no_params},
+    {"POST", "/api/v1/executions/{id}/replay", h_replay, API_ADMIN, no_params},
+    {"GET", "/api/v1/flows", h_flows, API_ADMIN, no_params},
+    {"GET", "/api/v1/triggers", h_triggers, API_ADMIN, no_params},
+    {"POST", "/api/v1/reload", h_reload, API_ADMIN, no_params},
+    {"POST", "/api/v1/triggers/{id}/token", h_token_replace, API_ADMIN, no_params},
+    {"DELETE", "/api/v1/triggers/{id}/token", h_token_remove, API_ADMIN, no_params},
+};
+#define N_API_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/* Built once, read by every HTTP thread; the target of a path is its
+ * first route. */
+static router *api_router;
+static pthread_once_t api_router_once = PTHREAD_ONCE_INIT;
+
+static void api_router_build(void)
+{
+    api_router = router_new();
+    for (size_t i = 0; i < N_API_ROUTES; i++) {
+        if (i && strcmp(api_routes[i - 1].path, api_routes[i].path) == 0)
+            continue;
+        char err[256];
+        void *other;
+        if (router_add(api_router, api_routes[i].path, (void *)&api_routes[i], &other, err,
+                       sizeof(err)) < 0)
+            log_msg(LOG_ERROR, NULL, "admin API: %s", err); /* a bug in the table */
+    }
+}
+
+/* The route of path's family (first..end) for this method, and the Allow
+ * header's text for the family. */
+static const struct api_route *api_route_for(const struct api_route *first, const char *method,
+                                             char *allow, size_t allow_len)
+{
+    const struct api_route *hit = NULL, *end = api_routes + N_API_ROUTES;
+    size_t k = 0;
+    allow[0] = 0;
+    int head = strcmp(method, "HEAD") == 0;
+    for (const struct api_route *r = first; r < end && strcmp(r->path, first->path) == 0; r++) {
+        int get = strcmp(r->method, "GET") == 0;
+        if (strcmp(r->method, method) == 0 || (get && head))
+            hit = r;
+        k += (size_t)snprintf(allow + k, allow_len - k, "%s%s%s", k ? ", " : "", r->method,
+                              get ? ", HEAD" : "");
+        if (k >= allow_len)
+            k = allow_len - 1;
+    }
+    return hit;
 }
 
 int api_handle(struct MHD_Connection *c, const http_request *rq, generation *gen,
                int loopback, int *result, api_park **park)
 {
     sluice_config *cfg = generation_config(gen);
-    static const char *const none[] = {NULL};
-    const char *p = rq->path;
-    int get = strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
-    int post = strcmp(rq->method, "POST") == 0;
-
-    if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
-        if (!get)
-            *result = method_not_allowed(c, rq, "GET, HEAD");
-        else if (check_params(c, rq, none, result) == 0)
-            *result = health(c, rq, p[1] == 'r');
-        return 1;
-    }
-    if (strcmp(p, "/metrics") == 0) {
-        if (!get) {
-            *result = method_not_allowed(c, rq, "GET, HEAD");
-            return 1;
-        }
-        if (!apiauth_check(c, rq, cfg, loopback, 1)) {
-            *result = MHD_YES;
-            return 1;
-        }
-        if (check_params(c, rq, none, result) < 0)
-            return 1;
-        size_t len;
-        metrics_gauges g = {.queued = engine_queued(), .running = engine_running(),
-                            .capacity = engine_capacity(), .followers = follow_count(),
-                            .store_healthy = store_healthy()};
-        engine_queue_memory(&g.queue_bytes, &g.queue_limit);
-        char *text = metrics_render(&g, &len);
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-        MHD_add_response_header(r, "X-Request-Id", rq->request_id);
-        *result = MHD_queue_response(c, 200, r);
-        MHD_destroy_response(r);
-        return 1;
-    }
-    if (strncmp(p, "/api/v1/", 8) != 0)
+    pthread_once(&api_router_once, api_router_build);
+    route_match m;
+    if (router_match(api_router, rq->path, &m) != 1)
         return 0;
-
-    /* Which admin resource, if any: executions/{id}[/verb] has at most two
-     * segments after "executions"; longer paths belong to triggers. */
-    const char *rest = p + 8;
-    char id[64] = "", verb[16] = "";
-    int kind = 0;
-    if (strcmp(rest, "executions") == 0) {
-        kind = 1;
-    } else if (strncmp(rest, "executions/", 11) == 0) {
-        const char *s = rest + 11;
-        size_t n = strcspn(s, "/");
-        if (n == 0 || n >= sizeof(id))
-            return 0;
-        memcpy(id, s, n);
-        id[n] = 0;
-        if (s[n] == 0) {
-            kind = 2;
-        } else {
-            const char *v = s + n + 1;
-            if (strchr(v, '/') || strlen(v) >= sizeof(verb))
-                return 0;
-            snprintf(verb, sizeof(verb), "%s", v);
-            if (strcmp(verb, "logs") != 0 && strcmp(verb, "cancel") != 0 &&
-                strcmp(verb, "replay") != 0)
-                return 0;
-            kind = 3;
-        }
-    } else if (strcmp(rest, "flows") == 0) {
-        kind = 4;
-    } else if (strcmp(rest, "triggers") == 0) {
-        kind = 5;
-    } else if (strcmp(rest, "reload") == 0) {
-        kind = 6;
-    } else if (strncmp(rest, "triggers/", 9) == 0) {
-        const char *s = rest + 9;
-        size_t n = strcspn(s, "/");
-        if (n == 0 || n >= sizeof(id) || strcmp(s + n, "/token") != 0)
-            return 0;
-        memcpy(id, s, n);
-        id[n] = 0;
-        kind = 7;
-    } else {
+    const struct api_route *first = m.target;
+    /* Ids are short: a longer segment is no admin resource, as before
+     * this path had a table (it may still be a trigger route). */
+    const char *id = m.n_params ? m.values[0] : NULL;
+    if (id && strlen(id) >= 64) {
+        route_match_clear(&m);
         return 0;
     }
-    if (!apiauth_check(c, rq, cfg, loopback, 0)) {
+    char allow[64];
+    const struct api_route *rt = api_route_for(first, rq->method, allow, sizeof(allow));
+    api_call a = {.c = c, .rq = rq, .gen = gen, .cfg = cfg, .id = id, .park = park};
+    /* The admin API checks who asks before anything else; health probes
+     * and /metrics check the method first. */
+    if (first->access != API_ADMIN && !rt) {
+        *result = method_not_allowed(c, rq, allow);
+    } else if (first->access != API_PUBLIC &&
+               !apiauth_check(c, rq, cfg, loopback, first->access == API_METRICS)) {
         *result = MHD_YES;
-        return 1;
+    } else if (check_params(c, rq, first->params, result) < 0) {
+        /* answered */
+    } else if (first->params == logs_params && !flag_valid(rq, "follow")) {
+        *result = reply_error(c, rq->request_id, 400, "bad_request",
+                              "follow takes no value, or 1, true, 0, false");
+    } else if (!rt) {
+        *result = method_not_allowed(c, rq, allow);
+    } else {
+        *result = rt->handler(&a);
     }
-    static const char *const list_params[] = {"flow",  "trigger", "state", "since",
-                                              "until", "limit",   "cursor", NULL};
-    static const char *const logs_params[] = {"follow", "attempt", NULL};
-    const char *const *takes = kind == 1                              ? list_params
-                               : kind == 3 && strcmp(verb, "logs") == 0 ? logs_params
-                                                                        : none;
-    if (check_params(c, rq, takes, result) < 0)
-        return 1;
-    if (takes == logs_params && !flag_valid(rq, "follow")) {
-        *result = http_error(c, rq->request_id, 400, "bad_request",
-                             "follow takes no value, or 1, true, 0, false");
-        return 1;
-    }
-    switch (kind) {
-    case 1:
-        *result = get ? list_executions(c, rq) : method_not_allowed(c, rq, "GET, HEAD");
-        break;
-    case 2: {
-        if (!get) {
-            *result = method_not_allowed(c, rq, "GET, HEAD");
-            break;
-        }
-        json_t *doc = store_get_json(id, 1);
-        *result = doc ? http_reply(c, rq->request_id, 200, doc, NULL, NULL, NULL)
-                      : http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
-        break;
-    }
-    case 3:
-        if (strcmp(verb, "logs") == 0) {
-            if (!get) {
-                *result = method_not_allowed(c, rq, "GET, HEAD");
-                break;
-            }
-            if (flag(rq, "follow")) {
-                *result = follow_handle(c, rq, cfg, id);
-                break;
-            }
-            *result = execution_logs(c, rq, id);
-        } else if (!post) {
-            *result = method_not_allowed(c, rq, "POST");
-        } else if (strcmp(verb, "cancel") == 0) {
-            *result = cancel_execution(c, rq, id);
-        } else {
-            *result = replay_execution(c, rq, gen, id);
-        }
-        break;
-    case 4: {
-        /* A rejected flows.git commit rides in the envelope's error member:
-         * the listing (data) stays what is serving. */
-        char *rejected = get ? gitsync_rejection_text() : NULL;
-        *result = get ? http_reply(c, rq->request_id, 200, flows_json(gen),
-                                   rejected ? "commit_rejected" : NULL, rejected, NULL)
-                      : method_not_allowed(c, rq, "GET, HEAD");
-        free(rejected);
-        break;
-    }
-    case 5:
-        *result = get ? http_reply(c, rq->request_id, 200, triggers_json(cfg), NULL, NULL, NULL)
-                      : method_not_allowed(c, rq, "GET, HEAD");
-        break;
-    case 6:
-        if (!post) {
-            *result = method_not_allowed(c, rq, "POST");
-            break;
-        }
-        *result = reload_park(c, rq, park);
-        break;
-    case 7:
-        *result = trigger_token(c, rq, cfg, id);
-        break;
-    }
+    route_match_clear(&m);
     return 1;
 }

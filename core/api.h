@@ -9,7 +9,8 @@
 
 struct MHD_Connection;
 
-/* A request parked until something the main thread does is done. */
+/* A request parked until its answer is ready: a reload (the main thread
+ * does it) or a replay (the store has it). */
 typedef struct api_park api_park;
 
 /*

@@ -4,9 +4,9 @@
 #include "apiauth.h"
 
 #include "auth.h"
-#include "http.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "units.h"
 
 #include <nettle/memops.h>
@@ -110,7 +110,7 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
     if (!tok && apiauth_is_local(rq, cfg, peer_loopback))
         return 1;
     if (!tok && !mtok) {
-        http_error(c, rq->request_id, 403, "forbidden", "%s",
+        reply_error(c, rq->request_id, 403, "forbidden", "%s",
                    proxies_in_front(cfg)
                        ? "server.trusted_proxies is set: the admin API needs server.admin_token"
                        : "the admin API answers only clients on this host when "
@@ -130,7 +130,7 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
         const char *hdrs[] = {"Retry-After", ras, NULL};
         log_msg(LOG_INFO, rq->request_id, "refused %s %s: 429 too many wrong admin tokens",
                 rq->method, rq->path);
-        http_reply(c, rq->request_id, 429, NULL, "too_many_failures",
+        reply_json(c, rq->request_id, 429, NULL, "too_many_failures",
                    "too many failed authentication attempts from this address", hdrs);
         return 0;
     }
@@ -151,7 +151,7 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
             given ? "wrong" : "no");
     if (!given) {
         const char *hdrs[] = {"WWW-Authenticate", "Bearer realm=\"sluice\"", NULL};
-        http_reply(c, rq->request_id, 401, NULL, "unauthorized",
+        reply_json(c, rq->request_id, 401, NULL, "unauthorized",
                    !mtok ? "send Authorization: Bearer <server.admin_token>"
                    : tok ? "send Authorization: Bearer <server.metrics_token> (or "
                            "<server.admin_token>)"
@@ -159,6 +159,6 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
                    hdrs);
         return 0;
     }
-    http_error(c, rq->request_id, 403, "forbidden", metrics ? "wrong token" : "wrong admin token");
+    reply_error(c, rq->request_id, 403, "forbidden", metrics ? "wrong token" : "wrong admin token");
     return 0;
 }

@@ -343,18 +343,18 @@ int engine_cancel(sluice_exec *e, int reason)
 
 /* ---- queue and workers ---- */
 
-int engine_reserve(size_t n, size_t bytes)
+engine_reserve_result engine_reserve(size_t n, size_t bytes)
 {
     pthread_mutex_lock(&eng.mu);
-    int rc = 0;
+    engine_reserve_result rc = ENGINE_OK;
     uint64_t held = eng.queued_bytes + eng.reserved_bytes;
     if (eng.stopping)
-        rc = -2;
+        rc = ENGINE_STOPPING;
     else if (eng.queued + eng.reserved + n > eng.max_queue)
-        rc = -1;
+        rc = ENGINE_FULL;
     else if (held && held + bytes > eng.max_queue_bytes)
-        rc = -3;
-    if (rc == 0) {
+        rc = ENGINE_NO_MEMORY;
+    if (rc == ENGINE_OK) {
         eng.reserved += n;
         eng.reserved_bytes += bytes;
     }

@@ -31,10 +31,15 @@ int engine_start(int workers, int nice, size_t max_queue, uint64_t max_queue_mem
  * (or release the room when the store failed). The queue is bounded in
  * both: server.max_queue executions and server.max_queue_memory bytes (an
  * empty queue takes any request, so one body under max_body always fits).
- * engine_reserve returns 0, -1 when the queue lacks room for n, -3 when
- * it lacks the memory, -2 when stopping.
+ * engine_reserve says which limit, if any, refused the reservation.
  */
-int engine_reserve(size_t n, size_t bytes);
+typedef enum engine_reserve_result {
+    ENGINE_OK,        /* reserved */
+    ENGINE_FULL,      /* server.max_queue executions are queued or reserved */
+    ENGINE_NO_MEMORY, /* the queue holds server.max_queue_memory bytes */
+    ENGINE_STOPPING,  /* draining: nothing more is taken */
+} engine_reserve_result;
+engine_reserve_result engine_reserve(size_t n, size_t bytes);
 void engine_unreserve(size_t n, size_t bytes);
 /* Enqueue executions (taking a reference to each); reserved says whether
  * room was reserved for them (recovered work is queued regardless): each

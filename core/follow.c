@@ -31,9 +31,9 @@
 
 #include "engine.h"
 #include "followbuf.h"
-#include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
 #include "store.h"
 #include "units.h"
 #include "xalloc.h"
@@ -556,7 +556,7 @@ static int reply_stored(struct MHD_Connection *c, const http_request *rq, const 
 {
     json_t *doc = store_get_json(id, 1);
     if (!doc)
-        return http_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
+        return reply_error(c, rq->request_id, 404, "not_found", "no execution %s", id);
     static const char *const names[] = {"stdout", "stderr"};
     json_t *err = json_object_get(doc, "error");
     json_t *code = json_object_get(doc, "exit_code");
@@ -599,7 +599,7 @@ int follow_handle(struct MHD_Connection *c, const http_request *rq, sluice_confi
     follower *f = follower_new(e, c, rq->request_id);
     if (!f) {
         exec_unref(e);
-        return http_error(c, rq->request_id, 503, "out_of_memory", "cannot follow now");
+        return reply_error(c, rq->request_id, 503, "out_of_memory", "cannot follow now");
     }
     size_t max = (size_t)cfg->server.max_followers;
     int closing, full;
@@ -620,14 +620,14 @@ int follow_handle(struct MHD_Connection *c, const http_request *rq, sluice_confi
         follower_unref(f);
         const char *hdrs[] = {"Retry-After", closing ? "5" : "10", NULL};
         if (closing)
-            return http_reply(c, rq->request_id, 503, NULL, "shutting_down",
+            return reply_json(c, rq->request_id, 503, NULL, "shutting_down",
                               "sluiced is shutting down", hdrs);
         log_msg(LOG_WARN, rq->request_id, "refused a log stream of exec=%s: %zu open, the limit",
                 id, max);
         char msg[160];
         snprintf(msg, sizeof(msg), "%zu log streams are open, the limit (server.max_followers)",
                  max);
-        return http_reply(c, rq->request_id, 503, NULL, "too_many_followers", msg, hdrs);
+        return reply_json(c, rq->request_id, 503, NULL, "too_many_followers", msg, hdrs);
     }
     follower_attach(f);
     struct MHD_Response *r =

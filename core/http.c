@@ -6,10 +6,12 @@
  *            are answered before a byte of the body is read;
  *   body     chunks are appended up to the trigger's max_body; one byte
  *            more and a 413 is queued at once (MHD then discards the rest);
- *   done     event, store, queue; async answers now, sync suspends the
- *            connection until every execution of the request is final or
- *            the sync timeout passes (the timer thread resumes it).
- * The access handler never runs plugin code and never blocks.
+ *   done     the event, then admission (intake.c) while the connection is
+ *            parked; async answers once stored, sync stays suspended until
+ *            every execution of the request is final or the sync timeout
+ *            passes (syncwait.c).
+ * Answers are written by reply.c. The access handler never runs plugin
+ * code and never blocks.
  */
 #include "http.h"
 
@@ -18,16 +20,16 @@
 #include "engine.h"
 #include "event.h"
 #include "exec.h"
+#include "generation.h"
 #include "framing.h"
 #include "gate.h"
-#include "generation.h"
-#include "jsonout.h"
+#include "intake.h"
 #include "log.h"
-#include "metrics.h"
+#include "reply.h"
 #include "router.h"
 #include "prematch.h"
 #include "shapes.h"
-#include "store.h"
+#include "syncwait.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -53,27 +55,7 @@ static struct {
     generation *gen;
     struct MHD_Daemon *daemons[MAX_LISTEN];
     int n_daemons;
-    struct sync_wait *waits; /* parked sync requests, answered at shutdown */
-    /* Shutdown (http_release_waits): no request is stored or parked any
-     * more, so none can still be suspended when the daemons stop. */
-    int closing;
-    size_t storing;    /* requests between store_accept and on_stored */
-    pthread_cond_t stored; /* storing went down */
-} srv = {.mu = PTHREAD_MUTEX_INITIALIZER, .stored = PTHREAD_COND_INITIALIZER};
-
-/* Waiting for the executions of one sync request. */
-typedef struct sync_wait {
-    struct sync_wait *wnext; /* in srv.waits while its connection lives */
-    atomic_int refs;
-    pthread_mutex_t mu;
-    struct MHD_Connection *conn;
-    size_t pending;
-    int suspended; /* parked on this wait (not on the store) */
-    int expired;   /* sync_timeout passed, or shutdown */
-    int resumed, timed_out;
-    engine_timer *timer;
-    exec_waiter *waiters;
-} sync_wait;
+} srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* PH_NOBODY: a request without a body, answered on the handler's second
  * call (see on_request). PH_API: parked until an admin answer is ready. */
@@ -82,8 +64,8 @@ enum phase { PH_HEADERS, PH_NOBODY, PH_REFUSED, PH_BODY, PH_STORING, PH_WAITING,
 typedef struct conn_state {
     http_request rq;
     int phase;
-    generation *gen;    /* held while the request lives */
-    sluice_config *cfg; /* gen's */
+    generation *gen;    /* the one the request started under (a reference) */
+    sluice_config *cfg; /* its configuration, borrowed from gen */
     trigger_def *trigger;
     route_match match;
     uint64_t limit;
@@ -92,99 +74,17 @@ typedef struct conn_state {
     framing_verdict refused; /* PH_REFUSED: the answer once the body is read */
     sluice_exec **execs;
     size_t n_execs;
-    size_t qbytes; /* memory each execution holds while queued (engine_reserve) */
     int sync;
-    sync_wait *wait;
+    syncwait *wait;
     /* Parked while the store commits (see on_stored). */
     struct MHD_Connection *conn;
     pthread_mutex_t park_mu;
-    int parked, stored, store_failed, committed;
+    int parked, stored;
+    intake_result stored_as;
     api_park *park; /* an admin request parked until the main thread answers it;
                      * freed with the request, once its answer is sent */
 } conn_state;
 
-/* ---- responses ---- */
-
-static void add_headers(struct MHD_Response *r, const char *request_id,
-                        const char *const *extra)
-{
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (request_id && *request_id)
-        MHD_add_response_header(r, "X-Request-Id", request_id);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
-        MHD_add_response_header(r, extra[i], extra[i + 1]);
-}
-
-/* http_reply with the node at inside data written as raw (json_compact_splice). */
-static int reply_splice(struct MHD_Connection *c, const char *request_id, unsigned status,
-                        json_t *data, const char *code, const char *message,
-                        const char *const *extra_headers, const json_t *at, const char *raw,
-                        size_t raw_len)
-{
-    json_t *env = json_object();
-    json_t *req = json_object();
-    json_object_set_new(req, "id", json_string(request_id ? request_id : ""));
-    json_object_set_new(env, "request", req);
-    json_object_set_new(env, "data", data ? data : json_null());
-    if (code) {
-        json_t *err = json_object();
-        json_object_set_new(err, "code", json_string(code));
-        json_t *msg = json_string(message ? message : "");
-        json_object_set_new(err, "message", msg ? msg : json_string("(message not UTF-8)"));
-        json_object_set_new(env, "error", err);
-    }
-    size_t len = 0;
-    char *text = json_compact_splice(env, at, raw, raw_len, &len);
-    json_decref(env);
-    if (!text)
-        return MHD_NO;
-    text[len] = 0;
-    char *body = xrealloc(text, len + 2);
-    body[len] = '\n';
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
-    add_headers(r, request_id, extra_headers);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    metrics_count_response(status);
-    return ret;
-}
-
-int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
-               const char *code, const char *message, const char *const *extra_headers)
-{
-    return reply_splice(c, request_id, status, data, code, message, extra_headers, NULL, NULL,
-                        0);
-}
-
-int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
-               const char *code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return http_reply(c, request_id, status, NULL, code, msg, NULL);
-}
-
-/* A response a flow chose itself (exec_set_response): not enveloped. */
-static int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_exec *e)
-{
-    pthread_mutex_lock(&e->mu);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(e->resp_len, e->resp_body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", e->resp_ctype);
-    int status = e->resp_status;
-    pthread_mutex_unlock(&e->mu);
-    MHD_add_response_header(r, "X-Request-Id", request_id);
-    MHD_add_response_header(r, "X-Sluice-Execution-Id", e->id);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    metrics_count_response((unsigned)status);
-    return ret;
-}
 
 /* ---- configuration swap ---- */
 
@@ -209,45 +109,11 @@ generation *http_get_generation(void)
 
 /* ---- per-connection state ---- */
 
-static void sync_wait_unref(sync_wait *w)
-{
-    if (atomic_fetch_sub(&w->refs, 1) != 1)
-        return;
-    pthread_mutex_destroy(&w->mu);
-    free(w->waiters);
-    free(w);
-}
-
-/* Called with srv.mu held, and only while not closing. */
-static void waits_add(sync_wait *w)
-{
-    atomic_fetch_add(&w->refs, 1);
-    w->wnext = srv.waits;
-    srv.waits = w;
-}
-
-static void waits_remove(sync_wait *w)
-{
-    int found = 0;
-    pthread_mutex_lock(&srv.mu);
-    for (sync_wait **pp = &srv.waits; *pp; pp = &(*pp)->wnext)
-        if (*pp == w) {
-            *pp = w->wnext;
-            found = 1;
-            break;
-        }
-    pthread_mutex_unlock(&srv.mu);
-    if (found)
-        sync_wait_unref(w);
-}
-
-static void sync_resume(sync_wait *w, int expire);
-
 /*
  * libmicrohttpd 0.9.75 panics (abort) when MHD_stop_daemon finds a
  * connection still suspended. A request that passed engine_reserve just
  * before draining began may reach the store or its wait only now: from
- * here such a request is refused (accept_request), every batch already
+ * here such a request is refused (intake_submit), every batch already
  * handed to the store is waited for (its on_stored resumes the connection
  * or hands it to its wait), and then every wait is expired, so each
  * suspension left has its resume requested. A wait suspended later (the
@@ -256,22 +122,8 @@ static void sync_resume(sync_wait *w, int expire);
  */
 void http_release_waits(void)
 {
-    pthread_mutex_lock(&srv.mu);
-    srv.closing = 1;
-    while (srv.storing > 0)
-        pthread_cond_wait(&srv.stored, &srv.mu);
-    for (sync_wait *w = srv.waits; w; w = w->wnext)
-        sync_resume(w, 1);
-    pthread_mutex_unlock(&srv.mu);
-}
-
-/* A batch handed to the store has its answer: on_stored is done with it. */
-static void storing_done(void)
-{
-    pthread_mutex_lock(&srv.mu);
-    if (--srv.storing == 0)
-        pthread_cond_broadcast(&srv.stored);
-    pthread_mutex_unlock(&srv.mu);
+    intake_close();
+    syncwait_expire_all();
 }
 
 static void conn_state_free(conn_state *cs)
@@ -281,12 +133,7 @@ static void conn_state_free(conn_state *cs)
     for (size_t i = 0; i < cs->n_execs; i++)
         exec_unref(cs->execs[i]);
     free(cs->execs);
-    if (cs->wait) {
-        waits_remove(cs->wait);
-        if (engine_timer_cancel(&cs->wait->timer))
-            sync_wait_unref(cs->wait);
-        sync_wait_unref(cs->wait);
-    }
+    syncwait_free(cs->wait);
     api_park_free(cs->park);
     generation_unref(cs->gen);
     pthread_mutex_destroy(&cs->park_mu);
@@ -385,36 +232,6 @@ static int peer_is_loopback(const http_request *rq)
 
 /* ---- the webhook path ---- */
 
-static int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigger_def *t,
-                         const gate_verdict *v)
-{
-    if (v->filtered) {
-        log_msg(LOG_INFO, rq->request_id, "filtered %s %s trigger=%s: %s", rq->method, rq->path,
-                t->id, v->message);
-        json_t *d = json_object();
-        json_object_set_new(d, "filtered", json_true());
-        json_object_set_new(d, "trigger", json_string(t->id));
-        return http_reply(c, rq->request_id, v->status ? (unsigned)v->status : 202, d, NULL,
-                          NULL, NULL);
-    }
-    log_msg(LOG_INFO, rq->request_id, "refused %s %s trigger=%s: %d %s", rq->method, rq->path,
-            t->id, v->status, v->message);
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%u", v->retry_after);
-    const char *hdrs[5] = {NULL};
-    size_t nh = 0;
-    if (v->retry_after) {
-        hdrs[nh++] = "Retry-After";
-        hdrs[nh++] = ra;
-    }
-    if (v->www_authenticate) {
-        hdrs[nh++] = "WWW-Authenticate";
-        hdrs[nh++] = v->www_authenticate;
-    }
-    return http_reply(c, rq->request_id, (unsigned)v->status, NULL,
-                      v->code ? v->code : "refused", v->message, nh ? hdrs : NULL);
-}
-
 static int content_type_allowed(const trigger_def *t, const char *ct)
 {
     if (!t->content_types)
@@ -432,206 +249,6 @@ static int content_type_allowed(const trigger_def *t, const char *ct)
     return 0;
 }
 
-static json_t *queued_doc(sluice_exec *e)
-{
-    json_t *d = json_object();
-    json_object_set_new(d, "execution_id", json_string(e->id));
-    json_object_set_new(d, "flow", json_string(e->flow->key));
-    pthread_mutex_lock(&e->mu);
-    json_object_set_new(d, "state", json_string(exec_state_name(e->state)));
-    pthread_mutex_unlock(&e->mu);
-    char url[128];
-    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
-    json_object_set_new(d, "status_url", json_string(url));
-    return d;
-}
-
-/* s as a JSON string literal at out (cap bytes); the length, 0 if it does not fit. */
-static size_t json_quote(char *out, size_t cap, const char *s)
-{
-    size_t k = 0;
-    if (cap < 3)
-        return 0;
-    out[k++] = '"';
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (k + 8 >= cap)
-            return 0;
-        if (ch == '"' || ch == '\\') {
-            out[k++] = '\\';
-            out[k++] = (char)ch;
-        } else if (ch < 0x20) {
-            k += (size_t)snprintf(out + k, cap - k, "\\u%04x", ch);
-        } else {
-            out[k++] = (char)ch;
-        }
-    }
-    out[k++] = '"';
-    out[k] = 0;
-    return k;
-}
-
-/*
- * The 202 of one execution is the answer a busy server sends most: written
- * directly, the same document reply_accepted builds with jansson.
- */
-static int reply_accepted_one(struct MHD_Connection *c, conn_state *cs, unsigned status)
-{
-    sluice_exec *e = cs->execs[0];
-    char flow[300], trig[300], url[96], *body = malloc(1024);
-    pthread_mutex_lock(&e->mu);
-    const char *state = exec_state_name(e->state);
-    pthread_mutex_unlock(&e->mu);
-    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
-    int n = -1;
-    if (body && json_quote(flow, sizeof(flow), e->flow->key) &&
-        json_quote(trig, sizeof(trig), cs->trigger->id))
-        n = snprintf(body, 1024,
-                     "{\"request\":{\"id\":\"%s\"},\"data\":{\"execution_id\":\"%s\","
-                     "\"flow\":%s,\"state\":\"%s\",\"status_url\":\"%s\",\"trigger\":%s}}\n",
-                     cs->rq.request_id, e->id, flow, state, url, trig);
-    if (n < 0 || n >= 1024) {
-        free(body);
-        return -1;
-    }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
-    const char *hdrs[] = {"Location", url, NULL};
-    add_headers(r, cs->rq.request_id, hdrs);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    metrics_count_response(status);
-    return ret;
-}
-
-/* The async answer, also used when a sync wait times out. */
-static int reply_accepted(struct MHD_Connection *c, conn_state *cs, unsigned status)
-{
-    int fast = cs->n_execs == 1 ? reply_accepted_one(c, cs, status) : -1;
-    if (fast >= 0)
-        return fast;
-    json_t *data;
-    if (cs->n_execs == 1) {
-        data = queued_doc(cs->execs[0]);
-    } else {
-        data = json_object();
-        json_t *ids = json_array();
-        json_t *list = json_array();
-        for (size_t i = 0; i < cs->n_execs; i++) {
-            json_array_append_new(ids, json_string(cs->execs[i]->id));
-            json_array_append_new(list, queued_doc(cs->execs[i]));
-        }
-        json_object_set_new(data, "execution_ids", ids);
-        json_object_set_new(data, "executions", list);
-    }
-    json_object_set_new(data, "trigger", json_string(cs->trigger->id));
-    char loc[128];
-    snprintf(loc, sizeof(loc), "/api/v1/executions/%s", cs->execs[0]->id);
-    const char *hdrs[] = {"Location", loc, NULL};
-    return http_reply(c, cs->rq.request_id, status, data, NULL, NULL, hdrs);
-}
-
-/*
- * The answer to a sync request once its executions are final. The trigger
- * decides whether a response a plugin set (exec_set_response) replaces the
- * execution document: always with respond_with = "upstream", never with
- * "execution", and when there is one otherwise (ABI 1.0's promise).
- */
-static int reply_finished(struct MHD_Connection *c, conn_state *cs)
-{
-    int respond = cs->trigger->respond_with;
-    if (cs->n_execs == 1 && respond != RESPOND_EXECUTION) {
-        sluice_exec *e = cs->execs[0];
-        pthread_mutex_lock(&e->mu);
-        int has = e->resp_status != 0;
-        pthread_mutex_unlock(&e->mu);
-        if (has)
-            return reply_raw(c, cs->rq.request_id, e);
-        if (respond == RESPOND_UPSTREAM) {
-            /* A relay whose flow produced no answer (upstream unreachable,
-             * refused by the guard, over 1 MiB...): a gateway error, with
-             * the execution saying why. */
-            log_msg(LOG_INFO, cs->rq.request_id,
-                    "trigger=%s exec=%s: respond_with = \"upstream\" but the flow set no "
-                    "response; answering 502",
-                    cs->trigger->id, e->id);
-            pthread_mutex_lock(&e->mu);
-            char *msg = xstrdup(e->error ? e->error : "the flow finished without a response");
-            pthread_mutex_unlock(&e->mu);
-            int ret = http_reply(c, cs->rq.request_id, 502, exec_to_json(e, 1), "no_response",
-                                 msg, NULL);
-            free(msg);
-            return ret;
-        }
-    }
-    int all_ok = 1;
-    for (size_t i = 0; i < cs->n_execs; i++)
-        if (cs->execs[i]->state != EXEC_SUCCEEDED)
-            all_ok = 0;
-    json_t *data;
-    if (cs->n_execs == 1) {
-        /* The inputs echo the request: spliced in as text, not parsed. */
-        json_t *at;
-        char *inputs;
-        size_t ilen = 0;
-        data = exec_to_json_deferred(cs->execs[0], 1, &at, &inputs, &ilen);
-        const char *msg = cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
-        int ret = reply_splice(c, cs->rq.request_id, all_ok ? 200 : 500, data,
-                               all_ok ? NULL : "flow_failed", all_ok ? NULL : msg, NULL, at,
-                               inputs, ilen);
-        free(inputs);
-        return ret;
-    } else {
-        data = json_object();
-        json_t *list = json_array();
-        for (size_t i = 0; i < cs->n_execs; i++)
-            json_array_append_new(list, exec_to_json(cs->execs[i], 1));
-        json_object_set_new(data, "executions", list);
-    }
-    if (all_ok)
-        return http_reply(c, cs->rq.request_id, 200, data, NULL, NULL, NULL);
-    const char *msg = cs->n_execs == 1 && cs->execs[0]->error ? cs->execs[0]->error
-                                                              : "the flow did not succeed";
-    return http_reply(c, cs->rq.request_id, 500, data, "flow_failed", msg, NULL);
-}
-
-/*
- * Resume a parked sync request once every execution is final, or once it
- * has expired (expire = 1 records that). Whatever comes first wins; the
- * rest find it resumed and do nothing.
- */
-static void sync_resume(sync_wait *w, int expire)
-{
-    pthread_mutex_lock(&w->mu);
-    if (expire)
-        w->expired = 1;
-    int go = 0;
-    if (!w->resumed && w->suspended && (w->expired || w->pending == 0)) {
-        w->resumed = 1;
-        w->timed_out = w->pending != 0;
-        go = 1;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (go)
-        MHD_resume_connection(w->conn);
-}
-
-static void sync_exec_done(void *arg)
-{
-    sync_wait *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->pending--;
-    pthread_mutex_unlock(&w->mu);
-    sync_resume(w, 0);
-    sync_wait_unref(w);
-}
-
-static void sync_timeout(void *arg)
-{
-    sync_wait *w = arg;
-    sync_resume(w, 1);
-    sync_wait_unref(w);
-}
 
 static int wants(const http_request *rq, const char *name)
 {
@@ -642,30 +259,27 @@ static int wants(const http_request *rq, const char *name)
     return 0;
 }
 
-static int reply_duplicate(struct MHD_Connection *c, conn_state *cs, char (*ids)[40], size_t n);
+
 
 /* The batch is stored (or not): answer, or wait for a sync result. */
 static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
 {
     http_request *rq = &cs->rq;
     trigger_def *t = cs->trigger;
+    reply_batch batch = {rq->request_id, t, cs->execs, cs->n_execs};
     cs->phase = PH_DONE;
-    if (cs->store_failed) {
+    if (cs->stored_as == INTAKE_STORE_FAILED) {
         log_msg(LOG_ERROR, rq->request_id, "refused %s %s: 503 the store could not record it",
                 rq->method, rq->path);
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "store_unavailable",
+        return (enum MHD_Result)reply_json(c, rq->request_id, 503, NULL, "store_unavailable",
                                            "the execution store cannot take work now", hdrs);
     }
-    size_t dup = 0;
-    for (size_t i = 0; i < cs->n_execs; i++)
-        if (cs->execs[i]->store_status == STORE_DUPLICATE)
-            dup++;
-    if (dup == cs->n_execs) {
+    if (cs->stored_as == INTAKE_DUPLICATE) {
         char (*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
         for (size_t i = 0; i < cs->n_execs; i++)
             snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
-        int ret = reply_duplicate(c, cs, ids, cs->n_execs);
+        int ret = reply_duplicate(c, rq, t, ids, cs->n_execs);
         free(ids);
         return (enum MHD_Result)ret;
     }
@@ -676,16 +290,12 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
                 rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
                 cs->sync ? "sync" : "async");
     if (!cs->sync)
-        return (enum MHD_Result)reply_accepted(c, cs, (unsigned)t->success_code);
+        return (enum MHD_Result)reply_accepted(c, &batch, (unsigned)t->success_code);
 
     /* Stored before the connection was parked: park it on the wait now. */
-    sync_wait *w = cs->wait;
     cs->phase = PH_WAITING;
     MHD_suspend_connection(c);
-    pthread_mutex_lock(&w->mu);
-    w->suspended = 1;
-    pthread_mutex_unlock(&w->mu);
-    sync_resume(w, 0); /* everything may already be done */
+    syncwait_park(cs->wait);
     return MHD_YES;
 }
 
@@ -717,154 +327,108 @@ const char *http_idempotency_key(const http_request *rq, const trigger_def *t, j
     return NULL;
 }
 
-static int reply_duplicate(struct MHD_Connection *c, conn_state *cs, char (*ids)[40], size_t n)
-{
-    json_t *data;
-    if (n == 1) {
-        data = store_get_json(ids[0], 0);
-        if (!data)
-            data = json_object();
-    } else {
-        data = json_object();
-        json_t *list = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_t *d = store_get_json(ids[i], 0);
-            if (d)
-                json_array_append_new(list, d);
-        }
-        json_object_set_new(data, "executions", list);
-    }
-    json_object_set_new(data, "duplicate", json_true());
-    log_msg(LOG_INFO, cs->rq.request_id, "duplicate %s %s trigger=%s: answered with %s",
-            cs->rq.method, cs->rq.path, cs->trigger->id, ids[0]);
-    return http_reply(c, cs->rq.request_id, 200, data, NULL, NULL, NULL);
-}
 
-/* Per-flow concurrency at admission: reject (DESIGN 7); make_room cancels. */
-static int check_flow_limits(struct MHD_Connection *c, conn_state *cs, int *result)
-{
-    trigger_def *t = cs->trigger;
-    for (size_t i = 0; i < t->n_flows; i++) {
-        flow_def *f = t->flows[i];
-        if (!f->concurrency ||
-            engine_flow_load(generation_flow(cs->gen, f)) < (size_t)f->concurrency)
-            continue;
-        if (f->on_limit == ON_LIMIT_REJECT) {
-            log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 503 flow %s at concurrency %d",
-                    cs->rq.method, cs->rq.path, f->key, f->concurrency);
-            const char *hdrs[] = {"Retry-After", "1", NULL};
-            char msg[300];
-            snprintf(msg, sizeof(msg), "flow %s is running %d executions, its limit", f->key,
-                     f->concurrency);
-            *result = http_reply(c, cs->rq.request_id, 503, NULL, "flow_busy", msg, hdrs);
-            return -1;
-        }
-    }
-    return 0;
-}
 
-/* on_limit = "cancel", store thread: once the new executions are
- * committed, each cancels the oldest running one of its flow if the flow
- * is at its limit, and the two name each other. Not before: a batch the
- * store refused (answered 503) or a duplicate of a delivery stored
- * meanwhile would have cancelled a running execution for nothing, in
- * favour of an id that is never stored. The newcomer's "replaces" goes to
- * the store with its result (store.c, "what an attempt writes"). */
-static void make_room(conn_state *cs)
-{
-    for (size_t i = 0; i < cs->n_execs; i++) {
-        sluice_exec *e = cs->execs[i];
-        const flow_def *f = e->flow;
-        if (e->store_status != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
-            engine_flow_load(e->rt) < (size_t)f->concurrency)
-            continue;
-        char old[sizeof(e->replaces)];
-        if (engine_cancel_oldest(f->key, e->id, old, sizeof(old)) < 0)
-            continue;
-        /* Live already: the API may be reading it. */
-        pthread_mutex_lock(&e->mu);
-        memcpy(e->replaces, old, sizeof(old));
-        pthread_mutex_unlock(&e->mu);
-    }
-}
-
-/* Store thread, the batch is committed: what is new may run now. */
-static void on_committed(void *arg)
+/* Syncer thread (intake's done): stored or not; the request may be answered. */
+static void on_stored(void *arg, intake_result r)
 {
     conn_state *cs = arg;
-    make_room(cs);
-    size_t ok = 0;
-    /* As many as the trigger has flows: config sets no cap on those. */
-    sluice_exec **run = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*run));
-    for (size_t i = 0; i < cs->n_execs; i++)
-        if (cs->execs[i]->store_status == STORE_OK)
-            run[ok++] = cs->execs[i];
-    if (ok)
-        engine_enqueue(run, ok, 1);
-    free(run);
-    engine_unreserve(cs->n_execs - ok, (cs->n_execs - ok) * cs->qbytes);
-    for (size_t i = 0; i < ok; i++)
-        metrics_count_accepted();
-    cs->committed = 1;
-}
-
-static int all_duplicates(const conn_state *cs)
-{
-    for (size_t i = 0; i < cs->n_execs; i++)
-        if (cs->execs[i]->store_status != STORE_DUPLICATE)
-            return 0;
-    return 1;
-}
-
-/* Syncer thread: durable (or failed); the request may be answered. */
-static void on_stored(void *arg, int durable)
-{
-    conn_state *cs = arg;
-    if (!cs->committed)
-        engine_unreserve(cs->n_execs, cs->n_execs * cs->qbytes);
-    cs->store_failed = !durable;
-    if (!durable && cs->committed)
-        log_msg(LOG_ERROR, cs->rq.request_id,
-                "the request was committed but could not be flushed to disk; its "
-                "executions may still run");
+    cs->stored_as = r;
     /* After the unlock cs may be freed at any moment (an unparked handler
      * goes on and answers): remember what resuming needs first. */
-    int handover = cs->sync && durable && cs->committed && !all_duplicates(cs);
-    sync_wait *w = cs->wait;
+    int handover = cs->sync && r == INTAKE_STORED;
+    syncwait *w = cs->wait;
     pthread_mutex_lock(&cs->park_mu);
     cs->stored = 1;
     struct MHD_Connection *resume = cs->parked ? cs->conn : NULL;
     if (resume && handover)
         cs->phase = PH_WAITING;
     pthread_mutex_unlock(&cs->park_mu);
-    if (!resume) {
-        storing_done();
+    if (!resume)
         return;
-    }
     if (handover) {
         /* A sync request stays parked, now on its executions: one resume
-         * for the whole request instead of one per step. */
-        pthread_mutex_lock(&w->mu);
-        w->suspended = 1;
-        pthread_mutex_unlock(&w->mu);
-        sync_resume(w, 0);
+         * for the whole request instead of one per step. intake_close
+         * returns only after this, so shutdown cannot expire the wait
+         * before the handover. */
+        syncwait_park(w);
     } else {
         MHD_resume_connection(resume);
     }
-    /* Last: shutdown must not expire the waits before this handover. */
-    storing_done();
 }
 
-/* A request refused after its executions were made: none was stored or
- * queued, so their queue room goes back and the sender may retry. */
-static void drop_execs(conn_state *cs)
+/* What intake_submit needs to make this request's executions. */
+typedef struct webhook_build {
+    conn_state *cs;
+    json_t *base;
+    int body_redacted;
+    /* Made by the builder, freed by accept_request. */
+    char *members;
+    size_t mlen;
+    exec_body *body;
+    const char **hn, **hv;
+} webhook_build;
+
+static size_t webhook_build_execs(void *arg, sluice_exec **out, size_t n)
 {
-    for (size_t i = 0; i < cs->n_execs; i++)
-        exec_unref(cs->execs[i]);
-    free(cs->execs);
-    cs->execs = NULL;
-    cs->n_execs = 0;
-    engine_unreserve(cs->trigger->n_flows, cs->trigger->n_flows * cs->qbytes);
+    webhook_build *b = arg;
+    conn_state *cs = b->cs;
+    http_request *rq = &cs->rq;
+    trigger_def *t = cs->trigger;
+    /* The body leaves the shared event here (event.h, "the event's body"),
+     * once room is reserved: each execution's event is the rest plus these
+     * members, and the store keeps the rest plus the raw bytes. A JSON
+     * body goes in as received. A body that carried a key keeps its
+     * redacted form in the event instead, and its bytes go nowhere. */
+    const char *fn = json_string_value(json_object_get(b->base, "function"));
+    int verbatim = event_body_is_json(rq) && !b->body_redacted;
+    b->members = event_take_body(b->base, verbatim ? (const char *)rq->body : NULL,
+                                 rq->body_len, &b->mlen);
+    b->body = exec_body_new(rq->body_len && !b->body_redacted ? rq->body : NULL, rq->body_len,
+                            event_header(rq, "content-type"));
+    int keep_raw = b->body && b->body->bytes;
+    /* Headers a plugin may read: everything but authentication material. */
+    b->hn = xcalloc(rq->n_headers + 1, sizeof(char *));
+    b->hv = xcalloc(rq->n_headers + 1, sizeof(char *));
+    size_t nh = 0;
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (!event_header_is_secret(cs->cfg->secret_headers, rq->headers[i].name)) {
+            b->hn[nh] = rq->headers[i].name;
+            b->hv[nh++] = rq->headers[i].value;
+        }
+    if (!b->members)
+        return 0;
+    size_t made = 0;
+    for (; made < n; made++) {
+        char id[40];
+        units_uuidv7(id);
+        size_t slen, len;
+        char *stored = event_for_flow(b->base, id, t->flows[made], &slen);
+        char *text = stored ? event_join(stored, slen, b->members, b->mlen, &len) : NULL;
+        sluice_exec *e = text ? exec_new(cs->gen, t, generation_flow(cs->gen, t->flows[made]), id,
+                                         rq->request_id, text, len, fn, b->hn, b->hv, nh,
+                                         cs->sync, rq->received_ms)
+                              : NULL;
+        if (!e) {
+            free(text);
+            free(stored);
+            return made;
+        }
+        if (keep_raw) {
+            exec_set_request(e, b->body, stored, slen);
+        } else {
+            exec_set_request(e, b->body, NULL, 0);
+            free(stored);
+        }
+        out[made] = e;
+    }
+    cs->n_execs = made;
+    /* Listed while intake counts this batch as storing: shutdown expires
+     * the wait only after the batch is stored (http_release_waits), and
+     * on_stored always finds it. */
+    if (cs->sync)
+        cs->wait = syncwait_start(cs->conn, out, made, t->sync_timeout_ms);
+    return made;
 }
 
 static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
@@ -875,8 +439,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     json_t *base;
     int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
                (t->gate && gate_reads_body(t->gate));
-    int st =
-        event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err, sizeof(err));
+    int st = event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err,
+                         sizeof(err));
     if (st) {
         /* A parser's message quotes the body ("near '...'"), which may be
          * the very key a trigger reads from it: the sender is told, the
@@ -885,7 +449,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
                 t->gate && gate_body_keys(t->gate) ? "a body that does not parse (the "
                                                      "message is not logged: it may quote a key)"
                                                    : err);
-        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
+        return (enum MHD_Result)reply_error(c, rq->request_id, 400, "bad_request", "%s", err);
     }
     gate_verdict v = {0};
     if (t->gate && gate_check_body(t->gate, cs->cfg, rq, base, &v) != 0) {
@@ -893,151 +457,74 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
         return (enum MHD_Result)reply_verdict(c, rq, t, &v);
     }
 
+    cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
+    /* A key taken from the body must be copied first: it lives there, and
+     * the body leaves the event below. */
     const char *ikey = http_idempotency_key(rq, t, base);
-    if (ikey) {
-        char ids[16][40];
-        size_t n = store_find_idempotent(t->id, ikey, rq->received_ms - t->idem_ttl_ms, ids, 16);
-        if (n) {
-            json_decref(base);
-            return (enum MHD_Result)reply_duplicate(c, cs, ids, n);
-        }
-    }
-    int result;
-    if (check_flow_limits(c, cs, &result) < 0) {
-        json_decref(base);
-        return (enum MHD_Result)result;
-    }
+    char *idem = ikey ? xstrdup(ikey) : NULL;
     size_t other = strlen(rq->path) + (rq->query ? strlen(rq->query) : 0);
     for (size_t i = 0; i < rq->n_headers; i++)
         other += strlen(rq->headers[i].name) + strlen(rq->headers[i].value) + 8;
-    cs->qbytes = engine_exec_bytes(rq->body_len, other);
-    int rc = engine_reserve(t->n_flows, t->n_flows * cs->qbytes);
-    if (rc < 0) {
-        json_decref(base);
-        const char *why = rc == -2   ? "sluiced is shutting down"
-                          : rc == -1 ? "the execution queue is full; retry later"
-                                     : "the execution queue holds all the memory it may "
-                                       "(server.max_queue_memory); retry later";
-        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 %s", rq->method, rq->path, why);
-        const char *hdrs[] = {"Retry-After", rc == -2 ? "5" : "1", NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL,
-                                           rc == -2 ? "shutting_down" : "queue_full", why, hdrs);
-    }
+    webhook_build b = {.cs = cs, .base = base, .body_redacted = v.body_redacted};
 
-    cs->sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
-    const char *fn = json_string_value(json_object_get(base, "function"));
-    /* The body leaves the shared event here (event.h, "the event's body"):
-     * each execution's event is the rest plus these members, and the store
-     * keeps the rest plus the raw bytes. A JSON body goes in as received.
-     * A body that carried a key keeps its redacted form in the event
-     * instead, and its bytes go nowhere. A key taken from the body must be
-     * copied first: it lives there. */
-    char *idem = ikey ? xstrdup(ikey) : NULL;
-    int verbatim = event_body_is_json(rq) && !v.body_redacted;
-    size_t mlen = 0;
-    char *members = event_take_body(base, verbatim ? (const char *)rq->body : NULL,
-                                    rq->body_len, &mlen);
-    exec_body *body = exec_body_new(rq->body_len && !v.body_redacted ? rq->body : NULL,
-                                    rq->body_len, event_header(rq, "content-type"));
-    int keep_raw = body && body->bytes;
-
-    /* Headers a plugin may read: everything but authentication material. */
-    const char **hn = xcalloc(rq->n_headers + 1, sizeof(char *));
-    const char **hv = xcalloc(rq->n_headers + 1, sizeof(char *));
-    size_t nh = 0;
-    for (size_t i = 0; i < rq->n_headers; i++)
-        if (!event_header_is_secret(cs->cfg->secret_headers, rq->headers[i].name)) {
-            hn[nh] = rq->headers[i].name;
-            hv[nh++] = rq->headers[i].value;
-        }
-
-    cs->execs = xcalloc(t->n_flows, sizeof(sluice_exec *));
-    int oom = !members;
-    for (size_t i = 0; i < t->n_flows && !oom; i++) {
-        char id[40];
-        units_uuidv7(id);
-        size_t slen, len;
-        char *stored = event_for_flow(base, id, t->flows[i], &slen);
-        char *text = stored ? event_join(stored, slen, members, mlen, &len) : NULL;
-        flow_rt *rt = generation_flow(cs->gen, t->flows[i]);
-        sluice_exec *e = text ? exec_new(cs->gen, t, rt, id, rq->request_id, text, len, fn, hn,
-                                         hv, nh, cs->sync, rq->received_ms)
-                              : NULL;
-        if (!e) {
-            free(text);
-            free(stored);
-            oom = 1;
-            break;
-        }
-        if (keep_raw) {
-            exec_set_request(e, body, stored, slen);
-        } else {
-            exec_set_request(e, body, NULL, 0);
-            free(stored);
-        }
-        e->idem_key = idem ? xstrdup(idem) : NULL;
-        e->qbytes = cs->qbytes;
-        cs->execs[cs->n_execs++] = e;
-    }
-    exec_body_unref(body);
-    free(members);
+    cs->execs = xcalloc(t->n_flows ? t->n_flows : 1, sizeof(sluice_exec *));
+    cs->conn = c;
+    flow_rt **rts = xcalloc(t->n_flows ? t->n_flows : 1, sizeof(*rts));
+    for (size_t i = 0; i < t->n_flows; i++)
+        rts[i] = generation_flow(cs->gen, t->flows[i]);
+    intake_request in = {
+        .request_id = rq->request_id,
+        .trigger = t,
+        .flows = rts,
+        .n_flows = t->n_flows,
+        .idem_key = idem,
+        .received_ms = rq->received_ms,
+        .qbytes = engine_exec_bytes(rq->body_len, other),
+        .build = webhook_build_execs,
+        .build_arg = &b,
+        .done = on_stored,
+        .arg = cs,
+    };
+    /* Parked before intake can call on_stored: the flag is read under park_mu. */
+    cs->phase = PH_STORING;
+    intake_refusal why;
+    intake_status ist = intake_submit(&in, cs->execs, &why);
+    free(rts);
+    exec_body_unref(b.body);
+    free(b.members);
     free(idem);
-    free(hn);
-    free(hv);
+    free(b.hn);
+    free(b.hv);
     json_decref(base);
-    if (oom) {
-        /* Nothing was stored or queued: the sender may retry. */
-        drop_execs(cs);
+    switch (ist) {
+    case INTAKE_SUBMITTED:
+        cs->n_execs = t->n_flows;
+        break;
+    case INTAKE_SEEN:
+        cs->phase = PH_DONE;
+        return (enum MHD_Result)reply_duplicate(c, rq, t, why.dup_ids, why.n_dups);
+    case INTAKE_NOT_BUILT: {
+        cs->phase = PH_DONE;
+        cs->n_execs = 0;
         log_msg(LOG_ERROR, rq->request_id, "refused %s %s: 503 out of memory", rq->method,
                 rq->path);
         const char *hdrs[] = {"Retry-After", "1", NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "out_of_memory",
+        return (enum MHD_Result)reply_json(c, rq->request_id, 503, NULL, "out_of_memory",
                                            "sluiced could not allocate the execution; retry later",
                                            hdrs);
     }
-    /* Shutting down: the store may answer after the daemons stop, so
-     * nothing is stored or parked any more (http_release_waits). */
-    pthread_mutex_lock(&srv.mu);
-    if (srv.closing) {
-        pthread_mutex_unlock(&srv.mu);
-        drop_execs(cs);
-        log_msg(LOG_WARN, rq->request_id, "refused %s %s: 503 sluiced is shutting down",
-                rq->method, rq->path);
-        const char *hdrs[] = {"Retry-After", "5", NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 503, NULL, "shutting_down",
-                                           "sluiced is shutting down", hdrs);
+    default: {
+        cs->phase = PH_DONE;
+        log_msg(ist == INTAKE_FLOW_BUSY ? LOG_INFO : LOG_WARN, rq->request_id,
+                "refused %s %s: %u %s", rq->method, rq->path, why.status, why.message);
+        const char *hdrs[] = {"Retry-After", why.retry_after, NULL};
+        return (enum MHD_Result)reply_json(c, rq->request_id, why.status, NULL, why.code,
+                                           why.message, hdrs);
     }
-    srv.storing++;
-    pthread_mutex_unlock(&srv.mu);
-
-    if (cs->sync) {
-        sync_wait *w = xcalloc(1, sizeof(*w));
-        pthread_mutex_init(&w->mu, NULL);
-        atomic_init(&w->refs, 1 + (int)cs->n_execs);
-        w->conn = c;
-        w->pending = cs->n_execs;
-        w->waiters = xcalloc(cs->n_execs, sizeof(exec_waiter));
-        for (size_t i = 0; i < cs->n_execs; i++) {
-            w->waiters[i].wake = sync_exec_done;
-            w->waiters[i].arg = w;
-            exec_add_waiter(cs->execs[i], &w->waiters[i]);
-        }
-        /* sync_timeout counts from acceptance, store time included. */
-        atomic_fetch_add(&w->refs, 1);
-        engine_timer_add(units_mono_ms() + t->sync_timeout_ms, sync_timeout, w, &w->timer);
-        /* Listed while storing counts this request: shutdown expires it
-         * only after its batch is stored (http_release_waits). */
-        pthread_mutex_lock(&srv.mu);
-        waits_add(w);
-        pthread_mutex_unlock(&srv.mu);
-        cs->wait = w;
     }
 
     /* Durable before acknowledged: park the connection until the store
      * thread has committed the batch (group commit), never block here. */
-    cs->conn = c;
-    cs->phase = PH_STORING;
-    store_accept(cs->execs, cs->n_execs, on_committed, on_stored, cs);
     pthread_mutex_lock(&cs->park_mu);
     if (!cs->stored) {
         MHD_suspend_connection(c);
@@ -1058,7 +545,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     event_fold_headers(rq); /* one value per name, whoever reads it */
     char err[512];
     if (event_parse_query(rq, err, sizeof(err)) < 0)
-        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_request", "%s", err);
+        return (enum MHD_Result)reply_error(c, rq->request_id, 400, "bad_request", "%s", err);
 
     cs->gen = http_get_generation();
     cs->cfg = generation_config(cs->gen);
@@ -1068,7 +555,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     gate_verdict pv = {0};
     int pre = prematch_route(cs->cfg, rq, &cs->match, &pv);
     if (pre < 0)
-        return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
+        return (enum MHD_Result)reply_json(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     int result;
     if (!pre && api_handle(c, rq, cs->gen, peer_is_loopback(rq), &result, &cs->park)) {
@@ -1078,13 +565,13 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
 
     int m = pre ? 1 : router_match(cs->cfg->router, rq->path, &cs->match);
     if (m < 0)
-        return (enum MHD_Result)http_error(c, rq->request_id, 400, "bad_path",
+        return (enum MHD_Result)reply_error(c, rq->request_id, 400, "bad_path",
                                            "malformed path (bad percent-encoding or too deep)");
     if (m == 0)
-        return (enum MHD_Result)http_error(c, rq->request_id, 404, "not_found",
+        return (enum MHD_Result)reply_error(c, rq->request_id, 404, "not_found",
                                            "no trigger at this path");
     if (shapes_pick_program(rq, &cs->match, &pv) < 0)
-        return (enum MHD_Result)http_reply(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
+        return (enum MHD_Result)reply_json(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
     trigger_def *t = cs->match.target;
     cs->trigger = t;
@@ -1096,12 +583,12 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     config_methods_string(t->methods, allow, sizeof(allow));
     if (strcmp(method, "OPTIONS") == 0) {
         const char *hdrs[] = {"Allow", allow, NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 200, NULL, NULL, NULL, hdrs);
+        return (enum MHD_Result)reply_json(c, rq->request_id, 200, NULL, NULL, NULL, hdrs);
     }
     const char *routed = strcmp(method, "HEAD") == 0 ? "GET" : method;
     if (!(config_method_bit(routed) & t->methods)) {
         const char *hdrs[] = {"Allow", allow, NULL};
-        return (enum MHD_Result)http_reply(c, rq->request_id, 405, NULL, "method_not_allowed",
+        return (enum MHD_Result)reply_json(c, rq->request_id, 405, NULL, "method_not_allowed",
                                            "this trigger does not accept this method", hdrs);
     }
     cs->limit = t->max_body;
@@ -1119,7 +606,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
             (n > DISCARD_MAX || (expect && strcasecmp(expect, "100-continue") == 0))) {
             log_msg(LOG_INFO, rq->request_id, "refused %s %s: 413 Content-Length %llu",
                     method, rq->path, n);
-            return (enum MHD_Result)http_error(c, rq->request_id, 413, "payload_too_large",
+            return (enum MHD_Result)reply_error(c, rq->request_id, 413, "payload_too_large",
                                                "the body is larger than %llu bytes",
                                                (unsigned long long)cs->limit);
         }
@@ -1133,7 +620,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     }
     const char *ct = event_header(rq, "content-type");
     if ((cl || event_header(rq, "transfer-encoding")) && !content_type_allowed(t, ct))
-        return (enum MHD_Result)http_error(c, rq->request_id, 415, "unsupported_media_type",
+        return (enum MHD_Result)reply_error(c, rq->request_id, 415, "unsupported_media_type",
                                            "content type \"%s\" is not accepted here",
                                            ct ? ct : "(none)");
     gate_verdict v = {0};
@@ -1145,7 +632,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
         json_t *d = json_object();
         json_object_set_new(d, "trigger", json_string(t->id));
-        return (enum MHD_Result)http_reply(c, rq->request_id,
+        return (enum MHD_Result)reply_json(c, rq->request_id,
                                            sync ? 200 : (unsigned)t->success_code, d, NULL,
                                            NULL, NULL);
     }
@@ -1158,7 +645,7 @@ static enum MHD_Result reply_refused(struct MHD_Connection *c, conn_state *cs,
 {
     const char *hdrs[] = {"Connection", "close", NULL};
     framing_conn_drain(conn_framing(c));
-    return (enum MHD_Result)http_reply(c, cs->rq.request_id, (unsigned)fv->status, NULL,
+    return (enum MHD_Result)reply_json(c, cs->rq.request_id, (unsigned)fv->status, NULL,
                                        fv->code, fv->message, hdrs);
 }
 
@@ -1335,7 +822,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 framing_conn_body_done(conn_framing(c));
                 log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                         method, cs->rq.path, (unsigned long long)cs->limit);
-                return (enum MHD_Result)http_error(c, cs->rq.request_id, 413,
+                return (enum MHD_Result)reply_error(c, cs->rq.request_id, 413,
                                                    "payload_too_large",
                                                    "the body is larger than %llu bytes",
                                                    (unsigned long long)cs->limit);
@@ -1359,7 +846,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cs->discarding) {
             log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                     method, cs->rq.path, (unsigned long long)cs->limit);
-            return (enum MHD_Result)http_error(c, cs->rq.request_id, 413, "payload_too_large",
+            return (enum MHD_Result)reply_error(c, cs->rq.request_id, 413, "payload_too_large",
                                                "the body is larger than %llu bytes",
                                                (unsigned long long)cs->limit);
         }
@@ -1368,13 +855,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return after_stored(c, cs);
     case PH_WAITING:
         cs->phase = PH_DONE;
-        if (cs->wait->timed_out) {
+        if (syncwait_timed_out(cs->wait)) {
             log_msg(LOG_INFO, cs->rq.request_id,
                     "sync wait passed %llu ms; answering 202 with the execution id",
                     (unsigned long long)cs->trigger->sync_timeout_ms);
-            return (enum MHD_Result)reply_accepted(c, cs, 202);
+            return (enum MHD_Result)reply_accepted(
+                c, &(reply_batch){cs->rq.request_id, cs->trigger, cs->execs, cs->n_execs}, 202);
         }
-        return (enum MHD_Result)reply_finished(c, cs);
+        return (enum MHD_Result)reply_finished(
+            c, &(reply_batch){cs->rq.request_id, cs->trigger, cs->execs, cs->n_execs});
     case PH_API:
         /* Resumed: the answer is ready; a body is not read. */
         *upload_data_size = 0;
@@ -1480,7 +969,7 @@ int http_start(generation *gen, char *err, size_t errlen)
             (unsigned)cfg->server.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned)cfg->server.max_connections_per_address,
             /* A head that fits in this memory meets sluice's own limits
-             * (prematch_route: 32 KiB; framing_check:
+             * (routes_before_match: 32 KiB; framing_check:
              * FRAMING_MAX_FIELDS fields) and their JSON 431; a larger one
              * gets libmicrohttpd's HTML 431. No larger: 0.9.75 zeroes the
              * whole pool on every request (MHD_pool_reset), and 256 KiB

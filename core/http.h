@@ -1,5 +1,5 @@
 /*
- * http.h - the HTTP front: libmicrohttpd glue, limits, responses.
+ * http.h - the HTTP front: libmicrohttpd glue, limits, the webhook path.
  */
 #ifndef SLUICE_HTTP_H
 #define SLUICE_HTTP_H
@@ -25,17 +25,6 @@ void http_quiesce(void);
 void http_release_waits(void);
 /* Close everything. */
 void http_stop(void);
-
-/*
- * Queue a JSON response in the common envelope:
- *   {"request":{"id":...},"data":data,"error":{"code":...,"message":...}}
- * data is stolen (may be NULL for null). code/message NULL: no error.
- */
-int http_reply(struct MHD_Connection *c, const char *request_id, unsigned status, json_t *data,
-               const char *code, const char *message, const char *const *extra_headers);
-/* An error envelope with "data": null. */
-int http_error(struct MHD_Connection *c, const char *request_id, unsigned status,
-               const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
  * The idempotency key of a request for trigger t (its idempotency_key

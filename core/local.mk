@@ -22,6 +22,7 @@ CORE_SOURCES = \
 	core/gitsync.c core/gitsync.h \
 	core/host.c core/host.h \
 	core/http.c core/http.h \
+	core/intake.c core/intake.h \
 	core/jsonout.c core/jsonout.h \
 	core/jsonscan.c core/jsonscan.h \
 	core/loader.c core/loader.h \
@@ -32,10 +33,12 @@ CORE_SOURCES = \
 	core/prematch.c core/prematch.h \
 	core/ratelimit.c core/ratelimit.h \
 	core/request.h \
+	core/reply.c core/reply.h \
 	core/router.c core/router.h \
 	core/shapes.c core/shapes.h \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
+	core/syncwait.c core/syncwait.h \
 	core/units.c core/units.h \
 	core/xalloc.c core/xalloc.h
 

@@ -15,6 +15,7 @@
 #include "gitsync.h"
 #include "host.h"
 #include "http.h"
+#include "intake.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -362,8 +363,7 @@ static void recover_one(void *arg, store_row *r)
         exec_add_attempt(e, &cut);
         store_requeue(e, r->attempt);
     }
-    store_adopt(e);
-    engine_enqueue(&e, 1, 0);
+    intake_recover(e);
     exec_unref(e);
     rec->counts[running ? 1 : 0]++;
 }

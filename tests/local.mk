@@ -16,7 +16,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
 	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing \
-	tests/unit/test_apiauth
+	tests/unit/test_apiauth tests/unit/test_intake
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -28,6 +28,12 @@ tests_unit_test_front_SOURCES = tests/unit/test_front.c
 tests_unit_test_front_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_front_CFLAGS = $(UNIT_CC)
 tests_unit_test_front_LDADD = $(UNIT_LIBS)
+# Admission against fakes of the engine and the store (defined in the test),
+# so it links intake.c alone instead of the core library.
+tests_unit_test_intake_SOURCES = tests/unit/test_intake.c core/intake.c core/xalloc.c
+tests_unit_test_intake_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_intake_CFLAGS = $(UNIT_CC)
+tests_unit_test_intake_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 tests_unit_test_xalloc_SOURCES = tests/unit/test_xalloc.c
 tests_unit_test_xalloc_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_xalloc_CFLAGS = $(UNIT_CC)
@@ -188,7 +194,8 @@ INTEGRATION_TESTS = \
 	tests/integration/modules.sh \
 	tests/integration/framing.sh \
 	tests/integration/slowclients.sh \
-	tests/integration/admin.sh
+	tests/integration/admin.sh \
+	tests/integration/replay_limits.sh
 TESTS += $(INTEGRATION_TESTS)
 # modules.sh skips the missing-module check when a gitsync.so is installed there.
 AM_TESTS_ENVIRONMENT += export SLUICE_TEST_MODULEDIR='$(modulesdir)';

@@ -44,7 +44,7 @@ void ctr_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ctr_errf(err, errlen, "%s: container: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: container: %s", where ? where : "config", msg);
 }
 
 int ctr_settings_env_name_ok(const char *name)
@@ -164,7 +164,7 @@ static int ctr_settings_argv(struct ctr_argv *argv, json_t *v, const char *key, 
             ctr_fail(err, errlen, where, "%s[%zu] must be a string", key, i);
             return -1;
         }
-        if (shell_template_compile(&argv->items[i], json_string_value(item), msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&argv->items[i], json_string_value(item), msg, sizeof(msg)) != 0) {
             ctr_fail(err, errlen, where, "%s[%zu]: %s", key, i, msg);
             return -1;
         }
@@ -180,11 +180,11 @@ static int ctr_settings_program_fixed(const struct ctr_settings *cfg, const char
     const struct ctr_argv *first = cfg->entrypoint.present ? &cfg->entrypoint : &cfg->command;
     const char *key = cfg->entrypoint.present ? "entrypoint" : "command";
 
-    if (first->present && shell_template_has_placeholders(first->items[0])) {
+    if (first->present && kit_template_has_placeholders(first->items[0])) {
         ctr_fail(err, errlen, where,
                  "%s[0] (\"%s\") must not contain placeholders: the program to run is chosen by "
                  "the flow, not by the request (put values in later elements or in env)",
-                 key, shell_template_source(first->items[0]));
+                 key, kit_template_source(first->items[0]));
         return -1;
     }
     return 0;
@@ -253,7 +253,7 @@ static int ctr_settings_env(struct ctr_settings *cfg, json_t *env, const char *w
         if ((var->name = strdup(name)) == NULL)
             goto nomem;
         cfg->nenv++;
-        if (shell_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
             ctr_fail(err, errlen, where,
                      "env.%s: %s (a secret belongs in secrets, whose values are never parsed)",
                      name, msg);
@@ -496,7 +496,7 @@ fail:
 static void ctr_argv_clear(struct ctr_argv *argv)
 {
     for (size_t i = 0; i < argv->n; i++)
-        shell_template_free(argv->items[i]);
+        kit_template_free(argv->items[i]);
     free(argv->items);
 }
 
@@ -510,7 +510,7 @@ void ctr_settings_free(struct ctr_settings *cfg)
     ctr_argv_clear(&cfg->entrypoint);
     for (size_t i = 0; i < cfg->nenv; i++) {
         free(cfg->env[i].name);
-        shell_template_free(cfg->env[i].value);
+        kit_template_free(cfg->env[i].value);
     }
     free(cfg->env);
     for (size_t i = 0; i < cfg->nsecrets; i++) {

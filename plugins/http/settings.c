@@ -59,7 +59,7 @@ static void http_settings_fail(char *err, size_t errlen, const char *where, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    http_errf(err, errlen, "%s: http: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: http: %s", where ? where : "config", msg);
 }
 
 /* A duration setting: a string such as "30s" or an integer of seconds. */
@@ -145,7 +145,7 @@ static int http_settings_host_guard(struct http_settings *cfg, const char *where
 /*
  * The url: a template whose scheme and authority are literal text. A
  * placeholder there would let a request choose where sluiced connects; in
- * the path and the query each value is percent-encoded (tpl.h), so it
+ * the path and the query each value is percent-encoded (kit/template.h), so it
  * stays inside its segment or parameter.
  */
 static int http_settings_url(struct http_settings *cfg, const json_t *v, const char *where,
@@ -179,13 +179,13 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
                            "or the host: a request must not choose where sluiced connects");
         return -1;
     }
-    if (tpl_compile(&cfg->url, text, msg, sizeof(msg)) != 0) {
+    if (kit_template_compile(&cfg->url, text, msg, sizeof(msg)) != 0) {
         http_settings_fail(err, errlen, where, "url: %s", msg);
         return -1;
     }
     /* Render with every placeholder empty: what remains must be a URL. */
     json_t *empty = json_object();
-    if (empty == NULL || tpl_render(cfg->url, empty, TPL_URL, &sample, &sample_len) != 0 ||
+    if (empty == NULL || kit_template_render_enc(cfg->url, empty, KIT_ENC_URL, &sample, &sample_len) != 0 ||
         (u = curl_url()) == NULL) {
         json_decref(empty);
         http_settings_fail(err, errlen, where, "out of memory");
@@ -282,7 +282,7 @@ static int http_settings_headers(struct http_settings *cfg, const json_t *v, con
         if ((h->name = strdup(name)) == NULL)
             goto nomem;
         cfg->nheaders++;
-        if (tpl_compile(&h->value, src, msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&h->value, src, msg, sizeof(msg)) != 0) {
             http_settings_fail(err, errlen, where, "headers.%s: %s", name, msg);
             return -1;
         }
@@ -443,7 +443,7 @@ static int http_settings_tls(struct http_settings *cfg, const json_t *root, cons
     }
     if (stat(json_string_value(v), &st) != 0 || access(json_string_value(v), R_OK) != 0) {
         http_settings_fail(err, errlen, where, "ca_file \"%s\": %s", json_string_value(v),
-                           http_strerror(errno, ebuf, sizeof(ebuf)));
+                           kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -652,9 +652,9 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
     }
     /* body = "body" reads the event only when the host lends no bytes
      * (request.c decides per execution). */
-    cfg->needs_event = tpl_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
+    cfg->needs_event = kit_template_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
     for (size_t i = 0; i < cfg->nheaders; i++)
-        cfg->needs_event |= tpl_has_placeholders(cfg->headers[i].value);
+        cfg->needs_event |= kit_template_has_placeholders(cfg->headers[i].value);
     json_decref(root);
     *out = cfg;
     return 0;
@@ -669,12 +669,12 @@ void http_settings_free(struct http_settings *cfg)
 {
     if (cfg == NULL)
         return;
-    tpl_free(cfg->url);
+    kit_template_free(cfg->url);
     free(cfg->host);
     free(cfg->method);
     for (size_t i = 0; i < cfg->nheaders; i++) {
         free(cfg->headers[i].name);
-        tpl_free(cfg->headers[i].value);
+        kit_template_free(cfg->headers[i].value);
     }
     free(cfg->headers);
     http_jtpl_free(cfg->body_tpl);

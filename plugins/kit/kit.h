@@ -1,10 +1,10 @@
 /*
- * util.h - small helpers shared by the shell executor's files.
+ * kit.h - small helpers every first-party plugin uses (see README.md).
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_UTIL_H
-#define SHELL_UTIL_H
+#ifndef KIT_KIT_H
+#define KIT_KIT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,19 +12,19 @@
 #include <sluice/plugin.h>
 
 /* printf into err (errlen bytes, always NUL-terminated when errlen > 0). */
-void shell_errf(char *err, size_t errlen, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+void kit_errf(char *err, size_t errlen, const char *fmt, ...) SLUICE_PRINTF(3, 4);
 
 /* The text of errno value e, thread-safe. */
-const char *shell_strerror(int e, char *buf, size_t len);
+const char *kit_strerror(int e, char *buf, size_t len);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
-int64_t shell_now_ms(void);
+int64_t kit_now_ms(void);
 
 /*
  * Format a double as the shortest decimal text that reads back as the same
  * value, always with a '.' decimal point and always recognisable as a real
  * (1.0 stays "1.0"), into buf. Returns the length.
  */
-size_t shell_format_real(double value, char *buf, size_t len);
+size_t kit_format_real(double value, char *buf, size_t len);
 
-#endif /* SHELL_UTIL_H */
+#endif /* KIT_KIT_H */

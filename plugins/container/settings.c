@@ -422,11 +422,10 @@ static int ctr_settings_scalars(struct ctr_settings *cfg, json_t *root, const ch
         ctr_settings_pull(cfg, v, where, err, errlen) != 0)
         return -1;
     if ((v = json_object_get(root, "timeout")) != NULL &&
-        (!json_is_string(v) || ctr_parse_duration(json_string_value(v), &cfg->timeout_ms) != 0 ||
-         cfg->timeout_ms == 0)) {
+        (kit_duration(v, &cfg->timeout_ms) != 0 || cfg->timeout_ms == 0)) {
         ctr_fail(err, errlen, where,
                  "timeout must be a duration such as \"30s\" or \"5m\" "
-                 "(units ms, s, m, h; at most 24h)");
+                 "(units ms, s, m, h, d, a bare number is seconds; at most 24h)");
         return -1;
     }
     return 0;

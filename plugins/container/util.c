@@ -41,30 +41,3 @@ int ctr_parse_size(const char *text, int64_t *bytes)
     }
     return -1;
 }
-
-int ctr_parse_duration(const char *text, long *ms)
-{
-    static const struct {
-        const char *unit;
-        long factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const char *p = text;
-    long value = 0;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (value > 360000000L)
-            return -1;
-        value = value * 10 + (*p - '0');
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (value > 24L * 3600000L / units[i].factor)
-                return -1;
-            *ms = value * units[i].factor;
-            return 0;
-        }
-    }
-    return -1;
-}

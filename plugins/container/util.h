@@ -27,10 +27,5 @@
  */
 int ctr_parse_size(const char *text, int64_t *bytes);
 
-/*
- * Parse a duration: digits followed by ms, s, m or h ("500ms", "30s",
- * "5m"), at most 24h. Returns 0 with the value in *ms, or -1.
- */
-int ctr_parse_duration(const char *text, long *ms);
 
 #endif /* CTR_UTIL_H */

@@ -284,12 +284,10 @@ static int gitexec_parse_fetch(struct gitexec_settings *cfg, json_t *root, const
             gitexec_fail(err, errlen, where, "fetch_interval needs fetch = \"interval\"");
             return -1;
         }
-        if (!json_is_string(interval) ||
-            kit_settings_parse_duration(json_string_value(interval), &cfg->fetch_interval_ms) !=
-                0) {
+        if (kit_duration(interval, &cfg->fetch_interval_ms) != 0) {
             gitexec_fail(err, errlen, where,
-                         "fetch_interval must be a duration such as \"30s\" or \"5m\" (at most "
-                         "24h)");
+                         "fetch_interval must be a duration such as \"30s\" or \"5m\" (a bare "
+                         "number is seconds; at most 24h)");
             return -1;
         }
     }

@@ -62,21 +62,14 @@ static void http_settings_fail(char *err, size_t errlen, const char *where, cons
     kit_errf(err, errlen, "%s: http: %s", where ? where : "config", msg);
 }
 
-/* A duration setting: a string such as "30s" or an integer of seconds. */
+/* A duration setting: a string such as "30s" or a bare number of seconds. */
 static int http_settings_duration(const json_t *v, const char *name, long min_ms, long *ms,
                                   const char *where, char *err, size_t errlen)
 {
-    char text[32];
-    const char *s = json_string_value(v);
-
-    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 86400) {
-        snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        s = text;
-    }
-    if (s == NULL || http_parse_duration(s, ms) != 0 || *ms < min_ms) {
+    if (kit_duration(v, ms) != 0 || *ms < min_ms) {
         http_settings_fail(err, errlen, where,
                            "%s must be a duration such as \"30s\" or \"250ms\" (units ms, s, m, "
-                           "h; at least %ld ms, at most 24h)",
+                           "h, d, a bare number is seconds; at least %ld ms, at most 24h)",
                            name, min_ms);
         return -1;
     }

@@ -56,29 +56,6 @@ static const char *http_parse_digits(const char *p, unsigned long long limit,
     return p;
 }
 
-int http_parse_duration(const char *text, long *ms)
-{
-    static const struct {
-        const char *unit;
-        unsigned long long factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
-    const unsigned long long day = 24ULL * 3600000ULL;
-    unsigned long long v;
-    const char *p = http_parse_digits(text, day, &v);
-
-    if (p == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (v > day / units[i].factor)
-                return -1;
-            *ms = (long)(v * units[i].factor);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 int http_parse_size(const char *text, size_t *bytes)
 {
     const unsigned long long gib = 1024ULL * 1024 * 1024;

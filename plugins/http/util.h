@@ -22,12 +22,6 @@
  */
 char *http_xstrndup(const char *s, size_t n);
 
-/*
- * A duration: a non-negative integer followed by ms, s, m or h ("250ms",
- * "30s"); a bare integer in the config counts seconds, as in the core's
- * settings. At most 24 hours. Returns 0 and *ms, or -1.
- */
-int http_parse_duration(const char *text, long *ms);
 
 /*
  * A size: a non-negative integer optionally followed by K, M or G (powers

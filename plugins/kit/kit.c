@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sluice/jansson.h>
+
 void kit_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -65,4 +67,14 @@ size_t kit_format_real(double value, char *buf, size_t len)
         n += 2;
     }
     return n;
+}
+
+int kit_duration(const json_t *v, long *ms)
+{
+    uint64_t value;
+
+    if (v == NULL || sluice_json_duration(v, &value) != 0 || value > (uint64_t)KIT_DURATION_MAX_MS)
+        return -1;
+    *ms = (long)value;
+    return 0;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <sluice/plugin.h>
 
 /* printf into err (errlen bytes, always NUL-terminated when errlen > 0). */
@@ -26,5 +27,16 @@ int64_t kit_now_ms(void);
  * (1.0 stays "1.0"), into buf. Returns the length.
  */
 size_t kit_format_real(double value, char *buf, size_t len);
+
+/* The longest duration a plugin setting takes (kill_grace, timeout, ...). */
+#define KIT_DURATION_MAX_MS (24L * 3600L * 1000L)
+
+/*
+ * A duration setting, read by the SDK's sluice_json_duration so that it
+ * means what it means in sluice.conf: "250ms", "30s", "5m", "1h", "1d", or a
+ * bare number (an integer or a digit string) of seconds. At most
+ * KIT_DURATION_MAX_MS. Returns 0 and *ms, or -1.
+ */
+int kit_duration(const json_t *v, long *ms);
 
 #endif /* KIT_KIT_H */

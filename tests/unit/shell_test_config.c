@@ -105,8 +105,9 @@ START_TEST(other_settings)
     expect_error("{\"argv\": [\"/bin/true\"], \"cwd\": \"/nonexistent-dir-xyz\"}",
                  "cwd \"/nonexistent-dir-xyz\": No such file or directory");
     expect_error("{\"argv\": [\"/bin/true\"], \"cwd\": \"/etc/passwd\"}", "not a directory");
-    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"5\"}", "kill_grace must be");
-    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": 5}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"5x\"}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"25h\"}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": -1}", "kill_grace must be");
     expect_error("{\"argv\": [\"/bin/true\"], \"success_exit_codes\": []}", "non-empty");
     expect_error("{\"argv\": [\"/bin/true\"], \"success_exit_codes\": [0, 256]}",
                  "success_exit_codes[1]");

@@ -285,17 +285,28 @@ START_TEST(durations_and_names)
 {
     long ms = -1;
 
-    ck_assert_int_eq(kit_settings_parse_duration("500ms", &ms), 0);
-    ck_assert_int_eq(ms, 500);
-    ck_assert_int_eq(kit_settings_parse_duration("2s", &ms), 0);
-    ck_assert_int_eq(ms, 2000);
-    ck_assert_int_eq(kit_settings_parse_duration("1m", &ms), 0);
-    ck_assert_int_eq(ms, 60000);
-    ck_assert_int_eq(kit_settings_parse_duration("0s", &ms), 0);
-    ck_assert_int_eq(ms, 0);
-    const char *bad[] = {"", "5", "s", "-1s", "1.5s", "2 s", "3d", "25h", "99999999999999h"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(kit_settings_parse_duration(bad[i], &ms) != 0, "\"%s\" parsed", bad[i]);
+    const struct {
+        const char *text;
+        long ms;
+    } good[] = {{"500ms", 500}, {"2s", 2000}, {"1m", 60000}, {"0s", 0},
+                {"5", 5000},    {"2 s", 2000}, {"1d", 86400000}, {"24h", 86400000}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        json_t *v = json_string(good[i].text);
+
+        ck_assert_msg(kit_duration(v, &ms) == 0 && ms == good[i].ms, "\"%s\"", good[i].text);
+        json_decref(v);
+    }
+    const char *bad[] = {"", "s", "-1s", "1.5s", "5x", "3d", "25h", "99999999999999h"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *v = json_string(bad[i]);
+
+        ck_assert_msg(kit_duration(v, &ms) != 0, "\"%s\" parsed", bad[i]);
+        json_decref(v);
+    }
+    json_t *n = json_integer(5);
+    ck_assert_int_eq(kit_duration(n, &ms), 0);
+    ck_assert_int_eq(ms, 5000);
+    json_decref(n);
 
     ck_assert(kit_settings_env_name_ok("REF"));
     ck_assert(kit_settings_env_name_ok("_x9"));

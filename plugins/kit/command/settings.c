@@ -65,33 +65,6 @@ static int kit_env_name_reserved(const char *name)
     return strncmp(name, "SLUICE_", 7) == 0;
 }
 
-int kit_settings_parse_duration(const char *text, long *ms)
-{
-    static const struct {
-        const char *unit;
-        long factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const char *p = text;
-    long value = 0;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (value > 360000000L)
-            return -1;
-        value = value * 10 + (*p - '0');
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (value > 24L * 3600000L / units[i].factor)
-                return -1;
-            *ms = value * units[i].factor;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Replace or append "name=value" in a NULL-free array of env strings. */
 static int kit_env_put(char ***arr, size_t *n, const char *name, const char *value)
 {
@@ -514,11 +487,10 @@ int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t c
         kit_settings_cwd(cfg, v, where, err, errlen) != 0)
         goto fail;
     if ((v = json_object_get(root, "kill_grace")) != NULL &&
-        (!json_is_string(v) ||
-         kit_settings_parse_duration(json_string_value(v), &cfg->kill_grace_ms) != 0)) {
+        kit_duration(v, &cfg->kill_grace_ms) != 0) {
         kit_settings_fail(err, errlen, where,
                             "kill_grace must be a duration such as \"5s\" or \"500ms\" (units ms, "
-                            "s, m, h; at most 24h)");
+                            "s, m, h, d, a bare number is seconds; at most 24h)");
         goto fail;
     }
     if ((v = json_object_get(root, "success_exit_codes")) != NULL) {

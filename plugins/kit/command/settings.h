@@ -86,11 +86,6 @@ int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t c
 
 void kit_settings_free(struct kit_settings *cfg);
 
-/*
- * Parse a duration: an integer followed by a unit, one of ms, s, m, h
- * ("500ms", "2s", "1m"). Returns 0 and the value in *ms, or -1.
- */
-int kit_settings_parse_duration(const char *text, long *ms);
 
 /* Nonzero when name matches [A-Za-z_][A-Za-z0-9_]*. */
 int kit_settings_env_name_ok(const char *name);

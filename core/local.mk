@@ -33,6 +33,7 @@ CORE_SOURCES = \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
 	core/units.c core/units.h \
+	core/codec.c core/codec.h \
 	core/xalloc.c core/xalloc.h
 
 CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \

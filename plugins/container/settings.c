@@ -30,7 +30,7 @@
 static const char *const ctr_settings_keys[] = {
     "socket",  "image",  "command", "entrypoint", "env",      "secrets", "stdin",
     "network", "memory", "cpus",    "pids_limit", "ulimits",  "user",    "read_only_rootfs",
-    "mounts",  "pull",   "timeout", "keep",       "work_dir",
+    "mounts",  "pull",   "timeout", "keep",       "work_dir", NULL
 };
 
 #define CTR_DOCKER_SOCKET "/var/run/docker.sock"
@@ -370,25 +370,6 @@ static int ctr_settings_work_dir(struct ctr_settings *cfg, json_t *v, const char
     return 0;
 }
 
-static int ctr_settings_check_keys(json_t *root, const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach (root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(ctr_settings_keys) / sizeof(ctr_settings_keys[0]); i++)
-            if (strcmp(key, ctr_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(ctr_settings_keys) / sizeof(ctr_settings_keys[0])) {
-            ctr_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The settings that are a single scalar, each with its own parser. */
 static int ctr_settings_scalars(struct ctr_settings *cfg, json_t *root, const char *where,
                                 char *err, size_t errlen)
@@ -435,18 +416,11 @@ int ctr_settings_parse(struct ctr_settings **out, const char *cfg_json, size_t c
                        const char *where, char *err, size_t errlen)
 {
     struct ctr_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root, *v;
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        ctr_fail(err, errlen, where, "config is not a JSON object: %s",
-                 root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (ctr_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, ctr_settings_keys, where, "container", err,
+                           errlen)) == NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
         ctr_fail(err, errlen, where, "out of memory");

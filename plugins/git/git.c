@@ -66,7 +66,7 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
         git_libgit2_shutdown();
         return -1;
     }
-    /* Before this process runs any script: see plugins/shell/groups.c. */
+    /* Before this process runs any script: see plugins/kit/command/groups.c. */
     kit_groups_sweep(&ctx->groups);
     gitexec_mirrors_init(&ctx->mirrors);
     *plugin_ctx = ctx;

@@ -7,7 +7,7 @@
  * of the repository lives in a cache directory (mirror.c), each execution
  * resolves its ref to one commit, runs on an immutable checkout of that
  * commit (worktree.c) and is started exactly as the shell executor starts
- * a command (run.c, with the shell executor's sources compiled in).
+ * a command (run.c, with plugins/kit/command, as the shell executor).
  */
 #ifndef GITEXEC_GIT_H
 #define GITEXEC_GIT_H
@@ -24,7 +24,7 @@
 /* Per process: what init was given and every mirror in use. */
 struct gitexec_ctx {
     const sluice_host *host;
-    struct kit_groups groups; /* see plugins/shell/groups.c */
+    struct kit_groups groups; /* see plugins/kit/command/groups.c */
     struct gitexec_mirrors mirrors;
 };
 

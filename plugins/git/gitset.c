@@ -5,10 +5,11 @@
  *
  * The git settings (url, ref, script...) are read here; everything about
  * how the command starts (argv templates, env, user, stdin...) is handed
- * to the shell executor's own parser, so the two executors cannot drift
- * apart. Only local facts are checked (paths as text, files named by
- * ssh_key and known_hosts): the repository itself may be unreachable when
- * sluiced starts, so it is first fetched by the first execution.
+ * to the command parser the shell executor uses (plugins/kit/command), so
+ * the two executors cannot drift apart. Only local facts are checked
+ * (paths as text, files named by ssh_key and known_hosts): the repository
+ * itself may be unreachable when sluiced starts, so it is first fetched by
+ * the first execution.
  */
 #define _GNU_SOURCE
 #include "gitset.h"
@@ -506,19 +507,15 @@ int gitexec_settings_parse(struct gitexec_settings **out, const char *cfg_json, 
                            const char *where, char *err, size_t errlen)
 {
     struct gitexec_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root;
     const char *why;
 
     *out = NULL;
     if (errlen > 0)
         err[0] = '\0';
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        gitexec_fail(err, errlen, where, "config is not a JSON object: %s",
-                     root ? "another type" : jerr.text);
+    /* The keys are two lists (git's and the command's): checked below. */
+    if ((root = kit_config(cfg_json, cfg_len, NULL, where, "git", err, errlen)) == NULL)
         goto fail;
-    }
     if (gitexec_check_keys(root, where, err, errlen) != 0)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL)

@@ -40,7 +40,7 @@
 
 #include <stddef.h>
 
-#include "kit/command/settings.h" /* the shell executor's, compiled into this plugin */
+#include "kit/command/settings.h" /* the shell executor's command settings */
 
 enum gitexec_fetch_mode { GITEXEC_FETCH_ALWAYS, GITEXEC_FETCH_INTERVAL, GITEXEC_FETCH_NEVER };
 

@@ -8,9 +8,9 @@
  * fetch falls back to the last commit fetched, with a warning); resolve
  * the ref to one commit; take the immutable checkout of that commit;
  * confine the script (and cwd) to it; then run the script exactly as the
- * shell executor runs a command (the shell executor's template, env,
- * workdir, spawn and supervise code is compiled into this plugin), with
- * SLUICE_GIT_COMMIT, SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
+ * shell executor runs a command (plugins/kit's template and its command
+ * code: env, workdir, spawn and supervise), with SLUICE_GIT_COMMIT,
+ * SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
  * record the commit as meta ("git.commit", "git.ref") and in the outputs
  * ("git": {"commit", "ref", ...}).
  */

@@ -34,7 +34,7 @@ static const char *const http_settings_keys[] = {
     "url",          "method",      "headers",          "body",         "timeout",
     "connect_timeout", "retry",    "max_redirects",    "ca_file",      "insecure",
     "proxy",        "max_response", "response_headers", "sign",        "allow_hosts",
-    "deny_private", "respond_with",
+    "deny_private", "respond_with", NULL
 };
 
 /* Headers libcurl manages itself: a flow setting them would break framing
@@ -72,26 +72,6 @@ static int http_settings_duration(const json_t *v, const char *name, long min_ms
                            "h, d, a bare number is seconds; at least %ld ms, at most 24h)",
                            name, min_ms);
         return -1;
-    }
-    return 0;
-}
-
-static int http_settings_check_keys(const json_t *root, const char *where, char *err,
-                                    size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach((json_t *)root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(http_settings_keys) / sizeof(http_settings_keys[0]); i++)
-            if (strcmp(key, http_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(http_settings_keys) / sizeof(http_settings_keys[0])) {
-            http_settings_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
     }
     return 0;
 }
@@ -594,19 +574,12 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
                         const char *where, char *err, size_t errlen)
 {
     struct http_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root, *v;
     char msg[1024];
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        http_settings_fail(err, errlen, where, "config is not a JSON object: %s",
-                           root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (http_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, http_settings_keys, where, "http", err, errlen)) ==
+        NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
         http_settings_fail(err, errlen, where, "out of memory");

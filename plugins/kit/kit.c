@@ -78,3 +78,20 @@ int kit_duration(const json_t *v, long *ms)
     *ms = (long)value;
     return 0;
 }
+
+json_t *kit_config(const char *cfg_json, size_t cfg_len, const char *const *allowed,
+                   const char *where, const char *plugin, char *err, size_t errlen)
+{
+    char at[512];
+    json_t *root;
+
+    snprintf(at, sizeof(at), "%s: %s", where ? where : "config", plugin);
+    /* No JSON_ALLOW_NUL there, so no config string can hide a NUL byte. */
+    root = sluice_json_config(cfg_json, cfg_len, at, err, errlen);
+    if (root != NULL && allowed != NULL &&
+        sluice_json_check_keys(root, allowed, at, err, errlen) != 0) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}

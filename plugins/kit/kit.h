@@ -39,4 +39,13 @@ size_t kit_format_real(double value, char *buf, size_t len);
  */
 int kit_duration(const json_t *v, long *ms);
 
+/*
+ * A flow's config group as configure receives it, read with the SDK's
+ * sluice_json_config and, when allowed (NULL-terminated) is given,
+ * sluice_json_check_keys. Errors read "where: plugin: why". Returns a new
+ * reference to the object, or NULL.
+ */
+json_t *kit_config(const char *cfg_json, size_t cfg_len, const char *const *allowed,
+                   const char *where, const char *plugin, char *err, size_t errlen);
+
 #endif /* KIT_KIT_H */

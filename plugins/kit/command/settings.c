@@ -1,5 +1,6 @@
 /*
- * settings.c - parse and validate the shell executor's per-flow config.
+ * settings.c - parse and validate a command's settings (the shell executor's
+ * config group, and the command part of the git executor's).
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *
@@ -29,7 +30,7 @@
 
 static const char *const kit_settings_keys[] = {
     "argv", "script", "env",   "inherit_env", "stdin",
-    "cwd",  "user",   "group", "kill_grace",  "success_exit_codes",
+    "cwd",  "user",   "group", "kill_grace",  "success_exit_codes", NULL
 };
 
 /* Every configure error reads "<where>: shell: <what>". */
@@ -405,25 +406,6 @@ nomem:
     return -1;
 }
 
-static int kit_settings_check_keys(json_t *root, const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach(root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(kit_settings_keys) / sizeof(kit_settings_keys[0]); i++)
-            if (strcmp(key, kit_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(kit_settings_keys) / sizeof(kit_settings_keys[0])) {
-            kit_settings_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Parsing the event is most of an execution's own work; a flow whose argv,
  * env and stdin never look inside it is spared the parse. */
 static void kit_settings_note_needs(struct kit_settings *cfg)
@@ -439,18 +421,11 @@ int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t c
                          const char *where, char *err, size_t errlen)
 {
     struct kit_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root, *v;
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        kit_settings_fail(err, errlen, where, "config is not a JSON object: %s",
-                            root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (kit_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, kit_settings_keys, where, "shell", err, errlen)) ==
+        NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
         kit_settings_fail(err, errlen, where, "out of memory");

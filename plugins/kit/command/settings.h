@@ -1,5 +1,6 @@
 /*
- * settings.h - the shell executor's per-flow configuration.
+ * settings.h - what a command is: the shell executor's per-flow config, which
+ * the git executor also reads for its script.
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *

@@ -10,6 +10,7 @@
  */
 #include "auth.h"
 
+#include "codec.h"
 #include "event.h"
 #include "units.h"
 #include "xalloc.h"
@@ -100,7 +101,7 @@ int auth_basic_decode(const char *header, char *out, size_t outlen)
         n--;
     size_t got;
     if (outlen == 0 ||
-        auth_base64_decode(b64, n, (unsigned char *)out, outlen - 1, &got) < 0)
+        codec_b64_decode(b64, n, (unsigned char *)out, outlen - 1, &got) < 0)
         return -1;
     out[got] = 0;
     if (strlen(out) != got || !strchr(out, ':')) {
@@ -108,98 +109,6 @@ int auth_basic_decode(const char *header, char *out, size_t outlen)
         return -1;
     }
     return 1;
-}
-
-/* ---- encodings ---- */
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-int auth_base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
-                       size_t *outlen)
-{
-    while (inlen > 0 && in[inlen - 1] == '=')
-        inlen--;
-    if (inlen % 4 == 1)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < inlen; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n == outcap)
-                return -1;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    *outlen = n;
-    return 0;
-}
-
-void auth_base64url_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char al[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = al[(v >> 18) & 63];
-        out[o++] = al[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = al[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = al[v & 63];
-    }
-    out[o] = 0;
-}
-
-int auth_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
-                    size_t *outlen)
-{
-    if (inlen % 2 || inlen / 2 > outcap)
-        return -1;
-    for (size_t i = 0; i < inlen; i += 2) {
-        int h = units_hex_digit((unsigned char)in[i]);
-        int l = units_hex_digit((unsigned char)in[i + 1]);
-        if (h < 0 || l < 0)
-            return -1;
-        out[i / 2] = (unsigned char)(h * 16 + l);
-    }
-    *outlen = inlen / 2;
-    return 0;
-}
-
-void auth_hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = 0;
 }
 
 /* ---- HMAC ---- */
@@ -312,7 +221,7 @@ int auth_hmac_add_secret(auth_hmac *h, const char *secret, char *err, size_t err
         /* The spec's secrets are "whsec_" + base64 of the key bytes. */
         const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
         key = xmalloc(strlen(b64) + 1);
-        if (auth_base64_decode(b64, strlen(b64), key, strlen(b64), &klen) < 0 || klen == 0) {
+        if (codec_b64_decode(b64, strlen(b64), key, strlen(b64), &klen) < 0 || klen == 0) {
             free(key);
             snprintf(err, errlen, "a standard-webhooks secret must be \"whsec_\" + base64");
             return -1;
@@ -436,8 +345,8 @@ static void add_candidate(candidates *c, int enc, const char *s, size_t len)
     if (c->n == MAX_CANDIDATES)
         return;
     int rc = enc == AUTH_ENC_BASE64
-                 ? auth_base64_decode(s, len, c->sig[c->n], AUTH_MAC_MAX, &c->len[c->n])
-                 : auth_hex_decode(s, len, c->sig[c->n], AUTH_MAC_MAX, &c->len[c->n]);
+                 ? codec_b64_decode(s, len, c->sig[c->n], AUTH_MAC_MAX, &c->len[c->n])
+                 : codec_hex_decode(s, len, c->sig[c->n], AUTH_MAC_MAX, &c->len[c->n]);
     if (rc == 0 && c->len[c->n] > 0)
         c->n++;
 }

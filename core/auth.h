@@ -52,18 +52,6 @@ int auth_basic_decode(const char *header, char *out, size_t outlen);
 /* The token of "Authorization: Bearer TOKEN", or NULL. */
 const char *auth_bearer_token(const char *header);
 
-/* ---- base64 and hex ---- */
-
-/* Standard or URL-safe alphabet, padding optional. -1 on bad input. */
-int auth_base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
-                       size_t *outlen);
-/* URL-safe base64 without padding (RFC 4648 section 5); out needs 4*ceil(n/3)+1. */
-void auth_base64url_encode(const unsigned char *in, size_t n, char *out);
-/* Hex digits (either case) to bytes. -1 on odd length or a non-hex digit. */
-int auth_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
-                    size_t *outlen);
-void auth_hex_encode(const unsigned char *in, size_t n, char *out);
-
 /* ---- HMAC signatures ---- */
 
 #define AUTH_ALG_SHA1 0

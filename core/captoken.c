@@ -8,6 +8,7 @@
 #include "captoken.h"
 
 #include "auth.h"
+#include "codec.h"
 #include "log.h"
 #include "units.h"
 #include "xalloc.h"
@@ -128,7 +129,7 @@ static int new_token(cap_entry *e)
     unsigned char raw[16];
     if (units_random(raw, sizeof(raw)) < 0)
         return -1;
-    auth_base64url_encode(raw, sizeof(raw), e->token);
+    codec_b64url_encode(raw, sizeof(raw), e->token);
     explicit_bzero(raw, sizeof(raw));
     auth_sha256(e->token, CAPTOKEN_LEN, e->digest);
     units_format_time(units_now_ms(), e->when, sizeof(e->when));
@@ -183,7 +184,7 @@ static int state_load(const char *dir, cap_state *s)
         const char *tid = json_string_value(json_object_get(v, "trigger"));
         unsigned char d[AUTH_DIGEST_LEN];
         size_t dl;
-        if (hex && tid && auth_hex_decode(hex, strlen(hex), d, sizeof(d), &dl) == 0 &&
+        if (hex && tid && codec_hex_decode(hex, strlen(hex), d, sizeof(d), &dl) == 0 &&
             dl == AUTH_DIGEST_LEN)
             add_retired(s, d, tid);
     }
@@ -229,7 +230,7 @@ static int state_save(const char *dir, const cap_state *s)
     json_t *ret = json_array();
     for (size_t i = 0; i < s->nr; i++) {
         char hex[2 * AUTH_DIGEST_LEN + 1];
-        auth_hex_encode(s->r[i].digest, AUTH_DIGEST_LEN, hex);
+        codec_hex_encode(s->r[i].digest, AUTH_DIGEST_LEN, hex);
         json_t *o = json_object();
         json_object_set_new(o, "sha256", json_string(hex));
         json_object_set_new(o, "trigger", json_string(s->r[i].trigger));

@@ -231,12 +231,22 @@ int cp_get_duration(parse_ctx *c, const config_setting_t *g, const char *name,
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)
         return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-        units_parse_duration(config_setting_get_string(s), out) < 0)
-        return cp_fail(c, s,
-                    "%s.%s: bad duration (use \"250ms\", \"30s\", \"5m\", \"1h\" or \"14d\")",
-                    what, name);
-    return 0;
+    /* An integer is seconds, as "30" is and as plugins' settings take it
+     * (sluice_json_duration): one grammar for every duration. */
+    if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+        long long secs = config_setting_get_int64(s);
+        if (secs >= 0 && (uint64_t)secs <= UINT64_MAX / 1000) {
+            *out = (uint64_t)secs * 1000;
+            return 0;
+        }
+    } else if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+               units_parse_duration(config_setting_get_string(s), out) == 0) {
+        return 0;
+    }
+    return cp_fail(c, s,
+                   "%s.%s: bad duration (use \"250ms\", \"30s\", \"5m\", \"1h\", \"14d\" or a "
+                   "number of seconds)",
+                   what, name);
 }
 
 int cp_valid_id(const char *s)

@@ -42,7 +42,7 @@ typedef struct gitmod_remote {
 
 /* What sluiced lends the module. */
 typedef struct gitmod_host {
-    /* auth_base64_decode: 0, or -1 when in is not base64 or out is too small. */
+    /* codec_b64_decode: 0, or -1 when in is not base64 or out is too small. */
     int (*base64_decode)(const char *in, size_t inlen, unsigned char *out, size_t outcap,
                          size_t *outlen);
 } gitmod_host;

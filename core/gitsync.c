@@ -16,7 +16,7 @@
 #include "autoconfig.h"
 #include "gitsync.h"
 
-#include "auth.h"
+#include "codec.h"
 #include "fsutil.h"
 #include "gitmod.h"
 #include "log.h"
@@ -237,7 +237,7 @@ static void note_fetch(const gitsync_conf *gc, int rc, const char *err)
     gs.fetch_error = xstrdup(err);
 }
 
-static const gitmod_host host = {.base64_decode = auth_base64_decode};
+static const gitmod_host host = {.base64_decode = codec_b64_decode};
 
 /* Called with mu held: the module, loaded and initialised once. */
 static int load_module(char *err, size_t errlen)

@@ -5,6 +5,7 @@
  * limits documented in <sluice/plugin.h>; a plugin that misbehaves gets a
  * log line naming it, never a crash of the host.
  */
+#include "abi_rules.h"
 #include "engine.h"
 #include "exec.h"
 #include "host.h"
@@ -259,25 +260,11 @@ static const char *host_exec_body(const sluice_exec *e, size_t *len, const char 
     return b ? b->bytes : NULL;
 }
 
-/* [a-z0-9][a-z0-9._-]* with a dot, so no plugin key is ever a host key. */
-static int meta_key_ok(const char *key)
-{
-    size_t n = strnlen(key, SLUICE_META_KEY_MAX + 1);
-    if (n == 0 || n > SLUICE_META_KEY_MAX || !strchr(key, '.') || key[0] == '.' ||
-        key[0] == '_' || key[0] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = key[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
+/* Keys follow abi_rules_meta_key_ok ([a-z0-9][a-z0-9._-]* with a dot), so no
+ * plugin key is ever a host key. */
 static int host_exec_set_meta(sluice_exec *e, const char *key, const char *value)
 {
-    if (!key || !meta_key_ok(key)) {
+    if (!key || !abi_rules_meta_key_ok(key)) {
         host_log(host_of(e), e, LOG_ERROR,
                  "exec_set_meta: key \"%.80s\" refused: it must match [a-z0-9][a-z0-9._-]*, "
                  "hold a '.' and be at most %u bytes",

@@ -3,6 +3,7 @@
  */
 #include "loader.h"
 
+#include "abi_rules.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -17,11 +18,6 @@
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/sluice/plugins"
 #endif
-
-/* The size of the v1.0 descriptor: a plugin may not be smaller. */
-#define PLUGIN_V1_0_SIZE (offsetof(sluice_plugin, cancel) + sizeof(void (*)(void)))
-/* A descriptor claiming more than this is certainly corrupt. */
-#define PLUGIN_MAX_SIZE 4096u
 
 static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 static plugin *loaded;
@@ -115,46 +111,15 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
         refuse(path, err, errlen, "sluice_plugin_v1() returned NULL");
         goto fail;
     }
-    if (d->abi_major != SLUICE_ABI_MAJOR) {
-        refuse(path, err, errlen, "built for ABI %u.%u, this sluiced speaks ABI %u",
-               d->abi_major, d->abi_minor, SLUICE_ABI_MAJOR);
+    char why[256];
+    if (abi_rules_descriptor(d, why, sizeof(why)) != 0) {
+        refuse(path, err, errlen, "%s", why);
         goto fail;
-    }
-    if (d->abi_minor > SLUICE_ABI_MINOR) {
-        refuse(path, err, errlen,
-               "built for ABI %u.%u, newer than this sluiced's %u.%u; upgrade sluiced",
-               d->abi_major, d->abi_minor, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
-        goto fail;
-    }
-    if (d->struct_size < PLUGIN_V1_0_SIZE) {
-        refuse(path, err, errlen, "descriptor size %u is smaller than the v1.0 size %zu",
-               d->struct_size, (size_t)PLUGIN_V1_0_SIZE);
-        goto fail;
-    }
-    if (d->struct_size > PLUGIN_MAX_SIZE) {
-        refuse(path, err, errlen, "descriptor size %u is implausible", d->struct_size);
-        goto fail;
-    }
-    /* A larger descriptor from the same minor can only carry fields we do
-     * not know; they must be zero, or the plugin expects something we lack. */
-    if (d->struct_size > sizeof(sluice_plugin)) {
-        const unsigned char *tail = (const unsigned char *)d + sizeof(sluice_plugin);
-        for (size_t i = 0; i < d->struct_size - sizeof(sluice_plugin); i++)
-            if (tail[i]) {
-                refuse(path, err, errlen,
-                       "descriptor size %u is larger than this sluiced's %zu and the extra "
-                       "fields are set",
-                       d->struct_size, sizeof(sluice_plugin));
-                goto fail;
-            }
     }
     plugin *p = xcalloc(1, sizeof(*p));
     size_t n = d->struct_size < sizeof(sluice_plugin) ? d->struct_size : sizeof(sluice_plugin);
     memcpy(&p->desc, d, n);
-    const char *missing = !p->desc.configure     ? "configure"
-                          : !p->desc.unconfigure ? "unconfigure"
-                          : !p->desc.execute     ? "execute"
-                                                 : NULL;
+    const char *missing = abi_rules_missing_callback(&p->desc);
     if (missing) {
         refuse(path, err, errlen, "mandatory callback %s is NULL", missing);
         free(p);

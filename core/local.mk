@@ -40,9 +40,11 @@ CORE_SOURCES = \
 	core/store.c core/store.h \
 	core/syncwait.c core/syncwait.h \
 	core/units.c core/units.h \
+	core/codec.c core/codec.h \
+	sdk/abi/abi_rules.c sdk/abi/abi_rules.h \
 	core/xalloc.c core/xalloc.h
 
-CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include \
+CORE_CPP = -I$(top_srcdir)/core -I$(top_srcdir)/sdk/include -I$(top_srcdir)/sdk/abi \
 	-DPLUGINDIR='"$(pluginsdir)"' -DMODULEDIR='"$(modulesdir)"' \
 	-DSYSCONFDIR='"$(sysconfdir)"' -DLOCALSTATEDIR='"$(localstatedir)"'
 # No libgit2 here: flows.git's libgit2 half is a module (modules/gitsync),

@@ -11,7 +11,9 @@
 
 /* "1024", "512K", "1M", "2G" (also "KB"/"KiB" forms; powers of 1024). */
 int units_parse_size(const char *s, uint64_t *out);
-/* "250ms", "30s", "5m", "1h", "14d"; a bare number is seconds. */
+/* "250ms", "30s", "5m" or "5min", "1h", "14d", spaces allowed before the unit;
+ * a bare number is seconds. Exactly the strings sluice_json_duration
+ * (<sluice/jansson.h>) accepts: tests/unit/test_duration keeps them in step. */
 int units_parse_duration(const char *s, uint64_t *out_ms);
 
 /* Milliseconds since the epoch, and on the monotonic clock. */

@@ -16,7 +16,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
 	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing \
-	tests/unit/test_apiauth tests/unit/test_intake
+	tests/unit/test_apiauth tests/unit/test_intake tests/unit/test_duration
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -24,6 +24,10 @@ tests_unit_test_units_SOURCES = tests/unit/test_units.c
 tests_unit_test_units_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_units_CFLAGS = $(UNIT_CC)
 tests_unit_test_units_LDADD = $(UNIT_LIBS)
+tests_unit_test_duration_SOURCES = tests/unit/test_duration.c
+tests_unit_test_duration_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_duration_CFLAGS = $(UNIT_CC)
+tests_unit_test_duration_LDADD = $(UNIT_LIBS)
 tests_unit_test_front_SOURCES = tests/unit/test_front.c
 tests_unit_test_front_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_front_CFLAGS = $(UNIT_CC)

@@ -35,7 +35,7 @@ int ctr_api_open(struct ctr_api *api, const char *socket, ctr_api_stop_fn stop, 
     api->easy = curl_easy_init();
     if (api->socket == NULL || api->multi == NULL || api->easy == NULL) {
         ctr_api_close(api);
-        ctr_errf(err, errlen, "cannot set up libcurl (out of memory)");
+        kit_errf(err, errlen, "cannot set up libcurl (out of memory)");
         return -1;
     }
     /* One connection is all a run needs; it is reused call after call. */
@@ -125,7 +125,7 @@ void ctr_api_diagnose(const char *socket_path, char *buf, size_t len)
     memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(buf, len, "cannot make a socket: %s", ctr_strerror(errno, ebuf, sizeof(ebuf)));
+        snprintf(buf, len, "cannot make a socket: %s", kit_strerror(errno, ebuf, sizeof(ebuf)));
         return;
     }
     rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -146,7 +146,7 @@ void ctr_api_diagnose(const char *socket_path, char *buf, size_t len)
     else if (e == ENOTSOCK)
         snprintf(buf, len, "not a socket");
     else
-        snprintf(buf, len, "%s", ctr_strerror(e, ebuf, sizeof(ebuf)));
+        snprintf(buf, len, "%s", kit_strerror(e, ebuf, sizeof(ebuf)));
 }
 
 static void ctr_api_setup(struct ctr_api *api, const struct ctr_call *call, struct ctr_xfer *x,
@@ -227,7 +227,7 @@ int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_re
     if (h != NULL && (headers = curl_slist_append(h, "Expect:")) == NULL)
         curl_slist_free_all(h);
     if (headers == NULL) {
-        ctr_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     ctr_api_setup(api, call, &x, headers, errbuf);
@@ -242,12 +242,12 @@ int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_re
         char why[512];
 
         ctr_api_diagnose(api->socket, why, sizeof(why));
-        ctr_errf(err, errlen, "cannot reach the container engine at %s: %s", api->socket, why);
+        kit_errf(err, errlen, "cannot reach the container engine at %s: %s", api->socket, why);
     } else if (result == CURLE_OPERATION_TIMEDOUT) {
-        ctr_errf(err, errlen, "the container engine at %s did not answer %s %s within %ld ms",
+        kit_errf(err, errlen, "the container engine at %s did not answer %s %s within %ld ms",
                  api->socket, call->method, call->path, call->timeout_ms);
     } else {
-        ctr_errf(err, errlen, "talking to the container engine at %s (%s %s): %s", api->socket,
+        kit_errf(err, errlen, "talking to the container engine at %s (%s %s): %s", api->socket,
                  call->method, call->path, errbuf[0] ? errbuf : curl_easy_strerror(result));
     }
 out:

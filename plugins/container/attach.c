@@ -34,7 +34,7 @@ static int ctr_attach_send_all(struct ctr_attach *a, const char *data, size_t le
         CURLcode rc = curl_easy_send(a->easy, data, len, &n);
 
         if (rc == CURLE_AGAIN) {
-            if (ctr_now_ms() > deadline)
+            if (kit_now_ms() > deadline)
                 return -1;
             ctr_attach_poll(a->fd, POLLOUT, CTR_ATTACH_POLL_MS);
             continue;
@@ -51,7 +51,7 @@ static int ctr_attach_send_all(struct ctr_attach *a, const char *data, size_t le
 static int ctr_attach_head(struct ctr_attach *a, const char *id, char *err, size_t errlen)
 {
     char head[CTR_ATTACH_HEAD_MAX + 1];
-    int64_t deadline = ctr_now_ms() + CTR_ATTACH_TIMEOUT_MS;
+    int64_t deadline = kit_now_ms() + CTR_ATTACH_TIMEOUT_MS;
     size_t have = 0;
     int status = 0;
 
@@ -61,8 +61,8 @@ static int ctr_attach_head(struct ctr_attach *a, const char *id, char *err, size
 
         /* One byte at a time: what follows the head belongs to the stream. */
         if (rc == CURLE_AGAIN) {
-            if (ctr_now_ms() > deadline) {
-                ctr_errf(err, errlen, "attaching to container %.12s: no answer within %d ms", id,
+            if (kit_now_ms() > deadline) {
+                kit_errf(err, errlen, "attaching to container %.12s: no answer within %d ms", id,
                          CTR_ATTACH_TIMEOUT_MS);
                 return -1;
             }
@@ -81,7 +81,7 @@ static int ctr_attach_head(struct ctr_attach *a, const char *id, char *err, size
         status = 0;
     if (status == 101 || status == 200)
         return 0;
-    ctr_errf(err, errlen, "attaching to container %.12s: the engine answered %.*s", id,
+    kit_errf(err, errlen, "attaching to container %.12s: the engine answered %.*s", id,
              (int)strcspn(head, "\r\n"), have ? head : "nothing");
     return -1;
 }
@@ -96,7 +96,7 @@ int ctr_attach_open(struct ctr_attach *a, const char *socket, const char *id, ch
     a->fd = CURL_SOCKET_BAD;
     a->easy = curl_easy_init();
     if (a->easy == NULL) {
-        ctr_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     curl_easy_setopt(a->easy, CURLOPT_URL, "http://localhost/");
@@ -109,7 +109,7 @@ int ctr_attach_open(struct ctr_attach *a, const char *socket, const char *id, ch
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo(a->easy, CURLINFO_ACTIVESOCKET, &a->fd);
     if (rc != CURLE_OK || a->fd == CURL_SOCKET_BAD) {
-        ctr_errf(err, errlen, "attaching to container %.12s: cannot connect to %s: %s", id,
+        kit_errf(err, errlen, "attaching to container %.12s: cannot connect to %s: %s", id,
                  socket, curl_easy_strerror(rc));
         return -1;
     }
@@ -118,8 +118,8 @@ int ctr_attach_open(struct ctr_attach *a, const char *socket, const char *id, ch
                  "&stderr=0 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
                  "Upgrade: tcp\r\nContent-Length: 0\r\n\r\n", id);
     if (n < 0 || (size_t)n >= sizeof(req) ||
-        ctr_attach_send_all(a, req, (size_t)n, ctr_now_ms() + CTR_ATTACH_TIMEOUT_MS) != 0) {
-        ctr_errf(err, errlen, "attaching to container %.12s: cannot send the request", id);
+        ctr_attach_send_all(a, req, (size_t)n, kit_now_ms() + CTR_ATTACH_TIMEOUT_MS) != 0) {
+        kit_errf(err, errlen, "attaching to container %.12s: cannot send the request", id);
         return -1;
     }
     return ctr_attach_head(a, id, err, errlen);

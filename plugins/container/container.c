@@ -40,19 +40,19 @@ static int ctr_init(const sluice_host *host, void **plugin_ctx, char *err, size_
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
-        ctr_errf(err, errlen, "container: the host table lacks functions of ABI 1.0");
+        kit_errf(err, errlen, "container: the host table lacks functions of ABI 1.0");
         return -1;
     }
     /* Not thread-safe in older libcurl: init runs on the main thread, before
      * any worker exists. Reference-counted, so other plugins may do it too. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        ctr_errf(err, errlen, "container: libcurl failed to initialise");
+        kit_errf(err, errlen, "container: libcurl failed to initialise");
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) {
         curl_global_cleanup();
-        ctr_errf(err, errlen, "container: out of memory");
+        kit_errf(err, errlen, "container: out of memory");
         return -1;
     }
     ctx->host = host;
@@ -86,12 +86,12 @@ static int ctr_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len,
 
     *instance = NULL;
     if (ctx == NULL) {
-        ctr_errf(err, errlen, "%s: container: configure before init", where ? where : "config");
+        kit_errf(err, errlen, "%s: container: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
     if (inst == NULL) {
-        ctr_errf(err, errlen, "%s: container: out of memory", where ? where : "config");
+        kit_errf(err, errlen, "%s: container: out of memory", where ? where : "config");
         return -1;
     }
     if (ctr_settings_parse(&inst->cfg, cfg_json, cfg_len, where, err, errlen) != 0) {

@@ -26,7 +26,7 @@ static int ctr_engine_simple(struct ctr_api *api, const struct ctr_call *call,
         char msg[1024];
 
         ctr_resp_message(resp, msg, sizeof(msg));
-        ctr_errf(err, errlen, "%s: the engine answered %ld: %s", what, resp->status, msg);
+        kit_errf(err, errlen, "%s: the engine answered %ld: %s", what, resp->status, msg);
         return -1;
     }
     return 0;
@@ -66,7 +66,7 @@ int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, s
          * nothing else in the create body can be missing but a network. */
         ctr_resp_message(&resp, msg, sizeof(msg));
         *image_missing = strcasestr(msg, "network") == NULL;
-        ctr_errf(err, errlen, "creating the container: the engine answered 404: %s", msg);
+        kit_errf(err, errlen, "creating the container: the engine answered 404: %s", msg);
         rc = -1;
         goto out;
     }
@@ -74,7 +74,7 @@ int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, s
         char msg[1024];
 
         ctr_resp_message(&resp, msg, sizeof(msg));
-        ctr_errf(err, errlen, "creating the container: the engine answered %ld: %s",
+        kit_errf(err, errlen, "creating the container: the engine answered %ld: %s",
                  resp.status, msg);
         rc = -1;
         goto out;
@@ -82,7 +82,7 @@ int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, s
     root = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
     cid = json_string_value(json_object_get(root, "Id"));
     if (cid == NULL || strlen(cid) >= idlen || strspn(cid, "0123456789abcdef") != strlen(cid)) {
-        ctr_errf(err, errlen, "creating the container: the engine's answer has no valid Id");
+        kit_errf(err, errlen, "creating the container: the engine's answer has no valid Id");
         rc = -1;
         goto out;
     }
@@ -113,7 +113,7 @@ int ctr_engine_image_exists(struct ctr_api *api, const char *image, char *err, s
             char msg[1024];
 
             ctr_resp_message(&resp, msg, sizeof(msg));
-            ctr_errf(err, errlen, "inspecting image %s: the engine answered %ld: %s", image,
+            kit_errf(err, errlen, "inspecting image %s: the engine answered %ld: %s", image,
                      resp.status, msg);
             rc = -1;
         }
@@ -183,7 +183,7 @@ int ctr_engine_pull(struct ctr_api *api, const char *image, char *err, size_t er
         asprintf(&path, "/images/create?fromImage=%s%s", esc,
                  ctr_image_has_tag(image) ? "" : "&tag=latest") < 0) {
         path = NULL;
-        ctr_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         goto out;
     }
     call.path = path;
@@ -191,7 +191,7 @@ int ctr_engine_pull(struct ctr_api *api, const char *image, char *err, size_t er
     if (rc == 0 && st->have > 0 && !st->overflow)
         ctr_pull_line(st);
     if (rc == 0 && st->error[0] != '\0') {
-        ctr_errf(err, errlen, "pulling image %s: %s", image, st->error);
+        kit_errf(err, errlen, "pulling image %s: %s", image, st->error);
         rc = -1;
     }
 out:
@@ -216,7 +216,7 @@ int ctr_engine_start(struct ctr_api *api, const char *id, char *err, size_t errl
         char msg[2048];
 
         ctr_resp_message(&resp, msg, sizeof(msg));
-        ctr_errf(err, errlen, "starting the container: the engine answered %ld: %s", resp.status,
+        kit_errf(err, errlen, "starting the container: the engine answered %ld: %s", resp.status,
                  msg);
         rc = -1;
     }
@@ -242,10 +242,10 @@ int ctr_engine_wait(struct ctr_api *api, const char *id, int *code, char *err, s
     status = json_object_get(root, "StatusCode");
     msg = json_string_value(json_object_get(json_object_get(root, "Error"), "Message"));
     if (msg != NULL && *msg != '\0') {
-        ctr_errf(err, errlen, "waiting for the container: %s", msg);
+        kit_errf(err, errlen, "waiting for the container: %s", msg);
         rc = -1;
     } else if (!json_is_integer(status)) {
-        ctr_errf(err, errlen, "waiting for the container: the answer has no StatusCode");
+        kit_errf(err, errlen, "waiting for the container: the answer has no StatusCode");
         rc = -1;
     } else {
         *code = (int)json_integer_value(status);
@@ -309,7 +309,7 @@ int ctr_engine_kill(struct ctr_api *api, const char *id, char *err, size_t errle
         char msg[1024];
 
         ctr_resp_message(&resp, msg, sizeof(msg));
-        ctr_errf(err, errlen, "killing the container: the engine answered %ld: %s", resp.status,
+        kit_errf(err, errlen, "killing the container: the engine answered %ld: %s", resp.status,
                  msg);
         rc = -1;
     }
@@ -331,7 +331,7 @@ int ctr_engine_remove(struct ctr_api *api, const char *id, char *err, size_t err
         char msg[1024];
 
         ctr_resp_message(&resp, msg, sizeof(msg));
-        ctr_errf(err, errlen, "removing the container: the engine answered %ld: %s", resp.status,
+        kit_errf(err, errlen, "removing the container: the engine answered %ld: %s", resp.status,
                  msg);
         rc = -1;
     }
@@ -355,7 +355,7 @@ int ctr_engine_list_ours(struct ctr_api *api, json_t **list, char *err, size_t e
         if (!json_is_array(*list)) {
             json_decref(*list);
             *list = NULL;
-            ctr_errf(err, errlen, "listing containers: the answer is not a JSON array");
+            kit_errf(err, errlen, "listing containers: the answer is not a JSON array");
             rc = -1;
         }
     }

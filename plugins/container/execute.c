@@ -31,7 +31,7 @@
 #include "attach.h"
 #include "engine.h"
 #include "frames.h"
-#include "../shell/outputs.h"
+#include "kit/outputs.h"
 #include "spec.h"
 #include "util.h"
 #include "workdir.h"
@@ -81,7 +81,7 @@ static int ctr_run_stop(void *ctx)
 
     if (run->inst->host->exec_is_cancelled(run->exec) != SLUICE_CANCEL_NONE)
         return 1;
-    if (run->deadline > 0 && ctr_now_ms() >= run->deadline) {
+    if (run->deadline > 0 && kit_now_ms() >= run->deadline) {
         run->own_timeout = 1;
         return 1;
     }
@@ -142,7 +142,7 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
 
     run->event = sluice_json_parse_event(run->event_text, run->event_len, &jerr);
     if (run->event == NULL || !json_is_object(run->event)) {
-        ctr_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
+        kit_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
                  run->event ? "another type" : jerr.text);
         return -1;
     }
@@ -167,7 +167,7 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
     *spec = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (*spec == NULL) {
-        ctr_errf(run->err, sizeof(run->err), "out of memory");
+        kit_errf(run->err, sizeof(run->err), "out of memory");
         return -1;
     }
     ctr_run_name(run);
@@ -178,14 +178,14 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
 static int ctr_run_pull(struct ctr_run *run)
 {
     const sluice_host *host = run->inst->host;
-    int64_t t0 = ctr_now_ms();
+    int64_t t0 = kit_now_ms();
     int rc;
 
     host->log(host, run->exec, SLUICE_LOG_INFO, "pulling image %s", run->cfg->image);
     rc = ctr_engine_pull(&run->api, run->cfg->image, run->err, sizeof(run->err));
     if (rc == 0)
         host->log(host, run->exec, SLUICE_LOG_INFO, "pulled image %s in %lld ms",
-                  run->cfg->image, (long long)(ctr_now_ms() - t0));
+                  run->cfg->image, (long long)(kit_now_ms() - t0));
     return rc;
 }
 
@@ -200,7 +200,7 @@ static int ctr_run_create(struct ctr_run *run, const char *spec)
     rc = ctr_engine_create(&run->api, run->name, spec, len, run->id, sizeof(run->id), &missing,
                            run->err, sizeof(run->err));
     if (rc != 0 && missing && run->cfg->pull == CTR_PULL_NEVER) {
-        ctr_errf(run->err, sizeof(run->err),
+        kit_errf(run->err, sizeof(run->err),
                  "image %s is not on the engine and pull = \"never\" (load it first: docker "
                  "pull / podman pull / docker load)", run->cfg->image);
         return -1;
@@ -228,7 +228,7 @@ static int ctr_run_clear_earlier(struct ctr_run *run)
     if (attempt == NULL || strcmp(attempt, "1") == 0 || id == NULL)
         return 0;
     if (ctr_clear_earlier(run->inst->ctx, &run->api, id, err, sizeof(err)) != 0) {
-        ctr_errf(run->err, sizeof(run->err), "not started: an earlier attempt's container: %s",
+        kit_errf(run->err, sizeof(run->err), "not started: an earlier attempt's container: %s",
                  err);
         return -1;
     }
@@ -249,7 +249,7 @@ static int ctr_run_container(struct ctr_run *run)
     if (ctr_run_stopped(run))
         return CTR_API_CANCELLED;
     if (run->cfg->timeout_ms > 0)
-        run->deadline = ctr_now_ms() + run->cfg->timeout_ms;
+        run->deadline = kit_now_ms() + run->cfg->timeout_ms;
     if ((rc = ctr_engine_start(&run->api, run->id, run->err, sizeof(run->err))) != 0)
         return rc;
     run->started = 1;
@@ -356,19 +356,19 @@ static int ctr_run_stopped_verdict(struct ctr_run *run)
                                                                      "removed";
 
     if (run->own_timeout) {
-        ctr_errf(run->err, sizeof(run->err), "timed out after %ld ms (timeout); %s",
+        kit_errf(run->err, sizeof(run->err), "timed out after %ld ms (timeout); %s",
                  run->cfg->timeout_ms, done);
         return SLUICE_ERR;
     }
     switch (run->inst->host->exec_is_cancelled(run->exec)) {
     case SLUICE_CANCEL_TIMEOUT:
-        ctr_errf(run->err, sizeof(run->err), "timed out; %s", done);
+        kit_errf(run->err, sizeof(run->err), "timed out; %s", done);
         break;
     case SLUICE_CANCEL_SHUTDOWN:
-        ctr_errf(run->err, sizeof(run->err), "cancelled: sluiced is shutting down; %s", done);
+        kit_errf(run->err, sizeof(run->err), "cancelled: sluiced is shutting down; %s", done);
         break;
     default:
-        ctr_errf(run->err, sizeof(run->err), "cancelled; %s", done);
+        kit_errf(run->err, sizeof(run->err), "cancelled; %s", done);
         break;
     }
     return SLUICE_ERR;
@@ -388,16 +388,16 @@ static int ctr_run_verdict(struct ctr_run *run)
         int oom = ctr_engine_oom_killed(&run->api, run->id);
 
         ctr_size_text(run->cfg->memory, limit, sizeof(limit));
-        ctr_errf(run->err, sizeof(run->err), "exit code 137: killed (%s out of memory; the "
+        kit_errf(run->err, sizeof(run->err), "exit code 137: killed (%s out of memory; the "
                                              "memory limit is %s)",
                  oom ? "the engine says" : "likely", limit);
         return SLUICE_ERR;
     }
     if (run->exit_code == CTR_EXIT_SIGKILL) {
-        ctr_errf(run->err, sizeof(run->err), "exit code 137: killed (SIGKILL)");
+        kit_errf(run->err, sizeof(run->err), "exit code 137: killed (SIGKILL)");
         return SLUICE_ERR;
     }
-    ctr_errf(run->err, sizeof(run->err), "exit code %d", run->exit_code);
+    kit_errf(run->err, sizeof(run->err), "exit code %d", run->exit_code);
     return SLUICE_ERR;
 }
 
@@ -413,7 +413,7 @@ static int ctr_run_outputs(struct ctr_run *run, int rc)
     json_t *obj = NULL;
     char *text = NULL;
 
-    if (shell_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
+    if (kit_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
         goto bad;
     if (obj == NULL)
         return rc;
@@ -459,7 +459,7 @@ static void ctr_run_cleanup(struct ctr_run *run)
 static int ctr_run_all(struct ctr_run *run, const char *spec)
 {
     const sluice_host *host = run->inst->host;
-    int64_t t0 = ctr_now_ms();
+    int64_t t0 = kit_now_ms();
     int rc;
 
     rc = ctr_run_clear_earlier(run);
@@ -467,7 +467,7 @@ static int ctr_run_all(struct ctr_run *run, const char *spec)
         rc = ctr_run_create(run, spec);
     if (rc == 0) {
         host->log(host, run->exec, SLUICE_LOG_DEBUG, "created container %s (%.12s) in %lld ms",
-                  run->name, run->id, (long long)(ctr_now_ms() - t0));
+                  run->name, run->id, (long long)(kit_now_ms() - t0));
         rc = ctr_run_container(run);
     }
     if (rc == CTR_API_CANCELLED || (rc != 0 && ctr_run_stopped(run))) {
@@ -489,7 +489,7 @@ static int ctr_run_all(struct ctr_run *run, const char *spec)
     rc = ctr_run_outputs(run, rc);
     ctr_run_remove(run);
     host->log(host, run->exec, SLUICE_LOG_DEBUG, "container %s exited %d; %lld ms in all",
-              run->name, run->exit_code, (long long)(ctr_now_ms() - t0));
+              run->name, run->exit_code, (long long)(kit_now_ms() - t0));
     return rc;
 }
 
@@ -511,7 +511,7 @@ int ctr_execute(void *instance, sluice_exec *exec)
     run->attach.fd = CURL_SOCKET_BAD;
     run->event_text = host->exec_event(exec, &run->event_len);
     if (run->event_text == NULL) {
-        ctr_errf(run->err, sizeof(run->err), "the host gave no event");
+        kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
     if (ctr_run_prepare(run, &spec) != 0)

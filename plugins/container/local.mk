@@ -14,23 +14,18 @@ CONTAINER_PLUGIN_SRC = \
 	plugins/container/attach.c plugins/container/attach.h \
 	plugins/container/frames.c plugins/container/frames.h \
 	plugins/container/workdir.c plugins/container/workdir.h \
-	plugins/container/util.c plugins/container/util.h \
-	$(CONTAINER_SHARED_SRC)
+	plugins/container/util.c plugins/container/util.h
 # Placeholders and $SLUICE_OUTPUT behave exactly as in the shell executor:
-# the same sources are compiled into this plugin (plugins share source,
-# never symbols at run time).
-CONTAINER_SHARED_SRC = plugins/shell/template.c plugins/shell/template.h \
-	plugins/shell/outputs.c plugins/shell/outputs.h \
-	plugins/shell/util.c plugins/shell/util.h
+# both come from plugins/kit, compiled into this plugin.
 
 plugins_LTLIBRARIES += plugins/container/container.la
 TEST_PLUGIN_DIRS += plugins/container
 plugins_container_container_la_SOURCES = $(CONTAINER_PLUGIN_SRC)
-plugins_container_container_la_CPPFLAGS = $(PLUGIN_CPP) \
+plugins_container_container_la_CPPFLAGS = $(KIT_CPP) \
 	-DCTR_PLUGIN_VERSION='"$(PACKAGE_VERSION)"' $(LIBCURL_CFLAGS) $(JANSSON_CFLAGS)
 plugins_container_container_la_CFLAGS = $(PLUGIN_CC)
 plugins_container_container_la_LDFLAGS = $(PLUGIN_LINK)
-plugins_container_container_la_LIBADD = $(LIBCURL_LIBS) $(JANSSON_LIBS) -lm
+plugins_container_container_la_LIBADD = $(KIT_LIBS) $(LIBCURL_LIBS) $(JANSSON_LIBS) -lm
 
 # Unit tests: the plugin's sources compiled into the test (so the settings
 # parser, the frame splitter and the create body can be tested directly),
@@ -40,10 +35,10 @@ TESTS += tests/unit/test_container
 tests_unit_test_container_SOURCES = tests/unit/test_container.c \
 	tests/unit/test_container_fake.c tests/unit/test_container_fake.h \
 	$(CONTAINER_PLUGIN_SRC)
-tests_unit_test_container_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/plugins/container \
+tests_unit_test_container_CPPFLAGS = $(KIT_CPP) -I$(top_srcdir)/plugins/container \
 	-I$(top_srcdir)/sdk/mock $(LIBCURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_container_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_container_LDADD = sdk/mock/libsluice-mock.a $(LIBCURL_LIBS) $(JANSSON_LIBS) \
+tests_unit_test_container_LDADD = sdk/mock/libsluice-mock.a $(KIT_LIBS) $(LIBCURL_LIBS) $(JANSSON_LIBS) \
 	$(CHECK_LIBS) -lm -lpthread
 
 # Integration: a real sluiced and a real engine (Podman started by the test

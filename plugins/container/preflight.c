@@ -193,7 +193,7 @@ int ctr_clear_earlier(const struct ctr_plugin_ctx *ctx, struct ctr_api *api, con
             continue;
         if (owner != NULL && strcmp(owner, ctx->owner) != 0 &&
             ctr_owner_alive(owner, ctx->owner)) {
-            ctr_errf(err, errlen,
+            kit_errf(err, errlen,
                      "container %.12s of this execution belongs to a sluiced that still runs "
                      "(%s); not starting another",
                      id, owner);
@@ -228,7 +228,7 @@ static void ctr_preflight_mounts(struct ctr_plugin_ctx *ctx, const struct ctr_se
             ctx->host->log(ctx->host, NULL, SLUICE_LOG_WARN,
                            "%s: container: mounts[%zu]: source %s: %s (executions will fail "
                            "until it exists)", where, i, cfg->mounts[i].source,
-                           ctr_strerror(errno, ebuf, sizeof(ebuf)));
+                           kit_strerror(errno, ebuf, sizeof(ebuf)));
     }
 }
 
@@ -246,9 +246,9 @@ void ctr_preflight(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg, c
         host->log(host, NULL, SLUICE_LOG_WARN, "%s: container: %s", where, err);
         return;
     }
-    if (seen->checked_ms == 0 || ctr_now_ms() - seen->checked_ms > CTR_PING_REUSE_MS) {
+    if (seen->checked_ms == 0 || kit_now_ms() - seen->checked_ms > CTR_PING_REUSE_MS) {
         seen->reachable = ctr_engine_ping(&api, seen->why, sizeof(seen->why)) == 0;
-        seen->checked_ms = ctr_now_ms();
+        seen->checked_ms = kit_now_ms();
     }
     if (!seen->reachable) {
         host->log(host, NULL, SLUICE_LOG_WARN,

@@ -30,7 +30,7 @@
 static const char *const ctr_settings_keys[] = {
     "socket",  "image",  "command", "entrypoint", "env",      "secrets", "stdin",
     "network", "memory", "cpus",    "pids_limit", "ulimits",  "user",    "read_only_rootfs",
-    "mounts",  "pull",   "timeout", "keep",       "work_dir",
+    "mounts",  "pull",   "timeout", "keep",       "work_dir", NULL
 };
 
 #define CTR_DOCKER_SOCKET "/var/run/docker.sock"
@@ -44,7 +44,7 @@ void ctr_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ctr_errf(err, errlen, "%s: container: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: container: %s", where ? where : "config", msg);
 }
 
 int ctr_settings_env_name_ok(const char *name)
@@ -164,7 +164,7 @@ static int ctr_settings_argv(struct ctr_argv *argv, json_t *v, const char *key, 
             ctr_fail(err, errlen, where, "%s[%zu] must be a string", key, i);
             return -1;
         }
-        if (shell_template_compile(&argv->items[i], json_string_value(item), msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&argv->items[i], json_string_value(item), msg, sizeof(msg)) != 0) {
             ctr_fail(err, errlen, where, "%s[%zu]: %s", key, i, msg);
             return -1;
         }
@@ -180,11 +180,11 @@ static int ctr_settings_program_fixed(const struct ctr_settings *cfg, const char
     const struct ctr_argv *first = cfg->entrypoint.present ? &cfg->entrypoint : &cfg->command;
     const char *key = cfg->entrypoint.present ? "entrypoint" : "command";
 
-    if (first->present && shell_template_has_placeholders(first->items[0])) {
+    if (first->present && kit_template_has_placeholders(first->items[0])) {
         ctr_fail(err, errlen, where,
                  "%s[0] (\"%s\") must not contain placeholders: the program to run is chosen by "
                  "the flow, not by the request (put values in later elements or in env)",
-                 key, shell_template_source(first->items[0]));
+                 key, kit_template_source(first->items[0]));
         return -1;
     }
     return 0;
@@ -253,7 +253,7 @@ static int ctr_settings_env(struct ctr_settings *cfg, json_t *env, const char *w
         if ((var->name = strdup(name)) == NULL)
             goto nomem;
         cfg->nenv++;
-        if (shell_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
             ctr_fail(err, errlen, where,
                      "env.%s: %s (a secret belongs in secrets, whose values are never parsed)",
                      name, msg);
@@ -370,25 +370,6 @@ static int ctr_settings_work_dir(struct ctr_settings *cfg, json_t *v, const char
     return 0;
 }
 
-static int ctr_settings_check_keys(json_t *root, const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach (root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(ctr_settings_keys) / sizeof(ctr_settings_keys[0]); i++)
-            if (strcmp(key, ctr_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(ctr_settings_keys) / sizeof(ctr_settings_keys[0])) {
-            ctr_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The settings that are a single scalar, each with its own parser. */
 static int ctr_settings_scalars(struct ctr_settings *cfg, json_t *root, const char *where,
                                 char *err, size_t errlen)
@@ -422,11 +403,10 @@ static int ctr_settings_scalars(struct ctr_settings *cfg, json_t *root, const ch
         ctr_settings_pull(cfg, v, where, err, errlen) != 0)
         return -1;
     if ((v = json_object_get(root, "timeout")) != NULL &&
-        (!json_is_string(v) || ctr_parse_duration(json_string_value(v), &cfg->timeout_ms) != 0 ||
-         cfg->timeout_ms == 0)) {
+        (kit_duration(v, &cfg->timeout_ms) != 0 || cfg->timeout_ms == 0)) {
         ctr_fail(err, errlen, where,
                  "timeout must be a duration such as \"30s\" or \"5m\" "
-                 "(units ms, s, m, h; at most 24h)");
+                 "(units ms, s, m, h, d, a bare number is seconds; at most 24h)");
         return -1;
     }
     return 0;
@@ -436,18 +416,11 @@ int ctr_settings_parse(struct ctr_settings **out, const char *cfg_json, size_t c
                        const char *where, char *err, size_t errlen)
 {
     struct ctr_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root, *v;
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        ctr_fail(err, errlen, where, "config is not a JSON object: %s",
-                 root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (ctr_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, ctr_settings_keys, where, "container", err,
+                           errlen)) == NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
         ctr_fail(err, errlen, where, "out of memory");
@@ -496,7 +469,7 @@ fail:
 static void ctr_argv_clear(struct ctr_argv *argv)
 {
     for (size_t i = 0; i < argv->n; i++)
-        shell_template_free(argv->items[i]);
+        kit_template_free(argv->items[i]);
     free(argv->items);
 }
 
@@ -510,7 +483,7 @@ void ctr_settings_free(struct ctr_settings *cfg)
     ctr_argv_clear(&cfg->entrypoint);
     for (size_t i = 0; i < cfg->nenv; i++) {
         free(cfg->env[i].name);
-        shell_template_free(cfg->env[i].value);
+        kit_template_free(cfg->env[i].value);
     }
     free(cfg->env);
     for (size_t i = 0; i < cfg->nsecrets; i++) {

@@ -9,14 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../shell/template.h"
+#include "kit/template.h"
 
 enum ctr_pull { CTR_PULL_NEVER, CTR_PULL_MISSING, CTR_PULL_ALWAYS };
 
 /* env: a value rendered against the event for every execution. */
 struct ctr_env_var {
     char *name;
-    shell_template *value;
+    kit_template *value;
 };
 
 /* secrets: a literal value, never parsed for placeholders nor logged. */
@@ -40,7 +40,7 @@ struct ctr_mount {
 
 /* A list of templates: command or entrypoint. present = the key was set. */
 struct ctr_argv {
-    shell_template **items;
+    kit_template **items;
     size_t n;
     int present;
 };

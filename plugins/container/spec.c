@@ -24,12 +24,12 @@ static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const
         char *text;
         size_t len;
 
-        if (shell_template_render(argv->items[i], event, &text, &len) != 0)
+        if (kit_template_render(argv->items[i], event, &text, &len) != 0)
             goto nomem;
         if (strlen(text) != len) {
-            ctr_errf(err, errlen, "%s[%zu] (\"%s\") would contain a NUL byte, which an "
+            kit_errf(err, errlen, "%s[%zu] (\"%s\") would contain a NUL byte, which an "
                                   "argument cannot carry", key, i,
-                     shell_template_source(argv->items[i]));
+                     kit_template_source(argv->items[i]));
             free(text);
             json_decref(arr);
             return NULL;
@@ -44,7 +44,7 @@ static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const
 
 nomem:
     json_decref(arr);
-    ctr_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return NULL;
 }
 
@@ -88,12 +88,12 @@ static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
         char *value;
         size_t len;
 
-        if (shell_template_render(cfg->env[i].value, event, &value, &len) != 0)
+        if (kit_template_render(cfg->env[i].value, event, &value, &len) != 0)
             goto nomem;
         if (strlen(value) != len) {
-            ctr_errf(err, errlen, "env.%s: the value (from \"%s\") contains a NUL byte, which "
+            kit_errf(err, errlen, "env.%s: the value (from \"%s\") contains a NUL byte, which "
                                   "an environment variable cannot carry",
-                     cfg->env[i].name, shell_template_source(cfg->env[i].value));
+                     cfg->env[i].name, kit_template_source(cfg->env[i].value));
             free(value);
             json_decref(env);
             return NULL;
@@ -111,7 +111,7 @@ static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
 
 nomem:
     json_decref(env);
-    ctr_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return NULL;
 }
 
@@ -237,7 +237,7 @@ json_t *ctr_spec_build(const struct ctr_settings *cfg, const json_t *event,
     return spec;
 
 nomem:
-    ctr_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
 fail:
     json_decref(spec);
     return NULL;

@@ -45,12 +45,12 @@ int ctr_workdir_create(struct ctr_workdir *wd, const char *base, const char *eve
     memset(wd, 0, sizeof(*wd));
     if (snprintf(wd->dir, sizeof(wd->dir), "%s/sluice-container.XXXXXX", base) >=
         (int)sizeof(wd->dir)) {
-        ctr_errf(err, errlen, "work_dir \"%s\" is too long", base);
+        kit_errf(err, errlen, "work_dir \"%s\" is too long", base);
         return -1;
     }
     if (mkdtemp(wd->dir) == NULL) {
-        ctr_errf(err, errlen, "cannot make a directory in %s: %s", base,
-                 ctr_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot make a directory in %s: %s", base,
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     wd->made = 1;
@@ -59,8 +59,8 @@ int ctr_workdir_create(struct ctr_workdir *wd, const char *base, const char *eve
     snprintf(wd->output_path, sizeof(wd->output_path), "%s/out/outputs", wd->dir);
     fd = open(wd->event_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 || ctr_write_all(fd, event, event_len) != 0 || fchmod(fd, 0644) != 0) {
-        ctr_errf(err, errlen, "cannot write %s: %s", wd->event_path,
-                 ctr_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot write %s: %s", wd->event_path,
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -68,8 +68,8 @@ int ctr_workdir_create(struct ctr_workdir *wd, const char *base, const char *eve
     close(fd);
     /* chmod after mkdir: the umask must not take the write bits away. */
     if (mkdir(wd->out_dir, 0700) != 0 || chmod(wd->out_dir, 0777) != 0) {
-        ctr_errf(err, errlen, "cannot make %s: %s", wd->out_dir,
-                 ctr_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot make %s: %s", wd->out_dir,
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     return 0;
@@ -131,7 +131,7 @@ int ctr_workdir_remove(struct ctr_workdir *wd, char *err, size_t errlen)
     if (rmdir(wd->dir) != 0)
         rc = -1;
     if (rc != 0)
-        ctr_errf(err, errlen, "could not remove all of %s (files the container left in "
+        kit_errf(err, errlen, "could not remove all of %s (files the container left in "
                               "/sluice/out?)", wd->dir);
     return rc;
 }

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 static int gitexec_inside(const char *root, const char *path)
 {
@@ -36,16 +36,16 @@ int gitexec_confine(const char *root, const char *rel, int want, char *out, size
     struct stat st;
 
     if (realpath(root, rroot) == NULL) {
-        shell_errf(why, whylen, "the checkout %s is not readable: %s", root,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(why, whylen, "the checkout %s is not readable: %s", root,
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (snprintf(full, sizeof(full), "%s/%s", rroot, rel) >= (int)sizeof(full)) {
-        shell_errf(why, whylen, "is too long a path");
+        kit_errf(why, whylen, "is too long a path");
         return -1;
     }
     if (lstat(full, &st) != 0) {
-        shell_errf(why, whylen, "does not exist");
+        kit_errf(why, whylen, "does not exist");
         return -1;
     }
     if (realpath(full, real) == NULL) {
@@ -54,34 +54,34 @@ int gitexec_confine(const char *root, const char *rel, int want, char *out, size
 
         if (n > 0) {
             target[n] = '\0';
-            shell_errf(why, whylen, "is a symbolic link to \"%s\", which does not resolve (%s)",
-                       target, shell_strerror(errno, ebuf, sizeof(ebuf)));
+            kit_errf(why, whylen, "is a symbolic link to \"%s\", which does not resolve (%s)",
+                       target, kit_strerror(errno, ebuf, sizeof(ebuf)));
         } else {
-            shell_errf(why, whylen, "cannot be resolved: %s",
-                       shell_strerror(errno, ebuf, sizeof(ebuf)));
+            kit_errf(why, whylen, "cannot be resolved: %s",
+                       kit_strerror(errno, ebuf, sizeof(ebuf)));
         }
         return -1;
     }
     if (!gitexec_inside(rroot, real)) {
-        shell_errf(why, whylen,
+        kit_errf(why, whylen,
                    "resolves to %s, outside the repository (through a symbolic link): refused",
                    real);
         return -1;
     }
     if (stat(real, &st) != 0) {
-        shell_errf(why, whylen, "cannot be read: %s", shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(why, whylen, "cannot be read: %s", kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (want == GITEXEC_WANT_DIR && !S_ISDIR(st.st_mode)) {
-        shell_errf(why, whylen, "is not a directory");
+        kit_errf(why, whylen, "is not a directory");
         return -1;
     }
     if (want == GITEXEC_WANT_FILE && !S_ISREG(st.st_mode)) {
-        shell_errf(why, whylen, "is not a regular file");
+        kit_errf(why, whylen, "is not a regular file");
         return -1;
     }
     if (snprintf(out, outlen, "%s", real) >= (int)outlen) {
-        shell_errf(why, whylen, "is too long a path");
+        kit_errf(why, whylen, "is too long a path");
         return -1;
     }
     return 0;

@@ -23,7 +23,7 @@
 
 #include <git2.h>
 
-#include "util.h"
+#include "kit/kit.h"
 #include "worktree.h"
 
 /* Set from configure's version by plugins/git/local.mk. */
@@ -40,34 +40,34 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
-        shell_errf(err, errlen, "git: the host table lacks functions of ABI 1.0");
+        kit_errf(err, errlen, "git: the host table lacks functions of ABI 1.0");
         return -1;
     }
     if (git_libgit2_init() < 0) {
-        shell_errf(err, errlen, "git: libgit2 failed to initialise: %s",
+        kit_errf(err, errlen, "git: libgit2 failed to initialise: %s",
                    git_error_last() ? git_error_last()->message : "unknown error");
         return -1;
     }
     features = git_libgit2_features();
     if (!(features & GIT_FEATURE_THREADS)) {
         git_libgit2_shutdown();
-        shell_errf(err, errlen, "git: this libgit2 was built without thread support");
+        kit_errf(err, errlen, "git: this libgit2 was built without thread support");
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) {
         git_libgit2_shutdown();
-        shell_errf(err, errlen, "git: out of memory");
+        kit_errf(err, errlen, "git: out of memory");
         return -1;
     }
     ctx->host = host;
-    if (shell_groups_open(&ctx->groups, host, "git", err, errlen) != 0) {
+    if (kit_groups_open(&ctx->groups, host, "git", err, errlen) != 0) {
         free(ctx);
         git_libgit2_shutdown();
         return -1;
     }
-    /* Before this process runs any script: see plugins/shell/groups.c. */
-    shell_groups_sweep(&ctx->groups);
+    /* Before this process runs any script: see plugins/kit/command/groups.c. */
+    kit_groups_sweep(&ctx->groups);
     gitexec_mirrors_init(&ctx->mirrors);
     *plugin_ctx = ctx;
     if (!(features & GIT_FEATURE_SSH))
@@ -83,7 +83,7 @@ static void gitexec_destroy(void *plugin_ctx)
     if (ctx == NULL)
         return;
     gitexec_mirrors_free(&ctx->mirrors);
-    shell_groups_close(&ctx->groups);
+    kit_groups_close(&ctx->groups);
     free(ctx);
     git_libgit2_shutdown();
 }
@@ -96,12 +96,12 @@ static int gitexec_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_
 
     *instance = NULL;
     if (ctx == NULL) {
-        shell_errf(err, errlen, "%s: git: configure before init", where ? where : "config");
+        kit_errf(err, errlen, "%s: git: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
     if (inst == NULL) {
-        shell_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
+        kit_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
         return -1;
     }
     if (gitexec_settings_parse(&inst->cfg, cfg_json, cfg_len, where, err, errlen) != 0) {
@@ -113,7 +113,7 @@ static int gitexec_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_
     if (inst->mirror == NULL) {
         gitexec_settings_free(inst->cfg);
         free(inst);
-        shell_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
+        kit_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
         return -1;
     }
     inst->host = ctx->host;

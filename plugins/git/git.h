@@ -7,7 +7,7 @@
  * of the repository lives in a cache directory (mirror.c), each execution
  * resolves its ref to one commit, runs on an immutable checkout of that
  * commit (worktree.c) and is started exactly as the shell executor starts
- * a command (run.c, with the shell executor's sources compiled in).
+ * a command (run.c, with plugins/kit/command, as the shell executor).
  */
 #ifndef GITEXEC_GIT_H
 #define GITEXEC_GIT_H
@@ -17,14 +17,14 @@
 #include <sluice/plugin.h>
 
 #include "gitset.h"
-#include "groups.h"
+#include "kit/command/groups.h"
 #include "mirror.h"
 #include "worktree.h"
 
 /* Per process: what init was given and every mirror in use. */
 struct gitexec_ctx {
     const sluice_host *host;
-    struct shell_groups groups; /* see plugins/shell/groups.c */
+    struct kit_groups groups; /* see plugins/kit/command/groups.c */
     struct gitexec_mirrors mirrors;
 };
 
@@ -43,7 +43,7 @@ struct gitexec_running {
  */
 struct gitexec_instance {
     const sluice_host *host;
-    struct shell_groups *groups;
+    struct kit_groups *groups;
     struct gitexec_settings *cfg;
     struct gitexec_mirror *mirror;
     struct gitexec_pin pin; /* the commit this flow ran last, kept from GC */

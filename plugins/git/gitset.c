@@ -5,10 +5,11 @@
  *
  * The git settings (url, ref, script...) are read here; everything about
  * how the command starts (argv templates, env, user, stdin...) is handed
- * to the shell executor's own parser, so the two executors cannot drift
- * apart. Only local facts are checked (paths as text, files named by
- * ssh_key and known_hosts): the repository itself may be unreachable when
- * sluiced starts, so it is first fetched by the first execution.
+ * to the command parser the shell executor uses (plugins/kit/command), so
+ * the two executors cannot drift apart. Only local facts are checked
+ * (paths as text, files named by ssh_key and known_hosts): the repository
+ * itself may be unreachable when sluiced starts, so it is first fetched by
+ * the first execution.
  */
 #define _GNU_SOURCE
 #include "gitset.h"
@@ -24,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Settings of the git executor itself. */
 static const char *const gitexec_git_keys[] = {
@@ -51,7 +52,7 @@ static void gitexec_fail(char *err, size_t errlen, const char *where, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    shell_errf(err, errlen, "%s: git: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: git: %s", where ? where : "config", msg);
 }
 
 static int gitexec_in(const char *key, const char *const *list)
@@ -179,14 +180,14 @@ static int gitexec_read_file(const char *path, char **out, char *msg, size_t msg
     size_t n;
 
     if (f == NULL || fstat(fileno(f), &st) != 0) {
-        shell_errf(msg, msglen, "cannot read \"%s\": %s", path,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(msg, msglen, "cannot read \"%s\": %s", path,
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         if (f != NULL)
             fclose(f);
         return -1;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > GITEXEC_MAX_KNOWN_HOSTS) {
-        shell_errf(msg, msglen, "\"%s\" is not a regular file of at most 1 MiB", path);
+        kit_errf(msg, msglen, "\"%s\" is not a regular file of at most 1 MiB", path);
         fclose(f);
         return -1;
     }
@@ -194,7 +195,7 @@ static int gitexec_read_file(const char *path, char **out, char *msg, size_t msg
     n = *out ? fread(*out, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
     if (*out == NULL) {
-        shell_errf(msg, msglen, "out of memory");
+        kit_errf(msg, msglen, "out of memory");
         return -1;
     }
     (*out)[n] = '\0';
@@ -239,7 +240,7 @@ static int gitexec_parse_auth(struct gitexec_settings *cfg, json_t *root, const 
             char ebuf[128];
 
             gitexec_fail(err, errlen, where, "ssh_key \"%s\": %s", key,
-                         shell_strerror(errno, ebuf, sizeof(ebuf)));
+                         kit_strerror(errno, ebuf, sizeof(ebuf)));
             return -1;
         }
         if ((a->ssh_key = strdup(key)) == NULL)
@@ -284,12 +285,10 @@ static int gitexec_parse_fetch(struct gitexec_settings *cfg, json_t *root, const
             gitexec_fail(err, errlen, where, "fetch_interval needs fetch = \"interval\"");
             return -1;
         }
-        if (!json_is_string(interval) ||
-            shell_settings_parse_duration(json_string_value(interval), &cfg->fetch_interval_ms) !=
-                0) {
+        if (kit_duration(interval, &cfg->fetch_interval_ms) != 0) {
             gitexec_fail(err, errlen, where,
-                         "fetch_interval must be a duration such as \"30s\" or \"5m\" (at most "
-                         "24h)");
+                         "fetch_interval must be a duration such as \"30s\" or \"5m\" (a bare "
+                         "number is seconds; at most 24h)");
             return -1;
         }
     }
@@ -455,7 +454,7 @@ static int gitexec_build_shell(struct gitexec_settings *cfg, json_t *root, const
     }
     if ((text = json_dumps(shell, JSON_COMPACT)) == NULL)
         goto nomem;
-    if (shell_settings_parse(&cfg->shell, text, strlen(text), where, msg, sizeof(msg)) != 0) {
+    if (kit_settings_parse(&cfg->shell, text, strlen(text), where, msg, sizeof(msg)) != 0) {
         /* "<where>: shell: <message>" becomes "<where>: git: <message>". */
         prefix = msg;
         wl = where ? strlen(where) : 0;
@@ -508,19 +507,15 @@ int gitexec_settings_parse(struct gitexec_settings **out, const char *cfg_json, 
                            const char *where, char *err, size_t errlen)
 {
     struct gitexec_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root;
     const char *why;
 
     *out = NULL;
     if (errlen > 0)
         err[0] = '\0';
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        gitexec_fail(err, errlen, where, "config is not a JSON object: %s",
-                     root ? "another type" : jerr.text);
+    /* The keys are two lists (git's and the command's): checked below. */
+    if ((root = kit_config(cfg_json, cfg_len, NULL, where, "git", err, errlen)) == NULL)
         goto fail;
-    }
     if (gitexec_check_keys(root, where, err, errlen) != 0)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
@@ -583,6 +578,6 @@ void gitexec_settings_free(struct gitexec_settings *cfg)
         explicit_bzero(cfg->auth.ssh_key, strlen(cfg->auth.ssh_key));
     free(cfg->auth.ssh_key);
     free(cfg->auth.known_hosts);
-    shell_settings_free(cfg->shell);
+    kit_settings_free(cfg->shell);
     free(cfg);
 }

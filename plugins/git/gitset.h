@@ -40,7 +40,7 @@
 
 #include <stddef.h>
 
-#include "settings.h" /* the shell executor's, compiled into this plugin */
+#include "kit/command/settings.h" /* the shell executor's command settings */
 
 enum gitexec_fetch_mode { GITEXEC_FETCH_ALWAYS, GITEXEC_FETCH_INTERVAL, GITEXEC_FETCH_NEVER };
 
@@ -73,7 +73,7 @@ struct gitexec_settings {
     struct gitexec_auth auth;
     /* argv = interpreter + script + arguments, env, user...: the shell
      * executor's settings, so the command starts exactly as there. */
-    struct shell_settings *shell;
+    struct kit_settings *shell;
 };
 
 /*

@@ -1,7 +1,7 @@
 # The git executor plugin: built like any third-party plugin, against
 # sdk/include only, exporting nothing but sluice_plugin_v1. It runs the
-# script "as the shell executor runs it" by compiling the shell executor's
-# self-contained sources (not its descriptor or execute) into git.so.
+# script "as the shell executor runs it": both run it with plugins/kit's
+# command code, linked into git.so.
 GIT_PLUGIN_SRC = \
 	plugins/git/git.c plugins/git/git.h \
 	plugins/git/run.c \
@@ -11,27 +11,15 @@ GIT_PLUGIN_SRC = \
 	plugins/git/worktree.c plugins/git/worktree.h \
 	plugins/git/confine.c plugins/git/confine.h \
 	plugins/git/fsutil.c plugins/git/fsutil.h
-GIT_PLUGIN_SHELL_SRC = \
-	plugins/shell/settings.c plugins/shell/settings.h \
-	plugins/shell/template.c plugins/shell/template.h \
-	plugins/shell/runas.c plugins/shell/runas.h \
-	plugins/shell/env.c plugins/shell/env.h \
-	plugins/shell/payload.c plugins/shell/payload.h \
-	plugins/shell/workdir.c plugins/shell/workdir.h \
-	plugins/shell/outputs.c plugins/shell/outputs.h \
-	plugins/shell/spawn.c plugins/shell/proc.h \
-	plugins/shell/groups.c plugins/shell/groups.h \
-	plugins/shell/supervise.c \
-	plugins/shell/util.c plugins/shell/util.h
 
 plugins_LTLIBRARIES += plugins/git/git.la
 TEST_PLUGIN_DIRS += plugins/git
-plugins_git_git_la_SOURCES = $(GIT_PLUGIN_SRC) $(GIT_PLUGIN_SHELL_SRC)
-plugins_git_git_la_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/plugins/shell \
+plugins_git_git_la_SOURCES = $(GIT_PLUGIN_SRC)
+plugins_git_git_la_CPPFLAGS = $(KIT_CPP) \
 	-DGIT_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
 plugins_git_git_la_CFLAGS = $(PLUGIN_CC) $(JANSSON_CFLAGS) $(LIBGIT2_CFLAGS)
 plugins_git_git_la_LDFLAGS = $(PLUGIN_LINK)
-plugins_git_git_la_LIBADD = $(JANSSON_LIBS) $(LIBGIT2_LIBS)
+plugins_git_git_la_LIBADD = $(KIT_COMMAND_LIBS) $(LIBGIT2_LIBS)
 EXTRA_DIST += plugins/git/README.md
 
 # Integration tests: real repositories made with the git command (a test
@@ -44,8 +32,7 @@ EXTRA_DIST += $(GIT_INTEGRATION_TESTS) bench/git.sh
 # handling and known_hosts matching, with its sources compiled in.
 check_PROGRAMS += tests/unit/test_git
 TESTS += tests/unit/test_git
-tests_unit_test_git_SOURCES = tests/unit/test_git.c $(GIT_PLUGIN_SRC) $(GIT_PLUGIN_SHELL_SRC)
-tests_unit_test_git_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/plugins/git \
-	-I$(top_srcdir)/plugins/shell
+tests_unit_test_git_SOURCES = tests/unit/test_git.c $(GIT_PLUGIN_SRC)
+tests_unit_test_git_CPPFLAGS = $(KIT_CPP) -I$(top_srcdir)/plugins/git
 tests_unit_test_git_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBGIT2_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_git_LDADD = $(JANSSON_LIBS) $(LIBGIT2_LIBS) $(CHECK_LIBS)
+tests_unit_test_git_LDADD = $(KIT_COMMAND_LIBS) $(LIBGIT2_LIBS) $(CHECK_LIBS)

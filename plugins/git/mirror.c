@@ -25,7 +25,7 @@
 
 #include "fsutil.h"
 #include "remote.h"
-#include "util.h"
+#include "kit/kit.h"
 #include "worktree.h"
 
 void gitexec_mirrors_init(struct gitexec_mirrors *ms)
@@ -170,12 +170,12 @@ int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_re
             pthread_cond_timedwait(&m->cond, &m->lock, &until);
             if (req->cancelled != NULL && req->cancelled(req->ctx)) {
                 pthread_mutex_unlock(&m->lock);
-                shell_errf(err, errlen, "cancelled while waiting for a fetch");
+                kit_errf(err, errlen, "cancelled while waiting for a fetch");
                 return -1;
             }
         }
         rc = m->last_error[0] ? -1 : 0;
-        shell_errf(err, errlen, "%s", m->last_error);
+        kit_errf(err, errlen, "%s", m->last_error);
         pthread_mutex_unlock(&m->lock);
         return rc;
     }
@@ -188,8 +188,8 @@ int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_re
     if (gitexec_mkdirs_parent(m->lock_path) != 0 || (fd = gitexec_lock_file(m->lock_path)) < 0) {
         char eb[128];
 
-        shell_errf(ebuf, sizeof(ebuf), "cannot lock %s: %s", m->lock_path,
-                   shell_strerror(errno, eb, sizeof(eb)));
+        kit_errf(ebuf, sizeof(ebuf), "cannot lock %s: %s", m->lock_path,
+                   kit_strerror(errno, eb, sizeof(eb)));
         rc = -1;
     } else {
         rc = gitexec_remote_fetch(m->git_dir, m->url, req->auth, req->cancelled, req->ctx, ebuf,
@@ -200,12 +200,12 @@ int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_re
     pthread_mutex_lock(&m->lock);
     m->fetching = 0;
     m->fetches++;
-    m->last_attempt = shell_now_ms();
+    m->last_attempt = kit_now_ms();
     snprintf(m->last_error, sizeof(m->last_error), "%s", rc == 0 ? "" : ebuf);
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
     if (rc != 0)
-        shell_errf(err, errlen, "%s", ebuf);
+        kit_errf(err, errlen, "%s", ebuf);
     return rc;
 }
 
@@ -215,7 +215,7 @@ int64_t gitexec_mirror_last_fetch(struct gitexec_mirror *m, char *err, size_t er
 
     pthread_mutex_lock(&m->lock);
     at = m->last_attempt;
-    shell_errf(err, errlen, "%s", m->last_error);
+    kit_errf(err, errlen, "%s", m->last_error);
     pthread_mutex_unlock(&m->lock);
     return at;
 }
@@ -297,7 +297,7 @@ int gitexec_mirror_resolve(struct gitexec_mirror *m, const char *ref, char sha[4
             *kind = "commit";
             lg = git_object_lookup_prefix(&obj, repo, &oid, strlen(ref), GIT_OBJECT_ANY);
             if (lg == GIT_EAMBIGUOUS) {
-                shell_errf(err, errlen, "ref \"%s\" is an ambiguous abbreviated commit", ref);
+                kit_errf(err, errlen, "ref \"%s\" is an ambiguous abbreviated commit", ref);
                 rc = -1;
             } else if (lg == 0 && git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0) {
                 git_oid_cpy(&oid, git_object_id(peeled));

@@ -23,8 +23,8 @@
 #include <git2.h>
 
 #include "fsutil.h"
-#include "payload.h" /* shell_base64_decode */
-#include "util.h"
+#include "kit/base64.h"
+#include "kit/kit.h"
 
 struct gitexec_fetch_state {
     const struct gitexec_auth *auth;
@@ -99,7 +99,8 @@ int gitexec_known_host(const char *known_hosts, const char *host, int port, cons
     while (line != NULL && *line) {
         const char *end = strchr(line, '\n');
         size_t ll = end ? (size_t)(end - line) : strlen(line);
-        char buf[16384], *save = NULL, *hosts, *type, *b64, *raw = NULL;
+        char buf[16384], *save = NULL, *hosts, *type, *b64;
+        unsigned char *raw = NULL;
         size_t rawlen = 0;
         int match = 0;
 
@@ -117,7 +118,7 @@ int gitexec_known_host(const char *known_hosts, const char *host, int port, cons
                 match = gitexec_host_matches(p, n, host, port);
                 p += n + (p[n] == ',');
             }
-            if (match && shell_base64_decode(b64, strlen(b64), &raw, &rawlen) == 0) {
+            if (match && kit_base64_decode(b64, strlen(b64), &raw, &rawlen) == 0) {
                 int same = rawlen == len && memcmp(raw, key, len) == 0;
 
                 free(raw);
@@ -180,12 +181,12 @@ static int gitexec_open_or_init(git_repository **repo, const char *git_dir, char
     if (git_repository_open_bare(repo, git_dir) == 0)
         return 0;
     if (gitexec_mkdirs_parent(git_dir) != 0) {
-        shell_errf(err, errlen, "cannot create the cache directory of %s: %s", git_dir,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot create the cache directory of %s: %s", git_dir,
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (git_repository_init(repo, git_dir, 1) != 0) {
-        shell_errf(err, errlen, "cannot create the mirror %s: %s", git_dir,
+        kit_errf(err, errlen, "cannot create the mirror %s: %s", git_dir,
                    git_error_last() ? git_error_last()->message : "unknown error");
         return -1;
     }
@@ -234,9 +235,9 @@ int gitexec_remote_fetch(const char *git_dir, const char *url, const struct gite
     goto out;
 lgerr:
     if (st.was_cancelled)
-        shell_errf(err, errlen, "the fetch was cancelled");
+        kit_errf(err, errlen, "the fetch was cancelled");
     else
-        shell_errf(err, errlen, "%s",
+        kit_errf(err, errlen, "%s",
                    git_error_last() ? git_error_last()->message : "unknown libgit2 error");
 out:
     git_remote_free(remote);

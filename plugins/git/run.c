@@ -8,9 +8,9 @@
  * fetch falls back to the last commit fetched, with a warning); resolve
  * the ref to one commit; take the immutable checkout of that commit;
  * confine the script (and cwd) to it; then run the script exactly as the
- * shell executor runs a command (the shell executor's template, env,
- * workdir, spawn and supervise code is compiled into this plugin), with
- * SLUICE_GIT_COMMIT, SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
+ * shell executor runs a command (plugins/kit's template and its command
+ * code: env, workdir, spawn and supervise), with SLUICE_GIT_COMMIT,
+ * SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
  * record the commit as meta ("git.commit", "git.ref") and in the outputs
  * ("git": {"commit", "ref", ...}).
  */
@@ -32,12 +32,12 @@
 #include <jansson.h>
 
 #include "confine.h"
-#include "env.h"
-#include "outputs.h"
-#include "payload.h"
-#include "proc.h"
-#include "util.h"
-#include "workdir.h"
+#include "kit/command/env.h"
+#include "kit/outputs.h"
+#include "kit/command/payload.h"
+#include "kit/command/proc.h"
+#include "kit/kit.h"
+#include "kit/command/workdir.h"
 #include "worktree.h"
 
 /* As the shell executor: how long to read after the command exited. */
@@ -58,7 +58,7 @@ struct gitexec_run {
     size_t argc;
     char *body;
     size_t body_len;
-    struct shell_workdir wd;
+    struct kit_workdir wd;
     char **envp;
     char path[PATH_MAX];
     struct gitexec_running running;
@@ -123,7 +123,7 @@ static int gitexec_run_wants_fetch(struct gitexec_run *run)
         return 1;
     case GITEXEC_FETCH_INTERVAL:
         last = gitexec_mirror_last_fetch(run->inst->mirror, ignored, sizeof(ignored));
-        return last == 0 || shell_now_ms() - last >= cfg->fetch_interval_ms;
+        return last == 0 || kit_now_ms() - last >= cfg->fetch_interval_ms;
     default:
         return 0;
     }
@@ -153,17 +153,17 @@ static int gitexec_run_resolve(struct gitexec_run *run)
     }
     if (rc == GITEXEC_RESOLVED) {
         if (fetched && fetch_rc != 0) {
-            shell_errf(run->warning, sizeof(run->warning),
+            kit_errf(run->warning, sizeof(run->warning),
                        "the fetch from %s failed (%s); running commit %s, the last one fetched",
                        cfg->url_label, ferr, run->sha);
         } else if (!fetched && cfg->fetch == GITEXEC_FETCH_INTERVAL) {
             int64_t at = gitexec_mirror_last_fetch(m, ferr, sizeof(ferr));
 
             if (ferr[0] != '\0')
-                shell_errf(run->warning, sizeof(run->warning),
+                kit_errf(run->warning, sizeof(run->warning),
                            "the last fetch from %s (%lld s ago) failed (%s); running commit %s, "
                            "the last one fetched",
-                           cfg->url_label, (long long)((shell_now_ms() - at) / 1000), ferr,
+                           cfg->url_label, (long long)((kit_now_ms() - at) / 1000), ferr,
                            run->sha);
         }
         if (run->warning[0] != '\0')
@@ -173,16 +173,16 @@ static int gitexec_run_resolve(struct gitexec_run *run)
     }
     run->sha[0] = '\0';
     if (rc == GITEXEC_NO_MIRROR) {
-        shell_errf(run->err, sizeof(run->err), "no commit was ever fetched from %s: %s",
+        kit_errf(run->err, sizeof(run->err), "no commit was ever fetched from %s: %s",
                    cfg->url_label, ferr[0] ? ferr : "the repository has no branch or tag");
     } else if (rc == GITEXEC_NOT_FOUND) {
         gitexec_mirror_branches(m, branches, sizeof(branches), 8);
-        shell_errf(run->err, sizeof(run->err),
+        kit_errf(run->err, sizeof(run->err),
                    "ref \"%s\" not found in %s (no such branch, tag or commit; branches: %s)%s%s",
                    cfg->ref, cfg->url_label, branches[0] ? branches : "none",
                    fetch_rc != 0 ? "; the fetch failed: " : "", fetch_rc != 0 ? ferr : "");
     } else {
-        shell_errf(run->err, sizeof(run->err), "%s", rerr);
+        kit_errf(run->err, sizeof(run->err), "%s", rerr);
     }
     return -1;
 }
@@ -199,12 +199,12 @@ static int gitexec_run_checkout(struct gitexec_run *run)
     run->acquired = 1;
     if (gitexec_confine(run->root, cfg->script, GITEXEC_WANT_FILE, run->script,
                         sizeof(run->script), why, sizeof(why)) != 0) {
-        shell_errf(run->err, sizeof(run->err), "script \"%s\" %s at commit %s (%s \"%s\") of %s",
+        kit_errf(run->err, sizeof(run->err), "script \"%s\" %s at commit %s (%s \"%s\") of %s",
                    cfg->script, why, run->sha, run->kind, cfg->ref, cfg->url_label);
         return -1;
     }
     if (cfg->script_index == 0 && access(run->script, X_OK) != 0) {
-        shell_errf(run->err, sizeof(run->err),
+        kit_errf(run->err, sizeof(run->err),
                    "script \"%s\" is not executable at commit %s: commit it with mode 100755 "
                    "(git update-index --chmod=+x %s) or set interpreter",
                    cfg->script, run->sha, cfg->script);
@@ -212,7 +212,7 @@ static int gitexec_run_checkout(struct gitexec_run *run)
     }
     if (gitexec_confine(run->root, cfg->cwd ? cfg->cwd : ".", GITEXEC_WANT_DIR, run->cwd,
                         sizeof(run->cwd), why, sizeof(why)) != 0) {
-        shell_errf(run->err, sizeof(run->err), "cwd \"%s\" %s at commit %s of %s",
+        kit_errf(run->err, sizeof(run->err), "cwd \"%s\" %s at commit %s of %s",
                    cfg->cwd ? cfg->cwd : ".", why, run->sha, cfg->url_label);
         return -1;
     }
@@ -223,7 +223,7 @@ static int gitexec_run_checkout(struct gitexec_run *run)
 
 static int gitexec_run_argv(struct gitexec_run *run)
 {
-    const struct shell_settings *sh = run->inst->cfg->shell;
+    const struct kit_settings *sh = run->inst->cfg->shell;
     size_t idx = run->inst->cfg->script_index;
 
     run->argv = calloc(sh->argc + 1, sizeof(*run->argv));
@@ -238,20 +238,20 @@ static int gitexec_run_argv(struct gitexec_run *run)
             run->argc++;
             continue;
         }
-        if (shell_template_render(sh->argv[i], run->event, &run->argv[i], &len) != 0)
+        if (kit_template_render(sh->argv[i], run->event, &run->argv[i], &len) != 0)
             goto nomem;
         run->argc++;
         if (strlen(run->argv[i]) != len) {
-            shell_errf(run->err, sizeof(run->err),
+            kit_errf(run->err, sizeof(run->err),
                        "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
                        "carry",
-                       i - idx - 1, shell_template_source(sh->argv[i]));
+                       i - idx - 1, kit_template_source(sh->argv[i]));
             return -1;
         }
     }
     return 0;
 nomem:
-    shell_errf(run->err, sizeof(run->err), "out of memory");
+    kit_errf(run->err, sizeof(run->err), "out of memory");
     return -1;
 }
 
@@ -279,7 +279,7 @@ static int gitexec_env_add(char ***envp, const char *name, const char *value)
 static int gitexec_run_find_program(struct gitexec_run *run)
 {
     const char *name = run->argv[0];
-    const char *path = shell_env_get(run->envp, "PATH");
+    const char *path = kit_env_get(run->envp, "PATH");
     struct stat st;
 
     if (strchr(name, '/') != NULL) {
@@ -297,7 +297,7 @@ static int gitexec_run_find_program(struct gitexec_run *run)
             return 0;
         p += n + (colon ? 1 : 0);
     }
-    shell_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
+    kit_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
                path ? path : "");
     return -1;
 }
@@ -306,15 +306,15 @@ static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, 
 {
     const sluice_host *host = run->inst->host;
     const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct shell_settings *sh = cfg->shell;
-    struct shell_env_facts facts;
+    const struct kit_settings *sh = cfg->shell;
+    struct kit_env_facts facts;
 
     if (gitexec_run_argv(run) != 0)
         return -1;
-    if (shell_payload_stdin(sh, host, run->exec, run->event, event_text, event_len, &run->body,
+    if (kit_payload_stdin(sh, host, run->exec, run->event, event_text, event_len, &run->body,
                             &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
-    if (shell_workdir_create(&run->wd, sh->tmpdir, event_text, event_len, &sh->runas, run->err,
+    if (kit_workdir_create(&run->wd, sh->tmpdir, event_text, event_len, &sh->runas, run->err,
                              sizeof(run->err)) != 0)
         return -1;
     facts.execution_id = host->exec_meta(run->exec, "execution_id");
@@ -324,14 +324,14 @@ static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, 
     facts.request_id = host->exec_meta(run->exec, "request_id");
     facts.event_path = run->wd.event_path;
     facts.output_path = run->wd.output_path;
-    run->envp = shell_env_build(sh, run->event, &facts, run->err, sizeof(run->err));
+    run->envp = kit_env_build(sh, run->event, &facts, run->err, sizeof(run->err));
     if (run->envp == NULL)
         return -1;
     /* env may not name SLUICE_* variables, so these cannot be overridden. */
     if (gitexec_env_add(&run->envp, "SLUICE_GIT_COMMIT", run->sha) != 0 ||
         gitexec_env_add(&run->envp, "SLUICE_GIT_REF", cfg->ref) != 0 ||
         gitexec_env_add(&run->envp, "SLUICE_GIT_DIR", run->root) != 0) {
-        shell_errf(run->err, sizeof(run->err), "out of memory");
+        kit_errf(run->err, sizeof(run->err), "out of memory");
         return -1;
     }
     return gitexec_run_find_program(run);
@@ -351,15 +351,15 @@ static const char *gitexec_cancel_text(int reason)
     }
 }
 
-static int gitexec_run_verdict(struct gitexec_run *run, const struct shell_outcome *oc)
+static int gitexec_run_verdict(struct gitexec_run *run, const struct kit_outcome *oc)
 {
     const sluice_host *host = run->inst->host;
-    const struct shell_settings *sh = run->inst->cfg->shell;
+    const struct kit_settings *sh = run->inst->cfg->shell;
     const char *abbrev;
     int code = -1;
 
     if (!oc->reaped) {
-        shell_errf(run->err, sizeof(run->err),
+        kit_errf(run->err, sizeof(run->err),
                    "the script's exit status was lost: it was reaped elsewhere");
         return SLUICE_ERR;
     }
@@ -370,20 +370,20 @@ static int gitexec_run_verdict(struct gitexec_run *run, const struct shell_outco
     if (code >= 0)
         host->exec_set_exit_code(run->exec, code);
     if (oc->cancel_reason != SLUICE_CANCEL_NONE) {
-        shell_errf(run->err, sizeof(run->err), "%s; process group killed",
+        kit_errf(run->err, sizeof(run->err), "%s; process group killed",
                    gitexec_cancel_text(oc->cancel_reason));
         return SLUICE_ERR;
     }
     if (WIFSIGNALED(oc->status)) {
         abbrev = sigabbrev_np(WTERMSIG(oc->status));
-        shell_errf(run->err, sizeof(run->err), "killed by signal %d%s%s%s", WTERMSIG(oc->status),
+        kit_errf(run->err, sizeof(run->err), "killed by signal %d%s%s%s", WTERMSIG(oc->status),
                    abbrev ? " (SIG" : "", abbrev ? abbrev : "", abbrev ? ")" : "");
         return SLUICE_ERR;
     }
     for (size_t i = 0; i < sh->nsuccess; i++)
         if (sh->success_codes[i] == code)
             return SLUICE_OK;
-    shell_errf(run->err, sizeof(run->err), "exit code %d", code);
+    kit_errf(run->err, sizeof(run->err), "exit code %d", code);
     return SLUICE_ERR;
 }
 
@@ -396,11 +396,11 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
 {
     const sluice_host *host = run->inst->host;
     const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct shell_runas *ra = &cfg->shell->runas;
+    const struct kit_runas *ra = &cfg->shell->runas;
     json_t *obj = NULL, *git;
     char msg[512], *text;
 
-    if (ran && shell_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj,
+    if (ran && kit_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj,
                                   msg, sizeof(msg)) != 0) {
         if (rc == SLUICE_OK) {
             snprintf(run->err, sizeof(run->err), "%s", msg);
@@ -459,8 +459,8 @@ static void gitexec_run_cleanup(struct gitexec_run *run)
         close(run->running.wake_fd);
     if (run->acquired)
         gitexec_wt_release(run->inst->mirror, run->sha);
-    shell_workdir_remove(&run->wd);
-    shell_env_free(run->envp);
+    kit_workdir_remove(&run->wd);
+    kit_env_free(run->envp);
     for (size_t i = 0; run->argv != NULL && i <= run->argc; i++)
         free(run->argv[i]);
     free(run->argv);
@@ -472,40 +472,40 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
 {
     const sluice_host *host = run->inst->host;
     const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct shell_settings *sh = cfg->shell;
-    struct shell_spawn_req req;
-    struct shell_watch watch;
-    struct shell_outcome oc;
-    struct shell_proc proc;
+    const struct kit_settings *sh = cfg->shell;
+    struct kit_spawn_req req;
+    struct kit_watch watch;
+    struct kit_outcome oc;
+    struct kit_proc proc;
     int cancelled;
 
     if ((cancelled = host->exec_is_cancelled(run->exec)) != SLUICE_CANCEL_NONE) {
-        shell_errf(run->err, sizeof(run->err), "%s before the script started",
+        kit_errf(run->err, sizeof(run->err), "%s before the script started",
                    gitexec_cancel_text(cancelled));
         return SLUICE_ERR;
     }
     run->running.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     gitexec_instance_track(run->inst, &run->running);
     run->tracked = 1;
-    req = (struct shell_spawn_req){
+    req = (struct kit_spawn_req){
         .path = run->path,
         .argv = run->argv,
         .envp = run->envp,
         .cwd = run->cwd,
         .runas = &sh->runas,
-        .stdin_pipe = sh->stdin_mode != SHELL_STDIN_NONE,
+        .stdin_pipe = sh->stdin_mode != KIT_STDIN_NONE,
         .groups = run->inst->groups,
         .exec_id = host->exec_meta(run->exec, "execution_id"),
     };
-    if (shell_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
+    if (kit_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
         return SLUICE_ERR;
     host->log(host, run->exec, SLUICE_LOG_INFO,
               "git: running %s at commit %s (%s \"%s\") as pid %d", cfg->script, run->sha,
               run->kind, cfg->ref, (int)proc.pid);
-    watch = (struct shell_watch){
+    watch = (struct kit_watch){
         .stdin_data = run->body != NULL ? run->body : event_text,
         .stdin_len = run->body != NULL                     ? run->body_len
-                     : sh->stdin_mode == SHELL_STDIN_EVENT ? event_len
+                     : sh->stdin_mode == KIT_STDIN_EVENT ? event_len
                                                            : 0,
         .kill_grace_ms = sh->kill_grace_ms,
         .drain_ms = GITEXEC_DRAIN_MS,
@@ -515,7 +515,7 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
         .note = gitexec_run_note,
         .ctx = run,
     };
-    shell_supervise(&proc, &watch, &oc);
+    kit_supervise(&proc, &watch, &oc);
     return gitexec_run_verdict(run, &oc);
 }
 
@@ -538,10 +538,10 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     run->running.wake_fd = -1;
     event_text = host->exec_event(exec, &event_len);
     if (event_text == NULL) {
-        shell_errf(run->err, sizeof(run->err), "the host gave no event");
+        kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
-    if (shell_payload_event(inst->cfg->shell, event_text, event_len, &run->event, run->err,
+    if (kit_payload_event(inst->cfg->shell, event_text, event_len, &run->event, run->err,
                             sizeof(run->err)) != 0)
         goto out;
     if (gitexec_run_resolve(run) != 0)

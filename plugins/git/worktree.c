@@ -24,7 +24,7 @@
 #include <git2.h>
 
 #include "fsutil.h"
-#include "util.h"
+#include "kit/kit.h"
 
 /* At most this many directories wait for removal; the rest wait a pass. */
 #define GITEXEC_GC_MAX (sizeof(((struct gitexec_mirror *)0)->trash) / sizeof(char *))
@@ -150,8 +150,8 @@ static int gitexec_wt_create(struct gitexec_mirror *m, const char *sha, unsigned
     if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return 0; /* complete: only a rename puts a commit's name there */
     if (gitexec_mkdirs(m->wt_dir) != 0) {
-        shell_errf(err, errlen, "cannot create %s: %s", m->wt_dir,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot create %s: %s", m->wt_dir,
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%ld-%u", m->wt_dir, sha, (long)getpid(), seq);
@@ -176,12 +176,12 @@ static int gitexec_wt_create(struct gitexec_mirror *m, const char *sha, unsigned
     rc = 0;
     goto out;
 lgerr:
-    shell_errf(err, errlen, "cannot check out commit %s: %s", sha,
+    kit_errf(err, errlen, "cannot check out commit %s: %s", sha,
                git_error_last() ? git_error_last()->message : "unknown libgit2 error");
     goto cleanup;
 syserr:
-    shell_errf(err, errlen, "cannot check out commit %s into %s: %s", sha, m->wt_dir,
-               shell_strerror(errno, ebuf, sizeof(ebuf)));
+    kit_errf(err, errlen, "cannot check out commit %s into %s: %s", sha, m->wt_dir,
+               kit_strerror(errno, ebuf, sizeof(ebuf)));
 cleanup:
     gitexec_tree_remove(tmp);
 out:
@@ -216,7 +216,7 @@ int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec
     if (e == NULL) {
         if ((e = calloc(1, sizeof(*e))) == NULL) {
             pthread_mutex_unlock(&m->lock);
-            shell_errf(err, errlen, "out of memory");
+            kit_errf(err, errlen, "out of memory");
             return -1;
         }
         snprintf(e->sha, sizeof(e->sha), "%s", sha);
@@ -238,7 +238,7 @@ int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec
         if (cancelled != NULL && cancelled(ctx)) {
             e->users--;
             pthread_mutex_unlock(&m->lock);
-            shell_errf(err, errlen, "cancelled while waiting for the checkout of %s", sha);
+            kit_errf(err, errlen, "cancelled while waiting for the checkout of %s", sha);
             return -1;
         }
     }

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "tpl.h"
+#include "kit/template.h"
+#include "kit/base64.h"
 #include "util.h"
 
 enum http_jkind { HTTP_J_LITERAL, HTTP_J_STRING, HTTP_J_OBJECT, HTTP_J_ARRAY };
@@ -20,7 +21,7 @@ enum http_jkind { HTTP_J_LITERAL, HTTP_J_STRING, HTTP_J_OBJECT, HTTP_J_ARRAY };
 struct http_jtpl {
     enum http_jkind kind;
     json_t *literal; /* HTTP_J_LITERAL: numbers, booleans, null */
-    tpl *text;       /* HTTP_J_STRING */
+    kit_template *text;       /* HTTP_J_STRING */
     char **keys;     /* HTTP_J_OBJECT */
     struct http_jtpl **kids;
     size_t n;
@@ -31,7 +32,7 @@ void http_jtpl_free(struct http_jtpl *t)
     if (t == NULL)
         return;
     json_decref(t->literal);
-    tpl_free(t->text);
+    kit_template_free(t->text);
     for (size_t i = 0; i < t->n; i++) {
         if (t->keys != NULL)
             free(t->keys[i]);
@@ -53,8 +54,8 @@ static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const cha
         goto nomem;
     if (json_is_string(value)) {
         t->kind = HTTP_J_STRING;
-        if (tpl_compile(&t->text, json_string_value(value), msg, sizeof(msg)) != 0) {
-            http_errf(err, errlen, "%s: %s", path, msg);
+        if (kit_template_compile(&t->text, json_string_value(value), msg, sizeof(msg)) != 0) {
+            kit_errf(err, errlen, "%s: %s", path, msg);
             return -1;
         }
         return 0;
@@ -101,7 +102,7 @@ static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const cha
     return 0;
 
 nomem:
-    http_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return -1;
 }
 
@@ -122,11 +123,11 @@ static json_t *http_jtpl_string(const struct http_jtpl *t, const json_t *event)
     char *text;
     size_t len;
 
-    if (tpl_is_single(t->text)) {
-        value = tpl_single_value(t->text, event);
+    if (kit_template_is_single(t->text)) {
+        value = kit_template_single_value(t->text, event);
         return value ? json_deep_copy(value) : json_null();
     }
-    if (tpl_render(t->text, event, TPL_RAW, &text, &len) != 0)
+    if (kit_template_render_enc(t->text, event, KIT_ENC_RAW, &text, &len) != 0)
         return NULL;
     s = json_stringn(text, len);
     free(text);
@@ -266,11 +267,11 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
 
     if (json_is_string(raw)) {
         unsigned char *bytes;
-        int rc = http_base64_decode(json_string_value(raw), json_string_length(raw), &bytes,
+        int rc = kit_base64_decode(json_string_value(raw), json_string_length(raw), &bytes,
                                     &out->len);
 
         if (rc != 0) {
-            http_errf(err, errlen, rc == -2 ? "out of memory decoding the event's raw_body_b64"
+            kit_errf(err, errlen, rc == -2 ? "out of memory decoding the event's raw_body_b64"
                                             : "the event's raw_body_b64 is not valid base64");
             return -1;
         }
@@ -297,7 +298,7 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
         return 0; /* no body at all */
     }
     if (out->data == NULL || (ctype != NULL && (out->content_type = strdup(ctype)) == NULL)) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -309,7 +310,7 @@ static int http_body_lent(struct http_payload *out, const struct http_raw *raw, 
 {
     if ((out->data = malloc(raw->len + 1)) == NULL ||
         (raw->content_type != NULL && (out->content_type = strdup(raw->content_type)) == NULL)) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     memcpy(out->data, raw->data, raw->len);
@@ -353,7 +354,7 @@ int http_body_build(struct http_payload *out, enum http_body_mode mode,
     }
     if (out->data == NULL || (out->content_type = strdup("application/json")) == NULL) {
         http_payload_clear(out);
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     return 0;

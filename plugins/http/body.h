@@ -14,7 +14,7 @@
  *                    binary exactly, JSON compact, a form re-encoded
  *   body = "none"    no body; the default for GET, HEAD, DELETE, OPTIONS
  *   body = { ... }   a JSON template (group or list): every string in it
- *                    is a placeholder template (tpl.h). A string that is
+ *                    is a placeholder template (kit/template.h). A string that is
  *                    exactly one placeholder takes the value's own JSON
  *                    type ("{body.count}" stays a number, "{body.user}" an
  *                    object; missing is null); any other string is text.

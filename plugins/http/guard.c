@@ -173,7 +173,7 @@ int http_guard_check(const struct http_guard *g, const char *host, int family,
     http_addr_text(family, addr, text, sizeof(text));
     if (host != NULL && strcasecmp(host, text) == 0)
         host = NULL; /* "127.0.0.1 -> 127.0.0.1" says nothing twice */
-    http_errf(msg, msglen,
+    kit_errf(msg, msglen,
               "refused by the SSRF guard: %s%s%s is a %s address (list it in allow_hosts, "
               "or set deny_private = false, to allow it)",
               host ? host : "", host ? " -> " : "", text, why);
@@ -191,7 +191,7 @@ int http_guard_check_text(const struct http_guard *g, const char *host, const ch
         return http_guard_check(g, host, AF_INET6, addr, msg, msglen);
     if (!g->deny_private)
         return 0;
-    http_errf(msg, msglen, "refused by the SSRF guard: cannot tell what address \"%s\" is", ip);
+    kit_errf(msg, msglen, "refused by the SSRF guard: cannot tell what address \"%s\" is", ip);
     return -1;
 }
 
@@ -271,7 +271,7 @@ static int http_allow_parse(struct http_allow *a, const char *text, char *err, s
     if (rc == 1)
         return 0;
     if (rc < 0) {
-        http_errf(err, errlen,
+        kit_errf(err, errlen,
                   "\"%s\" is not a valid IP address or CIDR block (the bits after the prefix "
                   "must be zero)", text);
         return -1;
@@ -285,14 +285,14 @@ static int http_allow_parse(struct http_allow *a, const char *text, char *err, s
     if (len > 0 && name[len - 1] == '.')
         len--;
     if ((a->name = strndup(name, len)) == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     for (char *p = a->name; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if ((a->kind == HTTP_ALLOW_SUFFIX && a->name[0] == '\0') ||
         !http_dns_name_ok(a->kind == HTTP_ALLOW_SUFFIX ? a->name + 1 : a->name)) {
-        http_errf(err, errlen,
+        kit_errf(err, errlen,
                   "\"%s\" is not an IP address, a CIDR block, a host name or \"*.\" followed "
                   "by a domain", text);
         return -1;
@@ -309,30 +309,30 @@ int http_guard_new(struct http_guard **out, const json_t *allow_hosts, int deny_
 
     *out = NULL;
     if (g == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     g->deny_private = deny_private;
     if (allow_hosts != NULL) {
         if (!json_is_array(allow_hosts)) {
-            http_errf(err, errlen, "allow_hosts must be an array of strings");
+            kit_errf(err, errlen, "allow_hosts must be an array of strings");
             goto fail;
         }
         g->allow = calloc(json_array_size(allow_hosts) + 1, sizeof(*g->allow));
         if (g->allow == NULL) {
-            http_errf(err, errlen, "out of memory");
+            kit_errf(err, errlen, "out of memory");
             goto fail;
         }
         json_array_foreach(allow_hosts, i, item) {
             char msg[512];
 
             if (!json_is_string(item)) {
-                http_errf(err, errlen, "allow_hosts[%zu] must be a string", i);
+                kit_errf(err, errlen, "allow_hosts[%zu] must be a string", i);
                 goto fail;
             }
             g->nallow++;
             if (http_allow_parse(&g->allow[i], json_string_value(item), msg, sizeof(msg))) {
-                http_errf(err, errlen, "allow_hosts[%zu]: %s", i, msg);
+                kit_errf(err, errlen, "allow_hosts[%zu]: %s", i, msg);
                 goto fail;
             }
         }

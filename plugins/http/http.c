@@ -41,24 +41,24 @@ static int http_init(const sluice_host *host, void **plugin_ctx, char *err, size
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_write_log) ||
         !SLUICE_HOST_HAS(host, exec_is_cancelled) || !SLUICE_HOST_HAS(host, exec_complete) ||
         !SLUICE_HOST_HAS(host, exec_set_response)) {
-        http_errf(err, errlen, "http: the host table lacks functions of ABI 1.0");
+        kit_errf(err, errlen, "http: the host table lacks functions of ABI 1.0");
         return -1;
     }
     /* Built against a new enough libcurl is not run against one. */
     v = curl_version_info(CURLVERSION_NOW);
     if (v == NULL || v->version_num < 0x075500) {
-        http_errf(err, errlen, "http: libcurl %s is too old (7.85.0 or newer is needed)",
+        kit_errf(err, errlen, "http: libcurl %s is too old (7.85.0 or newer is needed)",
                   v ? v->version : "?");
         return -1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        http_errf(err, errlen, "http: curl_global_init failed");
+        kit_errf(err, errlen, "http: curl_global_init failed");
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) {
         curl_global_cleanup();
-        http_errf(err, errlen, "http: out of memory");
+        kit_errf(err, errlen, "http: out of memory");
         return -1;
     }
     ctx->host = host;
@@ -97,12 +97,12 @@ static int http_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len
 
     *instance = NULL;
     if (ctx == NULL) {
-        http_errf(err, errlen, "%s: http: configure before init", where ? where : "config");
+        kit_errf(err, errlen, "%s: http: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
     if (inst == NULL) {
-        http_errf(err, errlen, "%s: http: out of memory", where ? where : "config");
+        kit_errf(err, errlen, "%s: http: out of memory", where ? where : "config");
         return -1;
     }
     if (http_settings_parse(&inst->cfg, cfg_json, cfg_len, where, err, errlen) != 0) {

@@ -11,14 +11,11 @@ HTTP_PLUGIN_SRC = \
 	plugins/http/body.c plugins/http/body.h \
 	plugins/http/sign.c plugins/http/sign.h \
 	plugins/http/guard.c plugins/http/guard.h \
-	plugins/http/tpl.h \
-	plugins/http/util.c plugins/http/util.h \
-	plugins/shell/template.c plugins/shell/template.h \
-	plugins/shell/util.c plugins/shell/util.h
+	plugins/http/util.c plugins/http/util.h
 
-HTTP_PLUGIN_CPP = $(PLUGIN_CPP) -DHTTP_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
+HTTP_PLUGIN_CPP = $(KIT_CPP) -DHTTP_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
 HTTP_PLUGIN_CFLAGS = $(JANSSON_CFLAGS) $(LIBCURL_CFLAGS) $(CRYPTO_CFLAGS)
-HTTP_PLUGIN_LIBS = $(JANSSON_LIBS) $(LIBCURL_LIBS) $(CRYPTO_LIBS)
+HTTP_PLUGIN_LIBS = $(KIT_LIBS) $(JANSSON_LIBS) $(LIBCURL_LIBS) $(CRYPTO_LIBS)
 
 plugins_LTLIBRARIES += plugins/http/http.la
 TEST_PLUGIN_DIRS += plugins/http

@@ -111,7 +111,7 @@ static void http_loop_adopt(struct http_loop *loop)
 static long http_loop_scan(struct http_loop *loop)
 {
     long next = loop->active != NULL ? HTTP_LOOP_TICK_MS : HTTP_LOOP_IDLE_MS;
-    int64_t now = http_now_ms();
+    int64_t now = kit_now_ms();
     struct http_req *req = loop->active;
 
     while (req != NULL) {
@@ -196,7 +196,7 @@ static void *http_loop_main(void *arg)
             curl_ms < wait_ms)
             wait_ms = curl_ms;
         for (struct http_req *r = loop->active; r != NULL; r = r->next) {
-            int64_t left = r->due_ms - http_now_ms();
+            int64_t left = r->due_ms - kit_now_ms();
 
             if (r->state == HTTP_REQ_WAITING && left < wait_ms)
                 wait_ms = left > 0 ? (long)left : 0;
@@ -218,7 +218,7 @@ int http_loop_start(struct http_loop **out, const sluice_host *host, char *err, 
     *out = NULL;
     if (loop == NULL || (loop->multi = curl_multi_init()) == NULL) {
         free(loop);
-        http_errf(err, errlen, "http: cannot create the transfer loop (out of memory)");
+        kit_errf(err, errlen, "http: cannot create the transfer loop (out of memory)");
         return -1;
     }
     loop->host = host;
@@ -237,8 +237,8 @@ int http_loop_start(struct http_loop **out, const sluice_host *host, char *err, 
     if (rc != 0) {
         char ebuf[128];
 
-        http_errf(err, errlen, "http: cannot start the transfer thread: %s",
-                  http_strerror(rc, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "http: cannot start the transfer thread: %s",
+                  kit_strerror(rc, ebuf, sizeof(ebuf)));
         curl_multi_cleanup(loop->multi);
         pthread_cond_destroy(&loop->room);
         pthread_mutex_destroy(&loop->lock);
@@ -275,7 +275,7 @@ int http_loop_submit(struct http_loop *loop, struct http_req *req, char *err, si
 
         if (loop->host->exec_is_cancelled(req->exec) != SLUICE_CANCEL_NONE) {
             pthread_mutex_unlock(&loop->lock);
-            http_errf(err, errlen, "cancelled while waiting for one of the %d transfer slots",
+            kit_errf(err, errlen, "cancelled while waiting for one of the %d transfer slots",
                       HTTP_MAX_IN_FLIGHT);
             return -1;
         }
@@ -287,7 +287,7 @@ int http_loop_submit(struct http_loop *loop, struct http_req *req, char *err, si
     }
     if (loop->stop) {
         pthread_mutex_unlock(&loop->lock);
-        http_errf(err, errlen, "cancelled: the http executor is shutting down");
+        kit_errf(err, errlen, "cancelled: the http executor is shutting down");
         return -1;
     }
     req->next = loop->incoming;

@@ -28,7 +28,7 @@
 #include <sluice/jansson.h>
 
 #include "sign.h"
-#include "tpl.h"
+#include "kit/template.h"
 #include "util.h"
 
 /* Longest value kept of one selected response header. */
@@ -69,13 +69,13 @@ static int http_req_headers(struct http_req *req, const json_t *event, char *err
         char *value;
         size_t len;
 
-        if (tpl_render(cfg->headers[i].value, event, TPL_RAW, &value, &len) != 0)
+        if (kit_template_render_enc(cfg->headers[i].value, event, KIT_ENC_RAW, &value, &len) != 0)
             goto nomem;
         /* A line break would start a header (or a body) of the sender's
          * choosing; a NUL would cut the value. */
         if (strlen(value) != len || strpbrk(value, "\r\n") != NULL) {
             free(value);
-            http_errf(err, errlen,
+            kit_errf(err, errlen,
                       "headers.%s: the value from the request contains a line break or a NUL "
                       "byte; refusing to send it", cfg->headers[i].name);
             return -1;
@@ -100,7 +100,7 @@ static int http_req_headers(struct http_req *req, const json_t *event, char *err
     return 0;
 
 nomem:
-    http_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return -1;
 }
 
@@ -117,7 +117,7 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
 
     *out = NULL;
     if (req == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     req->host = host;
@@ -135,7 +135,7 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
 
     event_text = host->exec_event(exec, &event_len);
     if (event_text == NULL) {
-        http_errf(err, errlen, "the host gave no event");
+        kit_errf(err, errlen, "the host gave no event");
         goto fail;
     }
     /* Parsed only when something reads it: forwarding the event or the
@@ -146,12 +146,12 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
                 ? sluice_json_parse_event(event_text, event_len, &jerr)
                 : json_object();
     if (event == NULL || !json_is_object(event)) {
-        http_errf(err, errlen, "the event is not a JSON object: %s",
+        kit_errf(err, errlen, "the event is not a JSON object: %s",
                   event ? "another type" : jerr.text);
         goto fail;
     }
-    if (tpl_render(inst->cfg->url, event, TPL_URL, &req->url, &url_len) != 0) {
-        http_errf(err, errlen, "out of memory");
+    if (kit_template_render_enc(inst->cfg->url, event, KIT_ENC_URL, &req->url, &url_len) != 0) {
+        kit_errf(err, errlen, "out of memory");
         goto fail;
     }
     if (http_body_build(&req->body, inst->cfg->body_mode, inst->cfg->body_tpl, &raw,
@@ -159,7 +159,7 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
         http_req_headers(req, event, err, errlen) != 0)
         goto fail;
     if ((req->resp_headers = json_object()) == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         goto fail;
     }
     json_decref(event);
@@ -494,11 +494,11 @@ int http_req_start(struct http_req *req, CURLM *multi, char *err, size_t errlen)
     CURLMcode mc;
 
     if (req->easy == NULL && http_req_setup(req) != 0) {
-        http_errf(err, errlen, "cannot set up the transfer (libcurl refused an option)");
+        kit_errf(err, errlen, "cannot set up the transfer (libcurl refused an option)");
         return -1;
     }
     if (http_req_attempt_headers(req) != 0) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     req->resp_len = 0;
@@ -508,11 +508,11 @@ int http_req_start(struct http_req *req, CURLM *multi, char *err, size_t errlen)
     free(req->content_type);
     req->content_type = NULL;
     if ((mc = curl_multi_add_handle(multi, req->easy)) != CURLM_OK) {
-        http_errf(err, errlen, "cannot start the transfer: %s", curl_multi_strerror(mc));
+        kit_errf(err, errlen, "cannot start the transfer: %s", curl_multi_strerror(mc));
         return -1;
     }
     req->attempts++;
-    req->attempt_ms = http_now_ms();
+    req->attempt_ms = kit_now_ms();
     if (req->attempts == 1)
         req->started_ms = req->attempt_ms;
     req->state = HTTP_REQ_RUNNING;

@@ -25,6 +25,7 @@
 
 #include "loop.h"
 #include "request.h"
+#include "kit/base64.h"
 #include "util.h"
 
 /* Text bodies are kept in outputs up to this many bytes. */
@@ -159,7 +160,7 @@ static int http_outputs_body(struct http_req *req, json_t *out)
         char *b64;
 
         keep = len < HTTP_OUTPUT_TEXT_MAX ? len : HTTP_OUTPUT_TEXT_MAX;
-        b64 = http_base64_encode((const unsigned char *)data, keep);
+        b64 = kit_base64_encode((const unsigned char *)data, keep);
         v = b64 ? json_string(b64) : NULL;
         free(b64);
         json_object_set_new(out, "body_encoding", json_string("base64"));
@@ -179,7 +180,7 @@ static void http_req_outputs(struct http_req *req, long status)
     json_object_set_new(out, "status", json_integer(status));
     json_object_set(out, "headers", req->resp_headers);
     json_object_set_new(out, "attempts", json_integer(req->attempts));
-    json_object_set_new(out, "duration_ms", json_integer(http_now_ms() - req->started_ms));
+    json_object_set_new(out, "duration_ms", json_integer(kit_now_ms() - req->started_ms));
     http_outputs_body(req, out);
     text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
@@ -211,7 +212,7 @@ static void http_req_finish_status(struct http_req *req, long status, const char
     int ok = status >= 200 && status <= 299;
 
     http_req_note(req, "attempt %d: %ld from %s in %lld ms", req->attempts, status,
-                  req->cfg->host, (long long)(http_now_ms() - req->attempt_ms));
+                  req->cfg->host, (long long)(kit_now_ms() - req->attempt_ms));
     http_req_outputs(req, status);
     if (req->want_response && status >= 100 && status <= 599 &&
         req->host->exec_set_response(req->exec, (int)status, req->content_type,
@@ -268,9 +269,9 @@ static long http_backoff_ms(const struct http_retry *r, int attempt)
 static void http_req_schedule(struct http_req *req, long delay_ms, const char *what)
 {
     http_req_note(req, "attempt %d: %s from %s in %lld ms; retrying in %ld ms", req->attempts,
-                  what, req->cfg->host, (long long)(http_now_ms() - req->attempt_ms), delay_ms);
+                  what, req->cfg->host, (long long)(kit_now_ms() - req->attempt_ms), delay_ms);
     req->state = HTTP_REQ_WAITING;
-    req->due_ms = http_now_ms() + delay_ms;
+    req->due_ms = kit_now_ms() + delay_ms;
 }
 
 int http_req_done(struct http_req *req, CURLcode rc)

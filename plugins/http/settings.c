@@ -34,7 +34,7 @@ static const char *const http_settings_keys[] = {
     "url",          "method",      "headers",          "body",         "timeout",
     "connect_timeout", "retry",    "max_redirects",    "ca_file",      "insecure",
     "proxy",        "max_response", "response_headers", "sign",        "allow_hosts",
-    "deny_private", "respond_with",
+    "deny_private", "respond_with", NULL
 };
 
 /* Headers libcurl manages itself: a flow setting them would break framing
@@ -59,46 +59,19 @@ static void http_settings_fail(char *err, size_t errlen, const char *where, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    http_errf(err, errlen, "%s: http: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: http: %s", where ? where : "config", msg);
 }
 
-/* A duration setting: a string such as "30s" or an integer of seconds. */
+/* A duration setting: a string such as "30s" or a bare number of seconds. */
 static int http_settings_duration(const json_t *v, const char *name, long min_ms, long *ms,
                                   const char *where, char *err, size_t errlen)
 {
-    char text[32];
-    const char *s = json_string_value(v);
-
-    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 86400) {
-        snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        s = text;
-    }
-    if (s == NULL || http_parse_duration(s, ms) != 0 || *ms < min_ms) {
+    if (kit_duration(v, ms) != 0 || *ms < min_ms) {
         http_settings_fail(err, errlen, where,
                            "%s must be a duration such as \"30s\" or \"250ms\" (units ms, s, m, "
-                           "h; at least %ld ms, at most 24h)",
+                           "h, d, a bare number is seconds; at least %ld ms, at most 24h)",
                            name, min_ms);
         return -1;
-    }
-    return 0;
-}
-
-static int http_settings_check_keys(const json_t *root, const char *where, char *err,
-                                    size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach((json_t *)root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(http_settings_keys) / sizeof(http_settings_keys[0]); i++)
-            if (strcmp(key, http_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(http_settings_keys) / sizeof(http_settings_keys[0])) {
-            http_settings_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
     }
     return 0;
 }
@@ -145,7 +118,7 @@ static int http_settings_host_guard(struct http_settings *cfg, const char *where
 /*
  * The url: a template whose scheme and authority are literal text. A
  * placeholder there would let a request choose where sluiced connects; in
- * the path and the query each value is percent-encoded (tpl.h), so it
+ * the path and the query each value is percent-encoded (kit/template.h), so it
  * stays inside its segment or parameter.
  */
 static int http_settings_url(struct http_settings *cfg, const json_t *v, const char *where,
@@ -179,13 +152,13 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
                            "or the host: a request must not choose where sluiced connects");
         return -1;
     }
-    if (tpl_compile(&cfg->url, text, msg, sizeof(msg)) != 0) {
+    if (kit_template_compile(&cfg->url, text, msg, sizeof(msg)) != 0) {
         http_settings_fail(err, errlen, where, "url: %s", msg);
         return -1;
     }
     /* Render with every placeholder empty: what remains must be a URL. */
     json_t *empty = json_object();
-    if (empty == NULL || tpl_render(cfg->url, empty, TPL_URL, &sample, &sample_len) != 0 ||
+    if (empty == NULL || kit_template_render_enc(cfg->url, empty, KIT_ENC_URL, &sample, &sample_len) != 0 ||
         (u = curl_url()) == NULL) {
         json_decref(empty);
         http_settings_fail(err, errlen, where, "out of memory");
@@ -282,7 +255,7 @@ static int http_settings_headers(struct http_settings *cfg, const json_t *v, con
         if ((h->name = strdup(name)) == NULL)
             goto nomem;
         cfg->nheaders++;
-        if (tpl_compile(&h->value, src, msg, sizeof(msg)) != 0) {
+        if (kit_template_compile(&h->value, src, msg, sizeof(msg)) != 0) {
             http_settings_fail(err, errlen, where, "headers.%s: %s", name, msg);
             return -1;
         }
@@ -443,7 +416,7 @@ static int http_settings_tls(struct http_settings *cfg, const json_t *root, cons
     }
     if (stat(json_string_value(v), &st) != 0 || access(json_string_value(v), R_OK) != 0) {
         http_settings_fail(err, errlen, where, "ca_file \"%s\": %s", json_string_value(v),
-                           http_strerror(errno, ebuf, sizeof(ebuf)));
+                           kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -601,19 +574,12 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
                         const char *where, char *err, size_t errlen)
 {
     struct http_settings *cfg = NULL;
-    json_error_t jerr;
     json_t *root, *v;
     char msg[1024];
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        http_settings_fail(err, errlen, where, "config is not a JSON object: %s",
-                           root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (http_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, http_settings_keys, where, "http", err, errlen)) ==
+        NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
         http_settings_fail(err, errlen, where, "out of memory");
@@ -652,9 +618,9 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
     }
     /* body = "body" reads the event only when the host lends no bytes
      * (request.c decides per execution). */
-    cfg->needs_event = tpl_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
+    cfg->needs_event = kit_template_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
     for (size_t i = 0; i < cfg->nheaders; i++)
-        cfg->needs_event |= tpl_has_placeholders(cfg->headers[i].value);
+        cfg->needs_event |= kit_template_has_placeholders(cfg->headers[i].value);
     json_decref(root);
     *out = cfg;
     return 0;
@@ -669,12 +635,12 @@ void http_settings_free(struct http_settings *cfg)
 {
     if (cfg == NULL)
         return;
-    tpl_free(cfg->url);
+    kit_template_free(cfg->url);
     free(cfg->host);
     free(cfg->method);
     for (size_t i = 0; i < cfg->nheaders; i++) {
         free(cfg->headers[i].name);
-        tpl_free(cfg->headers[i].value);
+        kit_template_free(cfg->headers[i].value);
     }
     free(cfg->headers);
     http_jtpl_free(cfg->body_tpl);

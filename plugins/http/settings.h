@@ -11,11 +11,11 @@
 #include "body.h"
 #include "guard.h"
 #include "sign.h"
-#include "tpl.h"
+#include "kit/template.h"
 
 struct http_header_tpl {
     char *name;
-    tpl *value;
+    kit_template *value;
 };
 
 /* When to try again, and how long to wait before it. */
@@ -33,7 +33,7 @@ struct http_retry {
  * any number of executions read it at once without a lock.
  */
 struct http_settings {
-    tpl *url;
+    kit_template *url;
     char *host; /* the url's host, for messages: never the path or query, which
                    may carry secrets */
     char *method;

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "kit/base64.h"
 #include "util.h"
 
 /* The parts of a generic scheme's template (what is signed). */
@@ -60,7 +61,7 @@ int http_sign_whsec_key(const char *secret, unsigned char **key, size_t *keylen)
         secret += 6;
     if (*secret == '\0')
         return -1;
-    return http_base64_decode(secret, strlen(secret), key, keylen);
+    return kit_base64_decode(secret, strlen(secret), key, keylen);
 }
 
 enum http_sign_preset http_sign_preset_of(const struct http_sign *s)
@@ -147,7 +148,7 @@ static int http_sign_template(struct http_sign *s, const char *text, char *err, 
             if (strncmp(p, tokens[i].token, strlen(tokens[i].token)) == 0)
                 break;
         if (i == sizeof(tokens) / sizeof(tokens[0])) {
-            http_errf(err, errlen,
+            kit_errf(err, errlen,
                       "sign.template: unknown token at offset %zu in \"%s\" (known: {body}, "
                       "{timestamp}, {id}; write {{ or }} for a literal brace)",
                       (size_t)(p - text), text);
@@ -163,14 +164,14 @@ static int http_sign_template(struct http_sign *s, const char *text, char *err, 
     if (http_sign_add_part(s, HTTP_PART_TEXT, lit, (size_t)(p - lit)) != 0)
         goto nomem;
     if (!has_body) {
-        http_errf(err, errlen, "sign.template must contain {body}: a signature that does not "
+        kit_errf(err, errlen, "sign.template must contain {body}: a signature that does not "
                                "cover the body proves nothing about it");
         return -1;
     }
     return 0;
 
 nomem:
-    http_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return -1;
 }
 
@@ -191,7 +192,7 @@ static int http_sign_check_keys(const json_t *group, enum http_sign_preset prese
         for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++) {
             if (strcmp(key, generic[i]) == 0) {
                 if (preset != HTTP_SIGN_GENERIC) {
-                    http_errf(err, errlen,
+                    kit_errf(err, errlen,
                               "sign.%s is a setting of preset = \"generic\" only: the other "
                               "presets fix their headers and algorithm", key);
                     return -1;
@@ -200,7 +201,7 @@ static int http_sign_check_keys(const json_t *group, enum http_sign_preset prese
             }
         }
         if (!known) {
-            http_errf(err, errlen, "unknown setting \"sign.%s\"", key);
+            kit_errf(err, errlen, "unknown setting \"sign.%s\"", key);
             return -1;
         }
     }
@@ -211,11 +212,11 @@ static int http_sign_header_name(char **out, const json_t *v, const char *what, 
                                  size_t errlen)
 {
     if (!json_is_string(v) || !http_token_ok(json_string_value(v))) {
-        http_errf(err, errlen, "sign.%s must be a header name (letters, digits, '-'...)", what);
+        kit_errf(err, errlen, "sign.%s must be a header name (letters, digits, '-'...)", what);
         return -1;
     }
     if ((*out = strdup(json_string_value(v))) == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -232,7 +233,7 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
     v = json_object_get(group, "prefix");
     text = v ? json_string_value(v) : "";
     if (text == NULL || strpbrk(text, "\r\n") != NULL) {
-        http_errf(err, errlen, "sign.prefix must be a string on one line");
+        kit_errf(err, errlen, "sign.prefix must be a string on one line");
         return -1;
     }
     if ((s->prefix = strdup(text)) == NULL)
@@ -240,7 +241,7 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
     v = json_object_get(group, "encoding");
     text = v ? json_string_value(v) : "hex";
     if (text == NULL || (strcmp(text, "hex") != 0 && strcmp(text, "base64") != 0)) {
-        http_errf(err, errlen, "sign.encoding must be \"hex\" or \"base64\"");
+        kit_errf(err, errlen, "sign.encoding must be \"hex\" or \"base64\"");
         return -1;
     }
     s->base64 = strcmp(text, "base64") == 0;
@@ -253,12 +254,12 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
     else if (text != NULL && strcmp(text, "sha1") == 0)
         s->md = HTTP_MD_SHA1;
     else {
-        http_errf(err, errlen, "sign.algorithm must be \"sha256\", \"sha512\" or \"sha1\"");
+        kit_errf(err, errlen, "sign.algorithm must be \"sha256\", \"sha512\" or \"sha1\"");
         return -1;
     }
     v = json_object_get(group, "template");
     if (v != NULL && !json_is_string(v)) {
-        http_errf(err, errlen, "sign.template must be a string such as \"{timestamp}.{body}\"");
+        kit_errf(err, errlen, "sign.template must be a string such as \"{timestamp}.{body}\"");
         return -1;
     }
     if (http_sign_template(s, v ? json_string_value(v) : "{body}", err, errlen) != 0)
@@ -274,7 +275,7 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
             (s->parts[i].kind == HTTP_PART_ID && s->id_header == NULL)) {
             int ts = s->parts[i].kind == HTTP_PART_TIMESTAMP;
 
-            http_errf(err, errlen,
+            kit_errf(err, errlen,
                       "sign.template signs {%s}, so set sign.%s_header: the receiver needs the "
                       "value to check the signature", ts ? "timestamp" : "id",
                       ts ? "timestamp" : "id");
@@ -284,7 +285,7 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
     return 0;
 
 nomem:
-    http_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
     return -1;
 }
 
@@ -295,13 +296,13 @@ int http_sign_parse(struct http_sign **out, const json_t *group, char *err, size
 
     *out = NULL;
     if (!json_is_object(group)) {
-        http_errf(err, errlen, "sign must be a group: sign = { preset = \"...\"; secret = "
+        kit_errf(err, errlen, "sign must be a group: sign = { preset = \"...\"; secret = "
                                "\"@env:NAME\"; }");
         return -1;
     }
     preset = json_string_value(json_object_get(group, "preset"));
     if ((s = calloc(1, sizeof(*s))) == NULL) {
-        http_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     if (preset != NULL && strcmp(preset, "standard-webhooks") == 0)
@@ -311,7 +312,7 @@ int http_sign_parse(struct http_sign **out, const json_t *group, char *err, size
     else if (preset != NULL && strcmp(preset, "generic") == 0)
         s->preset = HTTP_SIGN_GENERIC;
     else {
-        http_errf(err, errlen,
+        kit_errf(err, errlen,
                   "sign.preset must be \"standard-webhooks\", \"github\" or \"generic\"");
         goto fail;
     }
@@ -319,21 +320,21 @@ int http_sign_parse(struct http_sign **out, const json_t *group, char *err, size
         goto fail;
     secret = json_string_value(json_object_get(group, "secret"));
     if (secret == NULL || *secret == '\0') {
-        http_errf(err, errlen, "sign.secret must be a non-empty string (use \"@env:NAME\" or "
+        kit_errf(err, errlen, "sign.secret must be a non-empty string (use \"@env:NAME\" or "
                                "\"@file:PATH\" to keep it out of the file)");
         goto fail;
     }
     s->md = HTTP_MD_SHA256;
     if (s->preset == HTTP_SIGN_STANDARD) {
         if (http_sign_whsec_key(secret, &s->key, &s->keylen) != 0 || s->keylen == 0) {
-            http_errf(err, errlen, "sign.secret: a Standard Webhooks secret is \"whsec_\" "
+            kit_errf(err, errlen, "sign.secret: a Standard Webhooks secret is \"whsec_\" "
                                    "followed by base64, and this one does not decode");
             goto fail;
         }
     } else {
         s->keylen = strlen(secret);
         if ((s->key = (unsigned char *)strdup(secret)) == NULL) {
-            http_errf(err, errlen, "out of memory");
+            kit_errf(err, errlen, "out of memory");
             goto fail;
         }
     }
@@ -433,7 +434,7 @@ int http_sign_make(const struct http_sign *s, const char *id, long long ts, cons
     if (maclen == 0)
         goto out;
     if (s->preset == HTTP_SIGN_STANDARD || (s->preset == HTTP_SIGN_GENERIC && s->base64)) {
-        if ((b64 = http_base64_encode(mac, maclen)) == NULL)
+        if ((b64 = kit_base64_encode(mac, maclen)) == NULL)
             goto out;
     } else {
         http_hex(mac, maclen, hex);

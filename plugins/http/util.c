@@ -15,32 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void http_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* Executions finish on the loop thread while workers prepare others:
- * always the reentrant GNU variant. */
-const char *http_strerror(int e, char *buf, size_t len)
-{
-    return strerror_r(e, buf, len);
-}
-
-int64_t http_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One line with a single write(2), on stderr like the host's own log: a
  * process out of memory has none to spare for stdio. */
 static __attribute__((noreturn)) void http_xalloc_die(size_t n)
@@ -82,29 +56,6 @@ static const char *http_parse_digits(const char *p, unsigned long long limit,
     return p;
 }
 
-int http_parse_duration(const char *text, long *ms)
-{
-    static const struct {
-        const char *unit;
-        unsigned long long factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
-    const unsigned long long day = 24ULL * 3600000ULL;
-    unsigned long long v;
-    const char *p = http_parse_digits(text, day, &v);
-
-    if (p == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (v > day / units[i].factor)
-                return -1;
-            *ms = (long)(v * units[i].factor);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 int http_parse_size(const char *text, size_t *bytes)
 {
     const unsigned long long gib = 1024ULL * 1024 * 1024;
@@ -133,82 +84,6 @@ int http_parse_size(const char *text, size_t *bytes)
     if (*p != '\0' || v > gib / mul)
         return -1;
     *bytes = (size_t)(v * mul);
-    return 0;
-}
-
-char *http_base64_encode(const unsigned char *data, size_t len)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    size_t o = 0;
-
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)data[i] << 16;
-        size_t left = len - i;
-
-        if (left > 1)
-            v |= (uint32_t)data[i + 1] << 8;
-        if (left > 2)
-            v |= data[i + 2];
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = left > 1 ? alphabet[(v >> 6) & 63] : '=';
-        out[o++] = left > 2 ? alphabet[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int http_base64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen)
-{
-    unsigned char *buf;
-    uint32_t acc = 0;
-    size_t n = 0;
-    int bits = 0;
-
-    for (int pad = 0; pad < 2 && inlen > 0 && in[inlen - 1] == '='; pad++)
-        inlen--;
-    if (inlen % 4 == 1)
-        return -1;
-    buf = malloc(inlen / 4 * 3 + 3 + 1);
-    if (buf == NULL)
-        return -2;
-    for (size_t i = 0; i < inlen; i++) {
-        int v = http_base64_value((unsigned char)in[i]);
-
-        if (v < 0) {
-            free(buf);
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *outlen = n;
     return 0;
 }
 

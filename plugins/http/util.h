@@ -11,14 +11,10 @@
 
 #include <sluice/plugin.h>
 
-/* printf into err (errlen bytes, always NUL-terminated when errlen > 0). */
-void http_errf(char *err, size_t errlen, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+#include "kit/kit.h"
 
-/* The text of errno value e, thread-safe. */
-const char *http_strerror(int e, char *buf, size_t len);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t http_now_ms(void);
+
 
 /*
  * strndup for a site with no error path (a libcurl callback): out of
@@ -26,12 +22,6 @@ int64_t http_now_ms(void);
  */
 char *http_xstrndup(const char *s, size_t n);
 
-/*
- * A duration: a non-negative integer followed by ms, s, m or h ("250ms",
- * "30s"); a bare integer in the config counts seconds, as in the core's
- * settings. At most 24 hours. Returns 0 and *ms, or -1.
- */
-int http_parse_duration(const char *text, long *ms);
 
 /*
  * A size: a non-negative integer optionally followed by K, M or G (powers
@@ -39,16 +29,6 @@ int http_parse_duration(const char *text, long *ms);
  * Returns 0 and *bytes, or -1.
  */
 int http_parse_size(const char *text, size_t *bytes);
-
-/* Standard base64 with padding. Returns a malloc'd NUL-terminated string. */
-char *http_base64_encode(const unsigned char *data, size_t len);
-
-/*
- * Decode standard base64 (padding optional, no whitespace). Returns 0 with
- * a malloc'd buffer (NUL-terminated for convenience) in *out, -1 when in is
- * not base64, -2 when memory ran out.
- */
-int http_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen);
 
 /* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
 void http_hex(const unsigned char *data, size_t len, char *out);

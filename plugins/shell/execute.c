@@ -27,12 +27,12 @@
 
 #include <jansson.h>
 
-#include "env.h"
-#include "outputs.h"
-#include "payload.h"
-#include "proc.h"
-#include "util.h"
-#include "workdir.h"
+#include "kit/command/env.h"
+#include "kit/outputs.h"
+#include "kit/command/payload.h"
+#include "kit/command/proc.h"
+#include "kit/kit.h"
+#include "kit/command/workdir.h"
 
 /* How long to keep reading after the command exited, for pipes still held
  * by something it left behind, before its process group is killed. */
@@ -46,7 +46,7 @@ struct shell_run {
     size_t argc;
     char *body; /* stdin = "body" or "raw" */
     size_t body_len;
-    struct shell_workdir wd;
+    struct kit_workdir wd;
     char **envp;
     char path[PATH_MAX];
     struct shell_running running;
@@ -81,7 +81,7 @@ static void shell_run_note(void *ctx, int level, const char *msg)
 
 static int shell_run_argv(struct shell_run *run)
 {
-    const struct shell_settings *cfg = run->inst->cfg;
+    const struct kit_settings *cfg = run->inst->cfg;
 
     if (cfg->script != NULL) {
         run->argv = calloc(4, sizeof(*run->argv));
@@ -99,21 +99,21 @@ static int shell_run_argv(struct shell_run *run)
     for (size_t i = 0; i < cfg->argc; i++) {
         size_t len;
 
-        if (shell_template_render(cfg->argv[i], run->event, &run->argv[i], &len) != 0)
+        if (kit_template_render(cfg->argv[i], run->event, &run->argv[i], &len) != 0)
             goto nomem;
         run->argc++;
         if (strlen(run->argv[i]) != len) {
-            shell_errf(run->err, sizeof(run->err),
+            kit_errf(run->err, sizeof(run->err),
                        "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
                        "carry",
-                       i, shell_template_source(cfg->argv[i]));
+                       i, kit_template_source(cfg->argv[i]));
             return -1;
         }
     }
     return 0;
 
 nomem:
-    shell_errf(run->err, sizeof(run->err), "out of memory");
+    kit_errf(run->err, sizeof(run->err), "out of memory");
     return -1;
 }
 
@@ -132,7 +132,7 @@ static int shell_is_executable_file(const char *path)
 static int shell_run_find_program(struct shell_run *run)
 {
     const char *name = run->argv[0];
-    const char *path = shell_env_get(run->envp, "PATH");
+    const char *path = kit_env_get(run->envp, "PATH");
 
     if (strchr(name, '/') != NULL) {
         snprintf(run->path, sizeof(run->path), "%s", name);
@@ -149,7 +149,7 @@ static int shell_run_find_program(struct shell_run *run)
             return 0;
         p += n + (colon ? 1 : 0);
     }
-    shell_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
+    kit_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
                path ? path : "");
     return -1;
 }
@@ -157,18 +157,18 @@ static int shell_run_find_program(struct shell_run *run)
 static int shell_run_prepare(struct shell_run *run, const char *event_text, size_t event_len)
 {
     const sluice_host *host = run->inst->host;
-    const struct shell_settings *cfg = run->inst->cfg;
-    struct shell_env_facts facts;
+    const struct kit_settings *cfg = run->inst->cfg;
+    struct kit_env_facts facts;
 
-    if (shell_payload_event(cfg, event_text, event_len, &run->event, run->err,
+    if (kit_payload_event(cfg, event_text, event_len, &run->event, run->err,
                             sizeof(run->err)) != 0)
         return -1;
     if (shell_run_argv(run) != 0)
         return -1;
-    if (shell_payload_stdin(cfg, host, run->exec, run->event, event_text, event_len, &run->body,
+    if (kit_payload_stdin(cfg, host, run->exec, run->event, event_text, event_len, &run->body,
                             &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
-    if (shell_workdir_create(&run->wd, cfg->tmpdir, event_text, event_len, &cfg->runas, run->err,
+    if (kit_workdir_create(&run->wd, cfg->tmpdir, event_text, event_len, &cfg->runas, run->err,
                              sizeof(run->err)) != 0)
         return -1;
     facts.execution_id = host->exec_meta(run->exec, "execution_id");
@@ -178,7 +178,7 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
     facts.request_id = host->exec_meta(run->exec, "request_id");
     facts.event_path = run->wd.event_path;
     facts.output_path = run->wd.output_path;
-    run->envp = shell_env_build(cfg, run->event, &facts, run->err, sizeof(run->err));
+    run->envp = kit_env_build(cfg, run->event, &facts, run->err, sizeof(run->err));
     if (run->envp == NULL)
         return -1;
     return shell_run_find_program(run);
@@ -197,7 +197,7 @@ static const char *shell_signal_name(int sig, char *buf, size_t len)
     return buf;
 }
 
-static int shell_code_ok(const struct shell_settings *cfg, int code)
+static int shell_code_ok(const struct kit_settings *cfg, int code)
 {
     for (size_t i = 0; i < cfg->nsuccess; i++)
         if (cfg->success_codes[i] == code)
@@ -218,14 +218,14 @@ static const char *shell_cancel_text(int reason)
 }
 
 /* Exit status and cancel reason to SLUICE_OK/SLUICE_ERR, with the message. */
-static int shell_run_verdict(struct shell_run *run, const struct shell_outcome *oc)
+static int shell_run_verdict(struct shell_run *run, const struct kit_outcome *oc)
 {
     const sluice_host *host = run->inst->host;
     char sig[32];
     int code = -1;
 
     if (!oc->reaped) {
-        shell_errf(run->err, sizeof(run->err),
+        kit_errf(run->err, sizeof(run->err),
                    "the command's exit status was lost: it was reaped elsewhere (sluiced must "
                    "not ignore SIGCHLD)");
         return SLUICE_ERR;
@@ -237,17 +237,17 @@ static int shell_run_verdict(struct shell_run *run, const struct shell_outcome *
     if (code >= 0)
         host->exec_set_exit_code(run->exec, code);
     if (oc->cancel_reason != SLUICE_CANCEL_NONE) {
-        shell_errf(run->err, sizeof(run->err), "%s; process group killed",
+        kit_errf(run->err, sizeof(run->err), "%s; process group killed",
                    shell_cancel_text(oc->cancel_reason));
         return SLUICE_ERR;
     }
     if (WIFSIGNALED(oc->status)) {
-        shell_errf(run->err, sizeof(run->err), "killed by signal %d%s", WTERMSIG(oc->status),
+        kit_errf(run->err, sizeof(run->err), "killed by signal %d%s", WTERMSIG(oc->status),
                    shell_signal_name(WTERMSIG(oc->status), sig, sizeof(sig)));
         return SLUICE_ERR;
     }
     if (!shell_code_ok(run->inst->cfg, code)) {
-        shell_errf(run->err, sizeof(run->err), "exit code %d", code);
+        kit_errf(run->err, sizeof(run->err), "exit code %d", code);
         return SLUICE_ERR;
     }
     return SLUICE_OK;
@@ -262,12 +262,12 @@ static int shell_run_verdict(struct shell_run *run, const struct shell_outcome *
 static int shell_run_outputs(struct shell_run *run, int rc)
 {
     const sluice_host *host = run->inst->host;
-    const struct shell_runas *ra = &run->inst->cfg->runas;
+    const struct kit_runas *ra = &run->inst->cfg->runas;
     char msg[512];
     json_t *obj = NULL;
     char *text = NULL;
 
-    if (shell_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj, msg,
+    if (kit_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj, msg,
                            sizeof(msg)) != 0)
         goto bad;
     if (obj == NULL)
@@ -304,8 +304,8 @@ static void shell_run_cleanup(struct shell_run *run)
         shell_instance_untrack(run->inst, &run->running);
     if (run->running.wake_fd >= 0)
         close(run->running.wake_fd);
-    shell_workdir_remove(&run->wd);
-    shell_env_free(run->envp);
+    kit_workdir_remove(&run->wd);
+    kit_env_free(run->envp);
     for (size_t i = 0; run->argv != NULL && i <= run->argc; i++)
         free(run->argv[i]);
     free(run->argv);
@@ -317,12 +317,12 @@ int shell_execute(void *instance, sluice_exec *exec)
 {
     struct shell_instance *inst = instance;
     const sluice_host *host = inst->host;
-    const struct shell_settings *cfg = inst->cfg;
+    const struct kit_settings *cfg = inst->cfg;
     struct shell_run *run = calloc(1, sizeof(*run));
-    struct shell_spawn_req req;
-    struct shell_watch watch;
-    struct shell_outcome oc;
-    struct shell_proc proc;
+    struct kit_spawn_req req;
+    struct kit_watch watch;
+    struct kit_outcome oc;
+    struct kit_proc proc;
     const char *event_text;
     size_t event_len = 0;
     int rc = SLUICE_ERR;
@@ -338,14 +338,14 @@ int shell_execute(void *instance, sluice_exec *exec)
     run->running.wake_fd = -1;
     event_text = host->exec_event(exec, &event_len);
     if (event_text == NULL) {
-        shell_errf(run->err, sizeof(run->err), "the host gave no event");
+        kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
     if (shell_run_prepare(run, event_text, event_len) != 0)
         goto out;
     /* A timeout may pass while the execution waited in the queue. */
     if ((cancelled = host->exec_is_cancelled(exec)) != SLUICE_CANCEL_NONE) {
-        shell_errf(run->err, sizeof(run->err), "%s before the command started",
+        kit_errf(run->err, sizeof(run->err), "%s before the command started",
                    shell_cancel_text(cancelled));
         goto out;
     }
@@ -354,24 +354,24 @@ int shell_execute(void *instance, sluice_exec *exec)
     shell_instance_track(inst, &run->running);
     run->tracked = 1;
 
-    req = (struct shell_spawn_req){
+    req = (struct kit_spawn_req){
         .path = run->path,
         .argv = run->argv,
         .envp = run->envp,
         .cwd = cfg->cwd,
         .runas = &cfg->runas,
-        .stdin_pipe = cfg->stdin_mode != SHELL_STDIN_NONE,
+        .stdin_pipe = cfg->stdin_mode != KIT_STDIN_NONE,
         .groups = inst->groups,
         .exec_id = host->exec_meta(exec, "execution_id"),
     };
-    if (shell_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
+    if (kit_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
         goto out;
     host->log(host, exec, SLUICE_LOG_DEBUG, "started %s as pid %d", run->path, (int)proc.pid);
 
-    watch = (struct shell_watch){
+    watch = (struct kit_watch){
         .stdin_data = run->body != NULL ? run->body : event_text,
         .stdin_len = run->body != NULL                      ? run->body_len
-                     : cfg->stdin_mode == SHELL_STDIN_EVENT ? event_len
+                     : cfg->stdin_mode == KIT_STDIN_EVENT ? event_len
                                                             : 0,
         .kill_grace_ms = cfg->kill_grace_ms,
         .drain_ms = SHELL_DRAIN_MS,
@@ -381,7 +381,7 @@ int shell_execute(void *instance, sluice_exec *exec)
         .note = shell_run_note,
         .ctx = run,
     };
-    shell_supervise(&proc, &watch, &oc);
+    kit_supervise(&proc, &watch, &oc);
 
     rc = shell_run_verdict(run, &oc);
     rc = shell_run_outputs(run, rc);

@@ -2,27 +2,16 @@
 # sdk/include only, exporting nothing but sluice_plugin_v1.
 SHELL_PLUGIN_SRC = \
 	plugins/shell/shell.c plugins/shell/shell.h \
-	plugins/shell/execute.c \
-	plugins/shell/settings.c plugins/shell/settings.h \
-	plugins/shell/template.c plugins/shell/template.h \
-	plugins/shell/runas.c plugins/shell/runas.h \
-	plugins/shell/env.c plugins/shell/env.h \
-	plugins/shell/payload.c plugins/shell/payload.h \
-	plugins/shell/workdir.c plugins/shell/workdir.h \
-	plugins/shell/outputs.c plugins/shell/outputs.h \
-	plugins/shell/spawn.c plugins/shell/proc.h \
-	plugins/shell/groups.c plugins/shell/groups.h \
-	plugins/shell/supervise.c \
-	plugins/shell/util.c plugins/shell/util.h
+	plugins/shell/execute.c
 
 plugins_LTLIBRARIES += plugins/shell/shell.la
 # Integration tests find the uninstalled shell.so through SLUICE_PLUGIN_PATH.
 TEST_PLUGIN_DIRS += plugins/shell
 plugins_shell_shell_la_SOURCES = $(SHELL_PLUGIN_SRC)
-plugins_shell_shell_la_CPPFLAGS = $(PLUGIN_CPP) -DSHELL_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
+plugins_shell_shell_la_CPPFLAGS = $(KIT_CPP) -DSHELL_PLUGIN_VERSION='"$(PACKAGE_VERSION)"'
 plugins_shell_shell_la_CFLAGS = $(PLUGIN_CC) $(JANSSON_CFLAGS)
 plugins_shell_shell_la_LDFLAGS = $(PLUGIN_LINK)
-plugins_shell_shell_la_LIBADD = $(JANSSON_LIBS)
+plugins_shell_shell_la_LIBADD = $(KIT_COMMAND_LIBS)
 
 # Unit tests: the plugin's sources compiled into the test (so internal
 # functions such as the template resolver can be tested directly), run
@@ -39,9 +28,9 @@ tests_unit_test_shell_SOURCES = \
 	tests/unit/shell_test_cancel.c \
 	tests/unit/shell_test_mock.c \
 	$(SHELL_PLUGIN_SRC)
-tests_unit_test_shell_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/plugins/shell \
+tests_unit_test_shell_CPPFLAGS = $(KIT_CPP) -I$(top_srcdir)/plugins/shell \
 	-I$(top_srcdir)/sdk/mock
 tests_unit_test_shell_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_shell_LDADD = sdk/mock/libsluice-mock.a $(JANSSON_LIBS) $(CHECK_LIBS)
+tests_unit_test_shell_LDADD = sdk/mock/libsluice-mock.a $(KIT_COMMAND_LIBS) $(CHECK_LIBS)
 # The dlopen test needs the plugin built first.
 EXTRA_tests_unit_test_shell_DEPENDENCIES = plugins/shell/shell.la

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Set from configure's version by plugins/shell/local.mk. */
 #ifndef SHELL_PLUGIN_VERSION
@@ -34,7 +34,7 @@
 
 struct shell_plugin_ctx {
     const sluice_host *host;
-    struct shell_groups groups;
+    struct kit_groups groups;
 };
 
 static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, size_t errlen)
@@ -45,22 +45,22 @@ static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, siz
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
-        shell_errf(err, errlen, "shell: the host table lacks functions of ABI 1.0");
+        kit_errf(err, errlen, "shell: the host table lacks functions of ABI 1.0");
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) {
-        shell_errf(err, errlen, "shell: out of memory");
+        kit_errf(err, errlen, "shell: out of memory");
         return -1;
     }
     ctx->host = host;
-    if (shell_groups_open(&ctx->groups, host, "shell", err, errlen) != 0) {
+    if (kit_groups_open(&ctx->groups, host, "shell", err, errlen) != 0) {
         free(ctx);
         return -1;
     }
     /* Before this process runs any command, so a retry never runs beside
      * what an interrupted attempt left. */
-    shell_groups_sweep(&ctx->groups);
+    kit_groups_sweep(&ctx->groups);
     *plugin_ctx = ctx;
     return 0;
 }
@@ -70,7 +70,7 @@ static void shell_destroy(void *plugin_ctx)
     struct shell_plugin_ctx *ctx = plugin_ctx;
 
     if (ctx != NULL)
-        shell_groups_close(&ctx->groups);
+        kit_groups_close(&ctx->groups);
     free(ctx);
 }
 
@@ -82,15 +82,15 @@ static int shell_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_le
 
     *instance = NULL;
     if (ctx == NULL) {
-        shell_errf(err, errlen, "%s: shell: configure before init", where ? where : "config");
+        kit_errf(err, errlen, "%s: shell: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
     if (inst == NULL) {
-        shell_errf(err, errlen, "%s: shell: out of memory", where ? where : "config");
+        kit_errf(err, errlen, "%s: shell: out of memory", where ? where : "config");
         return -1;
     }
-    if (shell_settings_parse(&inst->cfg, cfg_json, cfg_len, where, err, errlen) != 0) {
+    if (kit_settings_parse(&inst->cfg, cfg_json, cfg_len, where, err, errlen) != 0) {
         free(inst);
         return -1;
     }
@@ -107,7 +107,7 @@ static void shell_unconfigure(void *instance)
 
     if (inst == NULL)
         return;
-    shell_settings_free(inst->cfg);
+    kit_settings_free(inst->cfg);
     pthread_mutex_destroy(&inst->lock);
     free(inst);
 }

@@ -10,8 +10,8 @@
 
 #include <sluice/plugin.h>
 
-#include "groups.h"
-#include "settings.h"
+#include "kit/command/groups.h"
+#include "kit/command/settings.h"
 
 /* One execution in progress, findable by the cancel callback. */
 struct shell_running {
@@ -27,8 +27,8 @@ struct shell_running {
  */
 struct shell_instance {
     const sluice_host *host;
-    struct shell_groups *groups; /* the plugin's, see groups.c */
-    struct shell_settings *cfg;
+    struct kit_groups *groups; /* the plugin's, see groups.c */
+    struct kit_settings *cfg;
     pthread_mutex_t lock;
     struct shell_running *running;
 };

@@ -12,15 +12,20 @@
 #define _GNU_SOURCE
 #include "mock_host.h"
 
+#include "abi_rules.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <nettle/base64.h>
 
 #include <sluice/jansson.h>
 
@@ -69,9 +74,6 @@ struct mock_pair {
     char *value;
 };
 
-/* sizeof(sluice_plugin) in ABI 1.0: everything up to and including cancel. */
-#define MOCK_PLUGIN_SIZE_1_0                                                                       \
-    (offsetof(sluice_plugin, cancel) + sizeof(((sluice_plugin *)0)->cancel))
 
 enum mock_state { MOCK_NEW, MOCK_RUNNING, MOCK_PENDING, MOCK_DONE };
 
@@ -635,30 +637,13 @@ static const char *mock_fn_exec_body(const sluice_exec *exec, size_t *len,
     return body;
 }
 
-/* The rules of <sluice/plugin.h>: [a-z0-9][a-z0-9._-]* with a dot. */
-static int mock_meta_key_ok(const char *key)
-{
-    size_t n = strlen(key);
-
-    if (n == 0 || n > SLUICE_META_KEY_MAX || strchr(key, '.') == NULL)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = key[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-            return 0;
-    }
-    return 1;
-}
-
 static int mock_fn_exec_set_meta(sluice_exec *exec, const char *key, const char *value)
 {
     mock_host *host = exec->host;
     json_t *valid;
     int rc;
 
-    if (key == NULL || !mock_meta_key_ok(key)) {
+    if (key == NULL || !abi_rules_meta_key_ok(key)) {
         mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: bad key \"%.80s\"",
                   key ? key : "(null)");
         return -1;
@@ -765,36 +750,24 @@ static int mock_name_ok(const char *name)
  */
 static const char *mock_validate(mock_host *host, const sluice_plugin *plugin, const char *src)
 {
-    char msg[512];
+    char msg[512], why[256];
+    const char *missing;
     size_t size;
 
     if (plugin == NULL) {
         snprintf(msg, sizeof(msg), "%s: sluice_plugin_v1() returned NULL", src);
         goto fail;
     }
-    if (plugin->abi_major != SLUICE_ABI_MAJOR) {
-        snprintf(msg, sizeof(msg), "%s: ABI major %u, this host speaks %u", src,
-                 (unsigned)plugin->abi_major, (unsigned)SLUICE_ABI_MAJOR);
-        goto fail;
-    }
-    if (plugin->abi_minor > SLUICE_ABI_MINOR) {
-        snprintf(msg, sizeof(msg), "%s: ABI %u.%u is newer than this host's %u.%u", src,
-                 (unsigned)plugin->abi_major, (unsigned)plugin->abi_minor,
-                 (unsigned)SLUICE_ABI_MAJOR, (unsigned)SLUICE_ABI_MINOR);
-        goto fail;
-    }
-    if (plugin->struct_size < MOCK_PLUGIN_SIZE_1_0) {
-        snprintf(msg, sizeof(msg), "%s: descriptor of %u bytes is smaller than ABI 1.0's %zu", src,
-                 (unsigned)plugin->struct_size, (size_t)MOCK_PLUGIN_SIZE_1_0);
+    if (abi_rules_descriptor(plugin, why, sizeof(why)) != 0) {
+        snprintf(msg, sizeof(msg), "%s: %s", src, why);
         goto fail;
     }
     size =
         plugin->struct_size < sizeof(sluice_plugin) ? plugin->struct_size : sizeof(sluice_plugin);
     memset(&host->plugin, 0, sizeof(host->plugin));
     memcpy(&host->plugin, plugin, size);
-    if (host->plugin.configure == NULL || host->plugin.unconfigure == NULL ||
-        host->plugin.execute == NULL) {
-        snprintf(msg, sizeof(msg), "%s: configure, unconfigure and execute are mandatory", src);
+    if ((missing = abi_rules_missing_callback(&host->plugin)) != NULL) {
+        snprintf(msg, sizeof(msg), "%s: mandatory callback %s is NULL", src, missing);
         goto fail;
     }
     if (!mock_name_ok(host->plugin.name)) {
@@ -1052,40 +1025,20 @@ static int mock_meta_set_index(sluice_exec *exec, int i, const char *value)
     return 0;
 }
 
-static int mock_b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Standard base64 with padding, as sluiced writes raw_body_b64. */
+/* Standard base64, as sluiced writes raw_body_b64, on Nettle's decoder as
+ * sluiced's own is. NULL when it does not decode. */
 static char *mock_b64_decode(const char *in, size_t n, size_t *len)
 {
-    char *out = malloc(n / 4 * 3 + 1);
+    struct base64_decode_ctx ctx;
+    char *out = malloc(BASE64_DECODE_LENGTH(n) + 1);
     size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
 
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < n && in[i] != '='; i++) {
-        int v = mock_b64_value((unsigned char)in[i]);
-
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xFF);
-        }
+    base64_decode_init(&ctx);
+    if (!base64_decode_update(&ctx, &o, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
+        free(out);
+        return NULL;
     }
     out[o] = '\0';
     *len = o;

@@ -100,7 +100,7 @@ tests_abi_test_sdk_SOURCES = tests/abi/test_sdk.c
 tests_abi_test_sdk_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/sdk/mock \
 	-DABI_PLUGIN_DIR='"$(abs_top_builddir)/tests/abi/.libs"'
 tests_abi_test_sdk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
-tests_abi_test_sdk_LDADD = sdk/mock/libsluice-mock.a $(JANSSON_LIBS) $(CHECK_LIBS) $(LIBS)
+tests_abi_test_sdk_LDADD = sdk/mock/libsluice-mock.a $(JANSSON_LIBS) $(NETTLE_LIBS) $(CHECK_LIBS) $(LIBS)
 EXTRA_tests_abi_test_sdk_DEPENDENCIES = $(ABI_PLUGINS)
 
 ABI_SHELL_TESTS = tests/abi/exports.sh tests/abi/compat.sh tests/abi/compat11.sh \

@@ -26,6 +26,7 @@
 #include "fuzz.h"
 
 #include "auth.h"
+#include "codec.h"
 #include "captoken.h"
 #include "config.h"
 #include "event.h"
@@ -118,7 +119,7 @@ static void github_signature(const unsigned char *body, size_t len, char *out)
     int ml = auth_hmac_compute(AUTH_ALG_SHA256, (const unsigned char *)GH_SECRET,
                                strlen(GH_SECRET), parts, lens, 1, mac);
     strcpy(out, "sha256=");
-    auth_hex_encode(mac, (size_t)ml, out + 7);
+    codec_hex_encode(mac, (size_t)ml, out + 7);
 }
 
 /* One X-Forwarded-For entry as an address text: no spaces, brackets or

@@ -14,6 +14,7 @@
 #include "fuzz.h"
 
 #include "auth.h"
+#include "codec.h"
 #include "event.h"
 #include "log.h"
 #include "units.h"
@@ -209,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(enc, sizeof(enc), "%s", e);
             free(e);
         } else {
-            auth_hex_encode(m, ml, enc);
+            codec_hex_encode(m, ml, enc);
         }
         sent s = {0};
         switch (h.preset) {

@@ -11,6 +11,7 @@
 #include "fuzz.h"
 
 #include "auth.h"
+#include "codec.h"
 #include "log.h"
 #include "units.h"
 
@@ -116,34 +117,34 @@ static void check_encodings(const unsigned char *d, size_t n)
     char *b64 = units_base64_encode(d, n);
     FUZZ_CHECK(b64 && strlen(b64) == 4 * ((n + 2) / 3), "base64 of %zu bytes has length %zu", n,
                b64 ? strlen(b64) : 0);
-    FUZZ_CHECK(auth_base64_decode(b64, strlen(b64), back, n, &got) == 0 && got == n &&
+    FUZZ_CHECK(codec_b64_decode(b64, strlen(b64), back, n, &got) == 0 && got == n &&
                    memcmp(back, d, n) == 0,
                "base64 \"%s\" does not decode to the %zu bytes it encodes", b64, n);
     free(b64);
 
     char *url = malloc(4 * ((n + 2) / 3) + 1);
-    auth_base64url_encode(d, n, url);
+    codec_b64url_encode(d, n, url);
     FUZZ_CHECK(strcspn(url, "+/=") == strlen(url), "base64url \"%s\" is not URL-safe", url);
-    FUZZ_CHECK(auth_base64_decode(url, strlen(url), back, n, &got) == 0 && got == n &&
+    FUZZ_CHECK(codec_b64_decode(url, strlen(url), back, n, &got) == 0 && got == n &&
                    memcmp(back, d, n) == 0,
                "base64url \"%s\" does not decode to the %zu bytes it encodes", url, n);
     free(url);
 
     char *hex = malloc(2 * n + 1);
-    auth_hex_encode(d, n, hex);
-    FUZZ_CHECK(auth_hex_decode(hex, 2 * n, back, n, &got) == 0 && got == n &&
+    codec_hex_encode(d, n, hex);
+    FUZZ_CHECK(codec_hex_decode(hex, 2 * n, back, n, &got) == 0 && got == n &&
                    memcmp(back, d, n) == 0,
                "hex \"%s\" does not decode to its bytes", hex);
     free(hex);
 
     /* Decoding anything: never more than the room given, and what decodes
      * encodes back to the same value. */
-    if (auth_base64_decode((const char *)d, n, back, n, &got) == 0) {
+    if (codec_b64_decode((const char *)d, n, back, n, &got) == 0) {
         FUZZ_CHECK(got <= n, "base64 decoding wrote %zu bytes into %zu", got, n);
         char *again = units_base64_encode(back, got);
         unsigned char *twice = malloc(got + 4);
         size_t got2 = 0;
-        FUZZ_CHECK(auth_base64_decode(again, strlen(again), twice, got, &got2) == 0 &&
+        FUZZ_CHECK(codec_b64_decode(again, strlen(again), twice, got, &got2) == 0 &&
                        got2 == got && memcmp(twice, back, got) == 0,
                    "base64 decode/encode/decode is not stable");
         free(again);

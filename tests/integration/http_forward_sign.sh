@@ -36,7 +36,9 @@ triggers = (
 );
 EOF2
 : > "$T/b.log"
-"$SLUICED" -c "$T/b.conf" --store "$T/b.db" 2>>"$T/b.log" &
+# Its own state directory: the default one may be held by any other sluiced
+# on this machine (its lock refuses a second one).
+"$SLUICED" -c "$T/b.conf" --store "$T/b.db" --state-dir "$T/b-state" 2>>"$T/b.log" &
 B_PID=$!
 RECEIVER_PIDS="$RECEIVER_PIDS $B_PID"   # stopped by PID at exit like the receivers
 B_PORT=

@@ -37,7 +37,9 @@ START_TEST(unknown_setting)
     char *err = st_configure_error("{\"argvv\": [\"/bin/true\"]}");
 
     ck_assert_ptr_nonnull(err);
-    ck_assert_str_eq(err, "flows.d/x.conf:12: shell: unknown setting \"argvv\"");
+    ck_assert_str_eq(err, "flows.d/x.conf:12: shell: unknown setting \"argvv\""
+                          " (known: argv, script, env, inherit_env, stdin, cwd, user, group,"
+                          " kill_grace, success_exit_codes)");
     free(err);
     expect_error("{\"argv\": [\"/bin/true\"], \"timeout\": \"5s\"}", "unknown setting \"timeout\"");
 }
@@ -105,8 +107,9 @@ START_TEST(other_settings)
     expect_error("{\"argv\": [\"/bin/true\"], \"cwd\": \"/nonexistent-dir-xyz\"}",
                  "cwd \"/nonexistent-dir-xyz\": No such file or directory");
     expect_error("{\"argv\": [\"/bin/true\"], \"cwd\": \"/etc/passwd\"}", "not a directory");
-    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"5\"}", "kill_grace must be");
-    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": 5}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"5x\"}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": \"25h\"}", "kill_grace must be");
+    expect_error("{\"argv\": [\"/bin/true\"], \"kill_grace\": -1}", "kill_grace must be");
     expect_error("{\"argv\": [\"/bin/true\"], \"success_exit_codes\": []}", "non-empty");
     expect_error("{\"argv\": [\"/bin/true\"], \"success_exit_codes\": [0, 256]}",
                  "success_exit_codes[1]");
@@ -176,7 +179,9 @@ START_TEST(where_defaults)
     const char *err = mock_host_configure(host, "{\"bogus\": 1}", NULL, &inst);
 
     ck_assert_ptr_nonnull(err);
-    ck_assert_str_eq(err, "test: shell: unknown setting \"bogus\"");
+    ck_assert_str_eq(err, "test: shell: unknown setting \"bogus\""
+                          " (known: argv, script, env, inherit_env, stdin, cwd, user, group,"
+                          " kill_grace, success_exit_codes)");
     ck_assert_ptr_null(inst);
     mock_host_free(host);
 }

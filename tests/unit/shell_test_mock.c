@@ -247,7 +247,7 @@ START_TEST(descriptor_validation)
     p.abi_major = 2;
     host = mock_host_new();
     err = mock_host_load(host, &p);
-    ck_assert_msg(err && strstr(err, "ABI major 2"), "%s", err);
+    ck_assert_msg(err && strstr(err, "built for ABI 2."), "%s", err);
     ck_assert_ptr_nonnull(mock_host_init(host));
     mock_host_free(host);
 
@@ -263,6 +263,14 @@ START_TEST(descriptor_validation)
     host = mock_host_new();
     err = mock_host_load(host, &p);
     ck_assert_msg(err && strstr(err, "smaller"), "%s", err);
+    mock_host_free(host);
+
+    /* The mock refuses what sluiced's loader refuses: the same rules file. */
+    p = probe_plugin;
+    p.struct_size = 5000;
+    host = mock_host_new();
+    err = mock_host_load(host, &p);
+    ck_assert_msg(err && strstr(err, "descriptor size 5000 is implausible"), "%s", err);
     mock_host_free(host);
 
     p = probe_plugin;

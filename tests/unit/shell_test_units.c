@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outputs.h"
-#include "payload.h"
-#include "settings.h"
-#include "template.h"
-#include "util.h"
+#include "kit/outputs.h"
+#include "kit/base64.h"
+#include "kit/command/payload.h"
+#include "kit/command/settings.h"
+#include "kit/template.h"
+#include "kit/kit.h"
 
 static const char *const unit_event =
     "{\"execution_id\":\"ex-1\",\"flow\":\"prod/deploy\",\"trigger\":\"gh\",\"function\":null,"
@@ -30,16 +31,16 @@ static const char *const unit_event =
 static char *render(const char *text)
 {
     json_t *event = json_loads(unit_event, JSON_ALLOW_NUL, NULL);
-    shell_template *tpl = NULL;
+    kit_template *tpl = NULL;
     char err[512] = "";
     char *out = NULL;
     size_t len = 0;
 
     ck_assert_ptr_nonnull(event);
-    ck_assert_msg(shell_template_compile(&tpl, text, err, sizeof(err)) == 0, "%s: %s", text, err);
-    ck_assert_int_eq(shell_template_render(tpl, event, &out, &len), 0);
+    ck_assert_msg(kit_template_compile(&tpl, text, err, sizeof(err)) == 0, "%s: %s", text, err);
+    ck_assert_int_eq(kit_template_render(tpl, event, &out, &len), 0);
     ck_assert_uint_eq(strlen(out), len);
-    shell_template_free(tpl);
+    kit_template_free(tpl);
     json_decref(event);
     return out;
 }
@@ -54,11 +55,11 @@ static void expect_render(const char *text, const char *want)
 
 static char *compile_error(const char *text)
 {
-    shell_template *tpl = NULL;
+    kit_template *tpl = NULL;
     char err[512] = "";
 
-    if (shell_template_compile(&tpl, text, err, sizeof(err)) == 0) {
-        shell_template_free(tpl);
+    if (kit_template_compile(&tpl, text, err, sizeof(err)) == 0) {
+        kit_template_free(tpl);
         return NULL;
     }
     ck_assert_ptr_null(tpl);
@@ -115,18 +116,18 @@ END_TEST
 START_TEST(template_nul_is_reported_by_length)
 {
     json_t *event = json_loads(unit_event, JSON_ALLOW_NUL, NULL);
-    shell_template *tpl = NULL;
+    kit_template *tpl = NULL;
     char err[256];
     char *out;
     size_t len;
 
-    ck_assert_int_eq(shell_template_compile(&tpl, "<{body.nul}>", err, sizeof(err)), 0);
-    ck_assert_int_eq(shell_template_render(tpl, event, &out, &len), 0);
+    ck_assert_int_eq(kit_template_compile(&tpl, "<{body.nul}>", err, sizeof(err)), 0);
+    ck_assert_int_eq(kit_template_render(tpl, event, &out, &len), 0);
     ck_assert_uint_eq(len, 5);
     ck_assert_uint_eq(strlen(out), 2);
     ck_assert_int_eq(memcmp(out, "<a\0b>", 5), 0);
     free(out);
-    shell_template_free(tpl);
+    kit_template_free(tpl);
     json_decref(event);
 }
 END_TEST
@@ -167,16 +168,16 @@ START_TEST(template_script_scan)
 {
     char found[64];
 
-    ck_assert_int_eq(shell_template_find_in_script("echo {body.ref}", found, sizeof(found)), 1);
+    ck_assert_int_eq(kit_template_find_in_script("echo {body.ref}", found, sizeof(found)), 1);
     ck_assert_str_eq(found, "{body.ref}");
-    ck_assert_int_eq(shell_template_find_in_script("x=1; echo {flow}", found, sizeof(found)), 1);
+    ck_assert_int_eq(kit_template_find_in_script("x=1; echo {flow}", found, sizeof(found)), 1);
     ck_assert_str_eq(found, "{flow}");
     /* Shell syntax that is not a placeholder. */
     const char *ok[] = {"echo ${body}",           "echo \"${HOME}\"", "awk '{print $1}'",
                         "find . -exec rm {} \\;", "f() { echo hi; }", "echo {a,b}",
                         "echo {{body.ref}}",      "echo {HOME}"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        ck_assert_msg(shell_template_find_in_script(ok[i], found, sizeof(found)) == 0,
+        ck_assert_msg(kit_template_find_in_script(ok[i], found, sizeof(found)) == 0,
                       "\"%s\" flagged as %s", ok[i], found);
 }
 END_TEST
@@ -184,7 +185,7 @@ END_TEST
 static json_t *parse_outputs(const char *text, char *err, size_t errlen)
 {
     json_t *out = (json_t *)1;
-    int rc = shell_outputs_parse(text, strlen(text), &out, err, errlen);
+    int rc = kit_outputs_parse(text, strlen(text), &out, err, errlen);
 
     if (rc != 0) {
         ck_assert_ptr_null(out);
@@ -236,22 +237,22 @@ END_TEST
 
 START_TEST(payload_base64)
 {
-    char *out;
+    unsigned char *out;
     size_t len;
 
-    ck_assert_int_eq(shell_base64_decode("AAEC/w==", 8, &out, &len), 0);
+    ck_assert_int_eq(kit_base64_decode("AAEC/w==", 8, &out, &len), 0);
     ck_assert_uint_eq(len, 4);
     ck_assert_int_eq(memcmp(out, "\x00\x01\x02\xff", 4), 0);
     free(out);
-    ck_assert_int_eq(shell_base64_decode("aGVsbG8", 7, &out, &len), 0);
+    ck_assert_int_eq(kit_base64_decode("aGVsbG8", 7, &out, &len), 0);
     ck_assert_uint_eq(len, 5);
-    ck_assert_str_eq(out, "hello");
+    ck_assert_str_eq((char *)out, "hello");
     free(out);
-    ck_assert_int_eq(shell_base64_decode("", 0, &out, &len), 0);
+    ck_assert_int_eq(kit_base64_decode("", 0, &out, &len), 0);
     ck_assert_uint_eq(len, 0);
     free(out);
-    ck_assert_int_eq(shell_base64_decode("a", 1, &out, &len), -1);
-    ck_assert_int_eq(shell_base64_decode("a$==", 4, &out, &len), -1);
+    ck_assert_int_eq(kit_base64_decode("a", 1, &out, &len), -1);
+    ck_assert_int_eq(kit_base64_decode("a$==", 4, &out, &len), -1);
 }
 END_TEST
 
@@ -263,7 +264,7 @@ static void expect_body(const char *event_text, const char *want, size_t want_le
     size_t len;
 
     ck_assert_ptr_nonnull(event);
-    ck_assert_int_eq(shell_payload_body(event, &out, &len, err, sizeof(err)), 0);
+    ck_assert_int_eq(kit_payload_body(event, &out, &len, err, sizeof(err)), 0);
     ck_assert_uint_eq(len, want_len);
     ck_assert_int_eq(memcmp(out, want, len), 0);
     free(out);
@@ -284,24 +285,35 @@ START_TEST(durations_and_names)
 {
     long ms = -1;
 
-    ck_assert_int_eq(shell_settings_parse_duration("500ms", &ms), 0);
-    ck_assert_int_eq(ms, 500);
-    ck_assert_int_eq(shell_settings_parse_duration("2s", &ms), 0);
-    ck_assert_int_eq(ms, 2000);
-    ck_assert_int_eq(shell_settings_parse_duration("1m", &ms), 0);
-    ck_assert_int_eq(ms, 60000);
-    ck_assert_int_eq(shell_settings_parse_duration("0s", &ms), 0);
-    ck_assert_int_eq(ms, 0);
-    const char *bad[] = {"", "5", "s", "-1s", "1.5s", "2 s", "3d", "25h", "99999999999999h"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(shell_settings_parse_duration(bad[i], &ms) != 0, "\"%s\" parsed", bad[i]);
+    const struct {
+        const char *text;
+        long ms;
+    } good[] = {{"500ms", 500}, {"2s", 2000}, {"1m", 60000}, {"0s", 0},
+                {"5", 5000},    {"2 s", 2000}, {"1d", 86400000}, {"24h", 86400000}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        json_t *v = json_string(good[i].text);
 
-    ck_assert(shell_settings_env_name_ok("REF"));
-    ck_assert(shell_settings_env_name_ok("_x9"));
-    ck_assert(!shell_settings_env_name_ok("9x"));
-    ck_assert(!shell_settings_env_name_ok("A-B"));
-    ck_assert(!shell_settings_env_name_ok("A=B"));
-    ck_assert(!shell_settings_env_name_ok(""));
+        ck_assert_msg(kit_duration(v, &ms) == 0 && ms == good[i].ms, "\"%s\"", good[i].text);
+        json_decref(v);
+    }
+    const char *bad[] = {"", "s", "-1s", "1.5s", "5x", "3d", "25h", "99999999999999h"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *v = json_string(bad[i]);
+
+        ck_assert_msg(kit_duration(v, &ms) != 0, "\"%s\" parsed", bad[i]);
+        json_decref(v);
+    }
+    json_t *n = json_integer(5);
+    ck_assert_int_eq(kit_duration(n, &ms), 0);
+    ck_assert_int_eq(ms, 5000);
+    json_decref(n);
+
+    ck_assert(kit_settings_env_name_ok("REF"));
+    ck_assert(kit_settings_env_name_ok("_x9"));
+    ck_assert(!kit_settings_env_name_ok("9x"));
+    ck_assert(!kit_settings_env_name_ok("A-B"));
+    ck_assert(!kit_settings_env_name_ok("A=B"));
+    ck_assert(!kit_settings_env_name_ok(""));
 }
 END_TEST
 
@@ -309,13 +321,13 @@ START_TEST(real_formatting)
 {
     char buf[64];
 
-    shell_format_real(0.1, buf, sizeof(buf));
+    kit_format_real(0.1, buf, sizeof(buf));
     ck_assert_str_eq(buf, "0.1");
-    shell_format_real(1.0, buf, sizeof(buf));
+    kit_format_real(1.0, buf, sizeof(buf));
     ck_assert_str_eq(buf, "1.0");
-    shell_format_real(-2.5, buf, sizeof(buf));
+    kit_format_real(-2.5, buf, sizeof(buf));
     ck_assert_str_eq(buf, "-2.5");
-    shell_format_real(1.0 / 3.0, buf, sizeof(buf));
+    kit_format_real(1.0 / 3.0, buf, sizeof(buf));
     ck_assert_double_eq(strtod(buf, NULL), 1.0 / 3.0);
 }
 END_TEST

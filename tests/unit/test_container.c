@@ -126,7 +126,8 @@ START_TEST(settings_checks_each_value)
     assert_parse_error("{\"image\":\"a\",\"ulimits\":{\"files\":1}}", "unknown limit");
     assert_parse_error("{\"image\":\"a\",\"ulimits\":{\"nofile\":[10,5]}}", "soft <= hard");
     assert_parse_error("{\"image\":\"a\",\"pull\":\"sometimes\"}", "pull must be");
-    assert_parse_error("{\"image\":\"a\",\"timeout\":\"5\"}", "timeout must be");
+    assert_parse_error("{\"image\":\"a\",\"timeout\":\"5x\"}", "timeout must be");
+    assert_parse_error("{\"image\":\"a\",\"timeout\":\"0\"}", "timeout must be");
     assert_parse_error("{\"image\":\"a\",\"stdin\":\"yes\"}", "stdin must be true or false");
     assert_parse_error("{\"image\":\"a\",\"network\":\"my net\"}", "network must be");
     assert_parse_error("{\"image\":\"a\",\"command\":[]}", "command must be a non-empty");
@@ -210,11 +211,15 @@ START_TEST(units_sizes_and_durations)
     ck_assert_int_eq(ctr_parse_size("1X", &b), -1);
     ck_assert_int_eq(ctr_parse_size("", &b), -1);
     ck_assert_int_eq(ctr_parse_size("99999999999999999999", &b), -1);
-    ck_assert_int_eq(ctr_parse_duration("250ms", &ms), 0);
+    json_t *d = json_pack("[s,s,s,s]", "250ms", "5m", "25h", "5");
+    ck_assert_int_eq(kit_duration(json_array_get(d, 0), &ms), 0);
     ck_assert_int_eq(ms, 250);
-    ck_assert_int_eq(ctr_parse_duration("5m", &ms), 0);
+    ck_assert_int_eq(kit_duration(json_array_get(d, 1), &ms), 0);
     ck_assert_int_eq(ms, 300000);
-    ck_assert_int_eq(ctr_parse_duration("25h", &ms), -1);
+    ck_assert_int_eq(kit_duration(json_array_get(d, 2), &ms), -1);
+    ck_assert_int_eq(kit_duration(json_array_get(d, 3), &ms), 0);
+    ck_assert_int_eq(ms, 5000);
+    json_decref(d);
 }
 END_TEST
 
@@ -445,12 +450,12 @@ START_TEST(run_cancel_kills_and_removes)
 
     fake_engine_hang(fe, "POST", "/containers/abc123/wait");
     fake_engine_happy(fe, 0, "partial\n", NULL);
-    t0 = (long long)ctr_now_ms();
+    t0 = (long long)kit_now_ms();
     exec = run_one(cfg, &host, 300);
     ck_assert_int_eq(mock_exec_result(exec), SLUICE_ERR);
     ck_assert_str_eq(mock_exec_error(exec), "cancelled; container killed and removed");
-    ck_assert_msg(ctr_now_ms() - t0 < 2000, "cancel took %lld ms",
-                  (long long)(ctr_now_ms() - t0));
+    ck_assert_msg(kit_now_ms() - t0 < 2000, "cancel took %lld ms",
+                  (long long)(kit_now_ms() - t0));
     ck_assert_int_eq(fake_engine_count(fe, "POST", "/containers/abc123/kill"), 1);
     ck_assert_int_eq(fake_engine_count(fe, "DELETE", "/containers/abc123"), 1);
     ck_assert_str_eq(mock_exec_log(exec, SLUICE_STDOUT, NULL), "partial\n");

@@ -1,5 +1,5 @@
 /*
- * test_http_template.c - placeholders (tpl.h), URL encoding of the values
+ * test_http_template.c - placeholders (kit/template.h), URL encoding of the values
  * that land in a URL, JSON body templates and the body modes.
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
@@ -12,7 +12,7 @@
 
 #include "body.h"
 #include "test_http_suites.h"
-#include "tpl.h"
+#include "kit/template.h"
 
 static json_t *event_of(const char *json)
 {
@@ -24,18 +24,18 @@ static json_t *event_of(const char *json)
 }
 
 /* Render text against event with enc; returns a malloc'd string. */
-static char *render(const char *text, const char *event_json, enum tpl_enc enc, size_t *len)
+static char *render(const char *text, const char *event_json, enum kit_enc enc, size_t *len)
 {
     char err[512], *out = NULL;
     size_t n = 0;
-    tpl *t = NULL;
+    kit_template *t = NULL;
     json_t *ev = event_of(event_json);
 
-    ck_assert_msg(tpl_compile(&t, text, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(tpl_render(t, ev, enc, &out, &n), 0);
+    ck_assert_msg(kit_template_compile(&t, text, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(kit_template_render_enc(t, ev, enc, &out, &n), 0);
     if (len)
         *len = n;
-    tpl_free(t);
+    kit_template_free(t);
     json_decref(ev);
     return out;
 }
@@ -47,17 +47,17 @@ START_TEST(url_encoding_of_hostile_values)
                      "\"crlf\":\"x\\r\\nHost: evil\"},\"query\":{\"t\":[\"%2F\"]}}";
     char *out;
 
-    out = render("http://h/items/{body.id}?q={body.q}&t={query.t}", ev, TPL_URL, NULL);
+    out = render("http://h/items/{body.id}?q={body.q}&t={query.t}", ev, KIT_ENC_URL, NULL);
     ck_assert_str_eq(out, "http://h/items/%2E%2E%2F%2E%2E%2Fadmin%3Fx%3D1%23frag"
                           "?q=a%26b%3Dc%20d%2F%C3%A9&t=%252F");
     free(out);
-    out = render("http://h/{body.dots}/x", ev, TPL_URL, NULL);
+    out = render("http://h/{body.dots}/x", ev, KIT_ENC_URL, NULL);
     ck_assert_str_eq(out, "http://h/%2E%2E/x");
     free(out);
-    out = render("http://h/{body.at}", ev, TPL_URL, NULL);
+    out = render("http://h/{body.at}", ev, KIT_ENC_URL, NULL);
     ck_assert_str_eq(out, "http://h/u%40evil%2Eexample%3A80");
     free(out);
-    out = render("http://h/{body.nul}/{body.crlf}", ev, TPL_URL, NULL);
+    out = render("http://h/{body.nul}/{body.crlf}", ev, KIT_ENC_URL, NULL);
     ck_assert_str_eq(out, "http://h/a%00b/x%0D%0AHost%3A%20evil");
     free(out);
 }
@@ -67,7 +67,7 @@ START_TEST(url_encoding_leaves_literal_text)
 {
     /* The operator's own text, even with reserved characters, is kept. */
     char *out = render("https://h:8443/a/b.json?x=1&y={body.y}#top",
-                       "{\"body\":{\"y\":\"unreserved-_~AZaz09\"}}", TPL_URL, NULL);
+                       "{\"body\":{\"y\":\"unreserved-_~AZaz09\"}}", KIT_ENC_URL, NULL);
 
     ck_assert_str_eq(out, "https://h:8443/a/b.json?x=1&y=unreserved-_~AZaz09#top");
     free(out);
@@ -83,14 +83,14 @@ START_TEST(raw_rendering_rules)
     size_t len;
 
     out = render("{body.n}|{body.r}|{body.t}|{body.z}|{body.missing}|{body.o}|{body.s}", ev,
-                 TPL_RAW, NULL);
+                 KIT_ENC_RAW, NULL);
     ck_assert_str_eq(out, "3|0.1|true|||{\"a\":[1,2]}|x y");
     free(out);
     out = render("{query.a} {query.m} {query.m.1} {headers.X-GitHub-Event} {{literal}}", ev,
-                 TPL_RAW, NULL);
+                 KIT_ENC_RAW, NULL);
     ck_assert_str_eq(out, "1 [\"1\",\"2\"] 2 push {literal}");
     free(out);
-    out = render("a{body.nul}b", "{\"body\":{\"nul\":\"x\\u0000y\"}}", TPL_RAW, &len);
+    out = render("a{body.nul}b", "{\"body\":{\"nul\":\"x\\u0000y\"}}", KIT_ENC_RAW, &len);
     ck_assert_uint_eq(len, 5);
     ck_assert_uint_eq(strlen(out), 2); /* callers detect the NUL by the length */
     free(out);
@@ -111,9 +111,9 @@ START_TEST(compile_errors)
     char err[512];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        tpl *t = NULL;
+        kit_template *t = NULL;
 
-        ck_assert_int_eq(tpl_compile(&t, cases[i].text, err, sizeof(err)), -1);
+        ck_assert_int_eq(kit_template_compile(&t, cases[i].text, err, sizeof(err)), -1);
         ck_assert_msg(strstr(err, cases[i].needle) != NULL, "\"%s\": %s", cases[i].text, err);
     }
 }

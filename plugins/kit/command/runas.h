@@ -3,8 +3,8 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_RUNAS_H
-#define SHELL_RUNAS_H
+#ifndef KIT_RUNAS_H
+#define KIT_RUNAS_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -14,7 +14,7 @@
  * and the child after fork() needs no lookups (which are not
  * async-signal-safe). Group membership changes are seen on reload.
  */
-struct shell_runas {
+struct kit_runas {
     int active;     /* user or group was configured */
     int change_uid; /* user was configured */
     uid_t uid;
@@ -31,9 +31,9 @@ struct shell_runas {
  * sluiced's uid and gets that single group. Needs sluiced to run as root.
  * Returns 0, or -1 with the reason in err.
  */
-int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *group, char *err,
+int kit_runas_resolve(struct kit_runas *ra, const char *user, const char *group, char *err,
                         size_t errlen);
 
-void shell_runas_clear(struct shell_runas *ra);
+void kit_runas_clear(struct kit_runas *ra);
 
-#endif /* SHELL_RUNAS_H */
+#endif /* KIT_RUNAS_H */

@@ -4,7 +4,7 @@
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "runas.h"
+#include "kit/command/runas.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* getpw*_r and getgr*_r want a caller-sized buffer; grow it on ERANGE. */
-#define SHELL_RUNAS_BUF_MAX (1024 * 1024)
+#define KIT_RUNAS_BUF_MAX (1024 * 1024)
 
-static int shell_parse_id(const char *s, unsigned long *out)
+static int kit_parse_id(const char *s, unsigned long *out)
 {
     char *end;
 
@@ -33,7 +33,7 @@ static int shell_parse_id(const char *s, unsigned long *out)
  * Look a user up by name, or by uid for an all-digit string. Returns 1 when
  * found (*pw and *buf filled, free *buf), 0 when unknown, -1 on error.
  */
-static int shell_lookup_user(const char *user, struct passwd *pw, char **buf)
+static int kit_lookup_user(const char *user, struct passwd *pw, char **buf)
 {
     struct passwd *res = NULL;
     unsigned long id;
@@ -46,11 +46,11 @@ static int shell_lookup_user(const char *user, struct passwd *pw, char **buf)
         if (grown == NULL)
             return -1;
         *buf = grown;
-        if (shell_parse_id(user, &id))
+        if (kit_parse_id(user, &id))
             rc = getpwuid_r((uid_t)id, pw, *buf, size, &res);
         else
             rc = getpwnam_r(user, pw, *buf, size, &res);
-        if (rc != ERANGE || size >= SHELL_RUNAS_BUF_MAX)
+        if (rc != ERANGE || size >= KIT_RUNAS_BUF_MAX)
             break;
         size *= 2;
     }
@@ -59,7 +59,7 @@ static int shell_lookup_user(const char *user, struct passwd *pw, char **buf)
     return res != NULL;
 }
 
-static int shell_lookup_group(const char *group, gid_t *gid)
+static int kit_lookup_group(const char *group, gid_t *gid)
 {
     struct group gr, *res = NULL;
     unsigned long id;
@@ -75,11 +75,11 @@ static int shell_lookup_group(const char *group, gid_t *gid)
             return -1;
         }
         buf = grown;
-        if (shell_parse_id(group, &id))
+        if (kit_parse_id(group, &id))
             rc = getgrgid_r((gid_t)id, &gr, buf, size, &res);
         else
             rc = getgrnam_r(group, &gr, buf, size, &res);
-        if (rc != ERANGE || size >= SHELL_RUNAS_BUF_MAX)
+        if (rc != ERANGE || size >= KIT_RUNAS_BUF_MAX)
             break;
         size *= 2;
     }
@@ -91,7 +91,7 @@ static int shell_lookup_group(const char *group, gid_t *gid)
     return res != NULL;
 }
 
-static int shell_user_groups(struct shell_runas *ra, const char *name)
+static int kit_user_groups(struct kit_runas *ra, const char *name)
 {
     int n = 16;
 
@@ -112,7 +112,7 @@ static int shell_user_groups(struct shell_runas *ra, const char *name)
     }
 }
 
-int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *group, char *err,
+int kit_runas_resolve(struct kit_runas *ra, const char *user, const char *group, char *err,
                         size_t errlen)
 {
     struct passwd pw;
@@ -124,16 +124,16 @@ int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *gr
         return 0;
     if (geteuid() != 0) {
         if (user != NULL)
-            shell_errf(err, errlen, "user = \"%s\" needs sluiced to run as root", user);
+            kit_errf(err, errlen, "user = \"%s\" needs sluiced to run as root", user);
         else
-            shell_errf(err, errlen, "group = \"%s\" needs sluiced to run as root", group);
+            kit_errf(err, errlen, "group = \"%s\" needs sluiced to run as root", group);
         return -1;
     }
     ra->active = 1;
     if (user != NULL) {
-        found = shell_lookup_user(user, &pw, &buf);
+        found = kit_lookup_user(user, &pw, &buf);
         if (found <= 0) {
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        found < 0 ? "user = \"%s\": lookup failed" : "user = \"%s\": no such user",
                        user);
             goto fail;
@@ -145,9 +145,9 @@ int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *gr
             goto nomem;
     }
     if (group != NULL) {
-        found = shell_lookup_group(group, &ra->gid);
+        found = kit_lookup_group(group, &ra->gid);
         if (found <= 0) {
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        found < 0 ? "group = \"%s\": lookup failed"
                                  : "group = \"%s\": no such group",
                        group);
@@ -155,8 +155,8 @@ int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *gr
         }
     }
     if (user != NULL) {
-        if (shell_user_groups(ra, pw.pw_name) != 0) {
-            shell_errf(err, errlen, "user = \"%s\": cannot read its supplementary groups", user);
+        if (kit_user_groups(ra, pw.pw_name) != 0) {
+            kit_errf(err, errlen, "user = \"%s\": cannot read its supplementary groups", user);
             goto fail;
         }
     } else {
@@ -169,14 +169,14 @@ int shell_runas_resolve(struct shell_runas *ra, const char *user, const char *gr
     return 0;
 
 nomem:
-    shell_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
 fail:
     free(buf);
-    shell_runas_clear(ra);
+    kit_runas_clear(ra);
     return -1;
 }
 
-void shell_runas_clear(struct shell_runas *ra)
+void kit_runas_clear(struct kit_runas *ra)
 {
     free(ra->groups);
     free(ra->home);

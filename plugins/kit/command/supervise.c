@@ -18,7 +18,7 @@
  * killpg(SIGKILL) is the command reaped.
  */
 #define _GNU_SOURCE
-#include "proc.h"
+#include "kit/command/proc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -33,19 +33,19 @@
 
 #include <sluice/plugin.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
-#define SHELL_READ_CHUNK (64 * 1024)
-#define SHELL_POLL_MS    100
+#define KIT_READ_CHUNK (64 * 1024)
+#define KIT_POLL_MS    100
 /* Without a pidfd, exit is only seen by polling waitid. */
-#define SHELL_POLL_NOPIDFD_MS 10
+#define KIT_POLL_NOPIDFD_MS 10
 /* Bytes read per stream after the final SIGKILL, against an escaped
  * writer (a setsid() grandchild) that would otherwise keep us here. */
-#define SHELL_FINAL_DRAIN_MAX (4u * 1024u * 1024u)
+#define KIT_FINAL_DRAIN_MAX (4u * 1024u * 1024u)
 
-struct shell_sv {
-    struct shell_proc *proc;
-    const struct shell_watch *w;
+struct kit_sv {
+    struct kit_proc *proc;
+    const struct kit_watch *w;
     char *buf;
     size_t in_off;
     int exited;
@@ -59,9 +59,9 @@ struct shell_sv {
     int sigpipe_was_pending;
 };
 
-static void shell_sv_note(struct shell_sv *sv, int level, const char *fmt, ...) SLUICE_PRINTF(3, 4);
+static void kit_sv_note(struct kit_sv *sv, int level, const char *fmt, ...) SLUICE_PRINTF(3, 4);
 
-static void shell_sv_note(struct shell_sv *sv, int level, const char *fmt, ...)
+static void kit_sv_note(struct kit_sv *sv, int level, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -74,7 +74,7 @@ static void shell_sv_note(struct shell_sv *sv, int level, const char *fmt, ...)
     sv->w->note(sv->w->ctx, level, msg);
 }
 
-static void shell_sv_close(int *fd)
+static void kit_sv_close(int *fd)
 {
     if (*fd >= 0) {
         close(*fd);
@@ -83,44 +83,44 @@ static void shell_sv_close(int *fd)
 }
 
 /* Read one chunk; EOF or a real error closes our end. */
-static void shell_sv_read(struct shell_sv *sv, int *fd, int stream)
+static void kit_sv_read(struct kit_sv *sv, int *fd, int stream)
 {
-    ssize_t n = read(*fd, sv->buf, SHELL_READ_CHUNK);
+    ssize_t n = read(*fd, sv->buf, KIT_READ_CHUNK);
 
     if (n > 0)
         sv->w->output(sv->w->ctx, stream, sv->buf, (size_t)n);
     else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-        shell_sv_close(fd);
+        kit_sv_close(fd);
 }
 
 /*
  * Write as much stdin as the pipe takes now. A command that exits or
  * closes its stdin early gives EPIPE: that is normal, not an error (the
- * SIGPIPE that comes with it is dealt with in shell_supervise).
+ * SIGPIPE that comes with it is dealt with in kit_supervise).
  */
-static void shell_sv_write(struct shell_sv *sv)
+static void kit_sv_write(struct kit_sv *sv)
 {
-    const struct shell_watch *w = sv->w;
+    const struct kit_watch *w = sv->w;
     ssize_t n;
 
     if (sv->in_off >= w->stdin_len) {
-        shell_sv_close(&sv->proc->in_fd);
+        kit_sv_close(&sv->proc->in_fd);
         return;
     }
     n = write(sv->proc->in_fd, w->stdin_data + sv->in_off, w->stdin_len - sv->in_off);
     if (n > 0) {
         sv->in_off += (size_t)n;
         if (sv->in_off >= w->stdin_len)
-            shell_sv_close(&sv->proc->in_fd);
+            kit_sv_close(&sv->proc->in_fd);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    shell_sv_close(&sv->proc->in_fd);
+    kit_sv_close(&sv->proc->in_fd);
 }
 
 /* Has the command exited? Leaves it a zombie (see the top of the file). */
-static void shell_sv_check_exit(struct shell_sv *sv, int64_t now)
+static void kit_sv_check_exit(struct kit_sv *sv, int64_t now)
 {
     siginfo_t si;
 
@@ -137,7 +137,7 @@ static void shell_sv_check_exit(struct shell_sv *sv, int64_t now)
     sv->exit_at = now;
 }
 
-static const char *shell_sv_reason(int reason)
+static const char *kit_sv_reason(int reason)
 {
     switch (reason) {
     case SLUICE_CANCEL_TIMEOUT:
@@ -150,9 +150,9 @@ static const char *shell_sv_reason(int reason)
 }
 
 /* Once per loop: start or escalate a stop when a cancel has come in. */
-static void shell_sv_cancel_step(struct shell_sv *sv, int64_t now)
+static void kit_sv_cancel_step(struct kit_sv *sv, int64_t now)
 {
-    const struct shell_watch *w = sv->w;
+    const struct kit_watch *w = sv->w;
     pid_t pgid = sv->proc->pid;
 
     if (!sv->exited && !sv->term_sent) {
@@ -165,40 +165,40 @@ static void shell_sv_cancel_step(struct shell_sv *sv, int64_t now)
             sv->term_sent = 1;
             sv->term_at = now;
             killpg(pgid, SIGTERM);
-            shell_sv_close(&sv->proc->in_fd);
-            shell_sv_note(sv, SLUICE_LOG_INFO,
+            kit_sv_close(&sv->proc->in_fd);
+            kit_sv_note(sv, SLUICE_LOG_INFO,
                           "%s: sent SIGTERM to process group %d, SIGKILL in %ld ms",
-                          shell_sv_reason(reason), (int)pgid, w->kill_grace_ms);
+                          kit_sv_reason(reason), (int)pgid, w->kill_grace_ms);
         }
     }
     if (sv->term_sent && !sv->kill_sent && !sv->exited && now - sv->term_at >= w->kill_grace_ms) {
         sv->kill_sent = 1;
         killpg(pgid, SIGKILL);
-        shell_sv_note(sv, SLUICE_LOG_WARN,
+        kit_sv_note(sv, SLUICE_LOG_WARN,
                       "process group %d still running %ld ms after SIGTERM: sent SIGKILL",
                       (int)pgid, w->kill_grace_ms);
     }
 }
 
-static int shell_sv_timeout(const struct shell_sv *sv, int64_t now, int64_t deadline)
+static int kit_sv_timeout(const struct kit_sv *sv, int64_t now, int64_t deadline)
 {
     int64_t left = deadline - now;
-    int timeout = SHELL_POLL_MS;
+    int timeout = KIT_POLL_MS;
 
     if (left < timeout)
         timeout = left < 0 ? 0 : (int)left;
-    if (!sv->exited && sv->proc->pidfd < 0 && timeout > SHELL_POLL_NOPIDFD_MS)
-        timeout = SHELL_POLL_NOPIDFD_MS;
+    if (!sv->exited && sv->proc->pidfd < 0 && timeout > KIT_POLL_NOPIDFD_MS)
+        timeout = KIT_POLL_NOPIDFD_MS;
     return timeout;
 }
 
 /* After the final SIGKILL: take what is still buffered, boundedly. */
-static void shell_sv_final_drain(struct shell_sv *sv, int *fd, int stream)
+static void kit_sv_final_drain(struct kit_sv *sv, int *fd, int stream)
 {
     size_t taken = 0;
 
-    while (*fd >= 0 && taken < SHELL_FINAL_DRAIN_MAX) {
-        ssize_t n = read(*fd, sv->buf, SHELL_READ_CHUNK);
+    while (*fd >= 0 && taken < KIT_FINAL_DRAIN_MAX) {
+        ssize_t n = read(*fd, sv->buf, KIT_READ_CHUNK);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -207,28 +207,28 @@ static void shell_sv_final_drain(struct shell_sv *sv, int *fd, int stream)
         sv->w->output(sv->w->ctx, stream, sv->buf, (size_t)n);
         taken += (size_t)n;
     }
-    shell_sv_close(fd);
+    kit_sv_close(fd);
 }
 
-static void shell_sv_loop(struct shell_sv *sv)
+static void kit_sv_loop(struct kit_sv *sv)
 {
-    struct shell_proc *proc = sv->proc;
-    const struct shell_watch *w = sv->w;
+    struct kit_proc *proc = sv->proc;
+    const struct kit_watch *w = sv->w;
 
     if (proc->in_fd >= 0 && w->stdin_len == 0)
-        shell_sv_close(&proc->in_fd);
+        kit_sv_close(&proc->in_fd);
     for (;;) {
-        int64_t now = shell_now_ms();
-        int64_t deadline = now + SHELL_POLL_MS;
+        int64_t now = kit_now_ms();
+        int64_t deadline = now + KIT_POLL_MS;
         struct pollfd pfd[5];
         int idx_out = -1, idx_err = -1, idx_in = -1, idx_wake = -1;
         nfds_t n = 0;
 
-        shell_sv_cancel_step(sv, now);
+        kit_sv_cancel_step(sv, now);
         if (!sv->exited)
-            shell_sv_check_exit(sv, now);
+            kit_sv_check_exit(sv, now);
         if (sv->exited) {
-            shell_sv_close(&proc->in_fd);
+            kit_sv_close(&proc->in_fd);
             deadline = sv->term_sent ? sv->term_at + w->kill_grace_ms : sv->exit_at + w->drain_ms;
             if ((proc->out_fd < 0 && proc->err_fd < 0) || now >= deadline)
                 break;
@@ -254,14 +254,14 @@ static void shell_sv_loop(struct shell_sv *sv)
         /* Only a wake-up: the next round's waitid says what happened. */
         if (proc->pidfd >= 0 && !sv->exited)
             pfd[n++] = (struct pollfd){.fd = proc->pidfd, .events = POLLIN};
-        if (poll(pfd, n, shell_sv_timeout(sv, now, deadline)) <= 0)
+        if (poll(pfd, n, kit_sv_timeout(sv, now, deadline)) <= 0)
             continue;
         if (idx_out >= 0 && pfd[idx_out].revents != 0)
-            shell_sv_read(sv, &proc->out_fd, SLUICE_STDOUT);
+            kit_sv_read(sv, &proc->out_fd, SLUICE_STDOUT);
         if (idx_err >= 0 && pfd[idx_err].revents != 0)
-            shell_sv_read(sv, &proc->err_fd, SLUICE_STDERR);
+            kit_sv_read(sv, &proc->err_fd, SLUICE_STDERR);
         if (idx_in >= 0 && pfd[idx_in].revents != 0 && proc->in_fd >= 0)
-            shell_sv_write(sv);
+            kit_sv_write(sv);
         if (idx_wake >= 0 && pfd[idx_wake].revents != 0)
             sv->woken = 1;
     }
@@ -274,7 +274,7 @@ static void shell_sv_loop(struct shell_sv *sv)
  * mask comes back, unless one was already pending before we started, which
  * is then not ours to swallow.
  */
-static void shell_sv_forget_sigpipe(const struct shell_sv *sv, const sigset_t *pipeset)
+static void kit_sv_forget_sigpipe(const struct kit_sv *sv, const sigset_t *pipeset)
 {
     static const struct timespec zero = {0, 0};
     sigset_t pending;
@@ -285,10 +285,10 @@ static void shell_sv_forget_sigpipe(const struct shell_sv *sv, const sigset_t *p
         ;
 }
 
-void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,
-                     struct shell_outcome *out)
+void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
+                     struct kit_outcome *out)
 {
-    struct shell_sv sv = {.proc = proc, .w = watch};
+    struct kit_sv sv = {.proc = proc, .w = watch};
     sigset_t pipeset, oldmask, pending;
     int status = 0;
 
@@ -298,24 +298,24 @@ void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,
     pthread_sigmask(SIG_BLOCK, &pipeset, &oldmask);
     if (sigpending(&pending) == 0)
         sv.sigpipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
-    sv.buf = malloc(SHELL_READ_CHUNK);
+    sv.buf = malloc(KIT_READ_CHUNK);
     if (sv.buf == NULL) {
         /* Cannot read: still stop and reap the command rather than leak it. */
         killpg(proc->pid, SIGKILL);
         sv.exited = 1;
     } else {
-        shell_sv_loop(&sv);
+        kit_sv_loop(&sv);
     }
-    shell_sv_close(&proc->in_fd);
+    kit_sv_close(&proc->in_fd);
     if (!sv.lost)
         killpg(proc->pid, SIGKILL);
     if (sv.buf != NULL) {
-        shell_sv_final_drain(&sv, &proc->out_fd, SLUICE_STDOUT);
-        shell_sv_final_drain(&sv, &proc->err_fd, SLUICE_STDERR);
+        kit_sv_final_drain(&sv, &proc->out_fd, SLUICE_STDOUT);
+        kit_sv_final_drain(&sv, &proc->err_fd, SLUICE_STDERR);
     }
-    shell_sv_close(&proc->out_fd);
-    shell_sv_close(&proc->err_fd);
-    shell_sv_close(&proc->pidfd);
+    kit_sv_close(&proc->out_fd);
+    kit_sv_close(&proc->err_fd);
+    kit_sv_close(&proc->pidfd);
     if (!sv.lost) {
         pid_t r;
 
@@ -327,12 +327,12 @@ void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,
     }
     /* Reaped, and its group killed: nothing of it is left to find. */
     if (!sv.lost)
-        shell_groups_end(proc->groups, proc->record_fd, proc->record_name);
+        kit_groups_end(proc->groups, proc->record_fd, proc->record_name);
     else if (proc->record_fd >= 0)
         close(proc->record_fd);
     proc->record_fd = -1;
     out->cancel_reason = sv.cancel_reason;
     free(sv.buf);
-    shell_sv_forget_sigpipe(&sv, &pipeset);
+    kit_sv_forget_sigpipe(&sv, &pipeset);
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 }

@@ -1,10 +1,10 @@
 /*
- * util.c - small helpers shared by the shell executor's files.
+ * kit.c - small helpers every first-party plugin uses (see README.md).
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "util.h"
+#include "kit/kit.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-void shell_errf(char *err, size_t errlen, const char *fmt, ...)
+#include <sluice/jansson.h>
+
+void kit_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -27,12 +29,12 @@ void shell_errf(char *err, size_t errlen, const char *fmt, ...)
  * strerror() may use a static buffer for unknown values; executions run on
  * many threads at once, so always go through the reentrant GNU variant.
  */
-const char *shell_strerror(int e, char *buf, size_t len)
+const char *kit_strerror(int e, char *buf, size_t len)
 {
     return strerror_r(e, buf, len);
 }
 
-int64_t shell_now_ms(void)
+int64_t kit_now_ms(void)
 {
     struct timespec ts;
 
@@ -47,7 +49,7 @@ int64_t shell_now_ms(void)
  * back as the same double. The daemon may have called setlocale(), so a
  * decimal comma is turned back into a point.
  */
-size_t shell_format_real(double value, char *buf, size_t len)
+size_t kit_format_real(double value, char *buf, size_t len)
 {
     size_t n = 0;
 
@@ -65,4 +67,31 @@ size_t shell_format_real(double value, char *buf, size_t len)
         n += 2;
     }
     return n;
+}
+
+int kit_duration(const json_t *v, long *ms)
+{
+    uint64_t value;
+
+    if (v == NULL || sluice_json_duration(v, &value) != 0 || value > (uint64_t)KIT_DURATION_MAX_MS)
+        return -1;
+    *ms = (long)value;
+    return 0;
+}
+
+json_t *kit_config(const char *cfg_json, size_t cfg_len, const char *const *allowed,
+                   const char *where, const char *plugin, char *err, size_t errlen)
+{
+    char at[512];
+    json_t *root;
+
+    snprintf(at, sizeof(at), "%s: %s", where ? where : "config", plugin);
+    /* No JSON_ALLOW_NUL there, so no config string can hide a NUL byte. */
+    root = sluice_json_config(cfg_json, cfg_len, at, err, errlen);
+    if (root != NULL && allowed != NULL &&
+        sluice_json_check_keys(root, allowed, at, err, errlen) != 0) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
 }

@@ -4,8 +4,8 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_GROUPS_H
-#define SHELL_GROUPS_H
+#ifndef KIT_GROUPS_H
+#define KIT_GROUPS_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <sluice/plugin.h>
 
 /* The record directory of one plugin. */
-struct shell_groups {
+struct kit_groups {
     int enabled;       /* 0: no state directory, nothing is recorded */
     int dirfd;         /* -1 until the directory exists */
     pthread_mutex_t lock; /* making and opening the directory */
@@ -32,9 +32,9 @@ struct shell_groups {
  * host other than sluiced) nothing is recorded. Returns -1 with err set
  * only when the path is too long.
  */
-int shell_groups_open(struct shell_groups *g, const sluice_host *host, const char *name,
+int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name,
                       char *err, size_t errlen);
-void shell_groups_close(struct shell_groups *g);
+void kit_groups_close(struct kit_groups *g);
 
 /*
  * At init, before this process starts any command: end every group a
@@ -42,7 +42,7 @@ void shell_groups_close(struct shell_groups *g);
  * remove its record; a record whose group would not die stays, for the
  * execution's next attempt to try again. Bounded in time.
  */
-void shell_groups_sweep(struct shell_groups *g);
+void kit_groups_sweep(struct kit_groups *g);
 
 /*
  * Before a command of execution exec_id starts: end what an earlier
@@ -52,10 +52,10 @@ void shell_groups_sweep(struct shell_groups *g);
  * -1 with err set when the record cannot be made or an earlier attempt's
  * process is still alive: the command must not start then.
  */
-int shell_groups_begin(struct shell_groups *g, const char *exec_id, int *fd, char *name,
+int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name,
                        size_t namelen, char *err, size_t errlen);
 
 /* After the group is gone: close fd and remove the record named name. */
-void shell_groups_end(const struct shell_groups *g, int fd, const char *name);
+void kit_groups_end(const struct kit_groups *g, int fd, const char *name);
 
-#endif /* SHELL_GROUPS_H */
+#endif /* KIT_GROUPS_H */

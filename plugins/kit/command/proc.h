@@ -3,40 +3,40 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_PROC_H
-#define SHELL_PROC_H
+#ifndef KIT_PROC_H
+#define KIT_PROC_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "groups.h"
-#include "runas.h"
+#include "kit/command/groups.h"
+#include "kit/command/runas.h"
 
 /* What to start. */
-struct shell_spawn_req {
+struct kit_spawn_req {
     const char *path;                /* the program: absolute, or relative to cwd */
     char *const *argv;               /* NULL-terminated */
     char *const *envp;               /* NULL-terminated, the complete environment */
     const char *cwd;                 /* NULL: sluiced's own */
-    const struct shell_runas *runas; /* NULL or inactive: run as sluiced */
+    const struct kit_runas *runas; /* NULL or inactive: run as sluiced */
     int stdin_pipe;                  /* 1: a pipe the supervisor feeds; 0: /dev/null */
     /* Where the group is recorded before execve (NULL: not recorded), and
      * for which execution. */
-    struct shell_groups *groups;
+    struct kit_groups *groups;
     const char *exec_id;
 };
 
 /* A started command: its pid (also its process group) and the parent's
  * ends of its pipes (-1 when absent), all O_CLOEXEC and non-blocking. */
-struct shell_proc {
+struct kit_proc {
     pid_t pid;
     int pidfd; /* readable when pid exits; -1 when the kernel has none */
     int in_fd;
     int out_fd;
     int err_fd;
     /* The group's record, removed once the group is gone (fd -1: none). */
-    const struct shell_groups *groups;
+    const struct kit_groups *groups;
     int record_fd;
     char record_name[64];
 };
@@ -49,11 +49,11 @@ struct shell_proc {
  * req->groups before it runs. Returns 0, or -1 with err set when the
  * command could not be started (nothing is left running).
  */
-int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc, char *err,
+int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char *err,
                       size_t errlen);
 
 /* How the supervisor reports back to its caller. */
-struct shell_watch {
+struct kit_watch {
     const char *stdin_data; /* fed to proc->in_fd, then closed */
     size_t stdin_len;
     long kill_grace_ms; /* SIGTERM to SIGKILL after a cancel */
@@ -67,7 +67,7 @@ struct shell_watch {
     void *ctx;
 };
 
-struct shell_outcome {
+struct kit_outcome {
     int status;        /* from waitpid; valid when reaped */
     int reaped;        /* 0 when the child was reaped by someone else */
     int cancel_reason; /* nonzero when the command was stopped for a cancel */
@@ -82,7 +82,7 @@ struct shell_outcome {
  * closes proc's descriptors and removes the group's record. SIGPIPE is blocked on the calling thread while
  * it runs, so a command that closes its stdin cannot kill sluiced.
  */
-void shell_supervise(struct shell_proc *proc, const struct shell_watch *watch,
-                     struct shell_outcome *out);
+void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
+                     struct kit_outcome *out);
 
-#endif /* SHELL_PROC_H */
+#endif /* KIT_PROC_H */

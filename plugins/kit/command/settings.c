@@ -1,5 +1,6 @@
 /*
- * settings.c - parse and validate the shell executor's per-flow config.
+ * settings.c - parse and validate a command's settings (the shell executor's
+ * config group, and the command part of the git executor's).
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *
@@ -9,7 +10,7 @@
  * syntax and roots, env names, the working directory, the run-as user.
  */
 #define _GNU_SOURCE
-#include "settings.h"
+#include "kit/command/settings.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,18 +26,18 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
-static const char *const shell_settings_keys[] = {
+static const char *const kit_settings_keys[] = {
     "argv", "script", "env",   "inherit_env", "stdin",
-    "cwd",  "user",   "group", "kill_grace",  "success_exit_codes",
+    "cwd",  "user",   "group", "kill_grace",  "success_exit_codes", NULL
 };
 
 /* Every configure error reads "<where>: shell: <what>". */
-static void shell_settings_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
+static void kit_settings_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
     SLUICE_PRINTF(4, 5);
 
-static void shell_settings_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
+static void kit_settings_fail(char *err, size_t errlen, const char *where, const char *fmt, ...)
 {
     char msg[1536];
     va_list ap;
@@ -44,10 +45,10 @@ static void shell_settings_fail(char *err, size_t errlen, const char *where, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    shell_errf(err, errlen, "%s: shell: %s", where ? where : "config", msg);
+    kit_errf(err, errlen, "%s: shell: %s", where ? where : "config", msg);
 }
 
-int shell_settings_env_name_ok(const char *name)
+int kit_settings_env_name_ok(const char *name)
 {
     if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_'))
         return 0;
@@ -60,40 +61,13 @@ int shell_settings_env_name_ok(const char *name)
 }
 
 /* The variables sluice itself sets all start with SLUICE_; keep them ours. */
-static int shell_env_name_reserved(const char *name)
+static int kit_env_name_reserved(const char *name)
 {
     return strncmp(name, "SLUICE_", 7) == 0;
 }
 
-int shell_settings_parse_duration(const char *text, long *ms)
-{
-    static const struct {
-        const char *unit;
-        long factor;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const char *p = text;
-    long value = 0;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (value > 360000000L)
-            return -1;
-        value = value * 10 + (*p - '0');
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (value > 24L * 3600000L / units[i].factor)
-                return -1;
-            *ms = value * units[i].factor;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Replace or append "name=value" in a NULL-free array of env strings. */
-static int shell_env_put(char ***arr, size_t *n, const char *name, const char *value)
+static int kit_env_put(char ***arr, size_t *n, const char *name, const char *value)
 {
     size_t nlen = strlen(name);
     char *entry;
@@ -118,7 +92,7 @@ static int shell_env_put(char ***arr, size_t *n, const char *name, const char *v
 }
 
 /* sluiced's HOME, as a daemon may well have none in its environment. */
-static int shell_settings_own_home(struct shell_settings *cfg)
+static int kit_settings_own_home(struct kit_settings *cfg)
 {
     const char *home = getenv("HOME");
     struct passwd pw, *res = NULL;
@@ -126,15 +100,15 @@ static int shell_settings_own_home(struct shell_settings *cfg)
     int rc;
 
     if (home != NULL && *home != '\0')
-        return shell_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", home);
+        return kit_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", home);
     if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
-        rc = shell_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", pw.pw_dir);
+        rc = kit_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", pw.pw_dir);
     else
-        rc = shell_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", "/");
+        rc = kit_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", "/");
     return rc;
 }
 
-static int shell_settings_argv(struct shell_settings *cfg, json_t *argv, const char *where,
+static int kit_settings_argv(struct kit_settings *cfg, json_t *argv, const char *where,
                                char *err, size_t errlen)
 {
     char msg[1024];
@@ -142,7 +116,7 @@ static int shell_settings_argv(struct shell_settings *cfg, json_t *argv, const c
     json_t *item;
 
     if (!json_is_array(argv) || json_array_size(argv) == 0) {
-        shell_settings_fail(err, errlen, where, "argv must be a non-empty array of strings");
+        kit_settings_fail(err, errlen, where, "argv must be a non-empty array of strings");
         return -1;
     }
     cfg->argv = calloc(json_array_size(argv), sizeof(*cfg->argv));
@@ -150,18 +124,18 @@ static int shell_settings_argv(struct shell_settings *cfg, json_t *argv, const c
         goto nomem;
     json_array_foreach(argv, i, item) {
         if (!json_is_string(item)) {
-            shell_settings_fail(err, errlen, where, "argv[%zu] must be a string", i);
+            kit_settings_fail(err, errlen, where, "argv[%zu] must be a string", i);
             return -1;
         }
-        if (shell_template_compile(&cfg->argv[i], json_string_value(item), msg, sizeof(msg))) {
-            shell_settings_fail(err, errlen, where, "argv[%zu]: %s", i, msg);
+        if (kit_template_compile(&cfg->argv[i], json_string_value(item), msg, sizeof(msg))) {
+            kit_settings_fail(err, errlen, where, "argv[%zu]: %s", i, msg);
             return -1;
         }
         cfg->argc++;
     }
-    if (shell_template_has_placeholders(cfg->argv[0]) ||
-        *shell_template_source(cfg->argv[0]) == '\0') {
-        shell_settings_fail(err, errlen, where,
+    if (kit_template_has_placeholders(cfg->argv[0]) ||
+        *kit_template_source(cfg->argv[0]) == '\0') {
+        kit_settings_fail(err, errlen, where,
                             "argv[0] must name a fixed program, without placeholders: the "
                             "payload may fill arguments but never choose what runs");
         return -1;
@@ -169,21 +143,21 @@ static int shell_settings_argv(struct shell_settings *cfg, json_t *argv, const c
     return 0;
 
 nomem:
-    shell_settings_fail(err, errlen, where, "out of memory");
+    kit_settings_fail(err, errlen, where, "out of memory");
     return -1;
 }
 
-static int shell_settings_script(struct shell_settings *cfg, json_t *script, const char *where,
+static int kit_settings_script(struct kit_settings *cfg, json_t *script, const char *where,
                                  char *err, size_t errlen)
 {
     char found[256];
 
     if (!json_is_string(script) || json_string_length(script) == 0) {
-        shell_settings_fail(err, errlen, where, "script must be a non-empty string");
+        kit_settings_fail(err, errlen, where, "script must be a non-empty string");
         return -1;
     }
-    if (shell_template_find_in_script(json_string_value(script), found, sizeof(found))) {
-        shell_settings_fail(err, errlen, where,
+    if (kit_template_find_in_script(json_string_value(script), found, sizeof(found))) {
+        kit_settings_fail(err, errlen, where,
                             "script contains the placeholder %s, but script text is never "
                             "filled in: the payload would become shell code. Map the value to "
                             "an environment variable instead (env = { VALUE = \"%s\"; }) and "
@@ -192,13 +166,13 @@ static int shell_settings_script(struct shell_settings *cfg, json_t *script, con
         return -1;
     }
     if ((cfg->script = strdup(json_string_value(script))) == NULL) {
-        shell_settings_fail(err, errlen, where, "out of memory");
+        kit_settings_fail(err, errlen, where, "out of memory");
         return -1;
     }
     return 0;
 }
 
-static int shell_settings_env(struct shell_settings *cfg, json_t *env, const char *where, char *err,
+static int kit_settings_env(struct kit_settings *cfg, json_t *env, const char *where, char *err,
                               size_t errlen)
 {
     char msg[1024];
@@ -206,24 +180,24 @@ static int shell_settings_env(struct shell_settings *cfg, json_t *env, const cha
     json_t *value;
 
     if (!json_is_object(env)) {
-        shell_settings_fail(err, errlen, where, "env must be a group of NAME = \"template\"");
+        kit_settings_fail(err, errlen, where, "env must be a group of NAME = \"template\"");
         return -1;
     }
     cfg->env = calloc(json_object_size(env) + 1, sizeof(*cfg->env));
     if (cfg->env == NULL)
         goto nomem;
     json_object_foreach(env, name, value) {
-        struct shell_env_var *var = &cfg->env[cfg->nenv];
+        struct kit_env_var *var = &cfg->env[cfg->nenv];
         char text[64];
         const char *src = text;
 
-        if (!shell_settings_env_name_ok(name)) {
-            shell_settings_fail(err, errlen, where,
+        if (!kit_settings_env_name_ok(name)) {
+            kit_settings_fail(err, errlen, where,
                                 "env name \"%s\" is not valid: use [A-Za-z_][A-Za-z0-9_]*", name);
             return -1;
         }
-        if (shell_env_name_reserved(name)) {
-            shell_settings_fail(err, errlen, where,
+        if (kit_env_name_reserved(name)) {
+            kit_settings_fail(err, errlen, where,
                                 "env name \"%s\": names starting with SLUICE_ are reserved for "
                                 "the variables sluice sets",
                                 name);
@@ -236,80 +210,80 @@ static int shell_settings_env(struct shell_settings *cfg, json_t *env, const cha
         else if (json_is_boolean(value))
             snprintf(text, sizeof(text), "%s", json_is_true(value) ? "true" : "false");
         else {
-            shell_settings_fail(err, errlen, where, "env.%s must be a string", name);
+            kit_settings_fail(err, errlen, where, "env.%s must be a string", name);
             return -1;
         }
         if ((var->name = strdup(name)) == NULL)
             goto nomem;
         cfg->nenv++;
-        if (shell_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
-            shell_settings_fail(err, errlen, where, "env.%s: %s", name, msg);
+        if (kit_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
+            kit_settings_fail(err, errlen, where, "env.%s: %s", name, msg);
             return -1;
         }
     }
     return 0;
 
 nomem:
-    shell_settings_fail(err, errlen, where, "out of memory");
+    kit_settings_fail(err, errlen, where, "out of memory");
     return -1;
 }
 
-static int shell_settings_inherit(struct shell_settings *cfg, json_t *names, const char *where,
+static int kit_settings_inherit(struct kit_settings *cfg, json_t *names, const char *where,
                                   char *err, size_t errlen)
 {
     size_t i;
     json_t *item;
 
     if (!json_is_array(names)) {
-        shell_settings_fail(err, errlen, where, "inherit_env must be an array of variable names");
+        kit_settings_fail(err, errlen, where, "inherit_env must be an array of variable names");
         return -1;
     }
     json_array_foreach(names, i, item) {
         const char *name = json_string_value(item);
         const char *value;
 
-        if (name == NULL || !shell_settings_env_name_ok(name)) {
-            shell_settings_fail(err, errlen, where,
+        if (name == NULL || !kit_settings_env_name_ok(name)) {
+            kit_settings_fail(err, errlen, where,
                                 "inherit_env[%zu] must be a variable name ([A-Za-z_][A-Za-z0-9_]*)",
                                 i);
             return -1;
         }
-        if (shell_env_name_reserved(name)) {
-            shell_settings_fail(err, errlen, where,
+        if (kit_env_name_reserved(name)) {
+            kit_settings_fail(err, errlen, where,
                                 "inherit_env[%zu]: names starting with SLUICE_ are reserved", i);
             return -1;
         }
         value = getenv(name);
-        if (value != NULL && shell_env_put(&cfg->base_env, &cfg->nbase_env, name, value) != 0) {
-            shell_settings_fail(err, errlen, where, "out of memory");
+        if (value != NULL && kit_env_put(&cfg->base_env, &cfg->nbase_env, name, value) != 0) {
+            kit_settings_fail(err, errlen, where, "out of memory");
             return -1;
         }
     }
     return 0;
 }
 
-static int shell_settings_stdin(struct shell_settings *cfg, json_t *mode, const char *where,
+static int kit_settings_stdin(struct kit_settings *cfg, json_t *mode, const char *where,
                                 char *err, size_t errlen)
 {
     const char *s = json_string_value(mode);
 
     if (s != NULL && strcmp(s, "event") == 0)
-        cfg->stdin_mode = SHELL_STDIN_EVENT;
+        cfg->stdin_mode = KIT_STDIN_EVENT;
     else if (s != NULL && strcmp(s, "body") == 0)
-        cfg->stdin_mode = SHELL_STDIN_BODY;
+        cfg->stdin_mode = KIT_STDIN_BODY;
     else if (s != NULL && strcmp(s, "raw") == 0)
-        cfg->stdin_mode = SHELL_STDIN_RAW;
+        cfg->stdin_mode = KIT_STDIN_RAW;
     else if (s != NULL && strcmp(s, "none") == 0)
-        cfg->stdin_mode = SHELL_STDIN_NONE;
+        cfg->stdin_mode = KIT_STDIN_NONE;
     else {
-        shell_settings_fail(err, errlen, where,
+        kit_settings_fail(err, errlen, where,
                             "stdin must be \"event\", \"body\", \"raw\" or \"none\"");
         return -1;
     }
     return 0;
 }
 
-static int shell_settings_cwd(struct shell_settings *cfg, json_t *cwd, const char *where, char *err,
+static int kit_settings_cwd(struct kit_settings *cfg, json_t *cwd, const char *where, char *err,
                               size_t errlen)
 {
     const char *path = json_string_value(cwd);
@@ -317,45 +291,45 @@ static int shell_settings_cwd(struct shell_settings *cfg, json_t *cwd, const cha
     struct stat st;
 
     if (path == NULL || path[0] != '/') {
-        shell_settings_fail(err, errlen, where, "cwd must be an absolute path");
+        kit_settings_fail(err, errlen, where, "cwd must be an absolute path");
         return -1;
     }
     if (stat(path, &st) != 0) {
-        shell_settings_fail(err, errlen, where, "cwd \"%s\": %s", path,
-                            shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_settings_fail(err, errlen, where, "cwd \"%s\": %s", path,
+                            kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        shell_settings_fail(err, errlen, where, "cwd \"%s\" is not a directory", path);
+        kit_settings_fail(err, errlen, where, "cwd \"%s\" is not a directory", path);
         return -1;
     }
     if ((cfg->cwd = strdup(path)) == NULL) {
-        shell_settings_fail(err, errlen, where, "out of memory");
+        kit_settings_fail(err, errlen, where, "out of memory");
         return -1;
     }
     return 0;
 }
 
-static int shell_settings_codes(struct shell_settings *cfg, json_t *codes, const char *where,
+static int kit_settings_codes(struct kit_settings *cfg, json_t *codes, const char *where,
                                 char *err, size_t errlen)
 {
     size_t i;
     json_t *item;
 
     if (!json_is_array(codes) || json_array_size(codes) == 0) {
-        shell_settings_fail(err, errlen, where,
+        kit_settings_fail(err, errlen, where,
                             "success_exit_codes must be a non-empty array of integers");
         return -1;
     }
     cfg->success_codes = calloc(json_array_size(codes), sizeof(int));
     if (cfg->success_codes == NULL) {
-        shell_settings_fail(err, errlen, where, "out of memory");
+        kit_settings_fail(err, errlen, where, "out of memory");
         return -1;
     }
     json_array_foreach(codes, i, item) {
         if (!json_is_integer(item) || json_integer_value(item) < 0 ||
             json_integer_value(item) > 255) {
-            shell_settings_fail(err, errlen, where,
+            kit_settings_fail(err, errlen, where,
                                 "success_exit_codes[%zu] must be an integer from 0 to 255", i);
             return -1;
         }
@@ -364,7 +338,7 @@ static int shell_settings_codes(struct shell_settings *cfg, json_t *codes, const
     return 0;
 }
 
-static int shell_settings_runas(struct shell_settings *cfg, json_t *root, const char *where,
+static int kit_settings_runas(struct kit_settings *cfg, json_t *root, const char *where,
                                 char *err, size_t errlen)
 {
     json_t *user = json_object_get(root, "user");
@@ -375,13 +349,13 @@ static int shell_settings_runas(struct shell_settings *cfg, json_t *root, const 
         (group != NULL && (!json_is_string(group) || json_string_length(group) == 0))) {
         int bad_user = user != NULL && (!json_is_string(user) || json_string_length(user) == 0);
 
-        shell_settings_fail(err, errlen, where, "%s must be a non-empty string",
+        kit_settings_fail(err, errlen, where, "%s must be a non-empty string",
                             bad_user ? "user" : "group");
         return -1;
     }
-    if (shell_runas_resolve(&cfg->runas, json_string_value(user), json_string_value(group), msg,
+    if (kit_runas_resolve(&cfg->runas, json_string_value(user), json_string_value(group), msg,
                             sizeof(msg)) != 0) {
-        shell_settings_fail(err, errlen, where, "%s", msg);
+        kit_settings_fail(err, errlen, where, "%s", msg);
         return -1;
     }
     return 0;
@@ -394,7 +368,7 @@ static int shell_settings_runas(struct shell_settings *cfg, json_t *root, const 
  * /bin/true under load), so they go to memory (/dev/shm) when it is a
  * writable tmpfs, else to /tmp. $TMPDIR overrides both.
  */
-static const char *shell_default_tmpdir(void)
+static const char *kit_default_tmpdir(void)
 {
     struct statfs sfs;
     if (statfs("/dev/shm", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC &&
@@ -404,165 +378,138 @@ static const char *shell_default_tmpdir(void)
 }
 
 /* PATH, HOME and LANG first, so inherit_env may override them. */
-static int shell_settings_base_env(struct shell_settings *cfg, json_t *root, const char *where,
+static int kit_settings_base_env(struct kit_settings *cfg, json_t *root, const char *where,
                                    char *err, size_t errlen)
 {
     const char *tmpdir = getenv("TMPDIR");
     json_t *inherit = json_object_get(root, "inherit_env");
 
-    if (shell_env_put(&cfg->base_env, &cfg->nbase_env, "PATH", SHELL_DEFAULT_PATH) != 0)
+    if (kit_env_put(&cfg->base_env, &cfg->nbase_env, "PATH", KIT_DEFAULT_PATH) != 0)
         goto nomem;
     if (cfg->runas.change_uid && cfg->runas.home != NULL) {
-        if (shell_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", cfg->runas.home) != 0)
+        if (kit_env_put(&cfg->base_env, &cfg->nbase_env, "HOME", cfg->runas.home) != 0)
             goto nomem;
-    } else if (shell_settings_own_home(cfg) != 0) {
+    } else if (kit_settings_own_home(cfg) != 0) {
         goto nomem;
     }
-    if (shell_env_put(&cfg->base_env, &cfg->nbase_env, "LANG", "C.UTF-8") != 0)
+    if (kit_env_put(&cfg->base_env, &cfg->nbase_env, "LANG", "C.UTF-8") != 0)
         goto nomem;
-    if (inherit != NULL && shell_settings_inherit(cfg, inherit, where, err, errlen) != 0)
+    if (inherit != NULL && kit_settings_inherit(cfg, inherit, where, err, errlen) != 0)
         return -1;
-    cfg->tmpdir = strdup(tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : shell_default_tmpdir());
+    cfg->tmpdir = strdup(tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : kit_default_tmpdir());
     if (cfg->tmpdir == NULL)
         goto nomem;
     return 0;
 
 nomem:
-    shell_settings_fail(err, errlen, where, "out of memory");
+    kit_settings_fail(err, errlen, where, "out of memory");
     return -1;
-}
-
-static int shell_settings_check_keys(json_t *root, const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach(root, key, value) {
-        size_t i;
-
-        for (i = 0; i < sizeof(shell_settings_keys) / sizeof(shell_settings_keys[0]); i++)
-            if (strcmp(key, shell_settings_keys[i]) == 0)
-                break;
-        if (i == sizeof(shell_settings_keys) / sizeof(shell_settings_keys[0])) {
-            shell_settings_fail(err, errlen, where, "unknown setting \"%s\"", key);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* Parsing the event is most of an execution's own work; a flow whose argv,
  * env and stdin never look inside it is spared the parse. */
-static void shell_settings_note_needs(struct shell_settings *cfg)
+static void kit_settings_note_needs(struct kit_settings *cfg)
 {
-    cfg->needs_event_tree = cfg->stdin_mode == SHELL_STDIN_BODY;
+    cfg->needs_event_tree = cfg->stdin_mode == KIT_STDIN_BODY;
     for (size_t i = 0; i < cfg->argc; i++)
-        cfg->needs_event_tree |= shell_template_has_placeholders(cfg->argv[i]);
+        cfg->needs_event_tree |= kit_template_has_placeholders(cfg->argv[i]);
     for (size_t i = 0; i < cfg->nenv; i++)
-        cfg->needs_event_tree |= shell_template_has_placeholders(cfg->env[i].value);
+        cfg->needs_event_tree |= kit_template_has_placeholders(cfg->env[i].value);
 }
 
-int shell_settings_parse(struct shell_settings **out, const char *cfg_json, size_t cfg_len,
+int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t cfg_len,
                          const char *where, char *err, size_t errlen)
 {
-    struct shell_settings *cfg = NULL;
-    json_error_t jerr;
+    struct kit_settings *cfg = NULL;
     json_t *root, *v;
 
-    /* Without JSON_ALLOW_NUL, so no config string can hide a NUL byte. */
     *out = NULL;
-    root = json_loadb(cfg_json, cfg_len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        shell_settings_fail(err, errlen, where, "config is not a JSON object: %s",
-                            root ? "another type" : jerr.text);
-        goto fail;
-    }
-    if (shell_settings_check_keys(root, where, err, errlen) != 0)
+    if ((root = kit_config(cfg_json, cfg_len, kit_settings_keys, where, "shell", err, errlen)) ==
+        NULL)
         goto fail;
     if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-        shell_settings_fail(err, errlen, where, "out of memory");
+        kit_settings_fail(err, errlen, where, "out of memory");
         goto fail;
     }
-    cfg->stdin_mode = SHELL_STDIN_EVENT;
-    cfg->kill_grace_ms = SHELL_DEFAULT_KILL_GRACE_MS;
+    cfg->stdin_mode = KIT_STDIN_EVENT;
+    cfg->kill_grace_ms = KIT_DEFAULT_KILL_GRACE_MS;
 
     if (json_object_get(root, "argv") != NULL && json_object_get(root, "script") != NULL) {
-        shell_settings_fail(err, errlen, where,
+        kit_settings_fail(err, errlen, where,
                             "argv and script are exclusive: set one (argv runs a program "
                             "directly, script runs sh text)");
         goto fail;
     }
     if ((v = json_object_get(root, "argv")) != NULL) {
-        if (shell_settings_argv(cfg, v, where, err, errlen) != 0)
+        if (kit_settings_argv(cfg, v, where, err, errlen) != 0)
             goto fail;
     } else if ((v = json_object_get(root, "script")) != NULL) {
-        if (shell_settings_script(cfg, v, where, err, errlen) != 0)
+        if (kit_settings_script(cfg, v, where, err, errlen) != 0)
             goto fail;
     } else {
-        shell_settings_fail(err, errlen, where,
+        kit_settings_fail(err, errlen, where,
                             "nothing to run: set argv (a program and its arguments) or script "
                             "(sh text)");
         goto fail;
     }
     if ((v = json_object_get(root, "env")) != NULL &&
-        shell_settings_env(cfg, v, where, err, errlen) != 0)
+        kit_settings_env(cfg, v, where, err, errlen) != 0)
         goto fail;
     if ((v = json_object_get(root, "stdin")) != NULL &&
-        shell_settings_stdin(cfg, v, where, err, errlen) != 0)
+        kit_settings_stdin(cfg, v, where, err, errlen) != 0)
         goto fail;
     if ((v = json_object_get(root, "cwd")) != NULL &&
-        shell_settings_cwd(cfg, v, where, err, errlen) != 0)
+        kit_settings_cwd(cfg, v, where, err, errlen) != 0)
         goto fail;
     if ((v = json_object_get(root, "kill_grace")) != NULL &&
-        (!json_is_string(v) ||
-         shell_settings_parse_duration(json_string_value(v), &cfg->kill_grace_ms) != 0)) {
-        shell_settings_fail(err, errlen, where,
+        kit_duration(v, &cfg->kill_grace_ms) != 0) {
+        kit_settings_fail(err, errlen, where,
                             "kill_grace must be a duration such as \"5s\" or \"500ms\" (units ms, "
-                            "s, m, h; at most 24h)");
+                            "s, m, h, d, a bare number is seconds; at most 24h)");
         goto fail;
     }
     if ((v = json_object_get(root, "success_exit_codes")) != NULL) {
-        if (shell_settings_codes(cfg, v, where, err, errlen) != 0)
+        if (kit_settings_codes(cfg, v, where, err, errlen) != 0)
             goto fail;
     } else {
         if ((cfg->success_codes = calloc(1, sizeof(int))) == NULL) {
-            shell_settings_fail(err, errlen, where, "out of memory");
+            kit_settings_fail(err, errlen, where, "out of memory");
             goto fail;
         }
         cfg->nsuccess = 1;
     }
-    if (shell_settings_runas(cfg, root, where, err, errlen) != 0 ||
-        shell_settings_base_env(cfg, root, where, err, errlen) != 0)
+    if (kit_settings_runas(cfg, root, where, err, errlen) != 0 ||
+        kit_settings_base_env(cfg, root, where, err, errlen) != 0)
         goto fail;
-    shell_settings_note_needs(cfg);
+    kit_settings_note_needs(cfg);
     json_decref(root);
     *out = cfg;
     return 0;
 
 fail:
     json_decref(root);
-    shell_settings_free(cfg);
+    kit_settings_free(cfg);
     return -1;
 }
 
-void shell_settings_free(struct shell_settings *cfg)
+void kit_settings_free(struct kit_settings *cfg)
 {
     if (cfg == NULL)
         return;
     for (size_t i = 0; i < cfg->argc; i++)
-        shell_template_free(cfg->argv[i]);
+        kit_template_free(cfg->argv[i]);
     free(cfg->argv);
     free(cfg->script);
     for (size_t i = 0; i < cfg->nenv; i++) {
         free(cfg->env[i].name);
-        shell_template_free(cfg->env[i].value);
+        kit_template_free(cfg->env[i].value);
     }
     free(cfg->env);
     for (size_t i = 0; i < cfg->nbase_env; i++)
         free(cfg->base_env[i]);
     free(cfg->base_env);
     free(cfg->cwd);
-    shell_runas_clear(&cfg->runas);
+    kit_runas_clear(&cfg->runas);
     free(cfg->success_codes);
     free(cfg->tmpdir);
     free(cfg);

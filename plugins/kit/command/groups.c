@@ -48,7 +48,7 @@
  * this needs nothing from the plugin ABI.
  */
 #define _GNU_SOURCE
-#include "groups.h"
+#include "kit/command/groups.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -63,18 +63,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* How long the sweep at init and the check before a retry wait for a
  * killed group to be gone. */
-#define SHELL_GROUPS_WAIT_MS 5000
-#define SHELL_GROUPS_POLL_MS 10
+#define KIT_GROUPS_WAIT_MS 5000
+#define KIT_GROUPS_POLL_MS 10
 /* An empty or torn record younger than this may be one a child is still
  * writing (the supervisor creates it, the child fills it in just before
  * execve): the sweep leaves it for a later one. */
-#define SHELL_GROUPS_FRESH_S 10
+#define KIT_GROUPS_FRESH_S 10
 
-struct shell_group_rec {
+struct kit_group_rec {
     char boot[64];
     long owner;
     unsigned long long owner_start;
@@ -84,7 +84,7 @@ struct shell_group_rec {
 };
 
 /* Read a small file into buf, NUL-terminated. */
-static ssize_t shell_groups_read(int dirfd, const char *path, char *buf, size_t len)
+static ssize_t kit_groups_read(int dirfd, const char *path, char *buf, size_t len)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     ssize_t n;
@@ -102,14 +102,14 @@ static ssize_t shell_groups_read(int dirfd, const char *path, char *buf, size_t 
 }
 
 /* State (field 3), process group (5) and start time (22) of a process. */
-static int shell_groups_stat(long pid, char *state, long *pgid, unsigned long long *start)
+static int kit_groups_stat(long pid, char *state, long *pgid, unsigned long long *start)
 {
     char path[64], buf[1024];
     char *p;
     int field;
 
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if (shell_groups_read(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+    if (kit_groups_read(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
         return -1;
     /* The command name may hold spaces and parentheses: skip past the last ')'. */
     p = strrchr(buf, ')');
@@ -122,9 +122,9 @@ static int shell_groups_stat(long pid, char *state, long *pgid, unsigned long lo
     return 0;
 }
 
-static void shell_groups_boot(char *buf, size_t len)
+static void kit_groups_boot(char *buf, size_t len)
 {
-    ssize_t n = shell_groups_read(AT_FDCWD, "/proc/sys/kernel/random/boot_id", buf, len);
+    ssize_t n = kit_groups_read(AT_FDCWD, "/proc/sys/kernel/random/boot_id", buf, len);
 
     if (n <= 0)
         snprintf(buf, len, "unknown");
@@ -132,17 +132,17 @@ static void shell_groups_boot(char *buf, size_t len)
         buf[strcspn(buf, "\n")] = '\0';
 }
 
-static int shell_groups_mkdir(const char *path, char *err, size_t errlen)
+static int kit_groups_mkdir(const char *path, char *err, size_t errlen)
 {
     char ebuf[128];
 
     if (mkdir(path, 0700) == 0 || errno == EEXIST)
         return 0;
-    shell_errf(err, errlen, "cannot make %s: %s", path, shell_strerror(errno, ebuf, sizeof(ebuf)));
+    kit_errf(err, errlen, "cannot make %s: %s", path, kit_strerror(errno, ebuf, sizeof(ebuf)));
     return -1;
 }
 
-int shell_groups_open(struct shell_groups *g, const sluice_host *host, const char *name,
+int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name,
                       char *err, size_t errlen)
 {
     const char *state = getenv("SLUICE_STATE_DIR");
@@ -159,14 +159,14 @@ int shell_groups_open(struct shell_groups *g, const sluice_host *host, const cha
         return 0;
     if ((size_t)snprintf(g->state, sizeof(g->state), "%s", state) >= sizeof(g->state) ||
         (size_t)snprintf(g->dir, sizeof(g->dir), "%s/procs/%s", state, name) >= sizeof(g->dir)) {
-        shell_errf(err, errlen, "the state directory %s is too long a path", state);
+        kit_errf(err, errlen, "the state directory %s is too long a path", state);
         pthread_mutex_destroy(&g->lock);
         return -1;
     }
     g->enabled = 1;
     g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    shell_groups_boot(boot, sizeof(boot));
-    (void)shell_groups_stat((long)getpid(), &self_state, &self_pgid, &self_start);
+    kit_groups_boot(boot, sizeof(boot));
+    (void)kit_groups_stat((long)getpid(), &self_state, &self_pgid, &self_start);
     g->self_start = self_start;
     snprintf(g->prefix, sizeof(g->prefix), "sluice-group 1 %.63s %ld %llu ", boot,
              (long)getpid(), self_start);
@@ -174,7 +174,7 @@ int shell_groups_open(struct shell_groups *g, const sluice_host *host, const cha
 }
 
 /* The directory, made on first use. Returns its descriptor, or -1 with err set. */
-static int shell_groups_dir(struct shell_groups *g, char *err, size_t errlen)
+static int kit_groups_dir(struct kit_groups *g, char *err, size_t errlen)
 {
     char procs[4096 + 8], ebuf[128];
     int fd;
@@ -182,13 +182,13 @@ static int shell_groups_dir(struct shell_groups *g, char *err, size_t errlen)
     pthread_mutex_lock(&g->lock);
     if (g->dirfd < 0) {
         snprintf(procs, sizeof(procs), "%s/procs", g->state);
-        if (shell_groups_mkdir(g->state, err, errlen) == 0 &&
-            shell_groups_mkdir(procs, err, errlen) == 0 &&
-            shell_groups_mkdir(g->dir, err, errlen) == 0) {
+        if (kit_groups_mkdir(g->state, err, errlen) == 0 &&
+            kit_groups_mkdir(procs, err, errlen) == 0 &&
+            kit_groups_mkdir(g->dir, err, errlen) == 0) {
             g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
             if (g->dirfd < 0)
-                shell_errf(err, errlen, "cannot open %s: %s", g->dir,
-                           shell_strerror(errno, ebuf, sizeof(ebuf)));
+                kit_errf(err, errlen, "cannot open %s: %s", g->dir,
+                           kit_strerror(errno, ebuf, sizeof(ebuf)));
         }
     }
     fd = g->dirfd;
@@ -196,7 +196,7 @@ static int shell_groups_dir(struct shell_groups *g, char *err, size_t errlen)
     return fd;
 }
 
-void shell_groups_close(struct shell_groups *g)
+void kit_groups_close(struct kit_groups *g)
 {
     if (g->dirfd >= 0)
         close(g->dirfd);
@@ -205,7 +205,7 @@ void shell_groups_close(struct shell_groups *g)
 }
 
 /* A record's name: the execution id, with anything unusual made '_'. */
-static int shell_groups_name(const char *exec_id, char *name, size_t len)
+static int kit_groups_name(const char *exec_id, char *name, size_t len)
 {
     size_t n = 0;
 
@@ -222,7 +222,7 @@ static int shell_groups_name(const char *exec_id, char *name, size_t len)
     return name[0] == '.' ? -1 : 0;
 }
 
-static int shell_groups_parse(const char *text, struct shell_group_rec *r)
+static int kit_groups_parse(const char *text, struct kit_group_rec *r)
 {
     int version;
 
@@ -233,13 +233,13 @@ static int shell_groups_parse(const char *text, struct shell_group_rec *r)
                : -1;
 }
 
-static int shell_groups_owner_alive(const struct shell_group_rec *r)
+static int kit_groups_owner_alive(const struct kit_group_rec *r)
 {
     unsigned long long start;
     long pgid;
     char state;
 
-    return shell_groups_stat(r->owner, &state, &pgid, &start) == 0 && start == r->owner_start &&
+    return kit_groups_stat(r->owner, &state, &pgid, &start) == 0 && start == r->owner_start &&
            state != 'Z' && state != 'X';
 }
 
@@ -248,7 +248,7 @@ static int shell_groups_owner_alive(const struct shell_group_rec *r)
  * time, and every live process whose pgid is the group's and that started
  * no earlier than the leader. Returns how many were signalled.
  */
-static int shell_groups_kill_once(const struct shell_group_rec *r, int leader_ok)
+static int kit_groups_kill_once(const struct kit_group_rec *r, int leader_ok)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -259,7 +259,7 @@ static int shell_groups_kill_once(const struct shell_group_rec *r, int leader_ok
         long pgid;
         char state;
 
-        if (shell_groups_stat(r->pid, &state, &pgid, &start) == 0 && start == r->start &&
+        if (kit_groups_stat(r->pid, &state, &pgid, &start) == 0 && start == r->start &&
             state != 'Z' && state != 'X') {
             kill((pid_t)r->pid, SIGKILL);
             n++;
@@ -277,7 +277,7 @@ static int shell_groups_kill_once(const struct shell_group_rec *r, int leader_ok
         pid = strtol(de->d_name, &end, 10);
         if (*end != '\0' || pid == r->pid || pid == (long)getpid())
             continue;
-        if (shell_groups_stat(pid, &state, &pgid, &start) != 0 || pgid != r->pgid ||
+        if (kit_groups_stat(pid, &state, &pgid, &start) != 0 || pgid != r->pgid ||
             start < r->start || state == 'Z' || state == 'X')
             continue;
         kill((pid_t)pid, SIGKILL);
@@ -287,75 +287,75 @@ static int shell_groups_kill_once(const struct shell_group_rec *r, int leader_ok
     return n;
 }
 
-static void shell_groups_nap(void)
+static void kit_groups_nap(void)
 {
-    struct timespec ts = {0, SHELL_GROUPS_POLL_MS * 1000000L};
+    struct timespec ts = {0, KIT_GROUPS_POLL_MS * 1000000L};
 
     nanosleep(&ts, NULL);
 }
 
 /* What ending one record came to. */
-enum shell_groups_end_result {
-    SHELL_GROUPS_GONE,  /* nothing of it runs any more: remove the record */
-    SHELL_GROUPS_OTHER, /* its sluiced still runs: not ours */
-    SHELL_GROUPS_ALIVE  /* still running after SIGKILL and the wait */
+enum kit_groups_end_result {
+    KIT_GROUPS_GONE,  /* nothing of it runs any more: remove the record */
+    KIT_GROUPS_OTHER, /* its sluiced still runs: not ours */
+    KIT_GROUPS_ALIVE  /* still running after SIGKILL and the wait */
 };
 
-static enum shell_groups_end_result shell_groups_end_group(const struct shell_groups *g,
+static enum kit_groups_end_result kit_groups_end_group(const struct kit_groups *g,
                                                            const char *name, const char *text,
                                                            int self_ok, int64_t deadline,
                                                            char *why, size_t whylen)
 {
-    struct shell_group_rec r;
+    struct kit_group_rec r;
     char boot[64], state;
     unsigned long long start;
     long pgid;
     int leader_ok = 0, leader_ran = 0, killed = 0, n;
 
     why[0] = '\0';
-    if (shell_groups_parse(text, &r) != 0)
-        return SHELL_GROUPS_GONE; /* empty or torn: the child had not reached execve */
-    shell_groups_boot(boot, sizeof(boot));
+    if (kit_groups_parse(text, &r) != 0)
+        return KIT_GROUPS_GONE; /* empty or torn: the child had not reached execve */
+    kit_groups_boot(boot, sizeof(boot));
     if (strcmp(boot, r.boot) != 0)
-        return SHELL_GROUPS_GONE;
+        return KIT_GROUPS_GONE;
     /* In a container sluiced may well get the same pid at every start. */
     if (r.owner == (long)getpid() && r.owner_start == g->self_start ? !self_ok
-                                                                     : shell_groups_owner_alive(&r))
-        return SHELL_GROUPS_OTHER;
-    if (shell_groups_stat(r.pid, &state, &pgid, &start) == 0) {
+                                                                     : kit_groups_owner_alive(&r))
+        return KIT_GROUPS_OTHER;
+    if (kit_groups_stat(r.pid, &state, &pgid, &start) == 0) {
         if (start != r.start) {
             g->host->log(g->host, NULL, SLUICE_LOG_INFO,
                          "%s: execution %s: pid %ld now belongs to another process (start "
                          "time %llu, recorded %llu); left alone",
                          g->dir, name, r.pid, start, r.start);
-            return SHELL_GROUPS_GONE;
+            return KIT_GROUPS_GONE;
         }
         leader_ok = 1; /* a zombie still holds the pid: the group is ours */
         leader_ran = state != 'Z' && state != 'X';
     }
     for (;;) {
-        n = shell_groups_kill_once(&r, leader_ok);
+        n = kit_groups_kill_once(&r, leader_ok);
         if (n == 0)
             break;
         killed += n;
-        if (shell_now_ms() >= deadline) {
+        if (kit_now_ms() >= deadline) {
             snprintf(why, whylen,
                      "process group %ld (leader pid %ld) is still alive after SIGKILL", r.pgid,
                      r.pid);
-            return SHELL_GROUPS_ALIVE;
+            return KIT_GROUPS_ALIVE;
         }
-        shell_groups_nap();
+        kit_groups_nap();
     }
     if (killed > 0)
         g->host->log(g->host, NULL, SLUICE_LOG_WARN,
                      "%s: execution %s: killed process group %ld (leader pid %ld%s), left "
                      "running by a sluiced that stopped while it ran",
                      g->dir, name, r.pgid, r.pid, leader_ran ? "" : ", already gone");
-    return SHELL_GROUPS_GONE;
+    return KIT_GROUPS_GONE;
 }
 
-/* Whether a record was created or truncated less than SHELL_GROUPS_FRESH_S ago. */
-static int shell_groups_fresh(int dirfd, const char *name)
+/* Whether a record was created or truncated less than KIT_GROUPS_FRESH_S ago. */
+static int kit_groups_fresh(int dirfd, const char *name)
 {
     struct stat sb;
     struct timespec now;
@@ -363,27 +363,27 @@ static int shell_groups_fresh(int dirfd, const char *name)
     if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
         clock_gettime(CLOCK_REALTIME, &now) != 0)
         return 0;
-    return now.tv_sec - sb.st_mtim.tv_sec < SHELL_GROUPS_FRESH_S &&
-           sb.st_mtim.tv_sec - now.tv_sec < SHELL_GROUPS_FRESH_S;
+    return now.tv_sec - sb.st_mtim.tv_sec < KIT_GROUPS_FRESH_S &&
+           sb.st_mtim.tv_sec - now.tv_sec < KIT_GROUPS_FRESH_S;
 }
 
 /* sluiced --check-config says so (SLUICE_CHECK_CONFIG=1): it runs beside the
  * daemon, or beside the orphans of one that died, and acts on no state. */
-static int shell_groups_checking(void)
+static int kit_groups_checking(void)
 {
     const char *v = getenv("SLUICE_CHECK_CONFIG");
 
     return v != NULL && strcmp(v, "1") == 0;
 }
 
-void shell_groups_sweep(struct shell_groups *g)
+void kit_groups_sweep(struct kit_groups *g)
 {
-    int64_t deadline = shell_now_ms() + SHELL_GROUPS_WAIT_MS;
+    int64_t deadline = kit_now_ms() + KIT_GROUPS_WAIT_MS;
     int fd;
     DIR *d;
     struct dirent *de;
 
-    if (shell_groups_checking())
+    if (kit_groups_checking())
         return; /* the next start of the daemon sweeps */
     if (g->dirfd < 0 || (fd = dup(g->dirfd)) < 0)
         return;
@@ -395,20 +395,20 @@ void shell_groups_sweep(struct shell_groups *g)
     rewinddir(d);
     while ((de = readdir(d)) != NULL) {
         char text[512], why[256];
-        enum shell_groups_end_result res;
+        enum kit_groups_end_result res;
 
         if (de->d_name[0] == '.')
             continue;
-        struct shell_group_rec r;
+        struct kit_group_rec r;
 
-        if (shell_groups_read(g->dirfd, de->d_name, text, sizeof(text)) < 0)
+        if (kit_groups_read(g->dirfd, de->d_name, text, sizeof(text)) < 0)
             continue;
-        if (shell_groups_parse(text, &r) != 0 && shell_groups_fresh(g->dirfd, de->d_name))
+        if (kit_groups_parse(text, &r) != 0 && kit_groups_fresh(g->dirfd, de->d_name))
             continue;
-        res = shell_groups_end_group(g, de->d_name, text, 0, deadline, why, sizeof(why));
-        if (res == SHELL_GROUPS_GONE)
+        res = kit_groups_end_group(g, de->d_name, text, 0, deadline, why, sizeof(why));
+        if (res == KIT_GROUPS_GONE)
             unlinkat(g->dirfd, de->d_name, 0);
-        else if (res == SHELL_GROUPS_ALIVE)
+        else if (res == KIT_GROUPS_ALIVE)
             g->host->log(g->host, NULL, SLUICE_LOG_ERROR,
                          "%s: execution %s: %s; its next attempt will not start until it is "
                          "gone",
@@ -417,7 +417,7 @@ void shell_groups_sweep(struct shell_groups *g)
     closedir(d);
 }
 
-int shell_groups_begin(struct shell_groups *g, const char *exec_id, int *fd, char *name,
+int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name,
                        size_t namelen, char *err, size_t errlen)
 {
     char text[512], why[256], ebuf[128];
@@ -425,41 +425,41 @@ int shell_groups_begin(struct shell_groups *g, const char *exec_id, int *fd, cha
     *fd = -1;
     if (g == NULL || !g->enabled)
         return 0;
-    if (shell_groups_dir(g, err, errlen) < 0)
+    if (kit_groups_dir(g, err, errlen) < 0)
         return -1;
-    if (shell_groups_name(exec_id, name, namelen) != 0) {
-        shell_errf(err, errlen, "the execution id \"%s\" cannot name a record in %s",
+    if (kit_groups_name(exec_id, name, namelen) != 0) {
+        kit_errf(err, errlen, "the execution id \"%s\" cannot name a record in %s",
                    exec_id ? exec_id : "", g->dir);
         return -1;
     }
     /* Only a record the sweep could not clear (or a previous attempt of
      * this process, which removes its own) can be here. */
-    if (shell_groups_read(g->dirfd, name, text, sizeof(text)) >= 0) {
-        switch (shell_groups_end_group(g, name, text, 1, shell_now_ms() + SHELL_GROUPS_WAIT_MS,
+    if (kit_groups_read(g->dirfd, name, text, sizeof(text)) >= 0) {
+        switch (kit_groups_end_group(g, name, text, 1, kit_now_ms() + KIT_GROUPS_WAIT_MS,
                                        why, sizeof(why))) {
-        case SHELL_GROUPS_GONE:
+        case KIT_GROUPS_GONE:
             break;
-        case SHELL_GROUPS_OTHER:
-            shell_errf(err, errlen,
+        case KIT_GROUPS_OTHER:
+            kit_errf(err, errlen,
                        "not started: %s/%s says a sluiced that still runs started this "
                        "execution's command",
                        g->dir, name);
             return -1;
-        case SHELL_GROUPS_ALIVE:
-            shell_errf(err, errlen, "not started: an earlier attempt's %s", why);
+        case KIT_GROUPS_ALIVE:
+            kit_errf(err, errlen, "not started: an earlier attempt's %s", why);
             return -1;
         }
     }
     *fd = openat(g->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (*fd < 0) {
-        shell_errf(err, errlen, "cannot record the command's process group in %s/%s: %s",
-                   g->dir, name, shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot record the command's process group in %s/%s: %s",
+                   g->dir, name, kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     return 0;
 }
 
-void shell_groups_end(const struct shell_groups *g, int fd, const char *name)
+void kit_groups_end(const struct kit_groups *g, int fd, const char *name)
 {
     if (fd < 0)
         return;

@@ -3,8 +3,8 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_OUTPUTS_H
-#define SHELL_OUTPUTS_H
+#ifndef KIT_OUTPUTS_H
+#define KIT_OUTPUTS_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -20,7 +20,7 @@
  * empty (or only whitespace, comments and blank lines) means no outputs:
  * *out is NULL. Returns 0, or -1 with the reason in err.
  */
-int shell_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen);
+int kit_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen);
 
 /*
  * Read and parse the file at path. The command controls that file (and the
@@ -29,6 +29,6 @@ int shell_outputs_parse(const char *data, size_t len, json_t **out, char *err, s
  * that user: a command running as another user must not trick root into
  * reading /etc/shadow back as outputs. A missing file means no outputs.
  */
-int shell_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen);
+int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen);
 
-#endif /* SHELL_OUTPUTS_H */
+#endif /* KIT_OUTPUTS_H */

@@ -28,7 +28,7 @@
  * when a flow sets user or group, and only then, the command is started
  * with fork() and the child drops privileges itself before execve(),
  * reporting a failure over a close-on-exec pipe (EOF means execve()
- * succeeded). Both children run the same steps (shell_child_main).
+ * succeeded). Both children run the same steps (kit_child_main).
  *
  * The command must not outlive sluiced, nor leave a group behind that a
  * restarted sluiced does not know of. So the child records its pid, start
@@ -47,7 +47,7 @@
  * socket) is none of the command's business.
  */
 #define _GNU_SOURCE
-#include "proc.h"
+#include "kit/command/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,24 +62,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* close_range: glibc 2.34. */
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-#define SHELL_HAVE_CLOSEFROM 1
+#define KIT_HAVE_CLOSEFROM 1
 #else
-#define SHELL_HAVE_CLOSEFROM 0
+#define KIT_HAVE_CLOSEFROM 0
 #endif
 
-enum shell_child_step {
-    SHELL_STEP_RECORD,
-    SHELL_STEP_PDEATHSIG,
-    SHELL_STEP_STDIO,
-    SHELL_STEP_GROUPS,
-    SHELL_STEP_GID,
-    SHELL_STEP_UID,
-    SHELL_STEP_CWD,
-    SHELL_STEP_EXEC
+enum kit_child_step {
+    KIT_STEP_RECORD,
+    KIT_STEP_PDEATHSIG,
+    KIT_STEP_STDIO,
+    KIT_STEP_GROUPS,
+    KIT_STEP_GID,
+    KIT_STEP_UID,
+    KIT_STEP_CWD,
+    KIT_STEP_EXEC
 };
 
 /*
@@ -88,7 +88,7 @@ enum shell_child_step {
  * itself would keep close-on-exec set and the command would lose that
  * descriptor, so keep every pipe end at 3 or above.
  */
-static int shell_fd_high(int fd)
+static int kit_fd_high(int fd)
 {
     int high;
 
@@ -99,12 +99,12 @@ static int shell_fd_high(int fd)
     return high;
 }
 
-static int shell_pipe(int fds[2])
+static int kit_pipe(int fds[2])
 {
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    fds[0] = shell_fd_high(fds[0]);
-    fds[1] = shell_fd_high(fds[1]);
+    fds[0] = kit_fd_high(fds[0]);
+    fds[1] = kit_fd_high(fds[1]);
     if (fds[0] < 0 || fds[1] < 0) {
         if (fds[0] >= 0)
             close(fds[0]);
@@ -115,7 +115,7 @@ static int shell_pipe(int fds[2])
     return 0;
 }
 
-static void shell_close(int *fd)
+static void kit_close(int *fd)
 {
     if (*fd >= 0) {
         close(*fd);
@@ -123,7 +123,7 @@ static void shell_close(int *fd)
     }
 }
 
-static int shell_set_nonblock(int fd)
+static int kit_set_nonblock(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
 
@@ -132,14 +132,14 @@ static int shell_set_nonblock(int fd)
 
 /* Where a child reports the step that failed: a pipe (fork) or the
  * parent's memory (clone). */
-struct shell_child_report {
+struct kit_child_report {
     int fd;
     int err;
-    enum shell_child_step step;
+    enum kit_child_step step;
 };
 
 /* What the child needs besides the request, prepared by the parent. */
-struct shell_child_ctx {
+struct kit_child_ctx {
     pid_t parent;       /* getpid() of sluiced */
     int record_fd;      /* the group's record, or -1 */
     const char *prefix; /* the record's first fields */
@@ -151,14 +151,14 @@ struct shell_child_ctx {
  * instrumented by a sanitizer, which keeps state of its own.
  */
 #if defined(__SANITIZE_ADDRESS__) || defined(__clang__)
-#define SHELL_CHILD_CODE __attribute__((no_sanitize("address", "undefined"), noinline))
+#define KIT_CHILD_CODE __attribute__((no_sanitize("address", "undefined"), noinline))
 #else
-#define SHELL_CHILD_CODE __attribute__((noinline))
+#define KIT_CHILD_CODE __attribute__((noinline))
 #endif
 
 /* In the child: report why we could not exec, and leave. */
-SHELL_CHILD_CODE static void shell_child_fail(struct shell_child_report *rep,
-                                              enum shell_child_step step)
+KIT_CHILD_CODE static void kit_child_fail(struct kit_child_report *rep,
+                                              enum kit_child_step step)
 {
     int msg[2] = {(int)step, errno};
     ssize_t n;
@@ -175,7 +175,7 @@ SHELL_CHILD_CODE static void shell_child_fail(struct shell_child_report *rep,
 }
 
 /* In the child: the decimal digits of v at buf, returning their count. */
-SHELL_CHILD_CODE static size_t shell_child_utoa(char *buf, unsigned long long v)
+KIT_CHILD_CODE static size_t kit_child_utoa(char *buf, unsigned long long v)
 {
     char tmp[24];
     size_t n = 0, i;
@@ -190,7 +190,7 @@ SHELL_CHILD_CODE static size_t shell_child_utoa(char *buf, unsigned long long v)
 }
 
 /* In the child: field 22 of /proc/self/stat, the start time, or -1. */
-SHELL_CHILD_CODE static int shell_child_start_time(unsigned long long *start)
+KIT_CHILD_CODE static int kit_child_start_time(unsigned long long *start)
 {
     char st[1024];
     ssize_t n;
@@ -228,7 +228,7 @@ SHELL_CHILD_CODE static int shell_child_start_time(unsigned long long *start)
  * cache is there for the next sluiced however this one died; a machine
  * that crashes ends the group as well (groups.c checks the boot id).
  */
-SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
+KIT_CHILD_CODE static int kit_child_record(const struct kit_child_ctx *cc)
 {
     char line[256];
     unsigned long long start;
@@ -237,17 +237,17 @@ SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
 
     if (cc->record_fd < 0)
         return 0;
-    if (shell_child_start_time(&start) != 0) {
+    if (kit_child_start_time(&start) != 0) {
         errno = EIO;
         return -1;
     }
     for (const char *p = cc->prefix; *p != '\0' && n < 160; p++)
         line[n++] = *p;
-    n += shell_child_utoa(line + n, (unsigned long long)getpid());
+    n += kit_child_utoa(line + n, (unsigned long long)getpid());
     line[n++] = ' ';
-    n += shell_child_utoa(line + n, start);
+    n += kit_child_utoa(line + n, start);
     line[n++] = ' ';
-    n += shell_child_utoa(line + n, (unsigned long long)getpgid(0));
+    n += kit_child_utoa(line + n, (unsigned long long)getpgid(0));
     line[n++] = '\n';
     while (off < n) {
         w = write(cc->record_fd, line + off, n - off);
@@ -267,12 +267,12 @@ SHELL_CHILD_CODE static int shell_child_record(const struct shell_child_ctx *cc)
  * directory is entered as the target user, so a cwd that user may not
  * enter fails instead of being entered with root's rights.
  */
-SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
-                                              const struct shell_child_ctx *cc,
+KIT_CHILD_CODE static void kit_child_main(const struct kit_spawn_req *req,
+                                              const struct kit_child_ctx *cc,
                                               const int child[3],
-                                              struct shell_child_report *rep)
+                                              struct kit_child_report *rep)
 {
-    const struct shell_runas *ra = req->runas;
+    const struct kit_runas *ra = req->runas;
     struct sigaction sa;
     sigset_t none;
     int devnull;
@@ -286,19 +286,19 @@ SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
     /* Before the dup2s below, which could land on a low record fd. */
-    if (shell_child_record(cc) != 0)
-        shell_child_fail(rep, SHELL_STEP_RECORD);
+    if (kit_child_record(cc) != 0)
+        kit_child_fail(rep, KIT_STEP_RECORD);
     if (child[0] >= 0) {
         if (dup2(child[0], 0) < 0)
-            shell_child_fail(rep, SHELL_STEP_STDIO);
+            kit_child_fail(rep, KIT_STEP_STDIO);
     } else {
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull < 0 || dup2(devnull, 0) < 0)
-            shell_child_fail(rep, SHELL_STEP_STDIO);
+            kit_child_fail(rep, KIT_STEP_STDIO);
     }
     if (dup2(child[1], 1) < 0 || dup2(child[2], 2) < 0)
-        shell_child_fail(rep, SHELL_STEP_STDIO);
-#if SHELL_HAVE_CLOSEFROM
+        kit_child_fail(rep, KIT_STEP_STDIO);
+#if KIT_HAVE_CLOSEFROM
     if (rep->fd < 0) {
         close_range(3, ~0u, 0);
     } else {
@@ -310,52 +310,52 @@ SHELL_CHILD_CODE static void shell_child_main(const struct shell_spawn_req *req,
 #endif
     if (ra != NULL && ra->active) {
         if (setgroups(ra->ngroups, ra->groups) != 0)
-            shell_child_fail(rep, SHELL_STEP_GROUPS);
+            kit_child_fail(rep, KIT_STEP_GROUPS);
         if (setgid(ra->gid) != 0)
-            shell_child_fail(rep, SHELL_STEP_GID);
+            kit_child_fail(rep, KIT_STEP_GID);
         if (ra->change_uid && setuid(ra->uid) != 0)
-            shell_child_fail(rep, SHELL_STEP_UID);
+            kit_child_fail(rep, KIT_STEP_UID);
     }
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        shell_child_fail(rep, SHELL_STEP_PDEATHSIG);
+        kit_child_fail(rep, KIT_STEP_PDEATHSIG);
     if (getppid() != cc->parent)
         _exit(127); /* sluiced is gone: no one to run this for */
     if (req->cwd != NULL && chdir(req->cwd) != 0)
-        shell_child_fail(rep, SHELL_STEP_CWD);
+        kit_child_fail(rep, KIT_STEP_CWD);
     execve(req->path, req->argv, req->envp);
-    shell_child_fail(rep, SHELL_STEP_EXEC);
+    kit_child_fail(rep, KIT_STEP_EXEC);
 }
 
 /* What the clone child gets: the request, its stdio, and where to report. */
-struct shell_clone_args {
-    const struct shell_spawn_req *req;
-    const struct shell_child_ctx *cc;
+struct kit_clone_args {
+    const struct kit_spawn_req *req;
+    const struct kit_child_ctx *cc;
     const int *child;
-    struct shell_child_report rep;
+    struct kit_child_report rep;
 };
 
-SHELL_CHILD_CODE static int shell_clone_child(void *arg)
+KIT_CHILD_CODE static int kit_clone_child(void *arg)
 {
-    struct shell_clone_args *a = arg;
+    struct kit_clone_args *a = arg;
 
-    shell_child_main(a->req, a->cc, a->child, &a->rep);
-    return 127; /* not reached: shell_child_main execs or exits */
+    kit_child_main(a->req, a->cc, a->child, &a->rep);
+    return 127; /* not reached: kit_child_main execs or exits */
 }
 
-/* Enough for shell_child_main and execve, with room to spare. */
-#define SHELL_CLONE_STACK (64 * 1024)
+/* Enough for kit_child_main and execve, with room to spare. */
+#define KIT_CLONE_STACK (64 * 1024)
 
 /*
  * Start the command with clone(CLONE_VM | CLONE_VFORK): returns 0, or an
  * errno with *step saying what failed. *pidfd gets a pidfd, or -1 when the
  * kernel has no CLONE_PIDFD (before 5.2).
  */
-static int shell_spawn_clone(const struct shell_spawn_req *req, const struct shell_child_ctx *cc,
+static int kit_spawn_clone(const struct kit_spawn_req *req, const struct kit_child_ctx *cc,
                              const int child[3], pid_t *pid, int *pidfd,
-                             enum shell_child_step *step)
+                             enum kit_child_step *step)
 {
-    _Alignas(16) char stack[SHELL_CLONE_STACK];
-    struct shell_clone_args a = {req, cc, child, {-1, 0, SHELL_STEP_EXEC}};
+    _Alignas(16) char stack[KIT_CLONE_STACK];
+    struct kit_clone_args a = {req, cc, child, {-1, 0, KIT_STEP_EXEC}};
     int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     sigset_t all, old;
     int err = 0;
@@ -364,10 +364,10 @@ static int shell_spawn_clone(const struct shell_spawn_req *req, const struct she
     pthread_sigmask(SIG_BLOCK, &all, &old);
     *pidfd = -1;
 #ifdef CLONE_PIDFD
-    *pid = clone(shell_clone_child, stack + sizeof(stack), flags | CLONE_PIDFD, &a, pidfd);
+    *pid = clone(kit_clone_child, stack + sizeof(stack), flags | CLONE_PIDFD, &a, pidfd);
     if (*pid < 0 && errno == EINVAL)
 #endif
-        *pid = clone(shell_clone_child, stack + sizeof(stack), flags, &a);
+        *pid = clone(kit_clone_child, stack + sizeof(stack), flags, &a);
     if (*pid < 0)
         err = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -387,15 +387,15 @@ static int shell_spawn_clone(const struct shell_spawn_req *req, const struct she
     return 0;
 }
 
-static int shell_spawn_fork(const struct shell_spawn_req *req, const struct shell_child_ctx *cc,
-                            const int child[3], pid_t *pid, enum shell_child_step *step)
+static int kit_spawn_fork(const struct kit_spawn_req *req, const struct kit_child_ctx *cc,
+                            const int child[3], pid_t *pid, enum kit_child_step *step)
 {
     int report[2];
     int msg[2];
     ssize_t n;
     size_t got = 0;
 
-    if (shell_pipe(report) != 0)
+    if (kit_pipe(report) != 0)
         return errno;
     *pid = fork();
     if (*pid < 0) {
@@ -406,10 +406,10 @@ static int shell_spawn_fork(const struct shell_spawn_req *req, const struct shel
         return e;
     }
     if (*pid == 0) {
-        struct shell_child_report rep = {report[1], 0, SHELL_STEP_EXEC};
+        struct kit_child_report rep = {report[1], 0, KIT_STEP_EXEC};
 
         close(report[0]);
-        shell_child_main(req, cc, child, &rep);
+        kit_child_main(req, cc, child, &rep);
     }
     /* Also here, so the group exists before anyone may signal it. */
     setpgid(*pid, *pid);
@@ -427,40 +427,40 @@ static int shell_spawn_fork(const struct shell_spawn_req *req, const struct shel
         return 0;
     while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
         ;
-    *step = got == sizeof(msg) ? (enum shell_child_step)msg[0] : SHELL_STEP_EXEC;
+    *step = got == sizeof(msg) ? (enum kit_child_step)msg[0] : KIT_STEP_EXEC;
     return got == sizeof(msg) ? msg[1] : EIO;
 }
 
-static const char *shell_step_text(enum shell_child_step step)
+static const char *kit_step_text(enum kit_child_step step)
 {
     switch (step) {
-    case SHELL_STEP_RECORD:
+    case KIT_STEP_RECORD:
         return "cannot record the process group of";
-    case SHELL_STEP_PDEATHSIG:
+    case KIT_STEP_PDEATHSIG:
         return "cannot tie to sluiced's life (PR_SET_PDEATHSIG)";
-    case SHELL_STEP_STDIO:
+    case KIT_STEP_STDIO:
         return "cannot set up stdin/stdout/stderr for";
-    case SHELL_STEP_GROUPS:
+    case KIT_STEP_GROUPS:
         return "cannot set the supplementary groups for";
-    case SHELL_STEP_GID:
+    case KIT_STEP_GID:
         return "cannot switch group for";
-    case SHELL_STEP_UID:
+    case KIT_STEP_UID:
         return "cannot switch user for";
-    case SHELL_STEP_CWD:
+    case KIT_STEP_CWD:
         return "cannot enter the working directory for";
-    case SHELL_STEP_EXEC:
+    case KIT_STEP_EXEC:
         break;
     }
     return "cannot run";
 }
 
-int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc, char *err,
+int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char *err,
                       size_t errlen)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
-    enum shell_child_step step = SHELL_STEP_EXEC;
+    enum kit_child_step step = KIT_STEP_EXEC;
     int use_fork = req->runas != NULL && req->runas->active;
-    struct shell_child_ctx cc = {.parent = getpid(), .record_fd = -1};
+    struct kit_child_ctx cc = {.parent = getpid(), .record_fd = -1};
     char ebuf[128];
     int child[3];
     int rc;
@@ -470,33 +470,33 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
     proc->groups = req->groups;
     proc->record_fd = -1;
     proc->record_name[0] = '\0';
-    if (shell_groups_begin(req->groups, req->exec_id, &cc.record_fd, proc->record_name,
+    if (kit_groups_begin(req->groups, req->exec_id, &cc.record_fd, proc->record_name,
                            sizeof(proc->record_name), err, errlen) != 0)
         return -1;
     cc.prefix = req->groups != NULL ? req->groups->prefix : "";
-    if ((req->stdin_pipe && shell_pipe(in) != 0) || shell_pipe(out) != 0 || shell_pipe(errp) != 0 ||
-        (in[1] >= 0 && shell_set_nonblock(in[1]) != 0) || shell_set_nonblock(out[0]) != 0 ||
-        shell_set_nonblock(errp[0]) != 0) {
-        shell_errf(err, errlen, "cannot create pipes: %s",
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+    if ((req->stdin_pipe && kit_pipe(in) != 0) || kit_pipe(out) != 0 || kit_pipe(errp) != 0 ||
+        (in[1] >= 0 && kit_set_nonblock(in[1]) != 0) || kit_set_nonblock(out[0]) != 0 ||
+        kit_set_nonblock(errp[0]) != 0) {
+        kit_errf(err, errlen, "cannot create pipes: %s",
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         goto fail;
     }
     child[0] = in[0];
     child[1] = out[1];
     child[2] = errp[1];
     if (use_fork)
-        rc = shell_spawn_fork(req, &cc, child, &proc->pid, &step);
+        rc = kit_spawn_fork(req, &cc, child, &proc->pid, &step);
     else
-        rc = shell_spawn_clone(req, &cc, child, &proc->pid, &proc->pidfd, &step);
+        rc = kit_spawn_clone(req, &cc, child, &proc->pid, &proc->pidfd, &step);
     if (rc != 0) {
-        shell_errf(err, errlen, "%s %s: %s", shell_step_text(step), req->path,
-                   shell_strerror(rc, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "%s %s: %s", kit_step_text(step), req->path,
+                   kit_strerror(rc, ebuf, sizeof(ebuf)));
         proc->pid = -1;
         goto fail;
     }
-    shell_close(&in[0]);
-    shell_close(&out[1]);
-    shell_close(&errp[1]);
+    kit_close(&in[0]);
+    kit_close(&out[1]);
+    kit_close(&errp[1]);
     proc->in_fd = in[1];
     proc->out_fd = out[0];
     proc->err_fd = errp[0];
@@ -510,12 +510,12 @@ int shell_spawn_start(const struct shell_spawn_req *req, struct shell_proc *proc
 
 fail:
     /* Nothing runs: the child failed before execve, or never existed. */
-    shell_groups_end(req->groups, cc.record_fd, proc->record_name);
-    shell_close(&in[0]);
-    shell_close(&in[1]);
-    shell_close(&out[0]);
-    shell_close(&out[1]);
-    shell_close(&errp[0]);
-    shell_close(&errp[1]);
+    kit_groups_end(req->groups, cc.record_fd, proc->record_name);
+    kit_close(&in[0]);
+    kit_close(&in[1]);
+    kit_close(&out[0]);
+    kit_close(&out[1]);
+    kit_close(&errp[0]);
+    kit_close(&errp[1]);
     return -1;
 }

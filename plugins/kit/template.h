@@ -22,37 +22,37 @@
  * one-element array looks inside its element. Header names are matched in
  * lower case, the way the event stores them.
  */
-#ifndef SHELL_TEMPLATE_H
-#define SHELL_TEMPLATE_H
+#ifndef KIT_TEMPLATE_H
+#define KIT_TEMPLATE_H
 
 #include <stddef.h>
 
 #include <jansson.h>
 
-typedef struct shell_template shell_template;
+typedef struct kit_template kit_template;
 
 /*
  * What rendering does to the inserted values (never to the literal text
- * around them): SHELL_ENC_RAW inserts them unchanged; SHELL_ENC_URL
+ * around them): KIT_ENC_RAW inserts them unchanged; KIT_ENC_URL
  * percent-encodes every byte but ALPHA, DIGIT, '-', '_' and '~' (even '.',
  * so a value of ".." cannot become a dot segment), so a value can never
  * end a path segment, start a query or a fragment, or add a parameter.
  */
-enum shell_enc { SHELL_ENC_RAW, SHELL_ENC_URL };
+enum kit_enc { KIT_ENC_RAW, KIT_ENC_URL };
 
 /*
  * Compile text. Returns 0 and sets *out, or -1 with the reason in err
  * (unclosed or unmatched brace, empty path part, unknown root...).
  */
-int shell_template_compile(shell_template **out, const char *text, char *err, size_t errlen);
+int kit_template_compile(kit_template **out, const char *text, char *err, size_t errlen);
 
-void shell_template_free(shell_template *tpl);
+void kit_template_free(kit_template *tpl);
 
 /* Nonzero when the template has at least one placeholder. */
-int shell_template_has_placeholders(const shell_template *tpl);
+int kit_template_has_placeholders(const kit_template *tpl);
 
 /* The text the template was compiled from. */
-const char *shell_template_source(const shell_template *tpl);
+const char *kit_template_source(const kit_template *tpl);
 
 /*
  * Render against event. Returns 0 with a malloc'd NUL-terminated string in
@@ -60,30 +60,30 @@ const char *shell_template_source(const shell_template *tpl);
  * carried a NUL byte: callers that need C strings check for that), or -1
  * when out of memory.
  */
-int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len);
+int kit_template_render(const kit_template *tpl, const json_t *event, char **out, size_t *len);
 
-/* shell_template_render with the values encoded as enc says. */
-int shell_template_render_enc(const shell_template *tpl, const json_t *event, enum shell_enc enc,
+/* kit_template_render with the values encoded as enc says. */
+int kit_template_render_enc(const kit_template *tpl, const json_t *event, enum kit_enc enc,
                               char **out, size_t *len);
 
 /* Nonzero when the template is exactly one placeholder and nothing else. */
-int shell_template_is_single(const shell_template *tpl);
+int kit_template_is_single(const kit_template *tpl);
 
-/* For a template that shell_template_is_single: the value its placeholder
+/* For a template that kit_template_is_single: the value its placeholder
  * names in event (borrowed), or NULL when missing. */
-const json_t *shell_template_single_value(const shell_template *tpl, const json_t *event);
+const json_t *kit_template_single_value(const kit_template *tpl, const json_t *event);
 
 /*
  * The value at a dotted path (already split) inside event, with the
  * one-element-array rule applied, or NULL when missing.
  */
-const json_t *shell_template_lookup(const json_t *event, char *const *parts, size_t nparts);
+const json_t *kit_template_lookup(const json_t *event, char *const *parts, size_t nparts);
 
 /* Append the text of one value (rules above) to a malloc'd buffer. */
-int shell_template_value_text(const json_t *value, char **out, size_t *len);
+int kit_template_value_text(const json_t *value, char **out, size_t *len);
 
 /* Nonzero when name (len bytes) is a top-level field of the event. */
-int shell_template_root_known(const char *name, size_t len);
+int kit_template_root_known(const char *name, size_t len);
 
 /*
  * Look for text that would be a placeholder in script text (a "{" not
@@ -91,6 +91,6 @@ int shell_template_root_known(const char *name, size_t len);
  * Returns 1 and copies the first one found, braces included, into found;
  * 0 when there is none.
  */
-int shell_template_find_in_script(const char *script, char *found, size_t foundlen);
+int kit_template_find_in_script(const char *script, char *found, size_t foundlen);
 
-#endif /* SHELL_TEMPLATE_H */
+#endif /* KIT_TEMPLATE_H */

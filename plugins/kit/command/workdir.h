@@ -3,15 +3,15 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_WORKDIR_H
-#define SHELL_WORKDIR_H
+#ifndef KIT_WORKDIR_H
+#define KIT_WORKDIR_H
 
 #include <limits.h>
 #include <stddef.h>
 
-#include "runas.h"
+#include "kit/command/runas.h"
 
-struct shell_workdir {
+struct kit_workdir {
     char dir[PATH_MAX - 32];    /* room for the file names below */
     char event_path[PATH_MAX];  /* $SLUICE_EVENT: the event JSON */
     char output_path[PATH_MAX]; /* $SLUICE_OUTPUT: empty, for the command */
@@ -23,13 +23,13 @@ struct shell_workdir {
  * user when ra is active, so the command can read and write them and no
  * other user can. Returns 0, or -1 with err set (nothing is left behind).
  */
-int shell_workdir_create(struct shell_workdir *wd, const char *tmpdir, const char *event,
-                         size_t event_len, const struct shell_runas *ra, char *err, size_t errlen);
+int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *event,
+                         size_t event_len, const struct kit_runas *ra, char *err, size_t errlen);
 
 /*
  * Remove the directory and everything the command left in it, without
  * following symbolic links. Safe on a workdir whose create failed.
  */
-void shell_workdir_remove(struct shell_workdir *wd);
+void kit_workdir_remove(struct kit_workdir *wd);
 
-#endif /* SHELL_WORKDIR_H */
+#endif /* KIT_WORKDIR_H */

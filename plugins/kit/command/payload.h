@@ -3,8 +3,8 @@
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
-#ifndef SHELL_PAYLOAD_H
-#define SHELL_PAYLOAD_H
+#ifndef KIT_PAYLOAD_H
+#define KIT_PAYLOAD_H
 
 #include <stddef.h>
 
@@ -17,21 +17,21 @@
  * else body as compact JSON, else nothing. Returns 0 with a malloc'd
  * buffer in *out (NUL-terminated, *len bytes), or -1 with err set.
  */
-struct shell_settings;
+struct kit_settings;
 
 /*
  * The event as a tree, for the flows whose argv, env or stdin read inside
- * it (shell_settings.needs_event_tree); *out stays NULL for the others,
+ * it (kit_settings.needs_event_tree); *out stays NULL for the others,
  * which get the event only as text. Read with sluice_json_parse_event, as
  * sluiced reads bodies (a number jansson cannot hold is the string of its
  * exact text, so {body.id} gives the digits as sent). A body may carry
  * \u0000; it is refused only where a value with a NUL would be cut (argv,
  * env), not for the whole event. Returns 0, or -1 with err set.
  */
-int shell_payload_event(const struct shell_settings *cfg, const char *text, size_t len,
+int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len,
                         json_t **out, char *err, size_t errlen);
 
-int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen);
+int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen);
 
 /*
  * What a command reads on stdin for stdin = "body" and stdin = "raw"; for
@@ -39,7 +39,7 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
  * as the host lends it (exec_body): a flow can check a signature over it
  * itself. "body" is the same for a JSON body (the bytes are the JSON, with
  * every number as it was sent), a form as a JSON object, text as it is,
- * and falls back to shell_payload_body on the event when the host lends no
+ * and falls back to kit_payload_body on the event when the host lends no
  * bytes. A body the host withholds (a key in it was redacted) fails "raw"
  * rather than hand over something else. event is the event's tree (needed
  * for "body", and read for "raw" only when no bytes came) and event_text
@@ -47,15 +47,10 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
  */
 struct sluice_host;
 struct sluice_exec;
-int shell_payload_stdin(const struct shell_settings *cfg, const struct sluice_host *host,
+int kit_payload_stdin(const struct kit_settings *cfg, const struct sluice_host *host,
                         const struct sluice_exec *exec, const json_t *event,
                         const char *event_text, size_t event_len, char **out, size_t *len,
                         char *err, size_t errlen);
 
-/*
- * Decode standard base64 (RFC 4648, section 4; padding optional, no
- * whitespace). Returns 0 with a malloc'd buffer, or -1 for invalid input.
- */
-int shell_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen);
 
-#endif /* SHELL_PAYLOAD_H */
+#endif /* KIT_PAYLOAD_H */

@@ -1,5 +1,6 @@
 /*
- * settings.h - the shell executor's per-flow configuration.
+ * settings.h - what a command is: the shell executor's per-flow config, which
+ * the git executor also reads for its script.
  *
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  *
@@ -28,41 +29,41 @@
  * file holding the event) and SLUICE_OUTPUT (a file for its outputs: a JSON
  * object or key=value lines), and nothing else of sluiced's environment.
  */
-#ifndef SHELL_SETTINGS_H
-#define SHELL_SETTINGS_H
+#ifndef KIT_SETTINGS_H
+#define KIT_SETTINGS_H
 
 #include <stddef.h>
 
-#include "runas.h"
-#include "template.h"
+#include "kit/command/runas.h"
+#include "kit/template.h"
 
-enum shell_stdin_mode { SHELL_STDIN_EVENT, SHELL_STDIN_BODY, SHELL_STDIN_RAW, SHELL_STDIN_NONE };
+enum kit_stdin_mode { KIT_STDIN_EVENT, KIT_STDIN_BODY, KIT_STDIN_RAW, KIT_STDIN_NONE };
 
-struct shell_env_var {
+struct kit_env_var {
     char *name;
-    shell_template *value;
+    kit_template *value;
 };
 
 /*
- * One validated flow configuration. Immutable after shell_settings_parse, so
+ * One validated flow configuration. Immutable after kit_settings_parse, so
  * any number of executions may read it at once without a lock. Everything
  * read from sluiced's own environment (HOME, TMPDIR, inherit_env) is copied
  * here at configure time: configure runs on the main thread, where reading
  * the environment cannot race a setenv().
  */
-struct shell_settings {
-    shell_template **argv; /* argv mode: argv[0] has no placeholders */
+struct kit_settings {
+    kit_template **argv; /* argv mode: argv[0] has no placeholders */
     size_t argc;
     char *script; /* script mode: run as /bin/sh -c script */
 
-    struct shell_env_var *env; /* declared env, in order */
+    struct kit_env_var *env; /* declared env, in order */
     size_t nenv;
     char **base_env; /* "NAME=value": PATH, HOME, LANG, then inherited */
     size_t nbase_env;
 
-    enum shell_stdin_mode stdin_mode;
+    enum kit_stdin_mode stdin_mode;
     char *cwd;
-    struct shell_runas runas;
+    struct kit_runas runas;
     long kill_grace_ms;
     int *success_codes;
     size_t nsuccess;
@@ -71,28 +72,23 @@ struct shell_settings {
 };
 
 /* The PATH of the clean environment. */
-#define SHELL_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define KIT_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 /* Default time between SIGTERM and SIGKILL. */
-#define SHELL_DEFAULT_KILL_GRACE_MS 5000L
+#define KIT_DEFAULT_KILL_GRACE_MS 5000L
 
 /*
  * Parse and validate cfg_json (the flow's config group as a JSON object).
  * Every error names where and the setting: "flows.d/x.conf:12: shell:
  * unknown setting \"argvv\"". Returns 0 and sets *out, or -1 with err set.
  */
-int shell_settings_parse(struct shell_settings **out, const char *cfg_json, size_t cfg_len,
+int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t cfg_len,
                          const char *where, char *err, size_t errlen);
 
-void shell_settings_free(struct shell_settings *cfg);
+void kit_settings_free(struct kit_settings *cfg);
 
-/*
- * Parse a duration: an integer followed by a unit, one of ms, s, m, h
- * ("500ms", "2s", "1m"). Returns 0 and the value in *ms, or -1.
- */
-int shell_settings_parse_duration(const char *text, long *ms);
 
 /* Nonzero when name matches [A-Za-z_][A-Za-z0-9_]*. */
-int shell_settings_env_name_ok(const char *name);
+int kit_settings_env_name_ok(const char *name);
 
-#endif /* SHELL_SETTINGS_H */
+#endif /* KIT_SETTINGS_H */

@@ -4,7 +4,7 @@
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "workdir.h"
+#include "kit/command/workdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
-static int shell_write_all(int fd, const char *data, size_t len)
+static int kit_write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, data, len);
@@ -33,8 +33,8 @@ static int shell_write_all(int fd, const char *data, size_t len)
 }
 
 /* Create one file exclusively (never through a planted link) and fill it. */
-static int shell_workdir_file(const char *path, const char *data, size_t len,
-                              const struct shell_runas *ra)
+static int kit_workdir_file(const char *path, const char *data, size_t len,
+                              const struct kit_runas *ra)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int saved;
@@ -42,7 +42,7 @@ static int shell_workdir_file(const char *path, const char *data, size_t len,
     if (fd < 0)
         return -1;
     if ((ra->active && fchown(fd, ra->change_uid ? ra->uid : (uid_t)-1, ra->gid) != 0) ||
-        shell_write_all(fd, data, len) != 0) {
+        kit_write_all(fd, data, len) != 0) {
         saved = errno;
         close(fd);
         errno = saved;
@@ -51,8 +51,8 @@ static int shell_workdir_file(const char *path, const char *data, size_t len,
     return close(fd);
 }
 
-int shell_workdir_create(struct shell_workdir *wd, const char *tmpdir, const char *event,
-                         size_t event_len, const struct shell_runas *ra, char *err, size_t errlen)
+int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *event,
+                         size_t event_len, const struct kit_runas *ra, char *err, size_t errlen)
 {
     char ebuf[128];
     const char *what;
@@ -60,13 +60,13 @@ int shell_workdir_create(struct shell_workdir *wd, const char *tmpdir, const cha
     memset(wd, 0, sizeof(*wd));
     if (snprintf(wd->dir, sizeof(wd->dir), "%s/sluice-shell.XXXXXX", tmpdir) >=
         (int)sizeof(wd->dir)) {
-        shell_errf(err, errlen, "TMPDIR \"%s\" is too long", tmpdir);
+        kit_errf(err, errlen, "TMPDIR \"%s\" is too long", tmpdir);
         wd->dir[0] = '\0';
         return -1;
     }
     if (mkdtemp(wd->dir) == NULL) {
-        shell_errf(err, errlen, "cannot create a temporary directory in %s: %s", tmpdir,
-                   shell_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot create a temporary directory in %s: %s", tmpdir,
+                   kit_strerror(errno, ebuf, sizeof(ebuf)));
         wd->dir[0] = '\0';
         return -1;
     }
@@ -76,21 +76,21 @@ int shell_workdir_create(struct shell_workdir *wd, const char *tmpdir, const cha
     if (ra->active && chown(wd->dir, ra->change_uid ? ra->uid : (uid_t)-1, ra->gid) != 0)
         goto fail;
     what = "write event.json in";
-    if (shell_workdir_file(wd->event_path, event, event_len, ra) != 0)
+    if (kit_workdir_file(wd->event_path, event, event_len, ra) != 0)
         goto fail;
     what = "create output in";
-    if (shell_workdir_file(wd->output_path, "", 0, ra) != 0)
+    if (kit_workdir_file(wd->output_path, "", 0, ra) != 0)
         goto fail;
     return 0;
 
 fail:
-    shell_errf(err, errlen, "cannot %s %s: %s", what, wd->dir,
-               shell_strerror(errno, ebuf, sizeof(ebuf)));
-    shell_workdir_remove(wd);
+    kit_errf(err, errlen, "cannot %s %s: %s", what, wd->dir,
+               kit_strerror(errno, ebuf, sizeof(ebuf)));
+    kit_workdir_remove(wd);
     return -1;
 }
 
-static int shell_workdir_unlink(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int kit_workdir_unlink(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st;
     (void)ftw;
@@ -101,7 +101,7 @@ static int shell_workdir_unlink(const char *path, const struct stat *st, int typ
     return 0;
 }
 
-void shell_workdir_remove(struct shell_workdir *wd)
+void kit_workdir_remove(struct kit_workdir *wd)
 {
     if (wd->dir[0] == '\0')
         return;
@@ -112,6 +112,6 @@ void shell_workdir_remove(struct shell_workdir *wd)
     unlink(wd->event_path);
     unlink(wd->output_path);
     if (rmdir(wd->dir) != 0)
-        nftw(wd->dir, shell_workdir_unlink, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        nftw(wd->dir, kit_workdir_unlink, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     wd->dir[0] = '\0';
 }

@@ -5,7 +5,7 @@
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "payload.h"
+#include "kit/command/payload.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,60 +14,11 @@
 
 #include <sluice/jansson.h>
 
-#include "settings.h"
-#include "util.h"
+#include "kit/command/settings.h"
+#include "kit/base64.h"
+#include "kit/kit.h"
 
-static int shell_base64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-int shell_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen)
-{
-    unsigned char *buf;
-    uint32_t acc = 0;
-    size_t n = 0;
-    int bits = 0;
-
-    while (inlen > 0 && in[inlen - 1] == '=')
-        inlen--;
-    if (inlen % 4 == 1)
-        return -1;
-    buf = malloc(inlen / 4 * 3 + 3 + 1);
-    if (buf == NULL)
-        return -1;
-    for (size_t i = 0; i < inlen; i++) {
-        int v = shell_base64_value((unsigned char)in[i]);
-
-        if (v < 0) {
-            free(buf);
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    buf[n] = '\0';
-    *out = (char *)buf;
-    *outlen = n;
-    return 0;
-}
-
-int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen)
+int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen)
 {
     const json_t *raw = json_object_get(event, "raw_body_b64");
     const json_t *body = json_object_get(event, "body");
@@ -75,8 +26,8 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
     *out = NULL;
     *len = 0;
     if (json_is_string(raw)) {
-        if (shell_base64_decode(json_string_value(raw), json_string_length(raw), out, len)) {
-            shell_errf(err, errlen, "the event's raw_body_b64 is not valid base64");
+        if (kit_base64_decode(json_string_value(raw), json_string_length(raw), (unsigned char **)out, len)) {
+            kit_errf(err, errlen, "the event's raw_body_b64 is not valid base64");
             return -1;
         }
         return 0;
@@ -95,14 +46,14 @@ int shell_payload_body(const json_t *event, char **out, size_t *len, char *err, 
         *out = calloc(1, 1);
     }
     if (*out == NULL) {
-        shell_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
 }
 
 /* application/json or a +json type, parameters ignored. */
-static int shell_is_json_type(const char *ct)
+static int kit_is_json_type(const char *ct)
 {
     size_t n = ct ? strcspn(ct, ";") : 0;
 
@@ -112,12 +63,12 @@ static int shell_is_json_type(const char *ct)
                           (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0));
 }
 
-static int shell_copy_bytes(const char *data, size_t n, char **out, size_t *len, char *err,
+static int kit_copy_bytes(const char *data, size_t n, char **out, size_t *len, char *err,
                             size_t errlen)
 {
     *out = malloc(n + 1);
     if (*out == NULL) {
-        shell_errf(err, errlen, "out of memory");
+        kit_errf(err, errlen, "out of memory");
         return -1;
     }
     if (n)
@@ -127,7 +78,7 @@ static int shell_copy_bytes(const char *data, size_t n, char **out, size_t *len,
     return 0;
 }
 
-int shell_payload_stdin(const struct shell_settings *cfg, const sluice_host *host,
+int kit_payload_stdin(const struct kit_settings *cfg, const sluice_host *host,
                         const sluice_exec *exec, const json_t *event, const char *event_text,
                         size_t event_len, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -136,19 +87,19 @@ int shell_payload_stdin(const struct shell_settings *cfg, const sluice_host *hos
 
     *out = NULL;
     *len = 0;
-    if (cfg->stdin_mode != SHELL_STDIN_BODY && cfg->stdin_mode != SHELL_STDIN_RAW)
+    if (cfg->stdin_mode != KIT_STDIN_BODY && cfg->stdin_mode != KIT_STDIN_RAW)
         return 0;
     if (SLUICE_HOST_HAS(host, exec_body))
         bytes = host->exec_body(exec, &n, &type);
-    if (cfg->stdin_mode == SHELL_STDIN_BODY) {
-        if (bytes != NULL && shell_is_json_type(type))
-            return shell_copy_bytes(bytes, n, out, len, err, errlen);
-        return shell_payload_body(event, out, len, err, errlen);
+    if (cfg->stdin_mode == KIT_STDIN_BODY) {
+        if (bytes != NULL && kit_is_json_type(type))
+            return kit_copy_bytes(bytes, n, out, len, err, errlen);
+        return kit_payload_body(event, out, len, err, errlen);
     }
     if (bytes != NULL)
-        return shell_copy_bytes(bytes, n, out, len, err, errlen);
+        return kit_copy_bytes(bytes, n, out, len, err, errlen);
     if (!SLUICE_HOST_HAS(host, exec_body)) {
-        shell_errf(err, errlen, "stdin = \"raw\" needs a host that lends the request body "
+        kit_errf(err, errlen, "stdin = \"raw\" needs a host that lends the request body "
                                 "(exec_body, plugin ABI 1.1)");
         return -1;
     }
@@ -158,14 +109,14 @@ int shell_payload_stdin(const struct shell_settings *cfg, const sluice_host *hos
                    !json_is_null(json_object_get(ev, "raw_body_b64"));
     json_decref(ev);
     if (withheld) {
-        shell_errf(err, errlen, "stdin = \"raw\": the request body is not available byte for "
+        kit_errf(err, errlen, "stdin = \"raw\": the request body is not available byte for "
                                 "byte (a key in it was redacted), so it is not handed over");
         return -1;
     }
-    return shell_copy_bytes("", 0, out, len, err, errlen);
+    return kit_copy_bytes("", 0, out, len, err, errlen);
 }
 
-int shell_payload_event(const struct shell_settings *cfg, const char *text, size_t len,
+int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len,
                         json_t **out, char *err, size_t errlen)
 {
     json_error_t jerr;
@@ -176,7 +127,7 @@ int shell_payload_event(const struct shell_settings *cfg, const char *text, size
     *out = sluice_json_parse_event(text, len, &jerr);
     if (*out != NULL && json_is_object(*out))
         return 0;
-    shell_errf(err, errlen, "the event is not a JSON object: %s",
+    kit_errf(err, errlen, "the event is not a JSON object: %s",
                *out ? "another type" : jerr.text);
     return -1;
 }

@@ -4,7 +4,7 @@
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "outputs.h"
+#include "kit/outputs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +15,17 @@
 
 #include <sluice/plugin.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* key=value text grows when encoded; allow for that, the host re-checks. */
-#define SHELL_OUTPUT_READ_MAX (2 * (size_t)SLUICE_MAX_OUTPUT)
+#define KIT_OUTPUT_READ_MAX (2 * (size_t)SLUICE_MAX_OUTPUT)
 
-static int shell_is_blank(char c)
+static int kit_is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-static int shell_outputs_lines(const char *data, size_t len, json_t **out, char *err, size_t errlen)
+static int kit_outputs_lines(const char *data, size_t len, json_t **out, char *err, size_t errlen)
 {
     json_t *obj = json_object();
     const char *p = data;
@@ -35,7 +35,7 @@ static int shell_outputs_lines(const char *data, size_t len, json_t **out, char 
     if (obj == NULL)
         goto nomem;
     if (memchr(data, '\0', len) != NULL) {
-        shell_errf(err, errlen, "$SLUICE_OUTPUT contains a NUL byte");
+        kit_errf(err, errlen, "$SLUICE_OUTPUT contains a NUL byte");
         goto fail;
     }
     while (p < end) {
@@ -50,22 +50,22 @@ static int shell_outputs_lines(const char *data, size_t len, json_t **out, char 
         p = nl ? nl + 1 : end;
         if (eol > line && eol[-1] == '\r')
             eol--;
-        while (line < eol && shell_is_blank(*line))
+        while (line < eol && kit_is_blank(*line))
             line++;
         if (line == eol || *line == '#')
             continue;
         eq = memchr(line, '=', (size_t)(eol - line));
         kend = eq;
-        while (kend != NULL && kend > line && shell_is_blank(kend[-1]))
+        while (kend != NULL && kend > line && kit_is_blank(kend[-1]))
             kend--;
         if (eq == NULL || kend == line) {
-            shell_errf(err, errlen, "$SLUICE_OUTPUT line %zu is not key=value or a JSON object",
+            kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu is not key=value or a JSON object",
                        lineno);
             goto fail;
         }
         value = json_stringn(eq + 1, (size_t)(eol - eq - 1));
         if (value == NULL) {
-            shell_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the value is not valid UTF-8",
+            kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the value is not valid UTF-8",
                        lineno);
             goto fail;
         }
@@ -75,7 +75,7 @@ static int shell_outputs_lines(const char *data, size_t len, json_t **out, char 
             goto nomem;
         }
         if (json_object_set_new(obj, key, value) != 0) {
-            shell_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the key is not valid UTF-8", lineno);
+            kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the key is not valid UTF-8", lineno);
             free(key);
             goto fail;
         }
@@ -89,18 +89,18 @@ static int shell_outputs_lines(const char *data, size_t len, json_t **out, char 
     return 0;
 
 nomem:
-    shell_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
 fail:
     json_decref(obj);
     return -1;
 }
 
-int shell_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen)
+int kit_outputs_parse(const char *data, size_t len, json_t **out, char *err, size_t errlen)
 {
     size_t i = 0;
 
     *out = NULL;
-    while (i < len && shell_is_blank(data[i]))
+    while (i < len && kit_is_blank(data[i]))
         i++;
     if (i == len)
         return 0;
@@ -110,7 +110,7 @@ int shell_outputs_parse(const char *data, size_t len, json_t **out, char *err, s
 
         if (obj == NULL || !json_is_object(obj)) {
             json_decref(obj);
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        "$SLUICE_OUTPUT starts with '{' but is not a JSON object: "
                        "%s (line %d)",
                        jerr.text, jerr.line);
@@ -119,10 +119,10 @@ int shell_outputs_parse(const char *data, size_t len, json_t **out, char *err, s
         *out = obj;
         return 0;
     }
-    return shell_outputs_lines(data, len, out, err, errlen);
+    return kit_outputs_lines(data, len, out, err, errlen);
 }
 
-int shell_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen)
+int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen)
 {
     char ebuf[128];
     struct stat st;
@@ -136,22 +136,22 @@ int shell_outputs_load(const char *path, uid_t owner, json_t **out, char *err, s
         if (errno == ENOENT)
             return 0;
         if (errno == ELOOP)
-            shell_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a symbolic link; not read");
+            kit_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a symbolic link; not read");
         else
-            shell_errf(err, errlen, "cannot open $SLUICE_OUTPUT: %s",
-                       shell_strerror(errno, ebuf, sizeof(ebuf)));
+            kit_errf(err, errlen, "cannot open $SLUICE_OUTPUT: %s",
+                       kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        shell_errf(err, errlen, "$SLUICE_OUTPUT is not a regular file; not read");
+        kit_errf(err, errlen, "$SLUICE_OUTPUT is not a regular file; not read");
         goto out;
     }
     if (owner != (uid_t)-1 && st.st_uid != owner) {
-        shell_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a file of another user; not read");
+        kit_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a file of another user; not read");
         goto out;
     }
-    if ((size_t)st.st_size > SHELL_OUTPUT_READ_MAX) {
-        shell_errf(err, errlen, "$SLUICE_OUTPUT is %lld bytes; outputs are limited to %u",
+    if ((size_t)st.st_size > KIT_OUTPUT_READ_MAX) {
+        kit_errf(err, errlen, "$SLUICE_OUTPUT is %lld bytes; outputs are limited to %u",
                    (long long)st.st_size, SLUICE_MAX_OUTPUT);
         goto out;
     }
@@ -163,41 +163,41 @@ int shell_outputs_load(const char *path, uid_t owner, json_t **out, char *err, s
         if (len == cap) {
             char *grown;
 
-            if (cap > SHELL_OUTPUT_READ_MAX) {
-                shell_errf(err, errlen,
+            if (cap > KIT_OUTPUT_READ_MAX) {
+                kit_errf(err, errlen,
                            "$SLUICE_OUTPUT is over %zu bytes; outputs are limited "
                            "to %u",
-                           SHELL_OUTPUT_READ_MAX, SLUICE_MAX_OUTPUT);
+                           KIT_OUTPUT_READ_MAX, SLUICE_MAX_OUTPUT);
                 goto out;
             }
             if ((grown = realloc(data, cap * 2)) == NULL) {
-                shell_errf(err, errlen, "out of memory");
+                kit_errf(err, errlen, "out of memory");
                 goto out;
             }
             data = grown;
             cap *= 2;
         } else if (data == NULL && (data = malloc(cap)) == NULL) {
-            shell_errf(err, errlen, "out of memory");
+            kit_errf(err, errlen, "out of memory");
             goto out;
         }
         n = read(fd, data + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            shell_errf(err, errlen, "cannot read $SLUICE_OUTPUT: %s",
-                       shell_strerror(errno, ebuf, sizeof(ebuf)));
+            kit_errf(err, errlen, "cannot read $SLUICE_OUTPUT: %s",
+                       kit_strerror(errno, ebuf, sizeof(ebuf)));
             goto out;
         }
         if (n == 0)
             break;
         len += (size_t)n;
     }
-    if (len > SHELL_OUTPUT_READ_MAX) {
-        shell_errf(err, errlen, "$SLUICE_OUTPUT is %zu bytes; outputs are limited to %u", len,
+    if (len > KIT_OUTPUT_READ_MAX) {
+        kit_errf(err, errlen, "$SLUICE_OUTPUT is %zu bytes; outputs are limited to %u", len,
                    SLUICE_MAX_OUTPUT);
         goto out;
     }
-    rc = shell_outputs_parse(data, len, out, err, errlen);
+    rc = kit_outputs_parse(data, len, out, err, errlen);
 out:
     free(data);
     close(fd);

@@ -4,21 +4,21 @@
  * Copyright (c) 2026 the sluice authors. MIT licensed (see LICENSE).
  */
 #define _GNU_SOURCE
-#include "env.h"
+#include "kit/command/env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
-struct shell_envb {
+struct kit_envb {
     char **vars;
     size_t n;
 };
 
 /* Take ownership of entry ("NAME=value") and replace any earlier NAME. */
-static int shell_envb_take(struct shell_envb *b, char *entry)
+static int kit_envb_take(struct kit_envb *b, char *entry)
 {
     size_t nlen = (size_t)(strchr(entry, '=') - entry);
     char **grown;
@@ -41,7 +41,7 @@ static int shell_envb_take(struct shell_envb *b, char *entry)
     return 0;
 }
 
-static int shell_envb_put(struct shell_envb *b, const char *name, const char *value)
+static int kit_envb_put(struct kit_envb *b, const char *name, const char *value)
 {
     char *entry;
 
@@ -49,41 +49,41 @@ static int shell_envb_put(struct shell_envb *b, const char *name, const char *va
         return 0;
     if (asprintf(&entry, "%s=%s", name, value) < 0)
         return -1;
-    return shell_envb_take(b, entry);
+    return kit_envb_take(b, entry);
 }
 
-char **shell_env_build(const struct shell_settings *cfg, const json_t *event,
-                       const struct shell_env_facts *facts, char *err, size_t errlen)
+char **kit_env_build(const struct kit_settings *cfg, const json_t *event,
+                       const struct kit_env_facts *facts, char *err, size_t errlen)
 {
-    struct shell_envb b = {NULL, 0};
+    struct kit_envb b = {NULL, 0};
 
     for (size_t i = 0; i < cfg->nbase_env; i++) {
         char *copy = strdup(cfg->base_env[i]);
 
-        if (copy == NULL || shell_envb_take(&b, copy) != 0)
+        if (copy == NULL || kit_envb_take(&b, copy) != 0)
             goto nomem;
     }
-    if (shell_envb_put(&b, "SLUICE_EXECUTION_ID", facts->execution_id) != 0 ||
-        shell_envb_put(&b, "SLUICE_FLOW", facts->flow) != 0 ||
-        shell_envb_put(&b, "SLUICE_TRIGGER", facts->trigger) != 0 ||
-        shell_envb_put(&b, "SLUICE_FUNCTION", facts->function) != 0 ||
-        shell_envb_put(&b, "SLUICE_REQUEST_ID", facts->request_id) != 0 ||
-        shell_envb_put(&b, "SLUICE_EVENT", facts->event_path) != 0 ||
-        shell_envb_put(&b, "SLUICE_OUTPUT", facts->output_path) != 0)
+    if (kit_envb_put(&b, "SLUICE_EXECUTION_ID", facts->execution_id) != 0 ||
+        kit_envb_put(&b, "SLUICE_FLOW", facts->flow) != 0 ||
+        kit_envb_put(&b, "SLUICE_TRIGGER", facts->trigger) != 0 ||
+        kit_envb_put(&b, "SLUICE_FUNCTION", facts->function) != 0 ||
+        kit_envb_put(&b, "SLUICE_REQUEST_ID", facts->request_id) != 0 ||
+        kit_envb_put(&b, "SLUICE_EVENT", facts->event_path) != 0 ||
+        kit_envb_put(&b, "SLUICE_OUTPUT", facts->output_path) != 0)
         goto nomem;
     for (size_t i = 0; i < cfg->nenv; i++) {
-        const struct shell_env_var *var = &cfg->env[i];
+        const struct kit_env_var *var = &cfg->env[i];
         size_t nlen = strlen(var->name);
         char *value, *entry;
         size_t vlen;
 
-        if (shell_template_render(var->value, event, &value, &vlen) != 0)
+        if (kit_template_render(var->value, event, &value, &vlen) != 0)
             goto nomem;
         if (strlen(value) != vlen) {
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        "env.%s: the value (from \"%s\") contains a NUL byte, which "
                        "an environment variable cannot carry",
-                       var->name, shell_template_source(var->value));
+                       var->name, kit_template_source(var->value));
             free(value);
             goto fail;
         }
@@ -96,7 +96,7 @@ char **shell_env_build(const struct shell_settings *cfg, const json_t *event,
         entry[nlen] = '=';
         memcpy(entry + nlen + 1, value, vlen + 1);
         free(value);
-        if (shell_envb_take(&b, entry) != 0)
+        if (kit_envb_take(&b, entry) != 0)
             goto nomem;
     }
     if (b.vars == NULL && (b.vars = calloc(1, sizeof(*b.vars))) == NULL)
@@ -104,15 +104,15 @@ char **shell_env_build(const struct shell_settings *cfg, const json_t *event,
     return b.vars;
 
 nomem:
-    shell_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
 fail:
     if (b.vars != NULL)
         b.vars[b.n] = NULL;
-    shell_env_free(b.vars);
+    kit_env_free(b.vars);
     return NULL;
 }
 
-void shell_env_free(char **envp)
+void kit_env_free(char **envp)
 {
     if (envp == NULL)
         return;
@@ -121,7 +121,7 @@ void shell_env_free(char **envp)
     free(envp);
 }
 
-const char *shell_env_get(char *const *envp, const char *name)
+const char *kit_env_get(char *const *envp, const char *name)
 {
     size_t nlen = strlen(name);
 

@@ -9,57 +9,57 @@
  * walk with no parsing.
  */
 #define _GNU_SOURCE
-#include "template.h"
+#include "kit/template.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
-enum shell_seg_kind { SHELL_SEG_TEXT, SHELL_SEG_PATH };
+enum kit_seg_kind { KIT_SEG_TEXT, KIT_SEG_PATH };
 
-struct shell_seg {
-    enum shell_seg_kind kind;
+struct kit_seg {
+    enum kit_seg_kind kind;
     char *text; /* literal text, or the path as written (without braces) */
     size_t len;
-    char **parts; /* SHELL_SEG_PATH: the path split on '.' */
+    char **parts; /* KIT_SEG_PATH: the path split on '.' */
     size_t nparts;
 };
 
-struct shell_template {
+struct kit_template {
     char *source;
-    struct shell_seg *segs;
+    struct kit_seg *segs;
     size_t nsegs;
     int placeholders;
 };
 
 /* The top-level fields of the event sluiced builds (DESIGN.md, section 6). */
-static const char *const shell_template_roots[] = {
+static const char *const kit_template_roots[] = {
     "execution_id", "request_id", "trigger",      "flow",      "function",
     "method",       "path",       "params",       "query",     "headers",
     "content_type", "body",       "raw_body_b64", "variables", "remote_addr",
     "received_at",
 };
 
-int shell_template_root_known(const char *name, size_t len)
+int kit_template_root_known(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof(shell_template_roots) / sizeof(shell_template_roots[0]); i++) {
-        if (strlen(shell_template_roots[i]) == len &&
-            memcmp(shell_template_roots[i], name, len) == 0)
+    for (size_t i = 0; i < sizeof(kit_template_roots) / sizeof(kit_template_roots[0]); i++) {
+        if (strlen(kit_template_roots[i]) == len &&
+            memcmp(kit_template_roots[i], name, len) == 0)
             return 1;
     }
     return 0;
 }
 
-static void shell_template_roots_list(char *buf, size_t len)
+static void kit_template_roots_list(char *buf, size_t len)
 {
     size_t used = 0;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(shell_template_roots) / sizeof(shell_template_roots[0]); i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", shell_template_roots[i]);
+    for (size_t i = 0; i < sizeof(kit_template_roots) / sizeof(kit_template_roots[0]); i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", kit_template_roots[i]);
 
         if (n < 0 || (size_t)n >= len - used)
             break;
@@ -68,7 +68,7 @@ static void shell_template_roots_list(char *buf, size_t len)
 }
 
 /* Bytes allowed in a path part: anything visible but the template syntax. */
-static int shell_path_byte_ok(unsigned char c)
+static int kit_path_byte_ok(unsigned char c)
 {
     return c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != '.';
 }
@@ -77,7 +77,7 @@ static int shell_path_byte_ok(unsigned char c)
  * Check a path (len bytes, without braces) for syntax: non-empty parts of
  * allowed bytes separated by single dots. Returns 1 when valid.
  */
-static int shell_path_valid(const char *path, size_t len)
+static int kit_path_valid(const char *path, size_t len)
 {
     size_t part = 0;
 
@@ -88,7 +88,7 @@ static int shell_path_valid(const char *path, size_t len)
             if (part == 0)
                 return 0;
             part = 0;
-        } else if (shell_path_byte_ok((unsigned char)path[i])) {
+        } else if (kit_path_byte_ok((unsigned char)path[i])) {
             part++;
         } else {
             return 0;
@@ -97,14 +97,14 @@ static int shell_path_valid(const char *path, size_t len)
     return part > 0;
 }
 
-static size_t shell_path_root_len(const char *path, size_t len)
+static size_t kit_path_root_len(const char *path, size_t len)
 {
     const char *dot = memchr(path, '.', len);
 
     return dot ? (size_t)(dot - path) : len;
 }
 
-static void shell_seg_clear(struct shell_seg *seg)
+static void kit_seg_clear(struct kit_seg *seg)
 {
     free(seg->text);
     for (size_t i = 0; i < seg->nparts; i++)
@@ -112,20 +112,20 @@ static void shell_seg_clear(struct shell_seg *seg)
     free(seg->parts);
 }
 
-void shell_template_free(shell_template *tpl)
+void kit_template_free(kit_template *tpl)
 {
     if (tpl == NULL)
         return;
     for (size_t i = 0; i < tpl->nsegs; i++)
-        shell_seg_clear(&tpl->segs[i]);
+        kit_seg_clear(&tpl->segs[i]);
     free(tpl->segs);
     free(tpl->source);
     free(tpl);
 }
 
-static struct shell_seg *shell_template_add(shell_template *tpl, enum shell_seg_kind kind)
+static struct kit_seg *kit_template_add(kit_template *tpl, enum kit_seg_kind kind)
 {
-    struct shell_seg *segs = realloc(tpl->segs, (tpl->nsegs + 1) * sizeof(*segs));
+    struct kit_seg *segs = realloc(tpl->segs, (tpl->nsegs + 1) * sizeof(*segs));
 
     if (segs == NULL)
         return NULL;
@@ -136,16 +136,16 @@ static struct shell_seg *shell_template_add(shell_template *tpl, enum shell_seg_
 }
 
 /* Append len bytes of literal text, merging with a preceding text segment. */
-static int shell_template_add_text(shell_template *tpl, const char *text, size_t len)
+static int kit_template_add_text(kit_template *tpl, const char *text, size_t len)
 {
-    struct shell_seg *seg = NULL;
+    struct kit_seg *seg = NULL;
     char *grown;
 
     if (len == 0)
         return 0;
-    if (tpl->nsegs > 0 && tpl->segs[tpl->nsegs - 1].kind == SHELL_SEG_TEXT)
+    if (tpl->nsegs > 0 && tpl->segs[tpl->nsegs - 1].kind == KIT_SEG_TEXT)
         seg = &tpl->segs[tpl->nsegs - 1];
-    else if ((seg = shell_template_add(tpl, SHELL_SEG_TEXT)) == NULL)
+    else if ((seg = kit_template_add(tpl, KIT_SEG_TEXT)) == NULL)
         return -1;
     grown = realloc(seg->text, seg->len + len + 1);
     if (grown == NULL)
@@ -161,9 +161,9 @@ static int shell_template_add_text(shell_template *tpl, const char *text, size_t
  * Split a validated path into parts. Header names are case-insensitive in
  * HTTP and lower case in the event, so {headers.X-GitHub-Event} is folded.
  */
-static int shell_template_add_path(shell_template *tpl, const char *path, size_t len)
+static int kit_template_add_path(kit_template *tpl, const char *path, size_t len)
 {
-    struct shell_seg *seg = shell_template_add(tpl, SHELL_SEG_PATH);
+    struct kit_seg *seg = kit_template_add(tpl, KIT_SEG_PATH);
     const char *p = path;
     const char *end = path + len;
 
@@ -190,9 +190,9 @@ static int shell_template_add_path(shell_template *tpl, const char *path, size_t
     return 0;
 }
 
-int shell_template_compile(shell_template **out, const char *text, char *err, size_t errlen)
+int kit_template_compile(kit_template **out, const char *text, char *err, size_t errlen)
 {
-    shell_template *tpl = calloc(1, sizeof(*tpl));
+    kit_template *tpl = calloc(1, sizeof(*tpl));
     const char *lit = text;
     const char *p = text;
 
@@ -201,14 +201,14 @@ int shell_template_compile(shell_template **out, const char *text, char *err, si
         goto nomem;
     while (*p) {
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            if (shell_template_add_text(tpl, lit, (size_t)(p - lit) + 1) != 0)
+            if (kit_template_add_text(tpl, lit, (size_t)(p - lit) + 1) != 0)
                 goto nomem;
             p += 2;
             lit = p;
             continue;
         }
         if (*p == '}') {
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        "unmatched '}' at offset %zu in \"%s\" (write '}}' for a literal brace)",
                        (size_t)(p - text), text);
             goto fail;
@@ -219,57 +219,57 @@ int shell_template_compile(shell_template **out, const char *text, char *err, si
         }
         const char *close = strpbrk(p + 1, "{}");
         if (close == NULL || *close == '{') {
-            shell_errf(err, errlen,
+            kit_errf(err, errlen,
                        "unclosed '{' at offset %zu in \"%s\" (write '{{' for a literal brace)",
                        (size_t)(p - text), text);
             goto fail;
         }
         size_t plen = (size_t)(close - p - 1);
-        if (!shell_path_valid(p + 1, plen)) {
-            shell_errf(err, errlen,
+        if (!kit_path_valid(p + 1, plen)) {
+            kit_errf(err, errlen,
                        "bad placeholder \"%.*s\" in \"%s\": expected {root.name...} with "
                        "non-empty parts and no spaces",
                        (int)(plen + 2), p, text);
             goto fail;
         }
-        if (!shell_template_root_known(p + 1, shell_path_root_len(p + 1, plen))) {
+        if (!kit_template_root_known(p + 1, kit_path_root_len(p + 1, plen))) {
             char roots[512];
 
-            shell_template_roots_list(roots, sizeof(roots));
-            shell_errf(err, errlen, "unknown placeholder root \"%.*s\" in \"%s\" (known: %s)",
-                       (int)shell_path_root_len(p + 1, plen), p + 1, text, roots);
+            kit_template_roots_list(roots, sizeof(roots));
+            kit_errf(err, errlen, "unknown placeholder root \"%.*s\" in \"%s\" (known: %s)",
+                       (int)kit_path_root_len(p + 1, plen), p + 1, text, roots);
             goto fail;
         }
-        if (shell_template_add_text(tpl, lit, (size_t)(p - lit)) != 0 ||
-            shell_template_add_path(tpl, p + 1, plen) != 0)
+        if (kit_template_add_text(tpl, lit, (size_t)(p - lit)) != 0 ||
+            kit_template_add_path(tpl, p + 1, plen) != 0)
             goto nomem;
         p = close + 1;
         lit = p;
     }
-    if (shell_template_add_text(tpl, lit, (size_t)(p - lit)) != 0)
+    if (kit_template_add_text(tpl, lit, (size_t)(p - lit)) != 0)
         goto nomem;
     *out = tpl;
     return 0;
 
 nomem:
-    shell_errf(err, errlen, "out of memory");
+    kit_errf(err, errlen, "out of memory");
 fail:
-    shell_template_free(tpl);
+    kit_template_free(tpl);
     return -1;
 }
 
-int shell_template_has_placeholders(const shell_template *tpl)
+int kit_template_has_placeholders(const kit_template *tpl)
 {
     return tpl->placeholders;
 }
 
-const char *shell_template_source(const shell_template *tpl)
+const char *kit_template_source(const kit_template *tpl)
 {
     return tpl->source;
 }
 
 /* Parse a canonical non-negative decimal index ("0", "12"; not "012"). */
-static int shell_parse_index(const char *s, size_t *out)
+static int kit_parse_index(const char *s, size_t *out)
 {
     size_t v = 0;
 
@@ -284,31 +284,31 @@ static int shell_parse_index(const char *s, size_t *out)
     return 1;
 }
 
-static const json_t *shell_unwrap_single(const json_t *value)
+static const json_t *kit_unwrap_single(const json_t *value)
 {
     if (json_is_array(value) && json_array_size(value) == 1)
         return json_array_get(value, 0);
     return value;
 }
 
-const json_t *shell_template_lookup(const json_t *event, char *const *parts, size_t nparts)
+const json_t *kit_template_lookup(const json_t *event, char *const *parts, size_t nparts)
 {
     const json_t *v = event;
 
     for (size_t i = 0; i < nparts && v != NULL; i++) {
         size_t index;
 
-        if (json_is_array(v) && shell_parse_index(parts[i], &index)) {
+        if (json_is_array(v) && kit_parse_index(parts[i], &index)) {
             v = json_array_get(v, index);
             continue;
         }
-        v = shell_unwrap_single(v);
+        v = kit_unwrap_single(v);
         v = json_is_object(v) ? json_object_get(v, parts[i]) : NULL;
     }
-    return shell_unwrap_single(v);
+    return kit_unwrap_single(v);
 }
 
-static int shell_append(char **out, size_t *len, const char *data, size_t n)
+static int kit_append(char **out, size_t *len, const char *data, size_t n)
 {
     char *grown = realloc(*out, *len + n + 1);
 
@@ -322,7 +322,7 @@ static int shell_append(char **out, size_t *len, const char *data, size_t n)
 }
 
 /* Percent-encode everything but ALPHA, DIGIT, '-', '_', '~' (template.h). */
-static int shell_append_url(char **out, size_t *len, const char *data, size_t n)
+static int kit_append_url(char **out, size_t *len, const char *data, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     char *grown = realloc(*out, *len + 3 * n + 1);
@@ -346,10 +346,10 @@ static int shell_append_url(char **out, size_t *len, const char *data, size_t n)
     return 0;
 }
 
-static int shell_value_text(const json_t *value, enum shell_enc enc, char **out, size_t *len)
+static int kit_value_text(const json_t *value, enum kit_enc enc, char **out, size_t *len)
 {
     int (*put)(char **, size_t *, const char *, size_t) =
-        enc == SHELL_ENC_URL ? shell_append_url : shell_append;
+        enc == KIT_ENC_URL ? kit_append_url : kit_append;
     char buf[64];
     char *dump;
     int rc;
@@ -361,7 +361,7 @@ static int shell_value_text(const json_t *value, enum shell_enc enc, char **out,
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
         return put(out, len, buf, strlen(buf));
     case JSON_REAL: {
-        size_t n = shell_format_real(json_real_value(value), buf, sizeof(buf));
+        size_t n = kit_format_real(json_real_value(value), buf, sizeof(buf));
         return put(out, len, buf, n);
     }
     case JSON_TRUE:
@@ -382,30 +382,30 @@ static int shell_value_text(const json_t *value, enum shell_enc enc, char **out,
     return -1;
 }
 
-int shell_template_value_text(const json_t *value, char **out, size_t *len)
+int kit_template_value_text(const json_t *value, char **out, size_t *len)
 {
-    return shell_value_text(value, SHELL_ENC_RAW, out, len);
+    return kit_value_text(value, KIT_ENC_RAW, out, len);
 }
 
-int shell_template_render_enc(const shell_template *tpl, const json_t *event, enum shell_enc enc,
+int kit_template_render_enc(const kit_template *tpl, const json_t *event, enum kit_enc enc,
                               char **out, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
 
-    if (shell_append(&buf, &n, "", 0) != 0)
+    if (kit_append(&buf, &n, "", 0) != 0)
         return -1;
     for (size_t i = 0; i < tpl->nsegs; i++) {
-        const struct shell_seg *seg = &tpl->segs[i];
+        const struct kit_seg *seg = &tpl->segs[i];
         const json_t *value;
 
-        if (seg->kind == SHELL_SEG_TEXT) {
-            if (shell_append(&buf, &n, seg->text, seg->len) != 0)
+        if (seg->kind == KIT_SEG_TEXT) {
+            if (kit_append(&buf, &n, seg->text, seg->len) != 0)
                 goto fail;
             continue;
         }
-        value = shell_template_lookup(event, seg->parts, seg->nparts);
-        if (value != NULL && shell_value_text(value, enc, &buf, &n) != 0)
+        value = kit_template_lookup(event, seg->parts, seg->nparts);
+        if (value != NULL && kit_value_text(value, enc, &buf, &n) != 0)
             goto fail;
     }
     *out = buf;
@@ -417,24 +417,24 @@ fail:
     return -1;
 }
 
-int shell_template_render(const shell_template *tpl, const json_t *event, char **out, size_t *len)
+int kit_template_render(const kit_template *tpl, const json_t *event, char **out, size_t *len)
 {
-    return shell_template_render_enc(tpl, event, SHELL_ENC_RAW, out, len);
+    return kit_template_render_enc(tpl, event, KIT_ENC_RAW, out, len);
 }
 
-int shell_template_is_single(const shell_template *tpl)
+int kit_template_is_single(const kit_template *tpl)
 {
-    return tpl->nsegs == 1 && tpl->segs[0].kind == SHELL_SEG_PATH;
+    return tpl->nsegs == 1 && tpl->segs[0].kind == KIT_SEG_PATH;
 }
 
-const json_t *shell_template_single_value(const shell_template *tpl, const json_t *event)
+const json_t *kit_template_single_value(const kit_template *tpl, const json_t *event)
 {
-    if (!shell_template_is_single(tpl))
+    if (!kit_template_is_single(tpl))
         return NULL;
-    return shell_template_lookup(event, tpl->segs[0].parts, tpl->segs[0].nparts);
+    return kit_template_lookup(event, tpl->segs[0].parts, tpl->segs[0].nparts);
 }
 
-int shell_template_find_in_script(const char *script, char *found, size_t foundlen)
+int kit_template_find_in_script(const char *script, char *found, size_t foundlen)
 {
     for (const char *p = script; *p; p++) {
         if (p[0] == '{' && p[1] == '{') {
@@ -447,8 +447,8 @@ int shell_template_find_in_script(const char *script, char *found, size_t foundl
         if (close == NULL || *close == '{')
             continue;
         size_t plen = (size_t)(close - p - 1);
-        if (shell_path_valid(p + 1, plen) &&
-            shell_template_root_known(p + 1, shell_path_root_len(p + 1, plen))) {
+        if (kit_path_valid(p + 1, plen) &&
+            kit_template_root_known(p + 1, kit_path_root_len(p + 1, plen))) {
             snprintf(found, foundlen, "%.*s", (int)(plen + 2), p);
             return 1;
         }

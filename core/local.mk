@@ -10,6 +10,7 @@ CORE_SOURCES = \
 	core/engine.c core/engine.h \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
+	core/execdoc.c core/execdoc.h \
 	core/filter.c core/filter.h \
 	core/framing.c core/framing.h \
 	core/follow.c core/follow.h \
@@ -31,7 +32,8 @@ CORE_SOURCES = \
 	core/router.c core/router.h \
 	core/routes.c core/routes.h \
 	core/startlog.c core/startlog.h \
-	core/store.c core/store.h \
+	core/store.c core/store.h core/store_sqlite.c core/store_sqlite.h \
+	core/store_sqlite_read.c core/store_sqlite_write.c \
 	core/units.c core/units.h \
 	core/xalloc.c core/xalloc.h
 

@@ -331,7 +331,7 @@ static void recover_one(void *arg, store_row *r)
         exec_add_attempt(e, &cut);
         store_requeue(e, r->attempt);
     }
-    store_adopt(e);
+    engine_adopt(e);
     engine_enqueue(&e, 1, 0);
     exec_unref(e);
     rec->counts[running ? 1 : 0]++;
@@ -501,7 +501,12 @@ int main(int argc, char **argv)
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
 
-    if (store_open(cfg->store_path, err, sizeof(err)) < 0) {
+    /* The engine keeps the live set the store reports to and reads. */
+    static const store_hooks hooks = {.queued = engine_queued,
+                                      .live_add = engine_adopt,
+                                      .live_remove = engine_forget,
+                                      .live_find = engine_find};
+    if (store_open(cfg->store_path, &hooks, err, sizeof(err)) < 0) {
         log_error("%s", err);
         config_unref(cfg);
         loader_shutdown();
@@ -557,6 +562,7 @@ int main(int argc, char **argv)
     http_stop();
     engine_stop();
     store_close();
+    engine_forget_all();
     gitsync_shutdown();
     loader_shutdown();
     log_info("sluiced stopped");

@@ -42,8 +42,8 @@ static json_t *col_str(sqlite3_stmt *s, int col)
 #define ROW_FROM                                                                             \
     " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
 
-/* The request body of a row, NULL when the row kept none (store_sqlite.c, "what an accept
- * writes"). */
+/* The request body of a row, NULL when the row kept none (store_sqlite.c,
+ * "what an accept writes"). */
 static exec_body *col_body(sqlite3_stmt *s, int body_col, int type_col)
 {
     const char *type = (const char *)sqlite3_column_text(s, type_col);

@@ -8,6 +8,7 @@
 #include "execdoc.h"
 #include "xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -47,12 +47,24 @@
  *     stored_event and body->bytes when both are set (the event without
  *     its body members, which the bytes rebuild), else event whole; and
  *     body->content_type. store_load_request gives them back as they were.
+ *   - The rest: mark_running records state "running", started_ms and
+ *     attempt; finish the final state, exit code, error, started_ms,
+ *     finished_ms, attempt, replaced_by, replaces, outputs, the output
+ *     (logbuf_render) and meta (exec_meta_json_locked), under e->mu;
+ *     requeue state "queued", attempt and no start, with the record of
+ *     the ended attempt from e->attempts in the same write, then
+ *     exec_attempt_written. recover finds what was queued or running.
+ *   - Schema: the backend's own, created and migrated by its open, which
+ *     refuses a schema newer than it knows.
  *   - Idempotency: (trigger, flow, idem_key) is unique among executions
  *     received within the trigger's idem_ttl_ms; a second accept of the
  *     same key sets store_status = STORE_DUPLICATE and dup_of.
  *   - Threads: committed, done and finish's written run on the backend's
  *     own threads, never on the caller's; every function may be called
  *     from any thread.
+ *   - Tests: tests/unit/test_execdoc.c checks that a stored execution
+ *     reads as the live one did; its setup opens a file path, which the
+ *     new backend's location replaces to run it there.
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
@@ -85,9 +97,9 @@ typedef struct store_hooks {
     sluice_exec *(*live_find)(const char *id);
 } store_hooks;
 
-/* Open location (creating and migrating as needed) with the backend it
- * names: a file path is SQLite's. hooks is copied (NULL: none). -1 with
- * a reason in err. */
+/* Open location (creating and migrating as needed) with the backend whose
+ * prefix it starts with (store.c's table; a plain file path has none). hooks
+ * is copied (NULL: none). -1 with a reason in err. */
 int store_open(const char *location, const store_hooks *hooks, char *err, size_t errlen);
 /* Flush what is pending, stop the backend's threads, close. */
 void store_close(void);
@@ -107,8 +119,9 @@ int store_healthy(void);
  *     the request may be acknowledged) or when the batch failed (durable =
  *     0; committed was not called if recording them failed, and every
  *     store_status is then STORE_FAILED).
- * Starting work at commit rather than at fsync overlaps the fsync with the
- * execution; only the acknowledgement waits for the disk.
+ * Starting work once it is recorded rather than once it is on stable
+ * storage overlaps the flush with the execution; only the acknowledgement
+ * waits for the disk.
  */
 void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
                   void (*done)(void *arg, int durable), void *arg);
@@ -152,7 +165,7 @@ typedef struct store_row {
     char *replay_of, *replaces; /* NULL: none */
     int attempt;
     uint64_t received_ms;
-    uint64_t started_ms; /* 0: not on record (a start only the journal knew) */
+    uint64_t started_ms; /* 0: not on record (a start known without its time) */
     char *event;
     size_t event_len;
     int raw;
@@ -200,7 +213,7 @@ void store_purge(uint64_t older_than_ms);
 typedef struct store_backend store_backend;
 struct store_backend {
     unsigned version; /* STORE_BACKEND_VERSION: the layout this was built for */
-    const char *name; /* for the log, e.g. "SQLite 3.45.1, WAL" */
+    const char *name; /* for the log: what it is, its version and mode */
 
     void (*close)(store_backend *b);
     int (*healthy)(store_backend *b);

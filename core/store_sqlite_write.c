@@ -54,6 +54,8 @@ typedef struct store_op {
 
 static store_sqlite *const st = &store_sqlite_state;
 
+/* ---- one batch: the ops, written in one transaction ---- */
+
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     if (v)
@@ -395,6 +397,8 @@ static void write_batch(store_op *ops)
         free(op);
     }
 }
+
+/* ---- the threads: store (group commit), syncer, checkpointer ---- */
 
 /*
  * Only what someone waits for wakes the store thread: accepts (a 2xx is

@@ -262,7 +262,7 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
 
 static int cancel_execution(struct MHD_Connection *c, const http_request *rq, const char *id)
 {
-    sluice_exec *e = store_get_live(id);
+    sluice_exec *e = engine_find(id);
     if (!e) {
         json_t *doc = store_get_json(id, 0);
         if (!doc)

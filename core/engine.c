@@ -900,3 +900,114 @@ void engine_stop(void)
     eng.queued = 0;
     eng.queued_bytes = 0;
 }
+
+/* ---- the live set: unfinished executions by id ---- */
+
+/*
+ * Cancel, follow and sync waits find the execution object itself while it
+ * is unfinished; the store shows it from here too (store_hooks, handed in
+ * by main.c). An execution joins when its accept is on record, or when
+ * recovery resumes it, and leaves once its final state is: until then the
+ * store's own record is behind it. live.mu is a leaf: nothing is called
+ * with it held.
+ */
+static struct {
+    pthread_mutex_t mu;
+    sluice_exec **buckets; /* chains through live_next; NULL until the first */
+    size_t n_buckets, n;
+} live = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t live_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Called with live.mu held. Fails only for want of memory, and then only
+ * the first time: a set that cannot grow keeps longer chains. */
+static int live_grow(void)
+{
+    size_t nb = live.n_buckets ? live.n_buckets * 2 : 64;
+    sluice_exec **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return live.buckets ? 0 : -1;
+    for (size_t i = 0; i < live.n_buckets; i++)
+        for (sluice_exec *x = live.buckets[i], *next; x; x = next) {
+            next = x->live_next;
+            size_t k = live_hash(x->id) & (nb - 1);
+            x->live_next = b[k];
+            b[k] = x;
+        }
+    free(live.buckets);
+    live.buckets = b;
+    live.n_buckets = nb;
+    return 0;
+}
+
+void engine_adopt(sluice_exec *e)
+{
+    pthread_mutex_lock(&live.mu);
+    if (live.n >= live.n_buckets && live_grow() < 0) {
+        pthread_mutex_unlock(&live.mu);
+        log_error("exec=%s: out of memory for the live set", e->id);
+        return;
+    }
+    /* The set holds a reference; the link is e's own. */
+    size_t k = live_hash(e->id) & (live.n_buckets - 1);
+    e->live_next = live.buckets[k];
+    live.buckets[k] = exec_ref(e);
+    live.n++;
+    pthread_mutex_unlock(&live.mu);
+}
+
+void engine_forget(sluice_exec *e)
+{
+    sluice_exec *held = NULL;
+    pthread_mutex_lock(&live.mu);
+    if (live.buckets)
+        for (sluice_exec **pp = &live.buckets[live_hash(e->id) & (live.n_buckets - 1)]; *pp;
+             pp = &(*pp)->live_next)
+            if (*pp == e) {
+                held = e;
+                *pp = e->live_next;
+                e->live_next = NULL;
+                live.n--;
+                break;
+            }
+    pthread_mutex_unlock(&live.mu);
+    exec_unref(held);
+}
+
+sluice_exec *engine_find(const char *id)
+{
+    sluice_exec *e = NULL;
+    pthread_mutex_lock(&live.mu);
+    if (live.buckets)
+        for (sluice_exec *x = live.buckets[live_hash(id) & (live.n_buckets - 1)]; x;
+             x = x->live_next)
+            if (strcmp(x->id, id) == 0) {
+                e = exec_ref(x);
+                break;
+            }
+    pthread_mutex_unlock(&live.mu);
+    return e;
+}
+
+void engine_forget_all(void)
+{
+    pthread_mutex_lock(&live.mu);
+    for (size_t i = 0; i < live.n_buckets; i++)
+        for (sluice_exec *x = live.buckets[i], *next; x; x = next) {
+            next = x->live_next;
+            x->live_next = NULL;
+            exec_unref(x);
+        }
+    free(live.buckets);
+    live.buckets = NULL;
+    live.n_buckets = live.n = 0;
+    pthread_mutex_unlock(&live.mu);
+}

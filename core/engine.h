@@ -98,4 +98,16 @@ size_t engine_drain(uint64_t timeout_ms);
 /* Stop the worker and timer threads (after engine_drain). */
 void engine_stop(void);
 
+/*
+ * The live set: unfinished executions by id, each with a reference the
+ * set holds. engine_adopt adds e (an accept on record, a recovered
+ * execution); engine_forget drops it once its final state is on record;
+ * engine_find returns a new reference, or NULL. The store is handed these
+ * (store_hooks). engine_forget_all empties the set at exit.
+ */
+void engine_adopt(sluice_exec *e);
+void engine_forget(sluice_exec *e);
+sluice_exec *engine_find(const char *id);
+void engine_forget_all(void);
+
 #endif

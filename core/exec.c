@@ -1,9 +1,10 @@
 /*
- * exec.c - the execution object and its JSON document.
+ * exec.c - the execution object (its JSON document is execdoc.c's).
  */
 #include "exec.h"
 
 #include "event.h"
+#include "execdoc.h"
 #include "jsonout.h"
 #include "units.h"
 #include "xalloc.h"
@@ -471,116 +472,64 @@ char *logbuf_render(const logbuf *b, size_t *len)
     return out;
 }
 
-static void set_time(json_t *o, const char *key, uint64_t ms)
-{
-    if (!ms) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    char buf[40];
-    units_format_time(ms, buf, sizeof(buf));
-    json_object_set_new(o, key, json_string(buf));
-}
-
-/* Log text is arbitrary bytes; JSON strings must be UTF-8. Changes text. */
-static json_t *text_json(char *text, size_t len)
-{
-    json_t *s = json_stringn(text, len);
-    if (!s) {
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)text[i] >= 0x80)
-                text[i] = '?';
-        s = json_stringn(text, len);
-    }
-    return s ? s : json_string("");
-}
-
-static json_t *log_json(const logbuf *b)
-{
-    size_t len;
-    char *text = logbuf_render(b, &len);
-    json_t *s = text_json(text, len);
-    free(text);
-    return s;
-}
-
-static json_t *log_copy_json(const char *text, size_t len)
-{
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, text, len);
-    copy[len] = 0;
-    json_t *s = text_json(copy, len);
-    free(copy);
-    return s;
-}
-
-json_t *exec_attempt_entry(int attempt, const char *state, int has_exit, int exit_code,
-                           const char *error, uint64_t started_ms, uint64_t finished_ms,
-                           const char *out, size_t out_len, const char *err, size_t err_len)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "attempt", json_integer(attempt));
-    json_object_set_new(o, "state", json_string(state));
-    json_object_set_new(o, "exit_code", has_exit ? json_integer(exit_code) : json_null());
-    json_t *msg = error ? json_string(error) : json_null();
-    json_object_set_new(o, "error", msg ? msg : json_string("(message not UTF-8)"));
-    set_time(o, "started_at", started_ms);
-    set_time(o, "finished_at", finished_ms);
-    if (started_ms && finished_ms)
-        json_object_set_new(o, "duration_ms", json_integer((json_int_t)(finished_ms - started_ms)));
-    json_object_set_new(o, "stdout", out ? log_copy_json(out, out_len) : json_string(""));
-    json_object_set_new(o, "stderr", err ? log_copy_json(err, err_len) : json_string(""));
-    return o;
-}
-
 json_t *exec_attempts_json(sluice_exec *e)
 {
     json_t *a = json_array();
     pthread_mutex_lock(&e->mu);
     for (size_t i = 0; i < e->n_attempts; i++) {
         const exec_attempt *x = &e->attempts[i];
-        json_array_append_new(a, exec_attempt_entry(x->attempt, exec_state_name(x->state),
-                                                    x->has_exit_code, x->exit_code, x->error,
-                                                    x->started_ms, x->finished_ms, x->out,
-                                                    x->out_len, x->err, x->err_len));
+        execdoc_attempt v = {.attempt = x->attempt,
+                             .state = exec_state_name(x->state),
+                             .has_exit_code = x->has_exit_code,
+                             .exit_code = x->exit_code,
+                             .error = x->error,
+                             .started_ms = x->started_ms,
+                             .finished_ms = x->finished_ms,
+                             .out = x->out,
+                             .out_len = x->out_len,
+                             .err = x->err,
+                             .err_len = x->err_len};
+        json_array_append_new(a, execdoc_attempt_json(&v));
     }
     pthread_mutex_unlock(&e->mu);
     return a;
 }
 
+/* The view of e for execdoc, read under e->mu; out and err are rendered
+ * for it when with_logs (the caller frees them). */
 static json_t *document(sluice_exec *e, int with_logs, json_t *inputs)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(e->id));
-    json_object_set_new(o, "request_id", json_string(e->request_id));
-    json_object_set_new(o, "flow", json_string(e->flow->key));
-    json_object_set_new(o, "trigger", json_string(e->trigger->id));
-    json_object_set_new(o, "executor", json_string(e->flow->executor));
+    execdoc_view v = {.id = e->id,
+                      .request_id = e->request_id,
+                      .flow = e->flow->key,
+                      .trigger = e->trigger->id,
+                      .executor = e->flow->executor,
+                      .received_ms = e->received_ms,
+                      .replay_of = e->replay_of,
+                      .replaces = e->replaces,
+                      .event = e->event,
+                      .event_len = e->event_len};
+    char *out = NULL, *err = NULL;
     pthread_mutex_lock(&e->mu);
-    json_object_set_new(o, "state", json_string(exec_state_name(e->state)));
-    json_object_set_new(o, "attempt", json_integer(e->attempt));
-    json_object_set_new(o, "exit_code", e->has_exit_code ? json_integer(e->exit_code)
-                                                         : json_null());
-    json_object_set_new(o, "inputs", inputs ? inputs : event_inputs(e->event, e->event_len));
-    json_t *out = e->outputs ? json_loads(e->outputs, 0, NULL) : NULL;
-    json_object_set_new(o, "outputs", out ? out : json_object());
-    json_object_set_new(o, "meta", exec_meta_json_locked(e));
-    json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
-    json_object_set_new(o, "replay_of", e->replay_of[0] ? json_string(e->replay_of) : json_null());
-    json_object_set_new(o, "replaces", e->replaces[0] ? json_string(e->replaces) : json_null());
-    json_object_set_new(o, "replaced_by",
-                        e->replaced_by[0] ? json_string(e->replaced_by) : json_null());
-    set_time(o, "received_at", e->received_ms);
-    set_time(o, "started_at", e->started_ms);
-    set_time(o, "finished_at", e->finished_ms);
-    if (e->finished_ms && e->started_ms)
-        json_object_set_new(o, "duration_ms",
-                            json_integer((json_int_t)(e->finished_ms - e->started_ms)));
+    v.state = exec_state_name(e->state);
+    v.attempt = e->attempt;
+    v.has_exit_code = e->has_exit_code;
+    v.exit_code = e->exit_code;
+    v.outputs = e->outputs;
+    v.meta = exec_meta_json_locked(e);
+    v.error = e->error;
+    v.replaced_by = e->replaced_by;
+    v.started_ms = e->started_ms;
+    v.finished_ms = e->finished_ms;
     if (with_logs) {
-        json_object_set_new(o, "stdout", log_json(&e->logs[0]));
-        json_object_set_new(o, "stderr", log_json(&e->logs[1]));
+        v.out = out = logbuf_render(&e->logs[0], &v.out_len);
+        v.err = err = logbuf_render(&e->logs[1], &v.err_len);
     }
+    json_t *o = execdoc_json(&v, inputs, with_logs);
     pthread_mutex_unlock(&e->mu);
+    json_decref(v.meta);
+    free(out);
+    free(err);
     return o;
 }
 

@@ -1,10 +1,10 @@
 /*
  * exec.h - one execution: what it runs, what it produced, who waits for it.
  *
- * An execution is reference counted. The store holds one reference for as
- * long as it remembers it, the queue or worker holds one while it runs, a
- * sync request holds one while it waits. Fields set at creation are
- * immutable; results are written under mu.
+ * An execution is reference counted. The engine's live set holds one
+ * reference while it is unfinished (engine_find), the queue or worker
+ * holds one while it runs, a sync request holds one while it waits. Fields
+ * set at creation are immutable; results are written under mu.
  */
 #ifndef SLUICE_EXEC_H
 #define SLUICE_EXEC_H
@@ -156,7 +156,7 @@ struct sluice_exec {
                                * plugin's late exec_complete (or return) */
     struct engine_timer *timeout_timer;
     struct sluice_exec *qnext; /* queue link, owned by the engine */
-    struct sluice_exec *live_next; /* live-set link, owned by the store */
+    struct sluice_exec *live_next; /* live-set link, owned by the engine */
     uint64_t qseq;             /* arrival order in the queue, owned by the engine */
     size_t qbytes;             /* memory it holds while queued (engine_reserve), 0: unset */
 };
@@ -250,19 +250,14 @@ void exec_attempt_written(sluice_exec *e, int n);
 /* The same, as the document's attempt entries ({"attempt", "state", ...,
  * "stdout", "stderr"}), oldest first (new reference). */
 json_t *exec_attempts_json(sluice_exec *e);
-/* One entry of a document's "attempts" (new reference); times in ms, 0:
- * none; out/err NULL: not kept. */
-json_t *exec_attempt_entry(int attempt, const char *state, int has_exit, int exit_code,
-                           const char *error, uint64_t started_ms, uint64_t finished_ms,
-                           const char *out, size_t out_len, const char *err, size_t err_len);
-
 /* The facts plugins recorded, as a JSON object (new reference). Called
  * with e->mu held. */
 json_t *exec_meta_json_locked(const sluice_exec *e);
 
 /*
- * The execution as a JSON document: id, flow, trigger, state, exit_code,
- * inputs, outputs, meta, error, timings. with_logs adds stdout and stderr.
+ * The execution as a JSON document (execdoc.h): id, flow, trigger, state,
+ * exit_code, inputs, outputs, meta, error, timings. with_logs adds stdout
+ * and stderr.
  */
 json_t *exec_to_json(sluice_exec *e, int with_logs);
 

@@ -593,7 +593,7 @@ static int reply_stored(struct MHD_Connection *c, const http_request *rq, const 
 int follow_handle(struct MHD_Connection *c, const http_request *rq, sluice_config *cfg,
                   const char *id)
 {
-    sluice_exec *e = store_get_live(id);
+    sluice_exec *e = engine_find(id);
     if (!e)
         return reply_stored(c, rq, id);
     follower *f = follower_new(e, c, rq->request_id);

@@ -235,6 +235,6 @@ void intake_close(void)
 
 void intake_recover(sluice_exec *e)
 {
-    store_adopt(e);
+    engine_adopt(e);
     engine_enqueue(&e, 1, 0);
 }

@@ -11,6 +11,7 @@ CORE_SOURCES = \
 	core/event.c core/event.h \
 	core/exec.c core/exec.h \
 	core/execstate.c core/execstate.h \
+	core/execdoc.c core/execdoc.h \
 	core/filter.c core/filter.h \
 	core/framing.c core/framing.h \
 	core/follow.c core/follow.h \
@@ -39,6 +40,8 @@ CORE_SOURCES = \
 	core/startlog.c core/startlog.h \
 	core/store.c core/store.h \
 	core/syncwait.c core/syncwait.h \
+	core/store.c core/store.h core/store_sqlite.c core/store_sqlite.h \
+	core/store_sqlite_read.c core/store_sqlite_write.c \
 	core/units.c core/units.h \
 	core/codec.c core/codec.h \
 	sdk/abi/abi_rules.c sdk/abi/abi_rules.h \

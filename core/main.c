@@ -535,7 +535,12 @@ int main(int argc, char **argv)
     if (cfg->server.log_level)
         log_set_level(log_parse_level(cfg->server.log_level));
 
-    if (store_open(cfg->store_path, err, sizeof(err)) < 0) {
+    /* The engine keeps the live set the store reports to and reads. */
+    static const store_hooks hooks = {.queued = engine_queued,
+                                      .live_add = engine_adopt,
+                                      .live_remove = engine_forget,
+                                      .live_find = engine_find};
+    if (store_open(cfg->store_path, &hooks, err, sizeof(err)) < 0) {
         log_error("%s", err);
         generation_unref(gen);
         loader_shutdown();
@@ -591,6 +596,7 @@ int main(int argc, char **argv)
     http_stop();
     engine_stop();
     store_close();
+    engine_forget_all();
     gitsync_shutdown();
     loader_shutdown();
     log_info("sluiced stopped");

@@ -16,7 +16,7 @@ UNIT_TESTS = tests/unit/test_units tests/unit/test_router tests/unit/test_config
 	tests/unit/test_jsonscan tests/unit/test_jsonout tests/unit/test_startlog \
 	tests/unit/test_follow tests/unit/test_gitsync tests/unit/test_store \
 	tests/unit/test_xalloc tests/unit/test_front tests/unit/test_framing \
-	tests/unit/test_apiauth tests/unit/test_intake tests/unit/test_duration
+	tests/unit/test_apiauth tests/unit/test_intake tests/unit/test_duration tests/unit/test_execdoc
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -106,6 +106,10 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_store_CFLAGS = $(UNIT_CC)
 tests_unit_test_store_LDADD = $(UNIT_LIBS)
+tests_unit_test_execdoc_SOURCES = tests/unit/test_execdoc.c
+tests_unit_test_execdoc_CPPFLAGS = $(UNIT_CPP)
+tests_unit_test_execdoc_CFLAGS = $(UNIT_CC)
+tests_unit_test_execdoc_LDADD = $(UNIT_LIBS)
 
 # Loader fixtures: one shared object per way a plugin can be wrong.
 FIXTURE_LINK = -module -avoid-version -no-undefined -shared -rpath /nowhere $(AM_LDFLAGS)

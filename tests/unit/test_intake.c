@@ -50,6 +50,11 @@ void engine_enqueue(sluice_exec **v, size_t n, int reserved)
     eng.enqueued += n;
 }
 
+void engine_adopt(sluice_exec *e)
+{
+    (void)e;
+}
+
 size_t engine_flow_load(const flow_rt *f)
 {
     (void)f;
@@ -97,11 +102,6 @@ void store_accept(sluice_exec **v, size_t n, void (*committed)(void *arg),
     st.done = done;
     st.arg = arg;
     st.accepts++;
-}
-
-void store_adopt(sluice_exec *e)
-{
-    (void)e;
 }
 
 void metrics_count_accepted(void)

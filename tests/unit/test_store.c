@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "store.h"
 
+#include "engine.h"
 #include "event.h"
 #include "startlog.h"
 
@@ -41,6 +42,12 @@
 
 static char dir[512], db[600];
 
+/* The live set is the engine's, as main.c hands it in. */
+static const store_hooks hooks = {.queued = engine_queued,
+                                  .live_add = engine_adopt,
+                                  .live_remove = engine_forget,
+                                  .live_find = engine_find};
+
 static void setup(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -51,6 +58,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    engine_forget_all();
     char path[700];
     static const char *const suffix[] = {"", "-wal", "-shm", "-started", NULL};
     for (const char *const *s = suffix; *s; s++) {
@@ -160,7 +168,7 @@ START_TEST(upgrades_a_version_1_database)
     make_v1_database();
     ck_assert_int_eq(user_version(), 1);
     char err[512] = "";
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(user_version(), 3);
 
     /* A finished version 1 row reads as it always did. */
@@ -201,7 +209,7 @@ START_TEST(upgrades_a_version_1_database)
     store_close();
 
     /* Opening an upgraded database again changes nothing. */
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(user_version(), 3);
     doc = store_get_json(V1_DONE, 0);
     ck_assert_ptr_nonnull(doc);
@@ -302,7 +310,7 @@ START_TEST(upgrades_a_version_2_database)
 {
     make_v2_database();
     char err[512] = "";
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     ck_assert_int_eq(user_version(), 3);
 
     json_t *doc = store_get_json(V2_CUT, 1);
@@ -372,7 +380,7 @@ START_TEST(refuses_a_newer_database)
     sql(h, "PRAGMA user_version = 9");
     sqlite3_close(h);
     char err[512] = "";
-    ck_assert_int_eq(store_open(db, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_open(db, &hooks, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (3)") != NULL,
                   "%s", err);
     ck_assert_int_eq(user_version(), 9);
@@ -470,7 +478,7 @@ START_TEST(keeps_each_body_once)
 {
     static const char odd[] = "{ \"b\" :1,\n\t\"a\": [1 , 2.50], \"s\":\"\\u00e9\" }";
     char err[512] = "";
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     sluice_exec *e = accepted_exec(V2_ID, "application/json; charset=utf-8", odd, strlen(odd));
     accept_one(e);
 
@@ -529,7 +537,7 @@ START_TEST(keeps_each_body_once)
     exec_set_final(e, EXEC_SUCCEEDED);
     store_finish(e);
     store_flush();
-    ck_assert_ptr_null(store_get_live(V2_ID));
+    ck_assert_ptr_null(engine_find(V2_ID));
     json_t *doc = store_get_json(V2_ID, 0);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "meta"),
                                                        "git.commit")),
@@ -582,7 +590,7 @@ static void run_attempt(sluice_exec *e, const char *out, int code)
 START_TEST(keeps_each_attempt)
 {
     char err[512] = "";
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     sluice_exec *e = accepted_exec(V3_ID, "application/json", "{}", 2);
     accept_one(e);
     run_attempt(e, "first\n", 11);
@@ -618,7 +626,7 @@ START_TEST(keeps_each_attempt)
     exec_set_final(e, EXEC_SUCCEEDED);
     store_finish(e);
     store_flush();
-    ck_assert_ptr_null(store_get_live(V3_ID));
+    ck_assert_ptr_null(engine_find(V3_ID));
     ck_assert_int_eq(count_attempt_rows(V3_ID), 2);
     doc = store_get_json(V3_ID, 1);
     a = json_object_get(doc, "attempts");
@@ -703,7 +711,7 @@ static void see_row(void *arg, store_row *r)
 START_TEST(journal_advances_the_attempt)
 {
     char err[512] = "";
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     sluice_exec *e = accepted_exec(V3_LOOP, "application/json", "{}", 2);
     accept_one(e);
     run_attempt(e, "", 0);
@@ -713,7 +721,7 @@ START_TEST(journal_advances_the_attempt)
     exec_unref(e);
     store_close();
 
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     struct seen w = {0};
     store_recover(see_row, &w);
     ck_assert_int_eq(w.n, 1);
@@ -732,7 +740,7 @@ START_TEST(journal_advances_the_attempt)
     store_close();
 
     /* The journal is empty now: a third start sees the same. */
-    ck_assert_msg(store_open(db, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(store_open(db, &hooks, err, sizeof(err)) == 0, "%s", err);
     memset(&w, 0, sizeof(w));
     store_recover(see_row, &w);
     ck_assert_int_eq(w.attempt, 2);

@@ -7,7 +7,7 @@
  * path does all of this plus real work, so bench/run.sh reports sluiced's
  * throughput as a fraction of this number.
  *
- * The HTTP setup mirrors sluiced's (core/http.c): libmicrohttpd with an
+ * The HTTP setup mirrors sluiced's (core/front/http.c): libmicrohttpd with an
  * internal polling thread pool on epoll, two threads by default (sluiced's
  * http_threads = 2 in the bench config), bound to 127.0.0.1 only.
  *

@@ -34,7 +34,7 @@ tests_unit_test_front_CFLAGS = $(UNIT_CC)
 tests_unit_test_front_LDADD = $(UNIT_LIBS)
 # Admission against fakes of the engine and the store (defined in the test),
 # so it links intake.c alone instead of the core library.
-tests_unit_test_intake_SOURCES = tests/unit/test_intake.c core/intake.c core/xalloc.c
+tests_unit_test_intake_SOURCES = tests/unit/test_intake.c core/front/intake.c core/base/xalloc.c
 tests_unit_test_intake_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_intake_CFLAGS = $(UNIT_CC)
 tests_unit_test_intake_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
@@ -167,7 +167,7 @@ tests_plugins_bigzero_la_LDFLAGS = $(FIXTURE_LINK)
 # A flows.git module from another build, for tests/integration/modules.sh.
 check_LTLIBRARIES += tests/modules/gitsync.la
 tests_modules_gitsync_la_SOURCES = tests/modules/stale.c
-tests_modules_gitsync_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_modules_gitsync_la_CPPFLAGS = $(CORE_INCLUDES)
 tests_modules_gitsync_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 tests_modules_gitsync_la_LDFLAGS = $(FIXTURE_LINK)
 
@@ -215,3 +215,7 @@ tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_CPPFLAGS = $(UNIT_CPP)
 tests_unit_test_metrics_CFLAGS = $(UNIT_CC)
 tests_unit_test_metrics_LDADD = $(UNIT_LIBS)
+
+# core/ in layers: no include runs upward (docs/architecture.md).
+TESTS += tests/layers.sh
+EXTRA_DIST += tests/layers.sh

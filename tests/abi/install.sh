@@ -95,7 +95,7 @@ done
 check "at least one plugin is installed" test "$n" -ge 1
 is "$(ls "$PLUGINDIR" | grep -c '\.la$')" 0 "no libtool archives next to installed plugins"
 
-# sluiced's own modules (core/module.h): not plugins, and not in the plugindir.
+# sluiced's own modules (core/base/module.h): not plugins, and not in the plugindir.
 MODULEDIR=$ROOT$SLUICE_TEST_MODULEDIR
 check "the flows.git module is installed in \$(pkglibdir)/modules" test -f "$MODULEDIR/gitsync.so"
 is "$(ls "$MODULEDIR" | grep -c '\.la$')" 0 "no libtool archives next to installed modules"

@@ -1,6 +1,6 @@
 /*
  * test_abi.c - the ABI promises checked at run time against the real host
- * code (core/loader.c, core/host.c):
+ * code (core/run/loader.c, core/run/host.c):
  *
  *   - the v1.0 layout and constants of the frozen header and of the current
  *     one are identical (the compile-time checks are in layout_v1_0.h), and

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sluiced does not link libgit2: the libgit2 half of flows.git is the
 # module gitsync.so, loaded only by a configuration with flows.git
-# (core/gitmod.h). Structural checks (what the binary needs, what a
+# (core/conf/gitmod.h). Structural checks (what the binary needs, what a
 # running sluiced maps), not sizes; and the errors when the module is
 # missing or from another build.
 . "$SRCDIR/tests/integration/lib.sh"

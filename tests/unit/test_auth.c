@@ -1,5 +1,5 @@
 /*
- * test_auth.c - keys, Basic, HMAC schemes and addresses (core/auth.c).
+ * test_auth.c - keys, Basic, HMAC schemes and addresses (core/gate/auth.c).
  *
  * The signature tests use the senders' published vectors, not values this
  * code computed itself: a round trip through our own signer would agree

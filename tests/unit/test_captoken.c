@@ -1,6 +1,6 @@
 /*
  * test_captoken.c - capability URL tokens: the durable map of
- * core/captoken.c on its own, then through core/prematch.c with a
+ * core/gate/captoken.c on its own, then through core/front/prematch.c with a
  * configuration: creation, lookup, replacement, removal, persistence
  * across a restart (simulated by dropping the in-memory state and reading
  * tokens.json again).

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# restyle.sh [SRCDIR]: convert the C sources to CODE_STYLE.md once.
+#
+# 1. Comparisons with NULL become the house form: "x == NULL" -> "!x",
+#    "x != NULL" -> "x" (and "NULL == x" likewise). Only where that cannot
+#    change the meaning: x is a postfix expression (a name with ->, ., [] or
+#    call suffixes, optionally behind unary *), and the comparison is a
+#    whole operand of (, &&, ||, ?, :, =, return or a comma, which all bind
+#    looser than == and !=. Anything else is left for a person, and
+#    checkstyle.sh names it.
+# 2. clang-format -i with the tree's .clang-format.
+set -euo pipefail
+cd "${1:-.}"
+files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
+        -not -path 'tests/data/*' 2>/dev/null | LC_ALL=C sort)
+# shellcheck disable=SC2086
+perl -0777 -pi -e '
+    my $id   = qr/[A-Za-z_][A-Za-z0-9_]*/;
+    my $args = qr/\((?:[^()]++|(?-1))*\)/;        # balanced parentheses
+    my $idx  = qr/\[(?:[^][]++|(?-1))*\]/;        # balanced brackets
+    my $pfx  = qr/\**$id(?:(?:->|\.)$id|$idx|$args)*/;
+    my $l    = qr/(?:\(|&&|\|\||\?|:|[^=!<>]=|\breturn|,)\s*/;
+    my $r    = qr/(?=\s*(?:\)|&&|\|\||\?|:|;|,))/;
+    s/($l)($pfx)\s*==\s*NULL$r/$1!$2/g;
+    s/($l)($pfx)\s*!=\s*NULL$r/$1$2/g;
+    s/($l)NULL\s*==\s*($pfx)$r/$1!$2/g;
+    s/($l)NULL\s*!=\s*($pfx)$r/$1$2/g;
+' $files
+# shellcheck disable=SC2086
+clang-format -i $files

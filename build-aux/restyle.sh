@@ -16,8 +16,8 @@ files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
 # shellcheck disable=SC2086
 perl -0777 -pi -e '
     my $id   = qr/[A-Za-z_][A-Za-z0-9_]*/;
-    my $args = qr/\((?:[^()]++|(?-1))*\)/;        # balanced parentheses
-    my $idx  = qr/\[(?:[^][]++|(?-1))*\]/;        # balanced brackets
+    my $args = qr/\((?:[^()]|\([^()]*\))*\)/;    # parentheses, one level nested
+    my $idx  = qr/\[[^][]*\]/;
     my $pfx  = qr/\**$id(?:(?:->|\.)$id|$idx|$args)*/;
     my $l    = qr/(?:\(|&&|\|\||\?|:|[^=!<>]=|\breturn|,)\s*/;
     my $r    = qr/(?=\s*(?:\)|&&|\|\||\?|:|;|,))/;

@@ -4,8 +4,9 @@
 # grep pass finds what it cannot. Prints every offence as file:line.
 set -uo pipefail
 cd "${1:-.}" || exit 2
+# tests/abi/frozen holds released headers, byte for byte.
 files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
-        -not -path 'tests/data/*' 2>/dev/null | LC_ALL=C sort)
+        -not -path 'tests/data/*' -not -path 'tests/abi/frozen/*' 2>/dev/null | LC_ALL=C sort)
 rc=0
 if ! command -v clang-format >/dev/null; then
     echo "checkstyle: clang-format not found (Debian package clang-format)" >&2
@@ -23,5 +24,6 @@ report() { # PATTERN WHY
 report '[=!]= *NULL\b|\bNULL *[=!]=' 'write !p or p, not a comparison with NULL'
 report '#include *"\.\./' 'no "../" includes: add the directory to the include path'
 report '(/\*|//).*(DESIGN(\.md)?\b|[Ii]ssue *#?[0-9]+|#[0-9]{2,})' 'comments say why here, not where a document or issue does'
-report '^.{101,}$' 'lines stay within 100 columns'
+# clang-format wraps code; a string literal it leaves whole is allowed.
+report '^[^"]{101,}$' 'lines stay within 100 columns'
 exit $rc

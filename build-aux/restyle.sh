@@ -4,22 +4,23 @@
 # 1. Comparisons with NULL become the house form: "x == NULL" -> "!x",
 #    "x != NULL" -> "x" (and "NULL == x" likewise). Only where that cannot
 #    change the meaning: x is a postfix expression (a name with ->, ., [] or
-#    call suffixes, optionally behind unary *), and the comparison is a
-#    whole operand of (, &&, ||, ?, :, =, return or a comma, which all bind
+#    call suffixes, optionally behind unary *, or a parenthesized
+#    expression such as (p = malloc(n))), and the comparison is a
+#    whole operand of (, &&, ||, ?, :, ;, =, return or a comma, which all bind
 #    looser than == and !=. Anything else is left for a person, and
 #    checkstyle.sh names it.
 # 2. clang-format -i with the tree's .clang-format.
 set -euo pipefail
 cd "${1:-.}"
 files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
-        -not -path 'tests/data/*' 2>/dev/null | LC_ALL=C sort)
+        -not -path 'tests/data/*' -not -path 'tests/abi/frozen/*' 2>/dev/null | LC_ALL=C sort)
 # shellcheck disable=SC2086
 perl -0777 -pi -e '
     my $id   = qr/[A-Za-z_][A-Za-z0-9_]*/;
     my $args = qr/\((?:[^()]|\([^()]*\))*\)/;    # parentheses, one level nested
     my $idx  = qr/\[[^][]*\]/;
-    my $pfx  = qr/\**$id(?:(?:->|\.)$id|$idx|$args)*/;
-    my $l    = qr/(?:\(|&&|\|\||\?|:|[^=!<>]=|\breturn|,)\s*/;
+    my $pfx  = qr/(?:\**$id|$args)(?:(?:->|\.)$id|$idx|$args)*/;
+    my $l    = qr/(?:\(|&&|\|\||\?|:|;|[^=!<>]=|\breturn|,)\s*/;
     my $r    = qr/(?=\s*(?:\)|&&|\|\||\?|:|;|,))/;
     s/($l)($pfx)\s*==\s*NULL$r/$1!$2/g;
     s/($l)($pfx)\s*!=\s*NULL$r/$1$2/g;

@@ -17,7 +17,7 @@ files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
 # shellcheck disable=SC2086
 perl -0777 -pi -e '
     my $id   = qr/[A-Za-z_][A-Za-z0-9_]*/;
-    my $args = qr/\((?:[^()]|\([^()]*\))*\)/;    # parentheses, one level nested
+    my $args = qr/\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)/;    # parentheses, two levels nested
     my $idx  = qr/\[[^][]*\]/;
     my $pfx  = qr/(?:\**$id|$args)(?:(?:->|\.)$id|$idx|$args)*/;
     my $l    = qr/(?:\(|&&|\|\||\?|:|;|[^=!<>]=|\breturn|,)\s*/;

@@ -7,8 +7,9 @@
 #    call suffixes, optionally behind unary *, or a parenthesized
 #    expression such as (p = malloc(n))), and the comparison is a
 #    whole operand of (, &&, ||, ?, :, ;, =, return or a comma, which all bind
-#    looser than == and !=. Anything else is left for a person, and
-#    checkstyle.sh names it.
+#    looser than == and !=; "x != NULL" becomes "x" only where a truth value
+#    is read (if, while, for, &&, ||, ?), since elsewhere it is an int.
+#    Anything else is left for a person, and checkstyle.sh names it.
 # 2. clang-format -i with the tree's .clang-format.
 set -euo pipefail
 cd "${1:-.}"
@@ -23,9 +24,15 @@ perl -0777 -pi -e '
     my $l    = qr/(?:\(|&&|\|\||\?|:|;|[^=!<>]=|\breturn|,)\s*/;
     my $r    = qr/(?=\s*(?:\)|&&|\|\||\?|:|;|,))/;
     s/($l)($pfx)\s*==\s*NULL$r/$1!$2/g;
-    s/($l)($pfx)\s*!=\s*NULL$r/$1$2/g;
     s/($l)NULL\s*==\s*($pfx)$r/$1!$2/g;
-    s/($l)NULL\s*!=\s*($pfx)$r/$1$2/g;
+    # "x" is not "x != NULL" where an int is wanted (return, =, an
+    # argument): only in a test of if/while/for or an operand of &&, || or ?.
+    my $bl = qr/(?:&&|\|\||\bif\s*\(|\bwhile\s*\(|;)\s*/;
+    my $br = qr/(?=\s*(?:&&|\|\||\?))/;
+    s/($bl)($pfx)\s*!=\s*NULL$r/$1$2/g;
+    s/($l)($pfx)\s*!=\s*NULL$br/$1$2/g;
+    s/($bl)NULL\s*!=\s*($pfx)$r/$1$2/g;
+    s/($l)NULL\s*!=\s*($pfx)$br/$1$2/g;
 ' $files
 # shellcheck disable=SC2086
 clang-format -i $files

@@ -5,12 +5,13 @@
 #                          in the foreground on 127.0.0.1:8080 with the
 #                          sample flows in flows/ (state, including the
 #                          execution store, goes to var/)
-#   ./quickstart.sh test   install what is missing, build, run the whole test
-#                          suite (normal build, then an ASan+UBSan build, then
-#                          the unit tests and the threaded integration tests
-#                          in a ThreadSanitizer build, then every libFuzzer
-#                          target for FUZZ_SECONDS, 20 by default, in a clang
-#                          build), and print "N passed, M failed"
+#   ./quickstart.sh test   install what is missing, build, check the style
+#                          (make checkstyle), run the whole test suite
+#                          (normal build, then an ASan+UBSan build, then the
+#                          threaded unit and integration tests in a
+#                          ThreadSanitizer build, then every libFuzzer target
+#                          for FUZZ_SECONDS, 20 by default, in a clang build),
+#                          and print "N passed, M failed"
 #
 # Installing packages needs root (or sudo). Builds go to build/, build-san/,
 # build-tsan/ and build-fuzz/ so the source tree stays clean.
@@ -25,7 +26,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # neither xxd nor openssl, and the proxy, slow-client, metrics and fuzz
 # tests run nginx, slowhttptest, promtool and clang's libFuzzer.
 TEST_PKGS="jq procps podman runc busybox-static git sqlite3 xxd openssl
-  nginx slowhttptest prometheus netcat-openbsd clang libclang-rt-14-dev"
+  nginx slowhttptest prometheus netcat-openbsd clang libclang-rt-14-dev clang-format"
 
 # What the ThreadSanitizer build runs (see "test" below).
 TSAN_TESTS="tests/unit/test_store tests/unit/test_follow tests/unit/test_exec tests/unit/test_event
@@ -121,6 +122,14 @@ test)
     bootstrap
     build build --enable-werror
     rc=0
+    # The style check (CODE_STYLE.md) counts as one test of its own.
+    say "make checkstyle (in build)"
+    if make -C build -s checkstyle >build/checkstyle.out 2>&1; then
+        echo "ok 1 - make checkstyle" >build/checkstyle.tap
+    else
+        { echo "not ok 1 - make checkstyle"; sed 's/^/# /' build/checkstyle.out; } >build/checkstyle.tap
+        rc=1
+    fi
     say "make check (in build)"
     make -C build -s -j2 check >/dev/null 2>&1 || rc=1
     build build-san --enable-werror --enable-sanitizers
@@ -149,14 +158,16 @@ test)
         grep -h '^\(FAIL\|ERROR\|XPASS\)' "$d/test-suite.log" 2>/dev/null | sed "s/^/$d: /" || true
     done
     grep -h '^not ok' "$fuzz_tap" | sed "s/^/build-fuzz: /" || true
+    grep -h '^not ok' build/checkstyle.tap | sed "s/^/build: /" || true
     if [ $rc -ne 0 ]; then
         for d in build build-san build-tsan; do
             [ -f "$d/test-suite.log" ] && sed -n '/^\(FAIL\|ERROR\)/,$p' "$d/test-suite.log" | head -200
         done
         sed -n '/^not ok/,/^ok/p' "$fuzz_tap" | head -200
+        head -40 build/checkstyle.tap
     fi
     SUMMARIZED=1
-    summarize build/test-suite.log build-san/test-suite.log build-tsan/test-suite.log "$fuzz_tap" || rc=1
+    summarize build/test-suite.log build-san/test-suite.log build-tsan/test-suite.log "$fuzz_tap" build/checkstyle.tap || rc=1
     exit $rc
     ;;
 *)

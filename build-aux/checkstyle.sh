@@ -21,7 +21,11 @@ report() { # PATTERN WHY
     printf '%s\n' "$out" | sed "s|\$|   <- $2|"
     rc=1
 }
-report '[=!]= *NULL\b|\bNULL *[=!]=' 'write !p or p, not a comparison with NULL'
+report '== *NULL\b|\bNULL *==' 'write !p, not a comparison with NULL'
+# "p != NULL" stays where it is an int (return, =, an argument).
+report '!= *NULL *(&&|\|\||\?|\) *\{?$)|(&&|\|\||\bif \(|\bwhile \() *NULL *!=' 'write p, not a comparison with NULL'
+report '(&&|\|\||\bif \(|\bwhile \() *[A-Za-z_][A-Za-z0-9_>.-]* *!= *NULL' 'write p, not a comparison with NULL'
+
 report '#include *"\.\./' 'no "../" includes: add the directory to the include path'
 report '(/\*|//).*(DESIGN(\.md)?\b|[Ii]ssue *#?[0-9]+|#[0-9]{2,})' 'comments say why here, not where a document or issue does'
 # clang-format wraps code; a string literal it leaves whole is allowed.

@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "${1:-.}"
 files=$(find core plugins sdk modules tests bench -name '*.[ch]' \
-        -not -path 'tests/data/*' -not -path 'tests/abi/frozen/*' 2>/dev/null | LC_ALL=C sort)
+        -not -path 'tests/data/*' -not -path 'tests/abi/frozen/*' \
+        -not -path sdk/include/sluice/plugin.h 2>/dev/null | LC_ALL=C sort)
 # shellcheck disable=SC2086
 perl -0777 -pi -e '
     my $id   = qr/[A-Za-z_][A-Za-z0-9_]*/;

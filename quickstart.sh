@@ -5,14 +5,16 @@
 #                          in the foreground on 127.0.0.1:8080 with the
 #                          sample flows in flows/ (state, including the
 #                          execution store, goes to var/)
-#   ./quickstart.sh test   install what is missing, build, run the whole test
-#                          suite (normal build, then an ASan+UBSan build, then
-#                          every libFuzzer target for FUZZ_SECONDS, 20 by
-#                          default, in a clang build), and print
-#                          "N passed, M failed"
+#   ./quickstart.sh test   install what is missing, build, check the style
+#                          (make checkstyle), run the whole test suite
+#                          (normal build, then an ASan+UBSan build, then the
+#                          threaded unit and integration tests in a
+#                          ThreadSanitizer build, then every libFuzzer target
+#                          for FUZZ_SECONDS, 20 by default, in a clang build),
+#                          and print "N passed, M failed"
 #
-# Installing packages needs root (or sudo). Builds go to build/, build-san/
-# and build-fuzz/ so the source tree stays clean.
+# Installing packages needs root (or sudo). Builds go to build/, build-san/,
+# build-tsan/ and build-fuzz/ so the source tree stays clean.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -24,7 +26,15 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # neither xxd nor openssl, and the proxy, slow-client, metrics and fuzz
 # tests run nginx, slowhttptest, promtool and clang's libFuzzer.
 TEST_PKGS="jq procps podman runc busybox-static git sqlite3 xxd openssl
-  nginx slowhttptest prometheus netcat-openbsd clang libclang-rt-14-dev"
+  nginx slowhttptest prometheus netcat-openbsd clang libclang-rt-14-dev clang-format"
+
+# What the ThreadSanitizer build runs (see "test" below).
+TSAN_TESTS="tests/unit/test_store tests/unit/test_follow tests/unit/test_exec tests/unit/test_event
+  tests/integration/http.sh tests/integration/sync_async.sh tests/integration/limits.sh
+  tests/integration/on_limit.sh tests/integration/signals.sh tests/integration/shutdown.sh
+  tests/integration/shutdown_kill.sh tests/integration/store.sh tests/integration/recovery.sh
+  tests/integration/follow.sh tests/integration/fanout.sh tests/integration/framing.sh
+  tests/integration/admin.sh"
 
 say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
 
@@ -112,11 +122,27 @@ test)
     bootstrap
     build build --enable-werror
     rc=0
+    # The style check (CODE_STYLE.md) counts as one test of its own.
+    say "make checkstyle (in build)"
+    if make -C build -s checkstyle >build/checkstyle.out 2>&1; then
+        echo "ok 1 - make checkstyle" >build/checkstyle.tap
+    else
+        { echo "not ok 1 - make checkstyle"; sed 's/^/# /' build/checkstyle.out; } >build/checkstyle.tap
+        rc=1
+    fi
     say "make check (in build)"
     make -C build -s -j2 check >/dev/null 2>&1 || rc=1
     build build-san --enable-werror --enable-sanitizers
     say "make check (in build-san, ASan+UBSan)"
     make -C build-san -s -j2 check >/dev/null 2>&1 || rc=1
+    # ThreadSanitizer: the threaded unit tests and the integration tests that drive
+    # every thread (libmicrohttpd pool, workers, timer, store writer, syncer,
+    # checkpointer, follow, reload, shutdown). TSan runs sluiced 5-15 times
+    # slower, so the single-threaded rest (parsers, CLI, plugins' options)
+    # stays with the other two builds.
+    build build-tsan --enable-werror --enable-sanitizers=thread
+    say "make check (in build-tsan, ThreadSanitizer)"
+    make -C build-tsan -s -j2 check TESTS="$TSAN_TESTS" >/dev/null 2>&1 || rc=1
     # The fuzz targets (tests/fuzz): built by clang with libFuzzer, ASan and
     # UBSan, each run for a bounded time; a crash is a failed check.
     fuzz_tap=build-fuzz/fuzz.tap
@@ -128,18 +154,20 @@ test)
         echo "not ok 1 - make fuzz (in build-fuzz) failed" >"$fuzz_tap"
         rc=1
     fi
-    for d in build build-san; do
+    for d in build build-san build-tsan; do
         grep -h '^\(FAIL\|ERROR\|XPASS\)' "$d/test-suite.log" 2>/dev/null | sed "s/^/$d: /" || true
     done
     grep -h '^not ok' "$fuzz_tap" | sed "s/^/build-fuzz: /" || true
+    grep -h '^not ok' build/checkstyle.tap | sed "s/^/build: /" || true
     if [ $rc -ne 0 ]; then
-        for d in build build-san; do
+        for d in build build-san build-tsan; do
             [ -f "$d/test-suite.log" ] && sed -n '/^\(FAIL\|ERROR\)/,$p' "$d/test-suite.log" | head -200
         done
         sed -n '/^not ok/,/^ok/p' "$fuzz_tap" | head -200
+        head -40 build/checkstyle.tap
     fi
     SUMMARIZED=1
-    summarize build/test-suite.log build-san/test-suite.log "$fuzz_tap" || rc=1
+    summarize build/test-suite.log build-san/test-suite.log build-tsan/test-suite.log "$fuzz_tap" build/checkstyle.tap || rc=1
     exit $rc
     ;;
 *)

@@ -63,9 +63,9 @@ done_testing() {
         is "$SLUICE_RC" 0 "sluiced exits 0 on SIGTERM"
     fi
     if [ -f "$T/sluiced.log" ]; then
-        if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/sluiced.log"; then
+        if grep -Eq 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$T/sluiced.log"; then
             fail "sluiced ran clean under the sanitizers"
-            grep -E -A30 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/sluiced.log" |
+            grep -E -A30 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$T/sluiced.log" |
                 head -60 | sed 's/^/#   /'
         else
             ok "no sanitizer report in the sluiced log"

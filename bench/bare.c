@@ -80,7 +80,7 @@ static int journal_add(struct MHD_Connection *conn, struct bare_body *b)
     if (journal.len + b->len + 1 > journal.cap) {
         size_t cap = (journal.len + b->len + 1) * 2;
         char *p = realloc(journal.buf, cap);
-        if (p == NULL) {
+        if (!p) {
             pthread_mutex_unlock(&journal.mu);
             return -1;
         }
@@ -106,7 +106,7 @@ static void *journal_main(void *arg)
     size_t spare_cap = 0, size = 0;
     for (;;) {
         pthread_mutex_lock(&journal.mu);
-        while (journal.waiting == NULL)
+        while (!journal.waiting)
             pthread_cond_wait(&journal.cv, &journal.mu);
         char *buf = journal.buf;
         size_t len = journal.len, cap = journal.cap;
@@ -125,7 +125,7 @@ static void *journal_main(void *arg)
             size = 0;
         spare = buf;
         spare_cap = cap;
-        while (w != NULL) {
+        while (w) {
             struct bare_body *next = w->next;
             w->durable = 1;
             MHD_resume_connection(w->conn);
@@ -150,7 +150,7 @@ static int bare_body_append(struct bare_body *b, const char *data, size_t len)
         while (cap < b->len + len)
             cap *= 2;
         char *p = realloc(b->data, cap);
-        if (p == NULL)
+        if (!p)
             return -1;
         b->data = p;
         b->cap = cap;
@@ -165,7 +165,7 @@ static enum MHD_Result bare_reply(struct MHD_Connection *conn, unsigned int stat
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL)
+    if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
@@ -179,9 +179,8 @@ static enum MHD_Result bare_reply(struct MHD_Connection *conn, unsigned int stat
  * with *upload_data_size == 0 when the body is complete (we answer).
  */
 static enum MHD_Result bare_handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **req_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
 {
     (void)cls;
     (void)url;
@@ -189,9 +188,9 @@ static enum MHD_Result bare_handle(void *cls, struct MHD_Connection *conn, const
     (void)version;
     struct bare_body *b = *req_cls;
 
-    if (b == NULL) {
+    if (!b) {
         b = calloc(1, sizeof(*b));
-        if (b == NULL)
+        if (!b)
             return MHD_NO;
         *req_cls = b;
         return MHD_YES;
@@ -211,9 +210,8 @@ static enum MHD_Result bare_handle(void *cls, struct MHD_Connection *conn, const
     if (b->len > 0) {
         json_error_t jerr;
         json_t *doc = json_loadb(b->data, b->len, 0, &jerr);
-        if (doc == NULL)
-            return bare_reply(conn, MHD_HTTP_BAD_REQUEST, BARE_BAD_JSON,
-                              sizeof(BARE_BAD_JSON) - 1);
+        if (!doc)
+            return bare_reply(conn, MHD_HTTP_BAD_REQUEST, BARE_BAD_JSON, sizeof(BARE_BAD_JSON) - 1);
         json_decref(doc);
     }
     if (journal.fd >= 0)
@@ -228,7 +226,7 @@ static void bare_request_done(void *cls, struct MHD_Connection *conn, void **req
     (void)conn;
     (void)toe;
     struct bare_body *b = *req_cls;
-    if (b != NULL) {
+    if (b) {
         free(b->data);
         free(b);
         *req_cls = NULL;
@@ -300,7 +298,7 @@ int main(int argc, char **argv)
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    if (journal_path != NULL) {
+    if (journal_path) {
         journal.fd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
         pthread_t t;
         if (journal.fd < 0 || pthread_create(&t, NULL, journal_main, NULL) != 0) {
@@ -314,15 +312,12 @@ int main(int argc, char **argv)
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (journal.fd >= 0)
         flags |= MHD_ALLOW_SUSPEND_RESUME;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL,
-        bare_handle, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_NOTIFY_COMPLETED, bare_request_done, NULL,
-        MHD_OPTION_END);
-    if (d == NULL) {
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, bare_handle, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned int)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                         MHD_OPTION_NOTIFY_COMPLETED, bare_request_done, NULL, MHD_OPTION_END);
+    if (!d) {
         fprintf(stderr, "bare: cannot start HTTP server on 127.0.0.1:%ld\n", port);
         return 1;
     }

@@ -83,20 +83,20 @@ enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
 struct conn {
     int fd;
     enum conn_state state;
-    uint32_t events;        /* what epoll watches for fd */
-    int in_ring;            /* listed in the idle ring (maybe stale, see pop) */
-    int64_t retry_ns;       /* CONN_DOWN: next connect attempt */
+    uint32_t events;  /* what epoll watches for fd */
+    int in_ring;      /* listed in the idle ring (maybe stale, see pop) */
+    int64_t retry_ns; /* CONN_DOWN: next connect attempt */
     /* The request in flight (CONN_BUSY). */
-    int64_t due_ns;         /* when the schedule said to send it */
-    int64_t sent_ns;        /* when its first byte went out */
-    size_t wr_off;          /* bytes of it written so far */
+    int64_t due_ns;  /* when the schedule said to send it */
+    int64_t sent_ns; /* when its first byte went out */
+    size_t wr_off;   /* bytes of it written so far */
     /* Its response. */
     char head[PACED_HEAD_MAX];
-    size_t head_len;        /* bytes in head[] (head not parsed yet) */
+    size_t head_len; /* bytes in head[] (head not parsed yet) */
     int have_head;
     int status;
-    int until_close;        /* no Content-Length: the body ends at EOF */
-    int close_after;        /* "Connection: close" or HTTP/1.0 */
+    int until_close; /* no Content-Length: the body ends at EOF */
+    int close_after; /* "Connection: close" or HTTP/1.0 */
     size_t body_left;
 };
 
@@ -108,14 +108,14 @@ static struct {
     int tfd;
     struct conn *conns;
     int nconns;
-    int *ring;              /* idle connections, longest idle first */
+    int *ring; /* idle connections, longest idle first */
     int ring_head, ring_count;
     /* Counters. */
     long long sent, total, ok, non2xx, errors, timeouts, connect_errors;
-    int64_t *lat;           /* due -> response, one per response */
-    int64_t *svc;           /* sent -> response */
+    int64_t *lat; /* due -> response, one per response */
+    int64_t *svc; /* sent -> response */
     long long nlat;
-    int64_t *late;          /* timer expiry -> the generator running */
+    int64_t *late; /* timer expiry -> the generator running */
     long long nlate;
     int64_t last_done_ns;
     int loud;
@@ -180,7 +180,7 @@ static void conn_watch(struct conn *c, uint32_t events)
 {
     if (c->events == events)
         return;
-    struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)conn_index(c) };
+    struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)conn_index(c)};
     if (epoll_ctl(P.ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
         complain("epoll_ctl: %s", strerror(errno));
     c->events = events;
@@ -209,7 +209,7 @@ static void conn_open(struct conn *c, int64_t now)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->events = EPOLLIN | EPOLLOUT;
-    struct epoll_event ev = { .events = c->events, .data.u32 = (uint32_t)conn_index(c) };
+    struct epoll_event ev = {.events = c->events, .data.u32 = (uint32_t)conn_index(c)};
     if (epoll_ctl(P.ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
         complain("epoll_ctl: %s", strerror(errno));
         close(c->fd);
@@ -368,7 +368,7 @@ static long parse_head(struct conn *c, const char **why)
 {
     const char *h = c->head;
     const char *eoh = memmem(h, c->head_len, "\r\n\r\n", 4);
-    if (eoh == NULL) {
+    if (!eoh) {
         if (c->head_len == sizeof(c->head)) {
             *why = "response head too large";
             return -1;
@@ -377,9 +377,8 @@ static long parse_head(struct conn *c, const char **why)
     }
     const char *end = eoh + 2; /* keep the last header line's CRLF */
     /* "HTTP/1.x NNN ..." */
-    if (end - h < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ' ||
-        h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' || h[11] < '0' ||
-        h[11] > '9') {
+    if (end - h < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ' || h[9] < '1' || h[9] > '5' ||
+        h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') {
         *why = "malformed status line";
         return -1;
     }
@@ -545,7 +544,7 @@ static int parse_url(const char *url, char **host, char **port, char **path)
     const char *colon = NULL;
     if (*h == '[') { /* [v6]:port */
         const char *rb = memchr(h, ']', (size_t)(hend - h));
-        if (rb == NULL)
+        if (!rb)
             return -1;
         *host = strndup(h + 1, (size_t)(rb - h - 1));
         if (rb + 1 < hend && rb[1] == ':')
@@ -570,7 +569,7 @@ static char *json_body(long size)
     if (pad < 0)
         return NULL;
     char *b = malloc((size_t)size + 1);
-    if (b == NULL)
+    if (!b)
         return NULL;
     memcpy(b, head, sizeof(head) - 1);
     memset(b + sizeof(head) - 1, 'x', (size_t)pad);
@@ -626,12 +625,33 @@ int main(int argc, char **argv)
         double *dst;
         double min = 1, max = 1e9;
         switch (opt) {
-        case 'r': dst = &rate; min = 0.001; max = 10e6; break;
-        case 'c': dst = &conns; max = 10000; break;
-        case 'd': dst = &duration; min = 0.001; max = 86400; break;
-        case 'b': dst = &bytes; min = 64; max = 64 << 20; break;
-        case 't': dst = &timeout; min = 0.001; max = 86400; break;
-        default: usage(); return 2;
+        case 'r':
+            dst = &rate;
+            min = 0.001;
+            max = 10e6;
+            break;
+        case 'c':
+            dst = &conns;
+            max = 10000;
+            break;
+        case 'd':
+            dst = &duration;
+            min = 0.001;
+            max = 86400;
+            break;
+        case 'b':
+            dst = &bytes;
+            min = 64;
+            max = 64 << 20;
+            break;
+        case 't':
+            dst = &timeout;
+            min = 0.001;
+            max = 86400;
+            break;
+        default:
+            usage();
+            return 2;
         }
         if (parse_num(optarg, min, max, dst) < 0) {
             fprintf(stderr, "paced: invalid -%c '%s'\n", opt, optarg);
@@ -647,7 +667,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "paced: '%s' is not an http://HOST[:PORT]/PATH URL\n", argv[optind]);
         return 2;
     }
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
     int gai = getaddrinfo(host, port, &hints, &P.addr);
     if (gai != 0) {
         fprintf(stderr, "paced: %s:%s: %s\n", host, port, gai_strerror(gai));
@@ -655,7 +675,7 @@ int main(int argc, char **argv)
     }
 
     char *body = json_body((long)bytes);
-    if (body == NULL) {
+    if (!body) {
         fprintf(stderr, "paced: body of %.0f bytes is too small for the JSON document\n", bytes);
         return 2;
     }
@@ -667,7 +687,7 @@ int main(int argc, char **argv)
                         path, lb, host, rb, port, (long)bytes);
     P.req_len = (size_t)hlen + (size_t)bytes;
     P.req = malloc(P.req_len + 1);
-    if (P.req == NULL)
+    if (!P.req)
         return 1;
     snprintf(P.req, (size_t)hlen + 1,
              "POST %s HTTP/1.1\r\nHost: %s%s%s:%s\r\n"
@@ -689,8 +709,7 @@ int main(int argc, char **argv)
     P.nconns = (int)conns;
     P.conns = calloc((size_t)P.nconns, sizeof(*P.conns));
     P.ring = calloc((size_t)P.nconns, sizeof(*P.ring));
-    if (P.lat == NULL || P.svc == NULL || P.late == NULL || P.conns == NULL ||
-        P.ring == NULL) {
+    if (!P.lat || !P.svc || !P.late || !P.conns || !P.ring) {
         fputs("paced: out of memory\n", stderr);
         return 1;
     }
@@ -703,7 +722,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Connections are 0 .. nconns-1 in data.u32; the timer is one past. */
-    struct epoll_event tev = { .events = EPOLLIN, .data.u32 = (uint32_t)P.nconns };
+    struct epoll_event tev = {.events = EPOLLIN, .data.u32 = (uint32_t)P.nconns};
     epoll_ctl(P.ep, EPOLL_CTL_ADD, P.tfd, &tev);
 
     int64_t tnow = now_ns();
@@ -752,7 +771,7 @@ int main(int argc, char **argv)
             if (due > now)
                 break;
             struct conn *c = ring_pop();
-            if (c == NULL)
+            if (!c)
                 break;
             conn_send(c, due, now);
             next++;
@@ -782,7 +801,7 @@ int main(int argc, char **argv)
                 want = due;
         }
         if (want != armed) {
-            struct itimerspec its = { 0 };
+            struct itimerspec its = {0};
             its.it_value.tv_sec = want / NS_PER_S;
             its.it_value.tv_nsec = want % NS_PER_S;
             timerfd_settime(P.tfd, TFD_TIMER_ABSTIME, &its, NULL);

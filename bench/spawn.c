@@ -77,7 +77,7 @@ static int spawn_body_append(struct spawn_body *b, const char *data, size_t len)
         while (cap < b->len + len)
             cap *= 2;
         char *p = realloc(b->data, cap);
-        if (p == NULL)
+        if (!p)
             return -1;
         b->data = p;
         b->cap = cap;
@@ -92,7 +92,7 @@ static enum MHD_Result spawn_reply(struct MHD_Connection *conn, unsigned int sta
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL)
+    if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
@@ -103,7 +103,7 @@ static enum MHD_Result spawn_reply(struct MHD_Connection *conn, unsigned int sta
 /* Run SPAWN_COMMAND and wait for it: 0 if it exited 0, -1 otherwise. */
 static int spawn_run(void)
 {
-    char *argv[] = { (char *)SPAWN_COMMAND, NULL };
+    char *argv[] = {(char *)SPAWN_COMMAND, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, SPAWN_COMMAND, NULL, &spawn_attr, argv, environ);
     if (rc != 0) {
@@ -132,9 +132,9 @@ static enum MHD_Result spawn_handle(void *cls, struct MHD_Connection *conn, cons
     (void)version;
     struct spawn_body *b = *req_cls;
 
-    if (b == NULL) {
+    if (!b) {
         b = calloc(1, sizeof(*b));
-        if (b == NULL)
+        if (!b)
             return MHD_NO;
         *req_cls = b;
         return MHD_YES;
@@ -151,7 +151,7 @@ static enum MHD_Result spawn_handle(void *cls, struct MHD_Connection *conn, cons
     if (b->len > 0) {
         json_error_t jerr;
         json_t *doc = json_loadb(b->data, b->len, 0, &jerr);
-        if (doc == NULL)
+        if (!doc)
             return spawn_reply(conn, MHD_HTTP_BAD_REQUEST, SPAWN_BAD_JSON,
                                sizeof(SPAWN_BAD_JSON) - 1);
         json_decref(doc);
@@ -169,7 +169,7 @@ static void spawn_request_done(void *cls, struct MHD_Connection *conn, void **re
     (void)conn;
     (void)toe;
     struct spawn_body *b = *req_cls;
-    if (b != NULL) {
+    if (b) {
         free(b->data);
         free(b);
         *req_cls = NULL;
@@ -203,8 +203,7 @@ static int spawn_attr_init(void)
     if (posix_spawnattr_init(&spawn_attr) != 0 ||
         posix_spawnattr_setsigmask(&spawn_attr, &none) != 0 ||
         posix_spawnattr_setsigdefault(&spawn_attr, &defaults) != 0 ||
-        posix_spawnattr_setflags(&spawn_attr,
-                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0)
+        posix_spawnattr_setflags(&spawn_attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0)
         return -1;
     return 0;
 }
@@ -256,14 +255,11 @@ int main(int argc, char **argv)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-        spawn_handle, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_NOTIFY_COMPLETED, spawn_request_done, NULL,
-        MHD_OPTION_END);
-    if (d == NULL) {
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, spawn_handle,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+        MHD_OPTION_NOTIFY_COMPLETED, spawn_request_done, NULL, MHD_OPTION_END);
+    if (!d) {
         fprintf(stderr, "spawn: cannot start HTTP server on 127.0.0.1:%ld\n", port);
         return 1;
     }

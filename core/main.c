@@ -47,47 +47,46 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: sluiced [OPTION]...\n"
-            "Receive webhooks and run flows: sluiced matches each HTTP request to a trigger,\n"
-            "turns it into a JSON event and hands it to the executor plugin of each flow\n"
-            "the trigger starts.\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE      configuration file (default " DEFAULT_CONFIG ")\n"
-            "  -t, --check-config     validate the configuration, load its plugins, print\n"
-            "                         any error as FILE:LINE: SETTING: MESSAGE, and exit\n"
-            "                         0 when it is valid, 1 when it is not\n"
-            "  -l, --listen ADDR:PORT listen here instead of server.listen (repeatable;\n"
-            "                         [::1]:8080 for IPv6)\n"
-            "  -P, --plugin-dir DIR   search DIR for executor plugins before the configured\n"
-            "                         plugins.path (repeatable)\n"
-            "  -d, --state-dir DIR    keep state here: the store (DIR/sluice.db unless\n"
-            "                         store.path is set), capability tokens, plugin caches\n"
-            "                         (instead of server.state_dir; default\n"
-            "                         " LOCALSTATEDIR "/lib/sluice)\n"
-            "  -s, --store FILE       the SQLite execution store (instead of store.path)\n"
-            "  -v, --verbose          log at debug level\n"
-            "  -q, --quiet            log warnings and errors only\n"
-            "  -V, --version          print the version and the plugin ABI, and exit\n"
-            "  -h, --help             print this help and exit\n"
-            "\n"
-            "Environment:\n"
-            "  SLUICE_PLUGIN_PATH     colon-separated plugin directories, searched after\n"
-            "                         --plugin-dir and before plugins.path\n"
-            "  SLUICE_STATE_DIR       the state directory, when --state-dir is not given\n"
-            "  SLUICE_MODULE_PATH     colon-separated directories searched before\n"
-            "                         " MODULEDIR " for sluiced's own modules\n"
-            "                         (gitsync.so, loaded for flows.git)\n"
-            "\n"
-            "Signals:\n"
-            "  SIGTERM, SIGINT        stop accepting requests, let running executions finish\n"
-            "                         (up to server.shutdown_timeout), exit 0\n"
-            "  SIGHUP                 reload the configuration; an invalid one is rejected\n"
-            "                         and the running one keeps serving\n"
-            "\n"
-            "Logs go to standard error, one line per event.\n"
-            "Documentation: README.md; the plugin ABI: <sluice/plugin.h>.\n");
+    fprintf(out, "Usage: sluiced [OPTION]...\n"
+                 "Receive webhooks and run flows: sluiced matches each HTTP request to a trigger,\n"
+                 "turns it into a JSON event and hands it to the executor plugin of each flow\n"
+                 "the trigger starts.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -c, --config FILE      configuration file (default " DEFAULT_CONFIG ")\n"
+                 "  -t, --check-config     validate the configuration, load its plugins, print\n"
+                 "                         any error as FILE:LINE: SETTING: MESSAGE, and exit\n"
+                 "                         0 when it is valid, 1 when it is not\n"
+                 "  -l, --listen ADDR:PORT listen here instead of server.listen (repeatable;\n"
+                 "                         [::1]:8080 for IPv6)\n"
+                 "  -P, --plugin-dir DIR   search DIR for executor plugins before the configured\n"
+                 "                         plugins.path (repeatable)\n"
+                 "  -d, --state-dir DIR    keep state here: the store (DIR/sluice.db unless\n"
+                 "                         store.path is set), capability tokens, plugin caches\n"
+                 "                         (instead of server.state_dir; default\n"
+                 "                         " LOCALSTATEDIR "/lib/sluice)\n"
+                 "  -s, --store FILE       the SQLite execution store (instead of store.path)\n"
+                 "  -v, --verbose          log at debug level\n"
+                 "  -q, --quiet            log warnings and errors only\n"
+                 "  -V, --version          print the version and the plugin ABI, and exit\n"
+                 "  -h, --help             print this help and exit\n"
+                 "\n"
+                 "Environment:\n"
+                 "  SLUICE_PLUGIN_PATH     colon-separated plugin directories, searched after\n"
+                 "                         --plugin-dir and before plugins.path\n"
+                 "  SLUICE_STATE_DIR       the state directory, when --state-dir is not given\n"
+                 "  SLUICE_MODULE_PATH     colon-separated directories searched before\n"
+                 "                         " MODULEDIR " for sluiced's own modules\n"
+                 "                         (gitsync.so, loaded for flows.git)\n"
+                 "\n"
+                 "Signals:\n"
+                 "  SIGTERM, SIGINT        stop accepting requests, let running executions finish\n"
+                 "                         (up to server.shutdown_timeout), exit 0\n"
+                 "  SIGHUP                 reload the configuration; an invalid one is rejected\n"
+                 "                         and the running one keeps serving\n"
+                 "\n"
+                 "Logs go to standard error, one line per event.\n"
+                 "Documentation: README.md; the plugin ABI: <sluice/plugin.h>.\n");
 }
 
 static char **split_path_env(const char *s, char **extra, size_t n_extra)
@@ -163,8 +162,8 @@ static int fetch_flows_git(const char *path, config_git_source *src, char *err, 
 }
 
 /* lock: take the locks (the first load of a daemon, not --check-config). */
-static generation *load_and_bind(const char *path, char **listen_override, int lock,
-                                 char *err, size_t errlen)
+static generation *load_and_bind(const char *path, char **listen_override, int lock, char *err,
+                                 size_t errlen)
 {
     sluice_config *cfg;
     config_git_source git;
@@ -240,7 +239,8 @@ static void warn_start_only(const sluice_config *cur, const sluice_config *cfg,
         {o->worker_nice != n->worker_nice, "server.worker_nice"},
         {o->max_queue != n->max_queue, "server.max_queue"},
         {o->max_queue_memory != n->max_queue_memory, "server.max_queue_memory"},
-        {strcmp(cur->store_path ? cur->store_path : "", cfg->store_path ? cfg->store_path : "") != 0,
+        {strcmp(cur->store_path ? cur->store_path : "", cfg->store_path ? cfg->store_path : "") !=
+             0,
          "store.path"},
         {cur->retention_ms != cfg->retention_ms, "store.retention"},
     };
@@ -295,13 +295,11 @@ struct recovery {
 
 /* Record how a recovered execution ends here: a running one had started,
  * so whatever else is wrong, whether it finished is not known. */
-static void recover_final(struct recovery *rec, const store_row *r, int running,
-                          const char *why)
+static void recover_final(struct recovery *rec, const store_row *r, int running, const char *why)
 {
     if (running) {
         char msg[400];
-        snprintf(msg, sizeof(msg), "%s%s%s", EXEC_UNKNOWN_ERROR, why ? "; " : "",
-                 why ? why : "");
+        snprintf(msg, sizeof(msg), "%s%s%s", EXEC_UNKNOWN_ERROR, why ? "; " : "", why ? why : "");
         store_fail_stale(r->id, EXEC_UNKNOWN, msg);
         metrics_count_finished(NULL, EXEC_UNKNOWN, 0);
         rec->counts[3]++;
@@ -327,8 +325,8 @@ static void recover_one(void *arg, store_row *r)
     flow_def *f = config_find_flow(cfg, r->flow);
     int running = strcmp(r->state, "running") == 0;
     if (!t || !f) {
-        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; %s",
-                 r->id, r->trigger, r->flow, running ? "outcome unknown" : "failed");
+        log_warn("recovery: exec=%s: trigger %s or flow %s is no longer configured; %s", r->id,
+                 r->trigger, r->flow, running ? "outcome unknown" : "failed");
         recover_final(rec, r, running, "its trigger or flow is no longer configured");
         return;
     }
@@ -415,13 +413,17 @@ static void retention_tick(void *arg)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"check-config", no_argument, NULL, 't'},
-        {"listen", required_argument, NULL, 'l'},  {"plugin-dir", required_argument, NULL, 'P'},
-        {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
-        {"store", required_argument, NULL, 's'},    {"state-dir", required_argument, NULL, 'd'},
-        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", no_argument, NULL, 't'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"plugin-dir", required_argument, NULL, 'P'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"store", required_argument, NULL, 's'},
+                                         {"state-dir", required_argument, NULL, 'd'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *config_path = DEFAULT_CONFIG;
     int check_only = 0;
     char *listen[17] = {0};

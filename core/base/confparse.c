@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cp_fail(parse_ctx *c, const config_setting_t *s,
-                                                      const char *fmt, ...)
+int cp_fail(parse_ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
     if (c->failed)
         return -1;
@@ -55,7 +54,7 @@ size_t cp_strv_len(char *const *v)
 
 /* Reject any member of group not in allowed (NULL-terminated). */
 int cp_check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
-                      const char *const *allowed)
+                  const char *const *allowed)
 {
     int n = config_setting_length(group);
     for (int i = 0; i < n; i++) {
@@ -73,7 +72,7 @@ int cp_check_keys(parse_ctx *c, const config_setting_t *group, const char *what,
                     strncat(list, ", ", sizeof(list) - strlen(list) - 1);
             }
             return cp_fail(c, m, "%s: unknown setting \"%s\" (known: %s)", what, name ? name : "?",
-                        list);
+                           list);
         }
     }
     return 0;
@@ -92,15 +91,14 @@ static const char *setting_label(const config_setting_t *s)
  * git. A missing variable or unreadable file is a configuration error, never
  * an empty secret.
  */
-int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
-                          const char *raw, char **out)
+int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what, const char *raw,
+                      char **out)
 {
     const char *label = setting_label(s);
     if (strncmp(raw, "@env:", 5) == 0) {
         const char *v = getenv(raw + 5);
         if (!v)
-            return cp_fail(c, s, "%s.%s: environment variable %s is not set", what, label,
-                           raw + 5);
+            return cp_fail(c, s, "%s.%s: environment variable %s is not set", what, label, raw + 5);
         *out = xstrdup(v);
         return 0;
     }
@@ -113,7 +111,8 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
             snprintf(path, sizeof(path), "%s", p);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path, units_strerror(errno));
+            return cp_fail(c, s, "%s.%s: cannot read %s: %s", what, label, path,
+                           units_strerror(errno));
         char buf[65536];
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         if (ferror(f)) {
@@ -138,8 +137,8 @@ int cp_resolve_string(parse_ctx *c, const config_setting_t *s, const char *what,
 }
 
 /* Optional string member; *out stays as it was when absent. */
-int cp_get_string(parse_ctx *c, const config_setting_t *g, const char *name,
-                      const char *what, char **out)
+int cp_get_string(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
+                  char **out)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)
@@ -156,7 +155,7 @@ int cp_get_string(parse_ctx *c, const config_setting_t *g, const char *name,
 
 /* A string or a list of strings, as a NULL-terminated vector. */
 int cp_get_strv(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                    char ***out)
+                char ***out)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)
@@ -191,7 +190,7 @@ int cp_get_strv(parse_ctx *c, const config_setting_t *g, const char *name, const
 }
 
 int cp_get_int(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                   long long lo, long long hi, int *out)
+               long long lo, long long hi, int *out)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)
@@ -206,7 +205,7 @@ int cp_get_int(parse_ctx *c, const config_setting_t *g, const char *name, const 
 }
 
 int cp_get_size(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
-                    uint64_t *out)
+                uint64_t *out)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)
@@ -221,12 +220,12 @@ int cp_get_size(parse_ctx *c, const config_setting_t *g, const char *name, const
     if (config_setting_type(s) != CONFIG_TYPE_STRING ||
         units_parse_size(config_setting_get_string(s), out) < 0)
         return cp_fail(c, s, "%s.%s: bad size (use a number of bytes or \"512K\", \"1M\", \"1G\")",
-                    what, name);
+                       what, name);
     return 0;
 }
 
-int cp_get_duration(parse_ctx *c, const config_setting_t *g, const char *name,
-                        const char *what, uint64_t *out)
+int cp_get_duration(parse_ctx *c, const config_setting_t *g, const char *name, const char *what,
+                    uint64_t *out)
 {
     const config_setting_t *s = config_setting_get_member(g, name);
     if (!s)

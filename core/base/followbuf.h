@@ -45,8 +45,8 @@ typedef struct followbuf {
     /* Behind: set by the first push that did not fit, cleared once the
      * reader has emptied the ring and taken what follows. */
     int behind;
-    uint64_t lost[2];  /* bytes of each stream counted instead of kept */
-    int lost_attempt;  /* a retry that began while behind, 0: none */
+    uint64_t lost[2]; /* bytes of each stream counted instead of kept */
+    int lost_attempt; /* a retry that began while behind, 0: none */
 } followbuf;
 
 /* A ring of cap bytes (at least 64). 0, or -1 when out of memory. */

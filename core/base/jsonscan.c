@@ -567,12 +567,16 @@ static int scan_value(scanner *s, json_t **out)
     }
 }
 
-static json_t *run(const char *text, size_t len, size_t max_depth, int flags,
-                   json_scan_info *info, int build)
+static json_t *run(const char *text, size_t len, size_t max_depth, int flags, json_scan_info *info,
+                   int build)
 {
     json_scan_info none;
-    scanner s = {.start = text, .p = text, .end = text + len, .max_depth = max_depth,
-                 .flags = flags, .info = info ? info : &none};
+    scanner s = {.start = text,
+                 .p = text,
+                 .end = text + len,
+                 .max_depth = max_depth,
+                 .flags = flags,
+                 .info = info ? info : &none};
     memset(s.info, 0, sizeof(*s.info));
     json_t *tree = NULL;
     int rc;

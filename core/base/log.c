@@ -38,8 +38,7 @@ int log_parse_level(const char *name)
     return -1;
 }
 
-void log_vmsg(int level, const char *request_id, const char *prefix, const char *fmt,
-              va_list ap)
+void log_vmsg(int level, const char *request_id, const char *prefix, const char *fmt, va_list ap)
 {
     if (level > atomic_load(&log_level))
         return;
@@ -58,8 +57,8 @@ void log_vmsg(int level, const char *request_id, const char *prefix, const char 
 
     char line[4096];
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, level_names[level]);
     if (request_id && *request_id)
         n += snprintf(line + n, sizeof(line) - (size_t)n, "[%s] ", request_id);
     if (prefix && *prefix)

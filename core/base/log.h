@@ -25,8 +25,8 @@ int log_parse_level(const char *name);
 /* request_id may be NULL. The message gets no trailing newline. */
 void log_msg(int level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_vmsg(int level, const char *request_id, const char *prefix, const char *fmt,
-              va_list ap) __attribute__((format(printf, 4, 0)));
+void log_vmsg(int level, const char *request_id, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #define log_error(...) log_msg(LOG_ERROR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, NULL, __VA_ARGS__)

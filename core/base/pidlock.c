@@ -36,8 +36,7 @@ int pidlock_take(const char *path, const char *what, char *err, size_t errlen)
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open the lock file %s: %s", what, path,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: cannot open the lock file %s: %s", what, path, strerror(errno));
         return -1;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -64,8 +63,7 @@ int pidlock_take(const char *path, const char *what, char *err, size_t errlen)
     char pid[32];
     int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-        snprintf(err, errlen, "%s: cannot write the lock file %s: %s", what, path,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: cannot write the lock file %s: %s", what, path, strerror(errno));
         close(fd);
         return -1;
     }

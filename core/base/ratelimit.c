@@ -66,8 +66,7 @@ static uint64_t kth_smallest(uint64_t *a, ptrdiff_t n, ptrdiff_t k)
 }
 
 /* Drop the entries for which keep() says no. */
-static void drop_where(int (*keep)(const entry *, uint64_t, size_t *), uint64_t arg,
-                       size_t *budget)
+static void drop_where(int (*keep)(const entry *, uint64_t, size_t *), uint64_t arg, size_t *budget)
 {
     for (size_t b = 0; b < BUCKETS; b++)
         for (entry **pp = &rl.buckets[b]; *pp;) {

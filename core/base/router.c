@@ -55,8 +55,8 @@ void router_free(router *r)
 
 static int valid_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 static int parse_template(const char *tmpl, route *rt, char *err, size_t errlen)
@@ -100,8 +100,7 @@ static int parse_template(const char *tmpl, route *rt, char *err, size_t errlen)
         } else {
             for (size_t i = 0; i < len; i++)
                 if (p[i] == '{' || p[i] == '}' || p[i] == '?' || p[i] == '#' || p[i] == '%') {
-                    snprintf(err, errlen, "route \"%s\": bad character in literal segment",
-                             tmpl);
+                    snprintf(err, errlen, "route \"%s\": bad character in literal segment", tmpl);
                     return -1;
                 }
             s->text = xstrndup(p, len);
@@ -133,8 +132,7 @@ static int same_shape(const route *a, const route *b)
     return 1;
 }
 
-int router_add(router *r, const char *tmpl, void *target, void **conflict, char *err,
-               size_t errlen)
+int router_add(router *r, const char *tmpl, void *target, void **conflict, char *err, size_t errlen)
 {
     route rt = {0};
     if (conflict)

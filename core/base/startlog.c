@@ -72,8 +72,8 @@ static void replay(FILE *f, void (*fn)(void *, const char *, int), void *arg)
     }
 }
 
-int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int attempt),
-                  void *arg, char *err, size_t errlen)
+int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int attempt), void *arg,
+                  char *err, size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {

@@ -32,8 +32,8 @@
  * passed to fn first, then the file is emptied only by startlog_clear.
  * -1 with a reason in err.
  */
-int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int attempt),
-                  void *arg, char *err, size_t errlen);
+int startlog_open(const char *path, void (*fn)(void *arg, const char *id, int attempt), void *arg,
+                  char *err, size_t errlen);
 /* Empty the journal: what it said is now in the database (after open). */
 int startlog_clear(void);
 /* Record that id starts attempt. 0, or -1 (errno set) when not written. */

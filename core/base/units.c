@@ -111,8 +111,8 @@ void units_format_time(uint64_t epoch_ms, char *buf, size_t len)
     gmtime_r(&sec, &tm);
     unsigned year = (unsigned)(tm.tm_year + 1900);
     if (year > 9999) {
-        snprintf(buf, len, "%u-%02d-%02dT%02d:%02d:%02d.%03uZ", year, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(epoch_ms % 1000));
+        snprintf(buf, len, "%u-%02d-%02dT%02d:%02d:%02d.%03uZ", year, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(epoch_ms % 1000));
         return;
     }
     p = put_digits(p, year, 4);

@@ -38,12 +38,28 @@
 #endif
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/sluice"
 
-static const char *const server_keys[] = {
-    "listen", "http_threads", "workers", "worker_nice", "max_body", "max_queue",
-    "max_queue_memory", "sync_timeout",
-    "shutdown_timeout", "admin_token", "log_level", "trusted_proxies", "state_dir",
-    "max_followers", "follow_heartbeat", "max_connections", "max_connections_per_address",
-    "head_timeout", "body_timeout", "metrics_token", "metrics_public", NULL};
+static const char *const server_keys[] = {"listen",
+                                          "http_threads",
+                                          "workers",
+                                          "worker_nice",
+                                          "max_body",
+                                          "max_queue",
+                                          "max_queue_memory",
+                                          "sync_timeout",
+                                          "shutdown_timeout",
+                                          "admin_token",
+                                          "log_level",
+                                          "trusted_proxies",
+                                          "state_dir",
+                                          "max_followers",
+                                          "follow_heartbeat",
+                                          "max_connections",
+                                          "max_connections_per_address",
+                                          "head_timeout",
+                                          "body_timeout",
+                                          "metrics_token",
+                                          "metrics_public",
+                                          NULL};
 
 static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t *g)
 {
@@ -95,10 +111,10 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     sv->max_queue = (size_t)mq;
     if (sv->log_level && log_parse_level(sv->log_level) < 0)
         return cp_fail(c, config_setting_get_member(g, "log_level"),
-                    "server.log_level: use error, warn, info or debug");
+                       "server.log_level: use error, warn, info or debug");
     if (sv->admin_token && strlen(sv->admin_token) < 16)
         return cp_fail(c, config_setting_get_member(g, "admin_token"),
-                    "server.admin_token: must be at least 16 characters");
+                       "server.admin_token: must be at least 16 characters");
     /* A scraper gets a credential of its own, good for /metrics only, or
      * none at all when the operator says so; never the admin token. */
     const config_setting_t *mt = config_setting_get_member(g, "metrics_token");
@@ -113,14 +129,15 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     if (sv->metrics_token && sv->admin_token && strcmp(sv->metrics_token, sv->admin_token) == 0)
         return cp_fail(c, mt, "server.metrics_token: must differ from server.admin_token");
     if (sv->metrics_token && sv->metrics_public)
-        return cp_fail(c, mp, "server.metrics_public: /metrics cannot be public and need "
-                              "server.metrics_token at once; set one of them");
+        return cp_fail(c, mp,
+                       "server.metrics_public: /metrics cannot be public and need "
+                       "server.metrics_token at once; set one of them");
     if (sv->max_body == 0)
         return cp_fail(c, config_setting_get_member(g, "max_body"), "server.max_body: must be > 0");
     if (sv->max_queue_memory == 0)
         return cp_fail(c, config_setting_get_member(g, "max_queue_memory"),
                        "server.max_queue_memory: must be > 0");
-    /* issue 5 (gate): trusted proxies are CIDRs; the state dir is relative to the config. */
+    /* Trusted proxies are CIDRs; the state dir is relative to the config. */
     if (cp_get_strv(c, g, "trusted_proxies", "server", &sv->trusted_proxies) < 0 ||
         cp_get_string(c, g, "state_dir", "server", &sv->state_dir) < 0)
         return -1;
@@ -140,9 +157,9 @@ static int parse_server(parse_ctx *c, sluice_config *cfg, const config_setting_t
     return 0;
 }
 
-static const char *const flow_keys[] = {"id",          "namespace",   "executor", "description",
-                                        "timeout",     "concurrency", "on_limit", "retry",
-                                        "config",      NULL};
+static const char *const flow_keys[] = {"id",      "namespace",   "executor", "description",
+                                        "timeout", "concurrency", "on_limit", "retry",
+                                        "config",  NULL};
 static const char *const retry_keys[] = {"max", "backoff", NULL};
 
 static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
@@ -156,7 +173,7 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
         return cp_fail(c, g, "flow: missing setting \"id\"");
     if (!cp_valid_id(f->id))
         return cp_fail(c, config_setting_get_member(g, "id"),
-                    "flow.id: \"%s\" must match [A-Za-z0-9._-]+", f->id);
+                       "flow.id: \"%s\" must match [A-Za-z0-9._-]+", f->id);
     char what[200];
     snprintf(what, sizeof(what), "flow \"%s\"", f->id);
     if (cp_get_string(c, g, "namespace", what, &f->ns) < 0 ||
@@ -197,7 +214,7 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
     }
     if (f->ns && !cp_valid_id(f->ns))
         return cp_fail(c, config_setting_get_member(g, "namespace"),
-                    "%s: namespace \"%s\" must match [A-Za-z0-9._-]+", what, f->ns);
+                       "%s: namespace \"%s\" must match [A-Za-z0-9._-]+", what, f->ns);
     if (!f->executor)
         return cp_fail(c, g, "%s: missing setting \"executor\"", what);
     if (f->ns) {
@@ -224,10 +241,22 @@ static int parse_flow(parse_ctx *c, flow_def *f, const config_setting_t *g)
     return 0;
 }
 
-static const char *const trigger_keys[] = {
-    "id", "flows", "path", "methods", "content_types", "mode", "sync_timeout",
-    "success_code", "variables", "max_body", "description", "idempotency_key",
-    "idempotency_ttl", "respond_with", "json_duplicate_keys", NULL};
+static const char *const trigger_keys[] = {"id",
+                                           "flows",
+                                           "path",
+                                           "methods",
+                                           "content_types",
+                                           "mode",
+                                           "sync_timeout",
+                                           "success_code",
+                                           "variables",
+                                           "max_body",
+                                           "description",
+                                           "idempotency_key",
+                                           "idempotency_ttl",
+                                           "respond_with",
+                                           "json_duplicate_keys",
+                                           NULL};
 
 /* Flow references are resolved after every file is read. */
 typedef struct pending_refs {
@@ -241,8 +270,8 @@ typedef struct pending_refs {
  * status, type and body), so it needs a sender that waits and exactly one
  * flow to answer; "execution" always sends the execution document.
  */
-static int respond_parse(parse_ctx *c, const config_setting_t *g, const char *what,
-                         trigger_def *t, const char *value, size_t n_flows)
+static int respond_parse(parse_ctx *c, const config_setting_t *g, const char *what, trigger_def *t,
+                         const char *value, size_t n_flows)
 {
     const config_setting_t *s = config_setting_get_member(g, "respond_with");
     if (strcmp(value, "execution") == 0) {
@@ -289,7 +318,7 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         return cp_fail(c, g, "trigger: missing setting \"id\"");
     if (!cp_valid_id(t->id))
         return cp_fail(c, config_setting_get_member(g, "id"),
-                    "trigger.id: \"%s\" must match [A-Za-z0-9._-]+", t->id);
+                       "trigger.id: \"%s\" must match [A-Za-z0-9._-]+", t->id);
     char what[200];
     snprintf(what, sizeof(what), "trigger \"%s\"", t->id);
 
@@ -361,13 +390,13 @@ static int parse_trigger(parse_ctx *c, sluice_config *cfg, trigger_def *t,
         t->sync = 1;
     } else if (mode && strcmp(mode, "async") != 0) {
         cp_fail(c, config_setting_get_member(g, "mode"), "%s: mode must be \"sync\" or \"async\"",
-             what);
+                what);
         goto out;
     }
     if (t->max_body > cfg->server.max_body) {
         cp_fail(c, config_setting_get_member(g, "max_body"),
-             "%s: max_body is larger than server.max_body (%llu bytes)", what,
-             (unsigned long long)cfg->server.max_body);
+                "%s: max_body is larger than server.max_body (%llu bytes)", what,
+                (unsigned long long)cfg->server.max_body);
         goto out;
     }
     t->n_variables = cp_strv_len(t->variables);
@@ -518,8 +547,8 @@ static int read_includes(parse_ctx *c, builder *b, const config_setting_t *g)
             continue;
         }
         if (gr != 0) {
-            rc = cp_fail(c, config_setting_get_member(g, "include"), "flows.include: cannot expand %s",
-                      pat);
+            rc = cp_fail(c, config_setting_get_member(g, "include"),
+                         "flows.include: cannot expand %s", pat);
             break;
         }
         for (size_t i = 0; i < gl.gl_pathc && rc == 0; i++) {
@@ -556,8 +585,8 @@ static int resolve_and_route(parse_ctx *c, builder *b)
         trigger_def *t = &cfg->triggers[i];
         for (size_t j = 0; j < i; j++)
             if (strcmp(t->id, cfg->triggers[j].id) == 0) {
-                snprintf(c->err, c->errlen, "%s: trigger \"%s\" is already defined at %s",
-                         t->where, t->id, cfg->triggers[j].where);
+                snprintf(c->err, c->errlen, "%s: trigger \"%s\" is already defined at %s", t->where,
+                         t->id, cfg->triggers[j].where);
                 return -1;
             }
         pending_refs *r = &b->refs[i];
@@ -567,12 +596,12 @@ static int resolve_and_route(parse_ctx *c, builder *b)
             t->flows[k] = config_find_flow(cfg, r->names[k]);
             if (!t->flows[k])
                 return cp_fail(c, config_setting_get_member(r->where, "flows"),
-                            "trigger \"%s\": flows: unknown flow \"%s\"", t->id, r->names[k]);
+                               "trigger \"%s\": flows: unknown flow \"%s\"", t->id, r->names[k]);
             for (size_t m = 0; m < k; m++)
                 if (t->flows[m] == t->flows[k])
                     return cp_fail(c, config_setting_get_member(r->where, "flows"),
-                                "trigger \"%s\": flows: \"%s\" is listed twice", t->id,
-                                r->names[k]);
+                                   "trigger \"%s\": flows: \"%s\" is listed twice", t->id,
+                                   r->names[k]);
         }
         char rerr[512];
         void *other;
@@ -588,8 +617,7 @@ static int resolve_and_route(parse_ctx *c, builder *b)
                          t->where, t->id, rerr, ((trigger_def *)other)->id,
                          ((trigger_def *)other)->where);
             else
-                snprintf(c->err, c->errlen, "%s: trigger \"%s\": path: %s", t->where, t->id,
-                         rerr);
+                snprintf(c->err, c->errlen, "%s: trigger \"%s\": path: %s", t->where, t->id, rerr);
             return -1;
         }
     }
@@ -643,8 +671,8 @@ int config_git_peek(const char *path, config_git_source *src, char *err, size_t 
         goto out;
     const config_setting_t *root = config_root_setting(f);
     const config_setting_t *fg = config_setting_get_member(root, "flows");
-    const config_setting_t *g = fg && config_setting_is_group(fg)
-                                    ? config_setting_get_member(fg, "git") : NULL;
+    const config_setting_t *g =
+        fg && config_setting_is_group(fg) ? config_setting_get_member(fg, "git") : NULL;
     if (g) {
         if (gitsync_conf_parse(&c, g, &src->conf) < 0)
             goto out;
@@ -678,8 +706,8 @@ int config_load(sluice_config **out, const char *path, char *err, size_t errlen)
     return config_load_git(out, path, NULL, err, errlen);
 }
 
-int config_load_git(sluice_config **out, const char *path, const config_git_source *git,
-                    char *err, size_t errlen)
+int config_load_git(sluice_config **out, const char *path, const config_git_source *git, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     sluice_config *cfg = xcalloc(1, sizeof(*cfg));

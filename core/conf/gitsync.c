@@ -70,8 +70,8 @@ static struct {
         .cv = PTHREAD_COND_INITIALIZER,
         .repo_mu = PTHREAD_MUTEX_INITIALIZER};
 
-static const char *const git_keys[] = {"url",     "branch",      "dir", "poll", "token",
-                                       "ssh_key", "known_hosts", NULL};
+static const char *const git_keys[] = {"url",   "branch",  "dir",         "poll",
+                                       "token", "ssh_key", "known_hosts", NULL};
 
 /* ---- names ---- */
 
@@ -245,8 +245,8 @@ static int load_module(char *err, size_t errlen)
     char path[4096], merr[2600];
     if (!gs.mod) {
         const gitmod *(*entry)(void);
-        *(void **)&entry = module_load(GITMOD_NAME, GITMOD_ENTRY, path, sizeof(path), merr,
-                                       sizeof(merr));
+        *(void **)&entry =
+            module_load(GITMOD_NAME, GITMOD_ENTRY, path, sizeof(path), merr, sizeof(merr));
         if (!entry) {
             snprintf(err, errlen, "%s", merr);
             return -1;
@@ -257,8 +257,8 @@ static int load_module(char *err, size_t errlen)
             snprintf(err, errlen,
                      "module %s is from another build (sluice %s, interface %u; this sluiced "
                      "is %s, interface %d): install sluiced and its modules together",
-                     path, m && m->package_version ? m->package_version : "?",
-                     m ? m->version : 0, PACKAGE_VERSION, GITMOD_VERSION);
+                     path, m && m->package_version ? m->package_version : "?", m ? m->version : 0,
+                     PACKAGE_VERSION, GITMOD_VERSION);
             return -1;
         }
         gs.mod = m;
@@ -357,7 +357,7 @@ static void collect_checkouts(const char *co_dir, const char *keep)
         return;
     struct dirent *de;
     char path[4400];
-    for (int n = 0; n < 10000 && (de = readdir(d)) != NULL; n++) {
+    for (int n = 0; n < 10000 && (de = readdir(d)); n++) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
             strcmp(de->d_name, keep) == 0)
             continue;
@@ -509,8 +509,8 @@ char *gitsync_rejection_text(void)
     pthread_mutex_lock(&gs.mu);
     if (gs.conf && gs.rejected[0] &&
         asprintf(&text, "flows.git: commit %s was rejected (still serving %s): %s", gs.rejected,
-                 gs.serving[0] ? gs.serving : "nothing", gs.rejected_err ? gs.rejected_err : "")
-            < 0)
+                 gs.serving[0] ? gs.serving : "nothing",
+                 gs.rejected_err ? gs.rejected_err : "") < 0)
         text = NULL;
     pthread_mutex_unlock(&gs.mu);
     return text;

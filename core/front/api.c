@@ -81,19 +81,19 @@ static int check_params(struct MHD_Connection *c, const http_request *rq,
             known = strcmp(*a, n) == 0;
         if (!known) {
             *result = allowed[0] ? reply_error(c, rq->request_id, 400, "bad_request",
-                                              "unknown query parameter \"%.64s\"; this "
-                                              "endpoint takes %s",
-                                              n, takes)
+                                               "unknown query parameter \"%.64s\"; this "
+                                               "endpoint takes %s",
+                                               n, takes)
                                  : reply_error(c, rq->request_id, 400, "bad_request",
-                                              "unknown query parameter \"%.64s\"; this "
-                                              "endpoint takes no query parameters",
-                                              n);
+                                               "unknown query parameter \"%.64s\"; this "
+                                               "endpoint takes no query parameters",
+                                               n);
             return -1;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(rq->params[j].name, n) == 0) {
                 *result = reply_error(c, rq->request_id, 400, "bad_request",
-                                     "query parameter \"%s\" is given more than once", n);
+                                      "query parameter \"%s\" is given more than once", n);
                 return -1;
             }
     }
@@ -210,8 +210,8 @@ static int parse_time(const char *s, uint64_t *ms)
 
 static int list_executions(struct MHD_Connection *c, const http_request *rq)
 {
-    static const char *const states[] = {"queued", "running", "succeeded", "failed",
-                                         "timed_out", "cancelled", "unknown", NULL};
+    static const char *const states[] = {"queued",    "running",   "succeeded", "failed",
+                                         "timed_out", "cancelled", "unknown",   NULL};
     store_filter f = {0};
     f.flow = param(rq, "flow");
     f.trigger = param(rq, "trigger");
@@ -219,22 +219,22 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
     f.cursor = param(rq, "cursor");
     if ((f.flow && !*f.flow) || (f.trigger && !*f.trigger))
         return reply_error(c, rq->request_id, 400, "bad_request",
-                          "flow and trigger take a flow key or a trigger id, not nothing");
+                           "flow and trigger take a flow key or a trigger id, not nothing");
     if (f.state) {
         int known = 0;
         for (const char *const *st = states; *st && !known; st++)
             known = strcmp(*st, f.state) == 0;
         if (!known)
             return reply_error(c, rq->request_id, 400, "bad_request",
-                              "state must be one of queued, running, succeeded, failed, "
-                              "timed_out, cancelled");
+                               "state must be one of queued, running, succeeded, failed, "
+                               "timed_out, cancelled");
     }
     if (f.cursor) {
         /* The next_cursor of an earlier page: an execution id. */
         size_t n = strlen(f.cursor);
         if (n != 36 || strspn(f.cursor, "0123456789abcdef-") != n)
             return reply_error(c, rq->request_id, 400, "bad_request",
-                              "cursor takes the next_cursor of an earlier page");
+                               "cursor takes the next_cursor of an earlier page");
     }
     const char *limit = param(rq, "limit");
     f.limit = 50;
@@ -244,11 +244,11 @@ static int list_executions(struct MHD_Connection *c, const http_request *rq)
     }
     if (f.limit < 1 || f.limit > 500)
         return reply_error(c, rq->request_id, 400, "bad_request",
-                          "limit must be a whole number from 1 to 500");
+                           "limit must be a whole number from 1 to 500");
     if (parse_time(param(rq, "since"), &f.since_ms) < 0 ||
         parse_time(param(rq, "until"), &f.until_ms) < 0)
         return reply_error(c, rq->request_id, 400, "bad_request",
-                          "since and until take RFC 3339 times or epoch milliseconds");
+                           "since and until take RFC 3339 times or epoch milliseconds");
     if (f.since_ms && f.until_ms && f.since_ms > f.until_ms)
         return reply_error(c, rq->request_id, 400, "bad_request", "since is after until");
     char *next = NULL;
@@ -271,8 +271,7 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
                           "the execution has already finished", NULL);
     }
     int rc = engine_cancel(e, SLUICE_CANCEL_REQUEST);
-    log_msg(LOG_INFO, rq->request_id, "cancel requested for exec=%s flow=%s", e->id,
-            e->flow->key);
+    log_msg(LOG_INFO, rq->request_id, "cancel requested for exec=%s flow=%s", e->id, e->flow->key);
     json_t *doc = exec_to_json(e, 0);
     exec_unref(e);
     if (rc < 0)
@@ -295,7 +294,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         n = strtol(which, &end, 10);
         if (!*which || *end || n < 1 || n > 1000)
             return reply_error(c, rq->request_id, 400, "bad_request",
-                              "attempt takes an attempt number (1, 2, ...) or \"all\"");
+                               "attempt takes an attempt number (1, 2, ...) or \"all\"");
     }
     json_t *doc = store_get_json(id, 1);
     if (!doc)
@@ -316,8 +315,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
         json_array_foreach(attempts, i, x)
         {
             json_t *o = json_object();
-            static const char *const keys[] = {"attempt", "state", "exit_code", "stdout",
-                                               "stderr"};
+            static const char *const keys[] = {"attempt", "state", "exit_code", "stdout", "stderr"};
             for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
                 json_object_set(o, keys[k], json_object_get(x, keys[k]));
             json_array_append_new(a, o);
@@ -336,7 +334,7 @@ static int execution_logs(struct MHD_Connection *c, const http_request *rq, cons
             json_decref(d);
             json_decref(doc);
             return reply_error(c, rq->request_id, 404, "not_found",
-                              "execution %s has no attempt %ld on record", id, n);
+                               "execution %s has no attempt %ld on record", id, n);
         }
         json_object_set(d, "state", json_object_get(hit, "state"));
         json_object_set(d, "attempt", json_object_get(hit, "attempt"));
@@ -403,9 +401,8 @@ static size_t replay_build_exec(void *arg, sluice_exec **out, size_t n)
     char *text = json_dumps(b->ev, JSON_COMPACT | JSON_ENCODE_ANY);
     sluice_exec *e =
         text ? exec_from_store(b->gen, b->t, generation_flow(b->gen, b->f), nid, b->request_id,
-                               text, strlen(text),
-                               b->r->raw, b->r->body, b->r->function, b->r->headers,
-                               b->received_ms, b->err, sizeof(b->err))
+                               text, strlen(text), b->r->raw, b->r->body, b->r->function,
+                               b->r->headers, b->received_ms, b->err, sizeof(b->err))
              : NULL;
     if (!e) {
         if (!text)
@@ -447,8 +444,8 @@ static int replay_answer(struct MHD_Connection *c, const http_request *rq, api_p
         snprintf(ids[0], sizeof(ids[0]), "%s", e->dup_of);
         return reply_duplicate(c, rq, p->trigger, ids, 1);
     }
-    log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s",
-            p->replay_of, e->id, e->flow->key);
+    log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", p->replay_of,
+            e->id, e->flow->key);
     json_t *d = json_object();
     json_object_set_new(d, "execution_id", json_string(e->id));
     json_object_set_new(d, "replay_of", json_string(p->replay_of));
@@ -489,8 +486,14 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, ge
     char idem[400];
     if (key && *key)
         snprintf(idem, sizeof(idem), "replay:%s:%.300s", id, key);
-    replay_build b = {.gen = gen, .t = t, .f = f, .r = &r, .ev = ev, .id = id,
-                      .request_id = rq->request_id, .received_ms = rq->received_ms};
+    replay_build b = {.gen = gen,
+                      .t = t,
+                      .f = f,
+                      .r = &r,
+                      .ev = ev,
+                      .id = id,
+                      .request_id = rq->request_id,
+                      .received_ms = rq->received_ms};
     api_park *p = park_new(c);
     p->trigger = t;
     snprintf(p->replay_of, sizeof(p->replay_of), "%s", id);
@@ -528,8 +531,7 @@ static int replay_execution(struct MHD_Connection *c, const http_request *rq, ge
     }
     api_park_free(p);
     if (st == INTAKE_NOT_BUILT) {
-        ret = reply_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id,
-                          b.err);
+        ret = reply_error(c, rq->request_id, 409, "not_replayable", "execution %s: %s", id, b.err);
     } else if (st == INTAKE_SEEN) {
         ret = reply_duplicate(c, rq, t, why.dup_ids, why.n_dups);
     } else {
@@ -554,7 +556,7 @@ static int trigger_token(struct MHD_Connection *c, const http_request *rq, sluic
                  : prematch_token_regenerate(cfg, id, tok, sizeof(tok), err, sizeof(err));
     if (rc == -1)
         return reply_error(c, rq->request_id, 404, "not_found", "%s",
-                          err[0] ? err : "no capability trigger by that id");
+                           err[0] ? err : "no capability trigger by that id");
     if (rc < 0)
         return reply_error(c, rq->request_id, 500, "state_unwritable", "%s", err);
     log_msg(LOG_INFO, rq->request_id, "trigger %s: capability URL %s through the API", id,
@@ -590,8 +592,7 @@ static int health(struct MHD_Connection *c, const http_request *rq, int ready)
     return reply_json(c, rq->request_id, 503, d, "not_ready", "the store is failing", NULL);
 }
 
-static int method_not_allowed(struct MHD_Connection *c, const http_request *rq,
-                              const char *allow)
+static int method_not_allowed(struct MHD_Connection *c, const http_request *rq, const char *allow)
 {
     const char *hdrs[] = {"Allow", allow, NULL};
     return reply_json(c, rq->request_id, 405, NULL, "method_not_allowed",
@@ -629,8 +630,8 @@ static int reload_park(struct MHD_Connection *c, const http_request *rq, api_par
         pthread_mutex_unlock(&reloads.mu);
         api_park_free(p);
         const char *hdrs[] = {"Retry-After", "5", NULL};
-        return reply_json(c, rq->request_id, 503, NULL, "shutting_down",
-                          "sluiced is shutting down", hdrs);
+        return reply_json(c, rq->request_id, 503, NULL, "shutting_down", "sluiced is shutting down",
+                          hdrs);
     }
     /* Suspended before it is listed: once listed it may be resumed at any
      * moment, and MHD must not see a resume before its suspend. */
@@ -691,8 +692,7 @@ static void reload_answer(api_park *list, const sluice_config *cfg, const char *
 void api_reload_end(api_park *list, const sluice_config *cfg, const char *err,
                     const char *const *restart_needed)
 {
-    reload_answer(list, cfg, err, restart_needed, cfg ? 200 : 422,
-                  cfg ? NULL : "config_invalid");
+    reload_answer(list, cfg, err, restart_needed, cfg ? 200 : 422, cfg ? NULL : "config_invalid");
 }
 
 void api_reload_shutdown(void)
@@ -711,8 +711,7 @@ void api_reload_shutdown(void)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += RELOAD_SEND_WAIT_S;
     pthread_mutex_lock(&reloads.mu);
-    while (reloads.answering > 0 &&
-           pthread_cond_timedwait(&reloads.cv, &reloads.mu, &until) == 0)
+    while (reloads.answering > 0 && pthread_cond_timedwait(&reloads.cv, &reloads.mu, &until) == 0)
         ;
     pthread_mutex_unlock(&reloads.mu);
 }
@@ -762,7 +761,7 @@ typedef struct api_call {
     const http_request *rq;
     generation *gen;
     sluice_config *cfg; /* gen's, borrowed */
-    const char *id; /* the path's {id}, or NULL */
+    const char *id;     /* the path's {id}, or NULL */
     api_park **park;
 } api_call;
 
@@ -779,8 +778,10 @@ static int h_ready(const api_call *a)
 static int h_metrics(const api_call *a)
 {
     size_t len;
-    metrics_gauges g = {.queued = engine_queued(), .running = engine_running(),
-                        .capacity = engine_capacity(), .followers = follow_count(),
+    metrics_gauges g = {.queued = engine_queued(),
+                        .running = engine_running(),
+                        .capacity = engine_capacity(),
+                        .followers = follow_count(),
                         .store_healthy = store_healthy()};
     engine_queue_memory(&g.queue_bytes, &g.queue_limit);
     char *text = metrics_render(&g, &len);
@@ -801,8 +802,7 @@ static int h_get(const api_call *a)
 {
     json_t *doc = store_get_json(a->id, 1);
     return doc ? reply_json(a->c, a->rq->request_id, 200, doc, NULL, NULL, NULL)
-               : reply_error(a->c, a->rq->request_id, 404, "not_found", "no execution %s",
-                             a->id);
+               : reply_error(a->c, a->rq->request_id, 404, "not_found", "no execution %s", a->id);
 }
 
 static int h_logs(const api_call *a)
@@ -858,7 +858,7 @@ static int h_token_remove(const api_call *a)
 enum api_access { API_PUBLIC, API_METRICS, API_ADMIN };
 
 static const char *const no_params[] = {NULL};
-static const char *const list_params[] = {"flow",  "trigger", "state", "since",
+static const char *const list_params[] = {"flow",  "trigger", "state",  "since",
                                           "until", "limit",   "cursor", NULL};
 static const char *const logs_params[] = {"follow", "attempt", NULL};
 
@@ -926,8 +926,8 @@ static const struct api_route *api_route_for(const struct api_route *first, cons
     return hit;
 }
 
-int api_handle(struct MHD_Connection *c, const http_request *rq, generation *gen,
-               int loopback, int *result, api_park **park)
+int api_handle(struct MHD_Connection *c, const http_request *rq, generation *gen, int loopback,
+               int *result, api_park **park)
 {
     sluice_config *cfg = generation_config(gen);
     pthread_once(&api_router_once, api_router_build);

@@ -37,8 +37,8 @@ static const ratelimit_rule admin_fail_rule = {ADMIN_FAILURE_WINDOW_MS, ADMIN_MA
  */
 static int forwarding_header(const char *n)
 {
-    static const char *const names[] = {"forwarded",          "x-real-ip",       "via",
-                                        "true-client-ip",     "cf-connecting-ip", "x-client-ip",
+    static const char *const names[] = {"forwarded",           "x-real-ip",        "via",
+                                        "true-client-ip",      "cf-connecting-ip", "x-client-ip",
                                         "x-cluster-client-ip", "fastly-client-ip", NULL};
     if (strncmp(n, "x-forwarded-", 12) == 0)
         return 1;
@@ -86,8 +86,8 @@ void apiauth_warn_config(const sluice_config *cfg)
  * operator on the host itself; any other address has one budget, whatever
  * headers it sends (a split there would only double what it may guess).
  */
-void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback,
-                      char *k, size_t len)
+void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback, char *k,
+                      size_t len)
 {
     char client[64];
     auth_client_addr(rq, cfg->server.trusted_proxies, client, sizeof(client));
@@ -111,11 +111,11 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
         return 1;
     if (!tok && !mtok) {
         reply_error(c, rq->request_id, 403, "forbidden", "%s",
-                   proxies_in_front(cfg)
-                       ? "server.trusted_proxies is set: the admin API needs server.admin_token"
-                       : "the admin API answers only clients on this host when "
-                         "server.admin_token is not set (a request forwarded by a proxy is "
-                         "from its client)");
+                    proxies_in_front(cfg)
+                        ? "server.trusted_proxies is set: the admin API needs server.admin_token"
+                        : "the admin API answers only clients on this host when "
+                          "server.admin_token is not set (a request forwarded by a proxy is "
+                          "from its client)");
         return 0;
     }
     char k[128];

@@ -47,7 +47,7 @@ int apiauth_check(struct MHD_Connection *c, const http_request *rq, const sluice
  * client address, with requests a proxy on this host forwards for a
  * client it does not name counted apart from direct loopback ones.
  */
-void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback,
-                      char *k, size_t len);
+void apiauth_fail_key(const http_request *rq, const sluice_config *cfg, int peer_loopback, char *k,
+                      size_t len);
 
 #endif

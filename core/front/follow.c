@@ -59,10 +59,10 @@ struct follower {
     pthread_mutex_t mu;
     /* Under mu: what the writers gave, and why the reader should wake. */
     followbuf buf;
-    int suspended; /* the reader parked the connection; clearing it means resuming it */
-    int final;     /* the execution reached a final state */
-    int closing;   /* sluiced is shutting down */
-    int heartbeat; /* a heartbeat is due */
+    int suspended;       /* the reader parked the connection; clearing it means resuming it */
+    int final;           /* the execution reached a final state */
+    int closing;         /* sluiced is shutting down */
+    int heartbeat;       /* a heartbeat is due */
     follower *wake_next; /* from a claim until the resume that answers it */
 
     /* Under the execution's mu. */
@@ -121,8 +121,7 @@ static void follower_unref(follower *f)
 }
 
 static void exec_done(void *arg);
-static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data,
-                         size_t len);
+static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data, size_t len);
 static void follower_resume(void *arg);
 
 /* A follower of e, taking the caller's reference to e. */
@@ -212,8 +211,7 @@ static void exec_done(void *arg)
 
 /* exec_write_log, with e->mu held: a copy into the bounded buffer. Claims
  * a parked reader, which follower_resume wakes once e->mu is released. */
-static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data,
-                         size_t len)
+static int follower_push(void *arg, const sluice_exec *e, int stream, const char *data, size_t len)
 {
     follower *f = arg;
     int s = stream == SLUICE_STDERR ? FB_STDERR : FB_STDOUT;
@@ -341,8 +339,7 @@ static int stage_next(follower *f, int park)
                 return 1;
             }
         if (f->raw_pos < f->raw_len) {
-            stage_data(f, f->raw_stream, f->raw + f->raw_pos, f->raw_len - f->raw_pos,
-                       &f->raw_pos);
+            stage_data(f, f->raw_stream, f->raw + f->raw_pos, f->raw_len - f->raw_pos, &f->raw_pos);
             return 1;
         }
 
@@ -630,9 +627,8 @@ int follow_handle(struct MHD_Connection *c, const http_request *rq, sluice_confi
         return reply_json(c, rq->request_id, 503, NULL, "too_many_followers", msg, hdrs);
     }
     follower_attach(f);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, FOLLOW_BLOCK, follow_read, f,
-                                          follow_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, FOLLOW_BLOCK,
+                                                               follow_read, f, follow_free);
     if (!r) {
         follow_free(f);
         return MHD_NO;

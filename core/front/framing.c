@@ -39,7 +39,7 @@ static int is_tchar(unsigned char ch)
 {
     if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
         return 1;
-    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+    return ch && strchr("!#$%&'*+-.^_`|~", ch);
 }
 
 static int name_is(const framing_field *f, const char *name)
@@ -48,7 +48,7 @@ static int name_is(const framing_field *f, const char *name)
 }
 
 __attribute__((format(printf, 4, 5))) static int fail(framing_verdict *v, int status,
-                                                     const char *code, const char *fmt, ...)
+                                                      const char *code, const char *fmt, ...)
 {
     v->status = status;
     v->code = code;
@@ -118,8 +118,7 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
     if (n > FRAMING_MAX_FIELDS) {
         v->status = 431;
         v->code = "headers_too_large";
-        snprintf(v->message, sizeof(v->message), "more than %d header fields",
-                 FRAMING_MAX_FIELDS);
+        snprintf(v->message, sizeof(v->message), "more than %d header fields", FRAMING_MAX_FIELDS);
         return -1;
     }
     const framing_field *cl = NULL, *host = NULL;
@@ -128,8 +127,7 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
     char what[64];
     for (size_t i = 0; i < n; i++) {
         const framing_field *h = &f[i];
-        snprintf(what, sizeof(what), "%.*s", h->name_len > 40 ? 40 : (int)h->name_len,
-                 h->name);
+        snprintf(what, sizeof(what), "%.*s", h->name_len > 40 ? 40 : (int)h->name_len, h->name);
         for (size_t k = 0; k < sizeof(what) && what[k]; k++)
             if ((unsigned char)what[k] < 0x20 || (unsigned char)what[k] >= 0x7f)
                 what[k] = '?';
@@ -185,11 +183,11 @@ int framing_check(const framing_field *f, size_t n, const char *version, framing
     if (te && cl)
         return fail(v, 400, "bad_request", "%s", "both Content-Length and Transfer-Encoding");
     if (te && (!chunked_last || chunked_seen != 1))
-        return fail(v, 400, "bad_request",
-                    "%s", "Transfer-Encoding must end with chunked, applied once");
+        return fail(v, 400, "bad_request", "%s",
+                    "Transfer-Encoding must end with chunked, applied once");
     if (te && other_coding)
-        return fail(v, 501, "not_implemented",
-                    "%s", "the only transfer coding accepted is chunked");
+        return fail(v, 501, "not_implemented", "%s",
+                    "the only transfer coding accepted is chunked");
     /* libmicrohttpd 0.9.75 frames a body as chunked only when the first
      * Transfer-Encoding field is exactly "chunked"; the same list spelled
      * otherwise ("chunked ", ",chunked", an empty field before it) it reads

@@ -70,7 +70,7 @@ typedef struct conn_state {
     route_match match;
     uint64_t limit;
     size_t body_cap;
-    uint64_t discarding; /* bytes dropped after the limit was passed */
+    uint64_t discarding;     /* bytes dropped after the limit was passed */
     framing_verdict refused; /* PH_REFUSED: the answer once the body is read */
     sluice_exec **execs;
     size_t n_execs;
@@ -85,13 +85,13 @@ typedef struct conn_state {
                      * freed with the request, once its answer is sent */
 } conn_state;
 
-
 /* ---- configuration swap ---- */
 
 void http_set_generation(generation *gen)
 {
     generation_ref(gen);
-    prematch_sync_tokens(generation_config(gen)); /* capability URLs exist before their first request */
+    prematch_sync_tokens(
+        generation_config(gen)); /* capability URLs exist before their first request */
     pthread_mutex_lock(&srv.mu);
     generation *old = srv.gen;
     srv.gen = gen;
@@ -189,8 +189,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, cs->rq.remote_addr,
                       sizeof(cs->rq.remote_addr));
         else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                      cs->rq.remote_addr, sizeof(cs->rq.remote_addr));
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, cs->rq.remote_addr,
+                      sizeof(cs->rq.remote_addr));
     }
     return cs;
 }
@@ -249,7 +249,6 @@ static int content_type_allowed(const trigger_def *t, const char *ct)
     return 0;
 }
 
-
 static int wants(const http_request *rq, const char *name)
 {
     for (size_t i = 0; i < rq->n_params; i++)
@@ -258,8 +257,6 @@ static int wants(const http_request *rq, const char *name)
                    strcmp(rq->params[i].value, "0") != 0;
     return 0;
 }
-
-
 
 /* The batch is stored (or not): answer, or wait for a sync result. */
 static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
@@ -276,7 +273,7 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
                                            "the execution store cannot take work now", hdrs);
     }
     if (cs->stored_as == INTAKE_DUPLICATE) {
-        char (*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
+        char(*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
         for (size_t i = 0; i < cs->n_execs; i++)
             snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
         int ret = reply_duplicate(c, rq, t, ids, cs->n_execs);
@@ -326,8 +323,6 @@ const char *http_idempotency_key(const http_request *rq, const trigger_def *t, j
     }
     return NULL;
 }
-
-
 
 /* Syncer thread (intake's done): stored or not; the request may be answered. */
 static void on_stored(void *arg, intake_result r)
@@ -382,8 +377,8 @@ static size_t webhook_build_execs(void *arg, sluice_exec **out, size_t n)
      * redacted form in the event instead, and its bytes go nowhere. */
     const char *fn = json_string_value(json_object_get(b->base, "function"));
     int verbatim = event_body_is_json(rq) && !b->body_redacted;
-    b->members = event_take_body(b->base, verbatim ? (const char *)rq->body : NULL,
-                                 rq->body_len, &b->mlen);
+    b->members =
+        event_take_body(b->base, verbatim ? (const char *)rq->body : NULL, rq->body_len, &b->mlen);
     b->body = exec_body_new(rq->body_len && !b->body_redacted ? rq->body : NULL, rq->body_len,
                             event_header(rq, "content-type"));
     int keep_raw = b->body && b->body->bytes;
@@ -406,8 +401,8 @@ static size_t webhook_build_execs(void *arg, sluice_exec **out, size_t n)
         char *stored = event_for_flow(b->base, id, t->flows[made], &slen);
         char *text = stored ? event_join(stored, slen, b->members, b->mlen, &len) : NULL;
         sluice_exec *e = text ? exec_new(cs->gen, t, generation_flow(cs->gen, t->flows[made]), id,
-                                         rq->request_id, text, len, fn, b->hn, b->hv, nh,
-                                         cs->sync, rq->received_ms)
+                                         rq->request_id, text, len, fn, b->hn, b->hv, nh, cs->sync,
+                                         rq->received_ms)
                               : NULL;
         if (!e) {
             free(text);
@@ -439,8 +434,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     json_t *base;
     int tree = (t->idem_key && strncmp(t->idem_key, "body:", 5) == 0) ||
                (t->gate && gate_reads_body(t->gate));
-    int st = event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err,
-                         sizeof(err));
+    int st = event_build(&base, rq, t, cs->cfg->secret_headers, &cs->match, tree, err, sizeof(err));
     if (st) {
         /* A parser's message quotes the body ("near '...'"), which may be
          * the very key a trigger reads from it: the sender is told, the
@@ -536,8 +530,7 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, conn_state *cs)
     return MHD_YES;
 }
 
-static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
-                                     const char *method)
+static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs, const char *method)
 {
     http_request *rq = &cs->rq;
     rq->method = method;
@@ -549,8 +542,7 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
 
     cs->gen = http_get_generation();
     cs->cfg = generation_config(cs->gen);
-    auth_client_addr(rq, cs->cfg->server.trusted_proxies, rq->client_addr,
-                     sizeof(rq->client_addr));
+    auth_client_addr(rq, cs->cfg->server.trusted_proxies, rq->client_addr, sizeof(rq->client_addr));
     /* Size limits (414/431 in JSON) and capability URLs (/t/TOKEN) before routing. */
     gate_verdict pv = {0};
     int pre = prematch_route(cs->cfg, rq, &cs->match, &pv);
@@ -566,10 +558,10 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     int m = pre ? 1 : router_match(cs->cfg->router, rq->path, &cs->match);
     if (m < 0)
         return (enum MHD_Result)reply_error(c, rq->request_id, 400, "bad_path",
-                                           "malformed path (bad percent-encoding or too deep)");
+                                            "malformed path (bad percent-encoding or too deep)");
     if (m == 0)
         return (enum MHD_Result)reply_error(c, rq->request_id, 404, "not_found",
-                                           "no trigger at this path");
+                                            "no trigger at this path");
     if (shapes_pick_program(rq, &cs->match, &pv) < 0)
         return (enum MHD_Result)reply_json(c, rq->request_id, (unsigned)pv.status, NULL, pv.code,
                                            pv.message, NULL);
@@ -604,11 +596,11 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         const char *expect = event_header(rq, "expect");
         if (*end == 0 && n > cs->limit &&
             (n > DISCARD_MAX || (expect && strcasecmp(expect, "100-continue") == 0))) {
-            log_msg(LOG_INFO, rq->request_id, "refused %s %s: 413 Content-Length %llu",
-                    method, rq->path, n);
+            log_msg(LOG_INFO, rq->request_id, "refused %s %s: 413 Content-Length %llu", method,
+                    rq->path, n);
             return (enum MHD_Result)reply_error(c, rq->request_id, 413, "payload_too_large",
-                                               "the body is larger than %llu bytes",
-                                               (unsigned long long)cs->limit);
+                                                "the body is larger than %llu bytes",
+                                                (unsigned long long)cs->limit);
         }
         if (*end == 0 && n > cs->limit) {
             /* Counted from here and answered 413 when it ends; like the
@@ -621,8 +613,8 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
     const char *ct = event_header(rq, "content-type");
     if ((cl || event_header(rq, "transfer-encoding")) && !content_type_allowed(t, ct))
         return (enum MHD_Result)reply_error(c, rq->request_id, 415, "unsupported_media_type",
-                                           "content type \"%s\" is not accepted here",
-                                           ct ? ct : "(none)");
+                                            "content type \"%s\" is not accepted here",
+                                            ct ? ct : "(none)");
     gate_verdict v = {0};
     if (t->gate && gate_check_headers(t->gate, cs->cfg, rq, &v) != 0)
         return (enum MHD_Result)reply_verdict(c, rq, t, &v);
@@ -632,9 +624,8 @@ static enum MHD_Result start_request(struct MHD_Connection *c, conn_state *cs,
         int sync = (t->sync || wants(rq, "wait")) && !wants(rq, "async");
         json_t *d = json_object();
         json_object_set_new(d, "trigger", json_string(t->id));
-        return (enum MHD_Result)reply_json(c, rq->request_id,
-                                           sync ? 200 : (unsigned)t->success_code, d, NULL,
-                                           NULL, NULL);
+        return (enum MHD_Result)reply_json(
+            c, rq->request_id, sync ? 200 : (unsigned)t->success_code, d, NULL, NULL, NULL);
     }
     cs->phase = PH_BODY;
     return MHD_YES;
@@ -645,8 +636,8 @@ static enum MHD_Result reply_refused(struct MHD_Connection *c, conn_state *cs,
 {
     const char *hdrs[] = {"Connection", "close", NULL};
     framing_conn_drain(conn_framing(c));
-    return (enum MHD_Result)reply_json(c, cs->rq.request_id, (unsigned)fv->status, NULL,
-                                       fv->code, fv->message, hdrs);
+    return (enum MHD_Result)reply_json(c, cs->rq.request_id, (unsigned)fv->status, NULL, fv->code,
+                                       fv->message, hdrs);
 }
 
 /* Every header entry as received; one past the limit is enough to refuse. */
@@ -662,8 +653,7 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
     field_list *l = cls;
     if (l->n > FRAMING_MAX_FIELDS)
         return MHD_NO;
-    l->f[l->n++] =
-        (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
+    l->f[l->n++] = (framing_field){key, key_size, value ? value : "", value ? value_size : 0, 0, 0};
     return MHD_YES;
 }
 
@@ -741,9 +731,8 @@ static int check_framing(struct MHD_Connection *c, conn_state *cs, const char *v
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)url;
@@ -822,10 +811,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 framing_conn_body_done(conn_framing(c));
                 log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
                         method, cs->rq.path, (unsigned long long)cs->limit);
-                return (enum MHD_Result)reply_error(c, cs->rq.request_id, 413,
-                                                   "payload_too_large",
-                                                   "the body is larger than %llu bytes",
-                                                   (unsigned long long)cs->limit);
+                return (enum MHD_Result)reply_error(c, cs->rq.request_id, 413, "payload_too_large",
+                                                    "the body is larger than %llu bytes",
+                                                    (unsigned long long)cs->limit);
             }
             if (cs->rq.body_len + n > cs->body_cap) {
                 size_t cap = cs->body_cap ? cs->body_cap : 4096;
@@ -844,11 +832,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (framing_conn_body_done(conn_framing(c)) < 0)
             return MHD_NO;
         if (cs->discarding) {
-            log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes",
-                    method, cs->rq.path, (unsigned long long)cs->limit);
+            log_msg(LOG_INFO, cs->rq.request_id, "refused %s %s: 413 body over %llu bytes", method,
+                    cs->rq.path, (unsigned long long)cs->limit);
             return (enum MHD_Result)reply_error(c, cs->rq.request_id, 413, "payload_too_large",
-                                               "the body is larger than %llu bytes",
-                                               (unsigned long long)cs->limit);
+                                                "the body is larger than %llu bytes",
+                                                (unsigned long long)cs->limit);
         }
         return accept_request(c, cs);
     case PH_STORING:
@@ -923,8 +911,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
-                                                          va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char buf[1024];
@@ -964,18 +951,17 @@ int http_start(generation *gen, char *err, size_t errlen)
             flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server.http_threads,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-            NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)cfg->server.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)cfg->server.max_connections_per_address,
+            NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server.max_connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->server.max_connections_per_address,
             /* A head that fits in this memory meets sluice's own limits
              * (routes_before_match: 32 KiB; framing_check:
              * FRAMING_MAX_FIELDS fields) and their JSON 431; a larger one
              * gets libmicrohttpd's HTML 431. No larger: 0.9.75 zeroes the
              * whole pool on every request (MHD_pool_reset), and 256 KiB
              * measured 20% off async intake, 64 KiB 5-8%. */
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
+            mhd_log, NULL, MHD_OPTION_END);
         if (!d) {
             snprintf(err, errlen, "server.listen: cannot listen on %s (in use, or no permission)",
                      *l);

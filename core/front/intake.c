@@ -38,8 +38,7 @@ typedef struct batch {
     char request_id[40];
 } batch;
 
-static void refuse(intake_refusal *why, const char *code, const char *retry_after,
-                   const char *msg)
+static void refuse(intake_refusal *why, const char *code, const char *retry_after, const char *msg)
 {
     why->status = 503;
     why->code = code;
@@ -47,7 +46,8 @@ static void refuse(intake_refusal *why, const char *code, const char *retry_afte
     snprintf(why->message, sizeof(why->message), "%s", msg);
 }
 
-/* Per-flow concurrency at admission: reject (DESIGN 7); make_room cancels. */
+/* Per-flow concurrency at admission: on_limit = "reject" refuses here;
+ * "cancel" makes room once the batch is committed (make_room). */
 static int flows_busy(const intake_request *rq, intake_refusal *why)
 {
     for (size_t i = 0; i < rq->n_flows; i++) {

@@ -53,8 +53,8 @@ typedef enum intake_result {
 /* Why a request was refused, as the answer says it (statuses as webhooks
  * have always had them), for every status but SUBMITTED and NOT_BUILT. */
 typedef struct intake_refusal {
-    unsigned status;         /* 503, or 200 for INTAKE_SEEN */
-    const char *code;        /* "flow_busy", "queue_full", ... */
+    unsigned status;  /* 503, or 200 for INTAKE_SEEN */
+    const char *code; /* "flow_busy", "queue_full", ... */
     char message[300];
     const char *retry_after; /* seconds, as the header's text */
     char dup_ids[INTAKE_MAX_DUPS][40];

@@ -123,9 +123,8 @@ static int capability_route(const sluice_config *cfg, http_request *rq, route_ma
 
     sync_retry(cfg);
     char found[256] = "";
-    int hit = n == CAPTOKEN_LEN
-                  ? captoken_lookup(state_dir(cfg), token, n, found, sizeof(found))
-                  : 0;
+    int hit =
+        n == CAPTOKEN_LEN ? captoken_lookup(state_dir(cfg), token, n, found, sizeof(found)) : 0;
     explicit_bzero(token, sizeof(token));
     trigger_def *t = hit ? capability_trigger(cfg, found) : NULL;
     if (!t)
@@ -138,15 +137,14 @@ static int capability_route(const sluice_config *cfg, http_request *rq, route_ma
     return 1;
 }
 
-int prematch_route(const sluice_config *cfg, http_request *rq, route_match *m,
-                   gate_verdict *v)
+int prematch_route(const sluice_config *cfg, http_request *rq, route_match *m, gate_verdict *v)
 {
     size_t uri = strlen(rq->path) + (rq->query ? strlen(rq->query) + 1 : 0);
     if (uri > PREMATCH_MAX_URI) {
         v->status = 414;
         v->code = "uri_too_long";
-        snprintf(v->message, sizeof(v->message),
-                 "the request target is longer than %d bytes", PREMATCH_MAX_URI);
+        snprintf(v->message, sizeof(v->message), "the request target is longer than %d bytes",
+                 PREMATCH_MAX_URI);
         return -1;
     }
     size_t hdr = 0;
@@ -155,14 +153,14 @@ int prematch_route(const sluice_config *cfg, http_request *rq, route_match *m,
     if (hdr > PREMATCH_MAX_HEADERS) {
         v->status = 431;
         v->code = "headers_too_large";
-        snprintf(v->message, sizeof(v->message),
-                 "the request headers are larger than %d bytes", PREMATCH_MAX_HEADERS);
+        snprintf(v->message, sizeof(v->message), "the request headers are larger than %d bytes",
+                 PREMATCH_MAX_HEADERS);
         return -1;
     }
     int r = capability_route(cfg, rq, m, v);
     if (r < 0)
-        log_msg(LOG_INFO, rq->request_id, "refused %s %s: %d %s", rq->method, rq->path,
-                v->status, v->message);
+        log_msg(LOG_INFO, rq->request_id, "refused %s %s: %d %s", rq->method, rq->path, v->status,
+                v->message);
     return r;
 }
 
@@ -173,9 +171,8 @@ int prematch_token_regenerate(const sluice_config *cfg, const char *trigger_id, 
         snprintf(err, errlen, "no capability trigger \"%s\"", trigger_id);
         return -1;
     }
-    return captoken_regenerate(state_dir(cfg), trigger_id, token, tokenlen, err, errlen) < 0
-               ? -2
-               : 0;
+    return captoken_regenerate(state_dir(cfg), trigger_id, token, tokenlen, err, errlen) < 0 ? -2
+                                                                                             : 0;
 }
 
 int prematch_token_remove(const sluice_config *cfg, const char *trigger_id, char *err,

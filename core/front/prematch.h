@@ -36,8 +36,7 @@
  * filled (target, template_path = captoken_template, no parameters); -1
  * when v holds the answer.
  */
-int prematch_route(const sluice_config *cfg, http_request *rq, route_match *m,
-                   gate_verdict *v);
+int prematch_route(const sluice_config *cfg, http_request *rq, route_match *m, gate_verdict *v);
 
 /*
  * Make sure every capability trigger of cfg has a token (or was removed on

@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_headers(struct MHD_Response *r, const char *request_id,
-                        const char *const *extra)
+static void add_headers(struct MHD_Response *r, const char *request_id, const char *const *extra)
 {
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (request_id && *request_id)
@@ -35,9 +34,9 @@ static void add_headers(struct MHD_Response *r, const char *request_id,
 
 /* reply_json with the node at inside data written as raw (json_compact_splice). */
 int reply_json_splice(struct MHD_Connection *c, const char *request_id, unsigned status,
-                        json_t *data, const char *code, const char *message,
-                        const char *const *extra_headers, const json_t *at, const char *raw,
-                        size_t raw_len)
+                      json_t *data, const char *code, const char *message,
+                      const char *const *extra_headers, const json_t *at, const char *raw,
+                      size_t raw_len)
 {
     json_t *env = json_object();
     json_t *req = json_object();
@@ -59,8 +58,7 @@ int reply_json_splice(struct MHD_Connection *c, const char *request_id, unsigned
     text[len] = 0;
     char *body = xrealloc(text, len + 2);
     body[len] = '\n';
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
     add_headers(r, request_id, extra_headers);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -72,11 +70,11 @@ int reply_json(struct MHD_Connection *c, const char *request_id, unsigned status
                const char *code, const char *message, const char *const *extra_headers)
 {
     return reply_json_splice(c, request_id, status, data, code, message, extra_headers, NULL, NULL,
-                        0);
+                             0);
 }
 
-int reply_error(struct MHD_Connection *c, const char *request_id, unsigned status,
-               const char *code, const char *fmt, ...)
+int reply_error(struct MHD_Connection *c, const char *request_id, unsigned status, const char *code,
+                const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -104,7 +102,7 @@ int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_exec *e)
 }
 
 int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigger_def *t,
-                         const gate_verdict *v)
+                  const gate_verdict *v)
 {
     if (v->filtered) {
         log_msg(LOG_INFO, rq->request_id, "filtered %s %s trigger=%s: %s", rq->method, rq->path,
@@ -112,8 +110,8 @@ int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigge
         json_t *d = json_object();
         json_object_set_new(d, "filtered", json_true());
         json_object_set_new(d, "trigger", json_string(t->id));
-        return reply_json(c, rq->request_id, v->status ? (unsigned)v->status : 202, d, NULL,
-                          NULL, NULL);
+        return reply_json(c, rq->request_id, v->status ? (unsigned)v->status : 202, d, NULL, NULL,
+                          NULL);
     }
     log_msg(LOG_INFO, rq->request_id, "refused %s %s trigger=%s: %d %s", rq->method, rq->path,
             t->id, v->status, v->message);
@@ -129,8 +127,8 @@ int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigge
         hdrs[nh++] = "WWW-Authenticate";
         hdrs[nh++] = v->www_authenticate;
     }
-    return reply_json(c, rq->request_id, (unsigned)v->status, NULL,
-                      v->code ? v->code : "refused", v->message, nh ? hdrs : NULL);
+    return reply_json(c, rq->request_id, (unsigned)v->status, NULL, v->code ? v->code : "refused",
+                      v->message, nh ? hdrs : NULL);
 }
 
 static json_t *queued_doc(sluice_exec *e)
@@ -259,8 +257,8 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
             pthread_mutex_lock(&e->mu);
             char *msg = xstrdup(e->error ? e->error : "the flow finished without a response");
             pthread_mutex_unlock(&e->mu);
-            int ret = reply_json(c, cs->request_id, 502, exec_to_json(e, 1), "no_response",
-                                 msg, NULL);
+            int ret =
+                reply_json(c, cs->request_id, 502, exec_to_json(e, 1), "no_response", msg, NULL);
             free(msg);
             return ret;
         }
@@ -278,8 +276,8 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
         data = exec_to_json_deferred(cs->execs[0], 1, &at, &inputs, &ilen);
         const char *msg = cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
         int ret = reply_json_splice(c, cs->request_id, all_ok ? 200 : 500, data,
-                               all_ok ? NULL : "flow_failed", all_ok ? NULL : msg, NULL, at,
-                               inputs, ilen);
+                                    all_ok ? NULL : "flow_failed", all_ok ? NULL : msg, NULL, at,
+                                    inputs, ilen);
         free(inputs);
         return ret;
     } else {
@@ -291,8 +289,8 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
     }
     if (all_ok)
         return reply_json(c, cs->request_id, 200, data, NULL, NULL, NULL);
-    const char *msg = cs->n_execs == 1 && cs->execs[0]->error ? cs->execs[0]->error
-                                                              : "the flow did not succeed";
+    const char *msg =
+        cs->n_execs == 1 && cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
     return reply_json(c, cs->request_id, 500, data, "flow_failed", msg, NULL);
 }
 
@@ -315,7 +313,7 @@ int reply_duplicate(struct MHD_Connection *c, const http_request *rq, const trig
         json_object_set_new(data, "executions", list);
     }
     json_object_set_new(data, "duplicate", json_true());
-    log_msg(LOG_INFO, rq->request_id, "duplicate %s %s trigger=%s: answered with %s",
-            rq->method, rq->path, t->id, ids[0]);
+    log_msg(LOG_INFO, rq->request_id, "duplicate %s %s trigger=%s: answered with %s", rq->method,
+            rq->path, t->id, ids[0]);
     return reply_json(c, rq->request_id, 200, data, NULL, NULL, NULL);
 }

@@ -27,8 +27,8 @@ int reply_json_splice(struct MHD_Connection *c, const char *request_id, unsigned
                       const char *const *extra_headers, const json_t *at, const char *raw,
                       size_t raw_len);
 /* An error envelope with "data": null. */
-int reply_error(struct MHD_Connection *c, const char *request_id, unsigned status,
-                const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int reply_error(struct MHD_Connection *c, const char *request_id, unsigned status, const char *code,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* A response a flow chose itself (exec_set_response): not enveloped. */
 int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_exec *e);

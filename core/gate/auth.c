@@ -100,8 +100,7 @@ int auth_basic_decode(const char *header, char *out, size_t outlen)
     while (n > 0 && b64[n - 1] == ' ')
         n--;
     size_t got;
-    if (outlen == 0 ||
-        codec_b64_decode(b64, n, (unsigned char *)out, outlen - 1, &got) < 0)
+    if (outlen == 0 || codec_b64_decode(b64, n, (unsigned char *)out, outlen - 1, &got) < 0)
         return -1;
     out[got] = 0;
     if (strlen(out) != got || !strchr(out, ':')) {
@@ -132,16 +131,16 @@ int auth_hmac_compute(int alg, const unsigned char *key, size_t keylen,
 {
     if (keylen == 0)
         return -1;
-    /* One context type per digest; the macros below keep the three alike. */
-#define HMAC_RUN(ctx, set_key, update, digest, size)                                      \
-    do {                                                                                   \
-        set_key(&ctx, keylen, key);                                                        \
-        for (size_t i = 0; i < n; i++)                                                     \
-            if (lens[i])                                                                   \
-                update(&ctx, lens[i], parts[i]);                                           \
-        digest(&ctx, size, mac);                                                           \
-        explicit_bzero(&ctx, sizeof(ctx));                                                 \
-        return size;                                                                       \
+        /* One context type per digest; the macros below keep the three alike. */
+#define HMAC_RUN(ctx, set_key, update, digest, size) \
+    do {                                             \
+        set_key(&ctx, keylen, key);                  \
+        for (size_t i = 0; i < n; i++)               \
+            if (lens[i])                             \
+                update(&ctx, lens[i], parts[i]);     \
+        digest(&ctx, size, mac);                     \
+        explicit_bzero(&ctx, sizeof(ctx));           \
+        return size;                                 \
     } while (0)
     switch (alg) {
     case AUTH_ALG_SHA1: {
@@ -279,8 +278,8 @@ int auth_hmac_validate(const auth_hmac *h, char *err, size_t errlen)
     }
     int n = template_scan(h->tmpl, &has_ts, &has_id, &has_body);
     if (n < 0 || n > 8) {
-        snprintf(err, errlen,
-                 "template \"%s\": use at most 8 of {body}, {timestamp} and {id}", h->tmpl);
+        snprintf(err, errlen, "template \"%s\": use at most 8 of {body}, {timestamp} and {id}",
+                 h->tmpl);
         return -1;
     }
     if (!has_body) {
@@ -512,8 +511,7 @@ int auth_hmac_verify(const auth_hmac *h, const http_request *rq, int64_t now_s, 
     int match = 0;
     for (size_t s = 0; s < h->n_secrets && !match; s++) {
         unsigned char mac[AUTH_MAC_MAX];
-        int ml = auth_hmac_compute(alg, h->secrets[s].key, h->secrets[s].len, parts, lens, np,
-                                   mac);
+        int ml = auth_hmac_compute(alg, h->secrets[s].key, h->secrets[s].len, parts, lens, np, mac);
         for (size_t k = 0; ml > 0 && k < c->n; k++)
             if (c->len[k] == (size_t)ml && memeql_sec(mac, c->sig[k], (size_t)ml))
                 match = 1;
@@ -558,7 +556,7 @@ int auth_cidr_parse(const char *s, auth_cidr *out)
         return -1;
     memcpy(buf, s, n);
     buf[n] = 0;
-    int v4 = strchr(buf, ':') == NULL;
+    int v4 = !strchr(buf, ':');
     if (auth_addr_parse(buf, out->addr) < 0)
         return -1;
     int max = v4 ? 32 : 128;

@@ -88,8 +88,8 @@ typedef struct auth_hmac {
     char *header; /* lower-case */
     char *prefix;
     char *tmpl;
-    char *ts_header; /* lower-case, may be NULL */
-    char *id_header; /* lower-case, may be NULL */
+    char *ts_header;     /* lower-case, may be NULL */
+    char *id_header;     /* lower-case, may be NULL */
     int64_t tolerance_s; /* 0: the timestamp is signed but its age is not checked */
     auth_secret *secrets;
     size_t n_secrets;

@@ -160,7 +160,8 @@ static int state_load(const char *dir, cap_state *s)
     json_t *trig = json_object_get(root, "triggers");
     const char *id;
     json_t *v;
-    json_object_foreach(trig, id, v) {
+    json_object_foreach(trig, id, v)
+    {
         json_t *tok = json_object_get(v, "token");
         cap_entry *e = add_entry(s, id);
         if (json_is_string(tok) &&
@@ -179,7 +180,8 @@ static int state_load(const char *dir, cap_state *s)
         }
     }
     size_t i;
-    json_array_foreach(json_object_get(root, "retired"), i, v) {
+    json_array_foreach(json_object_get(root, "retired"), i, v)
+    {
         const char *hex = json_string_value(json_object_get(v, "sha256"));
         const char *tid = json_string_value(json_object_get(v, "trigger"));
         unsigned char d[AUTH_DIGEST_LEN];
@@ -365,8 +367,7 @@ int captoken_ensure(const char *dir, const char *const *trigger_ids, size_t n)
     return rc;
 }
 
-int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id,
-                    size_t idlen)
+int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id, size_t idlen)
 {
     if (!valid_token_text(token, len))
         return 0;
@@ -422,8 +423,7 @@ int captoken_regenerate(const char *dir, const char *trigger_id, char *token, si
         snprintf(err, errlen, "the capability token state cannot be saved");
         goto out;
     }
-    log_info("trigger \"%s\": capability token replaced; the old URL no longer works",
-             trigger_id);
+    log_info("trigger \"%s\": capability token replaced; the old URL no longer works", trigger_id);
     rc = 0;
 out:
     pthread_mutex_unlock(&ct.mu);

@@ -56,8 +56,7 @@ int captoken_ensure(const char *dir, const char *const *trigger_ids, size_t n);
  * written: a replaced or removed one; 0: unknown, malformed, or the state
  * of dir is not loaded (captoken_ensure failed).
  */
-int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id,
-                    size_t idlen);
+int captoken_lookup(const char *dir, const char *token, size_t len, char *trigger_id, size_t idlen);
 
 /*
  * Give trigger_id a new token, retire the old one, save. 0 with the new

@@ -222,8 +222,8 @@ static int pattern_bounded(const char *pattern, char *why, size_t whylen)
     return 0;
 }
 
-static const char *const filter_keys[] = {"all", "any", "not", "header", "path", "equals",
-                                          "matches", NULL};
+static const char *const filter_keys[] = {"all",  "any",    "not",     "header",
+                                          "path", "equals", "matches", NULL};
 
 static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what, int depth,
                       filter **out);
@@ -238,8 +238,8 @@ static int parse_list(parse_ctx *c, const config_setting_t *l, const char *what,
     for (int i = 0; i < n; i++) {
         /* Counted first: a half-built child is freed with its parent. */
         f->n_kids++;
-        if (parse_node(c, config_setting_get_elem(l, (unsigned)i), what, depth + 1,
-                       &f->kids[i]) < 0)
+        if (parse_node(c, config_setting_get_elem(l, (unsigned)i), what, depth + 1, &f->kids[i]) <
+            0)
             return -1;
     }
     return 0;
@@ -262,8 +262,7 @@ static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what,
     const config_setting_t *path = config_setting_get_member(s, "path");
     int kinds = !!all + !!any + !!neg + !!hdr + !!path;
     if (kinds != 1)
-        return cp_fail(c, s, "%s: a filter has exactly one of all, any, not, header or path",
-                       what);
+        return cp_fail(c, s, "%s: a filter has exactly one of all, any, not, header or path", what);
     filter *f = xcalloc(1, sizeof(*f));
     *out = f;
     if (all || any) {
@@ -304,8 +303,7 @@ static int parse_node(parse_ctx *c, const config_setting_t *s, const char *what,
             char msg[128];
             regerror(rc, &f->re, msg, sizeof(msg));
             return cp_fail(c, config_setting_get_member(s, "matches"),
-                           "%s: matches: bad regular expression \"%s\": %s", what, f->pattern,
-                           msg);
+                           "%s: matches: bad regular expression \"%s\": %s", what, f->pattern, msg);
         }
         f->has_re = 1;
     }
@@ -434,8 +432,7 @@ static int node_eval(const filter *f, const http_request *rq, json_t *event, cha
         if (leaf_eval(f, v))
             return 1;
         if (why)
-            snprintf(why, whylen, "header %s %s", f->name,
-                     v ? "does not match" : "is missing");
+            snprintf(why, whylen, "header %s %s", f->name, v ? "does not match" : "is missing");
         return 0;
     }
     default: {
@@ -451,8 +448,7 @@ static int node_eval(const filter *f, const http_request *rq, json_t *event, cha
     }
 }
 
-int filter_eval(const filter *f, const http_request *rq, json_t *event, char *why,
-                size_t whylen)
+int filter_eval(const filter *f, const http_request *rq, json_t *event, char *why, size_t whylen)
 {
     if (why && whylen)
         why[0] = 0;

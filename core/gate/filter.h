@@ -35,8 +35,7 @@ void filter_free(filter *f);
  * 1 when the request passes, 0 when it does not; then why (if not NULL)
  * names the first condition that failed, for the log.
  */
-int filter_eval(const filter *f, const http_request *rq, json_t *event, char *why,
-                size_t whylen);
+int filter_eval(const filter *f, const http_request *rq, json_t *event, char *why, size_t whylen);
 
 /* True when some condition of f reads the header (name lower-case). */
 int filter_reads_header(const filter *f, const char *name);

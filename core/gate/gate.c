@@ -403,8 +403,7 @@ static int body_creds(const struct gate *g, const http_request *rq, json_t *even
     }
     char hmsg[200] = "";
     if (g->hmac) {
-        int r = auth_hmac_verify(g->hmac, rq, (int64_t)(units_now_ms() / 1000), hmsg,
-                                 sizeof(hmsg));
+        int r = auth_hmac_verify(g->hmac, rq, (int64_t)(units_now_ms() / 1000), hmsg, sizeof(hmsg));
         if (r == AUTH_OK)
             ok = 1;
         else if (r == AUTH_WRONG)

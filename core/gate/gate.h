@@ -63,13 +63,13 @@ struct trigger_def;
 
 /* The verdict of a check: status 0 means "go on". */
 typedef struct gate_verdict {
-    int status;          /* HTTP status to answer with, or 0 */
-    const char *code;    /* error code for the envelope ("unauthorized", ...) */
-    char message[256];   /* safe to show the sender; never contains a secret */
-    unsigned retry_after; /* seconds, for 429/503; 0: no header */
-    int filtered;        /* 1: answer success with {"filtered": true}, run nothing */
+    int status;                   /* HTTP status to answer with, or 0 */
+    const char *code;             /* error code for the envelope ("unauthorized", ...) */
+    char message[256];            /* safe to show the sender; never contains a secret */
+    unsigned retry_after;         /* seconds, for 429/503; 0: no header */
+    int filtered;                 /* 1: answer success with {"filtered": true}, run nothing */
     const char *www_authenticate; /* for 401: the WWW-Authenticate challenge, or NULL */
-    int body_redacted; /* on success: a key in the body was redacted, so the raw
+    int body_redacted;            /* on success: a key in the body was redacted, so the raw
                         * bytes carry a secret and must not be kept */
 } gate_verdict;
 
@@ -81,8 +81,8 @@ extern const char *const gate_trigger_keys[];
  * trigger has no admission settings. Shapes and capability URLs may set
  * t->path, t->methods and t->sync. Errors go through cp_fail.
  */
-int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
-               struct trigger_def *t, struct gate **out);
+int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what, struct trigger_def *t,
+               struct gate **out);
 void gate_free(struct gate *gate);
 /* Add the headers gate reads keys or signatures from (lower-case) to
  * *names, a NULL-terminated list of *n, unless already there. */
@@ -93,8 +93,8 @@ void gate_secret_headers(const struct gate *gate, char ***names, size_t *n);
 int gate_check_route(struct gate *gate, const struct sluice_config *cfg, http_request *rq,
                      route_match *m, gate_verdict *v);
 /* Before the body: 0 to go on, else v is filled. */
-int gate_check_headers(struct gate *gate, const struct sluice_config *cfg,
-                       const http_request *rq, gate_verdict *v);
+int gate_check_headers(struct gate *gate, const struct sluice_config *cfg, const http_request *rq,
+                       gate_verdict *v);
 /* After the body: 0 to go on, else v is filled. event is the built event
  * (before per-flow copies), for filters on JSON paths; keys it carries are
  * redacted in place (v->body_redacted says when one was in the body). */

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const gate_trigger_keys[] = {
-    "auth", "rate_limit", "filter", "filter_status", "capability",
-    "kestra", "cloudomation", "wayscript", NULL};
+const char *const gate_trigger_keys[] = {"auth",          "rate_limit", "filter",
+                                         "filter_status", "capability", "kestra",
+                                         "cloudomation",  "wayscript",  NULL};
 
 void gate_free(struct gate *g)
 {
@@ -88,8 +88,8 @@ static int add_keys(parse_ctx *c, const config_setting_t *s, struct gate *g, cha
     return 0;
 }
 
-static const char *const hmac_keys[] = {"preset", "secrets", "header", "prefix", "encoding",
-                                        "algorithm", "template", "timestamp_header",
+static const char *const hmac_keys[] = {"preset",    "secrets",   "header",   "prefix",
+                                        "encoding",  "algorithm", "template", "timestamp_header",
                                         "id_header", "tolerance", NULL};
 
 static char *lower_dup(const char *s)
@@ -204,8 +204,9 @@ out:
     return rc;
 }
 
-static const char *const auth_keys[] = {"keys", "key_in", "basic", "hmac", "allow_ips",
-                                        "wrong_status", "max_failures", "failure_window", NULL};
+static const char *const auth_keys[] = {"keys",         "key_in",         "basic",
+                                        "hmac",         "allow_ips",      "wrong_status",
+                                        "max_failures", "failure_window", NULL};
 
 static int parse_key_in(parse_ctx *c, const config_setting_t *s, const char *w, trigger_def *t,
                         struct gate *g, const char *const *key_in)
@@ -236,8 +237,8 @@ static int parse_key_in(parse_ctx *c, const config_setting_t *s, const char *w, 
             char seg[300];
             snprintf(seg, sizeof(seg), "{%s}", name);
             if (!strstr(t->path, seg))
-                return cp_fail(c, s, "%s.key_in: \"%s\": the path \"%s\" has no %s segment", w,
-                               e, t->path, seg);
+                return cp_fail(c, s, "%s.key_in: \"%s\": the path \"%s\" has no %s segment", w, e,
+                               t->path, seg);
         }
         add_source(g, kind, name);
     }
@@ -270,8 +271,8 @@ static int parse_auth(parse_ctx *c, const config_setting_t *s, const char *what,
         goto out;
     }
     if (window == 0) {
-        cp_fail(c, config_setting_get_member(s, "failure_window"),
-                "%s.failure_window: must be > 0", w);
+        cp_fail(c, config_setting_get_member(s, "failure_window"), "%s.failure_window: must be > 0",
+                w);
         goto out;
     }
     g->fail_rule.limit = (uint32_t)max_fail;
@@ -314,8 +315,7 @@ static int parse_auth(parse_ctx *c, const config_setting_t *s, const char *what,
         g->allow = xrealloc(g->allow, (g->n_allow + 1) * sizeof(auth_cidr));
         if (auth_cidr_parse(*p, &g->allow[g->n_allow]) < 0) {
             cp_fail(c, config_setting_get_member(s, "allow_ips"),
-                    "%s.allow_ips: \"%s\" is not an address or CIDR (10.0.0.0/8, ::1/128)", w,
-                    *p);
+                    "%s.allow_ips: \"%s\" is not an address or CIDR (10.0.0.0/8, ::1/128)", w, *p);
             goto out;
         }
         g->n_allow++;
@@ -360,8 +360,8 @@ static int parse_rate(parse_ctx *c, const config_setting_t *s, const char *what,
     return 0;
 }
 
-int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what,
-               struct trigger_def *t, struct gate **out)
+int gate_parse(parse_ctx *c, const config_setting_t *g, const char *what, struct trigger_def *t,
+               struct gate **out)
 {
     *out = NULL;
     struct gate *gt = xcalloc(1, sizeof(*gt));

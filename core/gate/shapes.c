@@ -61,8 +61,8 @@ static int parse_kestra(parse_ctx *c, const config_setting_t *s, const char *w, 
         (tenant && check_segment(c, s, "tenant", w, tenant) < 0))
         goto out;
     char path[1024];
-    snprintf(path, sizeof(path), "/api/v1%s%s/executions/webhook/%s/%s/{key}",
-             tenant ? "/" : "", tenant ? tenant : "", ns, flow);
+    snprintf(path, sizeof(path), "/api/v1%s%s/executions/webhook/%s/%s/{key}", tenant ? "/" : "",
+             tenant ? tenant : "", ns, flow);
     set_path(t, path);
     if (!methods_set)
         t->methods = METHOD_GET | METHOD_POST | METHOD_PUT;
@@ -112,8 +112,8 @@ out:
     return rc;
 }
 
-static int parse_wayscript(parse_ctx *c, const config_setting_t *s, const char *w,
-                           trigger_def *t, shapes_settings *out, int path_set, int methods_set)
+static int parse_wayscript(parse_ctx *c, const config_setting_t *s, const char *w, trigger_def *t,
+                           shapes_settings *out, int path_set, int methods_set)
 {
     char *program = NULL;
     int rc = -1;
@@ -150,8 +150,8 @@ out:
     return rc;
 }
 
-static int parse_capability(parse_ctx *c, const config_setting_t *s, const char *w,
-                            trigger_def *t, shapes_settings *out)
+static int parse_capability(parse_ctx *c, const config_setting_t *s, const char *w, trigger_def *t,
+                            shapes_settings *out)
 {
     out->invalid_status = 400;
     if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
@@ -188,8 +188,10 @@ int shapes_parse(parse_ctx *c, const config_setting_t *g, const char *what, trig
         if (!m)
             continue;
         if (s)
-            return cp_fail(c, m, "%s: use only one of kestra, cloudomation, wayscript and "
-                                 "capability", what);
+            return cp_fail(c, m,
+                           "%s: use only one of kestra, cloudomation, wayscript and "
+                           "capability",
+                           what);
         s = m;
         out->name = names[i];
     }

@@ -35,12 +35,12 @@
 
 /* What a shape adds to a trigger's gate. */
 typedef struct shapes_settings {
-    const char *name;        /* "kestra", ...; NULL when the trigger has none */
-    char **keys;             /* accepted keys (owned), NULL when none */
-    const char *key_in[3];   /* where they are presented, NULL-terminated */
-    int wrong_status;        /* 0: the gate's default */
-    int capability;          /* reached through /t/TOKEN */
-    int invalid_status;      /* capability: answer to revoked tokens (400, 404) */
+    const char *name;      /* "kestra", ...; NULL when the trigger has none */
+    char **keys;           /* accepted keys (owned), NULL when none */
+    const char *key_in[3]; /* where they are presented, NULL-terminated */
+    int wrong_status;      /* 0: the gate's default */
+    int capability;        /* reached through /t/TOKEN */
+    int invalid_status;    /* capability: answer to revoked tokens (400, 404) */
 } shapes_settings;
 
 /*

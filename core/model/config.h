@@ -48,7 +48,7 @@ typedef struct flow_def {
     uint64_t retry_backoff_ms;
     char *cfg_json; /* the flow's config group as JSON text */
     size_t cfg_len;
-    char *where; /* "file:line" of the flow */
+    char *where;  /* "file:line" of the flow */
     char *commit; /* flows.git: the commit the flow came from, else NULL */
 } flow_def;
 
@@ -69,13 +69,13 @@ typedef struct trigger_def {
     char *description;
     char *where;
     struct gate *gate; /* admission rules, NULL when none (gate.h) */
-    char *idem_key;      /* "header:NAME" or "body:path"; NULL: the standard headers */
+    char *idem_key;    /* "header:NAME" or "body:path"; NULL: the standard headers */
     uint64_t idem_ttl_ms;
     /* wayscript with its own path: the program_id that picks this trigger
      * among those sharing the path (shapes_pick_program), else NULL. */
     char *program_id;
     struct trigger_def *program_next; /* the next trigger on the same path */
-    int json_duplicate_keys; /* 1: a JSON body may repeat a key ("accept"); 0: 400 */
+    int json_duplicate_keys;          /* 1: a JSON body may repeat a key ("accept"); 0: 400 */
 } trigger_def;
 
 /* server.worker_nice = "idle": flows run only on otherwise idle CPU. */
@@ -93,12 +93,12 @@ typedef struct server_conf {
     uint64_t shutdown_timeout_ms;
     int max_followers;            /* logs?follow streams open at once */
     uint64_t follow_heartbeat_ms; /* a line on quiet streams this often, 0: never */
-    char *admin_token; /* NULL: admin API from loopback only */
-    char *metrics_token; /* a bearer token good for GET /metrics only, or NULL */
-    int metrics_public;  /* GET /metrics answers anyone, without a token */
-    char **trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
+    char *admin_token;            /* NULL: admin API from loopback only */
+    char *metrics_token;          /* a bearer token good for GET /metrics only, or NULL */
+    int metrics_public;           /* GET /metrics answers anyone, without a token */
+    char **trusted_proxies;       /* CIDRs whose X-Forwarded-For is believed */
     char *log_level;
-    char *state_dir; /* small state files (capability tokens); NULL: the default */
+    char *state_dir;                 /* small state files (capability tokens); NULL: the default */
     int max_connections;             /* open at once, all addresses */
     int max_connections_per_address; /* 0: no limit of its own */
     uint64_t head_timeout_ms;        /* request line and headers, in total */
@@ -110,9 +110,9 @@ typedef struct sluice_config {
     char *path;
     char *dir; /* directory of path, for relative includes */
     server_conf server;
-    char **plugin_path; /* NULL-terminated */
-    char *store_path;     /* SQLite file */
-    int store_explicit;   /* store.path or --store, not derived from the state dir */
+    char **plugin_path;    /* NULL-terminated */
+    char *store_path;      /* SQLite file */
+    int store_explicit;    /* store.path or --store, not derived from the state dir */
     uint64_t retention_ms; /* 0: keep finished executions forever */
     flow_def *flows;
     size_t n_flows;
@@ -136,8 +136,8 @@ typedef struct config_git_source {
     char *where;               /* "file:line" of flows.git, for errors of the fetch */
     char *state_dir;           /* server.state_dir made absolute, or NULL */
     /* Set by whoever fetched (malloc'd): */
-    char *dir;                 /* the commit's directory of flow files */
-    char sha[41];              /* the commit */
+    char *dir;    /* the commit's directory of flow files */
+    char sha[41]; /* the commit */
 } config_git_source;
 
 /*
@@ -154,8 +154,8 @@ void config_git_source_free(config_git_source *src);
  * are checked and its flow files not read). On error returns -1 with
  * "file:line: setting: message" in err.
  */
-int config_load_git(sluice_config **out, const char *path, const config_git_source *git,
-                    char *err, size_t errlen);
+int config_load_git(sluice_config **out, const char *path, const config_git_source *git, char *err,
+                    size_t errlen);
 /* config_load_git without flows.git's flow files. */
 int config_load(sluice_config **out, const char *path, char *err, size_t errlen);
 

@@ -13,10 +13,19 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const secret_headers[] = {
-    "authorization", "proxy-authorization", "cookie", "x-api-key", "x-hub-signature",
-    "x-hub-signature-256", "webhook-signature", "stripe-signature", "x-slack-signature",
-    "x-gitlab-token", "x-webhook-signature", "x-signature", NULL};
+static const char *const secret_headers[] = {"authorization",
+                                             "proxy-authorization",
+                                             "cookie",
+                                             "x-api-key",
+                                             "x-hub-signature",
+                                             "x-hub-signature-256",
+                                             "webhook-signature",
+                                             "stripe-signature",
+                                             "x-slack-signature",
+                                             "x-gitlab-token",
+                                             "x-webhook-signature",
+                                             "x-signature",
+                                             NULL};
 
 int event_header_is_secret(char *const *extra, const char *lower_name)
 {
@@ -267,8 +276,8 @@ static json_t *parse_form(const unsigned char *body, size_t len, char *err, size
  * With tree, *tree gets the body as a tree; with fn, a top-level "function"
  * string, decoded (malloc'd), or NULL.
  */
-static int check_json(const unsigned char *bytes, size_t len, int flags, json_t **tree,
-                      char **fn, char *err, size_t errlen)
+static int check_json(const unsigned char *bytes, size_t len, int flags, json_t **tree, char **fn,
+                      char *err, size_t errlen)
 {
     json_scan_info info;
     const char *text = (const char *)bytes;
@@ -412,9 +421,8 @@ static int map_variables(json_t *ev, const http_request *rq, const trigger_def *
     return 0;
 }
 
-int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                char *const *secret, const route_match *m, int tree, char *err,
-                size_t errlen)
+int event_build(json_t **out, const http_request *rq, const trigger_def *t, char *const *secret,
+                const route_match *m, int tree, char *err, size_t errlen)
 {
     *out = NULL;
     char *body_fn = NULL;
@@ -444,8 +452,8 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     json_object_set_new(ev, "query", query);
     for (size_t i = 0; i < rq->n_params; i++) {
         json_t *v = json_string(rq->params[i].value);
-        if (!v || !valid_utf8((const unsigned char *)rq->params[i].name,
-                                strlen(rq->params[i].name))) {
+        if (!v ||
+            !valid_utf8((const unsigned char *)rq->params[i].name, strlen(rq->params[i].name))) {
             json_decref(v);
             snprintf(err, errlen, "query parameter is not valid UTF-8");
             goto bad;
@@ -461,9 +469,8 @@ int event_build(json_t **out, const http_request *rq, const trigger_def *t,
     json_t *headers = json_object();
     json_object_set_new(ev, "headers", headers);
     for (size_t i = 0; i < rq->n_headers; i++) {
-        const char *v = event_header_is_secret(secret, rq->headers[i].name)
-                            ? "[redacted]"
-                            : rq->headers[i].value;
+        const char *v = event_header_is_secret(secret, rq->headers[i].name) ? "[redacted]"
+                                                                            : rq->headers[i].value;
         json_t *jv = json_string(v);
         if (!jv) /* header bytes that are not UTF-8 are kept as escaped text */
             jv = json_string("[not UTF-8]");
@@ -620,9 +627,9 @@ char *event_for_flow(json_t *base, const char *exec_id, const flow_def *f, size_
 json_t *event_inputs(const char *event, size_t len)
 {
     /* Read as sluiced reads bodies: a number jansson cannot hold is text. */
-    json_t *ev = event ? json_scan_tree(event, len, EVENT_MAX_JSON_DEPTH + 8, JSON_SCAN_DUPLICATES,
-                                        NULL)
-                       : NULL;
+    json_t *ev =
+        event ? json_scan_tree(event, len, EVENT_MAX_JSON_DEPTH + 8, JSON_SCAN_DUPLICATES, NULL)
+              : NULL;
     json_t *in = json_object();
     static const char *const keys[] = {"params", "query", "body", "variables", "function", NULL};
     for (const char *const *k = keys; *k; k++) {

@@ -68,9 +68,8 @@ int event_header_is_secret(char *const *extra, const char *lower_name);
  * stays null until event_take_body writes the received text in its place.
  * Headers named in secret (event_header_is_secret) are redacted.
  */
-int event_build(json_t **out, const http_request *rq, const trigger_def *t,
-                char *const *secret, const route_match *m, int tree, char *err,
-                size_t errlen);
+int event_build(json_t **out, const http_request *rq, const trigger_def *t, char *const *secret,
+                const route_match *m, int tree, char *err, size_t errlen);
 
 /* True when the request's body is JSON by its content type (an empty one
  * too: that is refused, it is not JSON). */
@@ -101,8 +100,8 @@ int event_body_is_json(const http_request *rq);
  * (JSON, form object, text or null) and *raw (base64 text or null), new
  * references. -1 with a message for a body the event cannot hold (a 400 at
  * the door). */
-int event_body_json(const unsigned char *bytes, size_t len, const char *content_type,
-                    json_t **body, json_t **raw, char *err, size_t errlen);
+int event_body_json(const unsigned char *bytes, size_t len, const char *content_type, json_t **body,
+                    json_t **raw, char *err, size_t errlen);
 
 /* Remove "body" and "raw_body_b64" from base (once per request, after
  * everything that reads them) and return them as member text,

@@ -60,8 +60,7 @@ static json_t *inputs_json(const execdoc_view *v)
         return event_inputs(v->event, v->event_len);
     char err[256];
     size_t mlen, len;
-    char *members = event_body_members(v->body, v->body_len, v->body_type, &mlen, err,
-                                       sizeof(err));
+    char *members = event_body_members(v->body, v->body_len, v->body_type, &mlen, err, sizeof(err));
     char *full = members ? event_join(v->event, v->event_len, members, mlen, &len) : NULL;
     json_t *in = full ? event_inputs(full, len) : event_inputs(v->event, v->event_len);
     free(members);
@@ -80,8 +79,8 @@ json_t *execdoc_json(const execdoc_view *v, json_t *inputs, int with_logs)
         json_object_set_new(o, "executor", str_json(v->executor));
     json_object_set_new(o, "state", str_json(v->state));
     json_object_set_new(o, "attempt", json_integer(v->attempt));
-    json_object_set_new(o, "exit_code", v->has_exit_code ? json_integer(v->exit_code)
-                                                         : json_null());
+    json_object_set_new(o, "exit_code",
+                        v->has_exit_code ? json_integer(v->exit_code) : json_null());
     json_object_set_new(o, "inputs", inputs ? inputs : inputs_json(v));
     json_t *out = v->outputs ? json_loads(v->outputs, 0, NULL) : NULL;
     if (out && !json_is_object(out)) {
@@ -112,8 +111,8 @@ json_t *execdoc_attempt_json(const execdoc_attempt *a)
     json_t *o = json_object();
     json_object_set_new(o, "attempt", json_integer(a->attempt));
     json_object_set_new(o, "state", str_json(a->state));
-    json_object_set_new(o, "exit_code", a->has_exit_code ? json_integer(a->exit_code)
-                                                         : json_null());
+    json_object_set_new(o, "exit_code",
+                        a->has_exit_code ? json_integer(a->exit_code) : json_null());
     json_object_set_new(o, "error", str_json(a->error));
     set_time(o, "started_at", a->started_ms);
     set_time(o, "finished_at", a->finished_ms);
@@ -163,9 +162,9 @@ void execdoc_attach_attempts(json_t *doc, json_t *stored, json_t *pending)
     if (state && strcmp(state, "queued") != 0 && (started || strcmp(state, "unknown") == 0) &&
         !has_attempt(a, json_integer_value(json_object_get(doc, "attempt")))) {
         json_t *cur = json_object();
-        static const char *const keys[] = {"attempt",     "state",       "exit_code",
-                                           "error",       "started_at",  "finished_at",
-                                           "duration_ms", "stdout",      "stderr"};
+        static const char *const keys[] = {"attempt",     "state",      "exit_code",
+                                           "error",       "started_at", "finished_at",
+                                           "duration_ms", "stdout",     "stderr"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             json_t *v = json_object_get(doc, keys[k]);
             if (v)

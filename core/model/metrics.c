@@ -20,8 +20,8 @@ static atomic_ullong finished[EXEC_UNKNOWN + 1];
 
 /* Upper bounds of the duration buckets, in ms: from a 5 ms command to an
  * hour-long deployment. */
-static const unsigned bucket_ms[] = {5,    10,    25,    50,     100,    250,     500,    1000,
-                                     2500, 5000,  10000, 30000,  60000,  300000, 900000, 3600000};
+static const unsigned bucket_ms[] = {5,    10,   25,    50,    100,   250,    500,    1000,
+                                     2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000};
 #define N_BUCKETS (sizeof(bucket_ms) / sizeof(bucket_ms[0]))
 
 /* One flow's run-time histogram. Kept by flow key and never freed, so a
@@ -115,16 +115,16 @@ char *metrics_render(const metrics_gauges *g, size_t *len)
 {
     size_t cap = 8192, n = 0;
     char *out = xmalloc(cap);
-#define EMIT(...)                                                                            \
-    do {                                                                                     \
-        int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                    \
-        if (w_ > 0 && (size_t)w_ >= cap - n) {                                               \
-            cap = cap * 2 + (size_t)w_;                                                      \
-            out = xrealloc(out, cap);                                                        \
-            w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                    \
-        }                                                                                    \
-        if (w_ > 0)                                                                          \
-            n += (size_t)w_;                                                                 \
+#define EMIT(...)                                         \
+    do {                                                  \
+        int w_ = snprintf(out + n, cap - n, __VA_ARGS__); \
+        if (w_ > 0 && (size_t)w_ >= cap - n) {            \
+            cap = cap * 2 + (size_t)w_;                   \
+            out = xrealloc(out, cap);                     \
+            w_ = snprintf(out + n, cap - n, __VA_ARGS__); \
+        }                                                 \
+        if (w_ > 0)                                       \
+            n += (size_t)w_;                              \
     } while (0)
     EMIT("# HELP sluice_http_responses_total HTTP responses by status code.\n"
          "# TYPE sluice_http_responses_total counter\n");
@@ -158,8 +158,8 @@ char *metrics_render(const metrics_gauges *g, size_t *len)
         for (size_t b = 0; b <= N_BUCKETS; b++) {
             cum += atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
             if (b < N_BUCKETS)
-                EMIT("sluice_execution_duration_seconds_bucket{flow=\"%s\",le=\"%g\"} %llu\n",
-                     flow, bucket_ms[b] / 1000.0, cum);
+                EMIT("sluice_execution_duration_seconds_bucket{flow=\"%s\",le=\"%g\"} %llu\n", flow,
+                     bucket_ms[b] / 1000.0, cum);
             else
                 EMIT("sluice_execution_duration_seconds_bucket{flow=\"%s\",le=\"+Inf\"} %llu\n",
                      flow, cum);

@@ -53,11 +53,11 @@ struct engine_timer {
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t work; /* queue not empty, or quitting */
-    pthread_cond_t idle; /* an execution finished */
-    flow_rt *qflows;     /* flows with queued executions (flow_rt.q.head) */
+    pthread_cond_t work;        /* queue not empty, or quitting */
+    pthread_cond_t idle;        /* an execution finished */
+    flow_rt *qflows;            /* flows with queued executions (flow_rt.q.head) */
     sluice_exec *chead, *ctail; /* cancelled while queued: finished first */
-    uint64_t qseq;       /* arrival numbers */
+    uint64_t qseq;              /* arrival numbers */
     size_t queued, reserved, running, max_queue;
     uint64_t queued_bytes, reserved_bytes, max_queue_bytes;
     int stopping, quit;
@@ -415,8 +415,8 @@ int engine_cancel_oldest(const char *flow_key, const char *by, char *cancelled, 
     /* Claimed here, under the lock: two requests arriving together each
      * cancel an execution of their own, and each names its own. */
     int expected = SLUICE_CANCEL_NONE;
-    if (oldest && atomic_compare_exchange_strong(&oldest->cancel_reason, &expected,
-                                                 SLUICE_CANCEL_REQUEST))
+    if (oldest &&
+        atomic_compare_exchange_strong(&oldest->cancel_reason, &expected, SLUICE_CANCEL_REQUEST))
         exec_ref(oldest);
     else
         oldest = NULL;
@@ -436,8 +436,8 @@ int engine_cancel_oldest(const char *flow_key, const char *by, char *cancelled, 
     }
     snprintf(cancelled, len, "%s", oldest->id);
     log_msg(LOG_INFO, oldest->request_id,
-            "exec=%s flow=%s: cancelled to make room for exec=%s (on_limit = cancel)",
-            oldest->id, flow_key, by);
+            "exec=%s flow=%s: cancelled to make room for exec=%s (on_limit = cancel)", oldest->id,
+            flow_key, by);
     engine_cancel(oldest, SLUICE_CANCEL_REQUEST);
     exec_unref(oldest);
     return 0;
@@ -463,7 +463,8 @@ static uint64_t retry_delay(const flow_def *f, int attempt)
     uint32_t r = 0;
     units_random(&r, sizeof(r));
     int64_t jitter = (int64_t)(d / 5);
-    return (uint64_t)((int64_t)d - jitter + (jitter ? (int64_t)(r % (uint64_t)(2 * jitter + 1)) : 0));
+    return (uint64_t)((int64_t)d - jitter +
+                      (jitter ? (int64_t)(r % (uint64_t)(2 * jitter + 1)) : 0));
 }
 
 static void retry_fire(void *arg)
@@ -516,8 +517,9 @@ void engine_finish(sluice_exec *e, int result)
         int started = e->state == EXEC_RUNNING;
         pthread_mutex_unlock(&e->mu);
         if (!started) {
-            requeue(e, 0, 0, "stopped by shutdown before it started; queued again for the next "
-                             "start");
+            requeue(e, 0, 0,
+                    "stopped by shutdown before it started; queued again for the next "
+                    "start");
             return;
         }
         /* Killed at shutdown_timeout mid-way: whether the command did its
@@ -661,8 +663,8 @@ static void run_one(sluice_exec *e)
     if (rc != SLUICE_PENDING) {
         if (rc != SLUICE_OK && rc != SLUICE_ERR) {
             log_msg(LOG_ERROR, e->request_id,
-                    "exec=%s: plugin %s returned %d from execute; treating it as an error",
-                    e->id, p->name, rc);
+                    "exec=%s: plugin %s returned %d from execute; treating it as an error", e->id,
+                    p->name, rc);
             rc = SLUICE_ERR;
         }
         /* Claim this attempt's completion, unless exec_complete did (a
@@ -680,8 +682,8 @@ static void run_one(sluice_exec *e)
             exec_unref(e); /* the reference pending_grace_expired kept */
         } else {
             log_msg(LOG_WARN, e->request_id,
-                    "exec=%s: plugin %s called exec_complete and also returned %d; ignored",
-                    e->id, p->name, rc);
+                    "exec=%s: plugin %s called exec_complete and also returned %d; ignored", e->id,
+                    p->name, rc);
         }
     }
     exec_unref(e);

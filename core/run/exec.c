@@ -51,11 +51,10 @@ void exec_body_unref(exec_body *b)
     free(b);
 }
 
-sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow,
-                      const char *id, const char *request_id, char *event, size_t event_len,
-                      const char *function, const char *const *hdr_names,
-                      const char *const *hdr_values, size_t n_hdrs, int sync,
-                      uint64_t received_ms)
+sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow, const char *id,
+                      const char *request_id, char *event, size_t event_len, const char *function,
+                      const char *const *hdr_names, const char *const *hdr_values, size_t n_hdrs,
+                      int sync, uint64_t received_ms)
 {
     sluice_exec *e = calloc(1, sizeof(*e));
     if (!e)
@@ -102,10 +101,10 @@ void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_
     e->stored_len = stored_event ? stored_len : 0;
 }
 
-sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow,
-                             const char *id, const char *request_id, char *stored,
-                             size_t stored_len, int raw, exec_body *body, const char *function,
-                             json_t *headers, uint64_t received_ms, char *err, size_t errlen)
+sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow, const char *id,
+                             const char *request_id, char *stored, size_t stored_len, int raw,
+                             exec_body *body, const char *function, json_t *headers,
+                             uint64_t received_ms, char *err, size_t errlen)
 {
     char *event = stored;
     size_t len = stored_len;
@@ -137,8 +136,8 @@ sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flo
             hv[k++] = json_string_value(val);
         }
     }
-    sluice_exec *e = exec_new(gen, trigger, flow, id, request_id, event, len, function, hn, hv,
-                              k, 0, received_ms);
+    sluice_exec *e = exec_new(gen, trigger, flow, id, request_id, event, len, function, hn, hv, k,
+                              0, received_ms);
     free(hn);
     free(hv);
     if (!e) {
@@ -570,7 +569,8 @@ char *exec_inputs_text(const sluice_exec *e, size_t *len)
             val[i] = x;
             vlen[i] = (size_t)(end - x);
         } else {
-            int rc = json_compact_member(e->stored_event, e->stored_len, keys[i], &val[i], &vlen[i]);
+            int rc =
+                json_compact_member(e->stored_event, e->stored_len, keys[i], &val[i], &vlen[i]);
             if (rc < 0)
                 return NULL;
             if (rc > 0) {
@@ -600,8 +600,8 @@ char *exec_inputs_text(const sluice_exec *e, size_t *len)
     return text;
 }
 
-json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at,
-                              char **inputs_text, size_t *inputs_len)
+json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at, char **inputs_text,
+                              size_t *inputs_len)
 {
     *inputs_text = exec_inputs_text(e, inputs_len);
     *inputs_at = *inputs_text ? json_object() : NULL;

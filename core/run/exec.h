@@ -20,10 +20,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-
 /* The error of an execution (or attempt) in EXEC_UNKNOWN. */
 #define EXEC_UNKNOWN_ERROR "sluiced stopped while this ran; whether it finished is not known"
-
 
 /* Head and tail of one output stream; the middle is counted, not kept. */
 typedef struct logbuf {
@@ -64,7 +62,7 @@ struct engine_timer;
  */
 typedef struct exec_body {
     atomic_int refs;
-    char *bytes;        /* len bytes and a NUL; NULL when there is none to give */
+    char *bytes; /* len bytes and a NUL; NULL when there is none to give */
     size_t len;
     char *content_type; /* as received, parameters included; NULL: none */
 } exec_body;
@@ -102,8 +100,8 @@ struct sluice_exec {
     /* Immutable after exec_new. */
     char id[40];
     char request_id[40];
-    generation *gen; /* reference held: keeps rt, flow and trigger alive */
-    flow_rt *rt;     /* the flow's plugin, instance and engine state */
+    generation *gen;      /* reference held: keeps rt, flow and trigger alive */
+    flow_rt *rt;          /* the flow's plugin, instance and engine state */
     const flow_def *flow; /* rt->def */
     trigger_def *trigger;
     char *event; /* JSON text */
@@ -138,10 +136,10 @@ struct sluice_exec {
     size_t n_meta;
     uint64_t started_ms, finished_ms;
     exec_waiter *waiters;
-    int finished; /* state is final, waiters were woken */
+    int finished;                     /* state is final, waiters were woken */
     exec_log_listener *log_listeners; /* live log readers, fed by exec_write_log */
-    char replaced_by[40]; /* set when cancelled to make room for that execution */
-    exec_attempt *attempts; /* ended attempts the store has yet to write, oldest first */
+    char replaced_by[40];             /* set when cancelled to make room for that execution */
+    exec_attempt *attempts;           /* ended attempts the store has yet to write, oldest first */
     size_t n_attempts;
 
     /* Set by the store when an accept batch commits (store.h). */
@@ -155,10 +153,10 @@ struct sluice_exec {
                                * cancellation; holds one reference for the
                                * plugin's late exec_complete (or return) */
     struct engine_timer *timeout_timer;
-    struct sluice_exec *qnext; /* queue link, owned by the engine */
+    struct sluice_exec *qnext;     /* queue link, owned by the engine */
     struct sluice_exec *live_next; /* live-set link, owned by the engine */
-    uint64_t qseq;             /* arrival order in the queue, owned by the engine */
-    size_t qbytes;             /* memory it holds while queued (engine_reserve), 0: unset */
+    uint64_t qseq;                 /* arrival order in the queue, owned by the engine */
+    size_t qbytes;                 /* memory it holds while queued (engine_reserve), 0: unset */
 };
 
 /*
@@ -168,11 +166,10 @@ struct sluice_exec {
  * belong to; gen may be NULL only where the caller keeps them alive for as
  * long as the execution lives (unit tests).
  */
-sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow,
-                      const char *id, const char *request_id, char *event, size_t event_len,
-                      const char *function, const char *const *hdr_names,
-                      const char *const *hdr_values, size_t n_hdrs, int sync,
-                      uint64_t received_ms);
+sluice_exec *exec_new(generation *gen, trigger_def *trigger, flow_rt *flow, const char *id,
+                      const char *request_id, char *event, size_t event_len, const char *function,
+                      const char *const *hdr_names, const char *const *hdr_values, size_t n_hdrs,
+                      int sync, uint64_t received_ms);
 /*
  * Give a new execution its request body (a reference is taken; NULL for
  * none) and the stored form of its event (taken over; NULL when the store
@@ -188,14 +185,13 @@ void exec_set_request(sluice_exec *e, exec_body *body, char *stored_event, size_
  * object of strings. The inputs are derived from the event. NULL with the
  * reason in err when the body no longer makes an event.
  */
-sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow,
-                             const char *id, const char *request_id, char *stored,
-                             size_t stored_len, int raw, exec_body *body, const char *function,
-                             json_t *headers, uint64_t received_ms, char *err, size_t errlen);
+sluice_exec *exec_from_store(generation *gen, trigger_def *trigger, flow_rt *flow, const char *id,
+                             const char *request_id, char *stored, size_t stored_len, int raw,
+                             exec_body *body, const char *function, json_t *headers,
+                             uint64_t received_ms, char *err, size_t errlen);
 
 sluice_exec *exec_ref(sluice_exec *e);
 void exec_unref(sluice_exec *e);
-
 
 /* Register a callback for when the execution reaches a final state. Returns
  * 0, or 1 when it already has (the callback is then not registered). */
@@ -276,7 +272,7 @@ char *exec_inputs_text(const sluice_exec *e, size_t *len);
  * answer no longer parses every body it echoes. *inputs_at is NULL (and the
  * document complete) when there is no such text.
  */
-json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at,
-                              char **inputs_text, size_t *inputs_len);
+json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at, char **inputs_text,
+                              size_t *inputs_len);
 
 #endif

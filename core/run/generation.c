@@ -48,8 +48,8 @@ generation *generation_bind(sluice_config *cfg, char *err, size_t errlen)
         atomic_init(&r->running, 0);
         atomic_init(&r->queued, 0);
         char perr[1024] = "";
-        r->plugin = loader_get(f->executor, (const char *const *)cfg->plugin_path, perr,
-                               sizeof(perr));
+        r->plugin =
+            loader_get(f->executor, (const char *const *)cfg->plugin_path, perr, sizeof(perr));
         if (!r->plugin) {
             snprintf(err, errlen, "%s: flow \"%s\": executor \"%s\": %s", f->where, f->key,
                      f->executor, perr);

@@ -84,8 +84,7 @@ static const char *host_exec_meta(const sluice_exec *e, const char *key)
     if (strcmp(key, "mode") == 0)
         return e->sync ? "sync" : "async";
     if (strcmp(key, "respond_with") == 0)
-        return e->sync && e->trigger->respond_with == RESPOND_UPSTREAM ? "upstream"
-                                                                       : "execution";
+        return e->sync && e->trigger->respond_with == RESPOND_UPSTREAM ? "upstream" : "execution";
     /* Plugin keys always hold a dot, host keys never do. */
     if (!strchr(key, '.'))
         return NULL;
@@ -113,8 +112,8 @@ static int host_exec_set_output(sluice_exec *e, const char *json, size_t len)
         return -1;
     }
     if (len > SLUICE_MAX_OUTPUT) {
-        host_log(host_of(e), e, LOG_ERROR,
-                 "exec_set_output: %zu bytes refused (the limit is %u)", len, SLUICE_MAX_OUTPUT);
+        host_log(host_of(e), e, LOG_ERROR, "exec_set_output: %zu bytes refused (the limit is %u)",
+                 len, SLUICE_MAX_OUTPUT);
         return -1;
     }
     json_error_t jerr;
@@ -209,8 +208,7 @@ static void host_exec_complete(sluice_exec *e, int result)
     }
     /* A plugin that calls again from its thread after this returns must
      * find a completed execution, not freed memory: keep e a while. */
-    engine_timer_add(units_mono_ms() + LATE_CALL_GRACE_MS, late_call_grace_over, exec_ref(e),
-                     NULL);
+    engine_timer_add(units_mono_ms() + LATE_CALL_GRACE_MS, late_call_grace_over, exec_ref(e), NULL);
     if (result != SLUICE_OK && result != SLUICE_ERR) {
         host_log(host_of(e), e, LOG_ERROR, "exec_complete: bad result %d; treating as error",
                  result);
@@ -275,16 +273,14 @@ static int host_exec_set_meta(sluice_exec *e, const char *key, const char *value
     if (value) {
         size_t n = strnlen(value, SLUICE_META_VALUE_MAX + 1);
         if (n > SLUICE_META_VALUE_MAX) {
-            host_log(host_of(e), e, LOG_ERROR,
-                     "exec_set_meta: %s: value refused: over %u bytes", key,
-                     SLUICE_META_VALUE_MAX);
+            host_log(host_of(e), e, LOG_ERROR, "exec_set_meta: %s: value refused: over %u bytes",
+                     key, SLUICE_META_VALUE_MAX);
             return -1;
         }
         json_t *valid = json_stringn(value, n); /* it goes into JSON documents */
         json_decref(valid);
         if (!valid) {
-            host_log(host_of(e), e, LOG_ERROR, "exec_set_meta: %s: value refused: not UTF-8",
-                     key);
+            host_log(host_of(e), e, LOG_ERROR, "exec_set_meta: %s: value refused: not UTF-8", key);
             return -1;
         }
         if (!(copy = strndup(value, n)))

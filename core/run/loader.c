@@ -50,8 +50,8 @@ void loader_set_extra_dirs(const char *const *dirs)
     pthread_mutex_unlock(&loader_lock);
 }
 
-__attribute__((format(printf, 4, 5))) static void refuse(const char *path, char *err,
-                                                         size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void refuse(const char *path, char *err, size_t errlen,
+                                                         const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -84,8 +84,7 @@ static plugin *find_loaded(const char *name)
  * until the version is known, and init (plugin code) runs only after the
  * descriptor is fully validated. Called with loader_lock held.
  */
-static plugin *load_file_locked(const char *path, const char *expect_name, char *err,
-                                size_t errlen)
+static plugin *load_file_locked(const char *path, const char *expect_name, char *err, size_t errlen)
 {
     /* Checked before dlopen: a plugin must never see a zeroed table. */
     if (!host_set) {
@@ -139,8 +138,8 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
     }
     plugin *dup = find_loaded(p->desc.name);
     if (dup) {
-        refuse(path, err, errlen, "a plugin named \"%s\" is already loaded from %s",
-               p->desc.name, dup->path);
+        refuse(path, err, errlen, "a plugin named \"%s\" is already loaded from %s", p->desc.name,
+               dup->path);
         free(p);
         goto fail;
     }
@@ -162,8 +161,7 @@ static plugin *load_file_locked(const char *path, const char *expect_name, char 
     p->next = loaded;
     loaded = p;
     log_info("loader: loaded plugin %s %s (ABI %u.%u) from %s", p->name,
-             p->desc.version ? p->desc.version : "?", p->desc.abi_major, p->desc.abi_minor,
-             path);
+             p->desc.version ? p->desc.version : "?", p->desc.abi_major, p->desc.abi_minor, path);
     return p;
 fail:
     dlclose(dl);

@@ -36,8 +36,8 @@ int store_open(const char *location, const store_hooks *h, char *err, size_t err
         if (backends[i].open(location, &b, err, errlen) < 0)
             return -1;
         if (b->version != STORE_BACKEND_VERSION) {
-            snprintf(err, errlen, "store %s: backend %s has interface version %u, not %u",
-                     location, b->name, b->version, STORE_BACKEND_VERSION);
+            snprintf(err, errlen, "store %s: backend %s has interface version %u, not %u", location,
+                     b->name, b->version, STORE_BACKEND_VERSION);
             b->close(b);
             return -1;
         }
@@ -196,8 +196,8 @@ json_t *store_list(const store_filter *f, char **next)
         }
     }
     if (json_array_size(a) == (size_t)g.limit)
-        *next = xstrdup(json_string_value(json_object_get(json_array_get(a, (size_t)g.limit - 1),
-                                                          "id")));
+        *next = xstrdup(
+            json_string_value(json_object_get(json_array_get(a, (size_t)g.limit - 1), "id")));
     return a;
 }
 

@@ -223,8 +223,7 @@ struct store_backend {
      * queue), so it may wait a little to share a write. v stays valid
      * until done has been called. */
     void (*accept)(store_backend *b, sluice_exec **v, size_t n, int lazy,
-                   void (*committed)(void *arg), void (*done)(void *arg, int durable),
-                   void *arg);
+                   void (*committed)(void *arg), void (*done)(void *arg, int durable), void *arg);
     int (*mark_running)(store_backend *b, sluice_exec *e);
     /* written(e) once the final state is on record, or failed to be. */
     void (*finish)(store_backend *b, sluice_exec *e, void (*written)(sluice_exec *e));

@@ -287,8 +287,8 @@ static int migrate(char *err, size_t errlen)
     int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
     if (version > latest) {
         snprintf(err, errlen,
-                 "the database has schema version %d, newer than this sluiced knows (%d)",
-                 version, latest);
+                 "the database has schema version %d, newer than this sluiced knows (%d)", version,
+                 latest);
         return -1;
     }
     for (int v = version; v < latest; v++) {
@@ -297,7 +297,8 @@ static int migrate(char *err, size_t errlen)
         if (store_sqlite_exec(st->wdb, "BEGIN IMMEDIATE", err, errlen) < 0)
             return -1;
         if (store_sqlite_exec(st->wdb, migrations[v], err, errlen) < 0 ||
-            store_sqlite_exec(st->wdb, sql, err, errlen) < 0 || store_sqlite_exec(st->wdb, "COMMIT", err, errlen) < 0) {
+            store_sqlite_exec(st->wdb, sql, err, errlen) < 0 ||
+            store_sqlite_exec(st->wdb, "COMMIT", err, errlen) < 0) {
             store_sqlite_exec(st->wdb, "ROLLBACK", NULL, 0);
             return -1;
         }
@@ -382,12 +383,13 @@ int store_sqlite_open(const char *path, store_backend **out, char *err, size_t e
     /* auto_vacuum only takes effect on a new database, before any table;
      * setting it writes, so an existing database is left alone. */
     if (store_is_new(why, sizeof(why)) < 0 ||
-        (st->is_new && store_sqlite_exec(st->wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0) ||
+        (st->is_new &&
+         store_sqlite_exec(st->wdb, "PRAGMA auto_vacuum = INCREMENTAL", why, sizeof(why)) < 0) ||
         store_sqlite_exec(st->wdb, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
         store_sqlite_exec(st->wdb, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
         store_sqlite_exec(st->wdb, "PRAGMA wal_autocheckpoint = 0", why, sizeof(why)) < 0 ||
         store_sqlite_exec(st->wdb, "PRAGMA journal_size_limit = " STR(WAL_SIZE_LIMIT), why,
-                 sizeof(why)) < 0 ||
+                          sizeof(why)) < 0 ||
         store_sqlite_exec(st->wdb, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0 ||
         migrate(why, sizeof(why)) < 0 ||
         store_sqlite_exec(st->wdb, "SELECT count(*) FROM executions", why, sizeof(why)) < 0)
@@ -449,4 +451,3 @@ fail:
     startlog_close();
     return -1;
 }
-

@@ -31,10 +31,10 @@ typedef struct store_sqlite {
     store_op *sync_head, *sync_tail; /* committed accepts awaiting fdatasync */
     int syncing;                     /* the syncer is in a round (syncer_main) */
     int quit, healthy, sync_quit, ckpt_quit, ckpt_wanted, ckpt_started;
-    int urgent;       /* queued ops someone waits for (store_main) */
-    int lazy_accepts; /* queued accepts that may wait a little (store_accept) */
+    int urgent;         /* queued ops someone waits for (store_main) */
+    int lazy_accepts;   /* queued accepts that may wait a little (store_accept) */
     int release_wanted; /* store_release_memory: free the writer's cache */
-    int is_new; /* store_open found no schema */
+    int is_new;         /* store_open found no schema */
     int wal_fd;
     sqlite3 *cdb; /* the checkpointer's connection, opened when first needed */
     char *path;

@@ -35,11 +35,11 @@ static json_t *col_str(sqlite3_stmt *s, int col)
     return j ? j : json_string("(not UTF-8)");
 }
 
-#define ROW_COLUMNS                                                                          \
+#define ROW_COLUMNS                                                                           \
     "x.id, request_id, flow, trigger, state, attempt, exit_code, p.event, r.outputs, error, " \
     "received_at, started_at, finished_at, r.stdout, r.stderr, p.body, p.body_type, r.meta, " \
     "x.replay_of, x.replaces, x.replaced_by"
-#define ROW_FROM                                                                             \
+#define ROW_FROM \
     " FROM executions x LEFT JOIN payloads p ON p.id = x.id LEFT JOIN results r ON r.id = x.id"
 
 /* The request body of a row, NULL when the row kept none (store_sqlite.c,
@@ -172,9 +172,9 @@ static json_t *sq_list(store_backend *b, const store_filter *f)
     pthread_mutex_lock(&st->rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) == SQLITE_OK) {
-#define BIND_TEXT(name, v)                                                                   \
-    if (v)                                                                                   \
-        sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, name), v, -1, SQLITE_STATIC)
+#define BIND_TEXT(name, v) \
+    if (v)                 \
+    sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, name), v, -1, SQLITE_STATIC)
         BIND_TEXT(":flow", f->flow);
         BIND_TEXT(":trigger", f->trigger);
         BIND_TEXT(":state", f->state);
@@ -223,8 +223,8 @@ static char *col_dup(sqlite3_stmt *s, int col)
     return t ? xstrdup(t) : NULL;
 }
 
-#define REQUEST_COLUMNS                                                                      \
-    "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, "       \
+#define REQUEST_COLUMNS                                                               \
+    "x.id, request_id, trigger, flow, state, attempt, p.event, function, p.headers, " \
     "received_at, p.body, p.body_type, started_at, x.replay_of, x.replaces"
 #define REQUEST_FROM " FROM executions x JOIN payloads p ON p.id = x.id"
 
@@ -261,8 +261,8 @@ static int sq_load_request(store_backend *b, const char *id, store_row *out)
     int rc = -1;
     pthread_mutex_lock(&st->rmu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->rdb, "SELECT " REQUEST_COLUMNS REQUEST_FROM " WHERE x.id = ?",
-                           -1, &s, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->rdb, "SELECT " REQUEST_COLUMNS REQUEST_FROM " WHERE x.id = ?", -1,
+                           &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW) {
             request_row(s, out);
@@ -282,8 +282,8 @@ static json_t *sq_flow_stats(store_backend *b, const char *column)
     json_t *o = json_object();
     char sql[512];
     /* column is "flow" or "trigger", never user input. */
-    snprintf(sql, sizeof(sql),
-             "SELECT %s, count(*), max(id) FROM executions GROUP BY %s", column, column);
+    snprintf(sql, sizeof(sql), "SELECT %s, count(*), max(id) FROM executions GROUP BY %s", column,
+             column);
     pthread_mutex_lock(&st->rmu);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) == SQLITE_OK) {
@@ -352,7 +352,6 @@ static int sq_recover(store_backend *b, store_recover_fn fn, void *arg)
     free(rows);
     return (int)n;
 }
-
 
 void store_sqlite_set_reads(store_backend *b)
 {

@@ -34,21 +34,21 @@ enum op_kind { OP_ACCEPT, OP_RUNNING, OP_FINISH, OP_REQUEUE, OP_PURGE, OP_FAIL_S
 
 typedef struct store_op {
     int kind;
-    sluice_exec *e;      /* RUNNING, FINISH, REQUEUE */
-    int attempt;         /* RUNNING: the attempt the start journal names;
+    sluice_exec *e;  /* RUNNING, FINISH, REQUEUE */
+    int attempt;     /* RUNNING: the attempt the start journal names;
                           * REQUEUE: the attempt whose record to write, 0: none */
-    int state;           /* FAIL_STALE: the final state */
-    int failed;          /* this op was rolled back (the batch may still commit) */
-    int lazy;            /* ACCEPT: nobody waits for it yet (store_accept) */
-    sluice_exec **v;     /* ACCEPT */
+    int state;       /* FAIL_STALE: the final state */
+    int failed;      /* this op was rolled back (the batch may still commit) */
+    int lazy;        /* ACCEPT: nobody waits for it yet (store_accept) */
+    sluice_exec **v; /* ACCEPT */
     size_t n;
     void (*committed)(void *);
     void (*done)(void *, int);
     void *arg;
     void (*written)(sluice_exec *); /* FINISH */
-    uint64_t ms;         /* PURGE: cutoff */
-    char *id, *reason;   /* FAIL_STALE */
-    int *waiting;        /* set to 1 (ok) or -1 when written, for synchronous ops */
+    uint64_t ms;                    /* PURGE: cutoff */
+    char *id, *reason;              /* FAIL_STALE */
+    int *waiting;                   /* set to 1 (ok) or -1 when written, for synchronous ops */
     struct store_op *next;
 } store_op;
 
@@ -110,11 +110,11 @@ static struct {
 } ws;
 
 static sqlite3_stmt **const ws_all[] = {
-    &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup, &ws.running,
-    &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,    &ws.purge_payloads,
-    &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint, &ws.rollback_to,
-    &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt,
-    &ws.purge_attempts, &ws.promote_cut,
+    &ws.insert,        &ws.insert_payload, &ws.expire_idem, &ws.find_dup,       &ws.running,
+    &ws.finish,        &ws.insert_result,  &ws.requeue,     &ws.purge,          &ws.purge_payloads,
+    &ws.purge_results, &ws.fail,           &ws.promote,     &ws.savepoint,      &ws.rollback_to,
+    &ws.release,       &ws.begin,          &ws.commit,      &ws.insert_attempt, &ws.purge_attempts,
+    &ws.promote_cut,
 };
 #define N_WS (sizeof(ws_all) / sizeof(ws_all[0]))
 
@@ -549,11 +549,11 @@ static void *checkpointer_main(void *arg)
             continue;
         }
         int logged = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged,
-                                           &done);
+        int rc =
+            sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
         if (rc == SQLITE_OK && logged >= 8 * CHECKPOINT_PAGES)
-            rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_RESTART, &logged,
-                                           &done);
+            rc =
+                sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_RESTART, &logged, &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("store: checkpoint failed: %s", sqlite3_errmsg(st->cdb));
         sqlite3_db_release_memory(st->cdb);
@@ -609,13 +609,13 @@ static void *store_main(void *arg)
 
 static int op_is_urgent(const store_op *op)
 {
-    return (op->kind == OP_ACCEPT && !op->lazy) || op->waiting != NULL;
+    return (op->kind == OP_ACCEPT && !op->lazy) || op->waiting;
 }
 
 static void push(store_op *op)
 {
     pthread_mutex_lock(&st->mu);
-    int was_empty = st->head == NULL;
+    int was_empty = !st->head;
     if (st->tail)
         st->tail->next = op;
     else
@@ -647,8 +647,7 @@ static int push_wait(store_op *op)
 /* ---- the backend's writing functions ---- */
 
 static void sq_accept(store_backend *b, sluice_exec **v, size_t n, int lazy,
-                      void (*committed)(void *arg), void (*done)(void *arg, int durable),
-                      void *arg)
+                      void (*committed)(void *arg), void (*done)(void *arg, int durable), void *arg)
 {
     (void)b;
     store_op *op = xcalloc(1, sizeof(*op));
@@ -801,8 +800,8 @@ int store_sqlite_prepare(char *why, size_t len)
                             "VALUES (?1, ?2, ?3, ?4, ?5)");
     ws.requeue = prep("UPDATE executions SET state = 'queued', attempt = ?1, started_at = NULL "
                       "WHERE id = ?2");
-#define PURGE_IDS                                                                            \
-    "(SELECT id FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 "         \
+#define PURGE_IDS                                                                    \
+    "(SELECT id FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 " \
     "ORDER BY finished_at, id LIMIT " STR(PURGE_BATCH) ")"
     ws.purge_payloads = prep("DELETE FROM payloads WHERE id IN " PURGE_IDS);
     ws.purge_results = prep("DELETE FROM results WHERE id IN " PURGE_IDS);
@@ -911,4 +910,3 @@ void store_sqlite_promote_started(void *arg, const char *id, int attempt)
     sqlite3_bind_text(ws.promote, 2, id, -1, SQLITE_STATIC);
     step_done(ws.promote);
 }
-

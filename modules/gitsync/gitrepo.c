@@ -152,8 +152,7 @@ static int known_host_ok(const char *text, const char *want, const char *key, si
                 match = h[0] != '!' && h[0] != '|' && host_matches(h, want);
             unsigned char raw[8192];
             size_t rawlen;
-            if (match &&
-                sluiced->base64_decode(b64, strlen(b64), raw, sizeof(raw), &rawlen) == 0 &&
+            if (match && sluiced->base64_decode(b64, strlen(b64), raw, sizeof(raw), &rawlen) == 0 &&
                 rawlen == keylen && memcmp(raw, key, keylen) == 0)
                 return 1;
         }
@@ -191,8 +190,8 @@ static int progress_cb(const git_indexer_progress *stats, void *payload)
     return st->r->stop && atomic_load(st->r->stop) ? -1 : 0;
 }
 
-static int gitrepo_fetch(const char *git_dir, const char *branch, const gitmod_remote *r,
-                         char *err, size_t errlen)
+static int gitrepo_fetch(const char *git_dir, const char *branch, const gitmod_remote *r, char *err,
+                         size_t errlen)
 {
     git_repository *repo = NULL;
     git_remote *remote = NULL;
@@ -207,8 +206,7 @@ static int gitrepo_fetch(const char *git_dir, const char *branch, const gitmod_r
 
     if (git_repository_open_bare(&repo, git_dir) != 0) {
         if (fsutil_mkdirs_parent(git_dir) != 0) {
-            snprintf(err, errlen, "cannot create the parent of %s: %s", git_dir,
-                     strerror(errno));
+            snprintf(err, errlen, "cannot create the parent of %s: %s", git_dir, strerror(errno));
             return -1;
         }
         if (git_repository_init(&repo, git_dir, 1) != 0)
@@ -294,8 +292,7 @@ static int gitrepo_checkout(const char *git_dir, const char *sha, const char *de
         goto out;
     }
     if ((mkdir(tmp, 0755) != 0 && errno != EEXIST) || rename(tmp, dest) != 0) {
-        snprintf(err, errlen, "cannot check out commit %s into %s: %s", sha, dest,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot check out commit %s into %s: %s", sha, dest, strerror(errno));
         goto out;
     }
     rc = 0;

@@ -33,7 +33,7 @@ int ctr_api_open(struct ctr_api *api, const char *socket, ctr_api_stop_fn stop, 
     api->socket = strdup(socket);
     api->multi = curl_multi_init();
     api->easy = curl_easy_init();
-    if (api->socket == NULL || api->multi == NULL || api->easy == NULL) {
+    if (!api->socket || !api->multi || !api->easy) {
         ctr_api_close(api);
         kit_errf(err, errlen, "cannot set up libcurl (out of memory)");
         return -1;
@@ -45,9 +45,9 @@ int ctr_api_open(struct ctr_api *api, const char *socket, ctr_api_stop_fn stop, 
 
 void ctr_api_close(struct ctr_api *api)
 {
-    if (api->easy != NULL)
+    if (api->easy)
         curl_easy_cleanup(api->easy);
-    if (api->multi != NULL)
+    if (api->multi)
         curl_multi_cleanup(api->multi);
     free(api->socket);
     memset(api, 0, sizeof(*api));
@@ -55,7 +55,7 @@ void ctr_api_close(struct ctr_api *api)
 
 void ctr_api_wake(struct ctr_api *api)
 {
-    if (api->multi != NULL)
+    if (api->multi)
         curl_multi_wakeup(api->multi);
 }
 
@@ -85,7 +85,7 @@ static int ctr_resp_append(struct ctr_resp *resp, const char *data, size_t len)
     if (n == 0)
         return 0;
     grown = realloc(resp->body, resp->len + n + 1);
-    if (grown == NULL)
+    if (!grown)
         return -1;
     memcpy(grown + resp->len, data, n);
     resp->len += n;
@@ -102,7 +102,7 @@ static size_t ctr_api_write(char *data, size_t size, size_t nmemb, void *ctx)
     long status = 0;
 
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (x->call->sink != NULL && status >= 200 && status < 300) {
+    if (x->call->sink && status >= 200 && status < 300) {
         if (x->call->sink(x->call->sink_ctx, data, len) != 0) {
             x->resp->sink_stopped = 1;
             return 0; /* abort the transfer: CURLE_WRITE_ERROR */
@@ -134,15 +134,18 @@ void ctr_api_diagnose(const char *socket_path, char *buf, size_t len)
     if (rc == 0)
         snprintf(buf, len, "the socket accepts connections but the engine did not answer");
     else if (e == ENOENT)
-        snprintf(buf, len, "no such socket (is the Docker daemon or `podman system service` "
-                           "running, and is socket right?)");
+        snprintf(buf, len,
+                 "no such socket (is the Docker daemon or `podman system service` "
+                 "running, and is socket right?)");
     else if (e == EACCES || e == EPERM)
-        snprintf(buf, len, "permission denied (sluiced runs as uid %u: give it access to the "
-                           "socket, e.g. the docker group, or use a rootless engine's socket)",
+        snprintf(buf, len,
+                 "permission denied (sluiced runs as uid %u: give it access to the "
+                 "socket, e.g. the docker group, or use a rootless engine's socket)",
                  (unsigned)geteuid());
     else if (e == ECONNREFUSED)
-        snprintf(buf, len, "connection refused (the socket file exists but no engine listens "
-                           "on it)");
+        snprintf(buf, len,
+                 "connection refused (the socket file exists but no engine listens "
+                 "on it)");
     else if (e == ENOTSOCK)
         snprintf(buf, len, "not a socket");
     else
@@ -197,12 +200,12 @@ static int ctr_api_drive(struct ctr_api *api, const struct ctr_call *call, CURLc
             *result = CURLE_RECV_ERROR;
             break;
         }
-        while ((msg = curl_multi_info_read(api->multi, &left)) != NULL)
+        while ((msg = curl_multi_info_read(api->multi, &left)))
             if (msg->msg == CURLMSG_DONE && msg->easy_handle == api->easy)
                 *result = msg->data.result;
         if (running == 0)
             break;
-        if (call->cancellable && api->stop != NULL && api->stop(api->stop_ctx)) {
+        if (call->cancellable && api->stop && api->stop(api->stop_ctx)) {
             cancelled = 1;
             break;
         }
@@ -213,8 +216,8 @@ static int ctr_api_drive(struct ctr_api *api, const struct ctr_call *call, CURLc
     return cancelled;
 }
 
-int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_resp *resp,
-                 char *err, size_t errlen)
+int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_resp *resp, char *err,
+                 size_t errlen)
 {
     struct curl_slist *headers = NULL, *h;
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -224,9 +227,9 @@ int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_re
 
     memset(resp, 0, sizeof(*resp));
     h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h != NULL && (headers = curl_slist_append(h, "Expect:")) == NULL)
+    if (h && !(headers = curl_slist_append(h, "Expect:")))
         curl_slist_free_all(h);
-    if (headers == NULL) {
+    if (!headers) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -261,13 +264,13 @@ void ctr_resp_message(const struct ctr_resp *resp, char *buf, size_t len)
     json_t *root = NULL;
     const char *msg = NULL;
 
-    if (resp->body != NULL && resp->len > 0)
+    if (resp->body && resp->len > 0)
         root = json_loadb(resp->body, resp->len, 0, NULL);
     if (json_is_object(root))
         msg = json_string_value(json_object_get(root, "message"));
-    if (msg != NULL && *msg != '\0') {
+    if (msg && *msg != '\0') {
         snprintf(buf, len, "%s", msg);
-    } else if (resp->body != NULL && resp->len > 0) {
+    } else if (resp->body && resp->len > 0) {
         size_t n = strcspn(resp->body, "\r\n");
 
         snprintf(buf, len, "HTTP %ld: %.*s", resp->status, (int)(n > 300 ? 300 : n), resp->body);

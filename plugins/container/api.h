@@ -47,8 +47,8 @@ struct ctr_call {
     const char *path;   /* "/containers/create?name=x": the version is prepended */
     const char *body;   /* JSON text, or NULL */
     size_t body_len;
-    long timeout_ms;  /* 0: no time limit (only for cancellable calls) */
-    int cancellable;  /* stop when api->stop says so */
+    long timeout_ms;      /* 0: no time limit (only for cancellable calls) */
+    int cancellable;      /* stop when api->stop says so */
     ctr_api_sink_fn sink; /* optional: where a 2xx body goes instead of resp */
     void *sink_ctx;
 };
@@ -79,8 +79,8 @@ void ctr_api_close(struct ctr_api *api);
  * permission denied, nothing listening, timed out). resp is filled in every
  * case and freed with ctr_resp_clear.
  */
-int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_resp *resp,
-                 char *err, size_t errlen);
+int ctr_api_call(struct ctr_api *api, const struct ctr_call *call, struct ctr_resp *resp, char *err,
+                 size_t errlen);
 
 /* Wake a ctr_api_call blocked in curl_multi_poll. Any thread. */
 void ctr_api_wake(struct ctr_api *api);

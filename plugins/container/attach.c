@@ -26,8 +26,7 @@ static void ctr_attach_poll(curl_socket_t fd, short events, int ms)
 }
 
 /* Send all of data (the request line and headers), within the deadline. */
-static int ctr_attach_send_all(struct ctr_attach *a, const char *data, size_t len,
-                               int64_t deadline)
+static int ctr_attach_send_all(struct ctr_attach *a, const char *data, size_t len, int64_t deadline)
 {
     while (len > 0) {
         size_t n = 0;
@@ -95,7 +94,7 @@ int ctr_attach_open(struct ctr_attach *a, const char *socket, const char *id, ch
 
     a->fd = CURL_SOCKET_BAD;
     a->easy = curl_easy_init();
-    if (a->easy == NULL) {
+    if (!a->easy) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -109,14 +108,15 @@ int ctr_attach_open(struct ctr_attach *a, const char *socket, const char *id, ch
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo(a->easy, CURLINFO_ACTIVESOCKET, &a->fd);
     if (rc != CURLE_OK || a->fd == CURL_SOCKET_BAD) {
-        kit_errf(err, errlen, "attaching to container %.12s: cannot connect to %s: %s", id,
-                 socket, curl_easy_strerror(rc));
+        kit_errf(err, errlen, "attaching to container %.12s: cannot connect to %s: %s", id, socket,
+                 curl_easy_strerror(rc));
         return -1;
     }
     n = snprintf(req, sizeof(req),
                  "POST /" CTR_API_VERSION "/containers/%s/attach?stream=1&stdin=1&stdout=0"
                  "&stderr=0 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
-                 "Upgrade: tcp\r\nContent-Length: 0\r\n\r\n", id);
+                 "Upgrade: tcp\r\nContent-Length: 0\r\n\r\n",
+                 id);
     if (n < 0 || (size_t)n >= sizeof(req) ||
         ctr_attach_send_all(a, req, (size_t)n, kit_now_ms() + CTR_ATTACH_TIMEOUT_MS) != 0) {
         kit_errf(err, errlen, "attaching to container %.12s: cannot send the request", id);
@@ -134,7 +134,7 @@ int ctr_attach_send_eof(struct ctr_attach *a, const char *data, size_t len, size
         CURLcode rc = curl_easy_send(a->easy, data + *written, len - *written, &n);
 
         if (rc == CURLE_AGAIN) {
-            if (stop != NULL && stop(stop_ctx))
+            if (stop && stop(stop_ctx))
                 return CTR_API_CANCELLED;
             /* Bounded: the container reads, exits, or stop ends the wait. */
             ctr_attach_poll(a->fd, POLLOUT, CTR_ATTACH_POLL_MS);
@@ -152,7 +152,7 @@ int ctr_attach_send_eof(struct ctr_attach *a, const char *data, size_t len, size
 
 void ctr_attach_close(struct ctr_attach *a)
 {
-    if (a->easy != NULL)
+    if (a->easy)
         curl_easy_cleanup(a->easy);
     a->easy = NULL;
     a->fd = CURL_SOCKET_BAD;

@@ -36,7 +36,7 @@ static int ctr_init(const sluice_host *host, void **plugin_ctx, char *err, size_
 {
     struct ctr_plugin_ctx *ctx;
 
-    if (host == NULL || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
+    if (!host || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
@@ -50,7 +50,7 @@ static int ctr_init(const sluice_host *host, void **plugin_ctx, char *err, size_
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
+    if (!ctx) {
         curl_global_cleanup();
         kit_errf(err, errlen, "container: out of memory");
         return -1;
@@ -65,9 +65,9 @@ static void ctr_destroy(void *plugin_ctx)
 {
     struct ctr_plugin_ctx *ctx = plugin_ctx;
 
-    if (ctx == NULL)
+    if (!ctx)
         return;
-    while (ctx->seen != NULL) {
+    while (ctx->seen) {
         struct ctr_seen *next = ctx->seen->next;
 
         free(ctx->seen->socket);
@@ -85,12 +85,12 @@ static int ctr_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len,
     struct ctr_instance *inst;
 
     *instance = NULL;
-    if (ctx == NULL) {
+    if (!ctx) {
         kit_errf(err, errlen, "%s: container: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
-    if (inst == NULL) {
+    if (!inst) {
         kit_errf(err, errlen, "%s: container: out of memory", where ? where : "config");
         return -1;
     }
@@ -110,7 +110,7 @@ static void ctr_unconfigure(void *instance)
 {
     struct ctr_instance *inst = instance;
 
-    if (inst == NULL)
+    if (!inst)
         return;
     ctr_settings_free(inst->cfg);
     pthread_mutex_destroy(&inst->lock);

@@ -72,8 +72,7 @@ int ctr_execute(void *instance, sluice_exec *exec);
  * remove the containers a crashed sluiced left behind. Problems are logged
  * as warnings: the engine may well start after sluiced.
  */
-void ctr_preflight(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg,
-                   const char *where);
+void ctr_preflight(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg, const char *where);
 
 /* Before a retry: remove (kill, when kept) what earlier attempts of
  * exec_id left on the engine. Returns 0, or -1 with err set when it could

@@ -45,8 +45,8 @@ int ctr_engine_ping(struct ctr_api *api, char *err, size_t errlen)
 int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, size_t spec_len,
                       char *id, size_t idlen, int *image_missing, char *err, size_t errlen)
 {
-    struct ctr_call call = {.method = "POST", .body = spec, .body_len = spec_len,
-                            .timeout_ms = CTR_CALL_TIMEOUT_MS};
+    struct ctr_call call = {
+        .method = "POST", .body = spec, .body_len = spec_len, .timeout_ms = CTR_CALL_TIMEOUT_MS};
     struct ctr_resp resp;
     char path[512];
     json_t *root = NULL;
@@ -65,7 +65,7 @@ int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, s
         /* Docker and Podman both answer 404 for a missing image, and
          * nothing else in the create body can be missing but a network. */
         ctr_resp_message(&resp, msg, sizeof(msg));
-        *image_missing = strcasestr(msg, "network") == NULL;
+        *image_missing = !strcasestr(msg, "network");
         kit_errf(err, errlen, "creating the container: the engine answered 404: %s", msg);
         rc = -1;
         goto out;
@@ -74,14 +74,14 @@ int ctr_engine_create(struct ctr_api *api, const char *name, const char *spec, s
         char msg[1024];
 
         ctr_resp_message(&resp, msg, sizeof(msg));
-        kit_errf(err, errlen, "creating the container: the engine answered %ld: %s",
-                 resp.status, msg);
+        kit_errf(err, errlen, "creating the container: the engine answered %ld: %s", resp.status,
+                 msg);
         rc = -1;
         goto out;
     }
     root = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
     cid = json_string_value(json_object_get(root, "Id"));
-    if (cid == NULL || strlen(cid) >= idlen || strspn(cid, "0123456789abcdef") != strlen(cid)) {
+    if (!cid || strlen(cid) >= idlen || strspn(cid, "0123456789abcdef") != strlen(cid)) {
         kit_errf(err, errlen, "creating the container: the engine's answer has no valid Id");
         rc = -1;
         goto out;
@@ -135,7 +135,7 @@ static void ctr_pull_line(struct ctr_pull_state *st)
     json_t *obj = json_loadb(st->line, st->have, 0, NULL);
     const char *msg = json_string_value(json_object_get(obj, "error"));
 
-    if (msg != NULL)
+    if (msg)
         snprintf(st->error, sizeof(st->error), "%s", msg);
     json_decref(obj);
 }
@@ -165,13 +165,15 @@ static int ctr_image_has_tag(const char *image)
 {
     const char *slash = strrchr(image, '/');
 
-    return strchr(image, '@') != NULL || strchr(slash ? slash : image, ':') != NULL;
+    return strchr(image, '@') || strchr(slash ? slash : image, ':');
 }
 
 int ctr_engine_pull(struct ctr_api *api, const char *image, char *err, size_t errlen)
 {
     struct ctr_pull_state *st = calloc(1, sizeof(*st));
-    struct ctr_call call = {.method = "POST", .cancellable = 1, .timeout_ms = CTR_PULL_TIMEOUT_MS,
+    struct ctr_call call = {.method = "POST",
+                            .cancellable = 1,
+                            .timeout_ms = CTR_PULL_TIMEOUT_MS,
                             .sink = ctr_pull_sink,
                             .sink_ctx = st};
     struct ctr_resp resp = {0};
@@ -179,7 +181,7 @@ int ctr_engine_pull(struct ctr_api *api, const char *image, char *err, size_t er
     char *path = NULL;
     int rc = -1;
 
-    if (st == NULL || esc == NULL ||
+    if (!st || !esc ||
         asprintf(&path, "/images/create?fromImage=%s%s", esc,
                  ctr_image_has_tag(image) ? "" : "&tag=latest") < 0) {
         path = NULL;
@@ -241,7 +243,7 @@ int ctr_engine_wait(struct ctr_api *api, const char *id, int *code, char *err, s
     root = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
     status = json_object_get(root, "StatusCode");
     msg = json_string_value(json_object_get(json_object_get(root, "Error"), "Message"));
-    if (msg != NULL && *msg != '\0') {
+    if (msg && *msg != '\0') {
         kit_errf(err, errlen, "waiting for the container: %s", msg);
         rc = -1;
     } else if (!json_is_integer(status)) {
@@ -257,11 +259,13 @@ out:
 }
 
 int ctr_engine_logs(struct ctr_api *api, const char *id, int cancellable, long timeout_ms,
-                    ctr_api_sink_fn sink, void *sink_ctx, int *cut_short, char *err,
-                    size_t errlen)
+                    ctr_api_sink_fn sink, void *sink_ctx, int *cut_short, char *err, size_t errlen)
 {
-    struct ctr_call call = {.method = "GET", .timeout_ms = timeout_ms,
-                            .cancellable = cancellable, .sink = sink, .sink_ctx = sink_ctx};
+    struct ctr_call call = {.method = "GET",
+                            .timeout_ms = timeout_ms,
+                            .cancellable = cancellable,
+                            .sink = sink,
+                            .sink_ctx = sink_ctx};
     struct ctr_resp resp;
     char path[256];
     int rc;

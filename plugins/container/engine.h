@@ -54,8 +54,7 @@ int ctr_engine_wait(struct ctr_api *api, const char *id, int *code, char *err, s
  * timeout_ms then bounds it.
  */
 int ctr_engine_logs(struct ctr_api *api, const char *id, int cancellable, long timeout_ms,
-                    ctr_api_sink_fn sink, void *sink_ctx, int *cut_short, char *err,
-                    size_t errlen);
+                    ctr_api_sink_fn sink, void *sink_ctx, int *cut_short, char *err, size_t errlen);
 
 /* GET /containers/{id}/json: 1 when State.OOMKilled, else 0 (also on errors). */
 int ctr_engine_oom_killed(struct ctr_api *api, const char *id);

@@ -90,8 +90,7 @@ static int ctr_run_stop(void *ctx)
 
 static int ctr_run_stopped(struct ctr_run *run)
 {
-    return run->own_timeout ||
-           run->inst->host->exec_is_cancelled(run->exec) != SLUICE_CANCEL_NONE;
+    return run->own_timeout || run->inst->host->exec_is_cancelled(run->exec) != SLUICE_CANCEL_NONE;
 }
 
 /* ---- output streams ---- */
@@ -125,11 +124,10 @@ static void ctr_run_name(struct ctr_run *run)
     n = (size_t)snprintf(run->name, sizeof(run->name), "sluice-%.100s", id ? id : "exec");
     /* Engines accept [a-zA-Z0-9_.-] in names; anything else becomes '_'. */
     for (size_t i = 7; i < n && i < sizeof(run->name); i++)
-        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
-                   run->name[i]) == NULL)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+                    run->name[i]))
             run->name[i] = '_';
-    if (attempt != NULL && strcmp(attempt, "1") != 0 && strspn(attempt, "0123456789") ==
-                                                            strlen(attempt))
+    if (attempt && strcmp(attempt, "1") != 0 && strspn(attempt, "0123456789") == strlen(attempt))
         snprintf(run->name + n, sizeof(run->name) - n, "-a%.8s", attempt);
 }
 
@@ -141,13 +139,13 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
     json_t *body;
 
     run->event = sluice_json_parse_event(run->event_text, run->event_len, &jerr);
-    if (run->event == NULL || !json_is_object(run->event)) {
+    if (!run->event || !json_is_object(run->event)) {
         kit_errf(run->err, sizeof(run->err), "the event is not a JSON object: %s",
                  run->event ? "another type" : jerr.text);
         return -1;
     }
-    if (ctr_workdir_create(&run->wd, run->cfg->work_dir, run->event_text, run->event_len,
-                           run->err, sizeof(run->err)) != 0)
+    if (ctr_workdir_create(&run->wd, run->cfg->work_dir, run->event_text, run->event_len, run->err,
+                           sizeof(run->err)) != 0)
         return -1;
     facts = (struct ctr_spec_facts){
         .execution_id = host->exec_meta(run->exec, "execution_id"),
@@ -159,14 +157,14 @@ static int ctr_run_prepare(struct ctr_run *run, char **spec)
         .host_event_path = run->wd.event_path,
         .host_out_dir = run->wd.out_dir,
     };
-    if (facts.execution_id == NULL)
+    if (!facts.execution_id)
         facts.execution_id = "unknown";
     body = ctr_spec_build(run->cfg, run->event, &facts, run->err, sizeof(run->err));
-    if (body == NULL)
+    if (!body)
         return -1;
     *spec = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (*spec == NULL) {
+    if (!*spec) {
         kit_errf(run->err, sizeof(run->err), "out of memory");
         return -1;
     }
@@ -184,8 +182,8 @@ static int ctr_run_pull(struct ctr_run *run)
     host->log(host, run->exec, SLUICE_LOG_INFO, "pulling image %s", run->cfg->image);
     rc = ctr_engine_pull(&run->api, run->cfg->image, run->err, sizeof(run->err));
     if (rc == 0)
-        host->log(host, run->exec, SLUICE_LOG_INFO, "pulled image %s in %lld ms",
-                  run->cfg->image, (long long)(kit_now_ms() - t0));
+        host->log(host, run->exec, SLUICE_LOG_INFO, "pulled image %s in %lld ms", run->cfg->image,
+                  (long long)(kit_now_ms() - t0));
     return rc;
 }
 
@@ -202,14 +200,15 @@ static int ctr_run_create(struct ctr_run *run, const char *spec)
     if (rc != 0 && missing && run->cfg->pull == CTR_PULL_NEVER) {
         kit_errf(run->err, sizeof(run->err),
                  "image %s is not on the engine and pull = \"never\" (load it first: docker "
-                 "pull / podman pull / docker load)", run->cfg->image);
+                 "pull / podman pull / docker load)",
+                 run->cfg->image);
         return -1;
     }
     if (rc != 0 && missing && run->cfg->pull == CTR_PULL_MISSING) {
         if ((rc = ctr_run_pull(run)) != 0)
             return rc;
-        rc = ctr_engine_create(&run->api, run->name, spec, len, run->id, sizeof(run->id),
-                               &missing, run->err, sizeof(run->err));
+        rc = ctr_engine_create(&run->api, run->name, spec, len, run->id, sizeof(run->id), &missing,
+                               run->err, sizeof(run->err));
     }
     if (rc == 0)
         run->created = 1;
@@ -225,7 +224,7 @@ static int ctr_run_clear_earlier(struct ctr_run *run)
     const char *id = host->exec_meta(run->exec, "execution_id");
     char err[1024];
 
-    if (attempt == NULL || strcmp(attempt, "1") == 0 || id == NULL)
+    if (!attempt || strcmp(attempt, "1") == 0 || !id)
         return 0;
     if (ctr_clear_earlier(run->inst->ctx, &run->api, id, err, sizeof(err)) != 0) {
         kit_errf(run->err, sizeof(run->err), "not started: an earlier attempt's container: %s",
@@ -243,8 +242,7 @@ static int ctr_run_container(struct ctr_run *run)
     int rc;
 
     if (run->cfg->stdin_event &&
-        ctr_attach_open(&run->attach, run->cfg->socket, run->id, run->err, sizeof(run->err)) !=
-            0)
+        ctr_attach_open(&run->attach, run->cfg->socket, run->id, run->err, sizeof(run->err)) != 0)
         return -1;
     if (ctr_run_stopped(run))
         return CTR_API_CANCELLED;
@@ -260,8 +258,8 @@ static int ctr_run_container(struct ctr_run *run)
             return rc;
         if (written < run->event_len)
             host->log(host, run->exec, SLUICE_LOG_DEBUG,
-                      "the container closed its stdin after %zu of %zu bytes of the event",
-                      written, run->event_len);
+                      "the container closed its stdin after %zu of %zu bytes of the event", written,
+                      run->event_len);
     }
     rc = ctr_engine_wait(&run->api, run->id, &run->exit_code, run->err, sizeof(run->err));
     if (rc == 0)
@@ -352,8 +350,9 @@ static void ctr_size_text(int64_t bytes, char *buf, size_t len)
 /* The error for a run that was stopped from outside or by its own timeout. */
 static int ctr_run_stopped_verdict(struct ctr_run *run)
 {
-    const char *done = run->cfg->keep ? "container killed (kept)" : "container killed and "
-                                                                     "removed";
+    const char *done = run->cfg->keep ? "container killed (kept)"
+                                      : "container killed and "
+                                        "removed";
 
     if (run->own_timeout) {
         kit_errf(run->err, sizeof(run->err), "timed out after %ld ms (timeout); %s",
@@ -388,8 +387,9 @@ static int ctr_run_verdict(struct ctr_run *run)
         int oom = ctr_engine_oom_killed(&run->api, run->id);
 
         ctr_size_text(run->cfg->memory, limit, sizeof(limit));
-        kit_errf(run->err, sizeof(run->err), "exit code 137: killed (%s out of memory; the "
-                                             "memory limit is %s)",
+        kit_errf(run->err, sizeof(run->err),
+                 "exit code 137: killed (%s out of memory; the "
+                 "memory limit is %s)",
                  oom ? "the engine says" : "likely", limit);
         return SLUICE_ERR;
     }
@@ -415,17 +415,19 @@ static int ctr_run_outputs(struct ctr_run *run, int rc)
 
     if (kit_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
         goto bad;
-    if (obj == NULL)
+    if (!obj)
         return rc;
     text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text == NULL) {
+    if (!text) {
         snprintf(msg, sizeof(msg), "out of memory");
         goto bad;
     }
     if (host->exec_set_output(run->exec, text, strlen(text)) != 0) {
-        snprintf(msg, sizeof(msg), "outputs refused by the host (%zu bytes of JSON; the limit is "
-                                   "%u)", strlen(text), SLUICE_MAX_OUTPUT);
+        snprintf(msg, sizeof(msg),
+                 "outputs refused by the host (%zu bytes of JSON; the limit is "
+                 "%u)",
+                 strlen(text), SLUICE_MAX_OUTPUT);
         free(text);
         goto bad;
     }
@@ -501,7 +503,7 @@ int ctr_execute(void *instance, sluice_exec *exec)
     char *spec = NULL;
     int rc = SLUICE_ERR;
 
-    if (run == NULL) {
+    if (!run) {
         host->exec_set_error(exec, "out of memory");
         return SLUICE_ERR;
     }
@@ -510,14 +512,14 @@ int ctr_execute(void *instance, sluice_exec *exec)
     run->exec = exec;
     run->attach.fd = CURL_SOCKET_BAD;
     run->event_text = host->exec_event(exec, &run->event_len);
-    if (run->event_text == NULL) {
+    if (!run->event_text) {
         kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
     if (ctr_run_prepare(run, &spec) != 0)
         goto out;
-    if (ctr_api_open(&run->api, run->cfg->socket, ctr_run_stop, run, run->err,
-                     sizeof(run->err)) != 0)
+    if (ctr_api_open(&run->api, run->cfg->socket, ctr_run_stop, run, run->err, sizeof(run->err)) !=
+        0)
         goto out;
     run->api_open = 1;
     run->running.exec = exec;
@@ -529,7 +531,7 @@ out:
     if (rc != SLUICE_OK)
         host->exec_set_error(exec, run->err[0] ? run->err : "failed");
     ctr_run_cleanup(run);
-    if (spec != NULL)
+    if (spec)
         explicit_bzero(spec, strlen(spec)); /* it holds the secrets */
     free(spec);
     free(run);

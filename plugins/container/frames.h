@@ -21,9 +21,9 @@ typedef void (*ctr_frames_emit)(void *ctx, int stream, const char *data, size_t 
 struct ctr_frames {
     unsigned char hdr[8];
     size_t hdr_have;
-    int stream;       /* SLUICE_STDOUT or SLUICE_STDERR of the current frame */
-    uint32_t remain;  /* payload bytes left in the current frame */
-    int raw;          /* not multiplexed: everything is stdout */
+    int stream;      /* SLUICE_STDOUT or SLUICE_STDERR of the current frame */
+    uint32_t remain; /* payload bytes left in the current frame */
+    int raw;         /* not multiplexed: everything is stdout */
     int started;
     ctr_frames_emit emit;
     void *ctx;

@@ -60,12 +60,12 @@ static int ctr_proc_start(long pid, unsigned long long *start)
         return -1;
     /* The command name may hold spaces and parentheses: skip past the last ')'. */
     p = strrchr(buf, ')');
-    if (p == NULL)
+    if (!p)
         return -1;
     p++;
-    for (int field = 3; field < 22 && p != NULL; field++)
+    for (int field = 3; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
-    if (p == NULL || sscanf(p, " %llu", start) != 1)
+    if (!p || sscanf(p, " %llu", start) != 1)
         return -1;
     return 0;
 }
@@ -87,7 +87,7 @@ static int ctr_owner_alive(const char *owner, const char *self)
     unsigned long long start, now_start;
     long pid;
 
-    if (owner == NULL || sscanf(owner, "%63[^/]/%ld/%llu", boot, &pid, &start) != 3 ||
+    if (!owner || sscanf(owner, "%63[^/]/%ld/%llu", boot, &pid, &start) != 3 ||
         sscanf(self, "%63[^/]/", my_boot) != 1)
         return 0;
     if (strcmp(boot, my_boot) != 0 || pid <= 0)
@@ -103,11 +103,11 @@ static struct ctr_seen *ctr_seen_get(struct ctr_plugin_ctx *ctx, const char *soc
 {
     struct ctr_seen *s;
 
-    for (s = ctx->seen; s != NULL; s = s->next)
+    for (s = ctx->seen; s; s = s->next)
         if (strcmp(s->socket, socket) == 0)
             return s;
     s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->socket = strdup(socket)) == NULL) {
+    if (!s || !(s->socket = strdup(socket))) {
         free(s);
         return NULL;
     }
@@ -132,15 +132,15 @@ static void ctr_sweep(struct ctr_plugin_ctx *ctx, struct ctr_api *api)
         host->log(host, NULL, SLUICE_LOG_WARN, "container: orphan sweep skipped: %s", err);
         return;
     }
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         const char *id = json_string_value(json_object_get(item, "Id"));
         const char *owner = ctr_label(item, "sluice.owner");
         const char *keep = ctr_label(item, "sluice.keep");
 
-        if (id == NULL || (keep != NULL && strcmp(keep, "true") == 0))
+        if (!id || (keep && strcmp(keep, "true") == 0))
             continue;
-        if (owner != NULL && (strcmp(owner, ctx->owner) == 0 || ctr_owner_alive(owner,
-                                                                                ctx->owner)))
+        if (owner && (strcmp(owner, ctx->owner) == 0 || ctr_owner_alive(owner, ctx->owner)))
             continue;
         if (ctr_engine_remove(api, id, err, sizeof(err)) != 0) {
             host->log(host, NULL, SLUICE_LOG_WARN, "container: orphan %.12s: %s", id, err);
@@ -149,7 +149,8 @@ static void ctr_sweep(struct ctr_plugin_ctx *ctx, struct ctr_api *api)
         removed++;
         host->log(host, NULL, SLUICE_LOG_INFO,
                   "container: removed orphan container %.12s (execution %s, flow %s, state %s) "
-                  "left by a sluiced that is no longer running", id,
+                  "left by a sluiced that is no longer running",
+                  id,
                   ctr_label(item, "sluice.execution") ? ctr_label(item, "sluice.execution") : "?",
                   ctr_label(item, "sluice.flow") ? ctr_label(item, "sluice.flow") : "?",
                   json_string_value(json_object_get(item, "State"))
@@ -181,18 +182,18 @@ int ctr_clear_earlier(const struct ctr_plugin_ctx *ctx, struct ctr_api *api, con
 
     if (ctr_engine_list_ours(api, &list, err, errlen) != 0)
         return -1;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         const char *id = json_string_value(json_object_get(item, "Id"));
         const char *exec = ctr_label(item, "sluice.execution");
         const char *owner = ctr_label(item, "sluice.owner");
         const char *keep = ctr_label(item, "sluice.keep");
         const char *state = json_string_value(json_object_get(item, "State"));
-        int kept = keep != NULL && strcmp(keep, "true") == 0;
+        int kept = keep && strcmp(keep, "true") == 0;
 
-        if (id == NULL || exec == NULL || strcmp(exec, exec_id) != 0)
+        if (!id || !exec || strcmp(exec, exec_id) != 0)
             continue;
-        if (owner != NULL && strcmp(owner, ctx->owner) != 0 &&
-            ctr_owner_alive(owner, ctx->owner)) {
+        if (owner && strcmp(owner, ctx->owner) != 0 && ctr_owner_alive(owner, ctx->owner)) {
             kit_errf(err, errlen,
                      "container %.12s of this execution belongs to a sluiced that still runs "
                      "(%s); not starting another",
@@ -200,7 +201,7 @@ int ctr_clear_earlier(const struct ctr_plugin_ctx *ctx, struct ctr_api *api, con
             rc = -1;
             break;
         }
-        if (kept && state != NULL && strcmp(state, "running") != 0)
+        if (kept && state && strcmp(state, "running") != 0)
             continue;
         if ((kept ? ctr_engine_kill(api, id, err, errlen)
                   : ctr_engine_remove(api, id, err, errlen)) != 0) {
@@ -227,7 +228,8 @@ static void ctr_preflight_mounts(struct ctr_plugin_ctx *ctx, const struct ctr_se
         if (stat(cfg->mounts[i].source, &st) != 0)
             ctx->host->log(ctx->host, NULL, SLUICE_LOG_WARN,
                            "%s: container: mounts[%zu]: source %s: %s (executions will fail "
-                           "until it exists)", where, i, cfg->mounts[i].source,
+                           "until it exists)",
+                           where, i, cfg->mounts[i].source,
                            kit_strerror(errno, ebuf, sizeof(ebuf)));
     }
 }
@@ -240,7 +242,7 @@ void ctr_preflight(struct ctr_plugin_ctx *ctx, const struct ctr_settings *cfg, c
     char err[1024];
 
     ctr_preflight_mounts(ctx, cfg, where);
-    if (seen == NULL)
+    if (!seen)
         return;
     if (ctr_api_open(&api, cfg->socket, NULL, NULL, err, sizeof(err)) != 0) {
         host->log(host, NULL, SLUICE_LOG_WARN, "%s: container: %s", where, err);

@@ -32,13 +32,13 @@ int ctr_settings_network(struct ctr_settings *cfg, json_t *v, const char *where,
 {
     const char *s = v ? json_string_value(v) : "none";
 
-    if (s == NULL || !ctr_chars_ok(s, "._:-") || strlen(s) > 255) {
+    if (!s || !ctr_chars_ok(s, "._:-") || strlen(s) > 255) {
         ctr_fail(err, errlen, where,
                  "network must be \"none\" (the default), \"bridge\", \"host\" or the name of "
                  "a network of the engine");
         return -1;
     }
-    if ((cfg->network = strdup(s)) == NULL) {
+    if (!(cfg->network = strdup(s))) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -99,10 +99,10 @@ static int ctr_ulimit_put(struct ctr_settings *cfg, const char *name, int64_t so
 {
     struct ctr_ulimit *u = ctr_ulimit_find(cfg, name);
 
-    if (u == NULL) {
+    if (!u) {
         struct ctr_ulimit *grown = realloc(cfg->ulimits, (cfg->nulimits + 1) * sizeof(*grown));
 
-        if (grown == NULL)
+        if (!grown)
             return -1;
         cfg->ulimits = grown;
         u = &grown[cfg->nulimits++];
@@ -144,7 +144,7 @@ int ctr_settings_ulimits(struct ctr_settings *cfg, json_t *v, const char *where,
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
-    if (v == NULL)
+    if (!v)
         return 0;
     if (!json_is_object(v)) {
         ctr_fail(err, errlen, where,
@@ -152,7 +152,8 @@ int ctr_settings_ulimits(struct ctr_settings *cfg, json_t *v, const char *where,
                  "core = [0, 0]; }");
         return -1;
     }
-    json_object_foreach (v, name, value) {
+    json_object_foreach(v, name, value)
+    {
         int64_t soft, hard;
         size_t i;
 
@@ -185,12 +186,12 @@ int ctr_settings_user(struct ctr_settings *cfg, json_t *v, const char *where, ch
 {
     const char *s = json_string_value(v);
 
-    if (s == NULL || !ctr_chars_ok(s, "._:-") || strlen(s) > 255) {
+    if (!s || !ctr_chars_ok(s, "._:-") || strlen(s) > 255) {
         ctr_fail(err, errlen, where,
                  "user must be \"NAME\", \"UID\" or \"UID:GID\" as the image knows them");
         return -1;
     }
-    if ((cfg->user = strdup(s)) == NULL) {
+    if (!(cfg->user = strdup(s))) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -219,14 +220,14 @@ static int ctr_settings_mount(struct ctr_mount *m, json_t *v, size_t i, const ch
     if (json_is_string(v)) {
         char *c1, *c2;
 
-        if ((copy = strdup(json_string_value(v))) == NULL)
+        if (!(copy = strdup(json_string_value(v))))
             goto nomem;
         c1 = strchr(copy, ':');
         c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (c1 == NULL)
+        if (!c1)
             goto bad;
         *c1 = '\0';
-        if (c2 != NULL) {
+        if (c2) {
             *c2 = '\0';
             if (strcmp(c2 + 1, "rw") == 0)
                 m->read_only = 0;
@@ -239,7 +240,8 @@ static int ctr_settings_mount(struct ctr_mount *m, json_t *v, size_t i, const ch
         const char *key;
         json_t *val;
 
-        json_object_foreach (v, key, val) {
+        json_object_foreach(v, key, val)
+        {
             if (strcmp(key, "source") == 0 && json_is_string(val))
                 src = json_string_value(val);
             else if (strcmp(key, "target") == 0 && json_is_string(val))
@@ -250,7 +252,7 @@ static int ctr_settings_mount(struct ctr_mount *m, json_t *v, size_t i, const ch
                 goto bad;
         }
     }
-    if (src == NULL || dst == NULL || src[0] != '/')
+    if (!src || !dst || src[0] != '/')
         goto bad;
     if (!ctr_mount_target_ok(dst)) {
         ctr_fail(err, errlen, where,
@@ -259,7 +261,7 @@ static int ctr_settings_mount(struct ctr_mount *m, json_t *v, size_t i, const ch
                  i, dst);
         goto out;
     }
-    if ((m->source = strdup(src)) == NULL || (m->target = strdup(dst)) == NULL)
+    if (!(m->source = strdup(src)) || !(m->target = strdup(dst)))
         goto nomem;
     rc = 0;
     goto out;
@@ -289,11 +291,12 @@ int ctr_settings_mounts(struct ctr_settings *cfg, json_t *v, const char *where, 
         return -1;
     }
     cfg->mounts = calloc(json_array_size(v) + 1, sizeof(*cfg->mounts));
-    if (cfg->mounts == NULL) {
+    if (!cfg->mounts) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
-    json_array_foreach (v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         struct ctr_mount *m = &cfg->mounts[cfg->nmounts];
 
         if (ctr_settings_mount(m, item, i, where, err, errlen) != 0) {

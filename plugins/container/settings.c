@@ -30,8 +30,7 @@
 static const char *const ctr_settings_keys[] = {
     "socket",  "image",  "command", "entrypoint", "env",      "secrets", "stdin",
     "network", "memory", "cpus",    "pids_limit", "ulimits",  "user",    "read_only_rootfs",
-    "mounts",  "pull",   "timeout", "keep",       "work_dir", NULL
-};
+    "mounts",  "pull",   "timeout", "keep",       "work_dir", NULL};
 
 #define CTR_DOCKER_SOCKET "/var/run/docker.sock"
 #define CTR_PODMAN_SOCKET "/run/podman/podman.sock"
@@ -72,7 +71,7 @@ int ctr_chars_ok(const char *s, const char *extra)
         unsigned char c = (unsigned char)*s;
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr(extra, c) != NULL))
+              strchr(extra, c)))
             return 0;
     }
     return 1;
@@ -102,7 +101,7 @@ static int ctr_settings_socket(struct ctr_settings *cfg, json_t *v, const char *
     const char *env = getenv("DOCKER_HOST");
     struct stat st;
 
-    if (v != NULL) {
+    if (v) {
         if (!json_is_string(v) || ctr_socket_path(json_string_value(v), &cfg->socket) != 0) {
             ctr_fail(err, errlen, where,
                      "socket must be an absolute path to a unix socket (\"/var/run/docker.sock\" "
@@ -113,10 +112,10 @@ static int ctr_settings_socket(struct ctr_settings *cfg, json_t *v, const char *
         cfg->socket_explicit = 1;
         return 0;
     }
-    if (env != NULL && strncmp(env, "unix://", 7) == 0 && ctr_socket_path(env, &cfg->socket) == 0)
+    if (env && strncmp(env, "unix://", 7) == 0 && ctr_socket_path(env, &cfg->socket) == 0)
         return 0;
     cfg->socket = strdup(stat(CTR_DOCKER_SOCKET, &st) == 0 ? CTR_DOCKER_SOCKET : CTR_PODMAN_SOCKET);
-    if (cfg->socket == NULL) {
+    if (!cfg->socket) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -129,13 +128,13 @@ static int ctr_settings_image(struct ctr_settings *cfg, json_t *v, const char *w
 {
     const char *s = json_string_value(v);
 
-    if (s == NULL || !ctr_chars_ok(s, "/:@._-+") || strlen(s) > 512) {
+    if (!s || !ctr_chars_ok(s, "/:@._-+") || strlen(s) > 512) {
         ctr_fail(err, errlen, where,
                  "image must be an image reference such as \"alpine:3.20\" or "
                  "\"registry.example.com/team/tool@sha256:...\"");
         return -1;
     }
-    if ((cfg->image = strdup(s)) == NULL) {
+    if (!(cfg->image = strdup(s))) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -155,11 +154,12 @@ static int ctr_settings_argv(struct ctr_argv *argv, json_t *v, const char *key, 
     }
     argv->present = 1;
     argv->items = calloc(json_array_size(v), sizeof(*argv->items));
-    if (argv->items == NULL) {
+    if (!argv->items) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
-    json_array_foreach (v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (!json_is_string(item)) {
             ctr_fail(err, errlen, where, "%s[%zu] must be a string", key, i);
             return -1;
@@ -237,20 +237,21 @@ static int ctr_settings_env(struct ctr_settings *cfg, json_t *env, const char *w
         return -1;
     }
     cfg->env = calloc(json_object_size(env) + 1, sizeof(*cfg->env));
-    if (cfg->env == NULL)
+    if (!cfg->env)
         goto nomem;
-    json_object_foreach (env, name, value) {
+    json_object_foreach(env, name, value)
+    {
         struct ctr_env_var *var = &cfg->env[cfg->nenv];
         char text[64];
         const char *src = ctr_scalar_text(value, text, sizeof(text));
 
         if (ctr_env_name_check(name, "env", where, err, errlen) != 0)
             return -1;
-        if (src == NULL) {
+        if (!src) {
             ctr_fail(err, errlen, where, "env.%s must be a string", name);
             return -1;
         }
-        if ((var->name = strdup(name)) == NULL)
+        if (!(var->name = strdup(name)))
             goto nomem;
         cfg->nenv++;
         if (kit_template_compile(&var->value, src, msg, sizeof(msg)) != 0) {
@@ -285,9 +286,10 @@ static int ctr_settings_secrets(struct ctr_settings *cfg, json_t *secrets, const
         return -1;
     }
     cfg->secrets = calloc(json_object_size(secrets) + 1, sizeof(*cfg->secrets));
-    if (cfg->secrets == NULL)
+    if (!cfg->secrets)
         goto nomem;
-    json_object_foreach (secrets, name, value) {
+    json_object_foreach(secrets, name, value)
+    {
         struct ctr_secret *sec = &cfg->secrets[cfg->nsecrets];
 
         if (ctr_env_name_check(name, "secrets", where, err, errlen) != 0)
@@ -302,8 +304,7 @@ static int ctr_settings_secrets(struct ctr_settings *cfg, json_t *secrets, const
                 return -1;
             }
         }
-        if ((sec->name = strdup(name)) == NULL ||
-            (sec->value = strdup(json_string_value(value))) == NULL) {
+        if (!(sec->name = strdup(name)) || !(sec->value = strdup(json_string_value(value)))) {
             free(sec->name);
             goto nomem;
         }
@@ -332,11 +333,11 @@ static int ctr_settings_pull(struct ctr_settings *cfg, json_t *v, const char *wh
 {
     const char *s = json_string_value(v);
 
-    if (s != NULL && strcmp(s, "never") == 0)
+    if (s && strcmp(s, "never") == 0)
         cfg->pull = CTR_PULL_NEVER;
-    else if (s != NULL && strcmp(s, "missing") == 0)
+    else if (s && strcmp(s, "missing") == 0)
         cfg->pull = CTR_PULL_MISSING;
-    else if (s != NULL && strcmp(s, "always") == 0)
+    else if (s && strcmp(s, "always") == 0)
         cfg->pull = CTR_PULL_ALWAYS;
     else {
         ctr_fail(err, errlen, where,
@@ -352,10 +353,10 @@ static int ctr_settings_work_dir(struct ctr_settings *cfg, json_t *v, const char
                                  size_t errlen)
 {
     const char *tmpdir = getenv("TMPDIR");
-    const char *path = tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp";
+    const char *path = tmpdir && tmpdir[0] == '/' ? tmpdir : "/tmp";
     struct stat st;
 
-    if (v != NULL && ((path = json_string_value(v)) == NULL || path[0] != '/')) {
+    if (v && (!(path = json_string_value(v)) || path[0] != '/')) {
         ctr_fail(err, errlen, where, "work_dir must be an absolute path");
         return -1;
     }
@@ -363,7 +364,7 @@ static int ctr_settings_work_dir(struct ctr_settings *cfg, json_t *v, const char
         ctr_fail(err, errlen, where, "work_dir \"%s\" is not a directory", path);
         return -1;
     }
-    if ((cfg->work_dir = strdup(path)) == NULL) {
+    if (!(cfg->work_dir = strdup(path))) {
         ctr_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -376,33 +377,30 @@ static int ctr_settings_scalars(struct ctr_settings *cfg, json_t *root, const ch
 {
     json_t *v;
 
-    if ((v = json_object_get(root, "stdin")) != NULL &&
+    if ((v = json_object_get(root, "stdin")) &&
         ctr_settings_bool(&cfg->stdin_event, v, "stdin", where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "read_only_rootfs")) != NULL &&
+    if ((v = json_object_get(root, "read_only_rootfs")) &&
         ctr_settings_bool(&cfg->read_only_rootfs, v, "read_only_rootfs", where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "keep")) != NULL &&
+    if ((v = json_object_get(root, "keep")) &&
         ctr_settings_bool(&cfg->keep, v, "keep", where, err, errlen) != 0)
         return -1;
     if (ctr_settings_network(cfg, json_object_get(root, "network"), where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "memory")) != NULL &&
+    if ((v = json_object_get(root, "memory")) &&
         ctr_settings_memory(cfg, v, where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "cpus")) != NULL &&
-        ctr_settings_cpus(cfg, v, where, err, errlen) != 0)
+    if ((v = json_object_get(root, "cpus")) && ctr_settings_cpus(cfg, v, where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "pids_limit")) != NULL &&
+    if ((v = json_object_get(root, "pids_limit")) &&
         ctr_settings_pids(cfg, v, where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "user")) != NULL &&
-        ctr_settings_user(cfg, v, where, err, errlen) != 0)
+    if ((v = json_object_get(root, "user")) && ctr_settings_user(cfg, v, where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "pull")) != NULL &&
-        ctr_settings_pull(cfg, v, where, err, errlen) != 0)
+    if ((v = json_object_get(root, "pull")) && ctr_settings_pull(cfg, v, where, err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(root, "timeout")) != NULL &&
+    if ((v = json_object_get(root, "timeout")) &&
         (kit_duration(v, &cfg->timeout_ms) != 0 || cfg->timeout_ms == 0)) {
         ctr_fail(err, errlen, where,
                  "timeout must be a duration such as \"30s\" or \"5m\" "
@@ -419,39 +417,37 @@ int ctr_settings_parse(struct ctr_settings **out, const char *cfg_json, size_t c
     json_t *root, *v;
 
     *out = NULL;
-    if ((root = kit_config(cfg_json, cfg_len, ctr_settings_keys, where, "container", err,
-                           errlen)) == NULL)
+    if (!(root = kit_config(cfg_json, cfg_len, ctr_settings_keys, where, "container", err, errlen)))
         goto fail;
-    if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+    if (!(cfg = calloc(1, sizeof(*cfg)))) {
         ctr_fail(err, errlen, where, "out of memory");
         goto fail;
     }
     cfg->pull = CTR_PULL_MISSING;
-    if ((v = json_object_get(root, "image")) == NULL) {
+    if (!(v = json_object_get(root, "image"))) {
         ctr_fail(err, errlen, where, "image is required (the image each execution runs in)");
         goto fail;
     }
     if (ctr_settings_image(cfg, v, where, err, errlen) != 0 ||
         ctr_settings_socket(cfg, json_object_get(root, "socket"), where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "command")) != NULL &&
+    if ((v = json_object_get(root, "command")) &&
         ctr_settings_argv(&cfg->command, v, "command", where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "entrypoint")) != NULL &&
+    if ((v = json_object_get(root, "entrypoint")) &&
         ctr_settings_argv(&cfg->entrypoint, v, "entrypoint", where, err, errlen) != 0)
         goto fail;
     if (ctr_settings_program_fixed(cfg, where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "env")) != NULL &&
-        ctr_settings_env(cfg, v, where, err, errlen) != 0)
+    if ((v = json_object_get(root, "env")) && ctr_settings_env(cfg, v, where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "secrets")) != NULL &&
+    if ((v = json_object_get(root, "secrets")) &&
         ctr_settings_secrets(cfg, v, where, err, errlen) != 0)
         goto fail;
     if (ctr_settings_scalars(cfg, root, where, err, errlen) != 0 ||
         ctr_settings_ulimits(cfg, json_object_get(root, "ulimits"), where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "mounts")) != NULL &&
+    if ((v = json_object_get(root, "mounts")) &&
         ctr_settings_mounts(cfg, v, where, err, errlen) != 0)
         goto fail;
     if (ctr_settings_work_dir(cfg, json_object_get(root, "work_dir"), where, err, errlen) != 0)
@@ -475,7 +471,7 @@ static void ctr_argv_clear(struct ctr_argv *argv)
 
 void ctr_settings_free(struct ctr_settings *cfg)
 {
-    if (cfg == NULL)
+    if (!cfg)
         return;
     free(cfg->socket);
     free(cfg->image);
@@ -488,7 +484,7 @@ void ctr_settings_free(struct ctr_settings *cfg)
     free(cfg->env);
     for (size_t i = 0; i < cfg->nsecrets; i++) {
         free(cfg->secrets[i].name);
-        if (cfg->secrets[i].value != NULL) {
+        if (cfg->secrets[i].value) {
             /* Do not leave a secret lying around in freed memory. */
             explicit_bzero(cfg->secrets[i].value, strlen(cfg->secrets[i].value));
             free(cfg->secrets[i].value);

@@ -63,8 +63,8 @@ struct ctr_settings {
     size_t nsecrets;
     int stdin_event;
     char *network;
-    int64_t memory;    /* bytes, 0 = the engine's default */
-    int64_t nano_cpus; /* 1e9 per CPU, 0 = unlimited */
+    int64_t memory;     /* bytes, 0 = the engine's default */
+    int64_t nano_cpus;  /* 1e9 per CPU, 0 = unlimited */
     int64_t pids_limit; /* 0 = the engine's default */
     struct ctr_ulimit *ulimits;
     size_t nulimits;

@@ -18,7 +18,7 @@ static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const
 {
     json_t *arr = json_array();
 
-    if (arr == NULL)
+    if (!arr)
         goto nomem;
     for (size_t i = 0; i < argv->n; i++) {
         char *text;
@@ -27,9 +27,10 @@ static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const
         if (kit_template_render(argv->items[i], event, &text, &len) != 0)
             goto nomem;
         if (strlen(text) != len) {
-            kit_errf(err, errlen, "%s[%zu] (\"%s\") would contain a NUL byte, which an "
-                                  "argument cannot carry", key, i,
-                     kit_template_source(argv->items[i]));
+            kit_errf(err, errlen,
+                     "%s[%zu] (\"%s\") would contain a NUL byte, which an "
+                     "argument cannot carry",
+                     key, i, kit_template_source(argv->items[i]));
             free(text);
             json_decref(arr);
             return NULL;
@@ -54,7 +55,7 @@ static int ctr_env_add(json_t *env, const char *name, const char *value, size_t 
     char *entry = malloc(nlen + 1 + len + 1);
     int rc;
 
-    if (entry == NULL)
+    if (!entry)
         return -1;
     memcpy(entry, name, nlen);
     entry[nlen] = '=';
@@ -68,7 +69,7 @@ static int ctr_env_add(json_t *env, const char *name, const char *value, size_t 
 
 static int ctr_env_fact(json_t *env, const char *name, const char *value)
 {
-    return value == NULL ? 0 : ctr_env_add(env, name, value, strlen(value));
+    return !value ? 0 : ctr_env_add(env, name, value, strlen(value));
 }
 
 static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
@@ -76,7 +77,7 @@ static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
 {
     json_t *env = json_array();
 
-    if (env == NULL || ctr_env_fact(env, "SLUICE_EXECUTION_ID", facts->execution_id) != 0 ||
+    if (!env || ctr_env_fact(env, "SLUICE_EXECUTION_ID", facts->execution_id) != 0 ||
         ctr_env_fact(env, "SLUICE_REQUEST_ID", facts->request_id) != 0 ||
         ctr_env_fact(env, "SLUICE_FLOW", facts->flow) != 0 ||
         ctr_env_fact(env, "SLUICE_TRIGGER", facts->trigger) != 0 ||
@@ -91,8 +92,9 @@ static json_t *ctr_spec_env(const struct ctr_settings *cfg, const json_t *event,
         if (kit_template_render(cfg->env[i].value, event, &value, &len) != 0)
             goto nomem;
         if (strlen(value) != len) {
-            kit_errf(err, errlen, "env.%s: the value (from \"%s\") contains a NUL byte, which "
-                                  "an environment variable cannot carry",
+            kit_errf(err, errlen,
+                     "env.%s: the value (from \"%s\") contains a NUL byte, which "
+                     "an environment variable cannot carry",
                      cfg->env[i].name, kit_template_source(cfg->env[i].value));
             free(value);
             json_decref(env);
@@ -128,24 +130,24 @@ static json_t *ctr_spec_host_config(const struct ctr_settings *cfg,
     json_t *ulimits = json_array();
     json_t *mounts = json_array();
 
-    if (hc == NULL || ulimits == NULL || mounts == NULL)
+    if (!hc || !ulimits || !mounts)
         goto fail;
     for (size_t i = 0; i < cfg->nulimits; i++) {
         const struct ctr_ulimit *u = &cfg->ulimits[i];
 
-        if (json_array_append_new(ulimits, json_pack("{s:s, s:I, s:I}", "Name", u->name, "Soft",
-                                                     (json_int_t)u->soft, "Hard",
-                                                     (json_int_t)u->hard)) != 0)
+        if (json_array_append_new(ulimits,
+                                  json_pack("{s:s, s:I, s:I}", "Name", u->name, "Soft",
+                                            (json_int_t)u->soft, "Hard", (json_int_t)u->hard)) != 0)
             goto fail;
     }
-    if (json_array_append_new(mounts, ctr_spec_mount(facts->host_event_path, CTR_EVENT_PATH,
-                                                     1)) != 0 ||
+    if (json_array_append_new(mounts, ctr_spec_mount(facts->host_event_path, CTR_EVENT_PATH, 1)) !=
+            0 ||
         json_array_append_new(mounts, ctr_spec_mount(facts->host_out_dir, CTR_OUT_DIR, 0)) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->nmounts; i++)
-        if (json_array_append_new(mounts, ctr_spec_mount(cfg->mounts[i].source,
-                                                         cfg->mounts[i].target,
-                                                         cfg->mounts[i].read_only)) != 0)
+        if (json_array_append_new(mounts,
+                                  ctr_spec_mount(cfg->mounts[i].source, cfg->mounts[i].target,
+                                                 cfg->mounts[i].read_only)) != 0)
             goto fail;
     /* set_new takes the reference even when it fails. */
     if (json_object_set_new(hc, "Ulimits", ulimits) != 0) {
@@ -184,9 +186,9 @@ static int ctr_spec_labels(json_t *spec, const struct ctr_settings *cfg,
 {
     json_t *labels = json_object();
 
-    if (labels == NULL ||
+    if (!labels ||
         json_object_set_new(labels, "sluice.execution", json_string(facts->execution_id)) != 0 ||
-        (facts->flow != NULL &&
+        (facts->flow &&
          json_object_set_new(labels, "sluice.flow", json_string(facts->flow)) != 0) ||
         json_object_set_new(labels, "sluice.owner", json_string(facts->owner)) != 0 ||
         (cfg->keep && json_object_set_new(labels, "sluice.keep", json_string("true")) != 0)) {
@@ -202,25 +204,25 @@ json_t *ctr_spec_build(const struct ctr_settings *cfg, const json_t *event,
     json_t *spec = json_object();
     json_t *v;
 
-    if (spec == NULL || json_object_set_new(spec, "Image", json_string(cfg->image)) != 0)
+    if (!spec || json_object_set_new(spec, "Image", json_string(cfg->image)) != 0)
         goto nomem;
     if (cfg->command.present) {
-        if ((v = ctr_spec_argv(&cfg->command, "command", event, err, errlen)) == NULL)
+        if (!(v = ctr_spec_argv(&cfg->command, "command", event, err, errlen)))
             goto fail;
         if (json_object_set_new(spec, "Cmd", v) != 0)
             goto nomem;
     }
     if (cfg->entrypoint.present) {
-        if ((v = ctr_spec_argv(&cfg->entrypoint, "entrypoint", event, err, errlen)) == NULL)
+        if (!(v = ctr_spec_argv(&cfg->entrypoint, "entrypoint", event, err, errlen)))
             goto fail;
         if (json_object_set_new(spec, "Entrypoint", v) != 0)
             goto nomem;
     }
-    if ((v = ctr_spec_env(cfg, event, facts, err, errlen)) == NULL)
+    if (!(v = ctr_spec_env(cfg, event, facts, err, errlen)))
         goto fail;
     if (json_object_set_new(spec, "Env", v) != 0)
         goto nomem;
-    if (cfg->user != NULL && json_object_set_new(spec, "User", json_string(cfg->user)) != 0)
+    if (cfg->user && json_object_set_new(spec, "User", json_string(cfg->user)) != 0)
         goto nomem;
     /* StdinOnce: the engine closes stdin when the attached client half-closes. */
     if (json_object_set_new(spec, "AttachStdin", json_boolean(cfg->stdin_event)) != 0 ||
@@ -231,8 +233,7 @@ json_t *ctr_spec_build(const struct ctr_settings *cfg, const json_t *event,
         json_object_set_new(spec, "Tty", json_false()) != 0 ||
         ctr_spec_labels(spec, cfg, facts) != 0)
         goto nomem;
-    if ((v = ctr_spec_host_config(cfg, facts)) == NULL ||
-        json_object_set_new(spec, "HostConfig", v) != 0)
+    if (!(v = ctr_spec_host_config(cfg, facts)) || json_object_set_new(spec, "HostConfig", v) != 0)
         goto nomem;
     return spec;
 

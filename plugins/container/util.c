@@ -18,9 +18,9 @@ int ctr_parse_size(const char *text, int64_t *bytes)
     static const struct {
         const char *unit;
         int shift;
-    } units[] = {{"", 0},   {"b", 0},    {"k", 10},   {"kb", 10}, {"kib", 10},
-                 {"m", 20}, {"mb", 20},  {"mib", 20}, {"g", 30},  {"gb", 30},
-                 {"gib", 30}, {"t", 40}, {"tb", 40},  {"tib", 40}};
+    } units[] = {{"", 0},     {"b", 0},   {"k", 10},   {"kb", 10}, {"kib", 10},
+                 {"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},  {"gb", 30},
+                 {"gib", 30}, {"t", 40},  {"tb", 40},  {"tib", 40}};
     const char *p = text;
     int64_t value = 0;
 

@@ -16,16 +16,11 @@
 
 #include "kit/kit.h"
 
-
-
-
-
 /*
  * Parse a size: digits with an optional binary unit K, M, G or T (case
  * insensitive, an optional trailing "B" or "iB": "64M", "512k", "1GiB");
  * no unit means bytes. Returns 0 with the value in *bytes, or -1.
  */
 int ctr_parse_size(const char *text, int64_t *bytes);
-
 
 #endif /* CTR_UTIL_H */

@@ -48,7 +48,7 @@ int ctr_workdir_create(struct ctr_workdir *wd, const char *base, const char *eve
         kit_errf(err, errlen, "work_dir \"%s\" is too long", base);
         return -1;
     }
-    if (mkdtemp(wd->dir) == NULL) {
+    if (!mkdtemp(wd->dir)) {
         kit_errf(err, errlen, "cannot make a directory in %s: %s", base,
                  kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
@@ -82,11 +82,11 @@ static int ctr_rm_tree(int dirfd, int depth, size_t *budget)
     struct dirent *ent;
     int rc = 0;
 
-    if (d == NULL) {
+    if (!d) {
         close(dirfd);
         return -1;
     }
-    while ((ent = readdir(d)) != NULL) {
+    while ((ent = readdir(d))) {
         if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
             continue;
         if (*budget == 0) {
@@ -131,7 +131,9 @@ int ctr_workdir_remove(struct ctr_workdir *wd, char *err, size_t errlen)
     if (rmdir(wd->dir) != 0)
         rc = -1;
     if (rc != 0)
-        kit_errf(err, errlen, "could not remove all of %s (files the container left in "
-                              "/sluice/out?)", wd->dir);
+        kit_errf(err, errlen,
+                 "could not remove all of %s (files the container left in "
+                 "/sluice/out?)",
+                 wd->dir);
     return rc;
 }

@@ -35,9 +35,9 @@ int gitexec_confine(const char *root, const char *rel, int want, char *out, size
     char full[PATH_MAX], rroot[PATH_MAX], real[PATH_MAX], ebuf[128];
     struct stat st;
 
-    if (realpath(root, rroot) == NULL) {
+    if (!realpath(root, rroot)) {
         kit_errf(why, whylen, "the checkout %s is not readable: %s", root,
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (snprintf(full, sizeof(full), "%s/%s", rroot, rel) >= (int)sizeof(full)) {
@@ -48,24 +48,23 @@ int gitexec_confine(const char *root, const char *rel, int want, char *out, size
         kit_errf(why, whylen, "does not exist");
         return -1;
     }
-    if (realpath(full, real) == NULL) {
+    if (!realpath(full, real)) {
         char target[PATH_MAX];
         ssize_t n = readlink(full, target, sizeof(target) - 1);
 
         if (n > 0) {
             target[n] = '\0';
             kit_errf(why, whylen, "is a symbolic link to \"%s\", which does not resolve (%s)",
-                       target, kit_strerror(errno, ebuf, sizeof(ebuf)));
+                     target, kit_strerror(errno, ebuf, sizeof(ebuf)));
         } else {
             kit_errf(why, whylen, "cannot be resolved: %s",
-                       kit_strerror(errno, ebuf, sizeof(ebuf)));
+                     kit_strerror(errno, ebuf, sizeof(ebuf)));
         }
         return -1;
     }
     if (!gitexec_inside(rroot, real)) {
         kit_errf(why, whylen,
-                   "resolves to %s, outside the repository (through a symbolic link): refused",
-                   real);
+                 "resolves to %s, outside the repository (through a symbolic link): refused", real);
         return -1;
     }
     if (stat(real, &st) != 0) {

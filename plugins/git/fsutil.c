@@ -46,7 +46,7 @@ int gitexec_mkdirs_parent(const char *path)
     char buf[4096];
     const char *slash = strrchr(path, '/');
 
-    if (slash == NULL || slash == path)
+    if (!slash || slash == path)
         return 0;
     if ((size_t)(slash - path) >= sizeof(buf)) {
         errno = ENAMETOOLONG;

@@ -36,7 +36,7 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
     struct gitexec_ctx *ctx;
     int features;
 
-    if (host == NULL || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
+    if (!host || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
@@ -45,7 +45,7 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
     }
     if (git_libgit2_init() < 0) {
         kit_errf(err, errlen, "git: libgit2 failed to initialise: %s",
-                   git_error_last() ? git_error_last()->message : "unknown error");
+                 git_error_last() ? git_error_last()->message : "unknown error");
         return -1;
     }
     features = git_libgit2_features();
@@ -55,7 +55,7 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
+    if (!ctx) {
         git_libgit2_shutdown();
         kit_errf(err, errlen, "git: out of memory");
         return -1;
@@ -71,8 +71,9 @@ static int gitexec_init(const sluice_host *host, void **plugin_ctx, char *err, s
     gitexec_mirrors_init(&ctx->mirrors);
     *plugin_ctx = ctx;
     if (!(features & GIT_FEATURE_SSH))
-        host->log(host, NULL, SLUICE_LOG_INFO, "git: libgit2 has no SSH support: ssh:// URLs "
-                                               "will fail to fetch");
+        host->log(host, NULL, SLUICE_LOG_INFO,
+                  "git: libgit2 has no SSH support: ssh:// URLs "
+                  "will fail to fetch");
     return 0;
 }
 
@@ -80,7 +81,7 @@ static void gitexec_destroy(void *plugin_ctx)
 {
     struct gitexec_ctx *ctx = plugin_ctx;
 
-    if (ctx == NULL)
+    if (!ctx)
         return;
     gitexec_mirrors_free(&ctx->mirrors);
     kit_groups_close(&ctx->groups);
@@ -95,12 +96,12 @@ static int gitexec_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_
     struct gitexec_instance *inst;
 
     *instance = NULL;
-    if (ctx == NULL) {
+    if (!ctx) {
         kit_errf(err, errlen, "%s: git: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
-    if (inst == NULL) {
+    if (!inst) {
         kit_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
         return -1;
     }
@@ -110,7 +111,7 @@ static int gitexec_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_
     }
     inst->mirror = gitexec_mirrors_get(&ctx->mirrors, inst->cfg->cache_dir, inst->cfg->url,
                                        inst->cfg->url_label);
-    if (inst->mirror == NULL) {
+    if (!inst->mirror) {
         gitexec_settings_free(inst->cfg);
         free(inst);
         kit_errf(err, errlen, "%s: git: out of memory", where ? where : "config");
@@ -127,7 +128,7 @@ static void gitexec_unconfigure(void *instance)
 {
     struct gitexec_instance *inst = instance;
 
-    if (inst == NULL)
+    if (!inst)
         return;
     gitexec_wt_unpin(inst->mirror, &inst->pin);
     gitexec_settings_free(inst->cfg);

@@ -29,12 +29,12 @@
 
 /* Settings of the git executor itself. */
 static const char *const gitexec_git_keys[] = {
-    "url",   "ref",     "script",      "interpreter", "cwd",       "fetch",
-    "fetch_interval", "token", "ssh_key", "known_hosts", "cache_dir", NULL};
+    "url",   "ref",     "script",      "interpreter", "cwd", "fetch", "fetch_interval",
+    "token", "ssh_key", "known_hosts", "cache_dir",   NULL};
 /* Settings passed through to the shell executor's parser. */
 static const char *const gitexec_shell_keys[] = {
-    "argv", "env", "inherit_env", "stdin", "user", "group", "kill_grace", "success_exit_codes",
-    NULL};
+    "argv",  "env",        "inherit_env",        "stdin", "user",
+    "group", "kill_grace", "success_exit_codes", NULL};
 
 #define GITEXEC_DEFAULT_INTERVAL_MS 60000L
 #define GITEXEC_DEFAULT_CACHE "/var/lib/sluice/git"
@@ -88,11 +88,11 @@ const char *gitexec_settings_path_problem(const char *path)
  */
 static int gitexec_ref_ok(const char *ref)
 {
-    if (ref[0] == '\0' || ref[0] == '/' || ref[0] == '-' || strstr(ref, "..") != NULL ||
-        strstr(ref, "//") != NULL || strstr(ref, "@{") != NULL)
+    if (ref[0] == '\0' || ref[0] == '/' || ref[0] == '-' || strstr(ref, "..") ||
+        strstr(ref, "//") || strstr(ref, "@{"))
         return 0;
     for (const unsigned char *p = (const unsigned char *)ref; *p; p++)
-        if (*p < 0x21 || *p == 0x7f || strchr("~^:?*[\\", *p) != NULL)
+        if (*p < 0x21 || *p == 0x7f || strchr("~^:?*[\\", *p))
             return 0;
     return ref[strlen(ref) - 1] != '/' && ref[strlen(ref) - 1] != '.';
 }
@@ -130,13 +130,13 @@ static int gitexec_parse_url(struct gitexec_settings *cfg, const char *where, ch
     }
     slash = rest + strcspn(rest, "/");
     at = memchr(rest, '@', (size_t)(slash - rest));
-    if (at != NULL) {
+    if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
 
         a->user = strndup(rest, (size_t)((colon ? colon : at) - rest));
-        if (a->user == NULL)
+        if (!a->user)
             return -1;
-        if (a->scheme == GITEXEC_URL_HTTPS && colon != NULL) {
+        if (a->scheme == GITEXEC_URL_HTTPS && colon) {
             gitexec_fail(err, errlen, where,
                          "url: do not write a password into the URL; use token = "
                          "\"@env:NAME\" so it stays out of files and logs");
@@ -169,7 +169,7 @@ static int gitexec_parse_url(struct gitexec_settings *cfg, const char *where, ch
         cfg->url_label = NULL; /* asprintf leaves it undefined on failure */
         return -1;
     }
-    return a->host != NULL ? 0 : -1;
+    return a->host ? 0 : -1;
 }
 
 static int gitexec_read_file(const char *path, char **out, char *msg, size_t msglen)
@@ -179,10 +179,10 @@ static int gitexec_read_file(const char *path, char **out, char *msg, size_t msg
     FILE *f = fopen(path, "re");
     size_t n;
 
-    if (f == NULL || fstat(fileno(f), &st) != 0) {
+    if (!f || fstat(fileno(f), &st) != 0) {
         kit_errf(msg, msglen, "cannot read \"%s\": %s", path,
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
-        if (f != NULL)
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
+        if (f)
             fclose(f);
         return -1;
     }
@@ -194,7 +194,7 @@ static int gitexec_read_file(const char *path, char **out, char *msg, size_t msg
     *out = calloc(1, (size_t)st.st_size + 1);
     n = *out ? fread(*out, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
-    if (*out == NULL) {
+    if (!*out) {
         kit_errf(msg, msglen, "out of memory");
         return -1;
     }
@@ -212,24 +212,24 @@ static int gitexec_parse_auth(struct gitexec_settings *cfg, json_t *root, const 
     const char *kh = json_string_value(json_object_get(root, "known_hosts"));
     char msg[512];
 
-    if (token != NULL && a->scheme != GITEXEC_URL_HTTPS) {
+    if (token && a->scheme != GITEXEC_URL_HTTPS) {
         gitexec_fail(err, errlen, where, "token is for https:// URLs only");
         return -1;
     }
-    if ((key != NULL || kh != NULL) && a->scheme != GITEXEC_URL_SSH) {
+    if ((key || kh) && a->scheme != GITEXEC_URL_SSH) {
         gitexec_fail(err, errlen, where, "%s is for ssh:// URLs only",
-                     key != NULL ? "ssh_key" : "known_hosts");
+                     key ? "ssh_key" : "known_hosts");
         return -1;
     }
-    if (a->scheme == GITEXEC_URL_SSH && kh == NULL) {
+    if (a->scheme == GITEXEC_URL_SSH && !kh) {
         gitexec_fail(err, errlen, where,
                      "an ssh:// URL needs known_hosts (a file, or its text), so the server's "
                      "host key is checked");
         return -1;
     }
-    if (token != NULL && (a->token = strdup(token)) == NULL)
+    if (token && !(a->token = strdup(token)))
         return -1;
-    if (key != NULL) {
+    if (key) {
         a->ssh_key_text = strncmp(key, "-----BEGIN", 10) == 0;
         if (!a->ssh_key_text && key[0] != '/') {
             gitexec_fail(err, errlen, where,
@@ -243,16 +243,16 @@ static int gitexec_parse_auth(struct gitexec_settings *cfg, json_t *root, const 
                          kit_strerror(errno, ebuf, sizeof(ebuf)));
             return -1;
         }
-        if ((a->ssh_key = strdup(key)) == NULL)
+        if (!(a->ssh_key = strdup(key)))
             return -1;
     }
-    if (kh != NULL) {
-        if (kh[0] == '/' && strchr(kh, '\n') == NULL) {
+    if (kh) {
+        if (kh[0] == '/' && !strchr(kh, '\n')) {
             if (gitexec_read_file(kh, &a->known_hosts, msg, sizeof(msg)) != 0) {
                 gitexec_fail(err, errlen, where, "known_hosts: %s", msg);
                 return -1;
             }
-        } else if ((a->known_hosts = strdup(kh)) == NULL) {
+        } else if (!(a->known_hosts = strdup(kh))) {
             return -1;
         }
     }
@@ -268,19 +268,19 @@ static int gitexec_parse_fetch(struct gitexec_settings *cfg, json_t *root, const
 
     cfg->fetch = GITEXEC_FETCH_ALWAYS;
     cfg->fetch_interval_ms = GITEXEC_DEFAULT_INTERVAL_MS;
-    if (mode != NULL) {
-        if (s != NULL && strcmp(s, "always") == 0)
+    if (mode) {
+        if (s && strcmp(s, "always") == 0)
             cfg->fetch = GITEXEC_FETCH_ALWAYS;
-        else if (s != NULL && strcmp(s, "interval") == 0)
+        else if (s && strcmp(s, "interval") == 0)
             cfg->fetch = GITEXEC_FETCH_INTERVAL;
-        else if (s != NULL && strcmp(s, "never") == 0)
+        else if (s && strcmp(s, "never") == 0)
             cfg->fetch = GITEXEC_FETCH_NEVER;
         else {
             gitexec_fail(err, errlen, where, "fetch must be \"always\", \"interval\" or \"never\"");
             return -1;
         }
     }
-    if (interval != NULL) {
+    if (interval) {
         if (cfg->fetch != GITEXEC_FETCH_INTERVAL) {
             gitexec_fail(err, errlen, where, "fetch_interval needs fetch = \"interval\"");
             return -1;
@@ -301,13 +301,13 @@ static int gitexec_parse_cache_dir(struct gitexec_settings *cfg, json_t *root, c
     const char *dir = json_string_value(json_object_get(root, "cache_dir"));
     const char *state = getenv("SLUICE_STATE_DIR");
 
-    if (json_object_get(root, "cache_dir") != NULL && (dir == NULL || dir[0] != '/')) {
+    if (json_object_get(root, "cache_dir") && (!dir || dir[0] != '/')) {
         gitexec_fail(err, errlen, where, "cache_dir must be an absolute path");
         return -1;
     }
-    if (dir != NULL)
+    if (dir)
         cfg->cache_dir = strdup(dir);
-    else if (state != NULL && state[0] == '/') {
+    else if (state && state[0] == '/') {
         size_t n = strlen(state);
 
         while (n > 1 && state[n - 1] == '/')
@@ -317,7 +317,7 @@ static int gitexec_parse_cache_dir(struct gitexec_settings *cfg, json_t *root, c
     } else {
         cfg->cache_dir = strdup(GITEXEC_DEFAULT_CACHE);
     }
-    if (cfg->cache_dir == NULL)
+    if (!cfg->cache_dir)
         return -1;
     /* Trailing slashes would make two spellings of one cache two caches. */
     for (size_t n = strlen(cfg->cache_dir); n > 1 && cfg->cache_dir[n - 1] == '/';)
@@ -330,9 +330,9 @@ static int gitexec_get_string(json_t *root, const char *key, int required, char 
 {
     json_t *v = json_object_get(root, key);
 
-    if (v == NULL && !required)
+    if (!v && !required)
         return 0;
-    if (v == NULL) {
+    if (!v) {
         gitexec_fail(err, errlen, where, "missing setting \"%s\"", key);
         return -1;
     }
@@ -341,7 +341,7 @@ static int gitexec_get_string(json_t *root, const char *key, int required, char 
         gitexec_fail(err, errlen, where, "%s must be a non-empty string", key);
         return -1;
     }
-    if ((*out = strdup(json_string_value(v))) == NULL) {
+    if (!(*out = strdup(json_string_value(v)))) {
         gitexec_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -357,7 +357,7 @@ static json_t *gitexec_literal(const char *text)
 
     for (const char *p = text; *p; p++)
         extra += *p == '{' || *p == '}';
-    if ((buf = malloc(n + extra + 1)) == NULL)
+    if (!(buf = malloc(n + extra + 1)))
         return NULL;
     q = buf;
     for (const char *p = text; *p; p++) {
@@ -409,17 +409,18 @@ static int gitexec_build_shell(struct gitexec_settings *cfg, json_t *root, const
     char *text = NULL, msg[2048];
     int rc = -1;
 
-    if (shell == NULL || argv == NULL)
+    if (!shell || !argv)
         goto nomem;
-    if (interp != NULL) {
+    if (interp) {
         if (!json_is_array(interp) || json_array_size(interp) == 0) {
             gitexec_fail(err, errlen, where, "interpreter must be a non-empty array of strings");
             goto out;
         }
-        json_array_foreach(interp, i, v) {
+        json_array_foreach(interp, i, v)
+        {
             const char *s = json_string_value(v);
 
-            if (s == NULL || s[0] == '\0' || strchr(s, '{') || strchr(s, '}')) {
+            if (!s || s[0] == '\0' || strchr(s, '{') || strchr(s, '}')) {
                 gitexec_fail(err, errlen, where,
                              "interpreter[%zu] must be a fixed, non-empty string (no "
                              "placeholders: the payload never chooses what runs)",
@@ -434,25 +435,25 @@ static int gitexec_build_shell(struct gitexec_settings *cfg, json_t *root, const
     cfg->script_index = json_array_size(argv);
     if (json_array_append_new(argv, gitexec_literal(cfg->script)) != 0)
         goto nomem;
-    if (args != NULL && !json_is_array(args)) {
-        gitexec_fail(err, errlen, where, "argv must be an array of strings (the script's "
-                                         "arguments)");
+    if (args && !json_is_array(args)) {
+        gitexec_fail(err, errlen, where,
+                     "argv must be an array of strings (the script's "
+                     "arguments)");
         goto out;
     }
-    json_array_foreach(args, i, v)
-        if (json_array_append(argv, v) != 0)
-            goto nomem;
+    json_array_foreach(args, i, v) if (json_array_append(argv, v) != 0) goto nomem;
     v = argv;
     argv = NULL; /* json_object_set_new takes it even when it fails */
     if (json_object_set_new(shell, "argv", v) != 0)
         goto nomem;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         /* A lost "user" would run the script as sluiced's own user. */
         if (strcmp(key, "argv") != 0 && gitexec_in(key, gitexec_shell_keys) &&
             json_object_set(shell, key, v) != 0)
             goto nomem;
     }
-    if ((text = json_dumps(shell, JSON_COMPACT)) == NULL)
+    if (!(text = json_dumps(shell, JSON_COMPACT)))
         goto nomem;
     if (kit_settings_parse(&cfg->shell, text, strlen(text), where, msg, sizeof(msg)) != 0) {
         /* "<where>: shell: <message>" becomes "<where>: git: <message>". */
@@ -483,7 +484,8 @@ static int gitexec_check_keys(json_t *root, const char *where, char *err, size_t
     const char *key;
     json_t *v;
 
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (strcmp(key, "script") == 0 && !json_is_string(v)) {
             gitexec_fail(err, errlen, where, "script must be a path inside the repository");
             return -1;
@@ -514,11 +516,11 @@ int gitexec_settings_parse(struct gitexec_settings **out, const char *cfg_json, 
     if (errlen > 0)
         err[0] = '\0';
     /* The keys are two lists (git's and the command's): checked below. */
-    if ((root = kit_config(cfg_json, cfg_len, NULL, where, "git", err, errlen)) == NULL)
+    if (!(root = kit_config(cfg_json, cfg_len, NULL, where, "git", err, errlen)))
         goto fail;
     if (gitexec_check_keys(root, where, err, errlen) != 0)
         goto fail;
-    if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+    if (!(cfg = calloc(1, sizeof(*cfg))))
         goto nomem;
     if (gitexec_get_string(root, "url", 1, &cfg->url, where, err, errlen) != 0 ||
         gitexec_get_string(root, "ref", 1, &cfg->ref, where, err, errlen) != 0 ||
@@ -526,15 +528,15 @@ int gitexec_settings_parse(struct gitexec_settings **out, const char *cfg_json, 
         gitexec_get_string(root, "cwd", 0, &cfg->cwd, where, err, errlen) != 0)
         goto fail;
     if (!gitexec_ref_ok(cfg->ref)) {
-        gitexec_fail(err, errlen, where,
-                     "ref \"%s\" is not a valid branch, tag or commit name", cfg->ref);
+        gitexec_fail(err, errlen, where, "ref \"%s\" is not a valid branch, tag or commit name",
+                     cfg->ref);
         goto fail;
     }
-    if ((why = gitexec_settings_path_problem(cfg->script)) != NULL) {
+    if ((why = gitexec_settings_path_problem(cfg->script))) {
         gitexec_fail(err, errlen, where, "script \"%s\" %s", cfg->script, why);
         goto fail;
     }
-    if (cfg->cwd != NULL && (why = gitexec_settings_path_problem(cfg->cwd)) != NULL) {
+    if (cfg->cwd && (why = gitexec_settings_path_problem(cfg->cwd))) {
         gitexec_fail(err, errlen, where, "cwd \"%s\" %s", cfg->cwd, why);
         goto fail;
     }
@@ -561,7 +563,7 @@ fail:
 
 void gitexec_settings_free(struct gitexec_settings *cfg)
 {
-    if (cfg == NULL)
+    if (!cfg)
         return;
     free(cfg->url);
     free(cfg->url_label);
@@ -571,10 +573,10 @@ void gitexec_settings_free(struct gitexec_settings *cfg)
     free(cfg->cache_dir);
     free(cfg->auth.user);
     free(cfg->auth.host);
-    if (cfg->auth.token != NULL)
+    if (cfg->auth.token)
         explicit_bzero(cfg->auth.token, strlen(cfg->auth.token));
     free(cfg->auth.token);
-    if (cfg->auth.ssh_key != NULL)
+    if (cfg->auth.ssh_key)
         explicit_bzero(cfg->auth.ssh_key, strlen(cfg->auth.ssh_key));
     free(cfg->auth.ssh_key);
     free(cfg->auth.known_hosts);

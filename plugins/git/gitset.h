@@ -46,14 +46,14 @@ enum gitexec_fetch_mode { GITEXEC_FETCH_ALWAYS, GITEXEC_FETCH_INTERVAL, GITEXEC_
 
 /* How to authenticate one fetch; parts from the URL, parts from secrets. */
 struct gitexec_auth {
-    int scheme;         /* GITEXEC_URL_* */
-    char *user;         /* from the URL, or NULL */
-    char *host;         /* NULL for file:// */
-    int port;           /* 0: the scheme's default */
-    char *token;        /* https password, or NULL */
-    char *ssh_key;      /* a path, or the key text when ssh_key_text */
+    int scheme;    /* GITEXEC_URL_* */
+    char *user;    /* from the URL, or NULL */
+    char *host;    /* NULL for file:// */
+    int port;      /* 0: the scheme's default */
+    char *token;   /* https password, or NULL */
+    char *ssh_key; /* a path, or the key text when ssh_key_text */
     int ssh_key_text;
-    char *known_hosts;  /* the text of a known_hosts file */
+    char *known_hosts; /* the text of a known_hosts file */
 };
 
 #define GITEXEC_URL_FILE 1
@@ -65,7 +65,7 @@ struct gitexec_settings {
     char *url_label; /* the URL without user information, for messages */
     char *ref;
     char *script;
-    char *cwd; /* NULL: the repository root */
+    char *cwd;           /* NULL: the repository root */
     size_t script_index; /* where the script goes in shell->argv */
     enum gitexec_fetch_mode fetch;
     long fetch_interval_ms;

@@ -38,7 +38,7 @@ void gitexec_mirrors_free(struct gitexec_mirrors *ms)
 {
     struct gitexec_mirror *m = ms->list, *next;
 
-    for (; m != NULL; m = next) {
+    for (; m; m = next) {
         next = m->next;
         gitexec_wt_free_all(m); /* trash left on disk goes with the next process's sweep */
         free(m->url);
@@ -92,12 +92,12 @@ struct gitexec_mirror *gitexec_mirrors_get(struct gitexec_mirrors *ms, const cha
     if (gitexec_mirror_name(url, label, name, sizeof(name)) != 0)
         return NULL;
     pthread_mutex_lock(&ms->lock);
-    for (m = ms->list; m != NULL; m = m->next) {
+    for (m = ms->list; m; m = m->next) {
         if (strcmp(m->url, url) == 0 && strcmp(m->cache_dir, cache_dir) == 0)
             goto out;
     }
     m = calloc(1, sizeof(*m));
-    if (m == NULL)
+    if (!m)
         goto out;
     snprintf(path, sizeof(path), "%s/%s.git", cache_dir, name);
     m->git_dir = strdup(path);
@@ -144,8 +144,8 @@ static int gitexec_lock_file(const char *path)
     return fd;
 }
 
-int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_req *req,
-                         int *shared, char *err, size_t errlen)
+int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_req *req, int *shared,
+                         char *err, size_t errlen)
 {
     char ebuf[1024];
     uint64_t seen;
@@ -168,7 +168,7 @@ int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_re
                 until.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&m->cond, &m->lock, &until);
-            if (req->cancelled != NULL && req->cancelled(req->ctx)) {
+            if (req->cancelled && req->cancelled(req->ctx)) {
                 pthread_mutex_unlock(&m->lock);
                 kit_errf(err, errlen, "cancelled while waiting for a fetch");
                 return -1;
@@ -189,7 +189,7 @@ int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_re
         char eb[128];
 
         kit_errf(ebuf, sizeof(ebuf), "cannot lock %s: %s", m->lock_path,
-                   kit_strerror(errno, eb, sizeof(eb)));
+                 kit_strerror(errno, eb, sizeof(eb)));
         rc = -1;
     } else {
         rc = gitexec_remote_fetch(m->git_dir, m->url, req->auth, req->cancelled, req->ctx, ebuf,

@@ -46,10 +46,10 @@ struct gitexec_mirror {
     int64_t last_attempt;  /* monotonic ms of the last fetch's end, 0: none */
     char last_error[1024]; /* of the last fetch, "" when it succeeded */
     struct gitexec_wt *wts;
-    char *trash[64];       /* checkouts renamed aside, removed after a run */
+    char *trash[64]; /* checkouts renamed aside, removed after a run */
     size_t ntrash;
-    unsigned tmp_seq;      /* names of checkouts in progress */
-    int gc_done;           /* checkouts left by an earlier process swept */
+    unsigned tmp_seq; /* names of checkouts in progress */
+    int gc_done;      /* checkouts left by an earlier process swept */
 
     struct gitexec_mirror *next;
 };
@@ -84,8 +84,8 @@ struct gitexec_fetch_req {
  * *shared is set to 1 (else 0). Returns 0, or -1 with the libgit2 error
  * text in err.
  */
-int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_req *req,
-                         int *shared, char *err, size_t errlen);
+int gitexec_mirror_fetch(struct gitexec_mirror *m, const struct gitexec_fetch_req *req, int *shared,
+                         char *err, size_t errlen);
 
 /*
  * When the last fetch ended (monotonic ms, 0: none in this process) and

@@ -43,8 +43,7 @@ static int gitexec_cred(git_credential **out, const char *url, const char *url_u
     const char *user = url_user ? url_user : a->user;
 
     (void)url;
-    if ((allowed & GIT_CREDENTIAL_USERNAME) && a->scheme == GITEXEC_URL_SSH &&
-        st->cred_calls++ < 4)
+    if ((allowed & GIT_CREDENTIAL_USERNAME) && a->scheme == GITEXEC_URL_SSH && st->cred_calls++ < 4)
         return git_credential_username_new(out, user ? user : "git");
     /* A second request for the secret means the first one was refused. */
     if (st->cred_calls++ >= 4 || st->secret_offered++) {
@@ -53,16 +52,15 @@ static int gitexec_cred(git_credential **out, const char *url, const char *url_u
         return GIT_EAUTH;
     }
     if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->scheme == GITEXEC_URL_SSH) {
-        if (a->ssh_key == NULL)
+        if (!a->ssh_key)
             return git_credential_ssh_key_from_agent(out, user ? user : "git");
         if (a->ssh_key_text)
             return git_credential_ssh_key_memory_new(out, user ? user : "git", NULL, a->ssh_key,
                                                      NULL);
         return git_credential_ssh_key_new(out, user ? user : "git", NULL, a->ssh_key, NULL);
     }
-    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token != NULL)
-        return git_credential_userpass_plaintext_new(out, user ? user : "x-access-token",
-                                                     a->token);
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token)
+        return git_credential_userpass_plaintext_new(out, user ? user : "x-access-token", a->token);
     git_error_set_str(GIT_ERROR_NET, a->scheme == GITEXEC_URL_HTTPS
                                          ? "the server asks for credentials: set token"
                                          : "the server asks for credentials this flow lacks");
@@ -96,7 +94,7 @@ int gitexec_known_host(const char *known_hosts, const char *host, int port, cons
 {
     const char *line = known_hosts;
 
-    while (line != NULL && *line) {
+    while (line && *line) {
         const char *end = strchr(line, '\n');
         size_t ll = end ? (size_t)(end - line) : strlen(line);
         char buf[16384], *save = NULL, *hosts, *type, *b64;
@@ -108,7 +106,7 @@ int gitexec_known_host(const char *known_hosts, const char *host, int port, cons
             memcpy(buf, line, ll);
             buf[ll] = '\0';
             hosts = strtok_r(buf, " \t\r", &save);
-            if (hosts != NULL && hosts[0] == '@')
+            if (hosts && hosts[0] == '@')
                 hosts = NULL; /* @cert-authority and @revoked: not supported, not trusted */
             type = hosts ? strtok_r(NULL, " \t\r", &save) : NULL;
             b64 = type ? strtok_r(NULL, " \t\r", &save) : NULL;
@@ -140,7 +138,7 @@ static int gitexec_cert(git_cert *cert, int valid, const char *host, void *paylo
     if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
         return GIT_PASSTHROUGH; /* x509: libgit2 verifies the chain and the name */
     hk = (const git_cert_hostkey *)cert;
-    if ((hk->type & GIT_CERT_SSH_RAW) && st->auth->known_hosts != NULL &&
+    if ((hk->type & GIT_CERT_SSH_RAW) && st->auth->known_hosts &&
         gitexec_known_host(st->auth->known_hosts, host, st->auth->port, hk->hostkey,
                            hk->hostkey_len))
         return 0;
@@ -153,7 +151,7 @@ static int gitexec_cert(git_cert *cert, int valid, const char *host, void *paylo
 
 static int gitexec_check_cancel(struct gitexec_fetch_state *st)
 {
-    if (st->cancelled != NULL && st->cancelled(st->ctx)) {
+    if (st->cancelled && st->cancelled(st->ctx)) {
         st->was_cancelled = 1;
         return -1;
     }
@@ -182,12 +180,12 @@ static int gitexec_open_or_init(git_repository **repo, const char *git_dir, char
         return 0;
     if (gitexec_mkdirs_parent(git_dir) != 0) {
         kit_errf(err, errlen, "cannot create the cache directory of %s: %s", git_dir,
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (git_repository_init(repo, git_dir, 1) != 0) {
         kit_errf(err, errlen, "cannot create the mirror %s: %s", git_dir,
-                   git_error_last() ? git_error_last()->message : "unknown error");
+                 git_error_last() ? git_error_last()->message : "unknown error");
         return -1;
     }
     return 0;
@@ -238,7 +236,7 @@ lgerr:
         kit_errf(err, errlen, "the fetch was cancelled");
     else
         kit_errf(err, errlen, "%s",
-                   git_error_last() ? git_error_last()->message : "unknown libgit2 error");
+                 git_error_last() ? git_error_last()->message : "unknown libgit2 error");
 out:
     git_remote_free(remote);
     git_repository_free(repo);

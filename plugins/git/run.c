@@ -99,13 +99,12 @@ static int gitexec_run_fetch(struct gitexec_run *run, char *ferr, size_t ferrlen
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = gitexec_mirror_fetch(run->inst->mirror, &req, &shared, ferr, ferrlen);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    run->inst->host->log(run->inst->host, run->exec, rc == 0 ? SLUICE_LOG_DEBUG : SLUICE_LOG_WARN,
-                         "git: %s from %s %s in %.2f ms%s%s",
-                         shared ? "shared the fetch in progress" : "fetch", cfg->url_label,
-                         rc == 0 ? "done" : "failed",
-                         (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-                         rc == 0 ? "" : ": ", rc == 0 ? "" : ferr);
+    run->inst->host->log(
+        run->inst->host, run->exec, rc == 0 ? SLUICE_LOG_DEBUG : SLUICE_LOG_WARN,
+        "git: %s from %s %s in %.2f ms%s%s", shared ? "shared the fetch in progress" : "fetch",
+        cfg->url_label, rc == 0 ? "done" : "failed",
+        (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+        rc == 0 ? "" : ": ", rc == 0 ? "" : ferr);
     return rc;
 }
 
@@ -154,17 +153,16 @@ static int gitexec_run_resolve(struct gitexec_run *run)
     if (rc == GITEXEC_RESOLVED) {
         if (fetched && fetch_rc != 0) {
             kit_errf(run->warning, sizeof(run->warning),
-                       "the fetch from %s failed (%s); running commit %s, the last one fetched",
-                       cfg->url_label, ferr, run->sha);
+                     "the fetch from %s failed (%s); running commit %s, the last one fetched",
+                     cfg->url_label, ferr, run->sha);
         } else if (!fetched && cfg->fetch == GITEXEC_FETCH_INTERVAL) {
             int64_t at = gitexec_mirror_last_fetch(m, ferr, sizeof(ferr));
 
             if (ferr[0] != '\0')
                 kit_errf(run->warning, sizeof(run->warning),
-                           "the last fetch from %s (%lld s ago) failed (%s); running commit %s, "
-                           "the last one fetched",
-                           cfg->url_label, (long long)((kit_now_ms() - at) / 1000), ferr,
-                           run->sha);
+                         "the last fetch from %s (%lld s ago) failed (%s); running commit %s, "
+                         "the last one fetched",
+                         cfg->url_label, (long long)((kit_now_ms() - at) / 1000), ferr, run->sha);
         }
         if (run->warning[0] != '\0')
             run->inst->host->log(run->inst->host, run->exec, SLUICE_LOG_WARN, "git: %s",
@@ -174,13 +172,13 @@ static int gitexec_run_resolve(struct gitexec_run *run)
     run->sha[0] = '\0';
     if (rc == GITEXEC_NO_MIRROR) {
         kit_errf(run->err, sizeof(run->err), "no commit was ever fetched from %s: %s",
-                   cfg->url_label, ferr[0] ? ferr : "the repository has no branch or tag");
+                 cfg->url_label, ferr[0] ? ferr : "the repository has no branch or tag");
     } else if (rc == GITEXEC_NOT_FOUND) {
         gitexec_mirror_branches(m, branches, sizeof(branches), 8);
         kit_errf(run->err, sizeof(run->err),
-                   "ref \"%s\" not found in %s (no such branch, tag or commit; branches: %s)%s%s",
-                   cfg->ref, cfg->url_label, branches[0] ? branches : "none",
-                   fetch_rc != 0 ? "; the fetch failed: " : "", fetch_rc != 0 ? ferr : "");
+                 "ref \"%s\" not found in %s (no such branch, tag or commit; branches: %s)%s%s",
+                 cfg->ref, cfg->url_label, branches[0] ? branches : "none",
+                 fetch_rc != 0 ? "; the fetch failed: " : "", fetch_rc != 0 ? ferr : "");
     } else {
         kit_errf(run->err, sizeof(run->err), "%s", rerr);
     }
@@ -193,27 +191,27 @@ static int gitexec_run_checkout(struct gitexec_run *run)
     const struct gitexec_settings *cfg = run->inst->cfg;
     char why[PATH_MAX + 128];
 
-    if (gitexec_wt_acquire(run->inst->mirror, run->sha, &run->inst->pin, gitexec_run_cancelled,
-                           run, run->root, sizeof(run->root), run->err, sizeof(run->err)) != 0)
+    if (gitexec_wt_acquire(run->inst->mirror, run->sha, &run->inst->pin, gitexec_run_cancelled, run,
+                           run->root, sizeof(run->root), run->err, sizeof(run->err)) != 0)
         return -1;
     run->acquired = 1;
-    if (gitexec_confine(run->root, cfg->script, GITEXEC_WANT_FILE, run->script,
-                        sizeof(run->script), why, sizeof(why)) != 0) {
+    if (gitexec_confine(run->root, cfg->script, GITEXEC_WANT_FILE, run->script, sizeof(run->script),
+                        why, sizeof(why)) != 0) {
         kit_errf(run->err, sizeof(run->err), "script \"%s\" %s at commit %s (%s \"%s\") of %s",
-                   cfg->script, why, run->sha, run->kind, cfg->ref, cfg->url_label);
+                 cfg->script, why, run->sha, run->kind, cfg->ref, cfg->url_label);
         return -1;
     }
     if (cfg->script_index == 0 && access(run->script, X_OK) != 0) {
         kit_errf(run->err, sizeof(run->err),
-                   "script \"%s\" is not executable at commit %s: commit it with mode 100755 "
-                   "(git update-index --chmod=+x %s) or set interpreter",
-                   cfg->script, run->sha, cfg->script);
+                 "script \"%s\" is not executable at commit %s: commit it with mode 100755 "
+                 "(git update-index --chmod=+x %s) or set interpreter",
+                 cfg->script, run->sha, cfg->script);
         return -1;
     }
     if (gitexec_confine(run->root, cfg->cwd ? cfg->cwd : ".", GITEXEC_WANT_DIR, run->cwd,
                         sizeof(run->cwd), why, sizeof(why)) != 0) {
         kit_errf(run->err, sizeof(run->err), "cwd \"%s\" %s at commit %s of %s",
-                   cfg->cwd ? cfg->cwd : ".", why, run->sha, cfg->url_label);
+                 cfg->cwd ? cfg->cwd : ".", why, run->sha, cfg->url_label);
         return -1;
     }
     return 0;
@@ -227,13 +225,13 @@ static int gitexec_run_argv(struct gitexec_run *run)
     size_t idx = run->inst->cfg->script_index;
 
     run->argv = calloc(sh->argc + 1, sizeof(*run->argv));
-    if (run->argv == NULL)
+    if (!run->argv)
         goto nomem;
     for (size_t i = 0; i < sh->argc; i++) {
         size_t len;
 
         if (i == idx) {
-            if ((run->argv[i] = strdup(run->script)) == NULL)
+            if (!(run->argv[i] = strdup(run->script)))
                 goto nomem;
             run->argc++;
             continue;
@@ -243,9 +241,9 @@ static int gitexec_run_argv(struct gitexec_run *run)
         run->argc++;
         if (strlen(run->argv[i]) != len) {
             kit_errf(run->err, sizeof(run->err),
-                       "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
-                       "carry",
-                       i - idx - 1, kit_template_source(sh->argv[i]));
+                     "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
+                     "carry",
+                     i - idx - 1, kit_template_source(sh->argv[i]));
             return -1;
         }
     }
@@ -260,12 +258,12 @@ static int gitexec_env_add(char ***envp, const char *name, const char *value)
     size_t n = 0;
     char **grown, *entry;
 
-    while ((*envp)[n] != NULL)
+    while ((*envp)[n])
         n++;
     if (asprintf(&entry, "%s=%s", name, value) < 0)
         return -1;
     grown = realloc(*envp, (n + 2) * sizeof(*grown));
-    if (grown == NULL) {
+    if (!grown) {
         free(entry);
         return -1;
     }
@@ -282,7 +280,7 @@ static int gitexec_run_find_program(struct gitexec_run *run)
     const char *path = kit_env_get(run->envp, "PATH");
     struct stat st;
 
-    if (strchr(name, '/') != NULL) {
+    if (strchr(name, '/')) {
         snprintf(run->path, sizeof(run->path), "%s", name);
         return 0;
     }
@@ -298,7 +296,7 @@ static int gitexec_run_find_program(struct gitexec_run *run)
         p += n + (colon ? 1 : 0);
     }
     kit_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
-               path ? path : "");
+             path ? path : "");
     return -1;
 }
 
@@ -312,10 +310,10 @@ static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, 
     if (gitexec_run_argv(run) != 0)
         return -1;
     if (kit_payload_stdin(sh, host, run->exec, run->event, event_text, event_len, &run->body,
-                            &run->body_len, run->err, sizeof(run->err)) != 0)
+                          &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
     if (kit_workdir_create(&run->wd, sh->tmpdir, event_text, event_len, &sh->runas, run->err,
-                             sizeof(run->err)) != 0)
+                           sizeof(run->err)) != 0)
         return -1;
     facts.execution_id = host->exec_meta(run->exec, "execution_id");
     facts.flow = host->exec_meta(run->exec, "flow");
@@ -325,7 +323,7 @@ static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, 
     facts.event_path = run->wd.event_path;
     facts.output_path = run->wd.output_path;
     run->envp = kit_env_build(sh, run->event, &facts, run->err, sizeof(run->err));
-    if (run->envp == NULL)
+    if (!run->envp)
         return -1;
     /* env may not name SLUICE_* variables, so these cannot be overridden. */
     if (gitexec_env_add(&run->envp, "SLUICE_GIT_COMMIT", run->sha) != 0 ||
@@ -360,7 +358,7 @@ static int gitexec_run_verdict(struct gitexec_run *run, const struct kit_outcome
 
     if (!oc->reaped) {
         kit_errf(run->err, sizeof(run->err),
-                   "the script's exit status was lost: it was reaped elsewhere");
+                 "the script's exit status was lost: it was reaped elsewhere");
         return SLUICE_ERR;
     }
     if (WIFEXITED(oc->status))
@@ -371,13 +369,13 @@ static int gitexec_run_verdict(struct gitexec_run *run, const struct kit_outcome
         host->exec_set_exit_code(run->exec, code);
     if (oc->cancel_reason != SLUICE_CANCEL_NONE) {
         kit_errf(run->err, sizeof(run->err), "%s; process group killed",
-                   gitexec_cancel_text(oc->cancel_reason));
+                 gitexec_cancel_text(oc->cancel_reason));
         return SLUICE_ERR;
     }
     if (WIFSIGNALED(oc->status)) {
         abbrev = sigabbrev_np(WTERMSIG(oc->status));
         kit_errf(run->err, sizeof(run->err), "killed by signal %d%s%s%s", WTERMSIG(oc->status),
-                   abbrev ? " (SIG" : "", abbrev ? abbrev : "", abbrev ? ")" : "");
+                 abbrev ? " (SIG" : "", abbrev ? abbrev : "", abbrev ? ")" : "");
         return SLUICE_ERR;
     }
     for (size_t i = 0; i < sh->nsuccess; i++)
@@ -401,7 +399,7 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
     char msg[512], *text;
 
     if (ran && kit_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj,
-                                  msg, sizeof(msg)) != 0) {
+                                msg, sizeof(msg)) != 0) {
         if (rc == SLUICE_OK) {
             snprintf(run->err, sizeof(run->err), "%s", msg);
             rc = SLUICE_ERR;
@@ -409,19 +407,19 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
             host->log(host, run->exec, SLUICE_LOG_WARN, "%s", msg);
         }
     }
-    if (obj == NULL)
+    if (!obj)
         obj = json_object();
-    if (json_object_get(obj, "git") != NULL)
+    if (json_object_get(obj, "git"))
         host->log(host, run->exec, SLUICE_LOG_WARN,
                   "git: the script's output \"git\" is replaced by the commit record");
     git = json_pack("{s:s, s:s, s:s}", "commit", run->sha, "ref", cfg->ref, "ref_kind",
                     run->kind ? run->kind : "unknown");
-    if (git != NULL && run->warning[0] != '\0')
+    if (git && run->warning[0] != '\0')
         json_object_set_new(git, "warning", json_string(run->warning));
     json_object_set_new(obj, "git", git);
     text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text == NULL || host->exec_set_output(run->exec, text, strlen(text)) != 0) {
+    if (!text || host->exec_set_output(run->exec, text, strlen(text)) != 0) {
         if (rc == SLUICE_OK) {
             snprintf(run->err, sizeof(run->err),
                      "outputs refused by the host (%zu bytes of JSON; the limit is %u)",
@@ -461,7 +459,7 @@ static void gitexec_run_cleanup(struct gitexec_run *run)
         gitexec_wt_release(run->inst->mirror, run->sha);
     kit_workdir_remove(&run->wd);
     kit_env_free(run->envp);
-    for (size_t i = 0; run->argv != NULL && i <= run->argc; i++)
+    for (size_t i = 0; run->argv && i <= run->argc; i++)
         free(run->argv[i]);
     free(run->argv);
     free(run->body);
@@ -481,7 +479,7 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
 
     if ((cancelled = host->exec_is_cancelled(run->exec)) != SLUICE_CANCEL_NONE) {
         kit_errf(run->err, sizeof(run->err), "%s before the script started",
-                   gitexec_cancel_text(cancelled));
+                 gitexec_cancel_text(cancelled));
         return SLUICE_ERR;
     }
     run->running.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -503,10 +501,10 @@ static int gitexec_run_command(struct gitexec_run *run, const char *event_text, 
               "git: running %s at commit %s (%s \"%s\") as pid %d", cfg->script, run->sha,
               run->kind, cfg->ref, (int)proc.pid);
     watch = (struct kit_watch){
-        .stdin_data = run->body != NULL ? run->body : event_text,
-        .stdin_len = run->body != NULL                     ? run->body_len
+        .stdin_data = run->body ? run->body : event_text,
+        .stdin_len = run->body                           ? run->body_len
                      : sh->stdin_mode == KIT_STDIN_EVENT ? event_len
-                                                           : 0,
+                                                         : 0,
         .kill_grace_ms = sh->kill_grace_ms,
         .drain_ms = GITEXEC_DRAIN_MS,
         .wake_fd = run->running.wake_fd,
@@ -528,7 +526,7 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     size_t event_len = 0;
     int rc = SLUICE_ERR, ran = 0;
 
-    if (run == NULL) {
+    if (!run) {
         host->exec_set_error(exec, "out of memory");
         return SLUICE_ERR;
     }
@@ -537,12 +535,12 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     run->running.exec = exec;
     run->running.wake_fd = -1;
     event_text = host->exec_event(exec, &event_len);
-    if (event_text == NULL) {
+    if (!event_text) {
         kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
     if (kit_payload_event(inst->cfg->shell, event_text, event_len, &run->event, run->err,
-                            sizeof(run->err)) != 0)
+                          sizeof(run->err)) != 0)
         goto out;
     if (gitexec_run_resolve(run) != 0)
         goto out;

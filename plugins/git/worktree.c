@@ -31,7 +31,7 @@
 
 static struct gitexec_wt *gitexec_wt_find(struct gitexec_mirror *m, const char *sha)
 {
-    for (struct gitexec_wt *e = m->wts; e != NULL; e = e->next)
+    for (struct gitexec_wt *e = m->wts; e; e = e->next)
         if (strcmp(e->sha, sha) == 0)
             return e;
     return NULL;
@@ -58,7 +58,7 @@ static void gitexec_trash_add(struct gitexec_mirror *m, const char *name)
             return;
         m->trash[m->ntrash] = strdup(to);
     }
-    if (m->trash[m->ntrash] != NULL)
+    if (m->trash[m->ntrash])
         m->ntrash++;
 }
 
@@ -86,7 +86,7 @@ static void gitexec_wt_collect(struct gitexec_mirror *m, const char *keep)
 {
     struct gitexec_wt **pp = &m->wts;
 
-    while (*pp != NULL) {
+    while (*pp) {
         struct gitexec_wt *e = *pp;
 
         if (e->users == 0 && e->pins == 0 && !e->creating && strcmp(e->sha, keep) != 0) {
@@ -103,14 +103,14 @@ static void gitexec_wt_collect(struct gitexec_mirror *m, const char *keep)
         struct dirent *de;
 
         m->gc_done = 1;
-        while (d != NULL && (de = readdir(d)) != NULL) {
+        while (d && (de = readdir(d))) {
             if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                 continue;
             if (de->d_name[0] == '.' ? gitexec_stale_tmp(de->d_name)
-                                     : gitexec_wt_find(m, de->d_name) == NULL)
+                                     : !gitexec_wt_find(m, de->d_name))
                 gitexec_trash_add(m, de->d_name);
         }
-        if (d != NULL)
+        if (d)
             closedir(d);
     }
 }
@@ -151,7 +151,7 @@ static int gitexec_wt_create(struct gitexec_mirror *m, const char *sha, unsigned
         return 0; /* complete: only a rename puts a commit's name there */
     if (gitexec_mkdirs(m->wt_dir) != 0) {
         kit_errf(err, errlen, "cannot create %s: %s", m->wt_dir,
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%ld-%u", m->wt_dir, sha, (long)getpid(), seq);
@@ -177,11 +177,11 @@ static int gitexec_wt_create(struct gitexec_mirror *m, const char *sha, unsigned
     goto out;
 lgerr:
     kit_errf(err, errlen, "cannot check out commit %s: %s", sha,
-               git_error_last() ? git_error_last()->message : "unknown libgit2 error");
+             git_error_last() ? git_error_last()->message : "unknown libgit2 error");
     goto cleanup;
 syserr:
     kit_errf(err, errlen, "cannot check out commit %s into %s: %s", sha, m->wt_dir,
-               kit_strerror(errno, ebuf, sizeof(ebuf)));
+             kit_strerror(errno, ebuf, sizeof(ebuf)));
 cleanup:
     gitexec_tree_remove(tmp);
 out:
@@ -205,16 +205,16 @@ static void gitexec_wait_100ms(struct gitexec_mirror *m)
 }
 
 int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec_pin *pin,
-                       int (*cancelled)(void *ctx), void *ctx, char *dir, size_t dirlen,
-                       char *err, size_t errlen)
+                       int (*cancelled)(void *ctx), void *ctx, char *dir, size_t dirlen, char *err,
+                       size_t errlen)
 {
     struct gitexec_wt *e;
     int moved = 0, rc = 0;
 
     pthread_mutex_lock(&m->lock);
     e = gitexec_wt_find(m, sha);
-    if (e == NULL) {
-        if ((e = calloc(1, sizeof(*e))) == NULL) {
+    if (!e) {
+        if (!(e = calloc(1, sizeof(*e)))) {
             pthread_mutex_unlock(&m->lock);
             kit_errf(err, errlen, "out of memory");
             return -1;
@@ -227,7 +227,7 @@ int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec
     if (strcmp(pin->sha, sha) != 0) {
         struct gitexec_wt *old = pin->sha[0] ? gitexec_wt_find(m, pin->sha) : NULL;
 
-        if (old != NULL)
+        if (old)
             old->pins--;
         e->pins++;
         snprintf(pin->sha, sizeof(pin->sha), "%s", sha);
@@ -235,7 +235,7 @@ int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec
     }
     while (e->creating) {
         gitexec_wait_100ms(m);
-        if (cancelled != NULL && cancelled(ctx)) {
+        if (cancelled && cancelled(ctx)) {
             e->users--;
             pthread_mutex_unlock(&m->lock);
             kit_errf(err, errlen, "cancelled while waiting for the checkout of %s", sha);
@@ -273,7 +273,7 @@ void gitexec_wt_release(struct gitexec_mirror *m, const char *sha)
     struct gitexec_wt *e;
 
     pthread_mutex_lock(&m->lock);
-    if ((e = gitexec_wt_find(m, sha)) != NULL && e->users > 0 && --e->users == 0 && e->pins == 0)
+    if ((e = gitexec_wt_find(m, sha)) && e->users > 0 && --e->users == 0 && e->pins == 0)
         gitexec_wt_collect(m, "");
     pthread_mutex_unlock(&m->lock);
     gitexec_trash_empty(m);
@@ -286,7 +286,7 @@ void gitexec_wt_unpin(struct gitexec_mirror *m, struct gitexec_pin *pin)
     if (pin->sha[0] == '\0')
         return;
     pthread_mutex_lock(&m->lock);
-    if ((e = gitexec_wt_find(m, pin->sha)) != NULL && e->pins > 0)
+    if ((e = gitexec_wt_find(m, pin->sha)) && e->pins > 0)
         e->pins--;
     pthread_mutex_unlock(&m->lock);
     pin->sha[0] = '\0';
@@ -300,7 +300,7 @@ void gitexec_wt_free_all(struct gitexec_mirror *m)
         free(m->trash[i]);
     m->ntrash = 0;
 
-    for (; e != NULL; e = next) {
+    for (; e; e = next) {
         next = e->next;
         free(e);
     }

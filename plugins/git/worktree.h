@@ -32,8 +32,8 @@ struct gitexec_pin {
  * thread's checkout of the same commit. Returns 0, or -1 with err set.
  */
 int gitexec_wt_acquire(struct gitexec_mirror *m, const char *sha, struct gitexec_pin *pin,
-                       int (*cancelled)(void *ctx), void *ctx, char *dir, size_t dirlen,
-                       char *err, size_t errlen);
+                       int (*cancelled)(void *ctx), void *ctx, char *dir, size_t dirlen, char *err,
+                       size_t errlen);
 
 void gitexec_wt_release(struct gitexec_mirror *m, const char *sha);
 

@@ -20,21 +20,21 @@ enum http_jkind { HTTP_J_LITERAL, HTTP_J_STRING, HTTP_J_OBJECT, HTTP_J_ARRAY };
 /* One node of a compiled JSON template; kids in the source's order. */
 struct http_jtpl {
     enum http_jkind kind;
-    json_t *literal; /* HTTP_J_LITERAL: numbers, booleans, null */
-    kit_template *text;       /* HTTP_J_STRING */
-    char **keys;     /* HTTP_J_OBJECT */
+    json_t *literal;    /* HTTP_J_LITERAL: numbers, booleans, null */
+    kit_template *text; /* HTTP_J_STRING */
+    char **keys;        /* HTTP_J_OBJECT */
     struct http_jtpl **kids;
     size_t n;
 };
 
 void http_jtpl_free(struct http_jtpl *t)
 {
-    if (t == NULL)
+    if (!t)
         return;
     json_decref(t->literal);
     kit_template_free(t->text);
     for (size_t i = 0; i < t->n; i++) {
-        if (t->keys != NULL)
+        if (t->keys)
             free(t->keys[i]);
         http_jtpl_free(t->kids[i]);
     }
@@ -43,14 +43,14 @@ void http_jtpl_free(struct http_jtpl *t)
     free(t);
 }
 
-static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const char *path,
-                          char *err, size_t errlen)
+static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const char *path, char *err,
+                          size_t errlen)
 {
     struct http_jtpl *t = calloc(1, sizeof(*t));
     char msg[1024];
 
     *out = t;
-    if (t == NULL)
+    if (!t)
         goto nomem;
     if (json_is_string(value)) {
         t->kind = HTTP_J_STRING;
@@ -68,19 +68,20 @@ static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const cha
     t->kind = json_is_object(value) ? HTTP_J_OBJECT : HTTP_J_ARRAY;
     size_t n = json_is_object(value) ? json_object_size(value) : json_array_size(value);
     t->kids = calloc(n + 1, sizeof(*t->kids));
-    if (t->kids == NULL)
+    if (!t->kids)
         goto nomem;
-    if (t->kind == HTTP_J_OBJECT && (t->keys = calloc(n + 1, sizeof(char *))) == NULL)
+    if (t->kind == HTTP_J_OBJECT && !(t->keys = calloc(n + 1, sizeof(char *))))
         goto nomem;
     if (t->kind == HTTP_J_OBJECT) {
         const char *key;
         json_t *kid;
 
-        json_object_foreach((json_t *)value, key, kid) {
+        json_object_foreach((json_t *)value, key, kid)
+        {
             char sub[512];
 
             snprintf(sub, sizeof(sub), "%s.%s", path, key);
-            if ((t->keys[t->n] = strdup(key)) == NULL)
+            if (!(t->keys[t->n] = strdup(key)))
                 goto nomem;
             t->n++;
             if (http_jtpl_node(&t->kids[t->n - 1], kid, sub, err, errlen) != 0)
@@ -90,7 +91,8 @@ static int http_jtpl_node(struct http_jtpl **out, const json_t *value, const cha
         size_t i;
         json_t *kid;
 
-        json_array_foreach((json_t *)value, i, kid) {
+        json_array_foreach((json_t *)value, i, kid)
+        {
             char sub[512];
 
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -148,9 +150,9 @@ json_t *http_jtpl_render(const struct http_jtpl *t, const json_t *event)
         break;
     }
     out = t->kind == HTTP_J_OBJECT ? json_object() : json_array();
-    for (size_t i = 0; out != NULL && i < t->n; i++) {
+    for (size_t i = 0; out && i < t->n; i++) {
         json_t *kid = http_jtpl_render(t->kids[i], event);
-        int rc = kid == NULL ? -1
+        int rc = !kid                       ? -1
                  : t->kind == HTTP_J_OBJECT ? json_object_set_new(out, t->keys[i], kid)
                                             : json_array_append_new(out, kid);
 
@@ -176,14 +178,14 @@ static int http_form_append(char **buf, size_t *len, const char *s, size_t n)
     static const char hex[] = "0123456789ABCDEF";
     char *grown = realloc(*buf, *len + 3 * n + 1);
 
-    if (grown == NULL)
+    if (!grown)
         return -1;
     *buf = grown;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            strchr("*-._", c) != NULL) {
+            strchr("*-._", c)) {
             grown[(*len)++] = (char)c;
         } else if (c == ' ') {
             grown[(*len)++] = '+';
@@ -201,7 +203,7 @@ static int http_put_char(char **buf, size_t *len, char c)
 {
     char *grown = realloc(*buf, *len + 2);
 
-    if (grown == NULL)
+    if (!grown)
         return -1;
     *buf = grown;
     grown[(*len)++] = c;
@@ -226,9 +228,10 @@ static int http_form_encode(const json_t *form, char **out, size_t *outlen)
     const char *key;
     json_t *value;
 
-    if (buf == NULL)
+    if (!buf)
         return -1;
-    json_object_foreach((json_t *)form, key, value) {
+    json_object_foreach((json_t *)form, key, value)
+    {
         size_t i;
         json_t *item;
 
@@ -237,7 +240,8 @@ static int http_form_encode(const json_t *form, char **out, size_t *outlen)
                 goto fail;
             continue;
         }
-        json_array_foreach(value, i, item) {
+        json_array_foreach(value, i, item)
+        {
             if (json_is_string(item) && http_form_pair(&buf, &len, key, item) != 0)
                 goto fail;
         }
@@ -253,13 +257,12 @@ fail:
 
 static int http_is_form(const char *ctype)
 {
-    return ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
+    return ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
 }
 
 /* The original body as well as the event lets us have it, where the host
  * lends no bytes (body.h). */
-static int http_body_raw(struct http_payload *out, const json_t *event, char *err,
-                         size_t errlen)
+static int http_body_raw(struct http_payload *out, const json_t *event, char *err, size_t errlen)
 {
     const json_t *raw = json_object_get(event, "raw_body_b64");
     const json_t *body = json_object_get(event, "body");
@@ -267,37 +270,38 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
 
     if (json_is_string(raw)) {
         unsigned char *bytes;
-        int rc = kit_base64_decode(json_string_value(raw), json_string_length(raw), &bytes,
-                                    &out->len);
+        int rc =
+            kit_base64_decode(json_string_value(raw), json_string_length(raw), &bytes, &out->len);
 
         if (rc != 0) {
-            kit_errf(err, errlen, rc == -2 ? "out of memory decoding the event's raw_body_b64"
-                                            : "the event's raw_body_b64 is not valid base64");
+            kit_errf(err, errlen,
+                     rc == -2 ? "out of memory decoding the event's raw_body_b64"
+                              : "the event's raw_body_b64 is not valid base64");
             return -1;
         }
         out->data = (char *)bytes;
-        if (ctype == NULL)
+        if (!ctype)
             ctype = "application/octet-stream";
     } else if (json_is_string(body)) {
         out->len = json_string_length(body);
-        if ((out->data = malloc(out->len + 1)) != NULL) {
+        if ((out->data = malloc(out->len + 1))) {
             memcpy(out->data, json_string_value(body), out->len);
             out->data[out->len] = '\0';
         }
-        if (ctype == NULL)
+        if (!ctype)
             ctype = "text/plain; charset=utf-8";
     } else if (json_is_object(body) && http_is_form(ctype)) {
         if (http_form_encode(body, &out->data, &out->len) != 0)
             out->data = NULL;
-    } else if (body != NULL && !json_is_null(body)) {
+    } else if (body && !json_is_null(body)) {
         out->data = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
         out->len = out->data ? strlen(out->data) : 0;
-        if (ctype == NULL)
+        if (!ctype)
             ctype = "application/json";
     } else {
         return 0; /* no body at all */
     }
-    if (out->data == NULL || (ctype != NULL && (out->content_type = strdup(ctype)) == NULL)) {
+    if (!out->data || (ctype && !(out->content_type = strdup(ctype)))) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -308,8 +312,8 @@ static int http_body_raw(struct http_payload *out, const json_t *event, char *er
 static int http_body_lent(struct http_payload *out, const struct http_raw *raw, char *err,
                           size_t errlen)
 {
-    if ((out->data = malloc(raw->len + 1)) == NULL ||
-        (raw->content_type != NULL && (out->content_type = strdup(raw->content_type)) == NULL)) {
+    if (!(out->data = malloc(raw->len + 1)) ||
+        (raw->content_type && !(out->content_type = strdup(raw->content_type)))) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -319,10 +323,9 @@ static int http_body_lent(struct http_payload *out, const struct http_raw *raw, 
     return 0;
 }
 
-int http_body_build(struct http_payload *out, enum http_body_mode mode,
-                    const struct http_jtpl *jt, const struct http_raw *raw,
-                    const char *event_text, size_t event_len, const json_t *event, char *err,
-                    size_t errlen)
+int http_body_build(struct http_payload *out, enum http_body_mode mode, const struct http_jtpl *jt,
+                    const struct http_raw *raw, const char *event_text, size_t event_len,
+                    const json_t *event, char *err, size_t errlen)
 {
     json_t *doc;
 
@@ -331,15 +334,15 @@ int http_body_build(struct http_payload *out, enum http_body_mode mode,
     case HTTP_BODY_NONE:
         return 0;
     case HTTP_BODY_RAW:
-        if (raw != NULL && raw->data != NULL ? http_body_lent(out, raw, err, errlen) != 0
-                                             : http_body_raw(out, event, err, errlen) != 0) {
+        if (raw && raw->data ? http_body_lent(out, raw, err, errlen) != 0
+                             : http_body_raw(out, event, err, errlen) != 0) {
             http_payload_clear(out);
             return -1;
         }
         return 0;
     case HTTP_BODY_EVENT:
         out->data = malloc(event_len + 1);
-        if (out->data != NULL) {
+        if (out->data) {
             memcpy(out->data, event_text, event_len);
             out->data[event_len] = '\0';
             out->len = event_len;
@@ -352,7 +355,7 @@ int http_body_build(struct http_payload *out, enum http_body_mode mode,
         json_decref(doc);
         break;
     }
-    if (out->data == NULL || (out->content_type = strdup("application/json")) == NULL) {
+    if (!out->data || !(out->content_type = strdup("application/json"))) {
         http_payload_clear(out);
         kit_errf(err, errlen, "out of memory");
         return -1;

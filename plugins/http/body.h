@@ -61,10 +61,9 @@ struct http_payload {
  * has bytes (raw may be NULL; event is only read when it has none).
  * Returns 0, or -1 with the reason in err.
  */
-int http_body_build(struct http_payload *out, enum http_body_mode mode,
-                    const struct http_jtpl *jt, const struct http_raw *raw,
-                    const char *event_text, size_t event_len, const json_t *event, char *err,
-                    size_t errlen);
+int http_body_build(struct http_payload *out, enum http_body_mode mode, const struct http_jtpl *jt,
+                    const struct http_raw *raw, const char *event_text, size_t event_len,
+                    const json_t *event, char *err, size_t errlen);
 
 void http_payload_clear(struct http_payload *p);
 

@@ -121,14 +121,13 @@ const char *http_guard_classify(int family, const unsigned char *addr)
     return v4 ? http_guard_classify(AF_INET, v4) : NULL;
 }
 
-static int http_allow_net_matches(const struct http_allow *a, int family,
-                                  const unsigned char *addr)
+static int http_allow_net_matches(const struct http_allow *a, int family, const unsigned char *addr)
 {
     const unsigned char *v4;
 
     if (a->family == family)
         return http_prefix_match(addr, a->net, a->prefix);
-    if (a->family == AF_INET && family == AF_INET6 && (v4 = http_embedded_v4(addr)) != NULL)
+    if (a->family == AF_INET && family == AF_INET6 && (v4 = http_embedded_v4(addr)))
         return http_prefix_match(v4, a->net, a->prefix);
     return 0;
 }
@@ -151,7 +150,7 @@ int http_guard_is_open(const struct http_guard *g)
 
 static void http_addr_text(int family, const unsigned char *addr, char *buf, size_t len)
 {
-    if (inet_ntop(family, addr, buf, (socklen_t)len) == NULL)
+    if (!inet_ntop(family, addr, buf, (socklen_t)len))
         snprintf(buf, len, "?");
 }
 
@@ -161,27 +160,27 @@ int http_guard_check(const struct http_guard *g, const char *host, int family,
     const char *why;
     char text[INET6_ADDRSTRLEN];
 
-    if (!g->deny_private || (why = http_guard_classify(family, addr)) == NULL)
+    if (!g->deny_private || !(why = http_guard_classify(family, addr)))
         return 0;
     for (size_t i = 0; i < g->nallow; i++) {
         const struct http_allow *a = &g->allow[i];
 
         if (a->kind == HTTP_ALLOW_NET ? http_allow_net_matches(a, family, addr)
-                                      : host != NULL && http_allow_name_matches(a, host))
+                                      : host && http_allow_name_matches(a, host))
             return 0;
     }
     http_addr_text(family, addr, text, sizeof(text));
-    if (host != NULL && strcasecmp(host, text) == 0)
+    if (host && strcasecmp(host, text) == 0)
         host = NULL; /* "127.0.0.1 -> 127.0.0.1" says nothing twice */
     kit_errf(msg, msglen,
-              "refused by the SSRF guard: %s%s%s is a %s address (list it in allow_hosts, "
-              "or set deny_private = false, to allow it)",
-              host ? host : "", host ? " -> " : "", text, why);
+             "refused by the SSRF guard: %s%s%s is a %s address (list it in allow_hosts, "
+             "or set deny_private = false, to allow it)",
+             host ? host : "", host ? " -> " : "", text, why);
     return -1;
 }
 
-int http_guard_check_text(const struct http_guard *g, const char *host, const char *ip,
-                          char *msg, size_t msglen)
+int http_guard_check_text(const struct http_guard *g, const char *host, const char *ip, char *msg,
+                          size_t msglen)
 {
     unsigned char addr[16];
 
@@ -213,18 +212,18 @@ static int http_allow_parse_net(struct http_allow *a, const char *text)
         memcpy(buf, text, len + 1);
     }
     slash = strchr(buf, '/');
-    if (slash != NULL)
+    if (slash)
         *slash++ = '\0';
     if (inet_pton(AF_INET, buf, a->net) == 1) {
         a->family = AF_INET, max = 32;
     } else if (inet_pton(AF_INET6, buf, a->net) == 1) {
         a->family = AF_INET6, max = 128;
     } else {
-        return strchr(text, ':') || slash != NULL ? -1 : 0;
+        return strchr(text, ':') || slash ? -1 : 0;
     }
     a->kind = HTTP_ALLOW_NET;
     a->prefix = max;
-    if (slash != NULL) {
+    if (slash) {
         char *end;
         unsigned long p = strtoul(slash, &end, 10);
 
@@ -272,8 +271,9 @@ static int http_allow_parse(struct http_allow *a, const char *text, char *err, s
         return 0;
     if (rc < 0) {
         kit_errf(err, errlen,
-                  "\"%s\" is not a valid IP address or CIDR block (the bits after the prefix "
-                  "must be zero)", text);
+                 "\"%s\" is not a valid IP address or CIDR block (the bits after the prefix "
+                 "must be zero)",
+                 text);
         return -1;
     }
     a->kind = HTTP_ALLOW_NAME;
@@ -284,7 +284,7 @@ static int http_allow_parse(struct http_allow *a, const char *text, char *err, s
     len = strlen(name);
     if (len > 0 && name[len - 1] == '.')
         len--;
-    if ((a->name = strndup(name, len)) == NULL) {
+    if (!(a->name = strndup(name, len))) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -293,37 +293,39 @@ static int http_allow_parse(struct http_allow *a, const char *text, char *err, s
     if ((a->kind == HTTP_ALLOW_SUFFIX && a->name[0] == '\0') ||
         !http_dns_name_ok(a->kind == HTTP_ALLOW_SUFFIX ? a->name + 1 : a->name)) {
         kit_errf(err, errlen,
-                  "\"%s\" is not an IP address, a CIDR block, a host name or \"*.\" followed "
-                  "by a domain", text);
+                 "\"%s\" is not an IP address, a CIDR block, a host name or \"*.\" followed "
+                 "by a domain",
+                 text);
         return -1;
     }
     return 0;
 }
 
-int http_guard_new(struct http_guard **out, const json_t *allow_hosts, int deny_private,
-                   char *err, size_t errlen)
+int http_guard_new(struct http_guard **out, const json_t *allow_hosts, int deny_private, char *err,
+                   size_t errlen)
 {
     struct http_guard *g = calloc(1, sizeof(*g));
     size_t i;
     json_t *item;
 
     *out = NULL;
-    if (g == NULL) {
+    if (!g) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
     g->deny_private = deny_private;
-    if (allow_hosts != NULL) {
+    if (allow_hosts) {
         if (!json_is_array(allow_hosts)) {
             kit_errf(err, errlen, "allow_hosts must be an array of strings");
             goto fail;
         }
         g->allow = calloc(json_array_size(allow_hosts) + 1, sizeof(*g->allow));
-        if (g->allow == NULL) {
+        if (!g->allow) {
             kit_errf(err, errlen, "out of memory");
             goto fail;
         }
-        json_array_foreach(allow_hosts, i, item) {
+        json_array_foreach(allow_hosts, i, item)
+        {
             char msg[512];
 
             if (!json_is_string(item)) {
@@ -347,7 +349,7 @@ fail:
 
 void http_guard_free(struct http_guard *g)
 {
-    if (g == NULL)
+    if (!g)
         return;
     for (size_t i = 0; i < g->nallow; i++)
         free(g->allow[i].name);

@@ -36,8 +36,8 @@ struct http_guard;
  * Build a guard from allow_hosts (a JSON array of strings, or NULL) and
  * deny_private. Returns 0 and sets *out, or -1 with the reason in err.
  */
-int http_guard_new(struct http_guard **out, const json_t *allow_hosts, int deny_private,
-                   char *err, size_t errlen);
+int http_guard_new(struct http_guard **out, const json_t *allow_hosts, int deny_private, char *err,
+                   size_t errlen);
 
 void http_guard_free(struct http_guard *g);
 
@@ -57,8 +57,8 @@ int http_guard_check(const struct http_guard *g, const char *host, int family,
 
 /* The same for an address in text form ("127.0.0.1", "::1"). An address
  * that does not parse is refused. */
-int http_guard_check_text(const struct http_guard *g, const char *host, const char *ip,
-                          char *msg, size_t msglen);
+int http_guard_check_text(const struct http_guard *g, const char *host, const char *ip, char *msg,
+                          size_t msglen);
 
 /* Nonzero when the guard allows everything (deny_private = false). */
 int http_guard_is_open(const struct http_guard *g);

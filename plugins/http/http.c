@@ -36,7 +36,7 @@ static int http_init(const sluice_host *host, void **plugin_ctx, char *err, size
     struct http_plugin *ctx;
     const curl_version_info_data *v;
 
-    if (host == NULL || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
+    if (!host || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_write_log) ||
         !SLUICE_HOST_HAS(host, exec_is_cancelled) || !SLUICE_HOST_HAS(host, exec_complete) ||
@@ -46,9 +46,9 @@ static int http_init(const sluice_host *host, void **plugin_ctx, char *err, size
     }
     /* Built against a new enough libcurl is not run against one. */
     v = curl_version_info(CURLVERSION_NOW);
-    if (v == NULL || v->version_num < 0x075500) {
+    if (!v || v->version_num < 0x075500) {
         kit_errf(err, errlen, "http: libcurl %s is too old (7.85.0 or newer is needed)",
-                  v ? v->version : "?");
+                 v ? v->version : "?");
         return -1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -56,7 +56,7 @@ static int http_init(const sluice_host *host, void **plugin_ctx, char *err, size
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
+    if (!ctx) {
         curl_global_cleanup();
         kit_errf(err, errlen, "http: out of memory");
         return -1;
@@ -82,26 +82,26 @@ static void http_destroy(void *plugin_ctx)
 {
     struct http_plugin *ctx = plugin_ctx;
 
-    if (ctx == NULL)
+    if (!ctx)
         return;
     http_loop_stop(ctx->loop);
     free(ctx);
     curl_global_cleanup();
 }
 
-static int http_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len,
-                          const char *where, void **instance, char *err, size_t errlen)
+static int http_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_len, const char *where,
+                          void **instance, char *err, size_t errlen)
 {
     struct http_plugin *ctx = plugin_ctx;
     struct http_instance *inst;
 
     *instance = NULL;
-    if (ctx == NULL) {
+    if (!ctx) {
         kit_errf(err, errlen, "%s: http: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
-    if (inst == NULL) {
+    if (!inst) {
         kit_errf(err, errlen, "%s: http: out of memory", where ? where : "config");
         return -1;
     }
@@ -120,7 +120,7 @@ static void http_unconfigure(void *instance)
 {
     struct http_instance *inst = instance;
 
-    if (inst == NULL)
+    if (!inst)
         return;
     http_settings_free(inst->cfg);
     free(inst);

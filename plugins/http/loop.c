@@ -51,18 +51,18 @@ static void http_loop_link(struct http_loop *loop, struct http_req *req)
 {
     req->prev = NULL;
     req->next = loop->active;
-    if (loop->active != NULL)
+    if (loop->active)
         loop->active->prev = req;
     loop->active = req;
 }
 
 static void http_loop_unlink(struct http_loop *loop, struct http_req *req)
 {
-    if (req->prev != NULL)
+    if (req->prev)
         req->prev->next = req->next;
     else
         loop->active = req->next;
-    if (req->next != NULL)
+    if (req->next)
         req->next->prev = req->prev;
     req->prev = req->next = NULL;
 }
@@ -92,7 +92,7 @@ static void http_loop_adopt(struct http_loop *loop)
     fresh = loop->incoming;
     loop->incoming = NULL;
     pthread_mutex_unlock(&loop->lock);
-    while (fresh != NULL) {
+    while (fresh) {
         struct http_req *req = fresh;
 
         fresh = fresh->next;
@@ -110,11 +110,11 @@ static void http_loop_adopt(struct http_loop *loop)
  */
 static long http_loop_scan(struct http_loop *loop)
 {
-    long next = loop->active != NULL ? HTTP_LOOP_TICK_MS : HTTP_LOOP_IDLE_MS;
+    long next = loop->active ? HTTP_LOOP_TICK_MS : HTTP_LOOP_IDLE_MS;
     int64_t now = kit_now_ms();
     struct http_req *req = loop->active;
 
-    while (req != NULL) {
+    while (req) {
         struct http_req *following = req->next;
         int reason = loop->host->exec_is_cancelled(req->exec);
         char err[256];
@@ -141,7 +141,7 @@ static void http_loop_collect(struct http_loop *loop)
     CURLMsg *msg;
     int left;
 
-    while ((msg = curl_multi_info_read(loop->multi, &left)) != NULL) {
+    while ((msg = curl_multi_info_read(loop->multi, &left))) {
         struct http_req *req = NULL;
         CURLcode rc = msg->data.result;
         CURL *easy = msg->easy_handle;
@@ -151,7 +151,7 @@ static void http_loop_collect(struct http_loop *loop)
         /* msg is invalid after remove_handle: read it all first. */
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
         curl_multi_remove_handle(loop->multi, easy);
-        if (req == NULL)
+        if (!req)
             continue;
         /* Still "running" for the messages of http_req_done; a retry it
          * schedules makes it WAITING. */
@@ -165,7 +165,7 @@ static void http_loop_collect(struct http_loop *loop)
 static void http_loop_flush(struct http_loop *loop)
 {
     http_loop_adopt(loop);
-    while (loop->active != NULL) {
+    while (loop->active) {
         struct http_req *req = loop->active;
 
         http_loop_detach(loop, req);
@@ -195,7 +195,7 @@ static void *http_loop_main(void *arg)
         if (curl_multi_timeout(loop->multi, &curl_ms) == CURLM_OK && curl_ms >= 0 &&
             curl_ms < wait_ms)
             wait_ms = curl_ms;
-        for (struct http_req *r = loop->active; r != NULL; r = r->next) {
+        for (struct http_req *r = loop->active; r; r = r->next) {
             int64_t left = r->due_ms - kit_now_ms();
 
             if (r->state == HTTP_REQ_WAITING && left < wait_ms)
@@ -216,7 +216,7 @@ int http_loop_start(struct http_loop **out, const sluice_host *host, char *err, 
     int rc;
 
     *out = NULL;
-    if (loop == NULL || (loop->multi = curl_multi_init()) == NULL) {
+    if (!loop || !(loop->multi = curl_multi_init())) {
         free(loop);
         kit_errf(err, errlen, "http: cannot create the transfer loop (out of memory)");
         return -1;
@@ -238,7 +238,7 @@ int http_loop_start(struct http_loop **out, const sluice_host *host, char *err, 
         char ebuf[128];
 
         kit_errf(err, errlen, "http: cannot start the transfer thread: %s",
-                  kit_strerror(rc, ebuf, sizeof(ebuf)));
+                 kit_strerror(rc, ebuf, sizeof(ebuf)));
         curl_multi_cleanup(loop->multi);
         pthread_cond_destroy(&loop->room);
         pthread_mutex_destroy(&loop->lock);
@@ -252,7 +252,7 @@ int http_loop_start(struct http_loop **out, const sluice_host *host, char *err, 
 
 void http_loop_stop(struct http_loop *loop)
 {
-    if (loop == NULL)
+    if (!loop)
         return;
     pthread_mutex_lock(&loop->lock);
     loop->stop = 1;
@@ -276,7 +276,7 @@ int http_loop_submit(struct http_loop *loop, struct http_req *req, char *err, si
         if (loop->host->exec_is_cancelled(req->exec) != SLUICE_CANCEL_NONE) {
             pthread_mutex_unlock(&loop->lock);
             kit_errf(err, errlen, "cancelled while waiting for one of the %d transfer slots",
-                      HTTP_MAX_IN_FLIGHT);
+                     HTTP_MAX_IN_FLIGHT);
             return -1;
         }
         clock_gettime(CLOCK_MONOTONIC, &ts);

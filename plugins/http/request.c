@@ -40,7 +40,7 @@ static int http_slist_add(struct curl_slist **list, const char *line)
 {
     struct curl_slist *grown = curl_slist_append(*list, line);
 
-    if (grown == NULL)
+    if (!grown)
         return -1;
     *list = grown;
     return 0;
@@ -53,8 +53,7 @@ static int http_req_header_line(struct curl_slist **list, const char *name, cons
     int rc;
 
     /* "Name:" would tell libcurl to drop the header; "Name;" sends it empty. */
-    if (len == 0 ? asprintf(&line, "%s;", name) < 0
-                 : asprintf(&line, "%s: %s", name, value) < 0)
+    if (len == 0 ? asprintf(&line, "%s;", name) < 0 : asprintf(&line, "%s: %s", name, value) < 0)
         return -1;
     rc = http_slist_add(list, line);
     free(line);
@@ -73,11 +72,12 @@ static int http_req_headers(struct http_req *req, const json_t *event, char *err
             goto nomem;
         /* A line break would start a header (or a body) of the sender's
          * choosing; a NUL would cut the value. */
-        if (strlen(value) != len || strpbrk(value, "\r\n") != NULL) {
+        if (strlen(value) != len || strpbrk(value, "\r\n")) {
             free(value);
             kit_errf(err, errlen,
-                      "headers.%s: the value from the request contains a line break or a NUL "
-                      "byte; refusing to send it", cfg->headers[i].name);
+                     "headers.%s: the value from the request contains a line break or a NUL "
+                     "byte; refusing to send it",
+                     cfg->headers[i].name);
             return -1;
         }
         if (http_req_header_line(&req->base_headers, cfg->headers[i].name, value, len) != 0) {
@@ -89,7 +89,7 @@ static int http_req_headers(struct http_req *req, const json_t *event, char *err
     /* Without a type of our own, libcurl would label a POST body
      * application/x-www-form-urlencoded; "Content-Type:" removes that. */
     if (!cfg->has_content_type &&
-        (req->body.content_type != NULL
+        (req->body.content_type
              ? http_req_header_line(&req->base_headers, "Content-Type", req->body.content_type,
                                     strlen(req->body.content_type))
              : http_slist_add(&req->base_headers, "Content-Type:")) != 0)
@@ -116,7 +116,7 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
     json_t *event = NULL;
 
     *out = NULL;
-    if (req == NULL) {
+    if (!req) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -129,12 +129,12 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
     /* The trigger decides whether the waiting sender gets the upstream's
      * answer (respond_with = "upstream"); a 1.0 host never asks. */
     respond = host->exec_meta(exec, "respond_with");
-    req->want_response = respond != NULL && strcmp(respond, "upstream") == 0;
+    req->want_response = respond && strcmp(respond, "upstream") == 0;
     if (inst->cfg->body_mode == HTTP_BODY_RAW && SLUICE_HOST_HAS(host, exec_body))
         raw.data = host->exec_body(exec, &raw.len, &raw.content_type);
 
     event_text = host->exec_event(exec, &event_len);
-    if (event_text == NULL) {
+    if (!event_text) {
         kit_errf(err, errlen, "the host gave no event");
         goto fail;
     }
@@ -145,20 +145,20 @@ int http_req_prepare(struct http_req **out, struct http_instance *inst, sluice_e
     event = inst->cfg->needs_event || (inst->cfg->body_mode == HTTP_BODY_RAW && !raw.data)
                 ? sluice_json_parse_event(event_text, event_len, &jerr)
                 : json_object();
-    if (event == NULL || !json_is_object(event)) {
+    if (!event || !json_is_object(event)) {
         kit_errf(err, errlen, "the event is not a JSON object: %s",
-                  event ? "another type" : jerr.text);
+                 event ? "another type" : jerr.text);
         goto fail;
     }
     if (kit_template_render_enc(inst->cfg->url, event, KIT_ENC_URL, &req->url, &url_len) != 0) {
         kit_errf(err, errlen, "out of memory");
         goto fail;
     }
-    if (http_body_build(&req->body, inst->cfg->body_mode, inst->cfg->body_tpl, &raw,
-                        event_text, event_len, event, err, errlen) != 0 ||
+    if (http_body_build(&req->body, inst->cfg->body_mode, inst->cfg->body_tpl, &raw, event_text,
+                        event_len, event, err, errlen) != 0 ||
         http_req_headers(req, event, err, errlen) != 0)
         goto fail;
-    if ((req->resp_headers = json_object()) == NULL) {
+    if (!(req->resp_headers = json_object())) {
         kit_errf(err, errlen, "out of memory");
         goto fail;
     }
@@ -174,9 +174,9 @@ fail:
 
 void http_req_free(struct http_req *req)
 {
-    if (req == NULL)
+    if (!req)
         return;
-    if (req->easy != NULL)
+    if (req->easy)
         curl_easy_cleanup(req->easy);
     curl_slist_free_all(req->headers);
     curl_slist_free_all(req->base_headers);
@@ -207,7 +207,7 @@ static size_t http_on_body(char *data, size_t size, size_t nmemb, void *arg)
             cap *= 2;
         if (cap > req->cfg->max_response + 1)
             cap = req->cfg->max_response + 1;
-        if ((grown = realloc(req->resp, cap)) == NULL)
+        if (!(grown = realloc(req->resp, cap)))
             return 0;
         req->resp = grown;
         req->resp_cap = cap;
@@ -243,7 +243,7 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *arg)
         return n;
     }
     colon = memchr(data, ':', n);
-    if (colon == NULL || (nlen = (size_t)(colon - data)) == 0 || nlen >= sizeof(name))
+    if (!colon || (nlen = (size_t)(colon - data)) == 0 || nlen >= sizeof(name))
         return n;
     for (size_t i = 0; i < nlen; i++)
         name[i] = (char)tolower((unsigned char)data[i]);
@@ -259,13 +259,13 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *arg)
         vlen = HTTP_HEADER_KEEP;
     /* Unchecked, a lost type would mislabel the response; failing here could
      * only show as libcurl's unrelated "failed writing header". */
-    if (strcmp(name, "content-type") == 0 && req->content_type == NULL)
+    if (strcmp(name, "content-type") == 0 && !req->content_type)
         req->content_type = http_xstrndup(value, vlen);
     if (http_header_wanted(req->cfg, name)) {
         json_t *old = json_object_get(req->resp_headers, name);
         json_t *v;
 
-        if (old != NULL) {
+        if (old) {
             /* Repeated fields combine with ", " (RFC 9110, 5.3). */
             char *joined;
 
@@ -277,7 +277,7 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *arg)
             v = json_stringn(value, vlen);
         }
         /* A header that is not UTF-8 is left out rather than mangled. */
-        if (v != NULL)
+        if (v)
             json_object_set_new(req->resp_headers, name, v);
     }
     return n;
@@ -305,12 +305,12 @@ static void http_req_current_host(struct http_req *req, char *buf, size_t len)
     CURLU *u;
 
     buf[0] = '\0';
-    if (curl_easy_getinfo(req->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL)
+    if (curl_easy_getinfo(req->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
         return;
-    if ((u = curl_url()) == NULL)
+    if (!(u = curl_url()))
         return;
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL) {
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
         size_t hl = strlen(host);
 
         /* "[::1]" -> "::1" */
@@ -335,8 +335,7 @@ static curl_socket_t http_on_opensocket(void *arg, curlsocktype purpose,
     char host[256];
     int fd;
 
-    if (purpose == CURLSOCKTYPE_IPCXN && req->cfg->proxy == NULL &&
-        !http_guard_is_open(req->cfg->guard)) {
+    if (purpose == CURLSOCKTYPE_IPCXN && !req->cfg->proxy && !http_guard_is_open(req->cfg->guard)) {
         const unsigned char *bytes = NULL;
 
         if (address->family == AF_INET)
@@ -344,10 +343,9 @@ static curl_socket_t http_on_opensocket(void *arg, curlsocktype purpose,
         else if (address->family == AF_INET6)
             bytes = (const unsigned char *)&((struct sockaddr_in6 *)&address->addr)->sin6_addr;
         http_req_current_host(req, host, sizeof(host));
-        if (bytes == NULL ||
-            http_guard_check(req->cfg->guard, host[0] ? host : NULL, address->family, bytes,
-                             req->refused_msg, sizeof(req->refused_msg)) != 0) {
-            if (bytes == NULL)
+        if (!bytes || http_guard_check(req->cfg->guard, host[0] ? host : NULL, address->family,
+                                       bytes, req->refused_msg, sizeof(req->refused_msg)) != 0) {
+            if (!bytes)
                 snprintf(req->refused_msg, sizeof(req->refused_msg),
                          "refused by the SSRF guard: not an IP address");
             req->refused = 1;
@@ -368,7 +366,7 @@ static int http_on_prereq(void *arg, char *primary_ip, char *local_ip, int prima
     char host[256], ip[64];
 
     (void)local_ip, (void)primary_port, (void)local_port;
-    if (req->cfg->proxy != NULL || http_guard_is_open(req->cfg->guard))
+    if (req->cfg->proxy || http_guard_is_open(req->cfg->guard))
         return CURL_PREREQFUNC_OK;
     snprintf(ip, sizeof(ip), "%s", primary_ip ? primary_ip : "");
     ip[strcspn(ip, "%")] = '\0'; /* an IPv6 zone ("fe80::1%eth0") */
@@ -383,10 +381,10 @@ static int http_on_prereq(void *arg, char *primary_ip, char *local_ip, int prima
 
 /* ---- attempts (loop thread) ---- */
 
-#define HTTP_SETOPT(easy, opt, val)                                                           \
-    do {                                                                                      \
-        if (curl_easy_setopt(easy, opt, val) != CURLE_OK)                                     \
-            return -1;                                                                        \
+#define HTTP_SETOPT(easy, opt, val)                       \
+    do {                                                  \
+        if (curl_easy_setopt(easy, opt, val) != CURLE_OK) \
+            return -1;                                    \
     } while (0)
 
 static int http_req_method(struct http_req *req)
@@ -402,8 +400,8 @@ static int http_req_method(struct http_req *req)
         HTTP_SETOPT(e, CURLOPT_NOBODY, 1L);
         return 0;
     }
-    if (req->cfg->body_mode != HTTP_BODY_NONE || strcmp(m, "POST") == 0 ||
-        strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
+    if (req->cfg->body_mode != HTTP_BODY_NONE || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+        strcmp(m, "PATCH") == 0) {
         /* libcurl sends these bytes as they are and does not copy them:
          * req->body lives as long as the handle. */
         HTTP_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
@@ -419,7 +417,7 @@ static int http_req_setup(struct http_req *req)
     const struct http_settings *cfg = req->cfg;
     CURL *e = req->easy = curl_easy_init();
 
-    if (e == NULL)
+    if (!e)
         return -1;
     HTTP_SETOPT(e, CURLOPT_PRIVATE, req);
     HTTP_SETOPT(e, CURLOPT_URL, req->url);
@@ -449,7 +447,7 @@ static int http_req_setup(struct http_req *req)
     HTTP_SETOPT(e, CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
     HTTP_SETOPT(e, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
     HTTP_SETOPT(e, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
-    if (cfg->ca_file != NULL)
+    if (cfg->ca_file)
         HTTP_SETOPT(e, CURLOPT_CAINFO, cfg->ca_file);
     if (!cfg->has_user_agent)
         HTTP_SETOPT(e, CURLOPT_USERAGENT, "sluice-http/" HTTP_PLUGIN_VERSION);
@@ -464,17 +462,17 @@ static int http_req_attempt_headers(struct http_req *req)
 
     curl_slist_free_all(req->headers);
     req->headers = NULL;
-    for (struct curl_slist *h = req->base_headers; h != NULL; h = h->next) {
-        if ((grown = curl_slist_append(list, h->data)) == NULL)
+    for (struct curl_slist *h = req->base_headers; h; h = h->next) {
+        if (!(grown = curl_slist_append(list, h->data)))
             goto fail;
         list = grown;
     }
-    if (req->cfg->sign != NULL) {
+    if (req->cfg->sign) {
         if (http_sign_make(req->cfg->sign, req->exec_id, (long long)time(NULL), req->body.data,
                            req->body.len, &sig) != 0)
             goto fail;
         for (size_t i = 0; i < sig.n; i++) {
-            if ((grown = curl_slist_append(list, sig.lines[i])) == NULL)
+            if (!(grown = curl_slist_append(list, sig.lines[i])))
                 goto fail;
             list = grown;
         }
@@ -493,7 +491,7 @@ int http_req_start(struct http_req *req, CURLM *multi, char *err, size_t errlen)
 {
     CURLMcode mc;
 
-    if (req->easy == NULL && http_req_setup(req) != 0) {
+    if (!req->easy && http_req_setup(req) != 0) {
         kit_errf(err, errlen, "cannot set up the transfer (libcurl refused an option)");
         return -1;
     }

@@ -78,7 +78,7 @@ void http_req_finish_error(struct http_req *req, const char *fmt, ...)
 
 void http_req_abort(struct http_req *req, int reason, const char *msg)
 {
-    const char *when = req->attempts == 0                ? "before the first attempt"
+    const char *when = req->attempts == 0               ? "before the first attempt"
                        : req->state == HTTP_REQ_WAITING ? "while waiting to retry"
                                                         : "during the transfer";
 
@@ -106,7 +106,7 @@ static int http_ctype_is_json(const char *ctype)
     const char *semi, *plus;
     size_t len;
 
-    if (ctype == NULL)
+    if (!ctype)
         return 0;
     semi = strchr(ctype, ';');
     len = semi ? (size_t)(semi - ctype) : strlen(ctype);
@@ -115,7 +115,7 @@ static int http_ctype_is_json(const char *ctype)
     if (len == 16 && strncasecmp(ctype, "application/json", 16) == 0)
         return 1;
     plus = memchr(ctype, '+', len);
-    return plus != NULL && (size_t)(ctype + len - plus) == 5 && strncasecmp(plus, "+json", 5) == 0;
+    return plus && (size_t)(ctype + len - plus) == 5 && strncasecmp(plus, "+json", 5) == 0;
 }
 
 /* Back up to the start of a UTF-8 sequence so a cut never splits one. */
@@ -138,11 +138,10 @@ static int http_outputs_body(struct http_req *req, json_t *out)
     if (len == 0)
         return json_object_set_new(out, "body", json_null());
     if (http_ctype_is_json(req->content_type) ||
-        (req->content_type == NULL && (data[0] == '{' || data[0] == '['))) {
+        (!req->content_type && (data[0] == '{' || data[0] == '['))) {
         v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         /* Escaping can grow it past what the host accepts: then text. */
-        if (v != NULL && len < SLUICE_MAX_OUTPUT - 4096 &&
-            json_object_set_new(out, "body", v) == 0) {
+        if (v && len < SLUICE_MAX_OUTPUT - 4096 && json_object_set_new(out, "body", v) == 0) {
             char *dump = json_dumps(out, JSON_COMPACT);
             size_t dl = dump ? strlen(dump) : SIZE_MAX;
 
@@ -175,7 +174,7 @@ static void http_req_outputs(struct http_req *req, long status)
     json_t *out = json_object();
     char *text;
 
-    if (out == NULL)
+    if (!out)
         return;
     json_object_set_new(out, "status", json_integer(status));
     json_object_set(out, "headers", req->resp_headers);
@@ -184,7 +183,7 @@ static void http_req_outputs(struct http_req *req, long status)
     http_outputs_body(req, out);
     text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
-    if (text != NULL && req->host->exec_set_output(req->exec, text, strlen(text)) != 0)
+    if (text && req->host->exec_set_output(req->exec, text, strlen(text)) != 0)
         req->host->log(req->host, req->exec, SLUICE_LOG_WARN, "outputs refused by the host");
     free(text);
 }
@@ -192,15 +191,16 @@ static void http_req_outputs(struct http_req *req, long status)
 /* The start of the body for an error message: printable, one line. */
 static void http_body_excerpt(const struct http_req *req, char *buf, size_t len)
 {
-    size_t n = 0, max = http_utf8_cut(req->resp ? req->resp : "", req->resp_len,
-                                      len - 4 < HTTP_ERROR_BODY_MAX ? len - 4
-                                                                    : HTTP_ERROR_BODY_MAX);
+    size_t n = 0,
+           max = http_utf8_cut(req->resp ? req->resp : "", req->resp_len,
+                               len - 4 < HTTP_ERROR_BODY_MAX ? len - 4 : HTTP_ERROR_BODY_MAX);
 
     for (size_t i = 0; i < max; i++) {
         unsigned char c = (unsigned char)req->resp[i];
 
-        buf[n++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c < 0x20 || c == 0x7f ? '?'
-                                                                                     : (char)c;
+        buf[n++] = c == '\n' || c == '\r' || c == '\t' ? ' '
+                   : c < 0x20 || c == 0x7f             ? '?'
+                                                       : (char)c;
     }
     if (max < req->resp_len)
         buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
@@ -211,8 +211,8 @@ static void http_req_finish_status(struct http_req *req, long status, const char
 {
     int ok = status >= 200 && status <= 299;
 
-    http_req_note(req, "attempt %d: %ld from %s in %lld ms", req->attempts, status,
-                  req->cfg->host, (long long)(kit_now_ms() - req->attempt_ms));
+    http_req_note(req, "attempt %d: %ld from %s in %lld ms", req->attempts, status, req->cfg->host,
+                  (long long)(kit_now_ms() - req->attempt_ms));
     http_req_outputs(req, status);
     if (req->want_response && status >= 100 && status <= 599 &&
         req->host->exec_set_response(req->exec, (int)status, req->content_type,
@@ -268,8 +268,8 @@ static long http_backoff_ms(const struct http_retry *r, int attempt)
 
 static void http_req_schedule(struct http_req *req, long delay_ms, const char *what)
 {
-    http_req_note(req, "attempt %d: %s from %s in %lld ms; retrying in %ld ms", req->attempts,
-                  what, req->cfg->host, (long long)(kit_now_ms() - req->attempt_ms), delay_ms);
+    http_req_note(req, "attempt %d: %s from %s in %lld ms; retrying in %ld ms", req->attempts, what,
+                  req->cfg->host, (long long)(kit_now_ms() - req->attempt_ms), delay_ms);
     req->state = HTTP_REQ_WAITING;
     req->due_ms = kit_now_ms() + delay_ms;
 }
@@ -282,8 +282,7 @@ int http_req_done(struct http_req *req, CURLcode rc)
     long status = 0;
 
     if (cancel != SLUICE_CANCEL_NONE || req->aborted) {
-        http_req_abort(req, cancel != SLUICE_CANCEL_NONE ? cancel : SLUICE_CANCEL_REQUEST,
-                       NULL);
+        http_req_abort(req, cancel != SLUICE_CANCEL_NONE ? cancel : SLUICE_CANCEL_REQUEST, NULL);
         return 1;
     }
     if (req->refused) {
@@ -293,8 +292,9 @@ int http_req_done(struct http_req *req, CURLcode rc)
     }
     if (req->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         http_req_note(req, "attempt %d: the response is too large", req->attempts);
-        http_req_finish_error(req, "the response from %s is larger than max_response (%zu "
-                                   "bytes); the transfer was stopped",
+        http_req_finish_error(req,
+                              "the response from %s is larger than max_response (%zu "
+                              "bytes); the transfer was stopped",
                               req->cfg->host, req->cfg->max_response);
         return 1;
     }
@@ -311,13 +311,13 @@ int http_req_done(struct http_req *req, CURLcode rc)
 
                 snprintf(why, sizeof(why),
                          " with Retry-After: %lld s, longer than retry.max_delay (%ld ms), so "
-                         "it was not retried", (long long)after, r->max_delay_ms);
+                         "it was not retried",
+                         (long long)after, r->max_delay_ms);
                 http_req_finish_status(req, status, why);
                 return 1;
             }
-            http_req_schedule(req,
-                              after > 0 ? (long)after * 1000 : http_backoff_ms(r, req->attempts),
-                              what);
+            http_req_schedule(
+                req, after > 0 ? (long)after * 1000 : http_backoff_ms(r, req->attempts), what);
             return 0;
         }
         http_req_finish_http(req, status);
@@ -329,12 +329,11 @@ int http_req_done(struct http_req *req, CURLcode rc)
         return 0;
     }
     http_req_note(req, "attempt %d: %s", req->attempts, detail);
-    http_req_finish_error(req, "%sthe request to %s failed (attempt %d): %s%s",
-                          rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "", req->cfg->host,
-                          req->attempts, detail,
-                          rc == CURLE_PEER_FAILED_VERIFICATION &&
-                                  strstr(detail, "certificate problem") != NULL
-                              ? " (set ca_file to the CA that signed the upstream's certificate)"
-                              : "");
+    http_req_finish_error(
+        req, "%sthe request to %s failed (attempt %d): %s%s",
+        rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "", req->cfg->host, req->attempts, detail,
+        rc == CURLE_PEER_FAILED_VERIFICATION && strstr(detail, "certificate problem")
+            ? " (set ca_file to the CA that signed the upstream's certificate)"
+            : "");
     return 1;
 }

@@ -30,18 +30,30 @@
 
 #include "util.h"
 
-static const char *const http_settings_keys[] = {
-    "url",          "method",      "headers",          "body",         "timeout",
-    "connect_timeout", "retry",    "max_redirects",    "ca_file",      "insecure",
-    "proxy",        "max_response", "response_headers", "sign",        "allow_hosts",
-    "deny_private", "respond_with", NULL
-};
+static const char *const http_settings_keys[] = {"url",
+                                                 "method",
+                                                 "headers",
+                                                 "body",
+                                                 "timeout",
+                                                 "connect_timeout",
+                                                 "retry",
+                                                 "max_redirects",
+                                                 "ca_file",
+                                                 "insecure",
+                                                 "proxy",
+                                                 "max_response",
+                                                 "response_headers",
+                                                 "sign",
+                                                 "allow_hosts",
+                                                 "deny_private",
+                                                 "respond_with",
+                                                 NULL};
 
 /* Headers libcurl manages itself: a flow setting them would break framing
  * or the connection. */
 static const char *const http_reserved_headers[] = {
-    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade",
-    "TE",             "Trailer",           "Expect",     "Proxy-Connection",
+    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
+    "Expect",         "Proxy-Connection",
 };
 
 static const char *const http_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
@@ -132,7 +144,7 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
     CURLUcode uc;
     int rc = -1;
 
-    if (text == NULL || *text == '\0') {
+    if (!text || *text == '\0') {
         http_settings_fail(err, errlen, where, "url must be a non-empty string");
         return -1;
     }
@@ -145,8 +157,8 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
         return -1;
     }
     auth_end = auth + strcspn(auth, "/?#");
-    if (memchr(auth, '{', (size_t)(auth_end - auth)) != NULL ||
-        memchr(auth, '}', (size_t)(auth_end - auth)) != NULL) {
+    if (memchr(auth, '{', (size_t)(auth_end - auth)) ||
+        memchr(auth, '}', (size_t)(auth_end - auth))) {
         http_settings_fail(err, errlen, where,
                            "url: placeholders may fill the path and the query, never the scheme "
                            "or the host: a request must not choose where sluiced connects");
@@ -158,8 +170,9 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
     }
     /* Render with every placeholder empty: what remains must be a URL. */
     json_t *empty = json_object();
-    if (empty == NULL || kit_template_render_enc(cfg->url, empty, KIT_ENC_URL, &sample, &sample_len) != 0 ||
-        (u = curl_url()) == NULL) {
+    if (!empty ||
+        kit_template_render_enc(cfg->url, empty, KIT_ENC_URL, &sample, &sample_len) != 0 ||
+        !(u = curl_url())) {
         json_decref(empty);
         http_settings_fail(err, errlen, where, "out of memory");
         goto out;
@@ -171,12 +184,11 @@ static int http_settings_url(struct http_settings *cfg, const json_t *v, const c
                            curl_url_strerror(uc));
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL ||
-        *host == '\0') {
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || *host == '\0') {
         http_settings_fail(err, errlen, where, "url \"%s\" names no host", text);
         goto out;
     }
-    if ((cfg->host = strdup(host)) == NULL) {
+    if (!(cfg->host = strdup(host))) {
         http_settings_fail(err, errlen, where, "out of memory");
         goto out;
     }
@@ -193,9 +205,9 @@ static int http_settings_method(struct http_settings *cfg, const json_t *v, cons
 {
     const char *m = v ? json_string_value(v) : "POST";
 
-    for (size_t i = 0; m != NULL && i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
+    for (size_t i = 0; m && i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
         if (strcasecmp(m, http_methods[i]) == 0) {
-            if ((cfg->method = strdup(http_methods[i])) == NULL) {
+            if (!(cfg->method = strdup(http_methods[i]))) {
                 http_settings_fail(err, errlen, where, "out of memory");
                 return -1;
             }
@@ -221,9 +233,10 @@ static int http_settings_headers(struct http_settings *cfg, const json_t *v, con
         return -1;
     }
     cfg->headers = calloc(json_object_size(v) + 1, sizeof(*cfg->headers));
-    if (cfg->headers == NULL)
+    if (!cfg->headers)
         goto nomem;
-    json_object_foreach((json_t *)v, name, value) {
+    json_object_foreach((json_t *)v, name, value)
+    {
         struct http_header_tpl *h = &cfg->headers[cfg->nheaders];
         char text[64];
         const char *src = text;
@@ -235,8 +248,7 @@ static int http_settings_headers(struct http_settings *cfg, const json_t *v, con
         for (size_t i = 0; i < sizeof(http_reserved_headers) / sizeof(char *); i++) {
             if (strcasecmp(name, http_reserved_headers[i]) == 0) {
                 http_settings_fail(err, errlen, where,
-                                   "headers.%s is managed by the executor and cannot be set",
-                                   name);
+                                   "headers.%s is managed by the executor and cannot be set", name);
                 return -1;
             }
         }
@@ -248,11 +260,11 @@ static int http_settings_headers(struct http_settings *cfg, const json_t *v, con
             http_settings_fail(err, errlen, where, "headers.%s must be a string", name);
             return -1;
         }
-        if (strpbrk(src, "\r\n") != NULL) {
+        if (strpbrk(src, "\r\n")) {
             http_settings_fail(err, errlen, where, "headers.%s must be on one line", name);
             return -1;
         }
-        if ((h->name = strdup(name)) == NULL)
+        if (!(h->name = strdup(name)))
             goto nomem;
         cfg->nheaders++;
         if (kit_template_compile(&h->value, src, msg, sizeof(msg)) != 0) {
@@ -276,18 +288,18 @@ static int http_settings_body(struct http_settings *cfg, const json_t *v, const 
     char msg[1024];
     int bodyless = strcmp(cfg->method, "GET") == 0 || strcmp(cfg->method, "HEAD") == 0;
 
-    if (v == NULL) {
-        cfg->body_mode = bodyless || strcmp(cfg->method, "DELETE") == 0 ||
-                                 strcmp(cfg->method, "OPTIONS") == 0
-                             ? HTTP_BODY_NONE
-                             : HTTP_BODY_EVENT;
+    if (!v) {
+        cfg->body_mode =
+            bodyless || strcmp(cfg->method, "DELETE") == 0 || strcmp(cfg->method, "OPTIONS") == 0
+                ? HTTP_BODY_NONE
+                : HTTP_BODY_EVENT;
         return 0;
     }
-    if (mode != NULL && strcmp(mode, "event") == 0)
+    if (mode && strcmp(mode, "event") == 0)
         cfg->body_mode = HTTP_BODY_EVENT;
-    else if (mode != NULL && strcmp(mode, "body") == 0)
+    else if (mode && strcmp(mode, "body") == 0)
         cfg->body_mode = HTTP_BODY_RAW;
-    else if (mode != NULL && strcmp(mode, "none") == 0)
+    else if (mode && strcmp(mode, "none") == 0)
         cfg->body_mode = HTTP_BODY_NONE;
     else if (json_is_object(v) || json_is_array(v)) {
         cfg->body_mode = HTTP_BODY_TEMPLATE;
@@ -302,8 +314,10 @@ static int http_settings_body(struct http_settings *cfg, const json_t *v, const 
         return -1;
     }
     if (bodyless && cfg->body_mode != HTTP_BODY_NONE) {
-        http_settings_fail(err, errlen, where, "a %s request carries no body: drop body or "
-                                               "choose another method", cfg->method);
+        http_settings_fail(err, errlen, where,
+                           "a %s request carries no body: drop body or "
+                           "choose another method",
+                           cfg->method);
         return -1;
     }
     return 0;
@@ -321,7 +335,8 @@ static int http_settings_retry_on(struct http_retry *r, const json_t *on, const 
                            "[429, 500, 502, 503, 504, \"network\"]");
         return -1;
     }
-    json_array_foreach(on, i, item) {
+    json_array_foreach(on, i, item)
+    {
         if (json_is_string(item) && strcmp(json_string_value(item), "network") == 0) {
             r->on_network = 1;
         } else if (json_is_integer(item) && json_integer_value(item) >= 300 &&
@@ -330,15 +345,16 @@ static int http_settings_retry_on(struct http_retry *r, const json_t *on, const 
         } else {
             http_settings_fail(err, errlen, where,
                                "retry.on[%zu] must be a status code from 300 to 599 or "
-                               "\"network\"", i);
+                               "\"network\"",
+                               i);
             return -1;
         }
     }
     return 0;
 }
 
-static int http_settings_retry(struct http_retry *r, const json_t *v, const char *where,
-                               char *err, size_t errlen)
+static int http_settings_retry(struct http_retry *r, const json_t *v, const char *where, char *err,
+                               size_t errlen)
 {
     static const char *const keys[] = {"max", "backoff", "max_backoff", "max_delay", "on"};
     static const int default_on[] = {429, 500, 502, 503, 504};
@@ -349,14 +365,15 @@ static int http_settings_retry(struct http_retry *r, const json_t *v, const char
     r->backoff_ms = 1000;
     r->max_backoff_ms = 30000;
     r->max_delay_ms = 60000;
-    if (v == NULL)
+    if (!v)
         return 0;
     if (!json_is_object(v)) {
         http_settings_fail(err, errlen, where,
                            "retry must be a group: retry = { max = 3; backoff = \"1s\"; }");
         return -1;
     }
-    json_object_foreach((json_t *)v, key, value) {
+    json_object_foreach((json_t *)v, key, value)
+    {
         size_t i;
 
         for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -368,7 +385,7 @@ static int http_settings_retry(struct http_retry *r, const json_t *v, const char
         }
     }
     r->max = 3;
-    if ((value = json_object_get(v, "max")) != NULL) {
+    if ((value = json_object_get(v, "max"))) {
         if (!json_is_integer(value) || json_integer_value(value) < 0 ||
             json_integer_value(value) > 100) {
             http_settings_fail(err, errlen, where, "retry.max must be an integer from 0 to 100");
@@ -376,17 +393,17 @@ static int http_settings_retry(struct http_retry *r, const json_t *v, const char
         }
         r->max = (int)json_integer_value(value);
     }
-    if (((value = json_object_get(v, "backoff")) != NULL &&
-         http_settings_duration(value, "retry.backoff", 0, &r->backoff_ms, where, err,
-                                errlen) != 0) ||
-        ((value = json_object_get(v, "max_backoff")) != NULL &&
+    if (((value = json_object_get(v, "backoff")) &&
+         http_settings_duration(value, "retry.backoff", 0, &r->backoff_ms, where, err, errlen) !=
+             0) ||
+        ((value = json_object_get(v, "max_backoff")) &&
          http_settings_duration(value, "retry.max_backoff", 0, &r->max_backoff_ms, where, err,
                                 errlen) != 0) ||
-        ((value = json_object_get(v, "max_delay")) != NULL &&
+        ((value = json_object_get(v, "max_delay")) &&
          http_settings_duration(value, "retry.max_delay", 0, &r->max_delay_ms, where, err,
                                 errlen) != 0))
         return -1;
-    if ((value = json_object_get(v, "on")) != NULL)
+    if ((value = json_object_get(v, "on")))
         return http_settings_retry_on(r, value, where, err, errlen);
     for (size_t i = 0; i < sizeof(default_on) / sizeof(default_on[0]); i++)
         r->on_status[default_on[i]] = 1;
@@ -401,14 +418,14 @@ static int http_settings_tls(struct http_settings *cfg, const json_t *root, cons
     char ebuf[128];
     struct stat st;
 
-    if ((v = json_object_get(root, "insecure")) != NULL) {
+    if ((v = json_object_get(root, "insecure"))) {
         if (!json_is_boolean(v)) {
             http_settings_fail(err, errlen, where, "insecure must be true or false");
             return -1;
         }
         cfg->insecure = json_is_true(v);
     }
-    if ((v = json_object_get(root, "ca_file")) == NULL)
+    if (!(v = json_object_get(root, "ca_file")))
         return 0;
     if (!json_is_string(v) || json_string_value(v)[0] != '/') {
         http_settings_fail(err, errlen, where, "ca_file must be an absolute path to a PEM file");
@@ -424,7 +441,7 @@ static int http_settings_tls(struct http_settings *cfg, const json_t *root, cons
                            json_string_value(v));
         return -1;
     }
-    if ((cfg->ca_file = strdup(json_string_value(v))) == NULL) {
+    if (!(cfg->ca_file = strdup(json_string_value(v)))) {
         http_settings_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -439,7 +456,7 @@ static int http_settings_proxy(struct http_settings *cfg, const json_t *v, const
     const char *text = json_string_value(v);
     int ok = 0;
 
-    for (size_t i = 0; text != NULL && i < sizeof(schemes) / sizeof(schemes[0]); i++)
+    for (size_t i = 0; text && i < sizeof(schemes) / sizeof(schemes[0]); i++)
         ok |= strncasecmp(text, schemes[i], strlen(schemes[i])) == 0;
     if (!ok) {
         http_settings_fail(err, errlen, where,
@@ -447,7 +464,7 @@ static int http_settings_proxy(struct http_settings *cfg, const json_t *v, const
                            "https, socks4, socks4a, socks5, socks5h)");
         return -1;
     }
-    if ((cfg->proxy = strdup(text)) == NULL) {
+    if (!(cfg->proxy = strdup(text))) {
         http_settings_fail(err, errlen, where, "out of memory");
         return -1;
     }
@@ -462,27 +479,31 @@ static int http_settings_response_headers(struct http_settings *cfg, const json_
     json_t *item;
     int rc = -1;
 
-    if (v == NULL)
+    if (!v)
         v = dflt = json_pack("[s]", "content-type");
     if (!json_is_array(v)) {
-        http_settings_fail(err, errlen, where, "response_headers must be a list of header "
-                                               "names");
+        http_settings_fail(err, errlen, where,
+                           "response_headers must be a list of header "
+                           "names");
         goto out;
     }
     cfg->response_headers = calloc(json_array_size(v) + 1, sizeof(char *));
-    if (cfg->response_headers == NULL) {
+    if (!cfg->response_headers) {
         http_settings_fail(err, errlen, where, "out of memory");
         goto out;
     }
-    json_array_foreach((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         char *name;
 
         if (!http_token_ok(json_string_value(item))) {
-            http_settings_fail(err, errlen, where, "response_headers[%zu] must be a header "
-                                                   "name", i);
+            http_settings_fail(err, errlen, where,
+                               "response_headers[%zu] must be a header "
+                               "name",
+                               i);
             goto out;
         }
-        if ((name = strdup(json_string_value(item))) == NULL) {
+        if (!(name = strdup(json_string_value(item)))) {
             http_settings_fail(err, errlen, where, "out of memory");
             goto out;
         }
@@ -504,13 +525,13 @@ static int http_settings_limits(struct http_settings *cfg, const json_t *root, c
     cfg->timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
     cfg->connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
     cfg->max_response = HTTP_DEFAULT_MAX_RESPONSE;
-    if (((v = json_object_get(root, "timeout")) != NULL &&
+    if (((v = json_object_get(root, "timeout")) &&
          http_settings_duration(v, "timeout", 1, &cfg->timeout_ms, where, err, errlen) != 0) ||
-        ((v = json_object_get(root, "connect_timeout")) != NULL &&
+        ((v = json_object_get(root, "connect_timeout")) &&
          http_settings_duration(v, "connect_timeout", 1, &cfg->connect_timeout_ms, where, err,
                                 errlen) != 0))
         return -1;
-    if ((v = json_object_get(root, "max_response")) != NULL) {
+    if ((v = json_object_get(root, "max_response"))) {
         char text[32];
         const char *s = json_string_value(v);
 
@@ -518,19 +539,20 @@ static int http_settings_limits(struct http_settings *cfg, const json_t *root, c
             snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
             s = text;
         }
-        if (s == NULL || http_parse_size(s, &cfg->max_response) != 0) {
+        if (!s || http_parse_size(s, &cfg->max_response) != 0) {
             http_settings_fail(err, errlen, where,
                                "max_response must be a size such as \"64K\" or \"1M\" (at most "
                                "1G)");
             return -1;
         }
     }
-    if ((v = json_object_get(root, "max_redirects")) != NULL) {
+    if ((v = json_object_get(root, "max_redirects"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             json_integer_value(v) > HTTP_MAX_REDIRECTS) {
             http_settings_fail(err, errlen, where,
                                "max_redirects must be an integer from 0 (the default: a 3xx "
-                               "answer is final) to %d", HTTP_MAX_REDIRECTS);
+                               "answer is final) to %d",
+                               HTTP_MAX_REDIRECTS);
             return -1;
         }
         cfg->max_redirects = (long)json_integer_value(v);
@@ -558,12 +580,12 @@ static int http_settings_guard(struct http_settings *cfg, const json_t *root, co
     const json_t *v = json_object_get(root, "deny_private");
     char msg[1024];
 
-    if (v != NULL && !json_is_boolean(v)) {
+    if (v && !json_is_boolean(v)) {
         http_settings_fail(err, errlen, where, "deny_private must be true or false");
         return -1;
     }
-    if (http_guard_new(&cfg->guard, json_object_get(root, "allow_hosts"),
-                       v == NULL || json_is_true(v), msg, sizeof(msg)) != 0) {
+    if (http_guard_new(&cfg->guard, json_object_get(root, "allow_hosts"), !v || json_is_true(v),
+                       msg, sizeof(msg)) != 0) {
         http_settings_fail(err, errlen, where, "%s", msg);
         return -1;
     }
@@ -578,14 +600,13 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
     char msg[1024];
 
     *out = NULL;
-    if ((root = kit_config(cfg_json, cfg_len, http_settings_keys, where, "http", err, errlen)) ==
-        NULL)
+    if (!(root = kit_config(cfg_json, cfg_len, http_settings_keys, where, "http", err, errlen)))
         goto fail;
-    if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+    if (!(cfg = calloc(1, sizeof(*cfg)))) {
         http_settings_fail(err, errlen, where, "out of memory");
         goto fail;
     }
-    if ((v = json_object_get(root, "url")) == NULL) {
+    if (!(v = json_object_get(root, "url"))) {
         http_settings_fail(err, errlen, where, "url is required: where to send the request");
         goto fail;
     }
@@ -597,20 +618,20 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
         http_settings_limits(cfg, root, where, err, errlen) != 0 ||
         http_settings_retry(&cfg->retry, json_object_get(root, "retry"), where, err, errlen) ||
         http_settings_tls(cfg, root, where, err, errlen) != 0 ||
-        http_settings_response_headers(cfg, json_object_get(root, "response_headers"), where,
-                                       err, errlen) != 0)
+        http_settings_response_headers(cfg, json_object_get(root, "response_headers"), where, err,
+                                       errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "headers")) != NULL &&
+    if ((v = json_object_get(root, "headers")) &&
         http_settings_headers(cfg, v, where, err, errlen) != 0)
         goto fail;
-    if ((v = json_object_get(root, "proxy")) != NULL &&
+    if ((v = json_object_get(root, "proxy")) &&
         http_settings_proxy(cfg, v, where, err, errlen) != 0)
         goto fail;
-    if (json_object_get(root, "respond_with") != NULL) {
+    if (json_object_get(root, "respond_with")) {
         http_settings_respond_moved(where, err, errlen);
         goto fail;
     }
-    if ((v = json_object_get(root, "sign")) != NULL) {
+    if ((v = json_object_get(root, "sign"))) {
         if (http_sign_parse(&cfg->sign, v, msg, sizeof(msg)) != 0) {
             http_settings_fail(err, errlen, where, "%s", msg);
             goto fail;
@@ -618,7 +639,8 @@ int http_settings_parse(struct http_settings **out, const char *cfg_json, size_t
     }
     /* body = "body" reads the event only when the host lends no bytes
      * (request.c decides per execution). */
-    cfg->needs_event = kit_template_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
+    cfg->needs_event =
+        kit_template_has_placeholders(cfg->url) || cfg->body_mode == HTTP_BODY_TEMPLATE;
     for (size_t i = 0; i < cfg->nheaders; i++)
         cfg->needs_event |= kit_template_has_placeholders(cfg->headers[i].value);
     json_decref(root);
@@ -633,7 +655,7 @@ fail:
 
 void http_settings_free(struct http_settings *cfg)
 {
-    if (cfg == NULL)
+    if (!cfg)
         return;
     kit_template_free(cfg->url);
     free(cfg->host);

@@ -40,17 +40,17 @@ struct http_sign {
     char *id_header;
 };
 
-unsigned http_hmac(enum http_sign_md md, const unsigned char *key, size_t keylen,
-                   const void *data, size_t len, unsigned char *mac)
+unsigned http_hmac(enum http_sign_md md, const unsigned char *key, size_t keylen, const void *data,
+                   size_t len, unsigned char *mac)
 {
-    const EVP_MD *evp = md == HTTP_MD_SHA1 ? EVP_sha1() : md == HTTP_MD_SHA512 ? EVP_sha512()
-                                                                             : EVP_sha256();
+    const EVP_MD *evp = md == HTTP_MD_SHA1     ? EVP_sha1()
+                        : md == HTTP_MD_SHA512 ? EVP_sha512()
+                                               : EVP_sha256();
     unsigned maclen = 0;
     static const unsigned char empty[1];
 
     /* HMAC() treats a NULL key as "reuse the context's": never pass one. */
-    if (HMAC(evp, keylen ? key : empty, (int)keylen, len ? data : empty, len, mac, &maclen) ==
-        NULL)
+    if (!HMAC(evp, keylen ? key : empty, (int)keylen, len ? data : empty, len, mac, &maclen))
         return 0;
     return maclen;
 }
@@ -71,9 +71,9 @@ enum http_sign_preset http_sign_preset_of(const struct http_sign *s)
 
 void http_sign_free(struct http_sign *s)
 {
-    if (s == NULL)
+    if (!s)
         return;
-    if (s->key != NULL)
+    if (s->key)
         OPENSSL_cleanse(s->key, s->keylen);
     free(s->key);
     free(s->header);
@@ -97,7 +97,7 @@ static int http_sign_add_part(struct http_sign *s, enum http_part_kind kind, con
         struct http_part *last = &s->parts[s->nparts - 1];
         char *grown = realloc(last->text, last->len + len + 1);
 
-        if (grown == NULL)
+        if (!grown)
             return -1;
         memcpy(grown + last->len, text, len);
         last->len += len;
@@ -106,12 +106,12 @@ static int http_sign_add_part(struct http_sign *s, enum http_part_kind kind, con
         return 0;
     }
     parts = realloc(s->parts, (s->nparts + 1) * sizeof(*parts));
-    if (parts == NULL)
+    if (!parts)
         return -1;
     s->parts = parts;
     parts[s->nparts] = (struct http_part){.kind = kind};
     if (kind == HTTP_PART_TEXT) {
-        if ((parts[s->nparts].text = strndup(text, len)) == NULL)
+        if (!(parts[s->nparts].text = strndup(text, len)))
             return -1;
         parts[s->nparts].len = len;
     }
@@ -149,9 +149,9 @@ static int http_sign_template(struct http_sign *s, const char *text, char *err, 
                 break;
         if (i == sizeof(tokens) / sizeof(tokens[0])) {
             kit_errf(err, errlen,
-                      "sign.template: unknown token at offset %zu in \"%s\" (known: {body}, "
-                      "{timestamp}, {id}; write {{ or }} for a literal brace)",
-                      (size_t)(p - text), text);
+                     "sign.template: unknown token at offset %zu in \"%s\" (known: {body}, "
+                     "{timestamp}, {id}; write {{ or }} for a literal brace)",
+                     (size_t)(p - text), text);
             return -1;
         }
         if (http_sign_add_part(s, HTTP_PART_TEXT, lit, (size_t)(p - lit)) != 0 ||
@@ -164,8 +164,9 @@ static int http_sign_template(struct http_sign *s, const char *text, char *err, 
     if (http_sign_add_part(s, HTTP_PART_TEXT, lit, (size_t)(p - lit)) != 0)
         goto nomem;
     if (!has_body) {
-        kit_errf(err, errlen, "sign.template must contain {body}: a signature that does not "
-                               "cover the body proves nothing about it");
+        kit_errf(err, errlen,
+                 "sign.template must contain {body}: a signature that does not "
+                 "cover the body proves nothing about it");
         return -1;
     }
     return 0;
@@ -179,12 +180,13 @@ static int http_sign_check_keys(const json_t *group, enum http_sign_preset prese
                                 size_t errlen)
 {
     static const char *const common[] = {"preset", "secret"};
-    static const char *const generic[] = {"header",  "prefix",           "encoding", "algorithm",
+    static const char *const generic[] = {"header",   "prefix",           "encoding", "algorithm",
                                           "template", "timestamp_header", "id_header"};
     const char *key;
     json_t *value;
 
-    json_object_foreach((json_t *)group, key, value) {
+    json_object_foreach((json_t *)group, key, value)
+    {
         int known = 0;
 
         for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -193,8 +195,9 @@ static int http_sign_check_keys(const json_t *group, enum http_sign_preset prese
             if (strcmp(key, generic[i]) == 0) {
                 if (preset != HTTP_SIGN_GENERIC) {
                     kit_errf(err, errlen,
-                              "sign.%s is a setting of preset = \"generic\" only: the other "
-                              "presets fix their headers and algorithm", key);
+                             "sign.%s is a setting of preset = \"generic\" only: the other "
+                             "presets fix their headers and algorithm",
+                             key);
                     return -1;
                 }
                 known = 1;
@@ -215,7 +218,7 @@ static int http_sign_header_name(char **out, const json_t *v, const char *what, 
         kit_errf(err, errlen, "sign.%s must be a header name (letters, digits, '-'...)", what);
         return -1;
     }
-    if ((*out = strdup(json_string_value(v))) == NULL) {
+    if (!(*out = strdup(json_string_value(v)))) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -232,53 +235,53 @@ static int http_sign_generic(struct http_sign *s, const json_t *group, char *err
         return -1;
     v = json_object_get(group, "prefix");
     text = v ? json_string_value(v) : "";
-    if (text == NULL || strpbrk(text, "\r\n") != NULL) {
+    if (!text || strpbrk(text, "\r\n")) {
         kit_errf(err, errlen, "sign.prefix must be a string on one line");
         return -1;
     }
-    if ((s->prefix = strdup(text)) == NULL)
+    if (!(s->prefix = strdup(text)))
         goto nomem;
     v = json_object_get(group, "encoding");
     text = v ? json_string_value(v) : "hex";
-    if (text == NULL || (strcmp(text, "hex") != 0 && strcmp(text, "base64") != 0)) {
+    if (!text || (strcmp(text, "hex") != 0 && strcmp(text, "base64") != 0)) {
         kit_errf(err, errlen, "sign.encoding must be \"hex\" or \"base64\"");
         return -1;
     }
     s->base64 = strcmp(text, "base64") == 0;
     v = json_object_get(group, "algorithm");
     text = v ? json_string_value(v) : "sha256";
-    if (text != NULL && strcmp(text, "sha256") == 0)
+    if (text && strcmp(text, "sha256") == 0)
         s->md = HTTP_MD_SHA256;
-    else if (text != NULL && strcmp(text, "sha512") == 0)
+    else if (text && strcmp(text, "sha512") == 0)
         s->md = HTTP_MD_SHA512;
-    else if (text != NULL && strcmp(text, "sha1") == 0)
+    else if (text && strcmp(text, "sha1") == 0)
         s->md = HTTP_MD_SHA1;
     else {
         kit_errf(err, errlen, "sign.algorithm must be \"sha256\", \"sha512\" or \"sha1\"");
         return -1;
     }
     v = json_object_get(group, "template");
-    if (v != NULL && !json_is_string(v)) {
+    if (v && !json_is_string(v)) {
         kit_errf(err, errlen, "sign.template must be a string such as \"{timestamp}.{body}\"");
         return -1;
     }
     if (http_sign_template(s, v ? json_string_value(v) : "{body}", err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(group, "timestamp_header")) != NULL &&
+    if ((v = json_object_get(group, "timestamp_header")) &&
         http_sign_header_name(&s->timestamp_header, v, "timestamp_header", err, errlen) != 0)
         return -1;
-    if ((v = json_object_get(group, "id_header")) != NULL &&
+    if ((v = json_object_get(group, "id_header")) &&
         http_sign_header_name(&s->id_header, v, "id_header", err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < s->nparts; i++) {
-        if ((s->parts[i].kind == HTTP_PART_TIMESTAMP && s->timestamp_header == NULL) ||
-            (s->parts[i].kind == HTTP_PART_ID && s->id_header == NULL)) {
+        if ((s->parts[i].kind == HTTP_PART_TIMESTAMP && !s->timestamp_header) ||
+            (s->parts[i].kind == HTTP_PART_ID && !s->id_header)) {
             int ts = s->parts[i].kind == HTTP_PART_TIMESTAMP;
 
             kit_errf(err, errlen,
-                      "sign.template signs {%s}, so set sign.%s_header: the receiver needs the "
-                      "value to check the signature", ts ? "timestamp" : "id",
-                      ts ? "timestamp" : "id");
+                     "sign.template signs {%s}, so set sign.%s_header: the receiver needs the "
+                     "value to check the signature",
+                     ts ? "timestamp" : "id", ts ? "timestamp" : "id");
             return -1;
         }
     }
@@ -296,44 +299,47 @@ int http_sign_parse(struct http_sign **out, const json_t *group, char *err, size
 
     *out = NULL;
     if (!json_is_object(group)) {
-        kit_errf(err, errlen, "sign must be a group: sign = { preset = \"...\"; secret = "
-                               "\"@env:NAME\"; }");
+        kit_errf(err, errlen,
+                 "sign must be a group: sign = { preset = \"...\"; secret = "
+                 "\"@env:NAME\"; }");
         return -1;
     }
     preset = json_string_value(json_object_get(group, "preset"));
-    if ((s = calloc(1, sizeof(*s))) == NULL) {
+    if (!(s = calloc(1, sizeof(*s)))) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
-    if (preset != NULL && strcmp(preset, "standard-webhooks") == 0)
+    if (preset && strcmp(preset, "standard-webhooks") == 0)
         s->preset = HTTP_SIGN_STANDARD;
-    else if (preset != NULL && strcmp(preset, "github") == 0)
+    else if (preset && strcmp(preset, "github") == 0)
         s->preset = HTTP_SIGN_GITHUB;
-    else if (preset != NULL && strcmp(preset, "generic") == 0)
+    else if (preset && strcmp(preset, "generic") == 0)
         s->preset = HTTP_SIGN_GENERIC;
     else {
         kit_errf(err, errlen,
-                  "sign.preset must be \"standard-webhooks\", \"github\" or \"generic\"");
+                 "sign.preset must be \"standard-webhooks\", \"github\" or \"generic\"");
         goto fail;
     }
     if (http_sign_check_keys(group, s->preset, err, errlen) != 0)
         goto fail;
     secret = json_string_value(json_object_get(group, "secret"));
-    if (secret == NULL || *secret == '\0') {
-        kit_errf(err, errlen, "sign.secret must be a non-empty string (use \"@env:NAME\" or "
-                               "\"@file:PATH\" to keep it out of the file)");
+    if (!secret || *secret == '\0') {
+        kit_errf(err, errlen,
+                 "sign.secret must be a non-empty string (use \"@env:NAME\" or "
+                 "\"@file:PATH\" to keep it out of the file)");
         goto fail;
     }
     s->md = HTTP_MD_SHA256;
     if (s->preset == HTTP_SIGN_STANDARD) {
         if (http_sign_whsec_key(secret, &s->key, &s->keylen) != 0 || s->keylen == 0) {
-            kit_errf(err, errlen, "sign.secret: a Standard Webhooks secret is \"whsec_\" "
-                                   "followed by base64, and this one does not decode");
+            kit_errf(err, errlen,
+                     "sign.secret: a Standard Webhooks secret is \"whsec_\" "
+                     "followed by base64, and this one does not decode");
             goto fail;
         }
     } else {
         s->keylen = strlen(secret);
-        if ((s->key = (unsigned char *)strdup(secret)) == NULL) {
+        if (!(s->key = (unsigned char *)strdup(secret))) {
             kit_errf(err, errlen, "out of memory");
             goto fail;
         }
@@ -370,7 +376,7 @@ static char *http_sign_message(const struct http_sign *s, const char *id, const 
                  : p->kind == HTTP_PART_TIMESTAMP ? strlen(ts)
                                                   : strlen(id);
     }
-    if ((msg = malloc(total + 1)) == NULL)
+    if (!(msg = malloc(total + 1)))
         return NULL;
     for (size_t i = 0; i < s->nparts; i++) {
         const struct http_part *p = &s->parts[i];
@@ -378,8 +384,9 @@ static char *http_sign_message(const struct http_sign *s, const char *id, const 
                           : p->kind == HTTP_PART_BODY      ? body
                           : p->kind == HTTP_PART_TIMESTAMP ? ts
                                                            : id;
-        size_t n = p->kind == HTTP_PART_TEXT ? p->len : p->kind == HTTP_PART_BODY ? len
-                                                                                 : strlen(src);
+        size_t n = p->kind == HTTP_PART_TEXT   ? p->len
+                   : p->kind == HTTP_PART_BODY ? len
+                                               : strlen(src);
 
         if (n > 0)
             memcpy(msg + used, src, n);
@@ -418,7 +425,7 @@ int http_sign_make(const struct http_sign *s, const char *id, long long ts, cons
         size_t idl = strlen(id), tsl = strlen(tsbuf);
 
         msglen = idl + 1 + tsl + 1 + len;
-        if ((msg = malloc(msglen + 1)) == NULL)
+        if (!(msg = malloc(msglen + 1)))
             return -1;
         memcpy(msg, id, idl);
         msg[idl] = '.';
@@ -427,14 +434,14 @@ int http_sign_make(const struct http_sign *s, const char *id, long long ts, cons
         if (len > 0)
             memcpy(msg + idl + tsl + 2, body, len);
     } else if (s->preset == HTTP_SIGN_GENERIC) {
-        if ((msg = http_sign_message(s, id, tsbuf, body, len, &msglen)) == NULL)
+        if (!(msg = http_sign_message(s, id, tsbuf, body, len, &msglen)))
             return -1;
     }
     maclen = http_hmac(s->md, s->key, s->keylen, msg ? msg : body, msg ? msglen : len, mac);
     if (maclen == 0)
         goto out;
     if (s->preset == HTTP_SIGN_STANDARD || (s->preset == HTTP_SIGN_GENERIC && s->base64)) {
-        if ((b64 = kit_base64_encode(mac, maclen)) == NULL)
+        if (!(b64 = kit_base64_encode(mac, maclen)))
             goto out;
     } else {
         http_hex(mac, maclen, hex);

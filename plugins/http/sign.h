@@ -70,8 +70,8 @@ void http_signed_clear(struct http_signed *out);
  * HMAC of data with key under md into mac (64 bytes are enough for every
  * md). Returns the MAC length, or 0 on failure.
  */
-unsigned http_hmac(enum http_sign_md md, const unsigned char *key, size_t keylen,
-                   const void *data, size_t len, unsigned char *mac);
+unsigned http_hmac(enum http_sign_md md, const unsigned char *key, size_t keylen, const void *data,
+                   size_t len, unsigned char *mac);
 
 /*
  * Decode a Standard Webhooks secret: "whsec_" (optional) followed by

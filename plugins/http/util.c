@@ -34,7 +34,7 @@ char *http_xstrndup(const char *s, size_t n)
 {
     char *d = strndup(s, n);
 
-    if (d == NULL)
+    if (!d)
         http_xalloc_die(strnlen(s, n) + 1);
     return d;
 }
@@ -62,7 +62,7 @@ int http_parse_size(const char *text, size_t *bytes)
     unsigned long long v, mul = 1;
     const char *p = http_parse_digits(text, gib, &v);
 
-    if (p == NULL)
+    if (!p)
         return -1;
     switch (toupper((unsigned char)*p)) {
     case 'K':
@@ -137,12 +137,12 @@ int http_utf8_valid(const char *s, size_t len)
 
 int http_token_ok(const char *s)
 {
-    if (s == NULL || *s == '\0')
+    if (!s || *s == '\0')
         return 0;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
 
-        if (c >= 0x80 || !(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL))
+        if (c >= 0x80 || !(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)))
             return 0;
     }
     return 1;

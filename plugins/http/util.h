@@ -13,15 +13,11 @@
 
 #include "kit/kit.h"
 
-
-
-
 /*
  * strndup for a site with no error path (a libcurl callback): out of
  * memory, it writes one line to stderr and aborts. Never returns NULL.
  */
 char *http_xstrndup(const char *s, size_t n);
-
 
 /*
  * A size: a non-negative integer optionally followed by K, M or G (powers

@@ -18,7 +18,7 @@ char *kit_base64_encode(const unsigned char *data, size_t len)
     if (len > (SIZE_MAX - 1) / 4 * 3 - 2)
         return NULL;
     out = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
-    if (out == NULL)
+    if (!out)
         return NULL;
     base64_encode_raw(out, len, data);
     out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
@@ -45,7 +45,7 @@ int kit_base64_decode(const char *in, size_t inlen, unsigned char **out, size_t 
             return -1;
     }
     buf = malloc(BASE64_DECODE_LENGTH(inlen) + 1);
-    if (buf == NULL)
+    if (!buf)
         return -2;
     npad = (4 - inlen % 4) % 4;
     base64_decode_init(&ctx);

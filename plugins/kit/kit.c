@@ -18,7 +18,7 @@ void kit_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0)
+    if (!err || errlen == 0)
         return;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
@@ -62,7 +62,7 @@ size_t kit_format_real(double value, char *buf, size_t len)
         if (*p == ',')
             *p = '.';
     n = strlen(buf);
-    if (strpbrk(buf, ".eEni") == NULL && n + 2 < len) {
+    if (!strpbrk(buf, ".eEni") && n + 2 < len) {
         memcpy(buf + n, ".0", 3);
         n += 2;
     }
@@ -73,7 +73,7 @@ int kit_duration(const json_t *v, long *ms)
 {
     uint64_t value;
 
-    if (v == NULL || sluice_json_duration(v, &value) != 0 || value > (uint64_t)KIT_DURATION_MAX_MS)
+    if (!v || sluice_json_duration(v, &value) != 0 || value > (uint64_t)KIT_DURATION_MAX_MS)
         return -1;
     *ms = (long)value;
     return 0;
@@ -88,8 +88,7 @@ json_t *kit_config(const char *cfg_json, size_t cfg_len, const char *const *allo
     snprintf(at, sizeof(at), "%s: %s", where ? where : "config", plugin);
     /* No JSON_ALLOW_NUL there, so no config string can hide a NUL byte. */
     root = sluice_json_config(cfg_json, cfg_len, at, err, errlen);
-    if (root != NULL && allowed != NULL &&
-        sluice_json_check_keys(root, allowed, at, err, errlen) != 0) {
+    if (root && allowed && sluice_json_check_keys(root, allowed, at, err, errlen) != 0) {
         json_decref(root);
         return NULL;
     }

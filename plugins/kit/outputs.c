@@ -32,9 +32,9 @@ static int kit_outputs_lines(const char *data, size_t len, json_t **out, char *e
     const char *end = data + len;
     size_t lineno = 0;
 
-    if (obj == NULL)
+    if (!obj)
         goto nomem;
-    if (memchr(data, '\0', len) != NULL) {
+    if (memchr(data, '\0', len)) {
         kit_errf(err, errlen, "$SLUICE_OUTPUT contains a NUL byte");
         goto fail;
     }
@@ -56,21 +56,20 @@ static int kit_outputs_lines(const char *data, size_t len, json_t **out, char *e
             continue;
         eq = memchr(line, '=', (size_t)(eol - line));
         kend = eq;
-        while (kend != NULL && kend > line && kit_is_blank(kend[-1]))
+        while (kend && kend > line && kit_is_blank(kend[-1]))
             kend--;
-        if (eq == NULL || kend == line) {
+        if (!eq || kend == line) {
             kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu is not key=value or a JSON object",
-                       lineno);
+                     lineno);
             goto fail;
         }
         value = json_stringn(eq + 1, (size_t)(eol - eq - 1));
-        if (value == NULL) {
-            kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the value is not valid UTF-8",
-                       lineno);
+        if (!value) {
+            kit_errf(err, errlen, "$SLUICE_OUTPUT line %zu: the value is not valid UTF-8", lineno);
             goto fail;
         }
         key = strndup(line, (size_t)(kend - line));
-        if (key == NULL) {
+        if (!key) {
             json_decref(value);
             goto nomem;
         }
@@ -108,12 +107,12 @@ int kit_outputs_parse(const char *data, size_t len, json_t **out, char *err, siz
         json_error_t jerr;
         json_t *obj = json_loadb(data, len, 0, &jerr);
 
-        if (obj == NULL || !json_is_object(obj)) {
+        if (!obj || !json_is_object(obj)) {
             json_decref(obj);
             kit_errf(err, errlen,
-                       "$SLUICE_OUTPUT starts with '{' but is not a JSON object: "
-                       "%s (line %d)",
-                       jerr.text, jerr.line);
+                     "$SLUICE_OUTPUT starts with '{' but is not a JSON object: "
+                     "%s (line %d)",
+                     jerr.text, jerr.line);
             return -1;
         }
         *out = obj;
@@ -139,7 +138,7 @@ int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, siz
             kit_errf(err, errlen, "$SLUICE_OUTPUT was replaced by a symbolic link; not read");
         else
             kit_errf(err, errlen, "cannot open $SLUICE_OUTPUT: %s",
-                       kit_strerror(errno, ebuf, sizeof(ebuf)));
+                     kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -152,7 +151,7 @@ int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, siz
     }
     if ((size_t)st.st_size > KIT_OUTPUT_READ_MAX) {
         kit_errf(err, errlen, "$SLUICE_OUTPUT is %lld bytes; outputs are limited to %u",
-                   (long long)st.st_size, SLUICE_MAX_OUTPUT);
+                 (long long)st.st_size, SLUICE_MAX_OUTPUT);
         goto out;
     }
     /* Sized from fstat, but the file may still grow: read until EOF. */
@@ -165,18 +164,18 @@ int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, siz
 
             if (cap > KIT_OUTPUT_READ_MAX) {
                 kit_errf(err, errlen,
-                           "$SLUICE_OUTPUT is over %zu bytes; outputs are limited "
-                           "to %u",
-                           KIT_OUTPUT_READ_MAX, SLUICE_MAX_OUTPUT);
+                         "$SLUICE_OUTPUT is over %zu bytes; outputs are limited "
+                         "to %u",
+                         KIT_OUTPUT_READ_MAX, SLUICE_MAX_OUTPUT);
                 goto out;
             }
-            if ((grown = realloc(data, cap * 2)) == NULL) {
+            if (!(grown = realloc(data, cap * 2))) {
                 kit_errf(err, errlen, "out of memory");
                 goto out;
             }
             data = grown;
             cap *= 2;
-        } else if (data == NULL && (data = malloc(cap)) == NULL) {
+        } else if (!data && !(data = malloc(cap))) {
             kit_errf(err, errlen, "out of memory");
             goto out;
         }
@@ -185,7 +184,7 @@ int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, siz
             continue;
         if (n < 0) {
             kit_errf(err, errlen, "cannot read $SLUICE_OUTPUT: %s",
-                       kit_strerror(errno, ebuf, sizeof(ebuf)));
+                     kit_strerror(errno, ebuf, sizeof(ebuf)));
             goto out;
         }
         if (n == 0)
@@ -194,7 +193,7 @@ int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, siz
     }
     if (len > KIT_OUTPUT_READ_MAX) {
         kit_errf(err, errlen, "$SLUICE_OUTPUT is %zu bytes; outputs are limited to %u", len,
-                   SLUICE_MAX_OUTPUT);
+                 SLUICE_MAX_OUTPUT);
         goto out;
     }
     rc = kit_outputs_parse(data, len, out, err, errlen);

@@ -35,19 +35,17 @@ struct kit_template {
     int placeholders;
 };
 
-/* The top-level fields of the event sluiced builds (DESIGN.md, section 6). */
+/* The top-level fields of the event sluiced builds (sdk/docs/host_exec_event.md). */
 static const char *const kit_template_roots[] = {
-    "execution_id", "request_id", "trigger",      "flow",      "function",
-    "method",       "path",       "params",       "query",     "headers",
-    "content_type", "body",       "raw_body_b64", "variables", "remote_addr",
-    "received_at",
+    "execution_id", "request_id", "trigger",     "flow",        "function",     "method",
+    "path",         "params",     "query",       "headers",     "content_type", "body",
+    "raw_body_b64", "variables",  "remote_addr", "received_at",
 };
 
 int kit_template_root_known(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof(kit_template_roots) / sizeof(kit_template_roots[0]); i++) {
-        if (strlen(kit_template_roots[i]) == len &&
-            memcmp(kit_template_roots[i], name, len) == 0)
+        if (strlen(kit_template_roots[i]) == len && memcmp(kit_template_roots[i], name, len) == 0)
             return 1;
     }
     return 0;
@@ -114,7 +112,7 @@ static void kit_seg_clear(struct kit_seg *seg)
 
 void kit_template_free(kit_template *tpl)
 {
-    if (tpl == NULL)
+    if (!tpl)
         return;
     for (size_t i = 0; i < tpl->nsegs; i++)
         kit_seg_clear(&tpl->segs[i]);
@@ -127,7 +125,7 @@ static struct kit_seg *kit_template_add(kit_template *tpl, enum kit_seg_kind kin
 {
     struct kit_seg *segs = realloc(tpl->segs, (tpl->nsegs + 1) * sizeof(*segs));
 
-    if (segs == NULL)
+    if (!segs)
         return NULL;
     tpl->segs = segs;
     memset(&segs[tpl->nsegs], 0, sizeof(segs[0]));
@@ -145,10 +143,10 @@ static int kit_template_add_text(kit_template *tpl, const char *text, size_t len
         return 0;
     if (tpl->nsegs > 0 && tpl->segs[tpl->nsegs - 1].kind == KIT_SEG_TEXT)
         seg = &tpl->segs[tpl->nsegs - 1];
-    else if ((seg = kit_template_add(tpl, KIT_SEG_TEXT)) == NULL)
+    else if (!(seg = kit_template_add(tpl, KIT_SEG_TEXT)))
         return -1;
     grown = realloc(seg->text, seg->len + len + 1);
-    if (grown == NULL)
+    if (!grown)
         return -1;
     memcpy(grown + seg->len, text, len);
     seg->len += len;
@@ -167,7 +165,7 @@ static int kit_template_add_path(kit_template *tpl, const char *path, size_t len
     const char *p = path;
     const char *end = path + len;
 
-    if (seg == NULL || (seg->text = strndup(path, len)) == NULL)
+    if (!seg || !(seg->text = strndup(path, len)))
         return -1;
     seg->len = len;
     while (p < end) {
@@ -175,10 +173,10 @@ static int kit_template_add_path(kit_template *tpl, const char *path, size_t len
         size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
         char **parts = realloc(seg->parts, (seg->nparts + 1) * sizeof(*parts));
 
-        if (parts == NULL)
+        if (!parts)
             return -1;
         seg->parts = parts;
-        if ((parts[seg->nparts] = strndup(p, n)) == NULL)
+        if (!(parts[seg->nparts] = strndup(p, n)))
             return -1;
         seg->nparts++;
         p += n + 1;
@@ -197,7 +195,7 @@ int kit_template_compile(kit_template **out, const char *text, char *err, size_t
     const char *p = text;
 
     *out = NULL;
-    if (tpl == NULL || (tpl->source = strdup(text)) == NULL)
+    if (!tpl || !(tpl->source = strdup(text)))
         goto nomem;
     while (*p) {
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
@@ -209,8 +207,8 @@ int kit_template_compile(kit_template **out, const char *text, char *err, size_t
         }
         if (*p == '}') {
             kit_errf(err, errlen,
-                       "unmatched '}' at offset %zu in \"%s\" (write '}}' for a literal brace)",
-                       (size_t)(p - text), text);
+                     "unmatched '}' at offset %zu in \"%s\" (write '}}' for a literal brace)",
+                     (size_t)(p - text), text);
             goto fail;
         }
         if (*p != '{') {
@@ -218,18 +216,18 @@ int kit_template_compile(kit_template **out, const char *text, char *err, size_t
             continue;
         }
         const char *close = strpbrk(p + 1, "{}");
-        if (close == NULL || *close == '{') {
+        if (!close || *close == '{') {
             kit_errf(err, errlen,
-                       "unclosed '{' at offset %zu in \"%s\" (write '{{' for a literal brace)",
-                       (size_t)(p - text), text);
+                     "unclosed '{' at offset %zu in \"%s\" (write '{{' for a literal brace)",
+                     (size_t)(p - text), text);
             goto fail;
         }
         size_t plen = (size_t)(close - p - 1);
         if (!kit_path_valid(p + 1, plen)) {
             kit_errf(err, errlen,
-                       "bad placeholder \"%.*s\" in \"%s\": expected {root.name...} with "
-                       "non-empty parts and no spaces",
-                       (int)(plen + 2), p, text);
+                     "bad placeholder \"%.*s\" in \"%s\": expected {root.name...} with "
+                     "non-empty parts and no spaces",
+                     (int)(plen + 2), p, text);
             goto fail;
         }
         if (!kit_template_root_known(p + 1, kit_path_root_len(p + 1, plen))) {
@@ -237,7 +235,7 @@ int kit_template_compile(kit_template **out, const char *text, char *err, size_t
 
             kit_template_roots_list(roots, sizeof(roots));
             kit_errf(err, errlen, "unknown placeholder root \"%.*s\" in \"%s\" (known: %s)",
-                       (int)kit_path_root_len(p + 1, plen), p + 1, text, roots);
+                     (int)kit_path_root_len(p + 1, plen), p + 1, text, roots);
             goto fail;
         }
         if (kit_template_add_text(tpl, lit, (size_t)(p - lit)) != 0 ||
@@ -295,7 +293,7 @@ const json_t *kit_template_lookup(const json_t *event, char *const *parts, size_
 {
     const json_t *v = event;
 
-    for (size_t i = 0; i < nparts && v != NULL; i++) {
+    for (size_t i = 0; i < nparts && v; i++) {
         size_t index;
 
         if (json_is_array(v) && kit_parse_index(parts[i], &index)) {
@@ -312,7 +310,7 @@ static int kit_append(char **out, size_t *len, const char *data, size_t n)
 {
     char *grown = realloc(*out, *len + n + 1);
 
-    if (grown == NULL)
+    if (!grown)
         return -1;
     memcpy(grown + *len, data, n);
     *len += n;
@@ -327,7 +325,7 @@ static int kit_append_url(char **out, size_t *len, const char *data, size_t n)
     static const char hex[] = "0123456789ABCDEF";
     char *grown = realloc(*out, *len + 3 * n + 1);
 
-    if (grown == NULL)
+    if (!grown)
         return -1;
     *out = grown;
     for (size_t i = 0; i < n; i++) {
@@ -373,7 +371,7 @@ static int kit_value_text(const json_t *value, enum kit_enc enc, char **out, siz
     case JSON_OBJECT:
     case JSON_ARRAY:
         dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (dump == NULL)
+        if (!dump)
             return -1;
         rc = put(out, len, dump, strlen(dump));
         free(dump);
@@ -388,7 +386,7 @@ int kit_template_value_text(const json_t *value, char **out, size_t *len)
 }
 
 int kit_template_render_enc(const kit_template *tpl, const json_t *event, enum kit_enc enc,
-                              char **out, size_t *len)
+                            char **out, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -405,7 +403,7 @@ int kit_template_render_enc(const kit_template *tpl, const json_t *event, enum k
             continue;
         }
         value = kit_template_lookup(event, seg->parts, seg->nparts);
-        if (value != NULL && kit_value_text(value, enc, &buf, &n) != 0)
+        if (value && kit_value_text(value, enc, &buf, &n) != 0)
             goto fail;
     }
     *out = buf;
@@ -444,7 +442,7 @@ int kit_template_find_in_script(const char *script, char *found, size_t foundlen
         if (*p != '{' || (p > script && p[-1] == '$'))
             continue;
         const char *close = strpbrk(p + 1, "{}");
-        if (close == NULL || *close == '{')
+        if (!close || *close == '{')
             continue;
         size_t plen = (size_t)(close - p - 1);
         if (kit_path_valid(p + 1, plen) &&

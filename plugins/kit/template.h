@@ -64,7 +64,7 @@ int kit_template_render(const kit_template *tpl, const json_t *event, char **out
 
 /* kit_template_render with the values encoded as enc says. */
 int kit_template_render_enc(const kit_template *tpl, const json_t *event, enum kit_enc enc,
-                              char **out, size_t *len);
+                            char **out, size_t *len);
 
 /* Nonzero when the template is exactly one placeholder and nothing else. */
 int kit_template_is_single(const kit_template *tpl);

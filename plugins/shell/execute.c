@@ -83,18 +83,18 @@ static int shell_run_argv(struct shell_run *run)
 {
     const struct kit_settings *cfg = run->inst->cfg;
 
-    if (cfg->script != NULL) {
+    if (cfg->script) {
         run->argv = calloc(4, sizeof(*run->argv));
-        if (run->argv == NULL)
+        if (!run->argv)
             goto nomem;
         run->argc = 3;
-        if ((run->argv[0] = strdup("/bin/sh")) == NULL || (run->argv[1] = strdup("-c")) == NULL ||
-            (run->argv[2] = strdup(cfg->script)) == NULL)
+        if (!(run->argv[0] = strdup("/bin/sh")) || !(run->argv[1] = strdup("-c")) ||
+            !(run->argv[2] = strdup(cfg->script)))
             goto nomem;
         return 0;
     }
     run->argv = calloc(cfg->argc + 1, sizeof(*run->argv));
-    if (run->argv == NULL)
+    if (!run->argv)
         goto nomem;
     for (size_t i = 0; i < cfg->argc; i++) {
         size_t len;
@@ -104,9 +104,9 @@ static int shell_run_argv(struct shell_run *run)
         run->argc++;
         if (strlen(run->argv[i]) != len) {
             kit_errf(run->err, sizeof(run->err),
-                       "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
-                       "carry",
-                       i, kit_template_source(cfg->argv[i]));
+                     "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
+                     "carry",
+                     i, kit_template_source(cfg->argv[i]));
             return -1;
         }
     }
@@ -134,7 +134,7 @@ static int shell_run_find_program(struct shell_run *run)
     const char *name = run->argv[0];
     const char *path = kit_env_get(run->envp, "PATH");
 
-    if (strchr(name, '/') != NULL) {
+    if (strchr(name, '/')) {
         snprintf(run->path, sizeof(run->path), "%s", name);
         return 0;
     }
@@ -150,7 +150,7 @@ static int shell_run_find_program(struct shell_run *run)
         p += n + (colon ? 1 : 0);
     }
     kit_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
-               path ? path : "");
+             path ? path : "");
     return -1;
 }
 
@@ -160,16 +160,15 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
     const struct kit_settings *cfg = run->inst->cfg;
     struct kit_env_facts facts;
 
-    if (kit_payload_event(cfg, event_text, event_len, &run->event, run->err,
-                            sizeof(run->err)) != 0)
+    if (kit_payload_event(cfg, event_text, event_len, &run->event, run->err, sizeof(run->err)) != 0)
         return -1;
     if (shell_run_argv(run) != 0)
         return -1;
     if (kit_payload_stdin(cfg, host, run->exec, run->event, event_text, event_len, &run->body,
-                            &run->body_len, run->err, sizeof(run->err)) != 0)
+                          &run->body_len, run->err, sizeof(run->err)) != 0)
         return -1;
     if (kit_workdir_create(&run->wd, cfg->tmpdir, event_text, event_len, &cfg->runas, run->err,
-                             sizeof(run->err)) != 0)
+                           sizeof(run->err)) != 0)
         return -1;
     facts.execution_id = host->exec_meta(run->exec, "execution_id");
     facts.flow = host->exec_meta(run->exec, "flow");
@@ -179,7 +178,7 @@ static int shell_run_prepare(struct shell_run *run, const char *event_text, size
     facts.event_path = run->wd.event_path;
     facts.output_path = run->wd.output_path;
     run->envp = kit_env_build(cfg, run->event, &facts, run->err, sizeof(run->err));
-    if (run->envp == NULL)
+    if (!run->envp)
         return -1;
     return shell_run_find_program(run);
 }
@@ -190,7 +189,7 @@ static const char *shell_signal_name(int sig, char *buf, size_t len)
 {
     const char *abbrev = sigabbrev_np(sig);
 
-    if (abbrev != NULL)
+    if (abbrev)
         snprintf(buf, len, " (SIG%s)", abbrev);
     else
         buf[0] = '\0';
@@ -226,8 +225,8 @@ static int shell_run_verdict(struct shell_run *run, const struct kit_outcome *oc
 
     if (!oc->reaped) {
         kit_errf(run->err, sizeof(run->err),
-                   "the command's exit status was lost: it was reaped elsewhere (sluiced must "
-                   "not ignore SIGCHLD)");
+                 "the command's exit status was lost: it was reaped elsewhere (sluiced must "
+                 "not ignore SIGCHLD)");
         return SLUICE_ERR;
     }
     if (WIFEXITED(oc->status))
@@ -238,12 +237,12 @@ static int shell_run_verdict(struct shell_run *run, const struct kit_outcome *oc
         host->exec_set_exit_code(run->exec, code);
     if (oc->cancel_reason != SLUICE_CANCEL_NONE) {
         kit_errf(run->err, sizeof(run->err), "%s; process group killed",
-                   shell_cancel_text(oc->cancel_reason));
+                 shell_cancel_text(oc->cancel_reason));
         return SLUICE_ERR;
     }
     if (WIFSIGNALED(oc->status)) {
         kit_errf(run->err, sizeof(run->err), "killed by signal %d%s", WTERMSIG(oc->status),
-                   shell_signal_name(WTERMSIG(oc->status), sig, sizeof(sig)));
+                 shell_signal_name(WTERMSIG(oc->status), sig, sizeof(sig)));
         return SLUICE_ERR;
     }
     if (!shell_code_ok(run->inst->cfg, code)) {
@@ -268,13 +267,13 @@ static int shell_run_outputs(struct shell_run *run, int rc)
     char *text = NULL;
 
     if (kit_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj, msg,
-                           sizeof(msg)) != 0)
+                         sizeof(msg)) != 0)
         goto bad;
-    if (obj == NULL)
+    if (!obj)
         return rc;
     text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text == NULL) {
+    if (!text) {
         snprintf(msg, sizeof(msg), "out of memory");
         goto bad;
     }
@@ -306,7 +305,7 @@ static void shell_run_cleanup(struct shell_run *run)
         close(run->running.wake_fd);
     kit_workdir_remove(&run->wd);
     kit_env_free(run->envp);
-    for (size_t i = 0; run->argv != NULL && i <= run->argc; i++)
+    for (size_t i = 0; run->argv && i <= run->argc; i++)
         free(run->argv[i]);
     free(run->argv);
     free(run->body);
@@ -328,7 +327,7 @@ int shell_execute(void *instance, sluice_exec *exec)
     int rc = SLUICE_ERR;
     int cancelled;
 
-    if (run == NULL) {
+    if (!run) {
         host->exec_set_error(exec, "out of memory");
         return SLUICE_ERR;
     }
@@ -337,7 +336,7 @@ int shell_execute(void *instance, sluice_exec *exec)
     run->running.exec = exec;
     run->running.wake_fd = -1;
     event_text = host->exec_event(exec, &event_len);
-    if (event_text == NULL) {
+    if (!event_text) {
         kit_errf(run->err, sizeof(run->err), "the host gave no event");
         goto out;
     }
@@ -346,7 +345,7 @@ int shell_execute(void *instance, sluice_exec *exec)
     /* A timeout may pass while the execution waited in the queue. */
     if ((cancelled = host->exec_is_cancelled(exec)) != SLUICE_CANCEL_NONE) {
         kit_errf(run->err, sizeof(run->err), "%s before the command started",
-                   shell_cancel_text(cancelled));
+                 shell_cancel_text(cancelled));
         goto out;
     }
 
@@ -369,10 +368,10 @@ int shell_execute(void *instance, sluice_exec *exec)
     host->log(host, exec, SLUICE_LOG_DEBUG, "started %s as pid %d", run->path, (int)proc.pid);
 
     watch = (struct kit_watch){
-        .stdin_data = run->body != NULL ? run->body : event_text,
-        .stdin_len = run->body != NULL                      ? run->body_len
+        .stdin_data = run->body ? run->body : event_text,
+        .stdin_len = run->body                            ? run->body_len
                      : cfg->stdin_mode == KIT_STDIN_EVENT ? event_len
-                                                            : 0,
+                                                          : 0,
         .kill_grace_ms = cfg->kill_grace_ms,
         .drain_ms = SHELL_DRAIN_MS,
         .wake_fd = run->running.wake_fd,

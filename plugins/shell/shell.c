@@ -41,7 +41,7 @@ static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, siz
 {
     struct shell_plugin_ctx *ctx;
 
-    if (host == NULL || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
+    if (!host || !SLUICE_HOST_HAS(host, log) || !SLUICE_HOST_HAS(host, exec_event) ||
         !SLUICE_HOST_HAS(host, exec_meta) || !SLUICE_HOST_HAS(host, exec_set_output) ||
         !SLUICE_HOST_HAS(host, exec_set_error) || !SLUICE_HOST_HAS(host, exec_set_exit_code) ||
         !SLUICE_HOST_HAS(host, exec_write_log) || !SLUICE_HOST_HAS(host, exec_is_cancelled)) {
@@ -49,7 +49,7 @@ static int shell_init(const sluice_host *host, void **plugin_ctx, char *err, siz
         return -1;
     }
     ctx = calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
+    if (!ctx) {
         kit_errf(err, errlen, "shell: out of memory");
         return -1;
     }
@@ -69,7 +69,7 @@ static void shell_destroy(void *plugin_ctx)
 {
     struct shell_plugin_ctx *ctx = plugin_ctx;
 
-    if (ctx != NULL)
+    if (ctx)
         kit_groups_close(&ctx->groups);
     free(ctx);
 }
@@ -81,12 +81,12 @@ static int shell_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_le
     struct shell_instance *inst;
 
     *instance = NULL;
-    if (ctx == NULL) {
+    if (!ctx) {
         kit_errf(err, errlen, "%s: shell: configure before init", where ? where : "config");
         return -1;
     }
     inst = calloc(1, sizeof(*inst));
-    if (inst == NULL) {
+    if (!inst) {
         kit_errf(err, errlen, "%s: shell: out of memory", where ? where : "config");
         return -1;
     }
@@ -105,7 +105,7 @@ static void shell_unconfigure(void *instance)
 {
     struct shell_instance *inst = instance;
 
-    if (inst == NULL)
+    if (!inst)
         return;
     kit_settings_free(inst->cfg);
     pthread_mutex_destroy(&inst->lock);

@@ -14,7 +14,8 @@ int abi_rules_descriptor(const sluice_plugin *d, char *why, size_t whylen)
         return -1;
     }
     if (d->abi_minor > SLUICE_ABI_MINOR) {
-        snprintf(why, whylen, "built for ABI %u.%u, newer than this sluiced's %u.%u; upgrade sluiced",
+        snprintf(why, whylen,
+                 "built for ABI %u.%u, newer than this sluiced's %u.%u; upgrade sluiced",
                  d->abi_major, d->abi_minor, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
         return -1;
     }
@@ -55,13 +56,12 @@ const char *abi_rules_missing_callback(const sluice_plugin *d)
 int abi_rules_meta_key_ok(const char *key)
 {
     size_t n = strnlen(key, SLUICE_META_KEY_MAX + 1);
-    if (n == 0 || n > SLUICE_META_KEY_MAX || !strchr(key, '.') || key[0] == '.' ||
-        key[0] == '_' || key[0] == '-')
+    if (n == 0 || n > SLUICE_META_KEY_MAX || !strchr(key, '.') || key[0] == '.' || key[0] == '_' ||
+        key[0] == '-')
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = key[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return 0;
     }
     return 1;

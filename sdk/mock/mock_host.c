@@ -74,12 +74,11 @@ struct mock_pair {
     char *value;
 };
 
-
 enum mock_state { MOCK_NEW, MOCK_RUNNING, MOCK_PENDING, MOCK_DONE };
 
 static const char *const mock_meta_keys[] = {
-    "execution_id", "request_id", "flow", "namespace", "trigger",
-    "function",     "attempt",    "timeout_ms", "mode", "respond_with",
+    "execution_id", "request_id", "flow",       "namespace", "trigger",
+    "function",     "attempt",    "timeout_ms", "mode",      "respond_with",
 };
 #define MOCK_META_COUNT (sizeof(mock_meta_keys) / sizeof(mock_meta_keys[0]))
 
@@ -140,7 +139,7 @@ static char *mock_strndup(const char *s, size_t n)
 {
     char *copy = malloc(n + 1);
 
-    if (copy == NULL)
+    if (!copy)
         return NULL;
     memcpy(copy, s, n);
     copy[n] = '\0';
@@ -166,7 +165,7 @@ static void mock_log_append(mock_host *host, int level, const char *text)
 {
     char *copy = strdup(text);
 
-    if (copy == NULL)
+    if (!copy)
         return;
     if (host->verbose)
         fprintf(stderr, "[mock %d] %s\n", level, text);
@@ -175,7 +174,7 @@ static void mock_log_append(mock_host *host, int level, const char *text)
         size_t cap = host->cap_lines ? host->cap_lines * 2 : 32;
         struct mock_log_line *lines = realloc(host->lines, cap * sizeof(*lines));
 
-        if (lines == NULL) {
+        if (!lines) {
             pthread_mutex_unlock(&host->lock);
             free(copy);
             return;
@@ -233,11 +232,11 @@ static void mock_fn_log(const sluice_host *table, const sluice_exec *exec, int l
     int n = 0;
     va_list ap;
 
-    if (fmt == NULL) {
+    if (!fmt) {
         mock_misuse(host, "log with a NULL format");
         return;
     }
-    if (exec != NULL) {
+    if (exec) {
         sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
 
         pthread_mutex_lock(&e->lock);
@@ -276,7 +275,7 @@ static const char *mock_fn_exec_event(const sluice_exec *exec, size_t *len)
     pthread_mutex_lock(&e->lock);
     mock_check_live(e, "exec_event");
     pthread_mutex_unlock(&e->lock);
-    if (len != NULL)
+    if (len)
         *len = exec->event_len;
     return exec->event;
 }
@@ -286,7 +285,7 @@ static const char *mock_fn_exec_header(const sluice_exec *exec, const char *name
     sluice_exec *e = (sluice_exec *)(uintptr_t)exec;
     const char *value = NULL;
 
-    if (name == NULL)
+    if (!name)
         return NULL;
     pthread_mutex_lock(&e->lock);
     mock_check_live(e, "exec_header");
@@ -322,10 +321,10 @@ static const char *mock_fn_exec_meta(const sluice_exec *exec, const char *key)
     const char *value;
     int i;
 
-    if (key == NULL)
+    if (!key)
         return NULL;
     i = mock_meta_index(key);
-    if (i < 0 && strchr(key, '.') == NULL)
+    if (i < 0 && !strchr(key, '.'))
         return NULL;
     pthread_mutex_lock(&e->lock);
     mock_check_live(e, "exec_meta");
@@ -352,7 +351,7 @@ static int mock_fn_exec_set_output(sluice_exec *exec, const char *json, size_t l
     json_t *value;
     char *copy;
 
-    if (json == NULL) {
+    if (!json) {
         mock_logf(host, SLUICE_LOG_WARN, "exec_set_output refused: NULL text");
         return -1;
     }
@@ -363,14 +362,14 @@ static int mock_fn_exec_set_output(sluice_exec *exec, const char *json, size_t l
         return -1;
     }
     value = json_loadb(json, len, 0, &jerr);
-    if (value == NULL || !json_is_object(value)) {
+    if (!value || !json_is_object(value)) {
         mock_logf(host, SLUICE_LOG_WARN, "exec_set_output refused: not a JSON object (%s)",
-                  value == NULL ? jerr.text : "valid JSON of another type");
+                  !value ? jerr.text : "valid JSON of another type");
         json_decref(value);
         return -1;
     }
     copy = mock_strndup(json, len);
-    if (copy == NULL) {
+    if (!copy) {
         json_decref(value);
         return -1;
     }
@@ -410,12 +409,12 @@ static int mock_fn_exec_set_error(sluice_exec *exec, const char *message)
 {
     char *copy;
 
-    if (message == NULL) {
+    if (!message) {
         mock_misuse(exec->host, "exec_set_error with a NULL message");
         message = "";
     }
     copy = mock_cut_error(message);
-    if (copy == NULL)
+    if (!copy)
         return 0;
     pthread_mutex_lock(&exec->lock);
     if (mock_check_live(exec, "exec_set_error")) {
@@ -484,7 +483,7 @@ static int mock_fn_exec_write_log(sluice_exec *exec, int stream, const char *dat
 
     if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR)
         return -1;
-    if (data == NULL && len > 0) {
+    if (!data && len > 0) {
         mock_misuse(exec->host, "exec_write_log with NULL data");
         return -1;
     }
@@ -494,10 +493,10 @@ static int mock_fn_exec_write_log(sluice_exec *exec, int stream, const char *dat
         return -1;
     }
     s = &exec->streams[stream - 1];
-    if (s->head == NULL) {
+    if (!s->head) {
         s->head = malloc(SLUICE_LOG_KEEP);
         s->tail = malloc(SLUICE_LOG_KEEP);
-        if (s->head == NULL || s->tail == NULL) {
+        if (!s->head || !s->tail) {
             pthread_mutex_unlock(&exec->lock);
             return -1;
         }
@@ -591,13 +590,13 @@ static int mock_fn_exec_set_response(sluice_exec *exec, int status, const char *
                   "exec_set_response refused: body of %zu bytes is over the limit", len);
         return -1;
     }
-    if (body == NULL && len > 0) {
+    if (!body && len > 0) {
         mock_misuse(host, "exec_set_response with a NULL body");
         return -1;
     }
     type = strdup(content_type ? content_type : "application/json");
     copy = mock_strndup(body ? body : "", len);
-    if (type == NULL || copy == NULL) {
+    if (!type || !copy) {
         free(type);
         free(copy);
         return -1;
@@ -629,9 +628,9 @@ static const char *mock_fn_exec_body(const sluice_exec *exec, size_t *len,
     pthread_mutex_lock(&e->lock);
     mock_check_live(e, "exec_body");
     body = e->body;
-    if (len != NULL)
-        *len = e->body != NULL ? e->body_len : 0;
-    if (content_type != NULL)
+    if (len)
+        *len = e->body ? e->body_len : 0;
+    if (content_type)
         *content_type = e->body_type;
     pthread_mutex_unlock(&e->lock);
     return body;
@@ -643,22 +642,21 @@ static int mock_fn_exec_set_meta(sluice_exec *exec, const char *key, const char 
     json_t *valid;
     int rc;
 
-    if (key == NULL || !abi_rules_meta_key_ok(key)) {
+    if (!key || !abi_rules_meta_key_ok(key)) {
         mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: bad key \"%.80s\"",
                   key ? key : "(null)");
         return -1;
     }
-    if (value != NULL) {
+    if (value) {
         if (strlen(value) > SLUICE_META_VALUE_MAX) {
-            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value over %u bytes",
-                      key, SLUICE_META_VALUE_MAX);
+            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value over %u bytes", key,
+                      SLUICE_META_VALUE_MAX);
             return -1;
         }
         valid = json_string(value);
         json_decref(valid);
-        if (valid == NULL) {
-            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value not UTF-8",
-                      key);
+        if (!valid) {
+            mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: value not UTF-8", key);
             return -1;
         }
     }
@@ -667,8 +665,7 @@ static int mock_fn_exec_set_meta(sluice_exec *exec, const char *key, const char 
         pthread_mutex_unlock(&exec->lock);
         return -1;
     }
-    if (value != NULL && mock_plugin_meta_locked(exec, key) == NULL &&
-        exec->n_plugin_meta == SLUICE_META_MAX) {
+    if (value && !mock_plugin_meta_locked(exec, key) && exec->n_plugin_meta == SLUICE_META_MAX) {
         pthread_mutex_unlock(&exec->lock);
         mock_logf(host, SLUICE_LOG_WARN, "exec_set_meta refused: %s: already %u keys", key,
                   SLUICE_META_MAX);
@@ -689,7 +686,7 @@ mock_host *mock_host_new(void)
 {
     mock_host *host = calloc(1, sizeof(*host));
 
-    if (host == NULL)
+    if (!host)
         return NULL;
     host->table.abi_major = SLUICE_ABI_MAJOR;
     host->table.abi_minor = SLUICE_ABI_MINOR;
@@ -714,13 +711,13 @@ mock_host *mock_host_new(void)
 
 void mock_host_free(mock_host *host)
 {
-    if (host == NULL)
+    if (!host)
         return;
     while (host->n_instances > 0)
         mock_host_unconfigure(host, host->instances[host->n_instances - 1]);
-    if (host->inited && host->plugin.destroy != NULL)
+    if (host->inited && host->plugin.destroy)
         host->plugin.destroy(host->plugin_ctx);
-    if (host->dl != NULL)
+    if (host->dl)
         dlclose(host->dl);
     for (size_t i = 0; i < host->n_lines; i++)
         free(host->lines[i].text);
@@ -733,7 +730,7 @@ void mock_host_free(mock_host *host)
 
 static int mock_name_ok(const char *name)
 {
-    if (name == NULL || *name == '\0')
+    if (!name || *name == '\0')
         return 0;
     for (const char *p = name; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
@@ -754,7 +751,7 @@ static const char *mock_validate(mock_host *host, const sluice_plugin *plugin, c
     const char *missing;
     size_t size;
 
-    if (plugin == NULL) {
+    if (!plugin) {
         snprintf(msg, sizeof(msg), "%s: sluice_plugin_v1() returned NULL", src);
         goto fail;
     }
@@ -766,7 +763,7 @@ static const char *mock_validate(mock_host *host, const sluice_plugin *plugin, c
         plugin->struct_size < sizeof(sluice_plugin) ? plugin->struct_size : sizeof(sluice_plugin);
     memset(&host->plugin, 0, sizeof(host->plugin));
     memcpy(&host->plugin, plugin, size);
-    if ((missing = abi_rules_missing_callback(&host->plugin)) != NULL) {
+    if ((missing = abi_rules_missing_callback(&host->plugin))) {
         snprintf(msg, sizeof(msg), "%s: mandatory callback %s is NULL", src, missing);
         goto fail;
     }
@@ -774,8 +771,7 @@ static const char *mock_validate(mock_host *host, const sluice_plugin *plugin, c
         snprintf(msg, sizeof(msg), "%s: name must match [a-z0-9._-]+", src);
         goto fail;
     }
-    if (host->plugin.version == NULL || host->plugin.description == NULL ||
-        host->plugin.license == NULL) {
+    if (!host->plugin.version || !host->plugin.description || !host->plugin.license) {
         snprintf(msg, sizeof(msg), "%s: version, description and license are required", src);
         goto fail;
     }
@@ -812,18 +808,18 @@ const char *mock_host_load_path(mock_host *host, const char *path)
         return host->error;
     }
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (dl == NULL) {
+    if (!dl) {
         snprintf(msg, sizeof(msg), "%s", dlerror());
         goto fail;
     }
     *(void **)&entry = dlsym(dl, "sluice_plugin_v1");
-    if (entry == NULL) {
+    if (!entry) {
         snprintf(msg, sizeof(msg), "%s: no symbol sluice_plugin_v1", path);
         dlclose(dl);
         goto fail;
     }
     err = mock_validate(host, entry(), path);
-    if (err != NULL) {
+    if (err) {
         dlclose(dl);
         return err;
     }
@@ -848,7 +844,7 @@ const char *mock_host_init(mock_host *host)
         mock_set_error_text(host, "init already called");
         return host->error;
     }
-    if (host->plugin.init != NULL &&
+    if (host->plugin.init &&
         host->plugin.init(&host->table, &host->plugin_ctx, err, sizeof(err)) != 0) {
         err[sizeof(err) - 1] = '\0';
         mock_set_error_text(host, err[0] ? err : "init failed without a message");
@@ -872,7 +868,7 @@ const char *mock_host_configure(mock_host *host, const char *cfg_json, const cha
         return host->error;
     }
     cfg = json_loads(cfg_json, 0, &jerr);
-    if (cfg == NULL || !json_is_object(cfg)) {
+    if (!cfg || !json_is_object(cfg)) {
         snprintf(err, sizeof(err), "mock: config is not a JSON object: %s",
                  cfg ? "another type" : jerr.text);
         json_decref(cfg);
@@ -890,7 +886,7 @@ const char *mock_host_configure(mock_host *host, const char *cfg_json, const cha
         size_t cap = host->cap_instances ? host->cap_instances * 2 : 8;
         void **arr = realloc(host->instances, cap * sizeof(*arr));
 
-        if (arr == NULL) {
+        if (!arr) {
             host->plugin.unconfigure(inst);
             mock_set_error_text(host, "out of memory");
             return host->error;
@@ -944,7 +940,7 @@ const char *mock_host_log_line(const mock_host *host, size_t i, int *level)
     pthread_mutex_lock(&h->lock);
     if (i < h->n_lines) {
         text = h->lines[i].text;
-        if (level != NULL)
+        if (level)
             *level = h->lines[i].level;
     }
     pthread_mutex_unlock(&h->lock);
@@ -958,7 +954,7 @@ size_t mock_host_log_matches(const mock_host *host, const char *needle)
 
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < h->n_lines; i++)
-        if (strstr(h->lines[i].text, needle) != NULL)
+        if (strstr(h->lines[i].text, needle))
             n++;
     pthread_mutex_unlock(&h->lock);
     return n;
@@ -984,28 +980,28 @@ static int mock_set_pair(struct mock_pair **arr, size_t *n, const char *key, con
     for (size_t i = 0; i < *n; i++) {
         if (strcasecmp((*arr)[i].key, key) != 0)
             continue;
-        if (value == NULL) {
+        if (!value) {
             free((*arr)[i].key);
             free((*arr)[i].value);
             (*arr)[i] = (*arr)[--*n];
             return 0;
         }
         char *copy = strdup(value);
-        if (copy == NULL)
+        if (!copy)
             return -1;
         free((*arr)[i].value);
         (*arr)[i].value = copy;
         return 0;
     }
-    if (value == NULL)
+    if (!value)
         return 0;
     struct mock_pair *grown = realloc(*arr, (*n + 1) * sizeof(**arr));
-    if (grown == NULL)
+    if (!grown)
         return -1;
     *arr = grown;
     grown[*n].key = strdup(key);
     grown[*n].value = strdup(value);
-    if (grown[*n].key == NULL || grown[*n].value == NULL) {
+    if (!grown[*n].key || !grown[*n].value) {
         free(grown[*n].key);
         free(grown[*n].value);
         return -1;
@@ -1018,7 +1014,7 @@ static int mock_meta_set_index(sluice_exec *exec, int i, const char *value)
 {
     char *copy = NULL;
 
-    if (value != NULL && (copy = strdup(value)) == NULL)
+    if (value && !(copy = strdup(value)))
         return -1;
     free(exec->meta[i]);
     exec->meta[i] = copy;
@@ -1033,7 +1029,7 @@ static char *mock_b64_decode(const char *in, size_t n, size_t *len)
     char *out = malloc(BASE64_DECODE_LENGTH(n) + 1);
     size_t o = 0;
 
-    if (out == NULL)
+    if (!out)
         return NULL;
     base64_decode_init(&ctx);
     if (!base64_decode_update(&ctx, &o, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
@@ -1048,10 +1044,10 @@ static char *mock_b64_decode(const char *in, size_t n, size_t *len)
 static int mock_set_body_locked(sluice_exec *exec, const char *data, size_t len,
                                 const char *content_type)
 {
-    char *body = data != NULL ? mock_strndup(data, len) : NULL;
-    char *type = content_type != NULL ? strdup(content_type) : NULL;
+    char *body = data ? mock_strndup(data, len) : NULL;
+    char *type = content_type ? strdup(content_type) : NULL;
 
-    if ((data != NULL && body == NULL) || (content_type != NULL && type == NULL)) {
+    if ((data && !body) || (content_type && !type)) {
         free(body);
         free(type);
         return -1;
@@ -1059,7 +1055,7 @@ static int mock_set_body_locked(sluice_exec *exec, const char *data, size_t len,
     free(exec->body);
     free(exec->body_type);
     exec->body = body;
-    exec->body_len = body != NULL ? len : 0;
+    exec->body_len = body ? len : 0;
     exec->body_type = type;
     return 0;
 }
@@ -1084,15 +1080,15 @@ static int mock_exec_seed_body(sluice_exec *exec, json_t *event)
     } else if (json_is_string(body)) {
         len = json_string_length(body);
         bytes = mock_strndup(json_string_value(body), len);
-    } else if (body != NULL && !json_is_null(body)) {
+    } else if (body && !json_is_null(body)) {
         bytes = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-        len = bytes != NULL ? strlen(bytes) : 0;
-        if (type == NULL)
+        len = bytes ? strlen(bytes) : 0;
+        if (!type)
             type = "application/json";
     } else {
         return mock_set_body_locked(exec, NULL, 0, type);
     }
-    if (bytes == NULL)
+    if (!bytes)
         return -1;
     rc = mock_set_body_locked(exec, bytes, len, type);
     free(bytes);
@@ -1110,7 +1106,7 @@ static int mock_exec_seed(sluice_exec *exec, json_t *event)
     for (size_t i = 0; i < sizeof(from_event) / sizeof(from_event[0]); i++) {
         const char *s = json_string_value(json_object_get(event, from_event[i]));
 
-        if (s != NULL && mock_meta_set_index(exec, mock_meta_index(from_event[i]), s) != 0)
+        if (s && mock_meta_set_index(exec, mock_meta_index(from_event[i]), s) != 0)
             return -1;
     }
     id = exec->meta[mock_meta_index("execution_id")];
@@ -1118,7 +1114,7 @@ static int mock_exec_seed(sluice_exec *exec, json_t *event)
     if (mock_meta_set_index(exec, mock_meta_index("request_id"), buf) != 0)
         return -1;
     flow = exec->meta[mock_meta_index("flow")];
-    if (flow != NULL && strchr(flow, '/') != NULL) {
+    if (flow && strchr(flow, '/')) {
         snprintf(buf, sizeof(buf), "%.*s", (int)(strchr(flow, '/') - flow), flow);
         if (mock_meta_set_index(exec, mock_meta_index("namespace"), buf) != 0)
             return -1;
@@ -1131,7 +1127,8 @@ static int mock_exec_seed(sluice_exec *exec, json_t *event)
     if (mock_exec_seed_body(exec, event) != 0)
         return -1;
     headers = json_object_get(event, "headers");
-    json_object_foreach(headers, key, value) {
+    json_object_foreach(headers, key, value)
+    {
         if (json_is_string(value) &&
             mock_set_pair(&exec->headers, &exec->n_headers, key, json_string_value(value)) != 0)
             return -1;
@@ -1149,14 +1146,14 @@ mock_exec *mock_exec_new(mock_host *host, const char *event_json)
     /* Read as plugins read it (sluice_json_parse_event): an event the mock
      * takes must be one sluiced could give. */
     event = sluice_json_parse_event(event_json, strlen(event_json), &jerr);
-    if (event == NULL || !json_is_object(event)) {
+    if (!event || !json_is_object(event)) {
         mock_logf(host, SLUICE_LOG_ERROR, "mock_exec_new: event is not a JSON object: %s",
                   event ? "another type" : jerr.text);
         json_decref(event);
         return NULL;
     }
     exec = calloc(1, sizeof(*exec));
-    if (exec == NULL)
+    if (!exec)
         goto fail;
     exec->host = host;
     exec->result = MOCK_NOT_DONE;
@@ -1168,7 +1165,7 @@ mock_exec *mock_exec_new(mock_host *host, const char *event_json)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&exec->cond, &attr);
     pthread_condattr_destroy(&attr);
-    if (exec->event == NULL || mock_exec_seed(exec, event) != 0) {
+    if (!exec->event || mock_exec_seed(exec, event) != 0) {
         mock_exec_free(exec);
         exec = NULL;
     }
@@ -1179,7 +1176,7 @@ fail:
 
 void mock_exec_free(mock_exec *exec)
 {
-    if (exec == NULL)
+    if (!exec)
         return;
     pthread_mutex_lock(&exec->lock);
     exec->timer_stop = 1;
@@ -1291,7 +1288,7 @@ int mock_exec_execute(mock_exec *exec, void *instance)
         mock_misuse(host, "exec_complete called but execute did not return SLUICE_PENDING");
         pthread_mutex_lock(&exec->lock);
     }
-    if (rc == SLUICE_ERR && exec->error == NULL) {
+    if (rc == SLUICE_ERR && !exec->error) {
         pthread_mutex_unlock(&exec->lock);
         mock_misuse(host, "execute returned SLUICE_ERR without exec_set_error");
         pthread_mutex_lock(&exec->lock);
@@ -1339,8 +1336,7 @@ void mock_exec_cancel(mock_exec *exec, int reason)
     pthread_mutex_lock(&exec->lock);
     if (exec->cancel_reason == SLUICE_CANCEL_NONE)
         exec->cancel_reason = reason;
-    if ((exec->state != MOCK_RUNNING && exec->state != MOCK_PENDING) ||
-        host->plugin.cancel == NULL) {
+    if ((exec->state != MOCK_RUNNING && exec->state != MOCK_PENDING) || !host->plugin.cancel) {
         pthread_mutex_unlock(&exec->lock);
         return;
     }
@@ -1425,21 +1421,21 @@ const char *mock_exec_output_get(mock_exec *exec, const char *key)
         }
     }
     value = json_object_get(exec->outputs_json, key);
-    if (value == NULL)
+    if (!value)
         goto out;
     if (json_is_string(value))
         text = mock_strndup(json_string_value(value), json_string_length(value));
     else
         text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL)
+    if (!text)
         goto out;
     {
         struct mock_pair *grown =
             realloc(exec->output_cache, (exec->n_output_cache + 1) * sizeof(*grown));
         char *k = strdup(key);
 
-        if (grown == NULL || k == NULL) {
-            if (grown != NULL)
+        if (!grown || !k) {
+            if (grown)
                 exec->output_cache = grown;
             free(k);
             free(text);
@@ -1490,7 +1486,7 @@ static int mock_stream_render(struct mock_stream *s)
     if (dropped > 0)
         mlen = (size_t)snprintf(marker, sizeof(marker), "\n[... %zu bytes dropped ...]\n", dropped);
     out = malloc(s->head_len + mlen + s->tail_len + 1);
-    if (out == NULL)
+    if (!out)
         return -1;
     if (s->head_len > 0)
         memcpy(out, s->head, s->head_len);
@@ -1518,10 +1514,10 @@ const char *mock_exec_log(mock_exec *exec, int stream, size_t *len)
         return NULL;
     pthread_mutex_lock(&exec->lock);
     s = &exec->streams[stream - 1];
-    if ((s->dirty || s->render == NULL) && mock_stream_render(s) != 0)
+    if ((s->dirty || !s->render) && mock_stream_render(s) != 0)
         goto out;
     text = s->render;
-    if (len != NULL)
+    if (len)
         *len = s->render_len;
 out:
     pthread_mutex_unlock(&exec->lock);
@@ -1549,13 +1545,13 @@ int mock_exec_response(const mock_exec *exec, int *status, const char **content_
 
     pthread_mutex_lock(&e->lock);
     if (e->has_response) {
-        if (status != NULL)
+        if (status)
             *status = e->response_status;
-        if (content_type != NULL)
+        if (content_type)
             *content_type = e->response_type;
-        if (body != NULL)
+        if (body)
             *body = e->response_body;
-        if (len != NULL)
+        if (len)
             *len = e->response_len;
         rc = 0;
     }
@@ -1579,7 +1575,7 @@ const char *mock_exec_meta_get(const mock_exec *exec, const char *key)
     mock_exec *e = (mock_exec *)(uintptr_t)exec;
     const char *value;
 
-    if (key == NULL)
+    if (!key)
         return NULL;
     pthread_mutex_lock(&e->lock);
     value = mock_plugin_meta_locked(e, key);

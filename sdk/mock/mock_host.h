@@ -31,7 +31,7 @@
  *     void *inst = NULL;
  *     const char *err = mock_host_configure(host, "{\"argv\":[\"/bin/true\"]}",
  *                                           "test.conf:1", &inst);
- *     ck_assert_msg(err == NULL, "%s", err);
+ *     ck_assert_msg(!err, "%s", err);
  *     mock_exec *exec = mock_exec_new(host, "{\"body\":{\"ref\":\"main\"}}");
  *     ck_assert_int_eq(mock_exec_run(exec, inst, 5000), SLUICE_OK);
  *     ck_assert_str_eq(mock_exec_output_get(exec, "version"), "1.2");

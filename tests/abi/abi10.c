@@ -82,7 +82,7 @@ static int abi10_init(const sluice_host *host, void **ctx, char *err, size_t err
 {
     (void)ctx;
     if (host->abi_major != 1 || host->struct_size < offsetof(sluice_host, exec_set_response) +
-                                                         sizeof(host->exec_set_response)) {
+                                                        sizeof(host->exec_set_response)) {
         snprintf(err, errlen, "host table too small for v1.0");
         return -1;
     }
@@ -100,8 +100,7 @@ static int abi10_configure(void *ctx, const char *cfg, size_t len, const char *w
         return -1;
     }
     if (len != strlen(cfg)) {
-        snprintf(err, errlen, "%s: cfg_len %zu but the text is %zu bytes", where, len,
-                 strlen(cfg));
+        snprintf(err, errlen, "%s: cfg_len %zu but the text is %zu bytes", where, len, strlen(cfg));
         free(in);
         return -1;
     }
@@ -162,11 +161,10 @@ static int abi10_execute(void *instance, sluice_exec *exec)
     const char *event = h->exec_event(exec, &len);
     put(&b, "{\"host_abi\":\"%u.%u\",\"host_struct_size\":%u", h->abi_major, h->abi_minor,
         h->struct_size);
-    put(&b, ",\"has_set_response\":%s",
-        SLUICE_HOST_HAS(h, exec_set_response) ? "true" : "false");
+    put(&b, ",\"has_set_response\":%s", SLUICE_HOST_HAS(h, exec_set_response) ? "true" : "false");
     put(&b, ",\"event_ok\":%s",
         event && len == strlen(event) && event[0] == '{' && event[len - 1] == '}' ? "true"
-                                                                                   : "false");
+                                                                                  : "false");
     put(&b, ",\"x_test\":");
     put_str(&b, h->exec_header(exec, "x-TEST"));
     put(&b, ",\"authorization\":");

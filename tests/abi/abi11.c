@@ -91,8 +91,8 @@ static void put_b64(buf *b, const unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
                      (i + 2 < n ? p[i + 2] : 0);
-        put(b, "%c%c%c%c", abc[v >> 18 & 63], abc[v >> 12 & 63],
-            i + 1 < n ? abc[v >> 6 & 63] : '=', i + 2 < n ? abc[v & 63] : '=');
+        put(b, "%c%c%c%c", abc[v >> 18 & 63], abc[v >> 12 & 63], i + 1 < n ? abc[v >> 6 & 63] : '=',
+            i + 2 < n ? abc[v & 63] : '=');
     }
     put(b, "\"");
 }
@@ -219,9 +219,8 @@ static int abi11_execute(void *instance, sluice_exec *exec)
         const char *body = h->exec_body(exec, &len, &type);
         h->exec_set_meta(exec, "abi11.kind", "echo");
         if (!body)
-            return h->exec_set_response(exec, 200, "text/plain", "(no body)", 9) == 0
-                       ? SLUICE_OK
-                       : SLUICE_ERR;
+            return h->exec_set_response(exec, 200, "text/plain", "(no body)", 9) == 0 ? SLUICE_OK
+                                                                                      : SLUICE_ERR;
         return h->exec_set_response(exec, 200, type ? type : "application/octet-stream", body,
                                     len) == 0
                    ? SLUICE_OK
@@ -234,7 +233,7 @@ static int abi11_execute(void *instance, sluice_exec *exec)
             h->exec_set_error(exec, "the first attempt fails");
             return SLUICE_ERR;
         }
-        if (h->exec_meta(exec, "abi11.first") != NULL) {
+        if (h->exec_meta(exec, "abi11.first")) {
             h->exec_set_error(exec, "the failed attempt's meta is still there");
             return SLUICE_ERR;
         }

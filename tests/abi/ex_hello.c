@@ -1,2 +1,2 @@
 /* The hello example, built in this tree for test_abi, test_sdk and exports.sh. */
-#include "../../sdk/examples/hello/hello.c"
+#include "hello.c" /* sdk/examples/hello, on the include path */

@@ -29,15 +29,14 @@
 #define ABI_MSIZE(T, f) sizeof(((T *)0)->f)
 #define ABI_END(T, f) (offsetof(T, f) + ABI_MSIZE(T, f))
 
-#define ABI_TYPE(T, f, type)                                                            \
-    _Static_assert(_Generic(((T *)0)->f, type : 1, default : 0),                        \
-                   #T "." #f " has type " #type)
-#define ABI_FIRST(T, f, type)                                                           \
-    ABI_TYPE(T, f, type);                                                               \
+#define ABI_TYPE(T, f, type) \
+    _Static_assert(_Generic(((T *)0)->f, type : 1, default : 0), #T "." #f " has type " #type)
+#define ABI_FIRST(T, f, type) \
+    ABI_TYPE(T, f, type);     \
     _Static_assert(offsetof(T, f) == 0, #T "." #f " is the first field")
-#define ABI_NEXT(T, prev, f, type)                                                      \
-    ABI_TYPE(T, f, type);                                                               \
-    _Static_assert(offsetof(T, f) == ABI_ALIGN_UP(ABI_END(T, prev), _Alignof(type)),    \
+#define ABI_NEXT(T, prev, f, type)                                                   \
+    ABI_TYPE(T, f, type);                                                            \
+    _Static_assert(offsetof(T, f) == ABI_ALIGN_UP(ABI_END(T, prev), _Alignof(type)), \
                    #T "." #f " directly follows " #prev)
 
 /* ---- sluice_plugin v1.0: every field, its type, its place ---- */
@@ -50,8 +49,7 @@ ABI_NEXT(sluice_plugin, flags, name, const char *);
 ABI_NEXT(sluice_plugin, name, version, const char *);
 ABI_NEXT(sluice_plugin, version, description, const char *);
 ABI_NEXT(sluice_plugin, description, license, const char *);
-ABI_NEXT(sluice_plugin, license, init,
-         int (*)(const sluice_host *, void **, char *, size_t));
+ABI_NEXT(sluice_plugin, license, init, int (*)(const sluice_host *, void **, char *, size_t));
 ABI_NEXT(sluice_plugin, init, destroy, void (*)(void *));
 ABI_NEXT(sluice_plugin, destroy, configure,
          int (*)(void *, const char *, size_t, const char *, void **, char *, size_t));
@@ -69,12 +67,9 @@ ABI_NEXT(sluice_host, struct_size, reserved0, uint32_t);
 ABI_NEXT(sluice_host, reserved0, log,
          void (*)(const sluice_host *, const sluice_exec *, int, const char *, ...));
 ABI_NEXT(sluice_host, log, exec_event, const char *(*)(const sluice_exec *, size_t *));
-ABI_NEXT(sluice_host, exec_event, exec_header,
-         const char *(*)(const sluice_exec *, const char *));
-ABI_NEXT(sluice_host, exec_header, exec_meta,
-         const char *(*)(const sluice_exec *, const char *));
-ABI_NEXT(sluice_host, exec_meta, exec_set_output,
-         int (*)(sluice_exec *, const char *, size_t));
+ABI_NEXT(sluice_host, exec_event, exec_header, const char *(*)(const sluice_exec *, const char *));
+ABI_NEXT(sluice_host, exec_header, exec_meta, const char *(*)(const sluice_exec *, const char *));
+ABI_NEXT(sluice_host, exec_meta, exec_set_output, int (*)(sluice_exec *, const char *, size_t));
 ABI_NEXT(sluice_host, exec_set_output, exec_set_error, int (*)(sluice_exec *, const char *));
 ABI_NEXT(sluice_host, exec_set_error, exec_set_exit_code, int (*)(sluice_exec *, int));
 ABI_NEXT(sluice_host, exec_set_exit_code, exec_write_log,
@@ -90,8 +85,7 @@ _Static_assert(sizeof(sluice_plugin) >= ABI_PLUGIN_V1_0_END, "sluice_plugin only
 _Static_assert(sizeof(sluice_host) >= ABI_HOST_V1_0_END, "sluice_host only grows");
 #if SLUICE_ABI_MINOR == 0
 /* In v1.0 itself the structs end with the last v1.0 field. */
-_Static_assert(sizeof(sluice_plugin) ==
-                   ABI_ALIGN_UP(ABI_PLUGIN_V1_0_END, _Alignof(sluice_plugin)),
+_Static_assert(sizeof(sluice_plugin) == ABI_ALIGN_UP(ABI_PLUGIN_V1_0_END, _Alignof(sluice_plugin)),
                "sluice_plugin v1.0 has no trailing fields");
 _Static_assert(sizeof(sluice_host) == ABI_ALIGN_UP(ABI_HOST_V1_0_END, _Alignof(sluice_host)),
                "sluice_host v1.0 has no trailing fields");
@@ -101,7 +95,7 @@ _Static_assert(sizeof(sluice_host) == ABI_ALIGN_UP(ABI_HOST_V1_0_END, _Alignof(s
 
 #define ABI_AT(T, f, off) _Static_assert(offsetof(T, f) == (off), #T "." #f " is at " #off)
 
-#if (defined(__x86_64__) && defined(__LP64__)) || defined(__aarch64__) ||                   \
+#if (defined(__x86_64__) && defined(__LP64__)) || defined(__aarch64__) || \
     (defined(__riscv) && __riscv_xlen == 64) || defined(__powerpc64__) || defined(__s390x__)
 /* x86-64 SysV and the other LP64 ABIs: 4-byte uint32_t, 8-byte pointers. */
 ABI_AT(sluice_plugin, abi_major, 0);
@@ -169,7 +163,10 @@ _Static_assert(SLUICE_LOG_KEEP >= 32u * 1024u, "log keep never shrinks");
 
 /* ---- the same facts as data, for the run-time comparison ---- */
 
-#define ABI_ROW(T, f) {#T "." #f, offsetof(T, f), ABI_MSIZE(T, f)}
+#define ABI_ROW(T, f)                              \
+    {                                              \
+#T "." #f, offsetof(T, f), ABI_MSIZE(T, f) \
+    }
 
 const abi_field *ABI_LAYOUT_FN(size_t *n)
 {
@@ -214,12 +211,24 @@ const abi_field *ABI_LAYOUT_FN(size_t *n)
 const long *ABI_CONSTANTS_FN(size_t *n)
 {
     static const long values[] = {
-        SLUICE_ABI_MAJOR,       SLUICE_OK,          SLUICE_ERR,
-        SLUICE_PENDING,         SLUICE_LOG_ERROR,   SLUICE_LOG_WARN,
-        SLUICE_LOG_INFO,        SLUICE_LOG_DEBUG,   SLUICE_STDOUT,
-        SLUICE_STDERR,          SLUICE_CANCEL_NONE, SLUICE_CANCEL_REQUEST,
-        SLUICE_CANCEL_TIMEOUT,  SLUICE_CANCEL_SHUTDOWN, (long)SLUICE_PF_REENTRANT,
-        (long)SLUICE_MAX_OUTPUT, (long)SLUICE_MAX_ERROR, (long)SLUICE_LOG_KEEP,
+        SLUICE_ABI_MAJOR,
+        SLUICE_OK,
+        SLUICE_ERR,
+        SLUICE_PENDING,
+        SLUICE_LOG_ERROR,
+        SLUICE_LOG_WARN,
+        SLUICE_LOG_INFO,
+        SLUICE_LOG_DEBUG,
+        SLUICE_STDOUT,
+        SLUICE_STDERR,
+        SLUICE_CANCEL_NONE,
+        SLUICE_CANCEL_REQUEST,
+        SLUICE_CANCEL_TIMEOUT,
+        SLUICE_CANCEL_SHUTDOWN,
+        (long)SLUICE_PF_REENTRANT,
+        (long)SLUICE_MAX_OUTPUT,
+        (long)SLUICE_MAX_ERROR,
+        (long)SLUICE_LOG_KEEP,
     };
     *n = sizeof(values) / sizeof(values[0]);
     return values;

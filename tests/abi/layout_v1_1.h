@@ -21,20 +21,18 @@
 
 ABI_NEXT(sluice_host, exec_set_response, exec_body,
          const char *(*)(const sluice_exec *, size_t *, const char **));
-ABI_NEXT(sluice_host, exec_body, exec_set_meta,
-         int (*)(sluice_exec *, const char *, const char *));
+ABI_NEXT(sluice_host, exec_body, exec_set_meta, int (*)(sluice_exec *, const char *, const char *));
 #define ABI_HOST_V1_1_END ABI_END(sluice_host, exec_set_meta)
 
 _Static_assert(sizeof(sluice_host) >= ABI_HOST_V1_1_END, "sluice_host only grows");
 #if SLUICE_ABI_MINOR == 1
 _Static_assert(sizeof(sluice_host) == ABI_ALIGN_UP(ABI_HOST_V1_1_END, _Alignof(sluice_host)),
                "sluice_host v1.1 ends with exec_set_meta");
-_Static_assert(sizeof(sluice_plugin) ==
-                   ABI_ALIGN_UP(ABI_PLUGIN_V1_0_END, _Alignof(sluice_plugin)),
+_Static_assert(sizeof(sluice_plugin) == ABI_ALIGN_UP(ABI_PLUGIN_V1_0_END, _Alignof(sluice_plugin)),
                "sluice_plugin did not grow in 1.1");
 #endif
 
-#if (defined(__x86_64__) && defined(__LP64__)) || defined(__aarch64__) ||                   \
+#if (defined(__x86_64__) && defined(__LP64__)) || defined(__aarch64__) || \
     (defined(__riscv) && __riscv_xlen == 64) || defined(__powerpc64__) || defined(__s390x__)
 ABI_AT(sluice_host, exec_body, 104);
 ABI_AT(sluice_host, exec_set_meta, 112);

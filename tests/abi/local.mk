@@ -66,11 +66,11 @@ tests_abi_cxx20_la_LIBADD = $(JANSSON_LIBS)
 # The SDK examples, from their own directories (wrappers keep the objects
 # out of sdk/examples in an in-tree build).
 tests_abi_hello_la_SOURCES = tests/abi/ex_hello.c
-tests_abi_hello_la_CPPFLAGS = $(PLUGIN_CPP)
+tests_abi_hello_la_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/sdk/examples/hello
 tests_abi_hello_la_CFLAGS = $(PLUGIN_CC)
 tests_abi_hello_la_LDFLAGS = $(ABI_LINK)
 tests_abi_jsonl_la_SOURCES = tests/abi/ex_jsonl.c
-tests_abi_jsonl_la_CPPFLAGS = $(PLUGIN_CPP)
+tests_abi_jsonl_la_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/sdk/examples/jsonl
 tests_abi_jsonl_la_CFLAGS = $(PLUGIN_CC) $(JANSSON_CFLAGS)
 tests_abi_jsonl_la_LDFLAGS = $(ABI_LINK)
 tests_abi_jsonl_la_LIBADD = $(JANSSON_LIBS)

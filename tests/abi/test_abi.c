@@ -43,8 +43,8 @@ START_TEST(frozen_and_current_layouts_match)
         ck_assert_str_eq(f[i].name, c[i].name);
         ck_assert_msg(f[i].offset == c[i].offset, "%s: offset %zu in v1.0, %zu now", f[i].name,
                       f[i].offset, c[i].offset);
-        ck_assert_msg(f[i].size == c[i].size, "%s: size %zu in v1.0, %zu now", f[i].name,
-                      f[i].size, c[i].size);
+        ck_assert_msg(f[i].size == c[i].size, "%s: size %zu in v1.0, %zu now", f[i].name, f[i].size,
+                      c[i].size);
     }
 }
 END_TEST
@@ -69,8 +69,8 @@ static void same_fields(const abi_field *a, size_t na, const abi_field *b, size_
     ck_assert_msg(na == nb, "%s: %zu fields against %zu", what, na, nb);
     for (size_t i = 0; i < na; i++) {
         ck_assert_str_eq(a[i].name, b[i].name);
-        ck_assert_msg(a[i].offset == b[i].offset, "%s: %s: offset %zu against %zu", what,
-                      a[i].name, a[i].offset, b[i].offset);
+        ck_assert_msg(a[i].offset == b[i].offset, "%s: %s: offset %zu against %zu", what, a[i].name,
+                      a[i].offset, b[i].offset);
         ck_assert_msg(a[i].size == b[i].size, "%s: %s: size %zu against %zu", what, a[i].name,
                       a[i].size, b[i].size);
     }
@@ -148,8 +148,8 @@ START_TEST(host_has_tells_a_1_0_host)
     memset(&h, 0x5a, sizeof(h));
     host_fill(&h);
     h.abi_minor = 0;
-    h.struct_size = (uint32_t)(offsetof(sluice_host, exec_set_response) +
-                               sizeof(h.exec_set_response));
+    h.struct_size =
+        (uint32_t)(offsetof(sluice_host, exec_set_response) + sizeof(h.exec_set_response));
     ck_assert(SLUICE_HOST_HAS(&h, exec_set_response));
     ck_assert(!SLUICE_HOST_HAS(&h, exec_body));
     ck_assert(!SLUICE_HOST_HAS(&h, exec_set_meta));
@@ -238,9 +238,8 @@ START_TEST(loads_the_c99_and_cxx_plugins)
         ck_assert_uint_eq(p->desc.struct_size, sizeof(sluice_plugin));
         void *inst = NULL;
         char err[256] = "";
-        ck_assert_int_eq(loader_configure(p, "{\"nope\":1}", 10, "x.conf:3", &inst, err,
-                                          sizeof(err)),
-                         -1);
+        ck_assert_int_eq(
+            loader_configure(p, "{\"nope\":1}", 10, "x.conf:3", &inst, err, sizeof(err)), -1);
         ck_assert_msg(strstr(err, "x.conf:3: unknown setting \"nope\"") != NULL, "%s", err);
         ck_assert_int_eq(loader_configure(p, "{}", 2, "x.conf:3", &inst, err, sizeof(err)), 0);
         loader_unconfigure(p, inst);
@@ -256,18 +255,17 @@ START_TEST(loads_the_sdk_examples)
     ck_assert_ptr_nonnull(hello->desc.destroy);
     void *inst = NULL;
     char err[256] = "";
-    ck_assert_int_eq(loader_configure(hello, "{\"greeting\":\"hi\"}", 17, "f.conf:2", &inst,
-                                      err, sizeof(err)),
-                     -1);
+    ck_assert_int_eq(
+        loader_configure(hello, "{\"greeting\":\"hi\"}", 17, "f.conf:2", &inst, err, sizeof(err)),
+        -1);
     ck_assert_str_eq(err, "f.conf:2: hello takes no settings; remove the config group");
-    ck_assert_int_eq(loader_configure(hello, " { } ", 5, "f.conf:2", &inst, err, sizeof(err)),
-                     0);
+    ck_assert_int_eq(loader_configure(hello, " { } ", 5, "f.conf:2", &inst, err, sizeof(err)), 0);
     loader_unconfigure(hello, inst);
 
     plugin *jsonl = load("jsonl");
     ck_assert(jsonl->desc.flags & SLUICE_PF_REENTRANT);
-    ck_assert_int_eq(loader_configure(jsonl, "{\"path\":\"relative.jsonl\"}", 25, "a.conf:9",
-                                      &inst, err, sizeof(err)),
+    ck_assert_int_eq(loader_configure(jsonl, "{\"path\":\"relative.jsonl\"}", 25, "a.conf:9", &inst,
+                                      err, sizeof(err)),
                      -1);
     ck_assert_str_eq(err, "a.conf:9: path must be an absolute file name");
 }
@@ -298,7 +296,7 @@ START_TEST(refuses_each_malformed_plugin)
         snprintf(path, sizeof(path), "%s/%s.so", FIXTURE_DIR, cases[i].file);
         err[0] = 0;
         plugin *p = loader_load_file(path, cases[i].expect, err, sizeof(err));
-        ck_assert_msg(p == NULL, "%s was loaded", cases[i].file);
+        ck_assert_msg(!p, "%s was loaded", cases[i].file);
         ck_assert_msg(strstr(err, cases[i].reason) != NULL, "%s: \"%s\" does not say \"%s\"",
                       cases[i].file, err, cases[i].reason);
     }

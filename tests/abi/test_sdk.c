@@ -276,9 +276,9 @@ static mock_host *load_built(const char *name)
     mock_host *host = mock_host_new();
     ck_assert_ptr_nonnull(host);
     const char *err = mock_host_load_path(host, path);
-    ck_assert_msg(err == NULL, "%s: %s", path, err);
+    ck_assert_msg(!err, "%s: %s", path, err);
     err = mock_host_init(host);
-    ck_assert_msg(err == NULL, "%s init: %s", name, err);
+    ck_assert_msg(!err, "%s init: %s", name, err);
     return host;
 }
 
@@ -475,7 +475,7 @@ static void *jsonl_configure(mock_host *host, const char *extra)
     snprintf(cfg, sizeof(cfg), "{\"path\":\"%s/audit.jsonl\"%s%s}", tmpdir, extra ? "," : "",
              extra ? extra : "");
     const char *err = mock_host_configure(host, cfg, "audit.conf:2", &inst);
-    ck_assert_msg(err == NULL, "%s", err);
+    ck_assert_msg(!err, "%s", err);
     return inst;
 }
 
@@ -494,7 +494,8 @@ START_TEST(jsonl_writes_one_line_per_event)
     void *inst = jsonl_configure(host, NULL);
     ck_assert(exists("audit.jsonl")); /* created by configure */
 
-    mock_exec *exec = mock_exec_new(host, "{\"flow\":\"audit\",\n \"body\": {\"text\": \"two\\nlines\"}}");
+    mock_exec *exec =
+        mock_exec_new(host, "{\"flow\":\"audit\",\n \"body\": {\"text\": \"two\\nlines\"}}");
     ck_assert_int_eq(mock_exec_run(exec, inst, 1000), SLUICE_OK);
     char want[512];
     snprintf(want, sizeof(want), "%s/audit.jsonl", tmpdir);
@@ -515,8 +516,9 @@ START_TEST(jsonl_selects_fields)
 {
     mock_host *host = load_built("jsonl");
     void *inst = jsonl_configure(host, "\"fields\":[\"trigger\",\"body.ref\",\"body.missing\"]");
-    ck_assert_int_eq(run_event(host, inst, "{\"trigger\":\"gh\",\"body\":{\"ref\":\"main\",\"x\":1}}"),
-                     SLUICE_OK);
+    ck_assert_int_eq(
+        run_event(host, inst, "{\"trigger\":\"gh\",\"body\":{\"ref\":\"main\",\"x\":1}}"),
+        SLUICE_OK);
     char *text = file_text("audit.jsonl");
     ck_assert_str_eq(text, "{\"trigger\":\"gh\",\"body.ref\":\"main\",\"body.missing\":null}\n");
     free(text);

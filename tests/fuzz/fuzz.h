@@ -16,10 +16,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A broken invariant: say which, with the input's detail, and abort so
  * that libFuzzer saves the input. */
-#define FUZZ_CHECK(cond, ...)                                                                 \
-    do {                                                                                      \
-        if (!(cond))                                                                          \
-            fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                \
+#define FUZZ_CHECK(cond, ...)                                  \
+    do {                                                       \
+        if (!(cond))                                           \
+            fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__); \
     } while (0)
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 4, 5)));
@@ -48,7 +48,6 @@ const char *fuzz_tmpdir(void);
 const char *fuzz_write_file(const char *name, const void *text, size_t len);
 /* Load a configuration from text (through config_load, as sluiced reads a
  * file). NULL with the error in err. */
-struct sluice_config *fuzz_load_config(const char *text, size_t len, char *err,
-                                       size_t errlen);
+struct sluice_config *fuzz_load_config(const char *text, size_t len, char *err, size_t errlen);
 
 #endif

@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[2048];
     /* libconfig reads until a NUL; the text ends at the first one. */
-    sluice_config *cfg = fuzz_load_config((const char *)data, strnlen((const char *)data, size),
-                                          err, sizeof(err));
+    sluice_config *cfg =
+        fuzz_load_config((const char *)data, strnlen((const char *)data, size), err, sizeof(err));
     if (!cfg) {
         FUZZ_CHECK(names_file_line(err), "a configuration error names no file:line: \"%s\"", err);
         return 0;

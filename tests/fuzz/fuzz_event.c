@@ -116,8 +116,8 @@ static void github_signature(const unsigned char *body, size_t len, char *out)
     const unsigned char *parts[1] = {body};
     size_t lens[1] = {len};
     unsigned char mac[AUTH_MAC_MAX];
-    int ml = auth_hmac_compute(AUTH_ALG_SHA256, (const unsigned char *)GH_SECRET,
-                               strlen(GH_SECRET), parts, lens, 1, mac);
+    int ml = auth_hmac_compute(AUTH_ALG_SHA256, (const unsigned char *)GH_SECRET, strlen(GH_SECRET),
+                               parts, lens, 1, mac);
     strcpy(out, "sha256=");
     codec_hex_encode(mac, (size_t)ml, out + 7);
 }
@@ -179,10 +179,9 @@ static void check_client_addr(const http_request *rq)
             break;
         }
         unsigned char a[16];
-        FUZZ_CHECK(norm[0] && auth_addr_parse(norm, a) == 0 &&
-                       auth_cidr_strv_contains(trusted, a),
-                   "client %s chosen from X-Forwarded-For \"%s\" past the untrusted \"%.*s\"",
-                   got, list, (int)(end - start), start);
+        FUZZ_CHECK(norm[0] && auth_addr_parse(norm, a) == 0 && auth_cidr_strv_contains(trusted, a),
+                   "client %s chosen from X-Forwarded-For \"%s\" past the untrusted \"%.*s\"", got,
+                   list, (int)(end - start), start);
         if (start == list)
             break;
         end = start - 1;
@@ -192,15 +191,15 @@ static void check_client_addr(const http_request *rq)
 
 static int contains(const char *s, const char *what)
 {
-    return s && strstr(s, what) != NULL;
+    return s && strstr(s, what);
 }
 
 /* The invariants of one accepted event (text, len) of trigger t. */
-static void check_event(const char *text, size_t len, const http_request *rq,
-                        const trigger_def *t, int verbatim)
+static void check_event(const char *text, size_t len, const http_request *rq, const trigger_def *t,
+                        int verbatim)
 {
-    FUZZ_CHECK(strlen(text) == len, "the event has a NUL byte inside (%zu of %zu)",
-               strlen(text), len);
+    FUZZ_CHECK(strlen(text) == len, "the event has a NUL byte inside (%zu of %zu)", strlen(text),
+               len);
     FUZZ_CHECK(!memchr(text, '\n', len) && !memchr(text, '\r', len),
                "the event is not one line: %s", text);
     /* Read as plugins read it (jsonscan.h: \u0000, numbers beyond what
@@ -222,8 +221,8 @@ static void check_event(const char *text, size_t len, const http_request *rq,
 
     if (verbatim) {
         json_scan_info binfo = {0};
-        json_t *want = json_scan_tree((const char *)rq->body, rq->body_len,
-                                      EVENT_MAX_JSON_DEPTH, 0, &binfo);
+        json_t *want =
+            json_scan_tree((const char *)rq->body, rq->body_len, EVENT_MAX_JSON_DEPTH, 0, &binfo);
         FUZZ_CHECK(want, "a body that is not JSON was taken as JSON (%s): %s",
                    binfo.error ? binfo.error : "out of memory", text);
         FUZZ_CHECK(json_equal(want, json_object_get(ev, "body")),
@@ -240,17 +239,17 @@ static void check_event(const char *text, size_t len, const http_request *rq,
                        "the path key is in the event's params: %s", text);
     }
     json_t *headers = json_object_get(ev, "headers");
-    json_object_foreach(headers, k, v)
-        if (event_header_is_secret(cfg->secret_headers, k))
-            FUZZ_CHECK(json_is_string(v) && strcmp(json_string_value(v), "[redacted]") == 0,
-                       "secret header %s reached the event: %s", k, text);
+    json_object_foreach(headers, k, v) if (event_header_is_secret(cfg->secret_headers, k))
+        FUZZ_CHECK(json_is_string(v) && strcmp(json_string_value(v), "[redacted]") == 0,
+                   "secret header %s reached the event: %s", k, text);
     if (strcmp(t->id, "keys") == 0) {
         json_t *q = json_object_get(json_object_get(ev, "query"), "key");
         for (size_t i = 0; i < json_array_size(q); i++)
             FUZZ_CHECK(!contains(json_string_value(json_array_get(q, i)), KEY),
                        "the key in the query reached the event: %s", text);
         json_t *b = json_object_get(ev, "body");
-        FUZZ_CHECK(!json_is_object(b) || !contains(json_string_value(json_object_get(b, "key")), KEY),
+        FUZZ_CHECK(!json_is_object(b) ||
+                       !contains(json_string_value(json_object_get(b, "key")), KEY),
                    "the key in the body reached the event: %s", text);
         FUZZ_CHECK(!contains(json_string_value(json_object_get(headers, "x-key")), KEY),
                    "the key header reached the event: %s", text);
@@ -267,9 +266,8 @@ static void check_event(const char *text, size_t len, const http_request *rq,
 }
 
 /* Recovery: what the store kept rebuilds the accepted event exactly. */
-static void check_recovery(trigger_def *t, flow_def *f, const char *text, size_t len,
-                           char *stored, size_t slen, exec_body *body, const char *fn,
-                           const http_request *rq)
+static void check_recovery(trigger_def *t, flow_def *f, const char *text, size_t len, char *stored,
+                           size_t slen, exec_body *body, const char *fn, const http_request *rq)
 {
     json_t *hdrs = json_object();
     for (size_t i = 0; i < rq->n_headers; i++)
@@ -282,9 +280,9 @@ static void check_recovery(trigger_def *t, flow_def *f, const char *text, size_t
     size_t klen = raw ? slen : len;
     /* Unbound: nothing runs it, and cfg outlives it. */
     flow_rt rt = {.def = f};
-    sluice_exec *e = exec_from_store(NULL, t, &rt, "0190a8c2-0000-7000-8000-000000000000", "fuzz",
-                                     kept, klen, raw, body, fn, hdrs, rq->received_ms, err,
-                                     sizeof(err));
+    sluice_exec *e =
+        exec_from_store(NULL, t, &rt, "0190a8c2-0000-7000-8000-000000000000", "fuzz", kept, klen,
+                        raw, body, fn, hdrs, rq->received_ms, err, sizeof(err));
     FUZZ_CHECK(e, "an accepted request cannot be recovered: %s (event %s)", err, text);
     FUZZ_CHECK(e->event_len == len && memcmp(e->event, text, len) == 0,
                "recovery rebuilt another event:\n  accepted  %s\n  recovered %.*s", text,
@@ -295,8 +293,8 @@ static void check_recovery(trigger_def *t, flow_def *f, const char *text, size_t
         json_error_t jerr;
         json_t *got = json_loadb(inputs, ilen, JSON_ALLOW_NUL, &jerr);
         json_t *want = event_inputs(e->event, e->event_len);
-        FUZZ_CHECK(got && json_equal(got, want), "the inputs text %s is not the event's inputs (%s)",
-                   inputs, text);
+        FUZZ_CHECK(got && json_equal(got, want),
+                   "the inputs text %s is not the event's inputs (%s)", inputs, text);
         json_decref(got);
         json_decref(want);
         free(inputs);
@@ -323,16 +321,16 @@ static void accept(http_request *rq, trigger_def *t, route_match *m)
     char *fn_copy = fn ? strdup(fn) : NULL;
     int verbatim = event_body_is_json(rq) && !v.body_redacted;
     size_t mlen = 0;
-    char *members = event_take_body(base, verbatim ? (const char *)rq->body : NULL, rq->body_len,
-                                    &mlen);
+    char *members =
+        event_take_body(base, verbatim ? (const char *)rq->body : NULL, rq->body_len, &mlen);
     FUZZ_CHECK(members, "event_take_body failed");
     exec_body *body = exec_body_new(rq->body_len && !v.body_redacted ? rq->body : NULL,
                                     rq->body_len, event_header(rq, "content-type"));
     int keep_raw = body && body->bytes;
     for (size_t i = 0; i < t->n_flows; i++) {
         size_t slen, len;
-        char *stored = event_for_flow(base, "0190a8c2-0000-7000-8000-000000000000", t->flows[i],
-                                      &slen);
+        char *stored =
+            event_for_flow(base, "0190a8c2-0000-7000-8000-000000000000", t->flows[i], &slen);
         FUZZ_CHECK(stored, "event_for_flow failed");
         char *text = event_join(stored, slen, members, mlen, &len);
         FUZZ_CHECK(text, "event_join refused %s", stored);

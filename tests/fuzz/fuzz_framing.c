@@ -90,7 +90,7 @@ static void strip_zeros(const char **s, size_t *n)
 }
 
 typedef struct model {
-    int allowed;   /* R_* bits a refusal may use; 0: must be accepted */
+    int allowed;    /* R_* bits a refusal may use; 0: must be accepted */
     int may_refuse; /* sound, but past a bound sluice may keep */
     int any_te, any_cl, cl_positive;
     int mhd_chunked; /* libmicrohttpd reads the body as chunked */
@@ -248,17 +248,16 @@ static void check_origin_form(const char *target)
     else if (len >= 8 && same_icase(target, 8, "https://"))
         skip = 8;
     if (!skip) {
-        FUZZ_CHECK(r == target, "\"%s\" is no absolute http(s) target but became \"%s\"",
-                   target, r);
+        FUZZ_CHECK(r == target, "\"%s\" is no absolute http(s) target but became \"%s\"", target,
+                   r);
         return;
     }
     /* RFC 3986 3.2: the authority is all up to the path or the query. */
     FUZZ_CHECK(r >= target + skip, "\"%s\": \"%s\" starts inside the scheme", target, r);
     for (const char *p = target + skip; p < r; p++)
-        FUZZ_CHECK(*p != '/' && *p != '?', "\"%s\": the authority of \"%s\" holds a path",
-                   target, r);
-    FUZZ_CHECK(*r == 0 || *r == '/' || *r == '?', "\"%s\": \"%s\" is no path or query", target,
-               r);
+        FUZZ_CHECK(*p != '/' && *p != '?', "\"%s\": the authority of \"%s\" holds a path", target,
+                   r);
+    FUZZ_CHECK(*r == 0 || *r == '/' || *r == '?', "\"%s\": \"%s\" is no path or query", target, r);
     if (*r == '/')
         FUZZ_CHECK(framing_origin_form(r) == r, "origin form \"%s\" changes again", r);
 }
@@ -295,9 +294,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
         int lf = (flags & F_LF) != 0;
-        f[n++] = (framing_field){dup_bytes(line, nlen, lf), nlen,
+        f[n++] = (framing_field){dup_bytes(line, nlen, lf),
+                                 nlen,
                                  dup_bytes(val, (size_t)(line + len - val), lf),
-                                 (size_t)(line + len - val), (flags & F_FOLDED) != 0,
+                                 (size_t)(line + len - val),
+                                 (flags & F_FOLDED) != 0,
                                  (flags & F_BAD_ENDING) != 0};
         in.p += nl ? len + 1 : len;
         in.n -= nl ? len + 1 : len;
@@ -313,34 +314,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(!m.allowed, "%zu fields accepted with %s", n, m.why);
         FUZZ_CHECK(v.status == 0, "accepted with status %d", v.status);
         FUZZ_CHECK(v.has_body == (m.any_te || m.cl_positive),
-                   "accepted: has_body %d, Transfer-Encoding %d, Content-Length > 0 %d",
-                   v.has_body, m.any_te, m.cl_positive);
+                   "accepted: has_body %d, Transfer-Encoding %d, Content-Length > 0 %d", v.has_body,
+                   m.any_te, m.cl_positive);
         /* Accepted, the body must end where libmicrohttpd will end it. */
         FUZZ_CHECK(!m.any_te || (v.delimited && m.mhd_chunked),
                    "accepted a Transfer-Encoding libmicrohttpd does not read as chunked "
-                   "(delimited %d)", v.delimited);
+                   "(delimited %d)",
+                   v.delimited);
     } else {
         FUZZ_CHECK(m.allowed || m.may_refuse, "%zu sound fields refused: %d %s", n, v.status,
                    v.message);
-        int bit = v.status == 400 ? R_400 : v.status == 501 ? R_501 : v.status == 431 ? R_431
-                                                                                      : 0;
+        int bit = v.status == 400 ? R_400 : v.status == 501 ? R_501 : v.status == 431 ? R_431 : 0;
         int allowed = m.allowed ? m.allowed : R_400 | R_501;
         FUZZ_CHECK(bit & allowed, "refused with %d (%s) for %s", v.status, v.message,
                    m.why ? m.why : "a bound");
         FUZZ_CHECK(v.code && v.code[0], "refused with %d and no code", v.status);
         size_t ml = strnlen(v.message, sizeof(v.message));
-        FUZZ_CHECK(ml > 0 && ml < sizeof(v.message), "refused with %d and no message",
-                   v.status);
+        FUZZ_CHECK(ml > 0 && ml < sizeof(v.message), "refused with %d and no message", v.status);
         for (size_t i = 0; i < ml; i++)
-            FUZZ_CHECK((unsigned char)v.message[i] >= 0x20 &&
-                           (unsigned char)v.message[i] < 0x7f,
-                       "message \"%s\" holds byte 0x%02x", v.message,
-                       (unsigned char)v.message[i]);
+            FUZZ_CHECK((unsigned char)v.message[i] >= 0x20 && (unsigned char)v.message[i] < 0x7f,
+                       "message \"%s\" holds byte 0x%02x", v.message, (unsigned char)v.message[i]);
         /* Refused, the body is read to its end before the answer only when
          * libmicrohttpd can find that end. */
         FUZZ_CHECK(v.has_body || !(m.any_te || m.any_cl),
                    "refused a head with a body (Transfer-Encoding %d, Content-Length %d) "
-                   "as if it had none", m.any_te, m.any_cl);
+                   "as if it had none",
+                   m.any_te, m.any_cl);
         FUZZ_CHECK(!v.has_body || !v.delimited || !m.any_te || m.mhd_chunked,
                    "refused and said delimited, but libmicrohttpd reads until close");
     }

@@ -30,15 +30,11 @@ static size_t depth_of(const json_t *v)
     json_t *m;
     size_t i;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, m)
-            if ((c = depth_of(m)) > d)
-                d = c;
+        json_object_foreach((json_t *)v, k, m) if ((c = depth_of(m)) > d) d = c;
         return d + 1;
     }
     if (json_is_array(v)) {
-        json_array_foreach(v, i, m)
-            if ((c = depth_of(m)) > d)
-                d = c;
+        json_array_foreach(v, i, m) if ((c = depth_of(m)) > d) d = c;
         return d + 1;
     }
     return 0;
@@ -51,8 +47,8 @@ static void check_writer(const json_t *v)
     char *ref = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     FUZZ_CHECK(mine && ref, "no text for a value (%p, %p)", (void *)mine, (void *)ref);
     FUZZ_CHECK(strlen(ref) == len && memcmp(mine, ref, len) == 0,
-               "json_compact and json_dumps differ:\n  mine    %.*s\n  jansson %s", (int)len,
-               mine, ref);
+               "json_compact and json_dumps differ:\n  mine    %.*s\n  jansson %s", (int)len, mine,
+               ref);
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
@@ -142,8 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else if (scan == 0) {
         FUZZ_CHECK(jansson_cannot_hold(jerr.text),
-                   "json_scan accepted what jansson refuses (%s): %.*s", jerr.text, (int)len,
-                   text);
+                   "json_scan accepted what jansson refuses (%s): %.*s", jerr.text, (int)len, text);
     }
     json_decref(tree);
     json_decref(v);

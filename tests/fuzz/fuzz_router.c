@@ -146,16 +146,16 @@ static void check_path(router *r, tmpl *ts, size_t nt, const char *path)
     route_match m;
     int got = router_match(r, path, &m);
     int want = model_match(ts, nt, path);
-    FUZZ_CHECK(got == (want > 0 ? 1 : want), "router_match(\"%s\") = %d, the model says %d",
-               path, got, want);
+    FUZZ_CHECK(got == (want > 0 ? 1 : want), "router_match(\"%s\") = %d, the model says %d", path,
+               got, want);
     FUZZ_CHECK(shapes_path_reserved(path) ==
                    (strncmp(path, "/t/", 3) == 0 && path[3] && !strchr(path + 3, '/')),
                "shapes_path_reserved(\"%s\")", path);
     if (got != 1)
         return;
     tmpl *t = &ts[want - 1];
-    FUZZ_CHECK(m.target == t, "\"%s\" matched \"%s\", the model says \"%s\"", path,
-               m.template_path, t->text);
+    FUZZ_CHECK(m.target == t, "\"%s\" matched \"%s\", the model says \"%s\"", path, m.template_path,
+               t->text);
     FUZZ_CHECK(strcmp(m.template_path, t->text) == 0, "template_path \"%s\" for \"%s\"",
                m.template_path, t->text);
 
@@ -185,12 +185,12 @@ static void check_path(router *r, tmpl *ts, size_t nt, const char *path)
     route_match m2;
     int rc = router_match(r, again, &m2);
     FUZZ_CHECK(rc == 1 && m2.target == m.target && m2.n_params == m.n_params,
-               "\"%s\" matched \"%s\" but its re-encoded form \"%s\" gives %d (%s)", path,
-               t->text, again, rc, rc == 1 ? m2.template_path : "-");
+               "\"%s\" matched \"%s\" but its re-encoded form \"%s\" gives %d (%s)", path, t->text,
+               again, rc, rc == 1 ? m2.template_path : "-");
     for (size_t i = 0; i < m.n_params; i++)
         FUZZ_CHECK(strcmp(m.values[i], m2.values[i]) == 0,
-                   "parameter %s: \"%s\" from \"%s\", \"%s\" from \"%s\"", m.names[i],
-                   m.values[i], path, m2.values[i], again);
+                   "parameter %s: \"%s\" from \"%s\", \"%s\" from \"%s\"", m.names[i], m.values[i],
+                   path, m2.values[i], again);
     route_match_clear(&m2);
     free(again);
     route_match_clear(&m);
@@ -206,7 +206,7 @@ static void check_decode(const char *s)
     /* "+" is a space only where asked for. */
     d = router_decode(s, strlen(s), 1);
     char *plain = router_decode(s, strlen(s), 0);
-    FUZZ_CHECK((d == NULL) == (plain == NULL), "plus_is_space changes validity of \"%s\"", s);
+    FUZZ_CHECK((!d) == (!plain), "plus_is_space changes validity of \"%s\"", s);
     if (d) {
         /* Encoded "%2B" is a plus in both; a literal "+" a space in one. */
         FUZZ_CHECK(strlen(d) == strlen(plain), "plus_is_space changes the length of \"%s\"", s);

@@ -136,8 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char ts[24];
     snprintf(ts, sizeof(ts), "%lld", (long long)now);
 
-    static const char *const presets[] = {"github", "github",  "stripe",
-                                          "slack",  "standard-webhooks", "standard-webhooks"};
+    static const char *const presets[] = {
+        "github", "github", "stripe", "slack", "standard-webhooks", "standard-webhooks"};
     const char *preset = scheme < 6 ? presets[scheme] : "generic";
     auth_hmac h;
     char err[256], msg[256];
@@ -173,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         h.tolerance_s = scheme % 2 ? 300 : 0;
     }
     /* A wrong secret first: rotation keeps several. */
-    FUZZ_CHECK(auth_hmac_add_secret(&h, h.preset == AUTH_PRESET_STANDARD ? "whsec_d3Jvbmc=" : "wrong",
+    FUZZ_CHECK(auth_hmac_add_secret(&h,
+                                    h.preset == AUTH_PRESET_STANDARD ? "whsec_d3Jvbmc=" : "wrong",
                                     err, sizeof(err)) == 0,
                "%s", err);
     FUZZ_CHECK(auth_hmac_add_secret(&h, given, err, sizeof(err)) == 0,

@@ -27,12 +27,20 @@ typedef struct unit {
     uint64_t mul;
 } unit;
 
-static const unit size_units[] = {
-    {"", 1},          {"b", 1},          {"k", 1ULL << 10},  {"kb", 1ULL << 10},
-    {"kib", 1ULL << 10}, {"m", 1ULL << 20}, {"mb", 1ULL << 20}, {"mib", 1ULL << 20},
-    {"g", 1ULL << 30}, {"gb", 1ULL << 30}, {"gib", 1ULL << 30}, {NULL, 0}};
-static const unit duration_units[] = {{"ms", 1},          {"", 1000},        {"s", 1000},
-                                      {"m", 60000},       {"min", 60000},    {"h", 3600000},
+static const unit size_units[] = {{"", 1},
+                                  {"b", 1},
+                                  {"k", 1ULL << 10},
+                                  {"kb", 1ULL << 10},
+                                  {"kib", 1ULL << 10},
+                                  {"m", 1ULL << 20},
+                                  {"mb", 1ULL << 20},
+                                  {"mib", 1ULL << 20},
+                                  {"g", 1ULL << 30},
+                                  {"gb", 1ULL << 30},
+                                  {"gib", 1ULL << 30},
+                                  {NULL, 0}};
+static const unit duration_units[] = {{"ms", 1},          {"", 1000},     {"s", 1000},
+                                      {"m", 60000},       {"min", 60000}, {"h", 3600000},
                                       {"d", 86400000ULL}, {NULL, 0}};
 
 /* digits, spaces, a unit: the grammar units.h documents. */
@@ -93,8 +101,8 @@ static void check_duration(const char *s)
     FUZZ_CHECK(rc == mrc, "units_parse_duration(\"%s\") = %d, the grammar says %d", s, rc, mrc);
     if (rc < 0)
         return;
-    FUZZ_CHECK(got == want, "units_parse_duration(\"%s\") = %" PRIu64 ", expected %" PRIu64, s,
-               got, want);
+    FUZZ_CHECK(got == want, "units_parse_duration(\"%s\") = %" PRIu64 ", expected %" PRIu64, s, got,
+               want);
     static const char *const suffix[] = {"d", "h", "m", "s"};
     static const uint64_t per[] = {86400000ULL, 3600000, 60000, 1000};
     char buf[64];
@@ -144,8 +152,8 @@ static void check_encodings(const unsigned char *d, size_t n)
         char *again = units_base64_encode(back, got);
         unsigned char *twice = malloc(got + 4);
         size_t got2 = 0;
-        FUZZ_CHECK(codec_b64_decode(again, strlen(again), twice, got, &got2) == 0 &&
-                       got2 == got && memcmp(twice, back, got) == 0,
+        FUZZ_CHECK(codec_b64_decode(again, strlen(again), twice, got, &got2) == 0 && got2 == got &&
+                       memcmp(twice, back, got) == 0,
                    "base64 decode/encode/decode is not stable");
         free(again);
         free(twice);
@@ -162,8 +170,7 @@ static void check_time(const unsigned char *d, size_t n)
     ms %= 253402300800000ULL;
     char buf[40];
     units_format_time(ms, buf, sizeof(buf));
-    FUZZ_CHECK(strlen(buf) == 24 && buf[23] == 'Z', "time %" PRIu64 " formats as \"%s\"", ms,
-               buf);
+    FUZZ_CHECK(strlen(buf) == 24 && buf[23] == 'Z', "time %" PRIu64 " formats as \"%s\"", ms, buf);
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
     unsigned frac = 0;

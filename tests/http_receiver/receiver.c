@@ -128,15 +128,15 @@ static void parse_step(struct step *st, char *text)
 
     st->size = -1;
     attr = strtok_r(text, ";", &save);
-    if (attr == NULL)
+    if (!attr)
         die("empty step");
     st->status = (unsigned)strtoul(attr, &end, 10);
     if (*end != '\0' || st->status < 100 || st->status > 599)
         die("bad status in step \"%s\"", attr);
-    while ((attr = strtok_r(NULL, ";", &save)) != NULL) {
+    while ((attr = strtok_r(NULL, ";", &save))) {
         char *eq = strchr(attr, '=');
 
-        if (eq == NULL)
+        if (!eq)
             die("attribute \"%s\" has no '='", attr);
         *eq++ = '\0';
         if (strcmp(attr, "delay") == 0)
@@ -161,14 +161,14 @@ static void parse_script(const char *arg)
     char *copy = strdup(arg), *eq = strchr(copy, '='), *save = NULL, *step;
     struct script *sc;
 
-    if (eq == NULL || copy[0] != '/')
+    if (!eq || copy[0] != '/')
         die("-r wants /PATH=STEP,STEP...: \"%s\"", arg);
     if (nscripts == RECV_MAX_SCRIPTS)
         die("too many scripts");
     sc = &scripts[nscripts++];
     *eq = '\0';
     sc->path = strdup(copy);
-    for (step = strtok_r(eq + 1, ",", &save); step != NULL; step = strtok_r(NULL, ",", &save)) {
+    for (step = strtok_r(eq + 1, ",", &save); step; step = strtok_r(NULL, ",", &save)) {
         if (sc->nsteps == RECV_MAX_STEPS)
             die("too many steps for %s", sc->path);
         parse_step(&sc->steps[sc->nsteps++], step);
@@ -186,8 +186,8 @@ static const struct step *next_step(const char *path)
     pthread_mutex_lock(&recv_lock);
     for (size_t i = 0; i < nscripts; i++) {
         if (strcmp(scripts[i].path, path) == 0) {
-            size_t k = scripts[i].hits < scripts[i].nsteps ? scripts[i].hits
-                                                            : scripts[i].nsteps - 1;
+            size_t k =
+                scripts[i].hits < scripts[i].nsteps ? scripts[i].hits : scripts[i].nsteps - 1;
 
             scripts[i].hits++;
             st = &scripts[i].steps[k];
@@ -202,7 +202,7 @@ static void write_line(json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
 
-    if (text != NULL && log_file != NULL) {
+    if (text && log_file) {
         pthread_mutex_lock(&recv_lock);
         fputs(text, log_file);
         fputc('\n', log_file);
@@ -225,7 +225,7 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
         name[i] = (char)tolower((unsigned char)key[i]);
     name[i] = '\0';
     old = json_object_get(headers, name);
-    if (old != NULL) {
+    if (old) {
         char *joined;
 
         if (asprintf(&joined, "%s, %s", json_string_value(old), value ? value : "") >= 0) {
@@ -244,7 +244,7 @@ static char *base64(const unsigned char *data, size_t len)
     char *out = malloc((len + 2) / 3 * 4 + 1);
     size_t o = 0;
 
-    for (size_t i = 0; out != NULL && i < len; i += 3) {
+    for (size_t i = 0; out && i < len; i += 3) {
         uint32_t v = (uint32_t)data[i] << 16;
 
         if (i + 1 < len)
@@ -256,7 +256,7 @@ static char *base64(const unsigned char *data, size_t len)
         out[o++] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
         out[o++] = i + 2 < len ? abc[v & 63] : '=';
     }
-    if (out != NULL)
+    if (out)
         out[o] = '\0';
     return out;
 }
@@ -302,8 +302,7 @@ static int delay(struct MHD_Connection *c, long ms)
     while (wall_ms() < end && !atomic_load(&stopping)) {
         struct pollfd pfd = {.fd = ci ? ci->connect_fd : -1, .events = POLLRDHUP};
 
-        if (pfd.fd >= 0 && poll(&pfd, 1, 20) > 0 &&
-            (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        if (pfd.fd >= 0 && poll(&pfd, 1, 20) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
             return 1;
         if (pfd.fd < 0)
             usleep(20000);
@@ -321,15 +320,15 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *path, unsign
     const char *ctype = "application/json";
     unsigned status = 200;
 
-    if (st != NULL) {
+    if (st) {
         status = st->status;
         if (st->delay_ms > 0) {
             long long start = wall_ms();
 
             if (delay(c, st->delay_ms)) {
-                json_t *obj = json_pack("{s:s, s:i, s:I, s:I}", "event", "aborted", "n", (int)n,
-                                        "t_ms", (json_int_t)wall_ms(), "after_ms",
-                                        (json_int_t)(wall_ms() - start));
+                json_t *obj =
+                    json_pack("{s:s, s:i, s:I, s:I}", "event", "aborted", "n", (int)n, "t_ms",
+                              (json_int_t)wall_ms(), "after_ms", (json_int_t)(wall_ms() - start));
 
                 write_line(obj);
                 json_decref(obj);
@@ -338,11 +337,11 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *path, unsign
         }
         if (st->size >= 0) {
             body = malloc((size_t)st->size + 1);
-            if (body != NULL)
+            if (body)
                 memset(body, 'x', (size_t)st->size);
             len = (size_t)st->size;
             ctype = "text/plain";
-        } else if (st->body != NULL) {
+        } else if (st->body) {
             body = strdup(st->body);
             len = strlen(st->body);
             ctype = "text/plain";
@@ -350,18 +349,18 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *path, unsign
             len = (size_t)asprintf(&body, "{\"ok\":%s,\"n\":%u,\"status\":%u}",
                                    status < 300 ? "true" : "false", n, status);
         }
-        if (st->ctype != NULL)
+        if (st->ctype)
             ctype = st->ctype;
     } else {
         len = (size_t)asprintf(&body, "{\"ok\":true,\"n\":%u}", n);
     }
-    if (body == NULL)
+    if (!body)
         return MHD_NO;
     resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", ctype);
-    if (st != NULL && st->retry_after != NULL)
+    if (st && st->retry_after)
         MHD_add_response_header(resp, "Retry-After", st->retry_after);
-    if (st != NULL && st->location != NULL)
+    if (st && st->location)
         MHD_add_response_header(resp, "Location", st->location);
     MHD_add_response_header(resp, "X-Receiver-N", "1");
     ret = MHD_queue_response(c, status, resp);
@@ -377,7 +376,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     unsigned n;
 
     (void)cls, (void)version;
-    if (rq == NULL && (rq = *req_cls = calloc(1, sizeof(*rq))) == NULL)
+    if (!rq && !(rq = *req_cls = calloc(1, sizeof(*rq))))
         return MHD_NO;
     if (!rq->started) {
         rq->started = 1;
@@ -387,7 +386,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!rq->too_big && rq->len + *upload_size <= RECV_MAX_BODY) {
             char *grown = realloc(rq->body, rq->len + *upload_size + 1);
 
-            if (grown != NULL) {
+            if (grown) {
                 memcpy(grown + rq->len, upload_data, *upload_size);
                 rq->body = grown;
                 rq->len += *upload_size;
@@ -409,7 +408,7 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
     struct request *rq = calloc(1, sizeof(*rq));
 
     (void)cls, (void)c;
-    if (rq != NULL)
+    if (rq)
         rq->uri = strdup(uri);
     return rq;
 }
@@ -420,7 +419,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
     struct request *rq = *req_cls;
 
     (void)cls, (void)c, (void)toe;
-    if (rq != NULL) {
+    if (rq) {
         free(rq->uri);
         free(rq->body);
         free(rq);
@@ -435,7 +434,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         unsigned *id = malloc(sizeof(*id));
 
-        if (id != NULL)
+        if (id)
             *id = atomic_fetch_add(&conn_counter, 1) + 1;
         *socket_context = id;
     } else {
@@ -457,13 +456,13 @@ static char *slurp(const char *path)
     char *buf;
     long len;
 
-    if (f == NULL)
+    if (!f)
         die("cannot read %s", path);
     fseek(f, 0, SEEK_END);
     len = ftell(f);
     rewind(f);
     buf = calloc(1, (size_t)len + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len)
+    if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
         die("cannot read %s", path);
     fclose(f);
     return buf;
@@ -475,7 +474,7 @@ static void write_port(const char *path, unsigned port)
     FILE *f;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if ((f = fopen(tmp, "w")) == NULL)
+    if (!(f = fopen(tmp, "w")))
         die("cannot write %s", tmp);
     fprintf(f, "%u\n", port);
     fclose(f);
@@ -490,8 +489,8 @@ int main(int argc, char **argv)
     char *cert = NULL, *key = NULL;
     unsigned port = 0;
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     struct MHD_Daemon *d;
     sigset_t set;
@@ -529,11 +528,11 @@ int main(int argc, char **argv)
     if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
         die("bad address %s", addr);
     sa.sin_port = htons((uint16_t)port);
-    if (log_path != NULL && (log_file = fopen(log_path, "a")) == NULL)
+    if (log_path && !(log_file = fopen(log_path, "a")))
         die("cannot open %s", log_path);
     if ((cert_path != NULL) != (key_path != NULL))
         die("-c and -k go together");
-    if (cert_path != NULL) {
+    if (cert_path) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             fprintf(stderr, "receiver: this libmicrohttpd has no TLS support\n");
             return 77;
@@ -548,28 +547,27 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    d = cert_path != NULL
-            ? MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                               MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
-                               MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                               MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-                               MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_CERT,
-                               cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
-            : MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                               MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
-                               MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                               MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-                               MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
-    if (d == NULL)
+    d = cert_path ? MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+                                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                     MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+                                     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_CERT,
+                                     cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
+                  : MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+                                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                     MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+                                     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+    if (!d)
         die("cannot listen on %s", addr);
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    if (info == NULL || info->port == 0)
+    if (!info || info->port == 0)
         die("cannot tell the port");
     printf("%u\n", (unsigned)info->port);
     fflush(stdout);
-    if (port_file != NULL)
+    if (port_file)
         write_port(port_file, info->port);
     sigdelset(&set, SIGPIPE);
     do {
@@ -578,7 +576,7 @@ int main(int argc, char **argv)
     } while (sig != SIGTERM && sig != SIGINT);
     atomic_store(&stopping, 1);
     MHD_stop_daemon(d);
-    if (log_file != NULL)
+    if (log_file)
         fclose(log_file);
     free(cert);
     free(key);

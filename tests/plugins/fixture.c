@@ -13,8 +13,8 @@
 /* Some variants leave some callbacks unused on purpose. */
 #define FX_UNUSED __attribute__((unused))
 
-FX_UNUSED static int fx_configure(void *ctx, const char *cfg, size_t len, const char *where, void **inst,
-                        char *err, size_t errlen)
+FX_UNUSED static int fx_configure(void *ctx, const char *cfg, size_t len, const char *where,
+                                  void **inst, char *err, size_t errlen)
 {
     (void)ctx;
     (void)where;

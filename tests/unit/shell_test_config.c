@@ -29,7 +29,7 @@ static void expect_ok(const char *cfg)
 {
     char *err = st_configure_error(cfg);
 
-    ck_assert_msg(err == NULL, "configure of %s failed: %s", cfg, err);
+    ck_assert_msg(!err, "configure of %s failed: %s", cfg, err);
 }
 
 START_TEST(unknown_setting)
@@ -156,7 +156,7 @@ START_TEST(user_needs_root)
         if (setgid(65534) != 0 || setuid(65534) != 0)
             _exit(2);
         err = st_configure_error("{\"argv\": [\"/bin/true\"], \"user\": \"deploy\"}");
-        if (err != NULL && write(fds[1], err, strlen(err)) < 0)
+        if (err && write(fds[1], err, strlen(err)) < 0)
             _exit(3);
         _exit(0);
     }

@@ -38,7 +38,7 @@ static int probe_configure(void *ctx, const char *cfg, size_t len, const char *w
     const char *what = json_string_value(json_object_get(root, "do"));
     struct probe *p;
 
-    if (what == NULL) {
+    if (!what) {
         snprintf(err, errlen, "%s: probe: say what to do", where);
         json_decref(root);
         return -1;

@@ -36,7 +36,7 @@ static char *with_marker(const char *s, const char *marker)
     const char *m = strstr(s, "MARKER");
     char *out;
 
-    if (m == NULL)
+    if (!m)
         return strdup(s);
     ck_assert_int_ge(asprintf(&out, "%.*s%s%s", (int)(m - s), s, marker, m + 6), 0);
     return out;
@@ -274,15 +274,15 @@ START_TEST(environment_is_clean_and_mapped)
     ck_assert(env_has(out, "SLUICE_REQUEST_ID=req-0193aaaa-bbbb-7ccc-8ddd-eeeeffff0000"));
     ck_assert(env_has(out, "REF=main"));
     ck_assert(env_has(out, "COMBO=ref=main;n=3;q=1"));
-    ck_assert_msg(strstr(out, "SLUICE_EVENT=/tmp/sluice-shell.") != NULL ||
-                      strstr(out, "SLUICE_EVENT=/dev/shm/sluice-shell.") != NULL,
+    ck_assert_msg(strstr(out, "SLUICE_EVENT=/tmp/sluice-shell.") ||
+                      strstr(out, "SLUICE_EVENT=/dev/shm/sluice-shell."),
                   "%s", out);
-    ck_assert_msg(strstr(out, "SLUICE_OUTPUT=/tmp/sluice-shell.") != NULL ||
-                      strstr(out, "SLUICE_OUTPUT=/dev/shm/sluice-shell.") != NULL,
+    ck_assert_msg(strstr(out, "SLUICE_OUTPUT=/tmp/sluice-shell.") ||
+                      strstr(out, "SLUICE_OUTPUT=/dev/shm/sluice-shell."),
                   "%s", out);
-    ck_assert_msg(strstr(out, "SLUICE_FUNCTION") == NULL, "function is null: %s", out);
-    ck_assert_msg(strstr(out, "SHELL_TEST_LEAK") == NULL, "sluiced's env leaked: %s", out);
-    if (home != NULL && *home != '\0') {
+    ck_assert_msg(!strstr(out, "SLUICE_FUNCTION"), "function is null: %s", out);
+    ck_assert_msg(!strstr(out, "SHELL_TEST_LEAK"), "sluiced's env leaked: %s", out);
+    if (home && *home != '\0') {
         char *line;
 
         ck_assert_int_ge(asprintf(&line, "HOME=%s", home), 0);
@@ -735,7 +735,7 @@ START_TEST(loads_from_shared_object)
 
     snprintf(path, sizeof(path), "%s/plugins/shell/.libs/shell.so", builddir ? builddir : ".");
     err = mock_host_load_path(host, path);
-    ck_assert_msg(err == NULL, "%s", err);
+    ck_assert_msg(!err, "%s", err);
     ck_assert_str_eq(mock_host_plugin(host)->name, "shell");
     ck_assert_str_eq(mock_host_plugin(host)->license, "MIT");
     ck_assert_ptr_null(mock_host_init(host));

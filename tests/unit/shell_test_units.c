@@ -288,7 +288,7 @@ START_TEST(durations_and_names)
     const struct {
         const char *text;
         long ms;
-    } good[] = {{"500ms", 500}, {"2s", 2000}, {"1m", 60000}, {"0s", 0},
+    } good[] = {{"500ms", 500}, {"2s", 2000},  {"1m", 60000},    {"0s", 0},
                 {"5", 5000},    {"2 s", 2000}, {"1d", 86400000}, {"24h", 86400000}};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         json_t *v = json_string(good[i].text);

@@ -47,7 +47,7 @@ char *st_event_with(json_t *body, json_t *extra)
     char *text;
 
     ck_assert_ptr_nonnull(event);
-    if (extra != NULL) {
+    if (extra) {
         json_object_update(event, extra);
         json_decref(extra);
     }
@@ -69,9 +69,9 @@ mock_host *st_host(void)
 
     ck_assert_ptr_nonnull(host);
     err = mock_host_load(host, sluice_plugin_v1());
-    ck_assert_msg(err == NULL, "load: %s", err);
+    ck_assert_msg(!err, "load: %s", err);
     err = mock_host_init(host);
-    ck_assert_msg(err == NULL, "init: %s", err);
+    ck_assert_msg(!err, "init: %s", err);
     return host;
 }
 
@@ -80,7 +80,7 @@ void *st_configure(mock_host *host, const char *cfg_json)
     void *inst = NULL;
     const char *err = mock_host_configure(host, cfg_json, "test.conf:1", &inst);
 
-    ck_assert_msg(err == NULL, "configure %s: %s", cfg_json, err);
+    ck_assert_msg(!err, "configure %s: %s", cfg_json, err);
     return inst;
 }
 
@@ -146,7 +146,7 @@ static int st_unlink_one(const char *path, const struct stat *st, int type, stru
 
 void st_rmdir(char *path)
 {
-    if (path == NULL)
+    if (!path)
         return;
     nftw(path, st_unlink_one, 8, FTW_DEPTH | FTW_PHYS);
     free(path);
@@ -158,7 +158,7 @@ char *st_read_file(const char *path, size_t *len)
     char *data = NULL;
     size_t cap = 0, n = 0;
 
-    if (f == NULL)
+    if (!f)
         return NULL;
     for (;;) {
         if (n + 4096 + 1 > cap) {
@@ -173,7 +173,7 @@ char *st_read_file(const char *path, size_t *len)
     }
     fclose(f);
     data[n] = '\0';
-    if (len != NULL)
+    if (len)
         *len = n;
     return data;
 }
@@ -215,7 +215,7 @@ static int st_pid_dead(pid_t pid)
         return 1;
     buf[n] = '\0';
     paren = strrchr(buf, ')');
-    return paren != NULL && (paren[2] == 'Z' || paren[2] == 'X');
+    return paren && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
 int st_pid_gone(pid_t pid, int ms)

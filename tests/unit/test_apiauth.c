@@ -26,7 +26,7 @@ static int vrequest(const sluice_config *cfg, char *key, const char *peer, va_li
     kv h[8];
     snprintf(rq.remote_addr, sizeof(rq.remote_addr), "%s", peer);
     const char *n;
-    while ((n = va_arg(ap, const char *)) != NULL && rq.n_headers < 8) {
+    while ((n = va_arg(ap, const char *)) && rq.n_headers < 8) {
         h[rq.n_headers].name = (char *)n;
         h[rq.n_headers].value = va_arg(ap, char *);
         rq.n_headers++;
@@ -66,26 +66,29 @@ START_TEST(direct_peers)
     ck_assert_int_eq(local(&without_proxies, "::1", NULL), 1);
     ck_assert_int_eq(local(&without_proxies, "203.0.113.9", NULL), 0);
     /* A remote peer claiming loopback is still remote. */
-    ck_assert_int_eq(local(&with_proxies, "203.0.113.9", "x-forwarded-for", "127.0.0.1", NULL),
-                     0);
+    ck_assert_int_eq(local(&with_proxies, "203.0.113.9", "x-forwarded-for", "127.0.0.1", NULL), 0);
 }
 END_TEST
 
 START_TEST(untrusted_forwarders)
 {
     /* Whatever a peer that is not a trusted proxy says about its client. */
-    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1", NULL),
-                     0);
+    ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-forwarded-for", "127.0.0.1", NULL), 0);
     ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "x-real-ip", "127.0.0.1", NULL), 0);
     ck_assert_int_eq(local(&without_proxies, "127.0.0.1", "forwarded", "for=127.0.0.1", NULL), 0);
     ck_assert_int_eq(local(&with_proxies, "127.0.0.2", "x-forwarded-for", "127.0.0.1", NULL), 0);
     /* A proxy may mark the hop without naming the client. */
     static const char *hop[][2] = {
-        {"via", "1.1 proxy"},           {"x-forwarded-host", "sluice.example"},
-        {"x-forwarded-proto", "https"}, {"x-forwarded-port", "443"},
-        {"x-forwarded-server", "lb1"},  {"true-client-ip", "127.0.0.1"},
-        {"cf-connecting-ip", "127.0.0.1"}, {"x-client-ip", "127.0.0.1"},
-        {"x-cluster-client-ip", "127.0.0.1"}, {"fastly-client-ip", "127.0.0.1"},
+        {"via", "1.1 proxy"},
+        {"x-forwarded-host", "sluice.example"},
+        {"x-forwarded-proto", "https"},
+        {"x-forwarded-port", "443"},
+        {"x-forwarded-server", "lb1"},
+        {"true-client-ip", "127.0.0.1"},
+        {"cf-connecting-ip", "127.0.0.1"},
+        {"x-client-ip", "127.0.0.1"},
+        {"x-cluster-client-ip", "127.0.0.1"},
+        {"fastly-client-ip", "127.0.0.1"},
     };
     for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
         ck_assert_msg(local(&without_proxies, "127.0.0.1", hop[i][0], hop[i][1], NULL) == 0,
@@ -116,15 +119,15 @@ END_TEST
 START_TEST(failure_keys)
 {
     /* A remote address has one budget, forwarding headers or not. */
-    ck_assert_str_eq(key(0, &without_proxies, "203.0.113.9", NULL),
-                     key(1, &without_proxies, "203.0.113.9", "x-forwarded-for", "198.51.100.1",
-                         NULL));
+    ck_assert_str_eq(
+        key(0, &without_proxies, "203.0.113.9", NULL),
+        key(1, &without_proxies, "203.0.113.9", "x-forwarded-for", "198.51.100.1", NULL));
     ck_assert_str_eq(key(0, &with_proxies, "203.0.113.9", NULL),
                      key(1, &with_proxies, "203.0.113.9", "x-real-ip", "198.51.100.1", NULL));
     /* What a local proxy forwards is counted apart from the host's own. */
-    ck_assert_str_ne(key(0, &without_proxies, "127.0.0.1", NULL),
-                     key(1, &without_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.1",
-                         NULL));
+    ck_assert_str_ne(
+        key(0, &without_proxies, "127.0.0.1", NULL),
+        key(1, &without_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.1", NULL));
     /* A trusted proxy names the client. */
     ck_assert_str_eq(key(0, &with_proxies, "127.0.0.1", "x-forwarded-for", "198.51.100.1", NULL),
                      key(1, &with_proxies, "198.51.100.1", NULL));

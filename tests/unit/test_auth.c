@@ -72,8 +72,8 @@ START_TEST(test_rfc4231_case2)
     size_t lens[] = {16, 12};
     unsigned char mac[AUTH_MAC_MAX];
     char hex[2 * AUTH_MAC_MAX + 1];
-    int n = auth_hmac_compute(AUTH_ALG_SHA256, (const unsigned char *)"Jefe", 4, parts, lens, 2,
-                              mac);
+    int n =
+        auth_hmac_compute(AUTH_ALG_SHA256, (const unsigned char *)"Jefe", 4, parts, lens, 2, mac);
     ck_assert_int_eq(n, 32);
     codec_hex_encode(mac, 32, hex);
     ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
@@ -242,7 +242,7 @@ END_TEST
 /* ---- Slack ---- */
 
 #define SLACK_SECRET "8f742231b10e8888abcd99yyyzzz85a5"
-#define SLACK_BODY                                                                              \
+#define SLACK_BODY                                                                             \
     "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="     \
     "G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-" \
     "collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%"         \
@@ -326,8 +326,9 @@ START_TEST(test_generic_template)
     fake_rq f;
     char msg[256], err[256];
     rq_init(&f, "payload");
-    rq_header(&f, "x-sig", "sha512:5a2Im+hLyR/EMX5q79T8OMrAu2b0uH0XM99FSCDYhJ8H5yuZ9wvwL14CDHTpQ3"
-                           "xG3Iq0mQ+vr2oJUNk5uMUFvw==");
+    rq_header(&f, "x-sig",
+              "sha512:5a2Im+hLyR/EMX5q79T8OMrAu2b0uH0XM99FSCDYhJ8H5yuZ9wvwL14CDHTpQ3"
+              "xG3Iq0mQ+vr2oJUNk5uMUFvw==");
     rq_header(&f, "x-ts", "1700000000");
     rq_header(&f, "x-id", "id-42");
     auth_hmac h;

@@ -184,7 +184,8 @@ START_TEST(test_regenerate_remove_restart)
     char old[CAPTOKEN_LEN + 1], fresh[CAPTOKEN_LEN + 1], err[256];
     ck_assert_int_eq(prematch_token_get(cfg, "ship", old, sizeof(old)), 0);
 
-    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)),
+                     0);
     ck_assert_str_ne(fresh, old);
     route_match m;
     gate_verdict v;
@@ -212,8 +213,8 @@ START_TEST(test_regenerate_remove_restart)
     ck_assert_int_eq(prematch_token_get(cfg, "ship", old, sizeof(old)), 1);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), -1);
     json_t *j = state_file();
-    ck_assert(json_is_null(json_object_get(
-        json_object_get(json_object_get(j, "triggers"), "ship"), "token")));
+    ck_assert(json_is_null(
+        json_object_get(json_object_get(json_object_get(j, "triggers"), "ship"), "token")));
     ck_assert_uint_eq(json_array_size(json_object_get(j, "retired")), 2);
     char *text = json_dumps(j, 0);
     ck_assert_ptr_null(strstr(text, fresh)); /* retired tokens are kept as digests only */
@@ -221,7 +222,8 @@ START_TEST(test_regenerate_remove_restart)
     json_decref(j);
 
     /* Regenerate after removal brings the trigger back. */
-    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)), 0);
+    ck_assert_int_eq(prematch_token_regenerate(cfg, "ship", fresh, sizeof(fresh), err, sizeof(err)),
+                     0);
     ck_assert_int_eq(route(cfg, fresh, &m, &v), 1);
     config_unref(cfg);
 }

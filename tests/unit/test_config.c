@@ -119,7 +119,7 @@ static void expect_failure(const char *file, int line, va_list ap)
     snprintf(prefix, sizeof(prefix), "%s/%s:%d: ", tmpdir, file, line);
     ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
                   "error \"%s\" does not start with \"%s\"", err, prefix);
-    for (const char *needle; (needle = va_arg(ap, const char *)) != NULL;)
+    for (const char *needle; (needle = va_arg(ap, const char *));)
         ck_assert_msg(strstr(err, needle) != NULL, "error \"%s\" lacks \"%s\"", err, needle);
 }
 
@@ -555,7 +555,7 @@ START_TEST(trigger_idempotency)
 }
 END_TEST
 
-#define TWO_FLOWS \
+#define TWO_FLOWS                                       \
     "flows = ( { id = \"f\"; executor = \"good\"; },\n" \
     "          { id = \"g\"; executor = \"good\"; } );\n"
 
@@ -564,7 +564,8 @@ END_TEST
 START_TEST(trigger_respond_with)
 {
     sluice_config *cfg = load_ok(
-        TWO_FLOWS "triggers = (\n"
+        TWO_FLOWS
+        "triggers = (\n"
         "    { id = \"up\"; flows = [\"f\"]; mode = \"sync\"; respond_with = \"upstream\"; },\n"
         "    { id = \"doc\"; flows = [\"f\", \"g\"]; respond_with = \"execution\"; },\n"
         "    { id = \"cm\"; flows = [\"f\"]; respond_with = \"upstream\";\n"
@@ -866,8 +867,9 @@ END_TEST
 
 START_TEST(connection_limits_and_deadlines)
 {
-    sluice_config *cfg = load_ok("server: { max_connections = 100; max_connections_per_address = 0;\n"
-                                 "          head_timeout = \"5s\"; body_timeout = \"2m\"; };\n");
+    sluice_config *cfg =
+        load_ok("server: { max_connections = 100; max_connections_per_address = 0;\n"
+                "          head_timeout = \"5s\"; body_timeout = \"2m\"; };\n");
     ck_assert_int_eq(cfg->server.max_connections, 100);
     ck_assert_int_eq(cfg->server.max_connections_per_address, 0);
     ck_assert_uint_eq(cfg->server.head_timeout_ms, 5000);
@@ -1127,8 +1129,7 @@ START_TEST(trigger_max_body_above_server)
                "    max_body = \"2M\";\n"
                "} );\n",
                6, "trigger \"t\"", "max_body", "server.max_body", NULL);
-    sluice_config *cfg = load_ok("server: { max_body = \"1M\"; };\n" ONE_FLOW
-                                 "triggers = (\n"
+    sluice_config *cfg = load_ok("server: { max_body = \"1M\"; };\n" ONE_FLOW "triggers = (\n"
                                  "    { id = \"t\"; flows = [\"f\"]; max_body = \"1M\"; }\n"
                                  ");\n");
     ck_assert_uint_eq(cfg->triggers[0].max_body, 1024 * 1024);
@@ -1212,8 +1213,7 @@ START_TEST(bind_unknown_executor)
     char err[2048] = "", prefix[1024];
     ck_assert_ptr_null(generation_bind(cfg, err, sizeof(err)));
     snprintf(prefix, sizeof(prefix), "%s/sluice.conf:3: ", tmpdir);
-    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err,
-                  prefix);
+    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err, prefix);
     ck_assert_msg(strstr(err, "unknown executor") && strstr(err, "nope"), "error: %s", err);
     ck_assert_int_eq(atomic_load(&cfg->refs), 1);
     config_unref(cfg);
@@ -1231,8 +1231,7 @@ START_TEST(bind_config_refused)
     char err[2048] = "", prefix[1024];
     ck_assert_ptr_null(generation_bind(cfg, err, sizeof(err)));
     snprintf(prefix, sizeof(prefix), "%s/sluice.conf:3: ", tmpdir);
-    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err,
-                  prefix);
+    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\" lacks %s", err, prefix);
     ck_assert_msg(strstr(err, "flow \"g\"") && strstr(err, "fixture refuses this config"),
                   "error: %s", err);
     /* Nothing is kept: the flow bound before the failure is undone with

@@ -89,7 +89,7 @@ static mock_exec *run_one(const char *cfg, mock_host **host_out, unsigned cancel
     const char *err = mock_host_configure(host, cfg, "flows.d/x.conf:7", &inst);
     mock_exec *exec;
 
-    ck_assert_msg(err == NULL, "%s", err);
+    ck_assert_msg(!err, "%s", err);
     exec = mock_exec_new(host, EVENT);
     ck_assert_ptr_nonnull(exec);
     if (cancel_ms > 0)
@@ -246,10 +246,13 @@ static void collect(void *ctx, int stream, const char *data, size_t len)
 
 START_TEST(frames_split_at_every_byte)
 {
-    static const char stream[] = "\x01\0\0\0\0\0\0\x03" "out"
-                                 "\x02\0\0\0\0\0\0\x04" "err!"
+    static const char stream[] = "\x01\0\0\0\0\0\0\x03"
+                                 "out"
+                                 "\x02\0\0\0\0\0\0\x04"
+                                 "err!"
                                  "\x01\0\0\0\0\0\0\x00"
-                                 "\x01\0\0\0\0\0\0\x02" "go";
+                                 "\x01\0\0\0\0\0\0\x02"
+                                 "go";
     size_t len = sizeof(stream) - 1;
 
     /* Fed in chunks of every size, the result is the same. */
@@ -281,7 +284,10 @@ START_TEST(frames_raw_and_partial)
 
     memset(&c, 0, sizeof(c));
     ctr_frames_init(&f, collect, &c);
-    ctr_frames_feed(&f, "\x01\0\0\0\0\0\0\x09" "shor", 12);
+    ctr_frames_feed(&f,
+                    "\x01\0\0\0\0\0\0\x09"
+                    "shor",
+                    12);
     ck_assert_int_eq(ctr_frames_partial(&f), 1);
     ck_assert_uint_eq(c.nout, 4);
 }
@@ -295,8 +301,11 @@ START_TEST(spec_has_limits_mounts_env_and_labels)
                       "\"env\":{\"WHO\":\"{body.name}\"},\"secrets\":{\"TOKEN\":\"{x}\"},"
                       "\"stdin\":true,\"memory\":\"64M\",\"pids_limit\":10,\"keep\":true}";
     struct ctr_settings *s = NULL;
-    struct ctr_spec_facts facts = {.execution_id = "e-1", .flow = "prod/x", .owner = "b/1/2",
-                                   .host_event_path = "/w/event.json", .host_out_dir = "/w/out"};
+    struct ctr_spec_facts facts = {.execution_id = "e-1",
+                                   .flow = "prod/x",
+                                   .owner = "b/1/2",
+                                   .host_event_path = "/w/event.json",
+                                   .host_out_dir = "/w/out"};
     json_t *event = json_loads(EVENT, 0, NULL);
     char err[1024];
     json_t *spec, *hc;
@@ -322,9 +331,11 @@ START_TEST(spec_has_limits_mounts_env_and_labels)
     ck_assert_int_eq(json_integer_value(json_object_get(hc, "PidsLimit")), 10);
     ck_assert_uint_eq(json_array_size(json_object_get(hc, "Ulimits")), 2);
     ck_assert_msg(strstr(text, "{\"ReadOnly\":true,\"Source\":\"/w/event.json\",\"Target\":"
-                               "\"/sluice/event.json\",\"Type\":\"bind\"}") != NULL, "%s", text);
+                               "\"/sluice/event.json\",\"Type\":\"bind\"}") != NULL,
+                  "%s", text);
     ck_assert_msg(strstr(text, "{\"ReadOnly\":false,\"Source\":\"/w/out\",\"Target\":"
-                               "\"/sluice/out\",\"Type\":\"bind\"}") != NULL, "%s", text);
+                               "\"/sluice/out\",\"Type\":\"bind\"}") != NULL,
+                  "%s", text);
     free(text);
     json_decref(spec);
     json_decref(event);
@@ -404,13 +415,12 @@ START_TEST(run_image_missing_pull_never)
 
     fake_engine_route(fe, "POST", "/containers/create", 404,
                       "{\"message\":\"no such image: img:1: image not known\"}", -1);
-    fake_engine_route(fe, "GET", "/images/img:1/json", 404, "{\"message\":\"no such image\"}",
-                      -1);
+    fake_engine_route(fe, "GET", "/images/img:1/json", 404, "{\"message\":\"no such image\"}", -1);
     fake_engine_happy(fe, 0, NULL, NULL);
     exec = run_one(cfg, &host, 0);
     ck_assert_int_eq(mock_exec_result(exec), SLUICE_ERR);
-    ck_assert_ptr_nonnull(strstr(mock_exec_error(exec),
-                                 "image img:1 is not on the engine and pull = \"never\""));
+    ck_assert_ptr_nonnull(
+        strstr(mock_exec_error(exec), "image img:1 is not on the engine and pull = \"never\""));
     ck_assert_int_eq(fake_engine_count(fe, "POST", "/images/create"), 0);
     ck_assert_uint_ge(mock_host_log_matches(host, "is not on the engine"), 1);
     free(cfg);
@@ -454,8 +464,7 @@ START_TEST(run_cancel_kills_and_removes)
     exec = run_one(cfg, &host, 300);
     ck_assert_int_eq(mock_exec_result(exec), SLUICE_ERR);
     ck_assert_str_eq(mock_exec_error(exec), "cancelled; container killed and removed");
-    ck_assert_msg(kit_now_ms() - t0 < 2000, "cancel took %lld ms",
-                  (long long)(kit_now_ms() - t0));
+    ck_assert_msg(kit_now_ms() - t0 < 2000, "cancel took %lld ms", (long long)(kit_now_ms() - t0));
     ck_assert_int_eq(fake_engine_count(fe, "POST", "/containers/abc123/kill"), 1);
     ck_assert_int_eq(fake_engine_count(fe, "DELETE", "/containers/abc123"), 1);
     ck_assert_str_eq(mock_exec_log(exec, SLUICE_STDOUT, NULL), "partial\n");
@@ -517,8 +526,7 @@ START_TEST(run_daemon_down)
                      "such socket (is the Docker daemon or `podman system service` running, and "
                      "is socket right?)");
     /* configure said so too, as a warning, and still succeeded */
-    ck_assert_uint_ge(mock_host_log_matches(host, "flows.d/x.conf:7: container: cannot reach"),
-                      1);
+    ck_assert_uint_ge(mock_host_log_matches(host, "flows.d/x.conf:7: container: cannot reach"), 1);
     finish(host, exec);
 }
 END_TEST
@@ -534,7 +542,8 @@ START_TEST(run_orphan_sweep)
                       "[{\"Id\":\"dead1\",\"State\":\"running\",\"Labels\":{\"sluice.execution\":"
                       "\"x1\",\"sluice.owner\":\"nope/1/1\"}},"
                       "{\"Id\":\"kept1\",\"Labels\":{\"sluice.execution\":\"x2\","
-                      "\"sluice.keep\":\"true\"}}]", -1);
+                      "\"sluice.keep\":\"true\"}}]",
+                      -1);
     fake_engine_route(fe, "DELETE", "/containers/dead1", 200, "[]", -1);
     fake_engine_happy(fe, 0, NULL, NULL);
     ck_assert_ptr_null(mock_host_configure(host, cfg, "w:1", &inst));

@@ -136,7 +136,7 @@ static void *fake_conn_main(void *arg)
         char *end, method[8] = "", path[512] = "", *body = NULL;
         long clen = 0;
 
-        while ((end = memmem(head, have, "\r\n\r\n", 4)) == NULL) {
+        while (!(end = memmem(head, have, "\r\n\r\n", 4))) {
             ssize_t n;
 
             if (have == sizeof(head) || !fake_wait(fe, c->fd) ||
@@ -147,7 +147,7 @@ static void *fake_conn_main(void *arg)
         *end = '\0';
         sscanf(head, "%7s %511s", method, path);
         char *cl = strcasestr(head, "\r\ncontent-length:");
-        if (cl != NULL)
+        if (cl)
             clen = strtol(cl + 17, NULL, 10);
         size_t used = (size_t)(end + 4 - head);
         body = calloc(1, (size_t)clen + 1);
@@ -180,7 +180,7 @@ static void *fake_conn_main(void *arg)
         pthread_mutex_unlock(&fe->lock);
         free(body);
 
-        if (strstr(p, "/attach") != NULL && rt == NULL) {
+        if (strstr(p, "/attach") && !rt) {
             fake_attach(fe, c->fd);
             goto done;
         }
@@ -217,7 +217,7 @@ static void *fake_accept_main(void *arg)
         if (fd < 0)
             continue;
         pthread_mutex_lock(&fe->lock);
-        if (fe->nconns == FAKE_MAX_CONNS || (c = calloc(1, sizeof(*c))) == NULL) {
+        if (fe->nconns == FAKE_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
             pthread_mutex_unlock(&fe->lock);
             close(fd);
             continue;
@@ -236,7 +236,7 @@ fake_engine *fake_engine_start(void)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
     snprintf(fe->dir, sizeof(fe->dir), "/tmp/sluice-fake.XXXXXX");
-    if (mkdtemp(fe->dir) == NULL)
+    if (!mkdtemp(fe->dir))
         abort();
     snprintf(fe->sock, sizeof(fe->sock), "%s/engine.sock", fe->dir);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fe->sock);
@@ -253,7 +253,7 @@ fake_engine *fake_engine_start(void)
 
 void fake_engine_stop(fake_engine *fe)
 {
-    if (fe == NULL)
+    if (!fe)
         return;
     if (write(fe->stop_pipe[1], "x", 1) != 1)
         abort();
@@ -329,7 +329,7 @@ char *fake_engine_body(fake_engine *fe, const char *method, const char *prefix)
     char *body = NULL;
 
     pthread_mutex_lock(&fe->lock);
-    for (int i = fe->nreqs - 1; i >= 0 && body == NULL; i--)
+    for (int i = fe->nreqs - 1; i >= 0 && !body; i--)
         if (strcmp(fe->reqs[i].method, method) == 0 &&
             strncmp(fe->reqs[i].path, prefix, strlen(prefix)) == 0 && fe->reqs[i].body)
             body = strdup(fe->reqs[i].body);
@@ -369,9 +369,9 @@ void fake_engine_happy(fake_engine *fe, int code, const char *out, const char *e
     size_t n = 0;
 
     snprintf(wait, sizeof(wait), "{\"StatusCode\":%d,\"Error\":null}", code);
-    if (out != NULL)
+    if (out)
         n += fake_frame(logs + n, 1, out);
-    if (err != NULL)
+    if (err)
         n += fake_frame(logs + n, 2, err);
     fake_engine_route(fe, "GET", "/_ping", 200, "OK", -1);
     fake_engine_route(fe, "GET", "/containers/json", 200, "[]", -1);

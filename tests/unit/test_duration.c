@@ -31,8 +31,8 @@ static const struct {
     {"\"14d\"", 1, 14ULL * 86400000},
     {"\"0s\"", 1, 0},
     {"\"0\"", 1, 0},
-    {"\"5\"", 1, 5000},  /* a bare number is seconds ... */
-    {"5", 1, 5000},      /* ... as a string or as an integer */
+    {"\"5\"", 1, 5000}, /* a bare number is seconds ... */
+    {"5", 1, 5000},     /* ... as a string or as an integer */
     {"0", 1, 0},
     {"\"5 s\"", 1, 5000},
     {"\"18446744073709551615ms\"", 1, UINT64_MAX},
@@ -92,10 +92,10 @@ START_TEST(same_table_both_parsers)
         uint64_t core = 7, sdk = 7;
         int core_rc = core_duration(lit, &core), sdk_rc = sdk_duration(lit, &sdk);
 
-        ck_assert_msg((core_rc == 0) == cases[i].ok, "core %s %s", cases[i].ok ? "refused" : "accepted",
-                      lit);
-        ck_assert_msg((sdk_rc == 0) == cases[i].ok, "SDK %s %s", cases[i].ok ? "refused" : "accepted",
-                      lit);
+        ck_assert_msg((core_rc == 0) == cases[i].ok, "core %s %s",
+                      cases[i].ok ? "refused" : "accepted", lit);
+        ck_assert_msg((sdk_rc == 0) == cases[i].ok, "SDK %s %s",
+                      cases[i].ok ? "refused" : "accepted", lit);
         if (cases[i].ok) {
             ck_assert_msg(core == cases[i].ms, "core read %s as %llu ms", lit,
                           (unsigned long long)core);

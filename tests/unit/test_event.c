@@ -411,13 +411,12 @@ START_TEST(binary_body_is_base64)
     set_body("application/octet-stream", bytes, sizeof(bytes));
     json_t *ev = build();
     ck_assert(json_is_null(json_object_get(ev, "body")));
-    ck_assert_str_eq(
-        str_at(ev, NULL, "raw_body_b64"),
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4"
-        "OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3Bx"
-        "cnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmq"
-        "q6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj"
-        "5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==");
+    ck_assert_str_eq(str_at(ev, NULL, "raw_body_b64"),
+                     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4"
+                     "OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3Bx"
+                     "cnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmq"
+                     "q6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj"
+                     "5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==");
     json_decref(ev);
 }
 END_TEST
@@ -528,8 +527,7 @@ START_TEST(variables_from_json_body)
     json_t *ev = build();
     json_t *v = json_object_get(ev, "variables");
     ck_assert_str_eq(str_at(v, NULL, "user"), "bob");
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "period"), "days")),
-                     7);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "period"), "days")), 7);
     json_decref(ev);
 }
 END_TEST
@@ -608,8 +606,9 @@ END_TEST
 /* ---- headers ---- */
 
 static const char *const secret_names[] = {
-    "authorization", "proxy-authorization", "cookie", "x-api-key", "x-hub-signature",
-    "x-hub-signature-256", "webhook-signature", "stripe-signature", "x-slack-signature",
+    "authorization",     "proxy-authorization", "cookie",
+    "x-api-key",         "x-hub-signature",     "x-hub-signature-256",
+    "webhook-signature", "stripe-signature",    "x-slack-signature",
     "x-gitlab-token"};
 
 START_TEST(secret_headers_are_redacted)
@@ -896,15 +895,14 @@ static void split_and_rebuild(const char *content_type, const void *data, size_t
     char *text = event_join(stored, slen, members, mlen, &len2);
     ck_assert_uint_eq(len2, strlen(text));
     json_t *back = json_loadb(text, len2, JSON_ALLOW_NUL, NULL);
-    ck_assert_msg(json_equal(back, whole), "%s: the joined event differs: %s", content_type,
-                  text);
+    ck_assert_msg(json_equal(back, whole), "%s: the joined event differs: %s", content_type, text);
 
     char err[256];
     char *rebuilt = event_body_members(data, len, content_type, &rlen, err, sizeof(err));
     ck_assert_msg(rebuilt != NULL, "%s", err);
     ck_assert_uint_eq(rlen, mlen);
-    ck_assert_msg(memcmp(rebuilt, members, mlen) == 0, "%s: rebuilt %s, taken %s",
-                  content_type, rebuilt, members);
+    ck_assert_msg(memcmp(rebuilt, members, mlen) == 0, "%s: rebuilt %s, taken %s", content_type,
+                  rebuilt, members);
     json_decref(back);
     json_decref(whole);
     json_decref(ev);

@@ -202,8 +202,8 @@ static const sluice_host *host;
 static char s_fid[] = "deploy", s_ns[] = "prod", s_key[] = "prod/deploy", s_exe[] = "fake",
             s_tid[] = "gh", s_pname[] = "fake";
 
-#define EVENT_TEXT                                                                       \
-    "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\",\"params\":{},\"query\":{},"      \
+#define EVENT_TEXT                                                                   \
+    "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\",\"params\":{},\"query\":{}," \
     "\"body\":{\"k\":\"a\\u0000b\"}}"
 
 static void exec_setup(void)
@@ -228,8 +228,8 @@ static void exec_setup(void)
     const char *names[] = {"x-github-event", "content-type"};
     const char *values[] = {"push", "application/json"};
     ex = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000001", "req-1",
-                  strdup(EVENT_TEXT), strlen(EVENT_TEXT), "summary", names,
-                  values, 2, 1, 1700000000123ULL);
+                  strdup(EVENT_TEXT), strlen(EVENT_TEXT), "summary", names, values, 2, 1,
+                  1700000000123ULL);
     ck_assert_ptr_nonnull(ex);
 }
 
@@ -339,8 +339,8 @@ START_TEST(host_exec_set_meta)
     ck_assert_int_eq(set_meta("x.never", NULL), 0);
 
     /* Keys: [a-z0-9][a-z0-9._-]* with a dot, at most 64 bytes. */
-    static const char *const bad[] = {"flow", "Git.commit", ".git", "-a.b", "_a.b", "a b.c",
-                                      "a.b/c", "", "a.\xc3\xa9", NULL};
+    static const char *const bad[] = {"flow",  "Git.commit", ".git", "-a.b",       "_a.b",
+                                      "a b.c", "a.b/c",      "",     "a.\xc3\xa9", NULL};
     for (const char *const *k = bad; *k; k++)
         ck_assert_msg(set_meta(*k, "v") == -1, "key \"%s\" was accepted", *k);
     ck_assert_int_eq(set_meta(NULL, "v"), -1);
@@ -423,9 +423,9 @@ END_TEST
 START_TEST(set_output_refuses_non_objects)
 {
     ck_assert_int_eq(set_output("{\"keep\":true}"), 0);
-    static const char *const bad[] = {"[1,2]", "42", "\"text\"", "null", "true", "",
-                                      "not json", "{\"a\":1} trailing", "{\"a\":",
-                                      "{\"a\":1,\"a\":2}"};
+    static const char *const bad[] = {
+        "[1,2]", "42",       "\"text\"",           "null",    "true",
+        "",      "not json", "{\"a\":1} trailing", "{\"a\":", "{\"a\":1,\"a\":2}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(set_output(bad[i]) == -1, "output '%s' was accepted", bad[i]);
     ck_assert_int_eq(host->exec_set_output(ex, NULL, 0), -1);
@@ -493,8 +493,7 @@ END_TEST
 
 START_TEST(set_response_refusals)
 {
-    ck_assert_int_eq(host->exec_set_response(ex, 200, "text/plain\r\nSet-Cookie: a=b", "x", 1),
-                     -1);
+    ck_assert_int_eq(host->exec_set_response(ex, 200, "text/plain\r\nSet-Cookie: a=b", "x", 1), -1);
     ck_assert_int_eq(host->exec_set_response(ex, 200, "text/plain\n", "x", 1), -1);
     ck_assert_int_eq(host->exec_set_response(ex, 200, NULL, NULL, 5), -1);
     char *big = malloc(SLUICE_MAX_OUTPUT + 1);
@@ -737,13 +736,13 @@ static sluice_exec *split_exec(const char *type, const char *bytes, size_t len)
         "\"query\":{\"x\":[\"1\",\"2\"]},\"variables\":{},\"function\":null}";
     char err[256];
     size_t mlen, elen;
-    char *members = event_body_members((const unsigned char *)bytes, len, type, &mlen, err,
-                                       sizeof(err));
+    char *members =
+        event_body_members((const unsigned char *)bytes, len, type, &mlen, err, sizeof(err));
     ck_assert_msg(members != NULL, "%s", err);
     char *event = event_join(stored, strlen(stored), members, mlen, &elen);
     free(members);
-    sluice_exec *e = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000002",
-                              "req-2", event, elen, NULL, NULL, NULL, 0, 1, 1700000000123ULL);
+    sluice_exec *e = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000002", "req-2",
+                              event, elen, NULL, NULL, NULL, 0, 1, 1700000000123ULL);
     exec_body *b = exec_body_new(bytes, len, type);
     exec_set_request(e, b, strdup(stored), strlen(stored));
     exec_body_unref(b);

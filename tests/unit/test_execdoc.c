@@ -99,18 +99,16 @@ static void accept_one(sluice_exec *e)
 
 /* An execution as the front makes one: the event in two parts, the body's
  * bytes kept (test_store.c, accepted_exec). */
-static sluice_exec *accepted_exec(const char *id, const char *type, const char *bytes,
-                                  size_t len)
+static sluice_exec *accepted_exec(const char *id, const char *type, const char *bytes, size_t len)
 {
-    json_t *base = json_pack("{s:s, s:s, s:{s:s}, s:{s:[s]}, s:s, s:o, s:s}", "execution_id",
-                             id, "trigger", "t", "params", "repo", "a\"b", "query", "x", "1",
-                             "content_type", type, "variables", json_object(), "received_at",
-                             "2026-11-23T13:05:01.224Z");
+    json_t *base =
+        json_pack("{s:s, s:s, s:{s:s}, s:{s:[s]}, s:s, s:o, s:s}", "execution_id", id, "trigger",
+                  "t", "params", "repo", "a\"b", "query", "x", "1", "content_type", type,
+                  "variables", json_object(), "received_at", "2026-11-23T13:05:01.224Z");
     json_t *body, *raw;
     char err[256];
-    ck_assert_int_eq(event_body_json((const unsigned char *)bytes, len, type, &body, &raw, err,
-                                     sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        event_body_json((const unsigned char *)bytes, len, type, &body, &raw, err, sizeof(err)), 0);
     json_object_set_new(base, "body", body);
     json_object_set_new(base, "raw_body_b64", raw);
     size_t mlen, slen, elen;
@@ -119,8 +117,8 @@ static sluice_exec *accepted_exec(const char *id, const char *type, const char *
     char *stored = event_for_flow(base, id, &flow, &slen);
     char *event = event_join(stored, slen, members, mlen, &elen);
     const char *hn[] = {"content-type"}, *hv[] = {type};
-    sluice_exec *e = exec_new(NULL, &trig, &rt, id, "r-1", event, elen, NULL, hn, hv, 1, 0,
-                              1700000002000ULL);
+    sluice_exec *e =
+        exec_new(NULL, &trig, &rt, id, "r-1", event, elen, NULL, hn, hv, 1, 0, 1700000002000ULL);
     exec_body *b = exec_body_new(bytes, len, type);
     exec_set_request(e, b, stored, slen);
     exec_body_unref(b);
@@ -155,8 +153,8 @@ static void same_document(sluice_exec *e, int with_logs, const char *when)
         json_t *list = store_list(&f, &next);
         json_t *row = NULL;
         for (size_t i = 0; i < json_array_size(list); i++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(list, i), "id")),
-                       e->id) == 0)
+            if (strcmp(json_string_value(json_object_get(json_array_get(list, i), "id")), e->id) ==
+                0)
                 row = json_array_get(list, i);
         ck_assert_msg(row && json_equal(row, live), "%s: the list differs", when);
         json_decref(list);
@@ -166,8 +164,7 @@ static void same_document(sluice_exec *e, int with_logs, const char *when)
     json_decref(stored);
 }
 
-static void live_and_stored_agree(const char *id, const char *type, const char *bytes,
-                                  size_t len)
+static void live_and_stored_agree(const char *id, const char *type, const char *bytes, size_t len)
 {
     sluice_exec *e = accepted_exec(id, type, bytes, len);
     snprintf(e->replay_of, sizeof(e->replay_of), "0193a8c2-0000-7000-8000-0000000000aa");
@@ -218,8 +215,8 @@ END_TEST
 START_TEST(binary_body)
 {
     static const char bin[] = "\x01\x02\xff\x00z";
-    live_and_stored_agree("0193a8c2-0000-7000-8000-0000000000d2", "application/octet-stream",
-                          bin, sizeof(bin) - 1);
+    live_and_stored_agree("0193a8c2-0000-7000-8000-0000000000d2", "application/octet-stream", bin,
+                          sizeof(bin) - 1);
 }
 END_TEST
 
@@ -228,9 +225,9 @@ START_TEST(empty_view)
 {
     execdoc_view v = {.id = "x", .state = "queued", .attempt = 1};
     json_t *d = execdoc_json(&v, NULL, 1);
-    static const char *const null_keys[] = {"request_id", "exit_code", "error", "replay_of",
-                                            "replaces", "replaced_by", "received_at",
-                                            "started_at", "finished_at"};
+    static const char *const null_keys[] = {"request_id",  "exit_code",  "error",
+                                            "replay_of",   "replaces",   "replaced_by",
+                                            "received_at", "started_at", "finished_at"};
     for (size_t i = 0; i < sizeof(null_keys) / sizeof(null_keys[0]); i++)
         ck_assert_msg(json_is_null(json_object_get(d, null_keys[i])), "%s", null_keys[i]);
     ck_assert(json_is_object(json_object_get(d, "outputs")));

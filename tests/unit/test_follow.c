@@ -253,10 +253,10 @@ START_TEST(utf8_pending_holds_only_unfinished_characters)
     ck_assert_uint_eq(followbuf_utf8_pending("\xf0\x9f\x98", 3), 3);  /* emoji cut */
     /* Bytes that can never become a character are not held. */
     ck_assert_uint_eq(followbuf_utf8_pending("\x80", 1), 0);
-    ck_assert_uint_eq(followbuf_utf8_pending("\xc0", 1), 0);         /* overlong lead */
-    ck_assert_uint_eq(followbuf_utf8_pending("\xed\xa0", 2), 0);     /* surrogate */
-    ck_assert_uint_eq(followbuf_utf8_pending("\xf4\x90", 2), 0);     /* past U+10FFFF */
-    ck_assert_uint_eq(followbuf_utf8_pending("\xe2\x28", 2), 0);     /* bad continuation */
+    ck_assert_uint_eq(followbuf_utf8_pending("\xc0", 1), 0);     /* overlong lead */
+    ck_assert_uint_eq(followbuf_utf8_pending("\xed\xa0", 2), 0); /* surrogate */
+    ck_assert_uint_eq(followbuf_utf8_pending("\xf4\x90", 2), 0); /* past U+10FFFF */
+    ck_assert_uint_eq(followbuf_utf8_pending("\xe2\x28", 2), 0); /* bad continuation */
     ck_assert_uint_eq(followbuf_utf8_pending("\x80\x80\x80\x80", 4), 0);
 }
 END_TEST
@@ -342,7 +342,10 @@ START_TEST(lines_keep_utf8_and_replace_the_rest)
 
     /* A stray continuation, an overlong form, a surrogate, a cut character:
      * each bad byte becomes U+FFFD and the line stays valid. */
-    const char *bad = "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82";
+    const char *bad = "a\x80"
+                      "b\xc0\xaf"
+                      "c\xed\xa0\x80"
+                      "d\xe2\x82";
     got = encode_all(FB_STDOUT, bad, strlen(bad), &len, &lines);
     const char *want = "a\xef\xbf\xbd"
                        "b\xef\xbf\xbd\xef\xbf\xbd"

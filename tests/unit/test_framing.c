@@ -19,29 +19,33 @@ static int judge(const hdr *h, size_t n, const char *version, framing_verdict *v
 {
     framing_field f[FRAMING_MAX_FIELDS + 8];
     for (size_t i = 0; i < n; i++)
-        f[i] = (framing_field){h[i].name, strlen(h[i].name), h[i].value,
-                               h[i].value_len ? h[i].value_len : strlen(h[i].value), 0, 0};
+        f[i] = (framing_field){h[i].name,  strlen(h[i].name),
+                               h[i].value, h[i].value_len ? h[i].value_len : strlen(h[i].value),
+                               0,          0};
     return framing_check(f, n, version, v);
 }
 
-#define ACCEPT(...)                                                                            \
-    do {                                                                                       \
-        hdr h_[] = {__VA_ARGS__};                                                              \
-        framing_verdict v_;                                                                    \
-        ck_assert_msg(judge(h_, sizeof(h_) / sizeof(h_[0]), "HTTP/1.1", &v_) == 0,             \
-                      "refused: %d %s", v_.status, v_.message);                                \
+#define ACCEPT(...)                                                                \
+    do {                                                                           \
+        hdr h_[] = {__VA_ARGS__};                                                  \
+        framing_verdict v_;                                                        \
+        ck_assert_msg(judge(h_, sizeof(h_) / sizeof(h_[0]), "HTTP/1.1", &v_) == 0, \
+                      "refused: %d %s", v_.status, v_.message);                    \
     } while (0)
 
-#define REFUSE(status_, ...)                                                                   \
-    do {                                                                                       \
-        hdr h_[] = {__VA_ARGS__};                                                              \
-        framing_verdict v_;                                                                    \
-        ck_assert_int_eq(judge(h_, sizeof(h_) / sizeof(h_[0]), "HTTP/1.1", &v_), -1);         \
-        ck_assert_int_eq(v_.status, (status_));                                                \
-        ck_assert(v_.code != NULL && v_.message[0]);                                           \
+#define REFUSE(status_, ...)                                                          \
+    do {                                                                              \
+        hdr h_[] = {__VA_ARGS__};                                                     \
+        framing_verdict v_;                                                           \
+        ck_assert_int_eq(judge(h_, sizeof(h_) / sizeof(h_[0]), "HTTP/1.1", &v_), -1); \
+        ck_assert_int_eq(v_.status, (status_));                                       \
+        ck_assert(v_.code &&v_.message[0]);                                           \
     } while (0)
 
-#define HOST {"Host", "example.org", 0}
+#define HOST                     \
+    {                            \
+        "Host", "example.org", 0 \
+    }
 
 START_TEST(plain_heads_pass)
 {

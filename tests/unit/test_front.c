@@ -35,8 +35,8 @@ START_TEST(test_idempotency_key_threads)
 {
     /* Paths of different depths and names: a walk that continued in
      * another thread's path would find another key or none. */
-    static const char *const paths[] = {"body:delivery.id", "body:meta.event.key",
-                                        "body:x.0.y.z", "body:a"};
+    static const char *const paths[] = {"body:delivery.id", "body:meta.event.key", "body:x.0.y.z",
+                                        "body:a"};
     static const char *const bodies[] = {
         "{\"delivery\":{\"id\":\"K0\"},\"meta\":{\"event\":{\"key\":\"no\"}}}",
         "{\"meta\":{\"event\":{\"key\":\"K1\"}},\"delivery\":{\"id\":\"no\"}}",

@@ -72,7 +72,7 @@ static void load_fails(const char *text, const char *want)
     sluice_config *cfg = load(text, err, sizeof(err));
     if (cfg)
         config_unref(cfg);
-    ck_assert_msg(cfg == NULL, "config should fail (%s)", want);
+    ck_assert_msg(!cfg, "config should fail (%s)", want);
     ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" should mention \"%s\"", err, want);
     ck_assert_msg(strstr(err, "sluice.conf:") != NULL, "error \"%s\" names no file:line", err);
 }
@@ -147,16 +147,15 @@ static int run(req *r, sluice_config *cfg, gate_verdict *v)
     if (gate_check_headers(g, cfg, &r->rq, v) != 0)
         return v->status;
     char err[256];
-    ck_assert_int_eq(event_build(&r->event, &r->rq, r->t, cfg->secret_headers, &r->m, 1, err,
-                                 sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        event_build(&r->event, &r->rq, r->t, cfg->secret_headers, &r->m, 1, err, sizeof(err)), 0);
     if (gate_check_body(g, cfg, &r->rq, r->event, v) != 0)
         return v->status;
     return 0;
 }
 
-static int status_of(sluice_config *cfg, const char *method, const char *target,
-                     const char *body, const char *h1, const char *v1)
+static int status_of(sluice_config *cfg, const char *method, const char *target, const char *body,
+                     const char *h1, const char *v1)
 {
     req r;
     gate_verdict v;
@@ -323,8 +322,7 @@ START_TEST(test_keys_where_and_status)
     ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Bearer new-key"),
                      0);
     ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "x-api-key", "new-key"), 0);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Bearer nope"),
-                     403);
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Bearer nope"), 403);
     ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, NULL, NULL), 401);
     /* A key in the query is not where this trigger looks: still missing. */
     ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b?key=old-key", NULL, NULL, NULL), 401);
@@ -340,24 +338,22 @@ START_TEST(test_keys_where_and_status)
     ck_assert_int_eq(status_of(cfg, "GET", "/hooks/q?key=qk", NULL, NULL, NULL), 0);
     ck_assert_int_eq(status_of(cfg, "GET", "/hooks/q?key=qq", NULL, NULL, NULL), 403);
     ck_assert_int_eq(status_of(cfg, "GET", "/hooks/q", NULL, "x-token", "qk"), 0);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "{\"key\":\"qk\",\"a\":1}",
-                               "content-type", "application/json"),
-                     0);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "{\"key\":\"zz\"}", "content-type",
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "{\"key\":\"qk\",\"a\":1}", "content-type",
                                "application/json"),
-                     403);
+                     0);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/q", "{\"key\":\"zz\"}", "content-type", "application/json"),
+        403);
     ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "key=qk&b=2", "content-type",
                                "application/x-www-form-urlencoded"),
                      0);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "{\"key\":7}", "content-type",
-                               "application/json"),
-                     403);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q", "{\"a\":1}", "content-type",
-                               "application/json"),
-                     401);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/q", "{\"key\":7}", "content-type", "application/json"), 403);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/q", "{\"a\":1}", "content-type", "application/json"), 401);
     /* A right key with a wrong one beside it is refused. */
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q?key=qk", "{\"key\":\"zz\"}",
-                               "content-type", "application/json"),
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/q?key=qk", "{\"key\":\"zz\"}", "content-type",
+                               "application/json"),
                      403);
     config_unref(cfg);
 }
@@ -366,11 +362,11 @@ END_TEST
 START_TEST(test_keys_redacted)
 {
     setenv("SLUICE_TEST_KEY", "env-secret-1", 1);
-    sluice_config *cfg = load_ok(
-        FLOWS "triggers = (\n"
-              " { id = \"q\"; flows = [\"f\"]; auth = { keys = [\"@env:SLUICE_TEST_KEY\"]; "
-              "key_in = [\"query:key\", \"header:X-Token\", \"body:key\"]; }; }\n"
-              ");");
+    sluice_config *cfg =
+        load_ok(FLOWS "triggers = (\n"
+                      " { id = \"q\"; flows = [\"f\"]; auth = { keys = [\"@env:SLUICE_TEST_KEY\"]; "
+                      "key_in = [\"query:key\", \"header:X-Token\", \"body:key\"]; }; }\n"
+                      ");");
     req r;
     gate_verdict v;
     req_init(&r, cfg, "POST", "/hooks/q?key=env-secret-1&a=1", "{\"key\":\"env-secret-1\"}");
@@ -391,9 +387,9 @@ END_TEST
 
 START_TEST(test_path_key)
 {
-    sluice_config *cfg = load_ok(
-        FLOWS "triggers = ( { id = \"k\"; flows = [\"f\"]; kestra = { namespace = \"n\"; "
-              "flow = \"fl\"; key = [\"key-one\", \"key-two\"]; }; } );");
+    sluice_config *cfg =
+        load_ok(FLOWS "triggers = ( { id = \"k\"; flows = [\"f\"]; kestra = { namespace = \"n\"; "
+                      "flow = \"fl\"; key = [\"key-one\", \"key-two\"]; }; } );");
     req r;
     gate_verdict v;
     req_init(&r, cfg, "POST", "/api/v1/executions/webhook/n/fl/key-two", NULL);
@@ -421,15 +417,14 @@ START_TEST(test_basic)
     sluice_config *cfg = load_ok(FLOWS "triggers = ( { id = \"b\"; flows = [\"f\"]; "
                                        "auth = { basic = [\"alice:wonder land\"]; }; } );");
     /* alice:wonder land */
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization",
-                               "Basic YWxpY2U6d29uZGVyIGxhbmQ="),
-                     0);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Basic YWxpY2U6d29uZGVyIGxhbmQ="),
+        0);
     /* alice:wonderland */
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization",
-                               "Basic YWxpY2U6d29uZGVybGFuZA=="),
-                     403);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Basic %%%"),
-                     403);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Basic YWxpY2U6d29uZGVybGFuZA=="),
+        403);
+    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/b", NULL, "authorization", "Basic %%%"), 403);
     req r;
     gate_verdict v;
     req_init(&r, cfg, "POST", "/hooks/b", NULL);
@@ -464,10 +459,10 @@ END_TEST
 
 START_TEST(test_allow_ips)
 {
-    sluice_config *cfg = load_ok(
-        "server: { trusted_proxies = [\"127.0.0.1\"]; };\n" FLOWS
-        "triggers = ( { id = \"ip\"; flows = [\"f\"]; "
-        "auth = { allow_ips = [\"203.0.113.0/24\", \"2001:db8::/32\"]; }; } );");
+    sluice_config *cfg =
+        load_ok("server: { trusted_proxies = [\"127.0.0.1\"]; };\n" FLOWS
+                "triggers = ( { id = \"ip\"; flows = [\"f\"]; "
+                "auth = { allow_ips = [\"203.0.113.0/24\", \"2001:db8::/32\"]; }; } );");
     req r;
     gate_verdict v;
     /* The peer is a trusted proxy: the client is the address it appended. */
@@ -561,16 +556,16 @@ static trigger_def *pick(sluice_config *cfg, const char *target, gate_verdict *v
 
 START_TEST(test_wayscript_shared_path)
 {
-    sluice_config *cfg = load_ok(
-        FLOWS "triggers = (\n"
-              " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
-              "wayscript = { program_id = \"3726\"; api_key = \"k1\"; }; },\n"
-              " { id = \"w2\"; flows = [\"f\"]; path = \"/api\"; "
-              "wayscript = { program_id = \"4242\"; api_key = \"k2\"; }; },\n"
-              " { id = \"w3\"; flows = [\"f\"]; path = \"/api\"; "
-              "wayscript = { program_id = \"7\"; }; },\n"
-              " { id = \"solo\"; flows = [\"f\"]; path = \"/one\"; "
-              "wayscript = { program_id = \"1\"; }; } );");
+    sluice_config *cfg =
+        load_ok(FLOWS "triggers = (\n"
+                      " { id = \"w1\"; flows = [\"f\"]; path = \"/api\"; "
+                      "wayscript = { program_id = \"3726\"; api_key = \"k1\"; }; },\n"
+                      " { id = \"w2\"; flows = [\"f\"]; path = \"/api\"; "
+                      "wayscript = { program_id = \"4242\"; api_key = \"k2\"; }; },\n"
+                      " { id = \"w3\"; flows = [\"f\"]; path = \"/api\"; "
+                      "wayscript = { program_id = \"7\"; }; },\n"
+                      " { id = \"solo\"; flows = [\"f\"]; path = \"/one\"; "
+                      "wayscript = { program_id = \"1\"; }; } );");
     gate_verdict v;
     trigger_def *t = pick(cfg, "/api?api_key=k2&program_id=4242&variables=x", &v);
     ck_assert_ptr_nonnull(t);
@@ -631,10 +626,10 @@ START_TEST(test_path_key_redacted_before_any_refusal)
 {
     /* Refused by allow_ips, and by the failure limit: the path that is
      * logged with the refusal (rq->path) never holds the key. */
-    sluice_config *cfg = load_ok(
-        FLOWS "triggers = ( { id = \"k\"; flows = [\"f\"]; kestra = { namespace = \"n\"; "
-              "flow = \"fl\"; key = [\"KESTRA-KEY-1\"]; }; "
-              "auth = { allow_ips = [\"10.0.0.0/8\"]; }; } );");
+    sluice_config *cfg =
+        load_ok(FLOWS "triggers = ( { id = \"k\"; flows = [\"f\"]; kestra = { namespace = \"n\"; "
+                      "flow = \"fl\"; key = [\"KESTRA-KEY-1\"]; }; "
+                      "auth = { allow_ips = [\"10.0.0.0/8\"]; }; } );");
     req r;
     gate_verdict v;
     req_init(&r, cfg, "POST", "/api/v1/executions/webhook/n/fl/KESTRA-KEY-1", NULL);
@@ -647,9 +642,8 @@ START_TEST(test_path_key_redacted_before_any_refusal)
     cfg = load_ok(FLOWS "triggers = ( { id = \"k2\"; flows = [\"f\"]; kestra = { namespace = "
                         "\"n\"; flow = \"f2\"; key = [\"KESTRA-KEY-2\"]; }; "
                         "auth = { allow_ips = [\"127.0.0.0/8\"]; max_failures = 1; }; } );");
-    ck_assert_int_eq(status_of(cfg, "POST", "/api/v1/executions/webhook/n/f2/wrong", NULL, NULL,
-                               NULL),
-                     404);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/api/v1/executions/webhook/n/f2/wrong", NULL, NULL, NULL), 404);
     req_init(&r, cfg, "POST", "/api/v1/executions/webhook/n/f2/KESTRA-KEY-2", NULL);
     ck_assert_int_eq(run(&r, cfg, &v), 429);
     ck_assert_str_eq(r.rq.path, "/api/v1/executions/webhook/n/f2/[redacted]");
@@ -766,10 +760,11 @@ END_TEST
 START_TEST(test_refused_requests_spend_no_budget)
 {
     sluice_config *cfg = load_ok(
-        FLOWS "triggers = ( { id = \"open\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; },\n"
-              "{ id = \"both\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; "
-              "auth = { keys = [\"k\"]; key_in = [\"header:x-key\", \"body:key\"]; "
-              "max_failures = 0; }; } );");
+        FLOWS
+        "triggers = ( { id = \"open\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; },\n"
+        "{ id = \"both\"; flows = [\"f\"]; rate_limit = { per_minute = 1; }; "
+        "auth = { keys = [\"k\"]; key_in = [\"header:x-key\", \"body:key\"]; "
+        "max_failures = 0; }; } );");
     /* Headers pass, then the body is refused (413 while it streams, 400
      * when it does not parse): http.c never calls gate_check_body. */
     for (int i = 0; i < 3; i++) {
@@ -939,12 +934,12 @@ START_TEST(test_rate_limit_counts_only_authenticated)
         ck_assert_int_eq(status_of(cfg, "POST", "/hooks/r", "{\"key\":\"x\"}", "content-type",
                                    "application/json"),
                          403);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/r", "{\"key\":\"k\"}", "content-type",
-                               "application/json"),
-                     0);
-    ck_assert_int_eq(status_of(cfg, "POST", "/hooks/r", "{\"key\":\"k\"}", "content-type",
-                               "application/json"),
-                     429);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/r", "{\"key\":\"k\"}", "content-type", "application/json"),
+        0);
+    ck_assert_int_eq(
+        status_of(cfg, "POST", "/hooks/r", "{\"key\":\"k\"}", "content-type", "application/json"),
+        429);
     config_unref(cfg);
 }
 END_TEST

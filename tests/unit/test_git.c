@@ -154,36 +154,31 @@ START_TEST(confinement)
     char root[PATH_MAX + 8], out[PATH_MAX], why[PATH_MAX + 128], want[PATH_MAX + 32];
 
     snprintf(root, sizeof(root), "%s/root", tmp);
-    ck_assert_int_eq(gitexec_confine(root, "bin/run.sh", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     0);
+    ck_assert_int_eq(
+        gitexec_confine(root, "bin/run.sh", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)),
+        0);
     ck_assert_ptr_nonnull(strstr(out, "/root/bin/run.sh"));
-    ck_assert_int_eq(gitexec_confine(root, "ok", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     0);
-    ck_assert_int_eq(gitexec_confine(root, "evil", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        gitexec_confine(root, "ok", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)), 0);
+    ck_assert_int_eq(
+        gitexec_confine(root, "evil", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "resolves to /etc/passwd, outside the repository"));
-    ck_assert_int_eq(gitexec_confine(root, "up", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        gitexec_confine(root, "up", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "outside the repository"));
-    ck_assert_int_eq(gitexec_confine(root, "missing.sh", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        gitexec_confine(root, "missing.sh", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)),
+        -1);
     ck_assert_str_eq(why, "does not exist");
-    ck_assert_int_eq(gitexec_confine(root, "dangling", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        gitexec_confine(root, "dangling", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)),
+        -1);
     ck_assert_ptr_nonnull(strstr(why, "symbolic link to \"nowhere\""));
-    ck_assert_int_eq(gitexec_confine(root, "bin", GITEXEC_WANT_FILE, out, sizeof(out), why,
-                                     sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        gitexec_confine(root, "bin", GITEXEC_WANT_FILE, out, sizeof(out), why, sizeof(why)), -1);
     ck_assert_str_eq(why, "is not a regular file");
-    ck_assert_int_eq(gitexec_confine(root, ".", GITEXEC_WANT_DIR, out, sizeof(out), why,
-                                     sizeof(why)),
-                     0);
+    ck_assert_int_eq(
+        gitexec_confine(root, ".", GITEXEC_WANT_DIR, out, sizeof(out), why, sizeof(why)), 0);
     snprintf(want, sizeof(want), "%s", out);
     ck_assert_int_eq(strlen(want) > 0, 1);
 }

@@ -19,11 +19,11 @@
 
 /* ---- names ---- */
 
-#define MIRROR_IS(url, want)                                                                   \
-    do {                                                                                       \
-        char out_[64];                                                                         \
-        ck_assert_int_eq(gitsync_mirror_name((url), out_, sizeof(out_)), 0);                   \
-        ck_assert_str_eq(out_, (want));                                                        \
+#define MIRROR_IS(url, want)                                                 \
+    do {                                                                     \
+        char out_[64];                                                       \
+        ck_assert_int_eq(gitsync_mirror_name((url), out_, sizeof(out_)), 0); \
+        ck_assert_str_eq(out_, (want));                                      \
     } while (0)
 
 START_TEST(mirror_name_is_gits_blob_id)
@@ -50,8 +50,8 @@ END_TEST
 START_TEST(branch_names)
 {
     const char *good[] = {"main", "release/1.2", "feature-x", "v1.0_rc", NULL};
-    const char *bad[] = {"", "/main", "main/", "-x", "a..b", "a//b", "x@{1}", "a b", "a~1",
-                         "a^", "a:b", "a?", "a*", "a[", "a\\b", "main.", NULL};
+    const char *bad[] = {"",   "/main", "main/", "-x", "a..b", "a//b", "x@{1}", "a b", "a~1",
+                         "a^", "a:b",   "a?",    "a*", "a[",   "a\\b", "main.", NULL};
     for (const char **b = good; *b; b++)
         ck_assert_msg(gitsync_branch_ok(*b), "\"%s\" was refused", *b);
     for (const char **b = bad; *b; b++)
@@ -68,8 +68,8 @@ START_TEST(module_missing_names_every_path_tried)
     void *sym = module_load("nosuchmodule", GITMOD_ENTRY, path, sizeof(path), err, sizeof(err));
     ck_assert_ptr_null(sym);
     ck_assert_msg(strstr(err, "module nosuchmodule.so not found") != NULL, "err: %s", err);
-    ck_assert_msg(strstr(err, "/nonexistent/a/nosuchmodule.so, /nonexistent/b/nosuchmodule.so")
-                      != NULL,
+    ck_assert_msg(strstr(err, "/nonexistent/a/nosuchmodule.so, /nonexistent/b/nosuchmodule.so") !=
+                      NULL,
                   "err: %s", err);
     ck_assert_msg(strstr(err, MODULEDIR "/nosuchmodule.so") != NULL, "err: %s", err);
 }

@@ -68,12 +68,12 @@ START_TEST(valid_configs)
         const char *err = configure(ok[i]);
 
         /* /dev/null is not a regular file: that one must fail, and say so. */
-        if (strstr(ok[i], "/dev/null") != NULL) {
+        if (strstr(ok[i], "/dev/null")) {
             ck_assert_ptr_nonnull(err);
             ck_assert_msg(strstr(err, "is not a file") != NULL, "%s", err);
             continue;
         }
-        ck_assert_msg(err == NULL, "config %zu refused: %s", i, err);
+        ck_assert_msg(!err, "config %zu refused: %s", i, err);
     }
 }
 END_TEST
@@ -107,7 +107,7 @@ START_TEST(errors_name_where_and_setting)
         {"{\"url\":\"https://example.com/\",\"body\":{\"a\":\"{body.x\"}}",
          "http: body.a: unclosed '{'"},
         {"{\"url\":\"https://example.com/\",\"timeout\":\"soon\"}", "http: timeout must be a "
-                                                                     "duration"},
+                                                                    "duration"},
         {"{\"url\":\"https://example.com/\",\"timeout\":\"0s\"}", "http: timeout must be"},
         {"{\"url\":\"https://example.com/\",\"retry\":{\"maxx\":1}}",
          "http: unknown setting \"retry.maxx\""},

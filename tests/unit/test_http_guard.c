@@ -64,11 +64,11 @@ START_TEST(special_addresses)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *why = classify(cases[i].ip);
 
-        if (cases[i].why == NULL)
-            ck_assert_msg(why == NULL, "%s should be public, got %s", cases[i].ip, why);
+        if (!cases[i].why)
+            ck_assert_msg(!why, "%s should be public, got %s", cases[i].ip, why);
         else
-            ck_assert_msg(why != NULL && strcmp(why, cases[i].why) == 0, "%s: %s, not %s",
-                          cases[i].ip, why ? why : "public", cases[i].why);
+            ck_assert_msg(why && strcmp(why, cases[i].why) == 0, "%s: %s, not %s", cases[i].ip,
+                          why ? why : "public", cases[i].why);
     }
 }
 END_TEST
@@ -143,8 +143,7 @@ START_TEST(allow_hosts_errors)
         struct http_guard *g = NULL;
 
         ck_assert_ptr_nonnull(allow);
-        ck_assert_msg(http_guard_new(&g, allow, 1, err, sizeof(err)) == -1, "%s accepted",
-                      bad[i]);
+        ck_assert_msg(http_guard_new(&g, allow, 1, err, sizeof(err)) == -1, "%s accepted", bad[i]);
         ck_assert_ptr_null(g);
         json_decref(allow);
     }

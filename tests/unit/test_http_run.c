@@ -70,7 +70,7 @@ static void *configure(const char *fmt, ...)
     vsnprintf(json, sizeof(json), fmt, ap);
     va_end(ap);
     err = mock_host_configure(host, json, "test.conf:1", &inst);
-    ck_assert_msg(err == NULL, "%s", err);
+    ck_assert_msg(!err, "%s", err);
     return inst;
 }
 
@@ -129,8 +129,8 @@ START_TEST(hostile_header_value_is_refused)
     ck_assert_ptr_null(mock_host_configure(
         host, "{\"url\":\"https://example.com/\",\"headers\":{\"X-User\":\"{body.user}\"}}",
         "test.conf:1", &inst));
-    exec = mock_exec_new(host,
-                         "{\"execution_id\":\"e1\",\"body\":{\"user\":\"a\\r\\nX-Admin: 1\"}}");
+    exec =
+        mock_exec_new(host, "{\"execution_id\":\"e1\",\"body\":{\"user\":\"a\\r\\nX-Admin: 1\"}}");
     ck_assert_int_eq(mock_exec_run(exec, inst, 1000), SLUICE_ERR);
     ck_assert_msg(strstr(mock_exec_error(exec), "headers.X-User: the value from the request "
                                                 "contains a line break") != NULL,
@@ -208,7 +208,7 @@ static void *serve_one(void *arg)
             break;
         o->len += (size_t)n;
         o->req[o->len] = '\0';
-        if ((end = strstr(o->req, "\r\n\r\n")) != NULL) {
+        if ((end = strstr(o->req, "\r\n\r\n"))) {
             const char *cl = strcasestr(o->req, "\r\nContent-Length: ");
             want = (long)(end + 4 - o->req) + (cl ? atol(cl + 18) : 0);
             if ((long)o->len >= want)

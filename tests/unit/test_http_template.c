@@ -164,8 +164,8 @@ START_TEST(json_template_errors_name_the_member)
 }
 END_TEST
 
-static void build_raw(struct http_payload *p, enum http_body_mode mode,
-                      const struct http_raw *raw, const char *event_json)
+static void build_raw(struct http_payload *p, enum http_body_mode mode, const struct http_raw *raw,
+                      const char *event_json)
 {
     char err[512];
     json_t *ev = event_of(event_json);

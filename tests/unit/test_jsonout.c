@@ -50,8 +50,9 @@ static uint64_t next(void)
 
 static json_t *random_string(void)
 {
-    static const char *const pieces[] = {"a", "\"", "\\", "/", "\n", "\x01", "\x1f", "\x7f",
-                                         "\xc3\xa9", "\xf0\x9f\x98\x80", " ", "key"};
+    static const char *const pieces[] = {"a",    "\"",   "\\",   "/",        "\n",
+                                         "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80",
+                                         " ",    "key"};
     char s[64] = "";
     int n = (int)(next() % 6);
     for (int i = 0; i < n; i++)
@@ -117,8 +118,9 @@ START_TEST(members_read_back)
         const char *key, *val;
         size_t vlen;
         json_t *v;
-        json_object_foreach(o, key, v) {
-            if (strpbrk(key, "\"\\\x01\x1f\n") != NULL)
+        json_object_foreach(o, key, v)
+        {
+            if (strpbrk(key, "\"\\\x01\x1f\n"))
                 continue;
             char *want = json_compact(v, NULL);
             ck_assert_int_eq(json_compact_member(text, len, key, &val, &vlen), 0);

@@ -68,13 +68,13 @@ static int agree(const char *s, size_t n)
             ck_assert_msg(json_equal(f, fn), "function misread in %.*s", (int)n, s);
             json_decref(f);
         } else {
-            ck_assert_msg(info.function == NULL, "function invented in %.*s", (int)n, s);
+            ck_assert_msg(!info.function, "function invented in %.*s", (int)n, s);
         }
     } else if (tree) {
         enum json_error_code c = json_error_code(&e);
         ck_assert_msg(c == json_error_numeric_overflow || c == json_error_null_byte_in_key,
-                      "accepted what jansson refuses for another reason (%s): %.*s", e.text,
-                      (int)n, s);
+                      "accepted what jansson refuses for another reason (%s): %.*s", e.text, (int)n,
+                      s);
     }
     if (tree)
         same_as_sdk(s, n, tree);
@@ -120,17 +120,17 @@ START_TEST(refuses_what_is_not_json)
     static const char *const bad[] = {
         "",
         "   ",
-        "{\"a\":1,\"a\":2}",            /* duplicate key */
-        "{\"a\":{\"b\":1,\"b\":1}}",     /* duplicate key, nested */
-        "{\"\\u0061\":1,\"a\":2}",       /* the same key, escaped */
+        "{\"a\":1,\"a\":2}",               /* duplicate key */
+        "{\"a\":{\"b\":1,\"b\":1}}",       /* duplicate key, nested */
+        "{\"\\u0061\":1,\"a\":2}",         /* the same key, escaped */
         "{\"a\\u0000\":1,\"a\\u0000\":2}", /* the same key with a NUL */
-        "\"\\ud800\"",                   /* lone surrogate */
-        "\"\\udc00\\ud800\"",            /* a pair the wrong way round */
-        "\"\xc0\xaf\"",                  /* overlong */
-        "\"\xed\xa0\x80\"",              /* surrogate in UTF-8 */
-        "\"\xf4\x90\x80\x80\"",          /* above U+10FFFF */
-        "\"\xe2\x82\"",                  /* truncated */
-        "\"tab\there\"",                 /* raw control character */
+        "\"\\ud800\"",                     /* lone surrogate */
+        "\"\\udc00\\ud800\"",              /* a pair the wrong way round */
+        "\"\xc0\xaf\"",                    /* overlong */
+        "\"\xed\xa0\x80\"",                /* surrogate in UTF-8 */
+        "\"\xf4\x90\x80\x80\"",            /* above U+10FFFF */
+        "\"\xe2\x82\"",                    /* truncated */
+        "\"tab\there\"",                   /* raw control character */
         "01",
         "1.",
         ".5",
@@ -146,7 +146,7 @@ START_TEST(refuses_what_is_not_json)
         "tru",
         "nulll",
         "{} {}",
-        "\xef\xbb\xbf{}",                /* BOM */
+        "\xef\xbb\xbf{}", /* BOM */
         "\"\\x\"",
         "\"\\u12g4\"",
         "\"open",
@@ -193,8 +193,9 @@ END_TEST
 
 START_TEST(numbers_jansson_cannot_hold_are_their_text)
 {
-    const char *s = "{\"id\":18446744073709551615,\"x\":1.0e400,\"n\":-1e999,\"i\":9223372036854775807,"
-                    "\"u\":1e-400,\"a\\u0000b\":1}";
+    const char *s =
+        "{\"id\":18446744073709551615,\"x\":1.0e400,\"n\":-1e999,\"i\":9223372036854775807,"
+        "\"u\":1e-400,\"a\\u0000b\":1}";
     json_t *t = json_scan_tree(s, strlen(s), DEPTH, 0, NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert_str_eq(json_string_value(json_object_get(t, "id")), "18446744073709551615");
@@ -202,7 +203,8 @@ START_TEST(numbers_jansson_cannot_hold_are_their_text)
     ck_assert_str_eq(json_string_value(json_object_get(t, "n")), "-1e999");
     ck_assert(json_is_integer(json_object_get(t, "i")));
     ck_assert(json_is_real(json_object_get(t, "u")));
-    ck_assert_ptr_nonnull(json_object_get(t, "a\xef\xbf\xbd" "b"));
+    ck_assert_ptr_nonnull(json_object_get(t, "a\xef\xbf\xbd"
+                                             "b"));
     json_decref(t);
     ck_assert(agree(s, strlen(s)));
 }
@@ -253,9 +255,38 @@ static uint64_t next(void)
 
 /* Bytes a mutation inserts: grammar characters and the usual traps. */
 static const char *const pieces[] = {
-    "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\u0000", "\\ud800", "0", "1", "-",
-    ".", "e", "9999999999999999999", "1e400", "\\u0000\":", "true", "null", " ", "\n", "\t", "\xc3", "\xa9",
-    "\xed\xa0\x80", "\xf0\x9f\x98\x80", "\"function\":", "\"a\":", "\"a\":1,\"a\":2", "\x01",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\\",
+    "\\u",
+    "\\u0000",
+    "\\ud800",
+    "0",
+    "1",
+    "-",
+    ".",
+    "e",
+    "9999999999999999999",
+    "1e400",
+    "\\u0000\":",
+    "true",
+    "null",
+    " ",
+    "\n",
+    "\t",
+    "\xc3",
+    "\xa9",
+    "\xed\xa0\x80",
+    "\xf0\x9f\x98\x80",
+    "\"function\":",
+    "\"a\":",
+    "\"a\":1,\"a\":2",
+    "\x01",
 };
 
 START_TEST(mutations_agree_with_jansson_and_the_sdk)

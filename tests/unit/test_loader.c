@@ -30,7 +30,7 @@ static void load_refused(const char *path, const char *expect, const char *why)
 {
     char err[1024] = "";
     plugin *p = loader_load_file(path, expect, err, sizeof(err));
-    ck_assert_msg(p == NULL, "%s was loaded", path);
+    ck_assert_msg(!p, "%s was loaded", path);
     ck_assert_msg(strstr(err, why) != NULL, "%s: reason \"%s\" lacks \"%s\"", path, err, why);
 }
 
@@ -75,8 +75,7 @@ START_TEST(good_gets_a_host_table)
 }
 END_TEST
 
-static void handed_log(const sluice_host *h, const sluice_exec *e, int level, const char *fmt,
-                       ...)
+static void handed_log(const sluice_host *h, const sluice_exec *e, int level, const char *fmt, ...)
 {
     (void)h;
     (void)e;

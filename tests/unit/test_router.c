@@ -371,7 +371,7 @@ static void decode_is(const char *in, int plus, const char *want)
 static void decode_fails(const char *in, size_t len)
 {
     char *got = router_decode(in, len, 1);
-    ck_assert_msg(got == NULL, "router_decode(\"%.*s\") gave \"%s\"", (int)len, in, got);
+    ck_assert_msg(!got, "router_decode(\"%.*s\") gave \"%s\"", (int)len, in, got);
 }
 
 START_TEST(decode_plus_is_space)

@@ -122,11 +122,11 @@ static const char v1_schema[] =
 
 #define V1_DONE "0193a8c2-0000-7000-8000-0000000000d1"
 #define V1_QUEUED "0193a8c2-0000-7000-8000-0000000000q1"
-#define V1_EVENT                                                                             \
-    "{\"execution_id\":\"" V1_QUEUED "\",\"trigger\":\"t\",\"flow\":\"f\","                  \
+#define V1_EVENT                                                                               \
+    "{\"execution_id\":\"" V1_QUEUED "\",\"trigger\":\"t\",\"flow\":\"f\","                    \
     "\"content_type\":\"application/json\",\"body\":{\"ref\":\"main\"},\"raw_body_b64\":null," \
     "\"variables\":{}}"
-#define V1_INPUTS                                                                            \
+#define V1_INPUTS \
     "{\"params\":{},\"query\":{},\"body\":{\"ref\":\"main\"},\"variables\":{},\"function\":null}"
 
 /* A database as a version 1 sluiced left it: one finished execution, one
@@ -178,8 +178,8 @@ START_TEST(upgrades_a_version_1_database)
     json_t *in = json_object_get(doc, "inputs");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(in, "body"), "ref")),
                      "main");
-    ck_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(doc, "outputs"), "version")), "1.4");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "outputs"), "version")),
+                     "1.4");
     ck_assert_uint_eq(json_object_size(json_object_get(doc, "meta")), 0);
     ck_assert_str_eq(json_string_value(json_object_get(doc, "stdout")), "out");
     json_decref(doc);
@@ -298,8 +298,8 @@ static void make_v2_database(void)
            "error, received_at, started_at, finished_at) VALUES ('" V2_OOM "', 'r-8', 't', "
            "'f', 'failed', 1, 1, 'out of memory', 1700000000000, 1700000000100, 1700000000200)");
     sql(h, "INSERT INTO payloads (id, event) VALUES ('" V2_CUT "', '{}'), ('" V2_FAILED
-           "', '{}'), ('" V2_GONE "', '{}'), ('" V2_BAD "', '{}'), ('" V2_NEVER "', '{}'), ('"
-           V2_OOM "', '{}')");
+           "', '{}'), ('" V2_GONE "', '{}'), ('" V2_BAD "', '{}'), ('" V2_NEVER
+           "', '{}'), ('" V2_OOM "', '{}')");
     sql(h, "INSERT INTO results (id, stdout, stderr) VALUES ('" V2_FAILED "', 'out', 'err'), "
            "('" V2_OOM "', '', 'cannot allocate')");
     sql(h, "COMMIT");
@@ -319,8 +319,7 @@ START_TEST(upgrades_a_version_2_database)
     ck_assert_str_eq(json_string_value(json_object_get(doc, "error")), EXEC_UNKNOWN_ERROR);
     json_t *a = json_object_get(doc, "attempts");
     ck_assert_uint_eq(json_array_size(a), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "state")),
-                     "unknown");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "state")), "unknown");
     ck_assert(json_is_null(json_object_get(doc, "replay_of")));
     json_decref(doc);
 
@@ -381,8 +380,8 @@ START_TEST(refuses_a_newer_database)
     sqlite3_close(h);
     char err[512] = "";
     ck_assert_int_eq(store_open(db, &hooks, err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (3)") != NULL,
-                  "%s", err);
+    ck_assert_msg(strstr(err, "schema version 9, newer than this sluiced knows (3)") != NULL, "%s",
+                  err);
     ck_assert_int_eq(user_version(), 9);
 }
 END_TEST
@@ -441,18 +440,16 @@ static void accept_one(sluice_exec *e)
 }
 
 /* An execution as http.c makes one: the event split in two, the bytes kept. */
-static sluice_exec *accepted_exec(const char *id, const char *type, const char *bytes,
-                                  size_t len)
+static sluice_exec *accepted_exec(const char *id, const char *type, const char *bytes, size_t len)
 {
-    json_t *base = json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:s}", "execution_id", id,
-                             "trigger", "t", "params", json_object(), "query", json_object(),
-                             "content_type", type, "variables", json_object(), "received_at",
-                             "2026-11-23T13:05:01.224Z");
+    json_t *base =
+        json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:s}", "execution_id", id, "trigger", "t",
+                  "params", json_object(), "query", json_object(), "content_type", type,
+                  "variables", json_object(), "received_at", "2026-11-23T13:05:01.224Z");
     json_t *body, *raw;
     char err[256];
-    ck_assert_int_eq(event_body_json((const unsigned char *)bytes, len, type, &body, &raw, err,
-                                     sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        event_body_json((const unsigned char *)bytes, len, type, &body, &raw, err, sizeof(err)), 0);
     json_object_set_new(base, "body", body);
     json_object_set_new(base, "raw_body_b64", raw);
     size_t mlen, slen, elen;
@@ -462,8 +459,8 @@ static sluice_exec *accepted_exec(const char *id, const char *type, const char *
     char *stored = event_for_flow(base, id, &flow, &slen);
     char *event = event_join(stored, slen, members, mlen, &elen);
     const char *hn[] = {"content-type"}, *hv[] = {type};
-    sluice_exec *e = exec_new(NULL, &trig, &rt, id, "r-9", event, elen, NULL, hn, hv, 1, 0,
-                              1700000002000ULL);
+    sluice_exec *e =
+        exec_new(NULL, &trig, &rt, id, "r-9", event, elen, NULL, hn, hv, 1, 0, 1700000002000ULL);
     exec_body *b = exec_body_new(bytes, len, type);
     exec_set_request(e, b, stored, slen);
     exec_body_unref(b);
@@ -512,8 +509,7 @@ START_TEST(keeps_each_body_once)
     ck_assert_int_eq(memcmp(r.body->bytes, odd, strlen(odd)), 0);
     ck_assert_str_eq(r.body->content_type, "application/json; charset=utf-8");
     sluice_exec *again = exec_from_store(NULL, &trig, &rt, V2_ID, "r-9", r.event, r.event_len,
-                                         r.raw, r.body, r.function, r.headers, 1, err,
-                                         sizeof(err));
+                                         r.raw, r.body, r.function, r.headers, 1, err, sizeof(err));
     r.event = NULL;
     ck_assert_msg(again != NULL, "%s", err);
     ck_assert_uint_eq(again->event_len, e->event_len);
@@ -539,8 +535,7 @@ START_TEST(keeps_each_body_once)
     store_flush();
     ck_assert_ptr_null(engine_find(V2_ID));
     json_t *doc = store_get_json(V2_ID, 0);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "meta"),
-                                                       "git.commit")),
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "meta"), "git.commit")),
                      "9a0b");
     json_t *in = json_object_get(doc, "inputs");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(in, "body"), "b")), 1);
@@ -607,8 +602,7 @@ START_TEST(keeps_each_attempt)
     json_t *doc = store_get_json(V3_ID, 1);
     json_t *a = json_object_get(doc, "attempts");
     ck_assert_uint_eq(json_array_size(a), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "stdout")),
-                     "first\n");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "stdout")), "first\n");
     ck_assert(json_is_null(json_object_get(doc, "started_at")));
     json_decref(doc);
 

@@ -14,27 +14,27 @@
 #define MIB (1024ULL * 1024)
 #define GIB (1024ULL * 1024 * 1024)
 
-#define SIZE_OK(s, want)                                                                       \
-    do {                                                                                       \
-        uint64_t v_ = 7;                                                                       \
-        ck_assert_msg(units_parse_size((s), &v_) == 0, "size \"%s\" was refused", (s));        \
-        ck_assert_msg(v_ == (want), "size \"%s\" = %llu, want %llu", (s),                      \
-                      (unsigned long long)v_, (unsigned long long)(want));                     \
+#define SIZE_OK(s, want)                                                                          \
+    do {                                                                                          \
+        uint64_t v_ = 7;                                                                          \
+        ck_assert_msg(units_parse_size((s), &v_) == 0, "size \"%s\" was refused", (s));           \
+        ck_assert_msg(v_ == (want), "size \"%s\" = %llu, want %llu", (s), (unsigned long long)v_, \
+                      (unsigned long long)(want));                                                \
     } while (0)
 
-#define SIZE_BAD(s)                                                                            \
-    do {                                                                                       \
-        uint64_t v_ = 7;                                                                       \
-        ck_assert_msg(units_parse_size((s), &v_) == -1, "size \"%s\" was accepted as %llu",    \
-                      (s), (unsigned long long)v_);                                            \
+#define SIZE_BAD(s)                                                                              \
+    do {                                                                                         \
+        uint64_t v_ = 7;                                                                         \
+        ck_assert_msg(units_parse_size((s), &v_) == -1, "size \"%s\" was accepted as %llu", (s), \
+                      (unsigned long long)v_);                                                   \
     } while (0)
 
-#define DUR_OK(s, want)                                                                        \
-    do {                                                                                       \
-        uint64_t v_ = 7;                                                                       \
+#define DUR_OK(s, want)                                                                         \
+    do {                                                                                        \
+        uint64_t v_ = 7;                                                                        \
         ck_assert_msg(units_parse_duration((s), &v_) == 0, "duration \"%s\" was refused", (s)); \
-        ck_assert_msg(v_ == (want), "duration \"%s\" = %llu ms, want %llu", (s),               \
-                      (unsigned long long)v_, (unsigned long long)(want));                     \
+        ck_assert_msg(v_ == (want), "duration \"%s\" = %llu ms, want %llu", (s),                \
+                      (unsigned long long)v_, (unsigned long long)(want));                      \
     } while (0)
 
 #define DUR_BAD(s)                                                                             \
@@ -276,8 +276,7 @@ START_TEST(uuidv7_sorts_by_time)
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
         units_uuidv7(cur);
-        ck_assert_msg(strcmp(prev, cur) < 0, "%s was made after %s but sorts before it", cur,
-                      prev);
+        ck_assert_msg(strcmp(prev, cur) < 0, "%s was made after %s but sorts before it", cur, prev);
         memcpy(prev, cur, sizeof(prev));
     }
 }

@@ -31,7 +31,7 @@ static int kit_envb_take(struct kit_envb *b, char *entry)
         }
     }
     grown = realloc(b->vars, (b->n + 2) * sizeof(*grown));
-    if (grown == NULL) {
+    if (!grown) {
         free(entry);
         return -1;
     }
@@ -45,7 +45,7 @@ static int kit_envb_put(struct kit_envb *b, const char *name, const char *value)
 {
     char *entry;
 
-    if (value == NULL)
+    if (!value)
         return 0;
     if (asprintf(&entry, "%s=%s", name, value) < 0)
         return -1;
@@ -53,14 +53,14 @@ static int kit_envb_put(struct kit_envb *b, const char *name, const char *value)
 }
 
 char **kit_env_build(const struct kit_settings *cfg, const json_t *event,
-                       const struct kit_env_facts *facts, char *err, size_t errlen)
+                     const struct kit_env_facts *facts, char *err, size_t errlen)
 {
     struct kit_envb b = {NULL, 0};
 
     for (size_t i = 0; i < cfg->nbase_env; i++) {
         char *copy = strdup(cfg->base_env[i]);
 
-        if (copy == NULL || kit_envb_take(&b, copy) != 0)
+        if (!copy || kit_envb_take(&b, copy) != 0)
             goto nomem;
     }
     if (kit_envb_put(&b, "SLUICE_EXECUTION_ID", facts->execution_id) != 0 ||
@@ -81,14 +81,14 @@ char **kit_env_build(const struct kit_settings *cfg, const json_t *event,
             goto nomem;
         if (strlen(value) != vlen) {
             kit_errf(err, errlen,
-                       "env.%s: the value (from \"%s\") contains a NUL byte, which "
-                       "an environment variable cannot carry",
-                       var->name, kit_template_source(var->value));
+                     "env.%s: the value (from \"%s\") contains a NUL byte, which "
+                     "an environment variable cannot carry",
+                     var->name, kit_template_source(var->value));
             free(value);
             goto fail;
         }
         entry = malloc(nlen + 1 + vlen + 1);
-        if (entry == NULL) {
+        if (!entry) {
             free(value);
             goto nomem;
         }
@@ -99,14 +99,14 @@ char **kit_env_build(const struct kit_settings *cfg, const json_t *event,
         if (kit_envb_take(&b, entry) != 0)
             goto nomem;
     }
-    if (b.vars == NULL && (b.vars = calloc(1, sizeof(*b.vars))) == NULL)
+    if (!b.vars && !(b.vars = calloc(1, sizeof(*b.vars))))
         goto nomem;
     return b.vars;
 
 nomem:
     kit_errf(err, errlen, "out of memory");
 fail:
-    if (b.vars != NULL)
+    if (b.vars)
         b.vars[b.n] = NULL;
     kit_env_free(b.vars);
     return NULL;
@@ -114,7 +114,7 @@ fail:
 
 void kit_env_free(char **envp)
 {
-    if (envp == NULL)
+    if (!envp)
         return;
     for (char **p = envp; *p; p++)
         free(*p);

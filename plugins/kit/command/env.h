@@ -32,7 +32,7 @@ struct kit_env_facts {
  * NULL with err set (a value holding a NUL byte cannot be passed).
  */
 char **kit_env_build(const struct kit_settings *cfg, const json_t *event,
-                       const struct kit_env_facts *facts, char *err, size_t errlen);
+                     const struct kit_env_facts *facts, char *err, size_t errlen);
 
 void kit_env_free(char **envp);
 

@@ -113,11 +113,11 @@ static int kit_groups_stat(long pid, char *state, long *pgid, unsigned long long
         return -1;
     /* The command name may hold spaces and parentheses: skip past the last ')'. */
     p = strrchr(buf, ')');
-    if (p == NULL || sscanf(p + 1, " %c %*d %ld", state, pgid) != 2)
+    if (!p || sscanf(p + 1, " %c %*d %ld", state, pgid) != 2)
         return -1;
-    for (field = 3, p++; field < 22 && p != NULL; field++)
+    for (field = 3, p++; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
-    if (p == NULL || sscanf(p, " %llu", start) != 1)
+    if (!p || sscanf(p, " %llu", start) != 1)
         return -1;
     return 0;
 }
@@ -142,8 +142,8 @@ static int kit_groups_mkdir(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name,
-                      char *err, size_t errlen)
+int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name, char *err,
+                    size_t errlen)
 {
     const char *state = getenv("SLUICE_STATE_DIR");
     char boot[64];
@@ -155,7 +155,7 @@ int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *n
     g->dirfd = -1;
     g->host = host;
     pthread_mutex_init(&g->lock, NULL);
-    if (state == NULL || state[0] == '\0')
+    if (!state || state[0] == '\0')
         return 0;
     if ((size_t)snprintf(g->state, sizeof(g->state), "%s", state) >= sizeof(g->state) ||
         (size_t)snprintf(g->dir, sizeof(g->dir), "%s/procs/%s", state, name) >= sizeof(g->dir)) {
@@ -168,8 +168,8 @@ int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *n
     kit_groups_boot(boot, sizeof(boot));
     (void)kit_groups_stat((long)getpid(), &self_state, &self_pgid, &self_start);
     g->self_start = self_start;
-    snprintf(g->prefix, sizeof(g->prefix), "sluice-group 1 %.63s %ld %llu ", boot,
-             (long)getpid(), self_start);
+    snprintf(g->prefix, sizeof(g->prefix), "sluice-group 1 %.63s %ld %llu ", boot, (long)getpid(),
+             self_start);
     return 0;
 }
 
@@ -188,7 +188,7 @@ static int kit_groups_dir(struct kit_groups *g, char *err, size_t errlen)
             g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
             if (g->dirfd < 0)
                 kit_errf(err, errlen, "cannot open %s: %s", g->dir,
-                           kit_strerror(errno, ebuf, sizeof(ebuf)));
+                         kit_strerror(errno, ebuf, sizeof(ebuf)));
         }
     }
     fd = g->dirfd;
@@ -209,7 +209,7 @@ static int kit_groups_name(const char *exec_id, char *name, size_t len)
 {
     size_t n = 0;
 
-    if (exec_id == NULL || exec_id[0] == '\0' || len < 2)
+    if (!exec_id || exec_id[0] == '\0' || len < 2)
         return -1;
     for (; exec_id[n] != '\0'; n++) {
         unsigned char c = (unsigned char)exec_id[n];
@@ -226,8 +226,8 @@ static int kit_groups_parse(const char *text, struct kit_group_rec *r)
 {
     int version;
 
-    return sscanf(text, "sluice-group %d %63s %ld %llu %ld %llu %ld", &version, r->boot,
-                  &r->owner, &r->owner_start, &r->pid, &r->start, &r->pgid) == 7 &&
+    return sscanf(text, "sluice-group %d %63s %ld %llu %ld %llu %ld", &version, r->boot, &r->owner,
+                  &r->owner_start, &r->pid, &r->start, &r->pgid) == 7 &&
                    version == 1 && r->pid > 1 && r->pgid > 1
                ? 0
                : -1;
@@ -265,9 +265,9 @@ static int kit_groups_kill_once(const struct kit_group_rec *r, int leader_ok)
             n++;
         }
     }
-    if (d == NULL)
+    if (!d)
         return n;
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d))) {
         unsigned long long start;
         long pid, pgid;
         char state, *end;
@@ -301,10 +301,9 @@ enum kit_groups_end_result {
     KIT_GROUPS_ALIVE  /* still running after SIGKILL and the wait */
 };
 
-static enum kit_groups_end_result kit_groups_end_group(const struct kit_groups *g,
-                                                           const char *name, const char *text,
-                                                           int self_ok, int64_t deadline,
-                                                           char *why, size_t whylen)
+static enum kit_groups_end_result kit_groups_end_group(const struct kit_groups *g, const char *name,
+                                                       const char *text, int self_ok,
+                                                       int64_t deadline, char *why, size_t whylen)
 {
     struct kit_group_rec r;
     char boot[64], state;
@@ -320,7 +319,7 @@ static enum kit_groups_end_result kit_groups_end_group(const struct kit_groups *
         return KIT_GROUPS_GONE;
     /* In a container sluiced may well get the same pid at every start. */
     if (r.owner == (long)getpid() && r.owner_start == g->self_start ? !self_ok
-                                                                     : kit_groups_owner_alive(&r))
+                                                                    : kit_groups_owner_alive(&r))
         return KIT_GROUPS_OTHER;
     if (kit_groups_stat(r.pid, &state, &pgid, &start) == 0) {
         if (start != r.start) {
@@ -339,9 +338,8 @@ static enum kit_groups_end_result kit_groups_end_group(const struct kit_groups *
             break;
         killed += n;
         if (kit_now_ms() >= deadline) {
-            snprintf(why, whylen,
-                     "process group %ld (leader pid %ld) is still alive after SIGKILL", r.pgid,
-                     r.pid);
+            snprintf(why, whylen, "process group %ld (leader pid %ld) is still alive after SIGKILL",
+                     r.pgid, r.pid);
             return KIT_GROUPS_ALIVE;
         }
         kit_groups_nap();
@@ -373,7 +371,7 @@ static int kit_groups_checking(void)
 {
     const char *v = getenv("SLUICE_CHECK_CONFIG");
 
-    return v != NULL && strcmp(v, "1") == 0;
+    return v && strcmp(v, "1") == 0;
 }
 
 void kit_groups_sweep(struct kit_groups *g)
@@ -388,12 +386,12 @@ void kit_groups_sweep(struct kit_groups *g)
     if (g->dirfd < 0 || (fd = dup(g->dirfd)) < 0)
         return;
     d = fdopendir(fd);
-    if (d == NULL) {
+    if (!d) {
         close(fd);
         return;
     }
     rewinddir(d);
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d))) {
         char text[512], why[256];
         enum kit_groups_end_result res;
 
@@ -417,33 +415,33 @@ void kit_groups_sweep(struct kit_groups *g)
     closedir(d);
 }
 
-int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name,
-                       size_t namelen, char *err, size_t errlen)
+int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name, size_t namelen,
+                     char *err, size_t errlen)
 {
     char text[512], why[256], ebuf[128];
 
     *fd = -1;
-    if (g == NULL || !g->enabled)
+    if (!g || !g->enabled)
         return 0;
     if (kit_groups_dir(g, err, errlen) < 0)
         return -1;
     if (kit_groups_name(exec_id, name, namelen) != 0) {
         kit_errf(err, errlen, "the execution id \"%s\" cannot name a record in %s",
-                   exec_id ? exec_id : "", g->dir);
+                 exec_id ? exec_id : "", g->dir);
         return -1;
     }
     /* Only a record the sweep could not clear (or a previous attempt of
      * this process, which removes its own) can be here. */
     if (kit_groups_read(g->dirfd, name, text, sizeof(text)) >= 0) {
-        switch (kit_groups_end_group(g, name, text, 1, kit_now_ms() + KIT_GROUPS_WAIT_MS,
-                                       why, sizeof(why))) {
+        switch (kit_groups_end_group(g, name, text, 1, kit_now_ms() + KIT_GROUPS_WAIT_MS, why,
+                                     sizeof(why))) {
         case KIT_GROUPS_GONE:
             break;
         case KIT_GROUPS_OTHER:
             kit_errf(err, errlen,
-                       "not started: %s/%s says a sluiced that still runs started this "
-                       "execution's command",
-                       g->dir, name);
+                     "not started: %s/%s says a sluiced that still runs started this "
+                     "execution's command",
+                     g->dir, name);
             return -1;
         case KIT_GROUPS_ALIVE:
             kit_errf(err, errlen, "not started: an earlier attempt's %s", why);
@@ -452,8 +450,8 @@ int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *n
     }
     *fd = openat(g->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (*fd < 0) {
-        kit_errf(err, errlen, "cannot record the command's process group in %s/%s: %s",
-                   g->dir, name, kit_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot record the command's process group in %s/%s: %s", g->dir,
+                 name, kit_strerror(errno, ebuf, sizeof(ebuf)));
         return -1;
     }
     return 0;

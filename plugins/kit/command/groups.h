@@ -15,12 +15,12 @@
 
 /* The record directory of one plugin. */
 struct kit_groups {
-    int enabled;       /* 0: no state directory, nothing is recorded */
-    int dirfd;         /* -1 until the directory exists */
-    pthread_mutex_t lock; /* making and opening the directory */
-    char state[4096];  /* $SLUICE_STATE_DIR */
-    char dir[4096];    /* state/procs/NAME */
-    char prefix[160];  /* "sluice-group 1 BOOT OWNER_PID OWNER_START " */
+    int enabled;                   /* 0: no state directory, nothing is recorded */
+    int dirfd;                     /* -1 until the directory exists */
+    pthread_mutex_t lock;          /* making and opening the directory */
+    char state[4096];              /* $SLUICE_STATE_DIR */
+    char dir[4096];                /* state/procs/NAME */
+    char prefix[160];              /* "sluice-group 1 BOOT OWNER_PID OWNER_START " */
     unsigned long long self_start; /* this process's start time */
     const sluice_host *host;
 };
@@ -32,8 +32,8 @@ struct kit_groups {
  * host other than sluiced) nothing is recorded. Returns -1 with err set
  * only when the path is too long.
  */
-int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name,
-                      char *err, size_t errlen);
+int kit_groups_open(struct kit_groups *g, const sluice_host *host, const char *name, char *err,
+                    size_t errlen);
 void kit_groups_close(struct kit_groups *g);
 
 /*
@@ -52,8 +52,8 @@ void kit_groups_sweep(struct kit_groups *g);
  * -1 with err set when the record cannot be made or an earlier attempt's
  * process is still alive: the command must not start then.
  */
-int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name,
-                       size_t namelen, char *err, size_t errlen);
+int kit_groups_begin(struct kit_groups *g, const char *exec_id, int *fd, char *name, size_t namelen,
+                     char *err, size_t errlen);
 
 /* After the group is gone: close fd and remove the record named name. */
 void kit_groups_end(const struct kit_groups *g, int fd, const char *name);

@@ -26,7 +26,8 @@ int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, si
     *out = NULL;
     *len = 0;
     if (json_is_string(raw)) {
-        if (kit_base64_decode(json_string_value(raw), json_string_length(raw), (unsigned char **)out, len)) {
+        if (kit_base64_decode(json_string_value(raw), json_string_length(raw),
+                              (unsigned char **)out, len)) {
             kit_errf(err, errlen, "the event's raw_body_b64 is not valid base64");
             return -1;
         }
@@ -35,17 +36,17 @@ int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, si
     if (json_is_string(body)) {
         *len = json_string_length(body);
         *out = malloc(*len + 1);
-        if (*out != NULL) {
+        if (*out) {
             memcpy(*out, json_string_value(body), *len);
             (*out)[*len] = '\0';
         }
-    } else if (body != NULL && !json_is_null(body)) {
+    } else if (body && !json_is_null(body)) {
         *out = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
         *len = *out ? strlen(*out) : 0;
     } else {
         *out = calloc(1, 1);
     }
-    if (*out == NULL) {
+    if (!*out) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -59,15 +60,15 @@ static int kit_is_json_type(const char *ct)
 
     while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
         n--;
-    return ct != NULL && ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-                          (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0));
+    return ct && ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+                  (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0));
 }
 
 static int kit_copy_bytes(const char *data, size_t n, char **out, size_t *len, char *err,
-                            size_t errlen)
+                          size_t errlen)
 {
     *out = malloc(n + 1);
-    if (*out == NULL) {
+    if (!*out) {
         kit_errf(err, errlen, "out of memory");
         return -1;
     }
@@ -79,8 +80,8 @@ static int kit_copy_bytes(const char *data, size_t n, char **out, size_t *len, c
 }
 
 int kit_payload_stdin(const struct kit_settings *cfg, const sluice_host *host,
-                        const sluice_exec *exec, const json_t *event, const char *event_text,
-                        size_t event_len, char **out, size_t *len, char *err, size_t errlen)
+                      const sluice_exec *exec, const json_t *event, const char *event_text,
+                      size_t event_len, char **out, size_t *len, char *err, size_t errlen)
 {
     const char *bytes = NULL, *type = NULL;
     size_t n = 0;
@@ -92,32 +93,34 @@ int kit_payload_stdin(const struct kit_settings *cfg, const sluice_host *host,
     if (SLUICE_HOST_HAS(host, exec_body))
         bytes = host->exec_body(exec, &n, &type);
     if (cfg->stdin_mode == KIT_STDIN_BODY) {
-        if (bytes != NULL && kit_is_json_type(type))
+        if (bytes && kit_is_json_type(type))
             return kit_copy_bytes(bytes, n, out, len, err, errlen);
         return kit_payload_body(event, out, len, err, errlen);
     }
-    if (bytes != NULL)
+    if (bytes)
         return kit_copy_bytes(bytes, n, out, len, err, errlen);
     if (!SLUICE_HOST_HAS(host, exec_body)) {
-        kit_errf(err, errlen, "stdin = \"raw\" needs a host that lends the request body "
-                                "(exec_body, plugin ABI 1.1)");
+        kit_errf(err, errlen,
+                 "stdin = \"raw\" needs a host that lends the request body "
+                 "(exec_body, plugin ABI 1.1)");
         return -1;
     }
     /* No bytes: a request without a body, or one the host withholds. */
     json_t *ev = sluice_json_parse_event(event_text, event_len, NULL);
-    int withheld = ev == NULL || !json_is_null(json_object_get(ev, "body")) ||
+    int withheld = !ev || !json_is_null(json_object_get(ev, "body")) ||
                    !json_is_null(json_object_get(ev, "raw_body_b64"));
     json_decref(ev);
     if (withheld) {
-        kit_errf(err, errlen, "stdin = \"raw\": the request body is not available byte for "
-                                "byte (a key in it was redacted), so it is not handed over");
+        kit_errf(err, errlen,
+                 "stdin = \"raw\": the request body is not available byte for "
+                 "byte (a key in it was redacted), so it is not handed over");
         return -1;
     }
     return kit_copy_bytes("", 0, out, len, err, errlen);
 }
 
-int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len,
-                        json_t **out, char *err, size_t errlen)
+int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len, json_t **out,
+                      char *err, size_t errlen)
 {
     json_error_t jerr;
 
@@ -125,9 +128,8 @@ int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t l
     if (!cfg->needs_event_tree)
         return 0;
     *out = sluice_json_parse_event(text, len, &jerr);
-    if (*out != NULL && json_is_object(*out))
+    if (*out && json_is_object(*out))
         return 0;
-    kit_errf(err, errlen, "the event is not a JSON object: %s",
-               *out ? "another type" : jerr.text);
+    kit_errf(err, errlen, "the event is not a JSON object: %s", *out ? "another type" : jerr.text);
     return -1;
 }

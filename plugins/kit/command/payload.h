@@ -28,8 +28,8 @@ struct kit_settings;
  * \u0000; it is refused only where a value with a NUL would be cut (argv,
  * env), not for the whole event. Returns 0, or -1 with err set.
  */
-int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len,
-                        json_t **out, char *err, size_t errlen);
+int kit_payload_event(const struct kit_settings *cfg, const char *text, size_t len, json_t **out,
+                      char *err, size_t errlen);
 
 int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, size_t errlen);
 
@@ -48,9 +48,7 @@ int kit_payload_body(const json_t *event, char **out, size_t *len, char *err, si
 struct sluice_host;
 struct sluice_exec;
 int kit_payload_stdin(const struct kit_settings *cfg, const struct sluice_host *host,
-                        const struct sluice_exec *exec, const json_t *event,
-                        const char *event_text, size_t event_len, char **out, size_t *len,
-                        char *err, size_t errlen);
-
+                      const struct sluice_exec *exec, const json_t *event, const char *event_text,
+                      size_t event_len, char **out, size_t *len, char *err, size_t errlen);
 
 #endif /* KIT_PAYLOAD_H */

@@ -15,12 +15,12 @@
 
 /* What to start. */
 struct kit_spawn_req {
-    const char *path;                /* the program: absolute, or relative to cwd */
-    char *const *argv;               /* NULL-terminated */
-    char *const *envp;               /* NULL-terminated, the complete environment */
-    const char *cwd;                 /* NULL: sluiced's own */
+    const char *path;              /* the program: absolute, or relative to cwd */
+    char *const *argv;             /* NULL-terminated */
+    char *const *envp;             /* NULL-terminated, the complete environment */
+    const char *cwd;               /* NULL: sluiced's own */
     const struct kit_runas *runas; /* NULL or inactive: run as sluiced */
-    int stdin_pipe;                  /* 1: a pipe the supervisor feeds; 0: /dev/null */
+    int stdin_pipe;                /* 1: a pipe the supervisor feeds; 0: /dev/null */
     /* Where the group is recorded before execve (NULL: not recorded), and
      * for which execution. */
     struct kit_groups *groups;
@@ -50,7 +50,7 @@ struct kit_proc {
  * command could not be started (nothing is left running).
  */
 int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char *err,
-                      size_t errlen);
+                    size_t errlen);
 
 /* How the supervisor reports back to its caller. */
 struct kit_watch {
@@ -79,10 +79,10 @@ struct kit_outcome {
  * command exits, keep reading until its pipes reach EOF or drain_ms pass,
  * then SIGKILL whatever is left of its process group (a backgrounded
  * grandchild must not outlive the execution), and reap the command. Always
- * closes proc's descriptors and removes the group's record. SIGPIPE is blocked on the calling thread while
- * it runs, so a command that closes its stdin cannot kill sluiced.
+ * closes proc's descriptors and removes the group's record. SIGPIPE is
+ * blocked on the calling thread while it runs, so a command that closes
+ * its stdin cannot kill sluiced.
  */
-void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
-                     struct kit_outcome *out);
+void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch, struct kit_outcome *out);
 
 #endif /* KIT_PROC_H */

@@ -43,7 +43,7 @@ static int kit_lookup_user(const char *user, struct passwd *pw, char **buf)
     for (;;) {
         char *grown = realloc(*buf, size);
 
-        if (grown == NULL)
+        if (!grown)
             return -1;
         *buf = grown;
         if (kit_parse_id(user, &id))
@@ -70,7 +70,7 @@ static int kit_lookup_group(const char *group, gid_t *gid)
     for (;;) {
         char *grown = realloc(buf, size);
 
-        if (grown == NULL) {
+        if (!grown) {
             free(buf);
             return -1;
         }
@@ -83,7 +83,7 @@ static int kit_lookup_group(const char *group, gid_t *gid)
             break;
         size *= 2;
     }
-    if (res != NULL)
+    if (res)
         *gid = gr.gr_gid;
     free(buf);
     if (rc != 0 && rc != ENOENT && rc != ESRCH)
@@ -99,7 +99,7 @@ static int kit_user_groups(struct kit_runas *ra, const char *name)
         gid_t *groups = realloc(ra->groups, (size_t)n * sizeof(*groups));
         int want = n;
 
-        if (groups == NULL)
+        if (!groups)
             return -1;
         ra->groups = groups;
         if (getgrouplist(name, ra->gid, groups, &want) >= 0) {
@@ -113,54 +113,53 @@ static int kit_user_groups(struct kit_runas *ra, const char *name)
 }
 
 int kit_runas_resolve(struct kit_runas *ra, const char *user, const char *group, char *err,
-                        size_t errlen)
+                      size_t errlen)
 {
     struct passwd pw;
     char *buf = NULL;
     int found;
 
     memset(ra, 0, sizeof(*ra));
-    if (user == NULL && group == NULL)
+    if (!user && !group)
         return 0;
     if (geteuid() != 0) {
-        if (user != NULL)
+        if (user)
             kit_errf(err, errlen, "user = \"%s\" needs sluiced to run as root", user);
         else
             kit_errf(err, errlen, "group = \"%s\" needs sluiced to run as root", group);
         return -1;
     }
     ra->active = 1;
-    if (user != NULL) {
+    if (user) {
         found = kit_lookup_user(user, &pw, &buf);
         if (found <= 0) {
             kit_errf(err, errlen,
-                       found < 0 ? "user = \"%s\": lookup failed" : "user = \"%s\": no such user",
-                       user);
+                     found < 0 ? "user = \"%s\": lookup failed" : "user = \"%s\": no such user",
+                     user);
             goto fail;
         }
         ra->change_uid = 1;
         ra->uid = pw.pw_uid;
         ra->gid = pw.pw_gid;
-        if (pw.pw_dir != NULL && (ra->home = strdup(pw.pw_dir)) == NULL)
+        if (pw.pw_dir && !(ra->home = strdup(pw.pw_dir)))
             goto nomem;
     }
-    if (group != NULL) {
+    if (group) {
         found = kit_lookup_group(group, &ra->gid);
         if (found <= 0) {
             kit_errf(err, errlen,
-                       found < 0 ? "group = \"%s\": lookup failed"
-                                 : "group = \"%s\": no such group",
-                       group);
+                     found < 0 ? "group = \"%s\": lookup failed" : "group = \"%s\": no such group",
+                     group);
             goto fail;
         }
     }
-    if (user != NULL) {
+    if (user) {
         if (kit_user_groups(ra, pw.pw_name) != 0) {
             kit_errf(err, errlen, "user = \"%s\": cannot read its supplementary groups", user);
             goto fail;
         }
     } else {
-        if ((ra->groups = malloc(sizeof(*ra->groups))) == NULL)
+        if (!(ra->groups = malloc(sizeof(*ra->groups))))
             goto nomem;
         ra->groups[0] = ra->gid;
         ra->ngroups = 1;

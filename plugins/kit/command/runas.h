@@ -32,7 +32,7 @@ struct kit_runas {
  * Returns 0, or -1 with the reason in err.
  */
 int kit_runas_resolve(struct kit_runas *ra, const char *user, const char *group, char *err,
-                        size_t errlen);
+                      size_t errlen);
 
 void kit_runas_clear(struct kit_runas *ra);
 

@@ -83,10 +83,9 @@ struct kit_settings {
  * unknown setting \"argvv\"". Returns 0 and sets *out, or -1 with err set.
  */
 int kit_settings_parse(struct kit_settings **out, const char *cfg_json, size_t cfg_len,
-                         const char *where, char *err, size_t errlen);
+                       const char *where, char *err, size_t errlen);
 
 void kit_settings_free(struct kit_settings *cfg);
-
 
 /* Nonzero when name matches [A-Za-z_][A-Za-z0-9_]*. */
 int kit_settings_env_name_ok(const char *name);

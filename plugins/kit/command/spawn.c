@@ -157,8 +157,7 @@ struct kit_child_ctx {
 #endif
 
 /* In the child: report why we could not exec, and leave. */
-KIT_CHILD_CODE static void kit_child_fail(struct kit_child_report *rep,
-                                              enum kit_child_step step)
+KIT_CHILD_CODE static void kit_child_fail(struct kit_child_report *rep, enum kit_child_step step)
 {
     int msg[2] = {(int)step, errno};
     ssize_t n;
@@ -268,9 +267,8 @@ KIT_CHILD_CODE static int kit_child_record(const struct kit_child_ctx *cc)
  * enter fails instead of being entered with root's rights.
  */
 KIT_CHILD_CODE static void kit_child_main(const struct kit_spawn_req *req,
-                                              const struct kit_child_ctx *cc,
-                                              const int child[3],
-                                              struct kit_child_report *rep)
+                                          const struct kit_child_ctx *cc, const int child[3],
+                                          struct kit_child_report *rep)
 {
     const struct kit_runas *ra = req->runas;
     struct sigaction sa;
@@ -308,7 +306,7 @@ KIT_CHILD_CODE static void kit_child_main(const struct kit_spawn_req *req,
         close_range((unsigned)rep->fd + 1, ~0u, 0);
     }
 #endif
-    if (ra != NULL && ra->active) {
+    if (ra && ra->active) {
         if (setgroups(ra->ngroups, ra->groups) != 0)
             kit_child_fail(rep, KIT_STEP_GROUPS);
         if (setgid(ra->gid) != 0)
@@ -320,7 +318,7 @@ KIT_CHILD_CODE static void kit_child_main(const struct kit_spawn_req *req,
         kit_child_fail(rep, KIT_STEP_PDEATHSIG);
     if (getppid() != cc->parent)
         _exit(127); /* sluiced is gone: no one to run this for */
-    if (req->cwd != NULL && chdir(req->cwd) != 0)
+    if (req->cwd && chdir(req->cwd) != 0)
         kit_child_fail(rep, KIT_STEP_CWD);
     execve(req->path, req->argv, req->envp);
     kit_child_fail(rep, KIT_STEP_EXEC);
@@ -351,8 +349,7 @@ KIT_CHILD_CODE static int kit_clone_child(void *arg)
  * kernel has no CLONE_PIDFD (before 5.2).
  */
 static int kit_spawn_clone(const struct kit_spawn_req *req, const struct kit_child_ctx *cc,
-                             const int child[3], pid_t *pid, int *pidfd,
-                             enum kit_child_step *step)
+                           const int child[3], pid_t *pid, int *pidfd, enum kit_child_step *step)
 {
     _Alignas(16) char stack[KIT_CLONE_STACK];
     struct kit_clone_args a = {req, cc, child, {-1, 0, KIT_STEP_EXEC}};
@@ -388,7 +385,7 @@ static int kit_spawn_clone(const struct kit_spawn_req *req, const struct kit_chi
 }
 
 static int kit_spawn_fork(const struct kit_spawn_req *req, const struct kit_child_ctx *cc,
-                            const int child[3], pid_t *pid, enum kit_child_step *step)
+                          const int child[3], pid_t *pid, enum kit_child_step *step)
 {
     int report[2];
     int msg[2];
@@ -455,11 +452,11 @@ static const char *kit_step_text(enum kit_child_step step)
 }
 
 int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char *err,
-                      size_t errlen)
+                    size_t errlen)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
     enum kit_child_step step = KIT_STEP_EXEC;
-    int use_fork = req->runas != NULL && req->runas->active;
+    int use_fork = req->runas && req->runas->active;
     struct kit_child_ctx cc = {.parent = getpid(), .record_fd = -1};
     char ebuf[128];
     int child[3];
@@ -471,14 +468,13 @@ int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char
     proc->record_fd = -1;
     proc->record_name[0] = '\0';
     if (kit_groups_begin(req->groups, req->exec_id, &cc.record_fd, proc->record_name,
-                           sizeof(proc->record_name), err, errlen) != 0)
+                         sizeof(proc->record_name), err, errlen) != 0)
         return -1;
-    cc.prefix = req->groups != NULL ? req->groups->prefix : "";
+    cc.prefix = req->groups ? req->groups->prefix : "";
     if ((req->stdin_pipe && kit_pipe(in) != 0) || kit_pipe(out) != 0 || kit_pipe(errp) != 0 ||
         (in[1] >= 0 && kit_set_nonblock(in[1]) != 0) || kit_set_nonblock(out[0]) != 0 ||
         kit_set_nonblock(errp[0]) != 0) {
-        kit_errf(err, errlen, "cannot create pipes: %s",
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
+        kit_errf(err, errlen, "cannot create pipes: %s", kit_strerror(errno, ebuf, sizeof(ebuf)));
         goto fail;
     }
     child[0] = in[0];
@@ -490,7 +486,7 @@ int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char
         rc = kit_spawn_clone(req, &cc, child, &proc->pid, &proc->pidfd, &step);
     if (rc != 0) {
         kit_errf(err, errlen, "%s %s: %s", kit_step_text(step), req->path,
-                   kit_strerror(rc, ebuf, sizeof(ebuf)));
+                 kit_strerror(rc, ebuf, sizeof(ebuf)));
         proc->pid = -1;
         goto fail;
     }

@@ -36,7 +36,7 @@
 #include "kit/kit.h"
 
 #define KIT_READ_CHUNK (64 * 1024)
-#define KIT_POLL_MS    100
+#define KIT_POLL_MS 100
 /* Without a pidfd, exit is only seen by polling waitid. */
 #define KIT_POLL_NOPIDFD_MS 10
 /* Bytes read per stream after the final SIGKILL, against an escaped
@@ -66,7 +66,7 @@ static void kit_sv_note(struct kit_sv *sv, int level, const char *fmt, ...)
     char msg[256];
     va_list ap;
 
-    if (sv->w->note == NULL)
+    if (!sv->w->note)
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -156,7 +156,7 @@ static void kit_sv_cancel_step(struct kit_sv *sv, int64_t now)
     pid_t pgid = sv->proc->pid;
 
     if (!sv->exited && !sv->term_sent) {
-        int reason = w->cancelled != NULL ? w->cancelled(w->ctx) : 0;
+        int reason = w->cancelled ? w->cancelled(w->ctx) : 0;
 
         if (reason == 0 && sv->woken)
             reason = SLUICE_CANCEL_REQUEST;
@@ -167,16 +167,16 @@ static void kit_sv_cancel_step(struct kit_sv *sv, int64_t now)
             killpg(pgid, SIGTERM);
             kit_sv_close(&sv->proc->in_fd);
             kit_sv_note(sv, SLUICE_LOG_INFO,
-                          "%s: sent SIGTERM to process group %d, SIGKILL in %ld ms",
-                          kit_sv_reason(reason), (int)pgid, w->kill_grace_ms);
+                        "%s: sent SIGTERM to process group %d, SIGKILL in %ld ms",
+                        kit_sv_reason(reason), (int)pgid, w->kill_grace_ms);
         }
     }
     if (sv->term_sent && !sv->kill_sent && !sv->exited && now - sv->term_at >= w->kill_grace_ms) {
         sv->kill_sent = 1;
         killpg(pgid, SIGKILL);
         kit_sv_note(sv, SLUICE_LOG_WARN,
-                      "process group %d still running %ld ms after SIGTERM: sent SIGKILL",
-                      (int)pgid, w->kill_grace_ms);
+                    "process group %d still running %ld ms after SIGTERM: sent SIGKILL", (int)pgid,
+                    w->kill_grace_ms);
     }
 }
 
@@ -285,8 +285,7 @@ static void kit_sv_forget_sigpipe(const struct kit_sv *sv, const sigset_t *pipes
         ;
 }
 
-void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
-                     struct kit_outcome *out)
+void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch, struct kit_outcome *out)
 {
     struct kit_sv sv = {.proc = proc, .w = watch};
     sigset_t pipeset, oldmask, pending;
@@ -299,7 +298,7 @@ void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
     if (sigpending(&pending) == 0)
         sv.sigpipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
     sv.buf = malloc(KIT_READ_CHUNK);
-    if (sv.buf == NULL) {
+    if (!sv.buf) {
         /* Cannot read: still stop and reap the command rather than leak it. */
         killpg(proc->pid, SIGKILL);
         sv.exited = 1;
@@ -309,7 +308,7 @@ void kit_supervise(struct kit_proc *proc, const struct kit_watch *watch,
     kit_sv_close(&proc->in_fd);
     if (!sv.lost)
         killpg(proc->pid, SIGKILL);
-    if (sv.buf != NULL) {
+    if (sv.buf) {
         kit_sv_final_drain(&sv, &proc->out_fd, SLUICE_STDOUT);
         kit_sv_final_drain(&sv, &proc->err_fd, SLUICE_STDERR);
     }

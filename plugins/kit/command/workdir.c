@@ -34,7 +34,7 @@ static int kit_write_all(int fd, const char *data, size_t len)
 
 /* Create one file exclusively (never through a planted link) and fill it. */
 static int kit_workdir_file(const char *path, const char *data, size_t len,
-                              const struct kit_runas *ra)
+                            const struct kit_runas *ra)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int saved;
@@ -52,7 +52,7 @@ static int kit_workdir_file(const char *path, const char *data, size_t len,
 }
 
 int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *event,
-                         size_t event_len, const struct kit_runas *ra, char *err, size_t errlen)
+                       size_t event_len, const struct kit_runas *ra, char *err, size_t errlen)
 {
     char ebuf[128];
     const char *what;
@@ -64,9 +64,9 @@ int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *e
         wd->dir[0] = '\0';
         return -1;
     }
-    if (mkdtemp(wd->dir) == NULL) {
+    if (!mkdtemp(wd->dir)) {
         kit_errf(err, errlen, "cannot create a temporary directory in %s: %s", tmpdir,
-                   kit_strerror(errno, ebuf, sizeof(ebuf)));
+                 kit_strerror(errno, ebuf, sizeof(ebuf)));
         wd->dir[0] = '\0';
         return -1;
     }
@@ -85,7 +85,7 @@ int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *e
 
 fail:
     kit_errf(err, errlen, "cannot %s %s: %s", what, wd->dir,
-               kit_strerror(errno, ebuf, sizeof(ebuf)));
+             kit_strerror(errno, ebuf, sizeof(ebuf)));
     kit_workdir_remove(wd);
     return -1;
 }

@@ -24,7 +24,7 @@ struct kit_workdir {
  * other user can. Returns 0, or -1 with err set (nothing is left behind).
  */
 int kit_workdir_create(struct kit_workdir *wd, const char *tmpdir, const char *event,
-                         size_t event_len, const struct kit_runas *ra, char *err, size_t errlen);
+                       size_t event_len, const struct kit_runas *ra, char *err, size_t errlen);
 
 /*
  * Remove the directory and everything the command left in it, without

@@ -113,8 +113,7 @@ static int hello_execute(void *instance, sluice_exec *exec)
     char message[128];
     int n = snprintf(message, sizeof(message), "hello, %s", name);
     in->runs++;
-    host->log(host, exec, SLUICE_LOG_DEBUG, "greeting %s (run %lu of this flow)", name,
-              in->runs);
+    host->log(host, exec, SLUICE_LOG_DEBUG, "greeting %s (run %lu of this flow)", name, in->runs);
 
     /* stdout of the execution, as a command's would be. */
     host->exec_write_log(exec, SLUICE_STDOUT, message, (size_t)n);

@@ -19,14 +19,14 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond) {                                                                     \
-            printf("ok - %s\n", #cond);                                                 \
-        } else {                                                                        \
-            printf("FAIL - %s (%s:%d)\n", #cond, __FILE__, __LINE__);                   \
-            failures++;                                                                 \
-        }                                                                               \
+#define CHECK(cond)                                                   \
+    do {                                                              \
+        if (cond) {                                                   \
+            printf("ok - %s\n", #cond);                               \
+        } else {                                                      \
+            printf("FAIL - %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            failures++;                                               \
+        }                                                             \
     } while (0)
 
 static int streq(const char *a, const char *b)
@@ -42,17 +42,17 @@ int main(void)
     mock_exec *exec;
 
     /* Load: the same checks sluiced's loader makes. */
-    CHECK(mock_host_load(host, sluice_plugin_v1()) == NULL);
+    CHECK(!mock_host_load(host, sluice_plugin_v1()));
     CHECK(streq(mock_host_plugin(host)->name, "hello"));
-    CHECK(mock_host_init(host) == NULL);
+    CHECK(!mock_host_init(host));
 
     /* configure refuses settings, naming where they came from... */
     err = mock_host_configure(host, "{\"greeting\":\"hi\"}", "flows.d/hello.conf:12", &instance);
     CHECK(streq(err, "flows.d/hello.conf:12: hello takes no settings; remove the config group"));
-    CHECK(instance == NULL);
+    CHECK(!instance);
     /* ...and accepts an empty group. */
     err = mock_host_configure(host, "{}", "flows.d/hello.conf:12", &instance);
-    CHECK(err == NULL);
+    CHECK(!err);
 
     /* No X-Name: hello, world. */
     exec = mock_exec_new(host, "{\"flow\":\"hello\",\"body\":{}}");
@@ -60,7 +60,7 @@ int main(void)
     CHECK(streq(mock_exec_output_get(exec, "message"), "hello, world"));
     CHECK(streq(mock_exec_output_get(exec, "flow"), "hello"));
     CHECK(streq(mock_exec_log(exec, SLUICE_STDOUT, NULL), "hello, world\n"));
-    CHECK(mock_exec_error(exec) == NULL);
+    CHECK(!mock_exec_error(exec));
     mock_exec_free(exec);
 
     /* A name from the header (any case). */
@@ -74,8 +74,8 @@ int main(void)
     exec = mock_exec_new(host, "{\"flow\":\"hello\"}");
     mock_exec_set_header(exec, "X-Name", "a \"quoted\" name");
     CHECK(mock_exec_run(exec, instance, 1000) == SLUICE_ERR);
-    CHECK(mock_exec_error(exec) != NULL && strstr(mock_exec_error(exec), "X-Name must be"));
-    CHECK(mock_exec_outputs(exec) == NULL);
+    CHECK(mock_exec_error(exec) && strstr(mock_exec_error(exec), "X-Name must be"));
+    CHECK(!mock_exec_outputs(exec));
     mock_exec_free(exec);
 
     /* The plugin used the host correctly throughout. */

@@ -244,8 +244,7 @@ static int jsonl_configure(void *plugin_ctx, const char *cfg_json, size_t cfg_le
     }
     if ((v = json_object_get(cfg, "fields"))) {
         size_t i;
-        if (!json_is_array(v) || json_array_size(v) == 0 ||
-            json_array_size(v) > JSONL_MAX_FIELDS) {
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > JSONL_MAX_FIELDS) {
             sluice_json_error(err, errlen, where,
                               "fields must be a list of 1 to %d event paths such as \"body.ref\"",
                               JSONL_MAX_FIELDS);

@@ -19,14 +19,14 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond) {                                                                     \
-            printf("ok - %s\n", #cond);                                                 \
-        } else {                                                                        \
-            printf("FAIL - %s (%s:%d)\n", #cond, __FILE__, __LINE__);                   \
-            failures++;                                                                 \
-        }                                                                               \
+#define CHECK(cond)                                                   \
+    do {                                                              \
+        if (cond) {                                                   \
+            printf("ok - %s\n", #cond);                               \
+        } else {                                                      \
+            printf("FAIL - %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            failures++;                                               \
+        }                                                             \
     } while (0)
 
 static char dir[64] = "/tmp/test_jsonl.XXXXXX";
@@ -41,8 +41,7 @@ static long file_size(const char *name)
 
 static void remove_all(void)
 {
-    static const char *const names[] = {"log.jsonl", "log.jsonl.1", "log.jsonl.2",
-                                        "log.jsonl.3"};
+    static const char *const names[] = {"log.jsonl", "log.jsonl.1", "log.jsonl.2", "log.jsonl.3"};
     char path[256];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -64,12 +63,12 @@ int main(int argc, char **argv)
         return 1;
     }
     err = mock_host_load_path(host, so);
-    CHECK(err == NULL);
+    CHECK(!err);
     if (err) {
         printf("# %s\n", err);
         return 1;
     }
-    CHECK(mock_host_init(host) == NULL);
+    CHECK(!mock_host_init(host));
 
     /* Refused at configure time, with the place named. */
     err = mock_host_configure(host, "{\"path\":\"log.jsonl\"}", "audit.conf:7", &inst);
@@ -81,7 +80,7 @@ int main(int argc, char **argv)
      * lines per file, rotated three times, keep = 2. */
     snprintf(cfg, sizeof(cfg), "{\"path\":\"%s/log.jsonl\",\"max_size\":100,\"keep\":2}", dir);
     err = mock_host_configure(host, cfg, "audit.conf:7", &inst);
-    CHECK(err == NULL);
+    CHECK(!err);
     for (int i = 0; i < 20; i++) {
         char event[64];
         snprintf(event, sizeof(event), "{\"n\":%lld}", 1000000000000LL + i);

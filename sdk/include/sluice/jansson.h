@@ -54,10 +54,10 @@ extern "C" {
  * into err, errlen bytes, always NUL-terminated. Returns -1 so that a
  * configure callback can write `return sluice_json_error(...)`.
  */
-static inline int sluice_json_error(char *err, size_t errlen, const char *where,
-                                    const char *fmt, ...) SLUICE_PRINTF(4, 5);
-static inline int sluice_json_error(char *err, size_t errlen, const char *where,
-                                    const char *fmt, ...)
+static inline int sluice_json_error(char *err, size_t errlen, const char *where, const char *fmt,
+                                    ...) SLUICE_PRINTF(4, 5);
+static inline int sluice_json_error(char *err, size_t errlen, const char *where, const char *fmt,
+                                    ...)
 {
     size_t n = 0;
     va_list ap;
@@ -135,8 +135,8 @@ static inline int sluice_json_check_keys(const json_t *obj, const char *const *a
                     break;
                 n += (size_t)w;
             }
-            return sluice_json_error(err, errlen, where, "unknown setting \"%s\" (known: %s)",
-                                     key, list[0] ? list : "none");
+            return sluice_json_error(err, errlen, where, "unknown setting \"%s\" (known: %s)", key,
+                                     list[0] ? list : "none");
         }
     }
     return 0;
@@ -198,8 +198,8 @@ static inline char *sluice_json_tame_(const char *text, size_t len, size_t *outl
                 j += text[j] == '\\' ? 2 : 1;
             if (j >= len)
                 j = len - 1;
-            for (k = j + 1; k < len && (text[k] == ' ' || text[k] == '\t' ||
-                                        text[k] == '\n' || text[k] == '\r');
+            for (k = j + 1; k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' ||
+                                        text[k] == '\r');
                  k++)
                 ;
             key = k < len && text[k] == ':';
@@ -271,7 +271,7 @@ static inline json_t *sluice_json_parse_event(const char *text, size_t len, json
         return NULL;
     }
     j = json_loadb(text, len, JSON_ALLOW_NUL, &first);
-    if (!j && (tame = sluice_json_tame_(text, len, &n)) != NULL) {
+    if (!j && (tame = sluice_json_tame_(text, len, &n))) {
         j = json_loadb(tame, n, JSON_ALLOW_NUL, &again);
         free(tame);
     }
@@ -485,8 +485,8 @@ static inline int sluice_json_set_output(const sluice_host *host, sluice_exec *e
  * application/json (host->exec_set_response). body is not consumed and may
  * be any JSON value. Returns what the host returned (0 or -1).
  */
-static inline int sluice_json_set_response(const sluice_host *host, sluice_exec *exec,
-                                           int status, const json_t *body)
+static inline int sluice_json_set_response(const sluice_host *host, sluice_exec *exec, int status,
+                                           const json_t *body)
 {
     char *text;
     int rc;

@@ -172,7 +172,7 @@ stop_sluiced TERM
 
 # A store that cannot be used is a clear start-up error.
 echo "this is not a database" > "$T/bad.db"
-out=$("$SLUICED" -c "$T/sluice.conf" --store "$T/bad.db" 2>&1); rc=$?
+out=$("$SLUICED" -c "$T/sluice.conf" --state-dir "$T/state" --store "$T/bad.db" 2>&1); rc=$?
 is "$rc" 1 "a corrupted store: exit 1"
 like "$out" "store $T/bad.db: file is not a database" "...naming the file and the problem"
 mkdir -p "$T/ro"; chmod 0500 "$T/ro"
@@ -180,7 +180,7 @@ if [ "$(id -u)" = 0 ]; then
     chattr +i "$T/ro" 2>/dev/null && immutable=1
 fi
 if [ -n "${immutable:-}" ] || [ "$(id -u)" != 0 ]; then
-    out=$("$SLUICED" -c "$T/sluice.conf" --store "$T/ro/x.db" 2>&1); rc=$?
+    out=$("$SLUICED" -c "$T/sluice.conf" --state-dir "$T/state" --store "$T/ro/x.db" 2>&1); rc=$?
     is "$rc" 1 "an unwritable store directory: exit 1"
     like "$out" "store $T/ro/x.db" "...naming the file"
     chattr -i "$T/ro" 2>/dev/null

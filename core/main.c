@@ -348,10 +348,7 @@ static void recover_one(void *arg, store_row *r)
         recover_final(rec, r, running, err);
         return;
     }
-    snprintf(e->replay_of, sizeof(e->replay_of), "%s", r->replay_of ? r->replay_of : "");
-    snprintf(e->replaces, sizeof(e->replaces), "%s", r->replaces ? r->replaces : "");
-    e->attempt = running ? r->attempt + 1 : r->attempt;
-    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", e->attempt);
+    exec_set_recovered(e, r->replay_of, r->replaces, running ? r->attempt + 1 : r->attempt);
     if (running) {
         /* The attempt cut short stays on record beside the retry. */
         exec_attempt cut = {.attempt = r->attempt,

@@ -7,7 +7,8 @@
 #
 # A file may include the headers of its own layer and of the layers below
 # it; an include that runs upward fails, naming the file and the include.
-# Inside a layer, the modules (a .c with its .h and _impl.h) must not
+# An _impl.h header (the private fields of a type) is included only by
+# files of its own layer. Inside a layer, the modules (a .c with its .h and _impl.h) must not
 # include each other in a cycle. A header declares only what the .c of its
 # name defines (config.h, the parsed types, sits in model below config.c),
 # so a call upward cannot hide behind a declaration in a lower header.
@@ -73,6 +74,19 @@ if [ -n "$up" ]; then
     notok "no include runs upward"
 else
     ok "no include runs upward"
+fi
+
+# A private part (_impl.h) is read only inside its own layer: the front
+# sees an execution through exec.h, a gate through gate.h.
+priv=$(awk 'NR == FNR { layer[$1] = $2; next }
+    $2 ~ /_impl\.h$/ && ($2 in layer) && layer[$1] != layer[$2] {
+        printf "# %s (%s) includes %s, private to %s\n", $1, layer[$1], $2, layer[$2]
+    }' "$map" "$map.inc")
+if [ -n "$priv" ]; then
+    echo "$priv"
+    notok "no _impl.h is included outside its layer"
+else
+    ok "no _impl.h is included outside its layer"
 fi
 
 # Cycles between modules of one layer: a module is a file's name without

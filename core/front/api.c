@@ -271,7 +271,8 @@ static int cancel_execution(struct MHD_Connection *c, const http_request *rq, co
                           "the execution has already finished", NULL);
     }
     int rc = engine_cancel(e, SLUICE_CANCEL_REQUEST);
-    log_msg(LOG_INFO, rq->request_id, "cancel requested for exec=%s flow=%s", e->id, e->flow->key);
+    log_msg(LOG_INFO, rq->request_id, "cancel requested for exec=%s flow=%s", exec_id(e),
+            exec_flow(e)->key);
     json_t *doc = exec_to_json(e, 0);
     exec_unref(e);
     if (rc < 0)
@@ -409,7 +410,7 @@ static size_t replay_build_exec(void *arg, sluice_exec **out, size_t n)
             snprintf(b->err, sizeof(b->err), "out of memory");
         return 0;
     }
-    snprintf(e->replay_of, sizeof(e->replay_of), "%s", b->id);
+    exec_set_replay_of(e, b->id);
     out[0] = e;
     return 1;
 }
@@ -441,17 +442,17 @@ static int replay_answer(struct MHD_Connection *c, const http_request *rq, api_p
     }
     if (p->result == INTAKE_DUPLICATE) {
         char ids[1][40];
-        snprintf(ids[0], sizeof(ids[0]), "%s", e->dup_of);
+        snprintf(ids[0], sizeof(ids[0]), "%s", exec_dup_of(e));
         return reply_duplicate(c, rq, p->trigger, ids, 1);
     }
     log_msg(LOG_INFO, rq->request_id, "replay of exec=%s queued as exec=%s flow=%s", p->replay_of,
-            e->id, e->flow->key);
+            exec_id(e), exec_flow(e)->key);
     json_t *d = json_object();
-    json_object_set_new(d, "execution_id", json_string(e->id));
+    json_object_set_new(d, "execution_id", json_string(exec_id(e)));
     json_object_set_new(d, "replay_of", json_string(p->replay_of));
-    json_object_set_new(d, "flow", json_string(e->flow->key));
+    json_object_set_new(d, "flow", json_string(exec_flow(e)->key));
     char url[128];
-    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", exec_id(e));
     json_object_set_new(d, "status_url", json_string(url));
     const char *hdrs[] = {"Location", url, NULL};
     return reply_json(c, rq->request_id, 202, d, NULL, NULL, hdrs);

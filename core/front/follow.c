@@ -162,16 +162,9 @@ static follower *follower_new(sluice_exec *e, struct MHD_Connection *c, const ch
 static void follower_attach(follower *f)
 {
     sluice_exec *e = f->e;
-    pthread_mutex_lock(&e->mu);
-    for (int s = 0; s < 2; s++)
-        f->pre[s] = logbuf_render(&e->logs[s], &f->pre_len[s]);
-    int finished = e->finished;
-    if (!finished) {
-        f->attempt = e->attempt;
-        exec_add_log_listener_locked(e, &f->listener);
-        f->attached = 1;
-    }
-    pthread_mutex_unlock(&e->mu);
+    /* f->attempt is written under e->mu, where follower_push reads it. */
+    int finished = exec_follow_begin(e, &f->listener, f->pre, f->pre_len, &f->attempt);
+    f->attached = !finished;
     /* The last character of what is kept may continue in the next write. */
     for (int s = 0; s < 2; s++) {
         size_t k = followbuf_utf8_pending(f->pre[s], f->pre_len[s]);
@@ -216,9 +209,10 @@ static int follower_push(void *arg, const sluice_exec *e, int stream, const char
     follower *f = arg;
     int s = stream == SLUICE_STDERR ? FB_STDERR : FB_STDOUT;
     pthread_mutex_lock(&f->mu);
-    if (f->attempt != e->attempt) {
-        followbuf_push_attempt(&f->buf, e->attempt);
-        f->attempt = e->attempt;
+    int attempt = exec_attempt_locked(e);
+    if (f->attempt != attempt) {
+        followbuf_push_attempt(&f->buf, attempt);
+        f->attempt = attempt;
     }
     followbuf_push(&f->buf, s, data, len);
     int claim = f->suspended;
@@ -306,12 +300,11 @@ static void stage_end(follower *f, int final)
 {
     stage_carry(f, FB_STDOUT);
     stage_carry(f, FB_STDERR);
-    sluice_exec *e = f->e;
-    pthread_mutex_lock(&e->mu);
-    const char *state = exec_state_name(e->state);
-    int has_exit = e->has_exit_code, code = e->exit_code;
-    char *error = e->error ? xstrdup(e->error) : NULL;
-    pthread_mutex_unlock(&e->mu);
+    exec_outcome o;
+    exec_get_outcome(f->e, &o);
+    const char *state = exec_state_name(o.state);
+    int has_exit = o.has_exit_code, code = o.exit_code;
+    char *error = o.error;
     /* Cut short, the state is queued or running: an exit code would be a
      * cancelled attempt's, not the execution's. */
     char *line = end_line(state, final && has_exit, code,
@@ -482,7 +475,7 @@ static void follow_free(void *cls)
     fl.n--;
     pthread_cond_broadcast(&fl.gone);
     pthread_mutex_unlock(&fl.mu);
-    log_msg(LOG_DEBUG, f->request_id, "log stream of exec=%s ended", e->id);
+    log_msg(LOG_DEBUG, f->request_id, "log stream of exec=%s ended", exec_id(e));
     follower_unref(f);
 }
 

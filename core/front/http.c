@@ -275,7 +275,7 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
     if (cs->stored_as == INTAKE_DUPLICATE) {
         char(*ids)[40] = xcalloc(cs->n_execs ? cs->n_execs : 1, sizeof(*ids));
         for (size_t i = 0; i < cs->n_execs; i++)
-            snprintf(ids[i], 40, "%s", cs->execs[i]->dup_of);
+            snprintf(ids[i], 40, "%s", exec_dup_of(cs->execs[i]));
         int ret = reply_duplicate(c, rq, t, ids, cs->n_execs);
         free(ids);
         return (enum MHD_Result)ret;
@@ -284,7 +284,7 @@ static enum MHD_Result after_stored(struct MHD_Connection *c, conn_state *cs)
      * acceptance is a debug detail: a busy server logs at its own cost. */
     for (size_t i = 0; i < cs->n_execs; i++)
         log_msg(LOG_DEBUG, rq->request_id, "accepted %s %s trigger=%s flow=%s exec=%s mode=%s",
-                rq->method, rq->path, t->id, cs->execs[i]->flow->key, cs->execs[i]->id,
+                rq->method, rq->path, t->id, exec_flow(cs->execs[i])->key, exec_id(cs->execs[i]),
                 cs->sync ? "sync" : "async");
     if (!cs->sync)
         return (enum MHD_Result)reply_accepted(c, &batch, (unsigned)t->success_code);

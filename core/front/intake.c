@@ -76,17 +76,14 @@ static void make_room(batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         sluice_exec *e = b->execs[i];
-        const flow_def *f = e->flow;
-        if (e->store_status != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
-            engine_flow_load(e->rt) < (size_t)f->concurrency)
+        const flow_def *f = exec_flow(e);
+        if (exec_store_status(e) != STORE_OK || f->on_limit != ON_LIMIT_CANCEL || !f->concurrency ||
+            engine_flow_load(exec_runtime(e)) < (size_t)f->concurrency)
             continue;
-        char old[sizeof(e->replaces)];
-        if (engine_cancel_oldest(f->key, e->id, old, sizeof(old)) < 0)
+        char old[40];
+        if (engine_cancel_oldest(f->key, exec_id(e), old, sizeof(old)) < 0)
             continue;
-        /* Live already: the API may be reading it. */
-        pthread_mutex_lock(&e->mu);
-        memcpy(e->replaces, old, sizeof(old));
-        pthread_mutex_unlock(&e->mu);
+        exec_set_replaces(e, old);
     }
 }
 
@@ -99,7 +96,7 @@ static void on_committed(void *arg)
     /* As many as the trigger has flows: config sets no cap on those. */
     sluice_exec **run = xcalloc(b->n ? b->n : 1, sizeof(*run));
     for (size_t i = 0; i < b->n; i++)
-        if (b->execs[i]->store_status == STORE_OK)
+        if (exec_store_status(b->execs[i]) == STORE_OK)
             run[ok++] = b->execs[i];
     if (ok)
         engine_enqueue(run, ok, 1);
@@ -141,7 +138,7 @@ static void on_stored(void *arg, int durable)
     if (durable && b->committed) {
         r = INTAKE_DUPLICATE;
         for (size_t i = 0; i < b->n; i++)
-            if (b->execs[i]->store_status != STORE_DUPLICATE)
+            if (exec_store_status(b->execs[i]) != STORE_DUPLICATE)
                 r = INTAKE_STORED;
     }
     b->done(b->arg, r);
@@ -214,9 +211,8 @@ intake_status intake_submit(const intake_request *rq, sluice_exec **execs, intak
     snprintf(b->request_id, sizeof(b->request_id), "%s", rq->request_id ? rq->request_id : "");
     for (size_t i = 0; i < b->n; i++) {
         sluice_exec *e = execs[i];
-        if (rq->idem_key && !e->idem_key)
-            e->idem_key = xstrdup(rq->idem_key);
-        e->qbytes = rq->qbytes; /* what was reserved, released as it is enqueued */
+        /* qbytes: what was reserved, released as it is enqueued. */
+        exec_set_admission(e, rq->idem_key, rq->qbytes);
         b->execs[i] = exec_ref(e);
     }
     /* Durable before acknowledged: the caller parks until on_stored. */

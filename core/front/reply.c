@@ -87,14 +87,17 @@ int reply_error(struct MHD_Connection *c, const char *request_id, unsigned statu
 /* A response a flow chose itself (exec_set_response): not enveloped. */
 int reply_raw(struct MHD_Connection *c, const char *request_id, sluice_exec *e)
 {
-    pthread_mutex_lock(&e->mu);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(e->resp_len, e->resp_body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", e->resp_ctype);
-    int status = e->resp_status;
-    pthread_mutex_unlock(&e->mu);
+    int status = 0;
+    char *ctype = NULL, *body = NULL;
+    size_t len = 0;
+    (void)exec_get_response(e, &status, &ctype, &body, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (ctype)
+        MHD_add_response_header(r, "Content-Type", ctype);
+    free(ctype);
     MHD_add_response_header(r, "X-Request-Id", request_id);
-    MHD_add_response_header(r, "X-Sluice-Execution-Id", e->id);
+    MHD_add_response_header(r, "X-Sluice-Execution-Id", exec_id(e));
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     metrics_count_response((unsigned)status);
@@ -134,13 +137,11 @@ int reply_verdict(struct MHD_Connection *c, const http_request *rq, const trigge
 static json_t *queued_doc(sluice_exec *e)
 {
     json_t *d = json_object();
-    json_object_set_new(d, "execution_id", json_string(e->id));
-    json_object_set_new(d, "flow", json_string(e->flow->key));
-    pthread_mutex_lock(&e->mu);
-    json_object_set_new(d, "state", json_string(exec_state_name(e->state)));
-    pthread_mutex_unlock(&e->mu);
+    json_object_set_new(d, "execution_id", json_string(exec_id(e)));
+    json_object_set_new(d, "flow", json_string(exec_flow(e)->key));
+    json_object_set_new(d, "state", json_string(exec_state_name(exec_get_state(e))));
     char url[128];
-    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", exec_id(e));
     json_object_set_new(d, "status_url", json_string(url));
     return d;
 }
@@ -178,17 +179,15 @@ static int reply_accepted_one(struct MHD_Connection *c, const reply_batch *cs, u
 {
     sluice_exec *e = cs->execs[0];
     char flow[300], trig[300], url[96], *body = malloc(1024);
-    pthread_mutex_lock(&e->mu);
-    const char *state = exec_state_name(e->state);
-    pthread_mutex_unlock(&e->mu);
-    snprintf(url, sizeof(url), "/api/v1/executions/%s", e->id);
+    const char *state = exec_state_name(exec_get_state(e));
+    snprintf(url, sizeof(url), "/api/v1/executions/%s", exec_id(e));
     int n = -1;
-    if (body && json_quote(flow, sizeof(flow), e->flow->key) &&
+    if (body && json_quote(flow, sizeof(flow), exec_flow(e)->key) &&
         json_quote(trig, sizeof(trig), cs->trigger->id))
         n = snprintf(body, 1024,
                      "{\"request\":{\"id\":\"%s\"},\"data\":{\"execution_id\":\"%s\","
                      "\"flow\":%s,\"state\":\"%s\",\"status_url\":\"%s\",\"trigger\":%s}}\n",
-                     cs->request_id, e->id, flow, state, url, trig);
+                     cs->request_id, exec_id(e), flow, state, url, trig);
     if (n < 0 || n >= 1024) {
         free(body);
         return -1;
@@ -217,7 +216,7 @@ int reply_accepted(struct MHD_Connection *c, const reply_batch *cs, unsigned sta
         json_t *ids = json_array();
         json_t *list = json_array();
         for (size_t i = 0; i < cs->n_execs; i++) {
-            json_array_append_new(ids, json_string(cs->execs[i]->id));
+            json_array_append_new(ids, json_string(exec_id(cs->execs[i])));
             json_array_append_new(list, queued_doc(cs->execs[i]));
         }
         json_object_set_new(data, "execution_ids", ids);
@@ -225,7 +224,7 @@ int reply_accepted(struct MHD_Connection *c, const reply_batch *cs, unsigned sta
     }
     json_object_set_new(data, "trigger", json_string(cs->trigger->id));
     char loc[128];
-    snprintf(loc, sizeof(loc), "/api/v1/executions/%s", cs->execs[0]->id);
+    snprintf(loc, sizeof(loc), "/api/v1/executions/%s", exec_id(cs->execs[0]));
     const char *hdrs[] = {"Location", loc, NULL};
     return reply_json(c, cs->request_id, status, data, NULL, NULL, hdrs);
 }
@@ -241,10 +240,7 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
     int respond = cs->trigger->respond_with;
     if (cs->n_execs == 1 && respond != RESPOND_EXECUTION) {
         sluice_exec *e = cs->execs[0];
-        pthread_mutex_lock(&e->mu);
-        int has = e->resp_status != 0;
-        pthread_mutex_unlock(&e->mu);
-        if (has)
+        if (exec_has_response(e))
             return reply_raw(c, cs->request_id, e);
         if (respond == RESPOND_UPSTREAM) {
             /* A relay whose flow produced no answer (upstream unreachable,
@@ -253,10 +249,10 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
             log_msg(LOG_INFO, cs->request_id,
                     "trigger=%s exec=%s: respond_with = \"upstream\" but the flow set no "
                     "response; answering 502",
-                    cs->trigger->id, e->id);
-            pthread_mutex_lock(&e->mu);
-            char *msg = xstrdup(e->error ? e->error : "the flow finished without a response");
-            pthread_mutex_unlock(&e->mu);
+                    cs->trigger->id, exec_id(e));
+            exec_outcome o;
+            exec_get_outcome(e, &o);
+            char *msg = o.error ? o.error : xstrdup("the flow finished without a response");
             int ret =
                 reply_json(c, cs->request_id, 502, exec_to_json(e, 1), "no_response", msg, NULL);
             free(msg);
@@ -265,7 +261,7 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
     }
     int all_ok = 1;
     for (size_t i = 0; i < cs->n_execs; i++)
-        if (cs->execs[i]->state != EXEC_SUCCEEDED)
+        if (exec_get_state(cs->execs[i]) != EXEC_SUCCEEDED)
             all_ok = 0;
     json_t *data;
     if (cs->n_execs == 1) {
@@ -274,10 +270,14 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
         char *inputs;
         size_t ilen = 0;
         data = exec_to_json_deferred(cs->execs[0], 1, &at, &inputs, &ilen);
-        const char *msg = cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
+        exec_outcome o = {0};
+        if (!all_ok)
+            exec_get_outcome(cs->execs[0], &o);
+        const char *msg = o.error ? o.error : "the flow did not succeed";
         int ret = reply_json_splice(c, cs->request_id, all_ok ? 200 : 500, data,
                                     all_ok ? NULL : "flow_failed", all_ok ? NULL : msg, NULL, at,
                                     inputs, ilen);
+        free(o.error);
         free(inputs);
         return ret;
     } else {
@@ -289,9 +289,8 @@ int reply_finished(struct MHD_Connection *c, const reply_batch *cs)
     }
     if (all_ok)
         return reply_json(c, cs->request_id, 200, data, NULL, NULL, NULL);
-    const char *msg =
-        cs->n_execs == 1 && cs->execs[0]->error ? cs->execs[0]->error : "the flow did not succeed";
-    return reply_json(c, cs->request_id, 500, data, "flow_failed", msg, NULL);
+    return reply_json(c, cs->request_id, 500, data, "flow_failed", "the flow did not succeed",
+                      NULL);
 }
 
 int reply_duplicate(struct MHD_Connection *c, const http_request *rq, const trigger_def *t,

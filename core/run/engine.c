@@ -15,6 +15,7 @@
  * that a plugin completing from another thread cannot free the execution
  * under it.
  */
+#include "exec_impl.h"
 #include "engine.h"
 
 #include "loader.h"

@@ -2,6 +2,7 @@
  * exec.c - the execution object (its JSON document is execdoc.c's).
  */
 #include "exec.h"
+#include "exec_impl.h"
 
 #include "event.h"
 #include "execdoc.h"
@@ -606,4 +607,123 @@ json_t *exec_to_json_deferred(sluice_exec *e, int with_logs, json_t **inputs_at,
     *inputs_text = exec_inputs_text(e, inputs_len);
     *inputs_at = *inputs_text ? json_object() : NULL;
     return document(e, with_logs, *inputs_at);
+}
+
+/* ---- what the front reads and sets ---- */
+
+const char *exec_id(const sluice_exec *e)
+{
+    return e->id;
+}
+
+const flow_def *exec_flow(const sluice_exec *e)
+{
+    return e->flow;
+}
+
+flow_rt *exec_runtime(const sluice_exec *e)
+{
+    return e->rt;
+}
+
+int exec_store_status(const sluice_exec *e)
+{
+    return e->store_status;
+}
+
+const char *exec_dup_of(const sluice_exec *e)
+{
+    return e->dup_of;
+}
+
+void exec_set_admission(sluice_exec *e, const char *idem_key, size_t qbytes)
+{
+    if (idem_key && !e->idem_key)
+        e->idem_key = xstrdup(idem_key);
+    e->qbytes = qbytes;
+}
+
+void exec_set_replay_of(sluice_exec *e, const char *id)
+{
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", id ? id : "");
+}
+
+void exec_set_recovered(sluice_exec *e, const char *replay_of, const char *replaces, int attempt)
+{
+    snprintf(e->replay_of, sizeof(e->replay_of), "%s", replay_of ? replay_of : "");
+    snprintf(e->replaces, sizeof(e->replaces), "%s", replaces ? replaces : "");
+    e->attempt = attempt;
+    snprintf(e->attempt_str, sizeof(e->attempt_str), "%d", attempt);
+}
+
+void exec_set_replaces(sluice_exec *e, const char *id)
+{
+    /* Live already: the API may be reading it. */
+    pthread_mutex_lock(&e->mu);
+    snprintf(e->replaces, sizeof(e->replaces), "%s", id);
+    pthread_mutex_unlock(&e->mu);
+}
+
+void exec_get_outcome(sluice_exec *e, exec_outcome *out)
+{
+    pthread_mutex_lock(&e->mu);
+    out->state = e->state;
+    out->attempt = e->attempt;
+    out->finished = e->finished;
+    out->has_exit_code = e->has_exit_code;
+    out->exit_code = e->exit_code;
+    out->error = e->error ? xstrdup(e->error) : NULL;
+    pthread_mutex_unlock(&e->mu);
+}
+
+int exec_get_response(sluice_exec *e, int *status, char **ctype, char **body, size_t *len)
+{
+    pthread_mutex_lock(&e->mu);
+    int has = e->resp_status != 0;
+    if (has) {
+        *status = e->resp_status;
+        *ctype = e->resp_ctype ? xstrdup(e->resp_ctype) : NULL;
+        *body = xmalloc(e->resp_len + 1);
+        if (e->resp_len)
+            memcpy(*body, e->resp_body, e->resp_len);
+        (*body)[e->resp_len] = '\0';
+        *len = e->resp_len;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return has;
+}
+
+int exec_has_response(sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    int has = e->resp_status != 0;
+    pthread_mutex_unlock(&e->mu);
+    return has;
+}
+
+int exec_get_state(sluice_exec *e)
+{
+    pthread_mutex_lock(&e->mu);
+    int state = e->state;
+    pthread_mutex_unlock(&e->mu);
+    return state;
+}
+
+int exec_attempt_locked(const sluice_exec *e)
+{
+    return e->attempt;
+}
+
+int exec_follow_begin(sluice_exec *e, exec_log_listener *l, char *pre[2], size_t pre_len[2],
+                      int *attempt)
+{
+    pthread_mutex_lock(&e->mu);
+    for (int s = 0; s < 2; s++)
+        pre[s] = logbuf_render(&e->logs[s], &pre_len[s]);
+    int finished = e->finished;
+    *attempt = e->attempt;
+    if (!finished)
+        exec_add_log_listener_locked(e, l);
+    pthread_mutex_unlock(&e->mu);
+    return finished;
 }

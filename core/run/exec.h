@@ -93,71 +93,46 @@ typedef struct exec_kv {
     char *key, *value;
 } exec_kv;
 
-struct sluice_exec {
-    atomic_int refs;
-    pthread_mutex_t mu;
+/* ---- what the front reads and sets (the fields are in exec_impl.h) ---- */
 
-    /* Immutable after exec_new. */
-    char id[40];
-    char request_id[40];
-    generation *gen;      /* reference held: keeps rt, flow and trigger alive */
-    flow_rt *rt;          /* the flow's plugin, instance and engine state */
-    const flow_def *flow; /* rt->def */
-    trigger_def *trigger;
-    char *event; /* JSON text */
-    size_t event_len;
-    /* What the store keeps of the event (see event.h, "the event's body"):
-     * the event without its body members when body holds the bytes that
-     * rebuild them, NULL when event is kept as it is. */
-    char *stored_event;
-    size_t stored_len;
-    exec_body *body; /* the request body (exec_body), or NULL */
-    char *function;
-    char **hdr_names, **hdr_values; /* redacted request headers */
-    size_t n_hdrs;
-    int sync;
-    uint64_t received_ms;
-    char timeout_str[24];
-    char replay_of[40]; /* the execution this one replays, "" if none */
-    char replaces[40];  /* the one cancelled to make room for it (on_limit = cancel), or "" */
+/* Immutable after exec_new: no lock. */
+const char *exec_id(const sluice_exec *e);
+const flow_def *exec_flow(const sluice_exec *e);
+flow_rt *exec_runtime(const sluice_exec *e);
+/* What the store said of it when its accept batch committed (store.h,
+ * STORE_OK ...), and for STORE_DUPLICATE the id it repeats: read once the
+ * store has answered. */
+int exec_store_status(const sluice_exec *e);
+const char *exec_dup_of(const sluice_exec *e);
 
-    /* Results, under mu. */
+/* Before the execution is shared: the admission's idempotency key (kept
+ * when it has one already), the memory reserved for it while queued, and
+ * the execution it replays. */
+void exec_set_admission(sluice_exec *e, const char *idem_key, size_t qbytes);
+void exec_set_replay_of(sluice_exec *e, const char *id);
+/* Recovery, before it is shared: what the store kept of its lineage, and
+ * the attempt it runs as. */
+void exec_set_recovered(sluice_exec *e, const char *replay_of, const char *replaces, int attempt);
+/* on_limit = "cancel": the execution cancelled to make room for it. */
+void exec_set_replaces(sluice_exec *e, const char *id);
+
+/* How it stands now, copied under mu; error is malloc'd or NULL. */
+typedef struct exec_outcome {
     int state;
     int attempt;
-    char attempt_str[12];
-    int exit_code, has_exit_code;
-    char *outputs; /* JSON object text */
+    int finished; /* final, waiters woken */
+    int has_exit_code, exit_code;
     char *error;
-    logbuf logs[2]; /* stdout, stderr */
-    int resp_status;
-    char *resp_ctype, *resp_body;
-    size_t resp_len;
-    exec_kv *meta; /* exec_set_meta, in the order keys were first set */
-    size_t n_meta;
-    uint64_t started_ms, finished_ms;
-    exec_waiter *waiters;
-    int finished;                     /* state is final, waiters were woken */
-    exec_log_listener *log_listeners; /* live log readers, fed by exec_write_log */
-    char replaced_by[40];             /* set when cancelled to make room for that execution */
-    exec_attempt *attempts;           /* ended attempts the store has yet to write, oldest first */
-    size_t n_attempts;
-
-    /* Set by the store when an accept batch commits (store.h). */
-    int store_status;
-    char dup_of[40]; /* STORE_DUPLICATE: the execution this one repeats */
-    char *idem_key;  /* idempotency key of the request, or NULL */
-
-    atomic_int cancel_reason; /* SLUICE_CANCEL_* */
-    atomic_int completed;     /* exec_complete was called (PENDING) */
-    atomic_int abandoned;     /* finished by the host after the plugin ignored a
-                               * cancellation; holds one reference for the
-                               * plugin's late exec_complete (or return) */
-    struct engine_timer *timeout_timer;
-    struct sluice_exec *qnext;     /* queue link, owned by the engine */
-    struct sluice_exec *live_next; /* live-set link, owned by the engine */
-    uint64_t qseq;                 /* arrival order in the queue, owned by the engine */
-    size_t qbytes;                 /* memory it holds while queued (engine_reserve), 0: unset */
-};
+} exec_outcome;
+void exec_get_outcome(sluice_exec *e, exec_outcome *out);
+/* Its state now (under mu). */
+int exec_get_state(sluice_exec *e);
+/* The HTTP response a plugin set (exec_set_response): 1 with copies
+ * (malloc'd) of its type and body, or 0 when it set none. */
+int exec_get_response(sluice_exec *e, int *status, char **ctype, char **body, size_t *len);
+int exec_has_response(sluice_exec *e);
+/* The attempt being run; with e->mu held (a log listener's push). */
+int exec_attempt_locked(const sluice_exec *e);
 
 /*
  * A new queued execution for flow (from trigger), taking ownership of the
@@ -213,6 +188,14 @@ int exec_set_final(sluice_exec *e, int state);
  * the same lock, so that it misses nothing and sees nothing twice.
  */
 void exec_add_log_listener_locked(sluice_exec *e, exec_log_listener *l);
+/*
+ * Begin following e: under one hold of e->mu, the output so far (pre[s],
+ * malloc'd, and its length, for stdout and stderr) and the attempt; and,
+ * unless e has finished, l registered. Returns 1 when e had finished (l
+ * is then not registered), else 0.
+ */
+int exec_follow_begin(sluice_exec *e, exec_log_listener *l, char *pre[2], size_t pre_len[2],
+                      int *attempt);
 /* Unregister l (takes e->mu); once it returns, push is not called again. */
 void exec_remove_log_listener(sluice_exec *e, exec_log_listener *l);
 

@@ -5,6 +5,7 @@
  * limits documented in <sluice/plugin.h>; a plugin that misbehaves gets a
  * log line naming it, never a crash of the host.
  */
+#include "exec_impl.h"
 #include "abi_rules.h"
 #include "engine.h"
 #include "exec.h"

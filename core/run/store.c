@@ -3,6 +3,7 @@
  * to it (see store.h), and adds what every backend would otherwise repeat:
  * live executions shown as they are now, and a document's attempts.
  */
+#include "exec_impl.h"
 #include "store.h"
 
 #include "execdoc.h"

@@ -13,6 +13,7 @@
  * lines are folded into the database at the next open. Readers use a
  * second connection, which WAL lets run beside the writer.
  */
+#include "exec_impl.h"
 #include "store_sqlite.h"
 
 #include "fsutil.h"

@@ -3,6 +3,7 @@
  * lists, requests and statistics, on the reading connection (which WAL
  * lets run beside the writer; rmu serializes its users).
  */
+#include "exec_impl.h"
 #include "store_sqlite.h"
 
 #include "execdoc.h"

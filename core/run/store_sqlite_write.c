@@ -3,6 +3,7 @@
  * group commit on the store thread, the syncer that makes accepts
  * durable, and the checkpointer (see store_sqlite.c for what is written).
  */
+#include "exec_impl.h"
 #include "store_sqlite.h"
 
 #include "jsonout.h"

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "event.h"
 #include "exec.h"
+#include "exec_impl.h"
 #include "gate.h"
 #include "jsonscan.h"
 #include "log.h"

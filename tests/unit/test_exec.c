@@ -10,6 +10,7 @@
  */
 #include "event.h"
 #include "exec.h"
+#include "exec_impl.h"
 #include "jsonout.h"
 
 #include "host.h"

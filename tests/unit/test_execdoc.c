@@ -18,6 +18,7 @@
 
 #include "event.h"
 #include "exec.h"
+#include "exec_impl.h"
 #include "store.h"
 
 #include <check.h>

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec_impl.h"
 #include "engine.h"
 #include "intake.h"
 #include "log.h"
@@ -116,6 +117,39 @@ void log_msg(int level, const char *request_id, const char *fmt, ...)
 }
 
 /* ---- executions ---- */
+
+/* The accessors intake reads executions through, over the fake's fields. */
+const char *exec_id(const sluice_exec *e)
+{
+    return e->id;
+}
+
+const flow_def *exec_flow(const sluice_exec *e)
+{
+    return e->flow;
+}
+
+flow_rt *exec_runtime(const sluice_exec *e)
+{
+    return e->rt;
+}
+
+int exec_store_status(const sluice_exec *e)
+{
+    return e->store_status;
+}
+
+void exec_set_admission(sluice_exec *e, const char *idem_key, size_t qbytes)
+{
+    if (idem_key && !e->idem_key)
+        e->idem_key = strdup(idem_key);
+    e->qbytes = qbytes;
+}
+
+void exec_set_replaces(sluice_exec *e, const char *id)
+{
+    snprintf(e->replaces, sizeof(e->replaces), "%s", id);
+}
 
 sluice_exec *exec_ref(sluice_exec *e)
 {

@@ -25,6 +25,7 @@
  * test_exec.c.
  */
 #define _GNU_SOURCE
+#include "exec_impl.h"
 #include "store.h"
 
 #include "engine.h"

@@ -9,7 +9,7 @@ CORE_SOURCES = \
 	core/base/confparse.c core/base/confparse.h \
 	core/run/engine.c core/run/engine.h \
 	core/model/event.c core/model/event.h \
-	core/run/exec.c core/run/exec.h \
+	core/run/exec.c core/run/exec.h core/run/exec_impl.h \
 	core/model/execstate.c core/model/execstate.h \
 	core/model/execdoc.c core/model/execdoc.h \
 	core/gate/filter.c core/gate/filter.h \
@@ -39,7 +39,7 @@ CORE_SOURCES = \
 	core/gate/shapes.c core/gate/shapes.h \
 	core/base/startlog.c core/base/startlog.h \
 	core/run/store.c core/run/store.h \
-	core/front/syncwait.c core/front/syncwait.h \
+	core/front/syncwait.c core/front/syncwait.h core/front/webhook.c core/front/webhook.h \
 	core/run/store.c core/run/store.h core/run/store_sqlite.c core/run/store_sqlite.h \
 	core/run/store_sqlite_read.c core/run/store_sqlite_write.c \
 	core/base/units.c core/base/units.h \

@@ -26,11 +26,4 @@ void http_release_waits(void);
 /* Close everything. */
 void http_stop(void);
 
-/*
- * The idempotency key of a request for trigger t (its idempotency_key
- * setting, else Idempotency-Key, webhook-id, svix-id, X-GitHub-Delivery),
- * borrowed from rq or base (the event), or NULL. Reentrant.
- */
-const char *http_idempotency_key(const http_request *rq, const trigger_def *t, json_t *base);
-
 #endif

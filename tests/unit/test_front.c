@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "webhook.h"
 
 /* One thread's request: a body path of its own and a body where only that
  * path leads to its key. */
@@ -24,7 +24,7 @@ static void *idem_loop(void *arg)
 {
     idem_case *c = arg;
     for (int i = 0; i < 200000; i++) {
-        const char *k = http_idempotency_key(&c->rq, &c->t, c->base);
+        const char *k = webhook_idempotency_key(&c->rq, &c->t, c->base);
         if (!k || strcmp(k, c->want) != 0)
             c->wrong++;
     }
@@ -51,7 +51,7 @@ START_TEST(test_idempotency_key_threads)
         cs[i].base = json_object();
         json_object_set_new(cs[i].base, "body", json_loads(bodies[i], 0, NULL));
         snprintf(cs[i].want, sizeof(cs[i].want), "K%d", i);
-        ck_assert_str_eq(http_idempotency_key(&cs[i].rq, &cs[i].t, cs[i].base), cs[i].want);
+        ck_assert_str_eq(webhook_idempotency_key(&cs[i].rq, &cs[i].t, cs[i].base), cs[i].want);
     }
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, idem_loop, &cs[i]), 0);
@@ -74,9 +74,9 @@ START_TEST(test_idempotency_key_headers)
     trigger_def t;
     memset(&t, 0, sizeof(t));
     /* Svix's name for webhook-id, before the GitHub delivery id. */
-    ck_assert_str_eq(http_idempotency_key(&rq, &t, NULL), "msg_2");
+    ck_assert_str_eq(webhook_idempotency_key(&rq, &t, NULL), "msg_2");
     t.idem_key = "header:x-github-delivery";
-    ck_assert_str_eq(http_idempotency_key(&rq, &t, NULL), "gh");
+    ck_assert_str_eq(webhook_idempotency_key(&rq, &t, NULL), "gh");
 }
 END_TEST
 

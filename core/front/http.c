@@ -740,7 +740,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     conn_state *cs = *con_cls;
     if (!cs)
         return MHD_NO;
-    switch (cs->phase) {
+    /* A parked request comes back here after on_stored, on the syncer
+     * thread, set phase and stored_as under park_mu and resumed the
+     * connection. libmicrohttpd 0.9.75 passes the resume on through its
+     * inter-thread eventfd or pipe, an edge the memory model (and
+     * ThreadSanitizer) knows nothing of: reading them under the same
+     * mutex is what orders them. It is contended only at that moment. */
+    pthread_mutex_lock(&cs->park_mu);
+    int phase = cs->phase;
+    pthread_mutex_unlock(&cs->park_mu);
+    switch (phase) {
     case PH_HEADERS: {
         if (framing_conn_head_done(conn_framing(c)) < 0)
             return MHD_NO; /* answered 408 already */

@@ -38,6 +38,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -677,10 +678,15 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
  */
 static int mark_mangled_lines(const char *version, framing_field *f, size_t n)
 {
-    static int checked = -1;
-    if (checked < 0)
-        checked = strcmp(MHD_get_version(), "0.9.75") == 0;
-    if (!checked)
+    /* Every libmicrohttpd thread may be the first here: each works out the
+     * same answer, and the atomic makes storing it twice no race. */
+    static atomic_int checked = -1;
+    int is_0975 = atomic_load_explicit(&checked, memory_order_relaxed);
+    if (is_0975 < 0) {
+        is_0975 = strcmp(MHD_get_version(), "0.9.75") == 0;
+        atomic_store_explicit(&checked, is_0975, memory_order_relaxed);
+    }
+    if (!is_0975)
         return 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t name = (uintptr_t)f[i].name, value = (uintptr_t)f[i].value;

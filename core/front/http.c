@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,10 +267,15 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
  */
 static int mark_mangled_lines(const char *version, framing_field *f, size_t n)
 {
-    static int checked = -1;
-    if (checked < 0)
-        checked = strcmp(MHD_get_version(), "0.9.75") == 0;
-    if (!checked)
+    /* Every libmicrohttpd thread may be the first here: each works out the
+     * same answer, and the atomic makes storing it twice no race. */
+    static atomic_int checked = -1;
+    int is_0975 = atomic_load_explicit(&checked, memory_order_relaxed);
+    if (is_0975 < 0) {
+        is_0975 = strcmp(MHD_get_version(), "0.9.75") == 0;
+        atomic_store_explicit(&checked, is_0975, memory_order_relaxed);
+    }
+    if (!is_0975)
         return 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t name = (uintptr_t)f[i].name, value = (uintptr_t)f[i].value;
@@ -329,7 +335,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     conn_state *cs = *con_cls;
     if (!cs)
         return MHD_NO;
-    switch (cs->phase) {
+    /* A parked request comes back here after on_stored, on the syncer
+     * thread, set phase and stored_as under park_mu and resumed the
+     * connection. libmicrohttpd 0.9.75 passes the resume on through its
+     * inter-thread eventfd or pipe, an edge the memory model (and
+     * ThreadSanitizer) knows nothing of: reading them under the same
+     * mutex is what orders them. It is contended only at that moment. */
+    pthread_mutex_lock(&cs->park_mu);
+    int phase = cs->phase;
+    pthread_mutex_unlock(&cs->park_mu);
+    switch (phase) {
     case PH_HEADERS: {
         if (framing_conn_head_done(conn_framing(c)) < 0)
             return MHD_NO; /* answered 408 already */

@@ -138,6 +138,27 @@ struct kit_child_report {
     enum kit_child_step step;
 };
 
+/*
+ * ThreadSanitizer intercepts clone() as if it were fork(): in the child it
+ * resets its own bookkeeping (every other thread is marked gone, their
+ * clocks dropped, "forked while multi-threaded" set). With CLONE_VM that
+ * bookkeeping is the parent's, so the parent goes on with lost
+ * happens-before edges (false data races on executions freed by the store
+ * thread, on settings freed at reload) and dies at its next
+ * pthread_create. Under TSan the command is started with fork(), which
+ * TSan models correctly; the child runs the same steps.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define KIT_SPAWN_CLONE_OK 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KIT_SPAWN_CLONE_OK 0
+#endif
+#endif
+#ifndef KIT_SPAWN_CLONE_OK
+#define KIT_SPAWN_CLONE_OK 1
+#endif
+
 /* What the child needs besides the request, prepared by the parent. */
 struct kit_child_ctx {
     pid_t parent;       /* getpid() of sluiced */
@@ -456,7 +477,7 @@ int kit_spawn_start(const struct kit_spawn_req *req, struct kit_proc *proc, char
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
     enum kit_child_step step = KIT_STEP_EXEC;
-    int use_fork = req->runas && req->runas->active;
+    int use_fork = (req->runas && req->runas->active) || !KIT_SPAWN_CLONE_OK;
     struct kit_child_ctx cc = {.parent = getpid(), .record_fd = -1};
     char ebuf[128];
     int child[3];

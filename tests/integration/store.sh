@@ -15,7 +15,7 @@ echo "start $(date +%s%N)" >> "$SPANS"; sleep 0.4; echo "end $(date +%s%N)" >> "
 EOS
 chmod +x "$T/flaky.sh" "$T/span.sh"
 write_config <<EOF2
-server: { listen = ["127.0.0.1:0"]; workers = 4; shutdown_timeout = "500ms"; };
+server: { listen = ["127.0.0.1:0"]; workers = 4; shutdown_timeout = "5s"; };
 flows = (
   { id = "echo"; executor = "shell"; config = { argv = ["/bin/echo", "{body.msg}"]; }; },
   { id = "flaky"; executor = "shell"; retry = { max = 2; backoff = "100ms"; };

@@ -419,56 +419,14 @@ json_t *exec_meta_json_locked(const sluice_exec *e)
 
 void logbuf_append(logbuf *b, const char *data, size_t len)
 {
-    const size_t keep = SLUICE_LOG_KEEP;
-    b->total += len;
-    if (b->head_len < keep) {
-        if (!b->head)
-            b->head = xmalloc(keep);
-        size_t n = keep - b->head_len < len ? keep - b->head_len : len;
-        memcpy(b->head + b->head_len, data, n);
-        b->head_len += n;
-        data += n;
-        len -= n;
-    }
-    if (len == 0)
-        return;
-    if (!b->tail)
-        b->tail = xmalloc(keep);
-    if (len >= keep) {
-        memcpy(b->tail, data + len - keep, keep);
-        b->tail_pos = 0;
-        b->tail_len = keep;
-        return;
-    }
-    for (size_t i = 0; i < len; i++) {
-        b->tail[b->tail_pos] = data[i];
-        b->tail_pos = (b->tail_pos + 1) % keep;
-    }
-    b->tail_len = b->tail_len + len > keep ? keep : b->tail_len + len;
+    if (abi_rules_log_append(b, data, len) != 0)
+        xalloc_die(SLUICE_LOG_KEEP);
 }
 
 char *logbuf_render(const logbuf *b, size_t *len)
 {
-    const size_t keep = SLUICE_LOG_KEEP;
-    uint64_t dropped = b->total - b->head_len - b->tail_len;
-    char marker[96] = "";
-    if (dropped)
-        snprintf(marker, sizeof(marker), "\n[... %llu bytes dropped ...]\n",
-                 (unsigned long long)dropped);
-    size_t mlen = strlen(marker);
-    char *out = xmalloc(b->head_len + mlen + b->tail_len + 1);
-    size_t o = 0;
-    if (b->head_len)
-        memcpy(out, b->head, b->head_len);
-    o = b->head_len;
-    memcpy(out + o, marker, mlen);
-    o += mlen;
-    /* The ring's oldest byte is at tail_pos once it has wrapped. */
-    size_t start = b->tail_len == keep ? b->tail_pos : 0;
-    for (size_t i = 0; i < b->tail_len; i++)
-        out[o++] = b->tail[(start + i) % keep];
-    out[o] = 0;
-    *len = o;
+    char *out = xmalloc(abi_rules_log_render_size(b));
+    *len = abi_rules_log_render(b, out);
     return out;
 }
 

@@ -9,6 +9,7 @@
 #ifndef SLUICE_EXEC_H
 #define SLUICE_EXEC_H
 
+#include "abi_rules.h"
 #include "config.h"
 #include "execstate.h"
 #include "generation.h"
@@ -23,14 +24,9 @@
 /* The error of an execution (or attempt) in EXEC_UNKNOWN. */
 #define EXEC_UNKNOWN_ERROR "sluiced stopped while this ran; whether it finished is not known"
 
-/* Head and tail of one output stream; the middle is counted, not kept. */
-typedef struct logbuf {
-    char *head;
-    size_t head_len;
-    char *tail; /* ring buffer of SLUICE_LOG_KEEP bytes */
-    size_t tail_pos, tail_len;
-    uint64_t total;
-} logbuf;
+/* Head and tail of one output stream; the middle is counted, not kept.
+ * The mock host keeps logs with the same code (abi_rules.h). */
+typedef abi_rules_log logbuf;
 
 typedef struct exec_waiter {
     void (*wake)(void *arg);

@@ -64,28 +64,33 @@ static const char *host_exec_meta(const sluice_exec *e, const char *key)
 {
     if (!key)
         return NULL;
-    if (strcmp(key, "execution_id") == 0)
+    switch (abi_rules_host_meta_find(key)) {
+    case ABI_RULES_META_EXECUTION_ID:
         return e->id;
-    if (strcmp(key, "request_id") == 0)
+    case ABI_RULES_META_REQUEST_ID:
         return e->request_id;
-    if (strcmp(key, "flow") == 0)
+    case ABI_RULES_META_FLOW:
         return e->flow->key;
-    if (strcmp(key, "flow_id") == 0)
+    case ABI_RULES_META_FLOW_ID:
         return e->flow->id;
-    if (strcmp(key, "namespace") == 0)
+    case ABI_RULES_META_NAMESPACE:
         return e->flow->ns;
-    if (strcmp(key, "trigger") == 0)
+    case ABI_RULES_META_TRIGGER:
         return e->trigger->id;
-    if (strcmp(key, "function") == 0)
+    case ABI_RULES_META_FUNCTION:
         return e->function;
-    if (strcmp(key, "attempt") == 0)
+    case ABI_RULES_META_ATTEMPT:
         return e->attempt_str;
-    if (strcmp(key, "timeout_ms") == 0)
+    case ABI_RULES_META_TIMEOUT_MS:
         return e->timeout_str;
-    if (strcmp(key, "mode") == 0)
+    case ABI_RULES_META_MODE:
         return e->sync ? "sync" : "async";
-    if (strcmp(key, "respond_with") == 0)
+    case ABI_RULES_META_RESPOND_WITH:
         return e->sync && e->trigger->respond_with == RESPOND_UPSTREAM ? "upstream" : "execution";
+    case ABI_RULES_META_NONE:
+    case ABI_RULES_META_COUNT:
+        break;
+    }
     /* Plugin keys always hold a dot, host keys never do. */
     if (!strchr(key, '.'))
         return NULL;
@@ -136,24 +141,9 @@ static int host_exec_set_output(sluice_exec *e, const char *json, size_t len)
 
 static int host_exec_set_error(sluice_exec *e, const char *message)
 {
-    if (!message)
-        message = "(no message)";
-    size_t n = strnlen(message, SLUICE_MAX_ERROR - 1);
-    /* Never cut inside a UTF-8 character... */
-    if (message[n] != '\0')
-        while (n > 0 && ((unsigned char)message[n] & 0xc0) == 0x80)
-            n--;
-    char *copy = strndup(message, n);
+    char *copy = abi_rules_error_text(message);
     if (!copy)
         return 0;
-    /* ...and keep the text UTF-8 (it goes into JSON documents), as
-     * exec_to_json does for logs: bytes of a bad sequence become '?'. */
-    json_t *valid = json_stringn(copy, n);
-    if (!valid)
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)copy[i] >= 0x80)
-                copy[i] = '?';
-    json_decref(valid);
     pthread_mutex_lock(&e->mu);
     free(e->error);
     e->error = copy;

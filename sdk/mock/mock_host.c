@@ -56,14 +56,9 @@ struct mock_host {
     size_t misuse;
 };
 
-/* Head and tail of one output stream, as sluiced keeps them. */
+/* One output stream, kept as sluiced keeps it. */
 struct mock_stream {
-    char *head;
-    size_t head_len;
-    char *tail; /* ring of SLUICE_LOG_KEEP bytes */
-    size_t tail_start;
-    size_t tail_len;
-    size_t total;
+    abi_rules_log keep;
     char *render;
     size_t render_len;
     int dirty;
@@ -75,12 +70,6 @@ struct mock_pair {
 };
 
 enum mock_state { MOCK_NEW, MOCK_RUNNING, MOCK_PENDING, MOCK_DONE };
-
-static const char *const mock_meta_keys[] = {
-    "execution_id", "request_id", "flow",       "namespace", "trigger",
-    "function",     "attempt",    "timeout_ms", "mode",      "respond_with",
-};
-#define MOCK_META_COUNT (sizeof(mock_meta_keys) / sizeof(mock_meta_keys[0]))
 
 struct sluice_exec {
     mock_host *host;
@@ -96,7 +85,7 @@ struct sluice_exec {
     size_t n_plugin_meta;
     struct mock_pair *headers;
     size_t n_headers;
-    char *meta[MOCK_META_COUNT];
+    char *meta[ABI_RULES_META_COUNT]; /* the host keys, by abi_rules_host_meta */
 
     void *instance;
     enum mock_state state;
@@ -299,14 +288,6 @@ static const char *mock_fn_exec_header(const sluice_exec *exec, const char *name
     return value;
 }
 
-static int mock_meta_index(const char *key)
-{
-    for (size_t i = 0; i < MOCK_META_COUNT; i++)
-        if (strcmp(mock_meta_keys[i], key) == 0)
-            return (int)i;
-    return -1;
-}
-
 static const char *mock_plugin_meta_locked(const sluice_exec *exec, const char *key)
 {
     for (size_t i = 0; i < exec->n_plugin_meta; i++)
@@ -323,7 +304,7 @@ static const char *mock_fn_exec_meta(const sluice_exec *exec, const char *key)
 
     if (!key)
         return NULL;
-    i = mock_meta_index(key);
+    i = abi_rules_host_meta_find(key);
     if (i < 0 && !strchr(key, '.'))
         return NULL;
     pthread_mutex_lock(&e->lock);
@@ -389,31 +370,14 @@ static int mock_fn_exec_set_output(sluice_exec *exec, const char *json, size_t l
     return 0;
 }
 
-/*
- * Cut a message at SLUICE_MAX_ERROR - 1 bytes without splitting a UTF-8
- * sequence, the way sluiced stores it.
- */
-static char *mock_cut_error(const char *message)
-{
-    size_t len = strlen(message);
-
-    if (len >= SLUICE_MAX_ERROR) {
-        len = SLUICE_MAX_ERROR - 1;
-        while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
-            len--;
-    }
-    return mock_strndup(message, len);
-}
-
 static int mock_fn_exec_set_error(sluice_exec *exec, const char *message)
 {
     char *copy;
 
     if (!message) {
         mock_misuse(exec->host, "exec_set_error with a NULL message");
-        message = "";
     }
-    copy = mock_cut_error(message);
+    copy = abi_rules_error_text(message);
     if (!copy)
         return 0;
     pthread_mutex_lock(&exec->lock);
@@ -437,46 +401,6 @@ static int mock_fn_exec_set_exit_code(sluice_exec *exec, int code)
     return 0;
 }
 
-/*
- * Keep the first SLUICE_LOG_KEEP bytes in head and the last SLUICE_LOG_KEEP
- * in a ring; everything between is only counted.
- */
-static void mock_stream_append(struct mock_stream *s, const char *data, size_t len)
-{
-    const size_t keep = SLUICE_LOG_KEEP;
-
-    s->total += len;
-    s->dirty = 1;
-    if (s->head_len < keep) {
-        size_t n = keep - s->head_len < len ? keep - s->head_len : len;
-
-        memcpy(s->head + s->head_len, data, n);
-        s->head_len += n;
-        data += n;
-        len -= n;
-    }
-    if (len >= keep) {
-        memcpy(s->tail, data + len - keep, keep);
-        s->tail_start = 0;
-        s->tail_len = keep;
-        return;
-    }
-    while (len > 0) {
-        size_t end = (s->tail_start + s->tail_len) % keep;
-        size_t n = keep - end < len ? keep - end : len;
-
-        memcpy(s->tail + end, data, n);
-        data += n;
-        len -= n;
-        if (s->tail_len + n <= keep) {
-            s->tail_len += n;
-        } else {
-            s->tail_start = (s->tail_start + (s->tail_len + n - keep)) % keep;
-            s->tail_len = keep;
-        }
-    }
-}
-
 static int mock_fn_exec_write_log(sluice_exec *exec, int stream, const char *data, size_t len)
 {
     struct mock_stream *s;
@@ -493,16 +417,11 @@ static int mock_fn_exec_write_log(sluice_exec *exec, int stream, const char *dat
         return -1;
     }
     s = &exec->streams[stream - 1];
-    if (!s->head) {
-        s->head = malloc(SLUICE_LOG_KEEP);
-        s->tail = malloc(SLUICE_LOG_KEEP);
-        if (!s->head || !s->tail) {
-            pthread_mutex_unlock(&exec->lock);
-            return -1;
-        }
+    if (abi_rules_log_append(&s->keep, data, len) != 0) {
+        pthread_mutex_unlock(&exec->lock);
+        return -1;
     }
-    if (len > 0)
-        mock_stream_append(s, data, len);
+    s->dirty = 1;
     pthread_mutex_unlock(&exec->lock);
     return 0;
 }
@@ -1098,31 +1017,38 @@ static int mock_exec_seed_body(sluice_exec *exec, json_t *event)
 /* Fill meta and headers from the event as sluiced would. */
 static int mock_exec_seed(sluice_exec *exec, json_t *event)
 {
-    static const char *const from_event[] = {"execution_id", "flow", "trigger", "function"};
-    const char *flow, *id, *key;
+    static const abi_rules_host_meta from_event[] = {ABI_RULES_META_EXECUTION_ID,
+                                                     ABI_RULES_META_FLOW, ABI_RULES_META_TRIGGER,
+                                                     ABI_RULES_META_FUNCTION};
+    const char *flow, *id, *key, *slash;
     char buf[512];
     json_t *headers, *value;
 
     for (size_t i = 0; i < sizeof(from_event) / sizeof(from_event[0]); i++) {
-        const char *s = json_string_value(json_object_get(event, from_event[i]));
+        const char *s =
+            json_string_value(json_object_get(event, abi_rules_host_meta_name(from_event[i])));
 
-        if (s && mock_meta_set_index(exec, mock_meta_index(from_event[i]), s) != 0)
+        if (s && mock_meta_set_index(exec, from_event[i], s) != 0)
             return -1;
     }
-    id = exec->meta[mock_meta_index("execution_id")];
+    id = exec->meta[ABI_RULES_META_EXECUTION_ID];
     snprintf(buf, sizeof(buf), "req-%s", id ? id : "mock");
-    if (mock_meta_set_index(exec, mock_meta_index("request_id"), buf) != 0)
+    if (mock_meta_set_index(exec, ABI_RULES_META_REQUEST_ID, buf) != 0)
         return -1;
-    flow = exec->meta[mock_meta_index("flow")];
-    if (flow && strchr(flow, '/')) {
-        snprintf(buf, sizeof(buf), "%.*s", (int)(strchr(flow, '/') - flow), flow);
-        if (mock_meta_set_index(exec, mock_meta_index("namespace"), buf) != 0)
+    flow = exec->meta[ABI_RULES_META_FLOW];
+    slash = flow ? strchr(flow, '/') : NULL;
+    if (slash) {
+        snprintf(buf, sizeof(buf), "%.*s", (int)(slash - flow), flow);
+        if (mock_meta_set_index(exec, ABI_RULES_META_NAMESPACE, buf) != 0)
             return -1;
     }
-    if (mock_meta_set_index(exec, mock_meta_index("attempt"), "1") != 0 ||
-        mock_meta_set_index(exec, mock_meta_index("timeout_ms"), "0") != 0 ||
-        mock_meta_set_index(exec, mock_meta_index("mode"), "sync") != 0 ||
-        mock_meta_set_index(exec, mock_meta_index("respond_with"), "execution") != 0)
+    /* sluiced's flow key is "namespace/id" or "id". */
+    if (flow && mock_meta_set_index(exec, ABI_RULES_META_FLOW_ID, slash ? slash + 1 : flow) != 0)
+        return -1;
+    if (mock_meta_set_index(exec, ABI_RULES_META_ATTEMPT, "1") != 0 ||
+        mock_meta_set_index(exec, ABI_RULES_META_TIMEOUT_MS, "0") != 0 ||
+        mock_meta_set_index(exec, ABI_RULES_META_MODE, "sync") != 0 ||
+        mock_meta_set_index(exec, ABI_RULES_META_RESPOND_WITH, "execution") != 0)
         return -1;
     if (mock_exec_seed_body(exec, event) != 0)
         return -1;
@@ -1199,15 +1125,15 @@ void mock_exec_free(mock_exec *exec)
         free(exec->headers[i].value);
     }
     free(exec->headers);
-    for (size_t i = 0; i < MOCK_META_COUNT; i++)
+    for (size_t i = 0; i < ABI_RULES_META_COUNT; i++)
         free(exec->meta[i]);
     free(exec->outputs);
     json_decref(exec->outputs_json);
     mock_clear_output_cache(exec);
     free(exec->error);
     for (int i = 0; i < 2; i++) {
-        free(exec->streams[i].head);
-        free(exec->streams[i].tail);
+        free(exec->streams[i].keep.head);
+        free(exec->streams[i].keep.tail);
         free(exec->streams[i].render);
     }
     free(exec->response_type);
@@ -1229,7 +1155,7 @@ int mock_exec_set_header(mock_exec *exec, const char *name, const char *value)
 
 int mock_exec_set_meta(mock_exec *exec, const char *key, const char *value)
 {
-    int i = key ? mock_meta_index(key) : -1;
+    int i = abi_rules_host_meta_find(key);
     int rc;
 
     if (i < 0)
@@ -1474,31 +1400,14 @@ int mock_exec_exit_code(const mock_exec *exec)
     return code;
 }
 
-/* Build head + drop marker + tail into one NUL-terminated string. */
+/* Render the kept text once per change, for mock_exec_log to lend. */
 static int mock_stream_render(struct mock_stream *s)
 {
-    char marker[64] = "";
-    size_t dropped = s->total - s->head_len - s->tail_len;
-    size_t mlen = 0;
-    size_t first;
-    char *out;
+    char *out = malloc(abi_rules_log_render_size(&s->keep));
 
-    if (dropped > 0)
-        mlen = (size_t)snprintf(marker, sizeof(marker), "\n[... %zu bytes dropped ...]\n", dropped);
-    out = malloc(s->head_len + mlen + s->tail_len + 1);
     if (!out)
         return -1;
-    if (s->head_len > 0)
-        memcpy(out, s->head, s->head_len);
-    memcpy(out + s->head_len, marker, mlen);
-    first = SLUICE_LOG_KEEP - s->tail_start < s->tail_len ? SLUICE_LOG_KEEP - s->tail_start
-                                                          : s->tail_len;
-    if (first > 0)
-        memcpy(out + s->head_len + mlen, s->tail + s->tail_start, first);
-    if (s->tail_len > first)
-        memcpy(out + s->head_len + mlen + first, s->tail, s->tail_len - first);
-    s->render_len = s->head_len + mlen + s->tail_len;
-    out[s->render_len] = '\0';
+    s->render_len = abi_rules_log_render(&s->keep, out);
     free(s->render);
     s->render = out;
     s->dirty = 0;
@@ -1532,7 +1441,7 @@ size_t mock_exec_log_total(const mock_exec *exec, int stream)
     if (stream != SLUICE_STDOUT && stream != SLUICE_STDERR)
         return 0;
     pthread_mutex_lock(&e->lock);
-    total = e->streams[stream - 1].total;
+    total = (size_t)e->streams[stream - 1].keep.total;
     pthread_mutex_unlock(&e->lock);
     return total;
 }

@@ -184,7 +184,8 @@ size_t mock_host_misuse_count(const mock_host *host);
  * else NULL is returned). The meta keys the ABI lists are filled the way
  * sluiced fills them: "execution_id", "flow", "trigger" and "function"
  * from the event's fields of the same name when they are strings,
- * "namespace" from the part of "flow" before its '/', "request_id" as
+ * "namespace" from the part of "flow" before its '/' and "flow_id" from
+ * the part after it (all of "flow" when it has none), "request_id" as
  * "req-" followed by the execution id, "attempt" "1", "timeout_ms" "0",
  * "mode" "sync", "respond_with" "execution". Headers are taken from the
  * event's "headers" object (string values). The body exec_body lends (ABI

@@ -96,7 +96,7 @@ tests_abi_test_abi_CFLAGS = $(CORE_CC) $(CHECK_CFLAGS)
 tests_abi_test_abi_LDADD = core/libsluicecore.a $(CORE_LIBS) $(CHECK_LIBS)
 EXTRA_tests_abi_test_abi_DEPENDENCIES = $(ABI_PLUGINS)
 
-tests_abi_test_sdk_SOURCES = tests/abi/test_sdk.c
+tests_abi_test_sdk_SOURCES = tests/abi/test_sdk.c tests/abi/abi_cases.h
 tests_abi_test_sdk_CPPFLAGS = $(PLUGIN_CPP) -I$(top_srcdir)/sdk/mock \
 	-DABI_PLUGIN_DIR='"$(abs_top_builddir)/tests/abi/.libs"'
 tests_abi_test_sdk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)

@@ -7,6 +7,8 @@
  *     mock host (sdk/mock), the way their authors' own tests would;
  *   - the mock host's ABI 1.1 functions (exec_body, exec_set_meta), through
  *     the plugin built from the frozen v1.1 header;
+ *   - the rules the mock shares with sluiced (tests/abi/abi_cases.h, which
+ *     test_exec runs through sluiced's host table);
  *   - jsonl in depth: lines, field selection, rotation by size, keep,
  *     reopening after an outside rename, one shared file for two flows.
  */
@@ -15,6 +17,8 @@
 #include <sluice/plugin.h>
 
 #include "mock_host.h"
+
+#include "abi_cases.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -281,6 +285,41 @@ static mock_host *load_built(const char *name)
     ck_assert_msg(!err, "%s init: %s", name, err);
     return host;
 }
+
+static mock_host *cases_host;
+
+static sluice_exec *cases_make(void)
+{
+    mock_exec *e = mock_exec_new(cases_host, "{\"execution_id\":\"e-1\",\"flow\":\"prod/deploy\","
+                                             "\"trigger\":\"gh\",\"function\":\"summary\"}");
+    ck_assert_ptr_nonnull(e);
+    return e;
+}
+
+static char *cases_log(sluice_exec *e, int stream, size_t *len)
+{
+    const char *text = mock_exec_log(e, stream, len);
+    ck_assert_ptr_nonnull(text);
+    char *copy = malloc(*len + 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, text, *len + 1);
+    return copy;
+}
+
+/* The same table test_exec runs through sluiced's host table. */
+START_TEST(mock_keeps_what_sluiced_keeps)
+{
+    cases_host = mock_host_new();
+    ck_assert_ptr_nonnull(cases_host);
+    abi_cases_host h = {.make = cases_make,
+                        .drop = mock_exec_free,
+                        .table = mock_host_table(cases_host),
+                        .error = mock_exec_error,
+                        .log = cases_log};
+    abi_cases_run(&h);
+    mock_host_free(cases_host);
+}
+END_TEST
 
 /* The mock host's 1.1 functions, through the plugin built from the frozen
  * v1.1 header: the body derived from the event or set by the test, the
@@ -664,6 +703,7 @@ static Suite *sdk_suite(void)
     tcase_add_test(tc, hello_greets_through_the_mock);
     tcase_add_test(tc, abi11_through_the_mock);
     tcase_add_test(tc, c99_and_cxx_plugins_run_through_the_mock);
+    tcase_add_test(tc, mock_keeps_what_sluiced_keeps);
     suite_add_tcase(s, tc);
     tc = tcase_create("jsonl");
     tcase_add_checked_fixture(tc, jsonl_setup, jsonl_teardown);

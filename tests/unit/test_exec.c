@@ -16,6 +16,8 @@
 #include "host.h"
 #include "loader.h"
 
+#include "abi_cases.h"
+
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -243,6 +245,38 @@ static int set_output(const char *json)
 {
     return host->exec_set_output(ex, json, json ? strlen(json) : 0);
 }
+
+/* ---- the rules shared with the mock host (tests/abi/abi_cases.h) ---- */
+
+static sluice_exec *cases_make(void)
+{
+    sluice_exec *e = exec_new(NULL, &trig, &rt, "0193a8c2-0000-7000-8000-000000000002", "req-2",
+                              strdup(EVENT_TEXT), strlen(EVENT_TEXT), "summary", NULL, NULL, 0, 1,
+                              1700000000123ULL);
+    ck_assert_ptr_nonnull(e);
+    return e;
+}
+
+static const char *cases_error(const sluice_exec *e)
+{
+    return e->error;
+}
+
+static char *cases_log(sluice_exec *e, int stream, size_t *len)
+{
+    return logbuf_render(&e->logs[stream - 1], len);
+}
+
+START_TEST(shared_abi_cases)
+{
+    abi_cases_host h = {.make = cases_make,
+                        .drop = exec_unref,
+                        .table = host,
+                        .error = cases_error,
+                        .log = cases_log};
+    abi_cases_run(&h);
+}
+END_TEST
 
 START_TEST(new_exec_fields)
 {
@@ -832,6 +866,7 @@ static Suite *exec_suite(void)
     tcase_add_test(tc, set_error_is_bounded_copy);
     tcase_add_test(tc, exit_code_and_cancel);
     tcase_add_test(tc, write_log_streams);
+    tcase_add_test(tc, shared_abi_cases);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lifecycle");

@@ -17,7 +17,8 @@ KIT_COMMAND_SRC = \
 	plugins/kit/command/workdir.c plugins/kit/command/workdir.h \
 	plugins/kit/command/spawn.c plugins/kit/command/proc.h \
 	plugins/kit/command/groups.c plugins/kit/command/groups.h \
-	plugins/kit/command/supervise.c
+	plugins/kit/command/supervise.c \
+	plugins/kit/command/command.c plugins/kit/command/command.h
 
 noinst_LTLIBRARIES += plugins/kit/libkit.la plugins/kit/libkit-command.la
 plugins_kit_libkit_la_SOURCES = $(KIT_SRC)

@@ -33,7 +33,7 @@
 #include "frames.h"
 #include "kit/outputs.h"
 #include "spec.h"
-#include "util.h"
+#include "kit/kit.h"
 #include "workdir.h"
 
 /* How much output is read back from the engine; the host keeps only the

@@ -35,3 +35,12 @@ EXTRA_DIST += plugins/kit/README.md
 # The layering of plugins/: no plugin reaches into another's directory.
 TESTS += tests/plugins_layers.sh
 EXTRA_DIST += tests/plugins_layers.sh
+
+# One grammar for sizes: kit_size against the forms the plugins' own
+# parsers took before, and against the SDK's sluice_json_size.
+check_PROGRAMS += tests/unit/test_size
+TESTS += tests/unit/test_size
+tests_unit_test_size_SOURCES = tests/unit/test_size.c
+tests_unit_test_size_CPPFLAGS = $(KIT_CPP)
+tests_unit_test_size_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_size_LDADD = $(KIT_LIBS) $(CHECK_LIBS)

@@ -329,46 +329,18 @@ int kit_command_run(struct kit_command *cmd)
 
 /* ---- outputs ---- */
 
-/* A problem with the outputs: fails a success, is logged for a failure. */
-static int kit_command_outputs_problem(struct kit_command *cmd, int rc, const char *msg)
-{
-    if (rc == SLUICE_OK) {
-        snprintf(cmd->err, sizeof(cmd->err), "%s", msg);
-        return SLUICE_ERR;
-    }
-    cmd->host->log(cmd->host, cmd->exec, SLUICE_LOG_WARN, "%s", msg);
-    return rc;
-}
-
 int kit_command_outputs_read(struct kit_command *cmd, int rc, json_t **obj)
 {
     const struct kit_runas *ra = &cmd->cfg->runas;
-    char msg[512];
 
-    *obj = NULL;
-    if (kit_outputs_load(cmd->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, obj, msg,
-                         sizeof(msg)) != 0)
-        return kit_command_outputs_problem(cmd, rc, msg);
-    return rc;
+    return kit_outputs_read(cmd->host, cmd->exec, cmd->wd.output_path,
+                            ra->change_uid ? ra->uid : (uid_t)-1, rc, obj, cmd->err,
+                            sizeof(cmd->err));
 }
 
 int kit_command_outputs_set(struct kit_command *cmd, int rc, json_t *obj)
 {
-    char msg[512];
-    char *text = json_dumps(obj, JSON_COMPACT);
-
-    json_decref(obj);
-    if (!text)
-        return kit_command_outputs_problem(cmd, rc, "out of memory");
-    if (cmd->host->exec_set_output(cmd->exec, text, strlen(text)) != 0) {
-        snprintf(msg, sizeof(msg),
-                 "outputs refused by the host (%zu bytes of JSON; the limit is "
-                 "%u)",
-                 strlen(text), SLUICE_MAX_OUTPUT);
-        rc = kit_command_outputs_problem(cmd, rc, msg);
-    }
-    free(text);
-    return rc;
+    return kit_outputs_set(cmd->host, cmd->exec, obj, rc, cmd->err, sizeof(cmd->err));
 }
 
 int kit_command_outputs(struct kit_command *cmd, int rc)

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Connecting to a local socket is instant or never. */
 #define CTR_CONNECT_TIMEOUT_MS 5000L

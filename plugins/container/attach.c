@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 #define CTR_ATTACH_TIMEOUT_MS 10000
 #define CTR_ATTACH_POLL_MS 100

@@ -25,7 +25,7 @@
 
 #include <curl/curl.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Set from configure's version by plugins/container/local.mk. */
 #ifndef CTR_PLUGIN_VERSION

@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Make a plain call (no sink) and turn a non-2xx answer into err. */
 static int ctr_engine_simple(struct ctr_api *api, const struct ctr_call *call,

@@ -33,7 +33,7 @@
 #include "frames.h"
 #include "kit/outputs.h"
 #include "spec.h"
-#include "util.h"
+#include "kit/kit.h"
 #include "workdir.h"
 
 /* How much output is read back from the engine; the host keeps only the
@@ -404,43 +404,12 @@ static int ctr_run_verdict(struct ctr_run *run)
 /*
  * Outputs are read whatever the result: a failing container may well have
  * written why. A problem with them fails an otherwise successful execution
- * and is only logged for one that failed anyway.
+ * and is only logged for one that failed anyway (kit_outputs_apply).
  */
 static int ctr_run_outputs(struct ctr_run *run, int rc)
 {
-    const sluice_host *host = run->inst->host;
-    char msg[512];
-    json_t *obj = NULL;
-    char *text = NULL;
-
-    if (kit_outputs_load(run->wd.output_path, (uid_t)-1, &obj, msg, sizeof(msg)) != 0)
-        goto bad;
-    if (!obj)
-        return rc;
-    text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text) {
-        snprintf(msg, sizeof(msg), "out of memory");
-        goto bad;
-    }
-    if (host->exec_set_output(run->exec, text, strlen(text)) != 0) {
-        snprintf(msg, sizeof(msg),
-                 "outputs refused by the host (%zu bytes of JSON; the limit is "
-                 "%u)",
-                 strlen(text), SLUICE_MAX_OUTPUT);
-        free(text);
-        goto bad;
-    }
-    free(text);
-    return rc;
-
-bad:
-    if (rc == SLUICE_OK) {
-        snprintf(run->err, sizeof(run->err), "%s", msg);
-        return SLUICE_ERR;
-    }
-    host->log(host, run->exec, SLUICE_LOG_WARN, "%s", msg);
-    return rc;
+    return kit_outputs_apply(run->inst->host, run->exec, run->wd.output_path, (uid_t)-1, rc,
+                             run->err, sizeof(run->err));
 }
 
 static void ctr_run_cleanup(struct ctr_run *run)

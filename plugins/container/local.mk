@@ -13,8 +13,7 @@ CONTAINER_PLUGIN_SRC = \
 	plugins/container/api.c plugins/container/api.h \
 	plugins/container/attach.c plugins/container/attach.h \
 	plugins/container/frames.c plugins/container/frames.h \
-	plugins/container/workdir.c plugins/container/workdir.h \
-	plugins/container/util.c plugins/container/util.h
+	plugins/container/workdir.c plugins/container/workdir.h
 # Placeholders and $SLUICE_OUTPUT behave exactly as in the shell executor:
 # both come from plugins/kit, compiled into this plugin.
 

@@ -30,7 +30,7 @@
 #include <jansson.h>
 
 #include "engine.h"
-#include "util.h"
+#include "kit/kit.h"
 
 /* Read a small file into buf (NUL-terminated, trailing newline dropped). */
 static int ctr_read_small(const char *path, char *buf, size_t len)

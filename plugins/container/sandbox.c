@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "settings_parts.h"
-#include "util.h"
+#include "kit/kit.h"
 
 /* Names Docker and Podman accept in HostConfig.Ulimits. */
 static const char *const ctr_ulimit_names[] = {
@@ -48,16 +48,15 @@ int ctr_settings_network(struct ctr_settings *cfg, json_t *v, const char *where,
 int ctr_settings_memory(struct ctr_settings *cfg, json_t *v, const char *where, char *err,
                         size_t errlen)
 {
-    if (json_is_integer(v) && json_integer_value(v) > 0)
-        cfg->memory = (int64_t)json_integer_value(v);
-    else if (!json_is_string(v) || ctr_parse_size(json_string_value(v), &cfg->memory) != 0)
-        cfg->memory = -1;
-    if (cfg->memory < CTR_MIN_MEMORY) {
+    uint64_t bytes;
+
+    if (kit_size(v, &bytes) != 0 || bytes < CTR_MIN_MEMORY || bytes > INT64_MAX) {
         ctr_fail(err, errlen, where,
                  "memory must be a size such as \"256M\" or \"1G\" (bytes, K, M, G), at least "
                  "6M");
         return -1;
     }
+    cfg->memory = (int64_t)bytes;
     return 0;
 }
 

@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "settings_parts.h"
-#include "util.h"
+#include "kit/kit.h"
 
 static const char *const ctr_settings_keys[] = {
     "socket",  "image",  "command", "entrypoint", "env",      "secrets", "stdin",

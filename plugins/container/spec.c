@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* Render a list of templates into a JSON array of strings. */
 static json_t *ctr_spec_argv(const struct ctr_argv *argv, const char *key, const json_t *event,

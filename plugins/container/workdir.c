@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/kit.h"
 
 /* A container can leave a deep or wide tree in out/; removal is bounded. */
 #define CTR_RM_MAX_DEPTH 32

@@ -8,9 +8,9 @@
  * fetch falls back to the last commit fetched, with a warning); resolve
  * the ref to one commit; take the immutable checkout of that commit;
  * confine the script (and cwd) to it; then run the script exactly as the
- * shell executor runs a command (plugins/kit's template and its command
- * code: env, workdir, spawn and supervise), with SLUICE_GIT_COMMIT,
- * SLUICE_GIT_REF and SLUICE_GIT_DIR added; finally
+ * shell executor runs a command (plugins/kit's command runner,
+ * kit/command/command.c), with SLUICE_GIT_COMMIT, SLUICE_GIT_REF and
+ * SLUICE_GIT_DIR added; finally
  * record the commit as meta ("git.commit", "git.ref") and in the outputs
  * ("git": {"commit", "ref", ...}).
  */
@@ -19,25 +19,18 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "confine.h"
-#include "kit/command/env.h"
-#include "kit/outputs.h"
-#include "kit/command/payload.h"
-#include "kit/command/proc.h"
+#include "kit/command/command.h"
 #include "kit/kit.h"
-#include "kit/command/workdir.h"
 #include "worktree.h"
 
 /* As the shell executor: how long to read after the command exited. */
@@ -46,7 +39,6 @@
 struct gitexec_run {
     struct gitexec_instance *inst;
     sluice_exec *exec;
-    json_t *event;
     char sha[41]; /* "" until the ref is resolved */
     const char *kind;
     char root[PATH_MAX]; /* the checkout */
@@ -54,16 +46,9 @@ struct gitexec_run {
     char script[PATH_MAX];
     char cwd[PATH_MAX];
     char warning[1536];
-    char **argv;
-    size_t argc;
-    char *body;
-    size_t body_len;
-    struct kit_workdir wd;
-    char **envp;
-    char path[PATH_MAX];
+    const char *extra_env[7]; /* SLUICE_GIT_* for the command */
     struct gitexec_running running;
-    int tracked;
-    char err[SLUICE_MAX_ERROR];
+    struct kit_command cmd; /* the script's run; cmd.err is the execution's */
 };
 
 static int gitexec_run_cancelled(void *ctx)
@@ -71,20 +56,6 @@ static int gitexec_run_cancelled(void *ctx)
     struct gitexec_run *run = ctx;
 
     return run->inst->host->exec_is_cancelled(run->exec);
-}
-
-static void gitexec_run_output(void *ctx, int stream, const char *data, size_t len)
-{
-    struct gitexec_run *run = ctx;
-
-    run->inst->host->exec_write_log(run->exec, stream, data, len);
-}
-
-static void gitexec_run_note(void *ctx, int level, const char *msg)
-{
-    struct gitexec_run *run = ctx;
-
-    run->inst->host->log(run->inst->host, run->exec, level, "%s", msg);
 }
 
 /* ---- the commit ---- */
@@ -171,16 +142,16 @@ static int gitexec_run_resolve(struct gitexec_run *run)
     }
     run->sha[0] = '\0';
     if (rc == GITEXEC_NO_MIRROR) {
-        kit_errf(run->err, sizeof(run->err), "no commit was ever fetched from %s: %s",
+        kit_errf(run->cmd.err, sizeof(run->cmd.err), "no commit was ever fetched from %s: %s",
                  cfg->url_label, ferr[0] ? ferr : "the repository has no branch or tag");
     } else if (rc == GITEXEC_NOT_FOUND) {
         gitexec_mirror_branches(m, branches, sizeof(branches), 8);
-        kit_errf(run->err, sizeof(run->err),
+        kit_errf(run->cmd.err, sizeof(run->cmd.err),
                  "ref \"%s\" not found in %s (no such branch, tag or commit; branches: %s)%s%s",
                  cfg->ref, cfg->url_label, branches[0] ? branches : "none",
                  fetch_rc != 0 ? "; the fetch failed: " : "", fetch_rc != 0 ? ferr : "");
     } else {
-        kit_errf(run->err, sizeof(run->err), "%s", rerr);
+        kit_errf(run->cmd.err, sizeof(run->cmd.err), "%s", rerr);
     }
     return -1;
 }
@@ -192,17 +163,18 @@ static int gitexec_run_checkout(struct gitexec_run *run)
     char why[PATH_MAX + 128];
 
     if (gitexec_wt_acquire(run->inst->mirror, run->sha, &run->inst->pin, gitexec_run_cancelled, run,
-                           run->root, sizeof(run->root), run->err, sizeof(run->err)) != 0)
+                           run->root, sizeof(run->root), run->cmd.err, sizeof(run->cmd.err)) != 0)
         return -1;
     run->acquired = 1;
     if (gitexec_confine(run->root, cfg->script, GITEXEC_WANT_FILE, run->script, sizeof(run->script),
                         why, sizeof(why)) != 0) {
-        kit_errf(run->err, sizeof(run->err), "script \"%s\" %s at commit %s (%s \"%s\") of %s",
-                 cfg->script, why, run->sha, run->kind, cfg->ref, cfg->url_label);
+        kit_errf(run->cmd.err, sizeof(run->cmd.err),
+                 "script \"%s\" %s at commit %s (%s \"%s\") of %s", cfg->script, why, run->sha,
+                 run->kind, cfg->ref, cfg->url_label);
         return -1;
     }
     if (cfg->script_index == 0 && access(run->script, X_OK) != 0) {
-        kit_errf(run->err, sizeof(run->err),
+        kit_errf(run->cmd.err, sizeof(run->cmd.err),
                  "script \"%s\" is not executable at commit %s: commit it with mode 100755 "
                  "(git update-index --chmod=+x %s) or set interpreter",
                  cfg->script, run->sha, cfg->script);
@@ -210,179 +182,57 @@ static int gitexec_run_checkout(struct gitexec_run *run)
     }
     if (gitexec_confine(run->root, cfg->cwd ? cfg->cwd : ".", GITEXEC_WANT_DIR, run->cwd,
                         sizeof(run->cwd), why, sizeof(why)) != 0) {
-        kit_errf(run->err, sizeof(run->err), "cwd \"%s\" %s at commit %s of %s",
+        kit_errf(run->cmd.err, sizeof(run->cmd.err), "cwd \"%s\" %s at commit %s of %s",
                  cfg->cwd ? cfg->cwd : ".", why, run->sha, cfg->url_label);
         return -1;
     }
     return 0;
 }
 
-/* ---- the command, as the shell executor builds it ---- */
+/* ---- the command, run by plugins/kit's runner ---- */
 
-static int gitexec_run_argv(struct gitexec_run *run)
+static void gitexec_run_track(void *ctx, int wake_fd)
 {
-    const struct kit_settings *sh = run->inst->cfg->shell;
-    size_t idx = run->inst->cfg->script_index;
+    struct gitexec_run *run = ctx;
 
-    run->argv = calloc(sh->argc + 1, sizeof(*run->argv));
-    if (!run->argv)
-        goto nomem;
-    for (size_t i = 0; i < sh->argc; i++) {
-        size_t len;
-
-        if (i == idx) {
-            if (!(run->argv[i] = strdup(run->script)))
-                goto nomem;
-            run->argc++;
-            continue;
-        }
-        if (kit_template_render(sh->argv[i], run->event, &run->argv[i], &len) != 0)
-            goto nomem;
-        run->argc++;
-        if (strlen(run->argv[i]) != len) {
-            kit_errf(run->err, sizeof(run->err),
-                     "argv[%zu] (\"%s\") would contain a NUL byte, which an argument cannot "
-                     "carry",
-                     i - idx - 1, kit_template_source(sh->argv[i]));
-            return -1;
-        }
-    }
-    return 0;
-nomem:
-    kit_errf(run->err, sizeof(run->err), "out of memory");
-    return -1;
+    run->running.wake_fd = wake_fd;
+    gitexec_instance_track(run->inst, &run->running);
 }
 
-static int gitexec_env_add(char ***envp, const char *name, const char *value)
+static void gitexec_run_untrack(void *ctx)
 {
-    size_t n = 0;
-    char **grown, *entry;
+    struct gitexec_run *run = ctx;
 
-    while ((*envp)[n])
-        n++;
-    if (asprintf(&entry, "%s=%s", name, value) < 0)
-        return -1;
-    grown = realloc(*envp, (n + 2) * sizeof(*grown));
-    if (!grown) {
-        free(entry);
-        return -1;
-    }
-    grown[n] = entry;
-    grown[n + 1] = NULL;
-    *envp = grown;
-    return 0;
+    gitexec_instance_untrack(run->inst, &run->running);
 }
 
-/* A program named without '/' is looked up in the command's PATH. */
-static int gitexec_run_find_program(struct gitexec_run *run)
+static void gitexec_run_started(void *ctx, const struct kit_command *cmd, pid_t pid)
 {
-    const char *name = run->argv[0];
-    const char *path = kit_env_get(run->envp, "PATH");
-    struct stat st;
-
-    if (strchr(name, '/')) {
-        snprintf(run->path, sizeof(run->path), "%s", name);
-        return 0;
-    }
-    for (const char *p = path ? path : ""; *p;) {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-
-        if (n > 0 && p[0] == '/' &&
-            snprintf(run->path, sizeof(run->path), "%.*s/%s", (int)n, p, name) <
-                (int)sizeof(run->path) &&
-            stat(run->path, &st) == 0 && S_ISREG(st.st_mode) && access(run->path, X_OK) == 0)
-            return 0;
-        p += n + (colon ? 1 : 0);
-    }
-    kit_errf(run->err, sizeof(run->err), "cannot run \"%s\": not found in PATH=%s", name,
-             path ? path : "");
-    return -1;
-}
-
-static int gitexec_run_prepare(struct gitexec_run *run, const char *event_text, size_t event_len)
-{
-    const sluice_host *host = run->inst->host;
+    struct gitexec_run *run = ctx;
     const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct kit_settings *sh = cfg->shell;
-    struct kit_env_facts facts;
 
-    if (gitexec_run_argv(run) != 0)
-        return -1;
-    if (kit_payload_stdin(sh, host, run->exec, run->event, event_text, event_len, &run->body,
-                          &run->body_len, run->err, sizeof(run->err)) != 0)
-        return -1;
-    if (kit_workdir_create(&run->wd, sh->tmpdir, event_text, event_len, &sh->runas, run->err,
-                           sizeof(run->err)) != 0)
-        return -1;
-    facts.execution_id = host->exec_meta(run->exec, "execution_id");
-    facts.flow = host->exec_meta(run->exec, "flow");
-    facts.trigger = host->exec_meta(run->exec, "trigger");
-    facts.function = host->exec_meta(run->exec, "function");
-    facts.request_id = host->exec_meta(run->exec, "request_id");
-    facts.event_path = run->wd.event_path;
-    facts.output_path = run->wd.output_path;
-    run->envp = kit_env_build(sh, run->event, &facts, run->err, sizeof(run->err));
-    if (!run->envp)
-        return -1;
-    /* env may not name SLUICE_* variables, so these cannot be overridden. */
-    if (gitexec_env_add(&run->envp, "SLUICE_GIT_COMMIT", run->sha) != 0 ||
-        gitexec_env_add(&run->envp, "SLUICE_GIT_REF", cfg->ref) != 0 ||
-        gitexec_env_add(&run->envp, "SLUICE_GIT_DIR", run->root) != 0) {
-        kit_errf(run->err, sizeof(run->err), "out of memory");
-        return -1;
-    }
-    return gitexec_run_find_program(run);
+    cmd->host->log(cmd->host, cmd->exec, SLUICE_LOG_INFO,
+                   "git: running %s at commit %s (%s \"%s\") as pid %d", cfg->script, run->sha,
+                   run->kind, cfg->ref, (int)pid);
 }
 
-/* ---- the result ---- */
-
-static const char *gitexec_cancel_text(int reason)
+/* The script in argv's slot, the checkout as cwd, and the commit in env. */
+static int gitexec_run_prepare(struct gitexec_run *run)
 {
-    switch (reason) {
-    case SLUICE_CANCEL_TIMEOUT:
-        return "timed out";
-    case SLUICE_CANCEL_SHUTDOWN:
-        return "cancelled: sluiced is shutting down";
-    default:
-        return "cancelled";
-    }
-}
+    const struct gitexec_settings *cfg = run->inst->cfg;
 
-static int gitexec_run_verdict(struct gitexec_run *run, const struct kit_outcome *oc)
-{
-    const sluice_host *host = run->inst->host;
-    const struct kit_settings *sh = run->inst->cfg->shell;
-    const char *abbrev;
-    int code = -1;
-
-    if (!oc->reaped) {
-        kit_errf(run->err, sizeof(run->err),
-                 "the script's exit status was lost: it was reaped elsewhere");
-        return SLUICE_ERR;
-    }
-    if (WIFEXITED(oc->status))
-        code = WEXITSTATUS(oc->status);
-    else if (WIFSIGNALED(oc->status))
-        code = 128 + WTERMSIG(oc->status);
-    if (code >= 0)
-        host->exec_set_exit_code(run->exec, code);
-    if (oc->cancel_reason != SLUICE_CANCEL_NONE) {
-        kit_errf(run->err, sizeof(run->err), "%s; process group killed",
-                 gitexec_cancel_text(oc->cancel_reason));
-        return SLUICE_ERR;
-    }
-    if (WIFSIGNALED(oc->status)) {
-        abbrev = sigabbrev_np(WTERMSIG(oc->status));
-        kit_errf(run->err, sizeof(run->err), "killed by signal %d%s%s%s", WTERMSIG(oc->status),
-                 abbrev ? " (SIG" : "", abbrev ? abbrev : "", abbrev ? ")" : "");
-        return SLUICE_ERR;
-    }
-    for (size_t i = 0; i < sh->nsuccess; i++)
-        if (sh->success_codes[i] == code)
-            return SLUICE_OK;
-    kit_errf(run->err, sizeof(run->err), "exit code %d", code);
-    return SLUICE_ERR;
+    run->extra_env[0] = "SLUICE_GIT_COMMIT";
+    run->extra_env[1] = run->sha;
+    run->extra_env[2] = "SLUICE_GIT_REF";
+    run->extra_env[3] = cfg->ref;
+    run->extra_env[4] = "SLUICE_GIT_DIR";
+    run->extra_env[5] = run->root;
+    run->extra_env[6] = NULL;
+    run->cmd.slot = cfg->script_index;
+    run->cmd.slot_value = run->script;
+    run->cmd.cwd = run->cwd;
+    run->cmd.extra_env = run->extra_env;
+    return kit_command_prepare(&run->cmd);
 }
 
 /*
@@ -394,19 +244,10 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
 {
     const sluice_host *host = run->inst->host;
     const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct kit_runas *ra = &cfg->shell->runas;
     json_t *obj = NULL, *git;
-    char msg[512], *text;
 
-    if (ran && kit_outputs_load(run->wd.output_path, ra->change_uid ? ra->uid : (uid_t)-1, &obj,
-                                msg, sizeof(msg)) != 0) {
-        if (rc == SLUICE_OK) {
-            snprintf(run->err, sizeof(run->err), "%s", msg);
-            rc = SLUICE_ERR;
-        } else {
-            host->log(host, run->exec, SLUICE_LOG_WARN, "%s", msg);
-        }
-    }
+    if (ran)
+        rc = kit_command_outputs_read(&run->cmd, rc, &obj);
     if (!obj)
         obj = json_object();
     if (json_object_get(obj, "git"))
@@ -417,18 +258,7 @@ static int gitexec_run_outputs(struct gitexec_run *run, int rc, int ran)
     if (git && run->warning[0] != '\0')
         json_object_set_new(git, "warning", json_string(run->warning));
     json_object_set_new(obj, "git", git);
-    text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text || host->exec_set_output(run->exec, text, strlen(text)) != 0) {
-        if (rc == SLUICE_OK) {
-            snprintf(run->err, sizeof(run->err),
-                     "outputs refused by the host (%zu bytes of JSON; the limit is %u)",
-                     text ? strlen(text) : 0, SLUICE_MAX_OUTPUT);
-            rc = SLUICE_ERR;
-        }
-    }
-    free(text);
-    return rc;
+    return kit_command_outputs_set(&run->cmd, rc, obj);
 }
 
 /*
@@ -451,70 +281,9 @@ static void gitexec_run_record_meta(struct gitexec_run *run)
 
 static void gitexec_run_cleanup(struct gitexec_run *run)
 {
-    if (run->tracked)
-        gitexec_instance_untrack(run->inst, &run->running);
-    if (run->running.wake_fd >= 0)
-        close(run->running.wake_fd);
+    kit_command_cleanup(&run->cmd);
     if (run->acquired)
         gitexec_wt_release(run->inst->mirror, run->sha);
-    kit_workdir_remove(&run->wd);
-    kit_env_free(run->envp);
-    for (size_t i = 0; run->argv && i <= run->argc; i++)
-        free(run->argv[i]);
-    free(run->argv);
-    free(run->body);
-    json_decref(run->event);
-}
-
-static int gitexec_run_command(struct gitexec_run *run, const char *event_text, size_t event_len)
-{
-    const sluice_host *host = run->inst->host;
-    const struct gitexec_settings *cfg = run->inst->cfg;
-    const struct kit_settings *sh = cfg->shell;
-    struct kit_spawn_req req;
-    struct kit_watch watch;
-    struct kit_outcome oc;
-    struct kit_proc proc;
-    int cancelled;
-
-    if ((cancelled = host->exec_is_cancelled(run->exec)) != SLUICE_CANCEL_NONE) {
-        kit_errf(run->err, sizeof(run->err), "%s before the script started",
-                 gitexec_cancel_text(cancelled));
-        return SLUICE_ERR;
-    }
-    run->running.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    gitexec_instance_track(run->inst, &run->running);
-    run->tracked = 1;
-    req = (struct kit_spawn_req){
-        .path = run->path,
-        .argv = run->argv,
-        .envp = run->envp,
-        .cwd = run->cwd,
-        .runas = &sh->runas,
-        .stdin_pipe = sh->stdin_mode != KIT_STDIN_NONE,
-        .groups = run->inst->groups,
-        .exec_id = host->exec_meta(run->exec, "execution_id"),
-    };
-    if (kit_spawn_start(&req, &proc, run->err, sizeof(run->err)) != 0)
-        return SLUICE_ERR;
-    host->log(host, run->exec, SLUICE_LOG_INFO,
-              "git: running %s at commit %s (%s \"%s\") as pid %d", cfg->script, run->sha,
-              run->kind, cfg->ref, (int)proc.pid);
-    watch = (struct kit_watch){
-        .stdin_data = run->body ? run->body : event_text,
-        .stdin_len = run->body                           ? run->body_len
-                     : sh->stdin_mode == KIT_STDIN_EVENT ? event_len
-                                                         : 0,
-        .kill_grace_ms = sh->kill_grace_ms,
-        .drain_ms = GITEXEC_DRAIN_MS,
-        .wake_fd = run->running.wake_fd,
-        .cancelled = gitexec_run_cancelled,
-        .output = gitexec_run_output,
-        .note = gitexec_run_note,
-        .ctx = run,
-    };
-    kit_supervise(&proc, &watch, &oc);
-    return gitexec_run_verdict(run, &oc);
 }
 
 int gitexec_execute(void *instance, sluice_exec *exec)
@@ -522,8 +291,6 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     struct gitexec_instance *inst = instance;
     const sluice_host *host = inst->host;
     struct gitexec_run *run = calloc(1, sizeof(*run));
-    const char *event_text;
-    size_t event_len = 0;
     int rc = SLUICE_ERR, ran = 0;
 
     if (!run) {
@@ -534,26 +301,32 @@ int gitexec_execute(void *instance, sluice_exec *exec)
     run->exec = exec;
     run->running.exec = exec;
     run->running.wake_fd = -1;
-    event_text = host->exec_event(exec, &event_len);
-    if (!event_text) {
-        kit_errf(run->err, sizeof(run->err), "the host gave no event");
-        goto out;
-    }
-    if (kit_payload_event(inst->cfg->shell, event_text, event_len, &run->event, run->err,
-                          sizeof(run->err)) != 0)
+    run->cmd = (struct kit_command){
+        .host = host,
+        .exec = exec,
+        .cfg = inst->cfg->shell,
+        .groups = inst->groups,
+        .what = "script",
+        .track = gitexec_run_track,
+        .untrack = gitexec_run_untrack,
+        .started = gitexec_run_started,
+        .ctx = run,
+        .drain_ms = GITEXEC_DRAIN_MS,
+    };
+    if (kit_command_event(&run->cmd) != 0)
         goto out;
     if (gitexec_run_resolve(run) != 0)
         goto out;
     gitexec_run_record_meta(run);
-    if (gitexec_run_checkout(run) != 0 || gitexec_run_prepare(run, event_text, event_len) != 0)
+    if (gitexec_run_checkout(run) != 0 || gitexec_run_prepare(run) != 0)
         goto record;
-    rc = gitexec_run_command(run, event_text, event_len);
+    rc = kit_command_run(&run->cmd);
     ran = 1;
 record:
     rc = gitexec_run_outputs(run, rc, ran);
 out:
     if (rc != SLUICE_OK)
-        host->exec_set_error(exec, run->err[0] ? run->err : "failed");
+        host->exec_set_error(exec, run->cmd.err[0] ? run->cmd.err : "failed");
     gitexec_run_cleanup(run);
     free(run);
     return rc;

@@ -532,14 +532,11 @@ static int http_settings_limits(struct http_settings *cfg, const json_t *root, c
                                 errlen) != 0))
         return -1;
     if ((v = json_object_get(root, "max_response"))) {
-        char text[32];
-        const char *s = json_string_value(v);
+        uint64_t bytes;
 
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-            snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            s = text;
-        }
-        if (!s || http_parse_size(s, &cfg->max_response) != 0) {
+        if (kit_size(v, &bytes) == 0 && bytes <= HTTP_MAX_RESPONSE_LIMIT) {
+            cfg->max_response = (size_t)bytes;
+        } else {
             http_settings_fail(err, errlen, where,
                                "max_response must be a size such as \"64K\" or \"1M\" (at most "
                                "1G)");

@@ -61,6 +61,8 @@ struct http_settings {
 #define HTTP_DEFAULT_TIMEOUT_MS 30000L
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_DEFAULT_MAX_RESPONSE ((size_t)1024 * 1024)
+/* The largest max_response. */
+#define HTTP_MAX_RESPONSE_LIMIT (1024ULL * 1024 * 1024)
 #define HTTP_MAX_REDIRECTS 20
 
 /*

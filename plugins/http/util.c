@@ -39,54 +39,6 @@ char *http_xstrndup(const char *s, size_t n)
     return d;
 }
 
-/* Digits into *value, refusing overflow past limit. Returns the rest. */
-static const char *http_parse_digits(const char *p, unsigned long long limit,
-                                     unsigned long long *value)
-{
-    unsigned long long v = 0;
-
-    if (*p < '0' || *p > '9')
-        return NULL;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        v = v * 10 + (unsigned long long)(*p - '0');
-        if (v > limit)
-            return NULL;
-    }
-    *value = v;
-    return p;
-}
-
-int http_parse_size(const char *text, size_t *bytes)
-{
-    const unsigned long long gib = 1024ULL * 1024 * 1024;
-    unsigned long long v, mul = 1;
-    const char *p = http_parse_digits(text, gib, &v);
-
-    if (!p)
-        return -1;
-    switch (toupper((unsigned char)*p)) {
-    case 'K':
-        mul = 1024ULL, p++;
-        break;
-    case 'M':
-        mul = 1024ULL * 1024, p++;
-        break;
-    case 'G':
-        mul = gib, p++;
-        break;
-    default:
-        break;
-    }
-    if (mul > 1 && (*p == 'i' || *p == 'I') && toupper((unsigned char)p[1]) == 'B')
-        p += 2;
-    else if (toupper((unsigned char)*p) == 'B')
-        p++;
-    if (*p != '\0' || v > gib / mul)
-        return -1;
-    *bytes = (size_t)(v * mul);
-    return 0;
-}
-
 void http_hex(const unsigned char *data, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -19,13 +19,6 @@
  */
 char *http_xstrndup(const char *s, size_t n);
 
-/*
- * A size: a non-negative integer optionally followed by K, M or G (powers
- * of 1024, case-insensitive, an optional trailing B or iB). At most 1 GiB.
- * Returns 0 and *bytes, or -1.
- */
-int http_parse_size(const char *text, size_t *bytes);
-
 /* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
 void http_hex(const unsigned char *data, size_t len, char *out);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sluice/jansson.h>
@@ -77,6 +78,48 @@ int kit_duration(const json_t *v, long *ms)
         return -1;
     *ms = (long)value;
     return 0;
+}
+
+/*
+ * "5T": the same number in G, read by the SDK, times 1024. Only for a unit
+ * t, tb or tib (any case) right after the number and its spaces, so every
+ * other string means exactly what sluice_json_size says.
+ */
+static int kit_size_tera(const char *s, uint64_t *bytes)
+{
+    char giga[64];
+    const char *u = s;
+    json_t *g;
+    uint64_t n;
+    int rc;
+
+    while (*u >= '0' && *u <= '9')
+        u++;
+    while (*u == ' ')
+        u++;
+    if (u == s || (*u != 't' && *u != 'T') ||
+        (strcasecmp(u + 1, "") != 0 && strcasecmp(u + 1, "b") != 0 &&
+         strcasecmp(u + 1, "ib") != 0) ||
+        (size_t)(u - s) + 2 > sizeof(giga))
+        return -1;
+    snprintf(giga, sizeof(giga), "%.*sG", (int)(u - s), s);
+    if (!(g = json_string(giga)))
+        return -1;
+    rc = sluice_json_size(g, &n);
+    json_decref(g);
+    if (rc != 0 || n > UINT64_MAX / 1024)
+        return -1;
+    *bytes = n * 1024;
+    return 0;
+}
+
+int kit_size(const json_t *v, uint64_t *bytes)
+{
+    if (!v)
+        return -1;
+    if (sluice_json_size(v, bytes) == 0)
+        return 0;
+    return json_is_string(v) ? kit_size_tera(json_string_value(v), bytes) : -1;
 }
 
 json_t *kit_config(const char *cfg_json, size_t cfg_len, const char *const *allowed,

@@ -40,6 +40,16 @@ size_t kit_format_real(double value, char *buf, size_t len);
 int kit_duration(const json_t *v, long *ms);
 
 /*
+ * A size setting, read by the SDK's sluice_json_size so that it means what
+ * it means in sluice.conf: an integer of bytes, or a string "4096", "512K",
+ * "1M", "2G" (also "KB", "KiB", ...; powers of 1024, case-insensitive).
+ * Also "T", "TB" and "TiB", which the container executor's memory took
+ * before it read sizes this way and the SDK does not know. The caller
+ * bounds the result. Returns 0 and *bytes, or -1.
+ */
+int kit_size(const json_t *v, uint64_t *bytes);
+
+/*
  * A flow's config group as configure receives it, read with the SDK's
  * sluice_json_config and, when allowed (NULL-terminated) is given,
  * sluice_json_check_keys. Errors read "where: plugin: why". Returns a new

@@ -17,7 +17,8 @@ KIT_COMMAND_SRC = \
 	plugins/kit/command/workdir.c plugins/kit/command/workdir.h \
 	plugins/kit/command/spawn.c plugins/kit/command/proc.h \
 	plugins/kit/command/groups.c plugins/kit/command/groups.h \
-	plugins/kit/command/supervise.c
+	plugins/kit/command/supervise.c \
+	plugins/kit/command/command.c plugins/kit/command/command.h
 
 noinst_LTLIBRARIES += plugins/kit/libkit.la plugins/kit/libkit-command.la
 plugins_kit_libkit_la_SOURCES = $(KIT_SRC)
@@ -34,3 +35,12 @@ EXTRA_DIST += plugins/kit/README.md
 # The layering of plugins/: no plugin reaches into another's directory.
 TESTS += tests/plugins_layers.sh
 EXTRA_DIST += tests/plugins_layers.sh
+
+# One grammar for sizes: kit_size against the forms the plugins' own
+# parsers took before, and against the SDK's sluice_json_size.
+check_PROGRAMS += tests/unit/test_size
+TESTS += tests/unit/test_size
+tests_unit_test_size_SOURCES = tests/unit/test_size.c
+tests_unit_test_size_CPPFLAGS = $(KIT_CPP)
+tests_unit_test_size_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_size_LDADD = $(KIT_LIBS) $(CHECK_LIBS)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -201,4 +202,56 @@ out:
     free(data);
     close(fd);
     return rc;
+}
+
+/* A problem with the outputs: fails a success, is logged for a failure. */
+static int kit_outputs_problem(const sluice_host *host, sluice_exec *exec, int rc, const char *msg,
+                               char *err, size_t errlen)
+{
+    if (rc == SLUICE_OK) {
+        snprintf(err, errlen, "%s", msg);
+        return SLUICE_ERR;
+    }
+    host->log(host, exec, SLUICE_LOG_WARN, "%s", msg);
+    return rc;
+}
+
+int kit_outputs_read(const sluice_host *host, sluice_exec *exec, const char *path, uid_t owner,
+                     int rc, json_t **obj, char *err, size_t errlen)
+{
+    char msg[512];
+
+    *obj = NULL;
+    if (kit_outputs_load(path, owner, obj, msg, sizeof(msg)) != 0)
+        return kit_outputs_problem(host, exec, rc, msg, err, errlen);
+    return rc;
+}
+
+int kit_outputs_set(const sluice_host *host, sluice_exec *exec, json_t *obj, int rc, char *err,
+                    size_t errlen)
+{
+    char msg[512];
+    char *text = json_dumps(obj, JSON_COMPACT);
+
+    json_decref(obj);
+    if (!text)
+        return kit_outputs_problem(host, exec, rc, "out of memory", err, errlen);
+    if (host->exec_set_output(exec, text, strlen(text)) != 0) {
+        snprintf(msg, sizeof(msg),
+                 "outputs refused by the host (%zu bytes of JSON; the limit is "
+                 "%u)",
+                 strlen(text), SLUICE_MAX_OUTPUT);
+        rc = kit_outputs_problem(host, exec, rc, msg, err, errlen);
+    }
+    free(text);
+    return rc;
+}
+
+int kit_outputs_apply(const sluice_host *host, sluice_exec *exec, const char *path, uid_t owner,
+                      int rc, char *err, size_t errlen)
+{
+    json_t *obj;
+
+    rc = kit_outputs_read(host, exec, path, owner, rc, &obj, err, errlen);
+    return obj ? kit_outputs_set(host, exec, obj, rc, err, errlen) : rc;
 }

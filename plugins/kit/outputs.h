@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <sluice/plugin.h>
 
 /*
  * Turn the file's text into outputs. A JSON object is taken as it is (text
@@ -30,5 +31,24 @@ int kit_outputs_parse(const char *data, size_t len, json_t **out, char *err, siz
  * reading /etc/shadow back as outputs. A missing file means no outputs.
  */
 int kit_outputs_load(const char *path, uid_t owner, json_t **out, char *err, size_t errlen);
+
+/*
+ * The outputs step of an execution. Outputs are read whatever the result:
+ * a failing command may well have written why. A problem with them fails
+ * an otherwise successful execution (rc is SLUICE_OK: the message goes to
+ * err and SLUICE_ERR is returned), since the flow relies on them, and is
+ * only logged for one that failed anyway, so the first error stays the one
+ * reported. Each returns the execution's result.
+ *
+ * kit_outputs_read loads path (as kit_outputs_load) into *obj, NULL when
+ * there are none; kit_outputs_set hands obj (taken) to the host;
+ * kit_outputs_apply does both, setting outputs only when there are some.
+ */
+int kit_outputs_read(const sluice_host *host, sluice_exec *exec, const char *path, uid_t owner,
+                     int rc, json_t **obj, char *err, size_t errlen);
+int kit_outputs_set(const sluice_host *host, sluice_exec *exec, json_t *obj, int rc, char *err,
+                    size_t errlen);
+int kit_outputs_apply(const sluice_host *host, sluice_exec *exec, const char *path, uid_t owner,
+                      int rc, char *err, size_t errlen);
 
 #endif /* KIT_OUTPUTS_H */

@@ -26,7 +26,7 @@
 #include "settings.h"
 #include "spec.h"
 #include "test_container_fake.h"
-#include "util.h"
+#include "kit/kit.h"
 
 /* ---- helpers ---- */
 
@@ -178,6 +178,36 @@ START_TEST(settings_defaults_and_values)
 }
 END_TEST
 
+/* memory took T/TB/TiB and integers of bytes before it was read with
+ * kit_size, and still does; 2^63 bytes and more is no int64_t. */
+START_TEST(settings_memory_sizes)
+{
+    static const struct {
+        const char *cfg;
+        int64_t memory;
+    } ok[] = {
+        {"{\"image\":\"a\",\"memory\":\"2TiB\"}", 2LL << 40},
+        {"{\"image\":\"a\",\"memory\":\"1t\"}", 1LL << 40},
+        {"{\"image\":\"a\",\"memory\":\"6m\"}", 6LL << 20},
+        {"{\"image\":\"a\",\"memory\":6291456}", 6LL << 20},
+        {"{\"image\":\"a\",\"memory\":\"8388607T\"}", 8388607LL << 40},
+    };
+    struct ctr_settings *s = NULL;
+    char err[1024];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ck_assert_msg(ctr_settings_parse(&s, ok[i].cfg, strlen(ok[i].cfg), "w", err, sizeof(err)) ==
+                          0,
+                      "%s: %s", ok[i].cfg, err);
+        ck_assert_int_eq(s->memory, ok[i].memory);
+        ctr_settings_free(s);
+    }
+    assert_parse_error("{\"image\":\"a\",\"memory\":\"8388608T\"}", "memory must be");
+    assert_parse_error("{\"image\":\"a\",\"memory\":0}", "memory must be");
+    assert_parse_error("{\"image\":\"a\",\"memory\":-7340032}", "memory must be");
+}
+END_TEST
+
 START_TEST(settings_socket_from_docker_host)
 {
     struct ctr_settings *s = NULL;
@@ -199,18 +229,20 @@ END_TEST
 
 START_TEST(units_sizes_and_durations)
 {
-    int64_t b = 0;
+    uint64_t b = 0;
     long ms = 0;
 
-    ck_assert_int_eq(ctr_parse_size("512k", &b), 0);
-    ck_assert_int_eq(b, 512 * 1024);
-    ck_assert_int_eq(ctr_parse_size("1GiB", &b), 0);
-    ck_assert_int_eq(b, 1024LL * 1024 * 1024);
-    ck_assert_int_eq(ctr_parse_size("100", &b), 0);
-    ck_assert_int_eq(b, 100);
-    ck_assert_int_eq(ctr_parse_size("1X", &b), -1);
-    ck_assert_int_eq(ctr_parse_size("", &b), -1);
-    ck_assert_int_eq(ctr_parse_size("99999999999999999999", &b), -1);
+    json_t *z = json_pack("[s,s,s,s,s,s]", "512k", "1GiB", "100", "1X", "", "99999999999999999999");
+    ck_assert_int_eq(kit_size(json_array_get(z, 0), &b), 0);
+    ck_assert_uint_eq(b, 512 * 1024);
+    ck_assert_int_eq(kit_size(json_array_get(z, 1), &b), 0);
+    ck_assert_uint_eq(b, 1024ULL * 1024 * 1024);
+    ck_assert_int_eq(kit_size(json_array_get(z, 2), &b), 0);
+    ck_assert_uint_eq(b, 100);
+    ck_assert_int_eq(kit_size(json_array_get(z, 3), &b), -1);
+    ck_assert_int_eq(kit_size(json_array_get(z, 4), &b), -1);
+    ck_assert_int_eq(kit_size(json_array_get(z, 5), &b), -1);
+    json_decref(z);
     json_t *d = json_pack("[s,s,s,s]", "250ms", "5m", "25h", "5");
     ck_assert_int_eq(kit_duration(json_array_get(d, 0), &ms), 0);
     ck_assert_int_eq(ms, 250);
@@ -616,6 +648,7 @@ static Suite *container_suite(void)
     tcase_add_test(units, settings_rejects_unknown_keys_with_where);
     tcase_add_test(units, settings_checks_each_value);
     tcase_add_test(units, settings_defaults_and_values);
+    tcase_add_test(units, settings_memory_sizes);
     tcase_add_test(units, settings_socket_from_docker_host);
     tcase_add_test(units, units_sizes_and_durations);
     tcase_add_test(units, frames_split_at_every_byte);

@@ -396,6 +396,18 @@ int captoken_lookup(const char *dir, const char *token, size_t len, char *trigge
     return rc;
 }
 
+/* The entry of trigger_id in st, made if it has none; a token it holds is
+ * retired first, so the old URL answers "revoked", not "unknown". */
+static cap_entry *entry_to_replace(cap_state *st, const char *trigger_id)
+{
+    cap_entry *e = find_entry(st, trigger_id);
+    if (!e)
+        return add_entry(st, trigger_id);
+    if (e->token[0])
+        add_retired(st, e->digest, trigger_id);
+    return e;
+}
+
 int captoken_regenerate(const char *dir, const char *trigger_id, char *token, size_t tokenlen,
                         char *err, size_t errlen)
 {
@@ -407,11 +419,7 @@ int captoken_regenerate(const char *dir, const char *trigger_id, char *token, si
     }
     cap_state next;
     state_copy(&next, &ct.st);
-    cap_entry *e = find_entry(&next, trigger_id);
-    if (!e)
-        e = add_entry(&next, trigger_id);
-    else if (e->token[0])
-        add_retired(&next, e->digest, trigger_id);
+    cap_entry *e = entry_to_replace(&next, trigger_id);
     if (new_token(e) < 0 || tokenlen < CAPTOKEN_LEN + 1) {
         state_free(&next);
         snprintf(err, errlen, "cannot make a token");
@@ -440,11 +448,7 @@ int captoken_remove(const char *dir, const char *trigger_id, char *err, size_t e
     }
     cap_state next;
     state_copy(&next, &ct.st);
-    cap_entry *e = find_entry(&next, trigger_id);
-    if (!e)
-        e = add_entry(&next, trigger_id);
-    else if (e->token[0])
-        add_retired(&next, e->digest, trigger_id);
+    cap_entry *e = entry_to_replace(&next, trigger_id);
     explicit_bzero(e->token, sizeof(e->token));
     memset(e->digest, 0, sizeof(e->digest));
     units_format_time(units_now_ms(), e->when, sizeof(e->when));
